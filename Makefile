@@ -1,0 +1,132 @@
+# fragscope - build, demo, test. `make V=1` prints the commands.
+OUTPUT    ?= .output
+CLANG     ?= clang
+CC        ?= gcc
+BPFTOOL   ?= bpftool
+ARCH      := x86
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS    ?= -O2 -g
+CPPFLAGS  := -D_GNU_SOURCE
+WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation
+DEPFLAGS  = -MMD -MP
+INCLUDES  := -I$(OUTPUT) -Ibpf -Iuser
+LIBS      := -lbpf -lelf -lz
+
+# Pure modules: no libbpf, unit-testable without root.
+PURE_SRCS := user/agg.c user/elfobj.c user/insn.c user/json.c user/log.c user/render.c user/resolve.c
+APP_SRCS  := $(PURE_SRCS) user/main.c user/cmd_stat.c user/target.c user/tracer.c
+APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+TOOLS     := $(OUTPUT)/tools/allocwork $(OUTPUT)/tools/allocwork-je $(OUTPUT)/tools/allocwork-cxx \
+             $(OUTPUT)/tools/allocwork-cxx-je
+FIXTURES  := $(OUTPUT)/fixtures/dyn $(OUTPUT)/fixtures/dyn-je $(OUTPUT)/fixtures/static \
+             $(OUTPUT)/fixtures/static-stripped $(OUTPUT)/fixtures/libfakemalloc.so \
+             $(OUTPUT)/fixtures/dyn-fake $(OUTPUT)/fixtures/static-je-prefix
+
+VMLINUX   := vmlinux/vmlinux.h
+
+.DELETE_ON_ERROR:
+.PHONY: all clean demo test unit integration deps tools fixtures bench
+
+all: fragscope tools
+
+deps:
+	$(Q)tools/install-deps.sh
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tools $(OUTPUT)/fixtures $(OUTPUT)/unit:
+	$(Q)mkdir -p $@
+
+# vmlinux.h: regenerated from this kernel's BTF when bpftool can; the committed copy otherwise.
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)if [ -r /sys/kernel/btf/vmlinux ] && $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp 2>/dev/null; \
+	then mv $@.tmp $@; else rm -f $@.tmp; cp $(VMLINUX) $@; fi
+
+$(OUTPUT)/fragscope.bpf.o: bpf/fragscope.bpf.c bpf/fragscope.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -Wall -Werror -c $< -o $@.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o && rm -f $@.tmp.o
+
+$(OUTPUT)/fragscope.skel.h: $(OUTPUT)/fragscope.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name fragscope_bpf > $@
+
+$(OUTPUT)/user/tracer.o: $(OUTPUT)/fragscope.skel.h
+
+$(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) $(INCLUDES) -c $< -o $@
+
+fragscope: $(APP_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+# Workloads with known allocations (tools/allocwork.c), for tests, demo and benchmarks.
+tools: $(TOOLS)
+$(OUTPUT)/tools/allocwork: tools/allocwork.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@
+$(OUTPUT)/tools/allocwork-je: tools/allocwork.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@ -ljemalloc
+$(OUTPUT)/tools/allocwork-cxx: tools/allocwork_cxx.cc | $(OUTPUT)/tools
+	$(call msg,CXX,$@)
+	$(Q)g++ -O2 -g -Wall -Wextra -Werror -fsized-deallocation -pthread $< -o $@
+$(OUTPUT)/tools/allocwork-cxx-je: tools/allocwork_cxx.cc | $(OUTPUT)/tools
+	$(call msg,CXX,$@)
+	$(Q)g++ -O2 -g -Wall -Wextra -Werror -fsized-deallocation -pthread $< -o $@ -ljemalloc
+
+# Fixture binaries for the resolver's unit tests.
+fixtures: $(FIXTURES)
+$(OUTPUT)/fixtures/dyn: tests/unit/fixture.c | $(OUTPUT)/fixtures
+	$(Q)$(CC) -O1 $< -o $@
+$(OUTPUT)/fixtures/dyn-je: tests/unit/fixture.c | $(OUTPUT)/fixtures
+	$(Q)$(CC) -O1 $< -o $@ -ljemalloc
+$(OUTPUT)/fixtures/static: tests/unit/fixture.c | $(OUTPUT)/fixtures
+	$(Q)$(CC) -O1 -static $< -o $@
+$(OUTPUT)/fixtures/static-stripped: $(OUTPUT)/fixtures/static
+	$(Q)strip -s -o $@ $<
+$(OUTPUT)/fixtures/libfakemalloc.so: tests/unit/fakemalloc.c | $(OUTPUT)/fixtures
+	$(Q)$(CC) -O1 -shared -fPIC $< -o $@
+$(OUTPUT)/fixtures/dyn-fake: tests/unit/fixture.c $(OUTPUT)/fixtures/libfakemalloc.so
+	$(Q)$(CC) -O1 $< -o $@ -L$(OUTPUT)/fixtures -lfakemalloc -Wl,-rpath,'$$ORIGIN'
+$(OUTPUT)/fixtures/static-je-prefix: tests/unit/fixture_je_prefix.c | $(OUTPUT)/fixtures
+	$(Q)$(CC) -O1 $< -o $@
+
+# Unit tests link only the pure modules: a stray libbpf dependency fails to build.
+UNIT_CFLAGS := -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer $(WARN) -Iuser -Ibpf
+$(OUTPUT)/unit/run_unit: $(UNIT_SRCS) $(PURE_SRCS) tests/unit/test.h | $(OUTPUT)/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(UNIT_CFLAGS) -DFIXTURES='"$(abspath $(OUTPUT)/fixtures)"' $(UNIT_SRCS) $(PURE_SRCS) -lelf -lz -lm -o $@
+
+unit: $(OUTPUT)/unit/run_unit fixtures
+	$(Q)$(OUTPUT)/unit/run_unit
+
+integration: fragscope tools
+	$(Q)tests/integration/run.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/unit/run_unit fixtures
+	$(Q)tests/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	./fragscope stat -- $(OUTPUT)/tools/allocwork --threads 4 --rounds 20000 --keep 64
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bench/run.sh
+
+clean:
+	$(call msg,CLEAN,)
+	$(Q)rm -rf $(OUTPUT) fragscope
+
+-include $(wildcard $(OUTPUT)/user/*.d)

@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0
+/* fragscope.bpf.c - exact accounting of one process's allocations, in the kernel.
+ * Three programs serve every entry point: the probe's cookie names the function
+ * and what kind of call it is. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "fragscope.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 target_tgid = 0;
+
+/* Outstanding allocations. Preallocated and never LRU: an eviction would fake a free. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 20);	/* resized from --max-live before load */
+	__type(key, __u64);
+	__type(value, struct fs_block);
+} allocs SEC(".maps");
+
+struct counters { __u64 c[FS_C__COUNT]; };
+struct hists { __u64 h[FS_H__COUNT * FS_HIST_BUCKETS]; };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct counters);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hists);
+} hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FS_MAX_FUNCS);
+	__type(key, __u32);
+	__type(value, struct fs_func_stat);
+} funcs SEC(".maps");
+
+/* Per-thread state between a call's entry and its return, and the last release
+ * (to recognise `operator delete` tail-jumping into `free` with the same pointer). */
+struct tstate {
+	__u64 sp;		/* stack pointer at the outermost call's entry */
+	__u64 size;		/* bytes requested */
+	__u64 arg;		/* realloc: old pointer; posix_memalign: where the result goes */
+	__u64 extra;		/* xallocx: extra */
+	struct fs_block old;	/* realloc: the old block, removed at entry */
+	__u32 func;
+	__u32 kind;
+	__u32 active;
+	__u32 old_known;
+	__u64 free_sp;
+	__u64 free_ptr;
+	__u32 free_func;
+	__u32 free_valid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tstate);
+} tstates SEC(".maps");
+
+static const __u32 zero = 0;
+
+/* Per-CPU slots are updated atomically: a uprobe program may be preempted by another
+ * thread's on the same CPU, and a lost increment would be a silent miscount. */
+#define ADD(p, v) __sync_fetch_and_add(&(p), (v))
+
+static __always_inline __u32 bucket(__u64 v)
+{
+	__u32 r = 0;
+
+	if (!v)
+		return 0;
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) { r += 1; }
+	r += 1;
+	return r < FS_HIST_BUCKETS ? r : FS_HIST_BUCKETS - 1;
+}
+
+static __always_inline void hist_add(struct hists *h, __u32 which, __u64 v, __s64 n)
+{
+	__u32 i = which * FS_HIST_BUCKETS + bucket(v);
+
+	if (i < FS_H__COUNT * FS_HIST_BUCKETS)
+		ADD(h->h[i], (__u64)n);
+}
+
+static __always_inline int ours(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == target_tgid;
+}
+
+/* Removes a tracked block; 1 if it was ours to remove. */
+static __always_inline int take_block(__u64 ptr, struct fs_block *out)
+{
+	struct fs_block *b = bpf_map_lookup_elem(&allocs, &ptr);
+
+	if (!b)
+		return 0;
+	*out = *b;
+	return bpf_map_delete_elem(&allocs, &ptr) == 0;
+}
+
+static __always_inline void account_release(struct counters *c, struct hists *h,
+					    struct fs_func_stat *fs, struct fs_block *b, __u64 now)
+{
+	ADD(c->c[FS_C_FREES], 1);
+	ADD(c->c[FS_C_FREE_BYTES], b->size);
+	ADD(c->c[FS_C_TRACKED_FREES], 1);
+	ADD(c->c[FS_C_TRACKED_FREE_BYTES], b->size);
+	if (fs)
+		ADD(fs->bytes, b->size);
+	if (h) {
+		hist_add(h, FS_H_LIVE_SIZE, b->size, -1);
+		hist_add(h, FS_H_LIFETIME_NS, now - b->ts_ns, 1);
+	}
+}
+
+static __always_inline void account_alloc(struct counters *c, struct hists *h, __u64 ptr,
+					  __u64 size, __u64 now)
+{
+	struct fs_block b = { .size = size, .ts_ns = now };
+	struct fs_block *old;
+	long err;
+
+	ADD(c->c[FS_C_ALLOCS], 1);
+	ADD(c->c[FS_C_ALLOC_BYTES], size);
+	if (h)
+		hist_add(h, FS_H_ALLOC_SIZE, size, 1);
+
+	err = bpf_map_update_elem(&allocs, &ptr, &b, BPF_NOEXIST);
+	if (err == -17 /* EEXIST */) {
+		/* Its release went by unseen: retire the old entry before reusing the address. */
+		old = bpf_map_lookup_elem(&allocs, &ptr);
+		if (old) {
+			ADD(c->c[FS_C_STALE], 1);
+			ADD(c->c[FS_C_STALE_BYTES], old->size);
+			ADD(c->c[FS_C_TRACKED_FREES], 1);
+			ADD(c->c[FS_C_TRACKED_FREE_BYTES], old->size);
+			if (h)
+				hist_add(h, FS_H_LIVE_SIZE, old->size, -1);
+		}
+		err = bpf_map_update_elem(&allocs, &ptr, &b, BPF_ANY);
+	}
+	if (err) {
+		ADD(c->c[FS_C_UNTRACKED], 1);
+		ADD(c->c[FS_C_UNTRACKED_BYTES], size);
+		return;
+	}
+	ADD(c->c[FS_C_TRACKED_ALLOCS], 1);
+	ADD(c->c[FS_C_TRACKED_BYTES], size);
+	if (h)
+		hist_add(h, FS_H_LIVE_SIZE, size, 1);
+}
+
+/* A hit inside another probed call of this thread (deeper stack, or a tail jump
+ * from a different function at the same stack pointer) is not a call of its own. */
+static __always_inline int nested_in_call(struct tstate *t, __u64 sp, __u32 func)
+{
+	return t->active && (sp < t->sp || (sp == t->sp && func != t->func));
+}
+
+static __always_inline __u64 mul_or_max(__u64 a, __u64 b)
+{
+	__u64 lim;
+
+	if (!a)
+		return 0;
+	lim = ~0ULL / a;
+	asm volatile("" : "+r"(lim));	/* keep clang from turning this into a 128-bit multiply */
+	if (b > lim)
+		return ~0ULL;	/* overflows: the call fails, the size is never recorded */
+	return a * b;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(alloc_enter)
+{
+	__u64 cookie, sp = PT_REGS_SP(ctx);
+	struct counters *c;
+	struct tstate *t;
+	__u32 func, kind;
+
+	if (!ours())
+		return 0;
+	cookie = bpf_get_attach_cookie(ctx);
+	func = FS_COOKIE_FUNC(cookie);
+	kind = FS_COOKIE_KIND(cookie);
+	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	c = bpf_map_lookup_elem(&counters, &zero);
+	if (!t || !c)
+		return 0;
+	if (t->active) {
+		if (nested_in_call(t, sp, func)) {
+			ADD(c->c[FS_C_NESTED], 1);
+			return 0;
+		}
+		/* The previous outermost call never returned through its probe. */
+		ADD(c->c[FS_C_UNMATCHED], 1);
+		if (t->old_known)	/* a realloc's old block: put it back */
+			bpf_map_update_elem(&allocs, &t->arg, &t->old, BPF_NOEXIST);
+	}
+	t->active = 1;
+	t->sp = sp;
+	t->func = func;
+	t->kind = kind;
+	t->old_known = 0;
+	t->arg = 0;
+	switch (kind) {
+	case FS_K_MALLOC:
+		t->size = PT_REGS_PARM1(ctx);
+		break;
+	case FS_K_CALLOC:
+		t->size = mul_or_max(PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx));
+		break;
+	case FS_K_MEMALIGN:
+		t->size = PT_REGS_PARM2(ctx);
+		break;
+	case FS_K_POSIX_MEMALIGN:
+		t->arg = PT_REGS_PARM1(ctx);
+		t->size = PT_REGS_PARM3(ctx);
+		break;
+	case FS_K_REALLOC:
+	case FS_K_REALLOCARRAY:
+		t->arg = PT_REGS_PARM1(ctx);
+		t->size = kind == FS_K_REALLOC ? PT_REGS_PARM2(ctx)
+					       : mul_or_max(PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx));
+		/* Removed now, before the allocator can hand the address to another thread. */
+		if (t->arg)
+			t->old_known = take_block(t->arg, &t->old);
+		break;
+	case FS_K_XALLOCX:
+		t->arg = PT_REGS_PARM1(ctx);
+		t->size = PT_REGS_PARM2(ctx);
+		t->extra = PT_REGS_PARM3(ctx);
+		break;
+	}
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_exit)
+{
+	__u64 cookie, ret, ptr, now, sp = PT_REGS_SP(ctx);
+	struct fs_func_stat *fs;
+	struct counters *c;
+	struct hists *h;
+	struct tstate *t;
+	__u32 func;
+
+	if (!ours())
+		return 0;
+	cookie = bpf_get_attach_cookie(ctx);
+	func = FS_COOKIE_FUNC(cookie);
+	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0, 0);
+	/* Only the return of the call the entry recorded: ret pops 8 bytes. */
+	if (!t || !t->active || t->func != func || sp != t->sp + 8)
+		return 0;
+	t->active = 0;
+	t->free_valid = 0;	/* any earlier release on this thread is complete */
+	c = bpf_map_lookup_elem(&counters, &zero);
+	h = bpf_map_lookup_elem(&hists, &zero);
+	fs = bpf_map_lookup_elem(&funcs, &func);
+	if (!c || !fs)
+		return 0;
+	ret = PT_REGS_RC(ctx);
+	ptr = ret;
+	now = bpf_ktime_get_ns();
+	ADD(fs->calls, 1);
+
+	switch (t->kind) {
+	case FS_K_POSIX_MEMALIGN:
+		ptr = 0;
+		if ((int)ret == 0 && bpf_probe_read_user(&ptr, sizeof(ptr), (void *)t->arg))
+			ptr = 0;
+		break;
+	case FS_K_XALLOCX: {
+		struct fs_block *b;
+		__u64 want = t->size + t->extra;
+
+		/* Returns the usable size; the block grew or shrank in place if it covers size. */
+		if (ret < t->size)
+			return 0;
+		b = bpf_map_lookup_elem(&allocs, &t->arg);
+		if (b) {
+			__u64 nsz = ret < want ? ret : want;
+
+			if (nsz != b->size) {
+				ADD(c->c[FS_C_RESIZE_IN_PLACE], 1);
+				ADD(c->c[FS_C_TRACKED_BYTES], nsz);
+				ADD(c->c[FS_C_TRACKED_FREE_BYTES], b->size);
+				if (h) {
+					hist_add(h, FS_H_LIVE_SIZE, b->size, -1);
+					hist_add(h, FS_H_LIVE_SIZE, nsz, 1);
+				}
+				b->size = nsz;
+			}
+		}
+		return 0;
+	}
+	case FS_K_REALLOC:
+	case FS_K_REALLOCARRAY:
+		if (t->arg) {
+			if (!ptr && t->size) {
+				/* Failed: the old block is untouched. */
+				ADD(c->c[FS_C_FAILED], 1);
+				ADD(fs->failed, 1);
+				if (t->old_known)
+					bpf_map_update_elem(&allocs, &t->arg, &t->old, BPF_NOEXIST);
+				return 0;
+			}
+			if (t->old_known) {
+				account_release(c, h, 0, &t->old, now);
+			} else {
+				ADD(c->c[FS_C_FREES], 1);
+				ADD(c->c[FS_C_FREES_UNKNOWN], 1);
+			}
+			if (!ptr)	/* realloc(p, 0) freed p */
+				return 0;
+		}
+		break;
+	}
+	if (!ptr) {
+		ADD(c->c[FS_C_FAILED], 1);
+		ADD(fs->failed, 1);
+		return 0;
+	}
+	ADD(fs->bytes, t->size);
+	account_alloc(c, h, ptr, t->size, now);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(free_enter)
+{
+	__u64 cookie, ptr, sp = PT_REGS_SP(ctx);
+	struct fs_func_stat *fs;
+	struct fs_block b;
+	struct counters *c;
+	struct tstate *t;
+	__u32 func;
+
+	if (!ours())
+		return 0;
+	cookie = bpf_get_attach_cookie(ctx);
+	func = FS_COOKIE_FUNC(cookie);
+	ptr = PT_REGS_PARM1(ctx);
+	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	c = bpf_map_lookup_elem(&counters, &zero);
+	fs = bpf_map_lookup_elem(&funcs, &func);
+	if (!t || !c || !fs)
+		return 0;
+	if (nested_in_call(t, sp, func)) {	/* e.g. realloc(p, 0) calling free */
+		ADD(c->c[FS_C_NESTED], 1);
+		return 0;
+	}
+	if (ptr && take_block(ptr, &b)) {
+		ADD(fs->calls, 1);
+		account_release(c, bpf_map_lookup_elem(&hists, &zero), fs, &b, bpf_ktime_get_ns());
+	} else if (t->free_valid && t->free_ptr == ptr && sp <= t->free_sp && t->free_func != func) {
+		/* operator delete(p) jumping to free(p): one release, already counted. */
+		ADD(c->c[FS_C_NESTED], 1);
+		return 0;
+	} else {
+		ADD(fs->calls, 1);
+		if (ptr) {
+			ADD(c->c[FS_C_FREES], 1);
+			ADD(c->c[FS_C_FREES_UNKNOWN], 1);
+		} else {
+			ADD(c->c[FS_C_FREE_NULL], 1);
+		}
+	}
+	t->free_valid = 1;
+	t->free_ptr = ptr;
+	t->free_sp = sp;
+	t->free_func = func;
+	return 0;
+}

@@ -1,0 +1,83 @@
+/* agg.c - sums per-CPU kernel counters into snapshots and derives live figures. */
+#include <string.h>
+#include "agg.h"
+
+struct counters_v { uint64_t c[FS_C__COUNT]; };
+struct hists_v { int64_t h[FS_H__COUNT * FS_HIST_BUCKETS]; };
+
+#define STRIDE(t) ((sizeof(t) + 7) & ~(size_t)7)
+
+void agg__add_counters(struct fs_snapshot *s, const void *percpu, int ncpu)
+{
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		const struct counters_v *v = (const void *)((const char *)percpu + cpu * STRIDE(struct counters_v));
+
+		for (int i = 0; i < FS_C__COUNT; i++)
+			s->c[i] += v->c[i];
+	}
+}
+
+void agg__add_hists(struct fs_snapshot *s, const void *percpu, int ncpu)
+{
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		const struct hists_v *v = (const void *)((const char *)percpu + cpu * STRIDE(struct hists_v));
+
+		for (int i = 0; i < FS_H__COUNT * FS_HIST_BUCKETS; i++)
+			s->h[i / FS_HIST_BUCKETS][i % FS_HIST_BUCKETS] += v->h[i];
+	}
+}
+
+void agg__add_func(struct fs_snapshot *s, int func, const void *percpu, int ncpu)
+{
+	if (func < 0 || func >= FS_MAX_FUNCS)
+		return;
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		const struct fs_func_stat *v = (const void *)((const char *)percpu + cpu * STRIDE(struct fs_func_stat));
+
+		s->f[func].calls += v->calls;
+		s->f[func].bytes += v->bytes;
+		s->f[func].failed += v->failed;
+	}
+	if (func >= s->nfuncs)
+		s->nfuncs = func + 1;
+}
+
+uint64_t agg__live_count(const struct fs_snapshot *s)
+{
+	return s->c[FS_C_TRACKED_ALLOCS] - s->c[FS_C_TRACKED_FREES];
+}
+
+uint64_t agg__live_bytes(const struct fs_snapshot *s)
+{
+	return s->c[FS_C_TRACKED_BYTES] - s->c[FS_C_TRACKED_FREE_BYTES];
+}
+
+uint64_t agg__lost(const struct fs_snapshot *s)
+{
+	return s->c[FS_C_UNTRACKED] + s->c[FS_C_STALE] + s->c[FS_C_UNMATCHED] + s->prog_misses;
+}
+
+void agg__delta(const struct fs_snapshot *a, const struct fs_snapshot *b, struct fs_snapshot *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->mono_ns = b->mono_ns - a->mono_ns;
+	for (int i = 0; i < FS_C__COUNT; i++)
+		d->c[i] = b->c[i] - a->c[i];
+	for (int i = 0; i < FS_H__COUNT; i++)
+		for (int k = 0; k < FS_HIST_BUCKETS; k++)
+			d->h[i][k] = b->h[i][k] - a->h[i][k];
+	d->nfuncs = b->nfuncs;
+	for (int i = 0; i < FS_MAX_FUNCS; i++) {
+		d->f[i].calls = b->f[i].calls - a->f[i].calls;
+		d->f[i].bytes = b->f[i].bytes - a->f[i].bytes;
+		d->f[i].failed = b->f[i].failed - a->f[i].failed;
+	}
+	d->prog_misses = b->prog_misses - a->prog_misses;
+}
+
+uint64_t agg__bucket_max(int b)
+{
+	if (b <= 0)
+		return 0;
+	return b >= 64 ? UINT64_MAX : (uint64_t)1 << b;
+}

@@ -1,0 +1,270 @@
+/* cmd_stat.c - `fragscope stat`: trace a PID or a command, print a perf-stat style summary. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "fragscope.h"
+#include "log.h"
+#include "render.h"
+#include "resolve.h"
+#include "target.h"
+#include "tracer.h"
+
+extern char **environ;
+
+static const char stat_usage[] =
+	"usage: fragscope stat [options] -p PID\n"
+	"       fragscope stat [options] -- COMMAND [ARGS...]\n"
+	"\n"
+	"Counts every allocation and release of one process, exactly, and prints a summary\n"
+	"when the duration ends, on Ctrl-C, or when the process exits. With a COMMAND, the\n"
+	"probes are in place before it runs its first instruction and its exit status is\n"
+	"passed through.\n"
+	"\n"
+	"options:\n"
+	"  -p, --pid PID         attach to a running process\n"
+	"  -d, --duration SECS   stop after SECS seconds (default: until Ctrl-C or exit)\n"
+	"  -j, --json            print one JSON document on stdout (keys in README)\n"
+	"  -o, --output FILE     write the summary to FILE instead (text goes to stderr\n"
+	"                        by default when a COMMAND shares stdout, as perf stat)\n"
+	"      --max-live N      capacity of the live-allocation map (default 1048576);\n"
+	"                        allocations beyond it are counted as 'untracked'\n"
+	"  -v                    more diagnostics on stderr (-vv debug, -vvv libbpf)\n"
+	"  -h, --help            this text\n"
+	"\n"
+	"exit status: 0 ok (or the command's own), 1 failure, 2 usage\n";
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void show_plan(const struct fs_plan *plan)
+{
+	fs_info("allocator: %s in %s (%s)", plan->alloc_name, plan->object, plan->how);
+	for (int i = 0; i < plan->nprobes; i++) {
+		const struct fs_probe *p = &plan->probes[i];
+
+		fs_info("  %-36s 0x%-8llx probe +%-2u %s%s%s%s", p->name, (unsigned long long)p->vaddr,
+			p->place, p->emulated ? "emulated" : "single-stepped", *p->aliases ? " (also " : "",
+			p->aliases, *p->aliases ? ")" : "");
+		fs_debug("    placement: %s", p->why);
+	}
+	for (int i = 0; i < plan->nnotes; i++)
+		fs_info("note: %s", plan->notes[i]);
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return errno || end == s || *end || s[0] == '-' ? -1 : 0;
+}
+
+int cmd_stat(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, 0, 'p' },
+		{ "duration", required_argument, 0, 'd' },
+		{ "json", no_argument, 0, 'j' },
+		{ "max-live", required_argument, 0, 'L' },
+		{ "output", required_argument, 0, 'o' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	struct fs_target_info info = { .exit_code = -1 };
+	struct tracer_opts topts = { .max_live = 1 << 20 };
+	struct fs_snapshot snap;
+	struct fs_plan *plan = NULL;
+	struct tracer *tr = NULL;
+	struct target tg = { .pidfd = -1, .gate = -1, .errpipe = -1 };
+	char err[512] = "";
+	const char *outfile = NULL;
+	double duration = 0;
+	int json = 0, opt, ret = EXIT_FAIL, sfd = -1, stop_sig = 0;
+	uint64_t pid = 0, v, t0, deadline = 0;
+	sigset_t mask, oldmask;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+p:d:jo:vh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			if (parse_u64(optarg, &pid) || !pid || pid > 0x7fffffff) {
+				fs_err("invalid PID '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'd':
+			duration = strtod(optarg, NULL);
+			if (duration <= 0) {
+				fs_err("invalid duration '%s' (seconds, > 0)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'o':
+			outfile = optarg;
+			break;
+		case 'L':
+			if (parse_u64(optarg, &v) || v < 1 || v > (1u << 30)) {
+				fs_err("invalid --max-live '%s' (1 to 2^30)", optarg);
+				return EXIT_USAGE;
+			}
+			topts.max_live = (uint32_t)v;
+			break;
+		case 'v':
+			fs_verbose++;
+			break;
+		case 'h':
+			fputs(stat_usage, stdout);
+			return EXIT_OK;
+		default:
+			fputs(stat_usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!pid == (optind >= argc)) {
+		fs_err(pid ? "give either -p PID or a command, not both" : "nothing to trace: give -p PID or -- COMMAND");
+		fputs(stat_usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (check_can_trace())
+		return EXIT_FAIL;
+
+	/* Signals arrive through a signalfd; the child gets our mask back before exec. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+
+	plan = calloc(1, sizeof(*plan));
+	if (!plan) {
+		fs_err("out of memory");
+		goto cleanup;
+	}
+	if (pid) {
+		if (target__open(&tg, (pid_t)pid, err, sizeof(err)) ||
+		    resolve__pid(tg.pid, plan, err, sizeof(err))) {
+			fs_err("%s", err);
+			goto cleanup;
+		}
+	} else {
+		if (target__spawn(&tg, argv + optind, err, sizeof(err))) {
+			fs_err("%s", err);
+			goto cleanup;
+		}
+		if (resolve__cmd(tg.path, environ, plan, err, sizeof(err))) {
+			fs_err("%s", err);
+			goto cleanup;
+		}
+		info.attached_at_start = 1;
+	}
+	info.pid = tg.pid;
+	snprintf(info.comm, sizeof(info.comm), "%s", tg.comm);
+	show_plan(plan);
+
+	topts.pid = tg.pid;
+	tr = tracer__new(&topts, err, sizeof(err));
+	if (!tr || tracer__attach(tr, plan, err, sizeof(err))) {
+		fs_err("%s", err);
+		goto cleanup;
+	}
+	if (tg.child) {
+		if (target__release(&tg, err, sizeof(err))) {
+			fs_err("%s", err);
+			goto cleanup;
+		}
+	} else if (target__check(&tg)) {
+		fs_err("PID %d exited while the probes were being attached", tg.pid);
+		goto cleanup;
+	}
+	fs_info("tracing PID %d (%s)%s", tg.pid, tg.comm, duration ? "" : "; Ctrl-C to stop");
+
+	t0 = now_ns();
+	if (duration)
+		deadline = t0 + (uint64_t)(duration * 1e9);
+	for (;;) {
+		struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN }, { .fd = tg.pidfd, .events = POLLIN } };
+		int timeout = 1000;
+		uint64_t now = now_ns();
+
+		if (deadline) {
+			if (now >= deadline)
+				break;
+			if ((deadline - now) / 1000000 < (uint64_t)timeout)
+				timeout = (int)((deadline - now) / 1000000) + 1;
+		}
+		if (poll(pf, tg.pidfd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
+			break;
+		if (pf[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+				stop_sig = (int)si.ssi_signo;
+			break;
+		}
+		if (target__check(&tg))
+			break;
+	}
+
+	if (tg.child && !tg.exited && stop_sig) {
+		/* Like perf stat: the command is stopped with us (it may have the signal already). */
+		kill(tg.pid, stop_sig);
+		for (int i = 0; i < 200 && !target__check(&tg); i++)
+			usleep(10000);
+	}
+	/* A running target is detached first, so the snapshot is the state at the stop. */
+	if (!tg.exited)
+		tracer__detach(tr);
+	if (tracer__snapshot(tr, &snap)) {
+		fs_err("read BPF maps: %s", strerror(errno));
+		goto cleanup;
+	}
+	info.exited = target__check(&tg);
+	if (tg.child && info.exited)
+		info.exit_code = WIFEXITED(tg.status) ? WEXITSTATUS(tg.status) : 128 + WTERMSIG(tg.status);
+	{
+		struct fs_view view = { &info, plan, &snap, (double)(now_ns() - t0) / 1e9, topts.max_live };
+
+		FILE *out = outfile ? fopen(outfile, "we") : (json || !tg.child ? stdout : stderr);
+
+		if (!out) {
+			fs_err("open %s: %s", outfile, strerror(errno));
+			goto cleanup;
+		}
+		/* Like perf stat, text goes to stderr when a command shares our stdout. */
+		if (json)
+			render__stat_json(out, &view);
+		else
+			render__stat_text(out, &view);
+		if (outfile)
+			fclose(out);
+	}
+	ret = info.exit_code >= 0 ? info.exit_code : EXIT_OK;
+cleanup:
+	tracer__free(tr);
+	if (tg.child && tg.gate >= 0)	/* never released: it must not run untraced */
+		target__abort(&tg);
+	target__close(&tg);
+	free(plan);
+	if (sfd >= 0)
+		close(sfd);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	return ret;
+}

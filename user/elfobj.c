@@ -1,0 +1,250 @@
+/* elfobj.c - ELF reading with libelf: symbols, DT_NEEDED, relocations, offsets. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "elfobj.h"
+
+#define MAX_NEEDED 64
+
+struct elfobj {
+	char *path;
+	int fd;
+	Elf *elf;
+	int has_interp, is_dyn, has_symtab, has_dynsym, has_runpath;
+	uint64_t base_vaddr;
+	char *soname, *runpath;
+	char *needed[MAX_NEEDED];
+	int nneeded;
+	Elf_Scn *dynsym, *symtab;
+	size_t nphdr;
+};
+
+static char *dupstr(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void read_dynamic(struct elfobj *o, Elf_Scn *scn, GElf_Shdr *sh)
+{
+	Elf_Data *d = elf_getdata(scn, NULL);
+	size_t n = sh->sh_entsize ? sh->sh_size / sh->sh_entsize : 0;
+	const char *rpath = NULL;
+
+	for (size_t i = 0; d && i < n; i++) {
+		GElf_Dyn dyn;
+		const char *s;
+
+		if (!gelf_getdyn(d, (int)i, &dyn))
+			break;
+		if (dyn.d_tag != DT_NEEDED && dyn.d_tag != DT_SONAME &&
+		    dyn.d_tag != DT_RUNPATH && dyn.d_tag != DT_RPATH)
+			continue;
+		s = elf_strptr(o->elf, sh->sh_link, dyn.d_un.d_val);
+		if (!s)
+			continue;
+		if (dyn.d_tag == DT_NEEDED && o->nneeded < MAX_NEEDED)
+			o->needed[o->nneeded++] = dupstr(s);
+		else if (dyn.d_tag == DT_SONAME && !o->soname)
+			o->soname = dupstr(s);
+		else if (dyn.d_tag == DT_RUNPATH) {
+			free(o->runpath);
+			o->runpath = dupstr(s);
+			o->has_runpath = 1;
+		} else if (dyn.d_tag == DT_RPATH)
+			rpath = s;
+	}
+	if (!o->runpath && rpath)
+		o->runpath = dupstr(rpath);
+}
+
+struct elfobj *elfobj__open(const char *path)
+{
+	struct elfobj *o;
+	GElf_Ehdr eh;
+	Elf_Scn *scn = NULL;
+	int err = ENOEXEC;
+
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->base_vaddr = UINT64_MAX;
+	o->path = strdup(path);
+	o->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (o->fd < 0) {
+		err = errno;
+		goto fail;
+	}
+	o->elf = elf_begin(o->fd, ELF_C_READ_MMAP, NULL);
+	if (!o->elf || elf_kind(o->elf) != ELF_K_ELF || !gelf_getehdr(o->elf, &eh) ||
+	    gelf_getclass(o->elf) != ELFCLASS64 || eh.e_machine != EM_X86_64)
+		goto fail;
+	o->is_dyn = eh.e_type == ET_DYN;
+	if (elf_getphdrnum(o->elf, &o->nphdr))
+		goto fail;
+	for (size_t i = 0; i < o->nphdr; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(o->elf, (int)i, &ph))
+			continue;
+		if (ph.p_type == PT_INTERP)
+			o->has_interp = 1;
+		if (ph.p_type == PT_LOAD && ph.p_vaddr < o->base_vaddr)
+			o->base_vaddr = ph.p_vaddr & ~(uint64_t)0xfff;
+	}
+	if (o->base_vaddr == UINT64_MAX)
+		o->base_vaddr = 0;
+	while ((scn = elf_nextscn(o->elf, scn))) {
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type == SHT_DYNSYM) {
+			o->dynsym = scn;
+			o->has_dynsym = 1;
+		} else if (sh.sh_type == SHT_SYMTAB) {
+			o->symtab = scn;
+			o->has_symtab = 1;
+		} else if (sh.sh_type == SHT_DYNAMIC) {
+			read_dynamic(o, scn, &sh);
+		}
+	}
+	return o;
+fail:
+	elfobj__free(o);
+	errno = err;
+	return NULL;
+}
+
+void elfobj__free(struct elfobj *o)
+{
+	if (!o)
+		return;
+	for (int i = 0; i < o->nneeded; i++)
+		free(o->needed[i]);
+	free(o->soname);
+	free(o->runpath);
+	if (o->elf)
+		elf_end(o->elf);
+	if (o->fd >= 0)
+		close(o->fd);
+	free(o->path);
+	free(o);
+}
+
+const char *elfobj__path(const struct elfobj *o) { return o->path; }
+int elfobj__has_interp(const struct elfobj *o) { return o->has_interp; }
+int elfobj__is_dyn(const struct elfobj *o) { return o->is_dyn; }
+int elfobj__has_symtab(const struct elfobj *o) { return o->has_symtab; }
+int elfobj__has_dynsym(const struct elfobj *o) { return o->has_dynsym; }
+const char *elfobj__soname(const struct elfobj *o) { return o->soname; }
+int elfobj__needed_count(const struct elfobj *o) { return o->nneeded; }
+const char *elfobj__needed(const struct elfobj *o, int i) { return i >= 0 && i < o->nneeded ? o->needed[i] : NULL; }
+const char *elfobj__runpath(const struct elfobj *o) { return o->runpath; }
+int elfobj__has_runpath(const struct elfobj *o) { return o->has_runpath; }
+uint64_t elfobj__base_vaddr(const struct elfobj *o) { return o->base_vaddr; }
+
+static int find_in(const struct elfobj *o, Elf_Scn *scn, const char *name, struct elfsym *out)
+{
+	GElf_Shdr sh;
+	Elf_Data *d;
+	size_t n;
+
+	if (!scn || !gelf_getshdr(scn, &sh) || !(d = elf_getdata(scn, NULL)) || !sh.sh_entsize)
+		return -ENOENT;
+	n = sh.sh_size / sh.sh_entsize;
+	for (size_t i = 1; i < n; i++) {
+		GElf_Sym s;
+		const char *nm;
+		int type;
+
+		if (!gelf_getsym(d, (int)i, &s) || s.st_shndx == SHN_UNDEF || !s.st_value)
+			continue;
+		type = GELF_ST_TYPE(s.st_info);
+		if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_OBJECT)
+			continue;
+		nm = elf_strptr(o->elf, sh.sh_link, s.st_name);
+		if (!nm || strcmp(nm, name))
+			continue;
+		out->vaddr = s.st_value;
+		out->size = s.st_size;
+		out->ifunc = type == STT_GNU_IFUNC;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int elfobj__sym(const struct elfobj *o, const char *name, struct elfsym *out)
+{
+	if (!find_in(o, o->dynsym, name, out))
+		return 0;
+	return find_in(o, o->symtab, name, out);
+}
+
+int elfobj__got_slot(const struct elfobj *o, const char *name, uint64_t *vaddr)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(o->elf, scn))) {
+		GElf_Shdr sh, symsh;
+		Elf_Scn *symscn;
+		Elf_Data *d, *symd;
+		size_t n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
+			continue;
+		symscn = elf_getscn(o->elf, sh.sh_link);
+		if (!symscn || !gelf_getshdr(symscn, &symsh) || !(symd = elf_getdata(symscn, NULL)))
+			continue;
+		d = elf_getdata(scn, NULL);
+		n = sh.sh_size / sh.sh_entsize;
+		for (size_t i = 0; d && i < n; i++) {
+			GElf_Rela r;
+			GElf_Sym s;
+			const char *nm;
+			uint64_t t;
+
+			if (!gelf_getrela(d, (int)i, &r))
+				break;
+			t = GELF_R_TYPE(r.r_info);
+			if ((t != R_X86_64_GLOB_DAT && t != R_X86_64_JUMP_SLOT) ||
+			    !gelf_getsym(symd, (int)GELF_R_SYM(r.r_info), &s))
+				continue;
+			nm = elf_strptr(o->elf, symsh.sh_link, s.st_name);
+			if (nm && !strcmp(nm, name)) {
+				*vaddr = r.r_offset;
+				return 0;
+			}
+		}
+	}
+	return -ENOENT;
+}
+
+int elfobj__vaddr_to_off(const struct elfobj *o, uint64_t vaddr, uint64_t *off)
+{
+	for (size_t i = 0; i < o->nphdr; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(o->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz) {
+			*off = vaddr - ph.p_vaddr + ph.p_offset;
+			return 0;
+		}
+	}
+	return -ERANGE;
+}
+
+ssize_t elfobj__read(const struct elfobj *o, uint64_t off, void *buf, size_t len)
+{
+	ssize_t n = pread(o->fd, buf, len, (off_t)off);
+
+	return n < 0 ? -errno : n;
+}

@@ -1,0 +1,43 @@
+/* elfobj.h - what fragscope needs to know of one ELF file: symbols, dynamic
+ * section, relocations, and the bytes behind a virtual address. No libbpf here. */
+#ifndef FS_ELFOBJ_H
+#define FS_ELFOBJ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct elfobj;
+
+struct elfsym {
+	uint64_t vaddr;
+	uint64_t size;
+	int ifunc;	/* STT_GNU_IFUNC: a probe there would hit the resolver */
+};
+
+/* NULL with errno set (ENOEXEC: not a 64-bit x86 ELF file). */
+struct elfobj *elfobj__open(const char *path);
+void elfobj__free(struct elfobj *o);
+
+const char *elfobj__path(const struct elfobj *o);
+int elfobj__has_interp(const struct elfobj *o);	/* dynamically linked executable */
+int elfobj__is_dyn(const struct elfobj *o);	/* ET_DYN (PIE or shared object) */
+int elfobj__has_symtab(const struct elfobj *o);	/* .symtab: not stripped */
+int elfobj__has_dynsym(const struct elfobj *o);
+const char *elfobj__soname(const struct elfobj *o);	/* NULL if none */
+int elfobj__needed_count(const struct elfobj *o);
+const char *elfobj__needed(const struct elfobj *o, int i);
+const char *elfobj__runpath(const struct elfobj *o);	/* DT_RUNPATH, else DT_RPATH, else NULL */
+int elfobj__has_runpath(const struct elfobj *o);	/* DT_RUNPATH (which hides DT_RPATH) */
+
+/* A defined function or object named name (exact, unversioned): .dynsym, then .symtab. */
+int elfobj__sym(const struct elfobj *o, const char *name, struct elfsym *out);
+/* Address of the GOT slot (GLOB_DAT or JUMP_SLOT relocation) bound to name. */
+int elfobj__got_slot(const struct elfobj *o, const char *name, uint64_t *vaddr);
+/* vaddr of the lowest PT_LOAD, page aligned: load bias = mapping start - this. */
+uint64_t elfobj__base_vaddr(const struct elfobj *o);
+int elfobj__vaddr_to_off(const struct elfobj *o, uint64_t vaddr, uint64_t *off);
+/* Reads file bytes at file offset off; returns bytes read or -errno. */
+ssize_t elfobj__read(const struct elfobj *o, uint64_t off, void *buf, size_t len);
+
+#endif

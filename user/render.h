@@ -1,0 +1,38 @@
+/* render.h - turns a snapshot into what users read: the stat summary as text,
+ * and the JSON vocabulary every command shares. Pure: no libbpf. */
+#ifndef FS_RENDER_H
+#define FS_RENDER_H
+
+#include <stdio.h>
+#include <sys/types.h>
+#include "agg.h"
+#include "json.h"
+#include "resolve.h"
+
+struct fs_target_info {
+	pid_t pid;
+	char comm[32];
+	int exited;
+	int exit_code;		/* -1 unknown (not our child, or still running) */
+	int attached_at_start;	/* started under fragscope: nothing before attach */
+};
+
+struct fs_view {
+	const struct fs_target_info *target;
+	const struct fs_plan *plan;
+	const struct fs_snapshot *snap;
+	double duration_s;
+	uint32_t max_live;
+};
+
+void render__stat_text(FILE *f, const struct fs_view *v);
+void render__stat_json(FILE *f, const struct fs_view *v);
+/* The shared keys (target, allocator, duration_s, totals, live, lost, functions,
+ * histograms) written into an open JSON object. */
+void render__json_core(struct json *j, const struct fs_view *v);
+/* 1234567 -> "1,234,567" */
+const char *render__num(uint64_t v, char *buf, size_t len);
+/* 1536 -> "1.5 KiB" */
+const char *render__bytes(uint64_t v, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,169 @@
+/* tracer.c - libbpf side: skeleton, uprobe attachment with cookies, map reads. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "fragscope.skel.h"
+#include "log.h"
+#include "tracer.h"
+
+struct tracer {
+	struct fragscope_bpf *skel;
+	struct bpf_link *links[FS_MAX_FUNCS * 2];
+	int nlinks;
+	int nfuncs;
+	int ncpu;
+	pid_t pid;
+	void *buf;	/* per-CPU read buffer, sized for the largest value */
+};
+
+static int print_libbpf(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	if (fs_verbose < 3 && lvl != LIBBPF_WARN)
+		return 0;
+	if (fs_verbose < 2 && lvl == LIBBPF_WARN)
+		return 0;	/* failures are reported by us, in one line */
+	return vfprintf(stderr, fmt, ap);
+}
+
+struct tracer *tracer__new(const struct tracer_opts *opts, char *err, size_t errlen)
+{
+	struct tracer *t = calloc(1, sizeof(*t));
+	int r;
+
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	libbpf_set_print(print_libbpf);
+	t->pid = opts->pid;
+	t->ncpu = libbpf_num_possible_cpus();
+	if (t->ncpu <= 0) {
+		snprintf(err, errlen, "cannot count possible CPUs: %s", strerror(-t->ncpu));
+		goto fail;
+	}
+	t->buf = calloc((size_t)t->ncpu, 8 * (FS_H__COUNT * FS_HIST_BUCKETS + FS_C__COUNT + 8));
+	t->skel = fragscope_bpf__open();
+	if (!t->skel || !t->buf) {
+		snprintf(err, errlen, "open BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	t->skel->rodata->target_tgid = (__u32)opts->pid;
+	bpf_map__set_max_entries(t->skel->maps.allocs, opts->max_live ? opts->max_live : 1 << 20);
+	r = fragscope_bpf__load(t->skel);
+	if (r) {
+		char msg[128];
+
+		libbpf_strerror(r, msg, sizeof(msg));
+		snprintf(err, errlen, "load BPF programs: %s%s", msg,
+			 r == -EPERM ? " (needs root: CAP_BPF and CAP_PERFMON)" : "");
+		goto fail;
+	}
+	return t;
+fail:
+	tracer__free(t);
+	return NULL;
+}
+
+static int attach_one(struct tracer *t, struct bpf_program *prog, const struct fs_probe *p,
+		      int func, int retprobe, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = retprobe,
+		    .bpf_cookie = FS_COOKIE(func, p->kind));
+	struct bpf_link *l;
+	char msg[128];
+	int r;
+
+	l = bpf_program__attach_uprobe_opts(prog, t->pid, p->path, p->sym_off + p->place, &o);
+	if (!l) {
+		r = -errno;
+		libbpf_strerror(r, msg, sizeof(msg));
+		snprintf(err, errlen, "attach %s%s in %s: %s", p->name, retprobe ? " (return)" : "",
+			 p->path, r == -ESRCH ? "the process is gone" : msg);
+		return r;
+	}
+	t->links[t->nlinks++] = l;
+	fs_info("attached %-36s %s+0x%llx (probe at +%u: %s)%s", p->name, p->path,
+		(unsigned long long)p->sym_off, p->place, p->why, retprobe ? " [return]" : "");
+	return 0;
+}
+
+int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size_t errlen)
+{
+	int r = 0;
+
+	t->nfuncs = plan->nprobes;
+	/* Releases first: a block must never be recorded before its free is watched. */
+	for (int i = 0; !r && i < plan->nprobes; i++)
+		if (plan->probes[i].kind == FS_K_FREE)
+			r = attach_one(t, t->skel->progs.free_enter, &plan->probes[i], i, 0, err, errlen);
+	for (int i = 0; !r && i < plan->nprobes; i++)
+		if (plan->probes[i].kind != FS_K_FREE)
+			r = attach_one(t, t->skel->progs.alloc_exit, &plan->probes[i], i, 1, err, errlen);
+	for (int i = 0; !r && i < plan->nprobes; i++)
+		if (plan->probes[i].kind != FS_K_FREE)
+			r = attach_one(t, t->skel->progs.alloc_enter, &plan->probes[i], i, 0, err, errlen);
+	if (r)
+		tracer__detach(t);
+	return r;
+}
+
+void tracer__detach(struct tracer *t)
+{
+	/* Entries first, so no call starts that its return probe would miss. */
+	while (t && t->nlinks > 0)
+		bpf_link__destroy(t->links[--t->nlinks]);
+}
+
+static uint64_t prog_misses(struct bpf_program *p)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+		return 0;
+	return info.recursion_misses;
+}
+
+int tracer__snapshot(struct tracer *t, struct fs_snapshot *s)
+{
+	struct timespec ts;
+	__u32 zero = 0;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->mono_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	r = bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.counters), &zero, t->buf);
+	if (r)
+		return -errno;
+	agg__add_counters(s, t->buf, t->ncpu);
+	r = bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.hists), &zero, t->buf);
+	if (r)
+		return -errno;
+	agg__add_hists(s, t->buf, t->ncpu);
+	for (__u32 i = 0; i < (__u32)t->nfuncs; i++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.funcs), &i, t->buf))
+			return -errno;
+		agg__add_func(s, (int)i, t->buf, t->ncpu);
+	}
+	s->nfuncs = t->nfuncs;
+	s->prog_misses = prog_misses(t->skel->progs.alloc_enter) +
+			 prog_misses(t->skel->progs.alloc_exit) +
+			 prog_misses(t->skel->progs.free_enter);
+	return 0;
+}
+
+void tracer__free(struct tracer *t)
+{
+	if (!t)
+		return;
+	tracer__detach(t);
+	fragscope_bpf__destroy(t->skel);
+	free(t->buf);
+	free(t);
+}

@@ -1,0 +1,26 @@
+/* tracer.h - loads the BPF object, attaches a plan's probes to one process,
+ * and reads its state into snapshots. The only file that knows the skeleton. */
+#ifndef FS_TRACER_H
+#define FS_TRACER_H
+
+#include <sys/types.h>
+#include "agg.h"
+#include "resolve.h"
+
+struct tracer;
+
+struct tracer_opts {
+	pid_t pid;		/* the process (tgid) to trace */
+	uint32_t max_live;	/* capacity of the outstanding-allocations map */
+};
+
+/* Opens and loads; NULL with the cause in err. */
+struct tracer *tracer__new(const struct tracer_opts *opts, char *err, size_t errlen);
+/* Attaches every probe of the plan (releases first, then returns, then entries, so
+ * no block is seen allocated without its release being watched). All or nothing. */
+int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size_t errlen);
+void tracer__detach(struct tracer *t);
+int tracer__snapshot(struct tracer *t, struct fs_snapshot *s);
+void tracer__free(struct tracer *t);
+
+#endif
