@@ -29,7 +29,7 @@ TOOLS     := $(OUTPUT)/tools/allocwork $(OUTPUT)/tools/allocwork-je $(OUTPUT)/to
              $(OUTPUT)/tools/allocwork-cxx-je
 FIXTURES  := $(OUTPUT)/fixtures/dyn $(OUTPUT)/fixtures/dyn-je $(OUTPUT)/fixtures/static \
              $(OUTPUT)/fixtures/static-stripped $(OUTPUT)/fixtures/libfakemalloc.so \
-             $(OUTPUT)/fixtures/dyn-fake $(OUTPUT)/fixtures/static-je-prefix
+             $(OUTPUT)/fixtures/dyn-fake $(OUTPUT)/fixtures/static-je-prefix $(OUTPUT)/fixtures/dyn-tc
 
 VMLINUX   := vmlinux/vmlinux.h
 
@@ -98,6 +98,10 @@ $(OUTPUT)/fixtures/libfakemalloc.so: tests/unit/fakemalloc.c | $(OUTPUT)/fixture
 	$(Q)$(CC) -O1 -shared -fPIC $< -o $@
 $(OUTPUT)/fixtures/dyn-fake: tests/unit/fixture.c $(OUTPUT)/fixtures/libfakemalloc.so
 	$(Q)$(CC) -O1 $< -o $@ -L$(OUTPUT)/fixtures -lfakemalloc -Wl,-rpath,'$$ORIGIN'
+$(OUTPUT)/fixtures/libfaketcmalloc.so: tests/unit/faketcmalloc.c tests/unit/fakemalloc.c | $(OUTPUT)/fixtures
+	$(Q)$(CC) -O1 -shared -fPIC $< -o $@
+$(OUTPUT)/fixtures/dyn-tc: tests/unit/fixture.c $(OUTPUT)/fixtures/libfaketcmalloc.so
+	$(Q)$(CC) -O1 $< -o $@ -L$(OUTPUT)/fixtures -lfaketcmalloc -Wl,-rpath,'$$ORIGIN'
 $(OUTPUT)/fixtures/static-je-prefix: tests/unit/fixture_je_prefix.c | $(OUTPUT)/fixtures
 	$(Q)$(CC) -O1 $< -o $@
 

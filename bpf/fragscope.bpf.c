@@ -43,6 +43,13 @@ struct {
 	__type(value, struct fs_func_stat);
 } funcs SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FS_MAX_FUNCS);
+	__type(key, __u32);
+	__type(value, struct fs_func_info);
+} func_infos SEC(".maps");
+
 /* Per-thread state between a call's entry and its return, and the last release
  * (to recognise `operator delete` tail-jumping into `free` with the same pointer). */
 struct tstate {
@@ -344,6 +351,18 @@ int BPF_KRETPROBE(alloc_exit)
 	return 0;
 }
 
+/* Only for releases of unknown blocks: is the caller the allocator's own code? */
+static __always_inline int called_from_allocator(struct pt_regs *ctx, __u32 func, __u64 sp)
+{
+	struct fs_func_info *fi = bpf_map_lookup_elem(&func_infos, &func);
+	__u64 ret = 0, at;
+
+	if (!fi || !fi->text_hi || bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
+		return 0;
+	at = ret - (PT_REGS_IP(ctx) - fi->probe_vaddr);	/* runtime -> object address */
+	return at >= fi->text_lo && at < fi->text_hi;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(free_enter)
 {
@@ -375,6 +394,9 @@ int BPF_KPROBE(free_enter)
 	} else if (t->free_valid && t->free_ptr == ptr && sp <= t->free_sp && t->free_func != func) {
 		/* operator delete(p) jumping to free(p): one release, already counted. */
 		ADD(c->c[FS_C_NESTED], 1);
+		return 0;
+	} else if (ptr && called_from_allocator(ctx, func, sp)) {
+		ADD(c->c[FS_C_FREES_INTERNAL], 1);
 		return 0;
 	} else {
 		ADD(fs->calls, 1);

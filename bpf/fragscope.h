@@ -43,6 +43,8 @@ enum fs_counter {
 	FS_C_NESTED,		/* probe hits inside another probed call (ignored, not counted twice) */
 	FS_C_UNMATCHED,		/* entries whose return never came (longjmp, detach): replaced */
 	FS_C_RESIZE_IN_PLACE,	/* xallocx calls that changed a block's size */
+	FS_C_FREES_INTERNAL,	/* unknown blocks released by the allocator's own code
+				 * (glibc flushing a thread's tcache at exit): not the program's */
 	FS_C__COUNT,
 };
 
@@ -68,6 +70,14 @@ struct fs_func_stat {
 	__u64 _pad;
 };
 
+/* Per-function facts user space sets before attaching (array indexed by function). */
+struct fs_func_info {
+	__u64 probe_vaddr;	/* where the probe sits, in the object's own addresses */
+	__u64 text_lo;		/* the object's executable segment, same addresses */
+	__u64 text_hi;
+};
+
+_Static_assert(sizeof(struct fs_func_info) == 24, "fs_func_info ABI");
 _Static_assert(sizeof(struct fs_block) == 16, "fs_block ABI");
 _Static_assert(sizeof(struct fs_func_stat) == 32, "fs_func_stat ABI");
 

@@ -133,13 +133,13 @@ int cmd_stat(int argc, char **argv)
 			fputs(stat_usage, stdout);
 			return EXIT_OK;
 		default:
-			fputs(stat_usage, stderr);
+			fs_err("see fragscope stat --help");
 			return EXIT_USAGE;
 		}
 	}
 	if (!pid == (optind >= argc)) {
-		fs_err(pid ? "give either -p PID or a command, not both" : "nothing to trace: give -p PID or -- COMMAND");
-		fputs(stat_usage, stderr);
+		fs_err("%s (see fragscope stat --help)",
+		       pid ? "give either -p PID or a command, not both" : "nothing to trace: give -p PID or -- COMMAND");
 		return EXIT_USAGE;
 	}
 	if (check_can_trace())
@@ -205,8 +205,10 @@ int cmd_stat(int argc, char **argv)
 		uint64_t now = now_ns();
 
 		if (deadline) {
-			if (now >= deadline)
+			if (now >= deadline) {
+				stop_sig = tg.child ? SIGTERM : 0;	/* as perf stat --timeout */
 				break;
+			}
 			if ((deadline - now) / 1000000 < (uint64_t)timeout)
 				timeout = (int)((deadline - now) / 1000000) + 1;
 		}
@@ -224,7 +226,7 @@ int cmd_stat(int argc, char **argv)
 	}
 
 	if (tg.child && !tg.exited && stop_sig) {
-		/* Like perf stat: the command is stopped with us (it may have the signal already). */
+		/* Like perf stat: the command stops with us (it may have had the signal already). */
 		kill(tg.pid, stop_sig);
 		for (int i = 0; i < 200 && !target__check(&tg); i++)
 			usleep(10000);

@@ -227,6 +227,23 @@ int elfobj__got_slot(const struct elfobj *o, const char *name, uint64_t *vaddr)
 	return -ENOENT;
 }
 
+int elfobj__text_range(const struct elfobj *o, uint64_t *lo, uint64_t *hi)
+{
+	*lo = UINT64_MAX;
+	*hi = 0;
+	for (size_t i = 0; i < o->nphdr; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(o->elf, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+			continue;
+		if (ph.p_vaddr < *lo)
+			*lo = ph.p_vaddr;
+		if (ph.p_vaddr + ph.p_memsz > *hi)
+			*hi = ph.p_vaddr + ph.p_memsz;
+	}
+	return *hi ? 0 : -ENOENT;
+}
+
 int elfobj__vaddr_to_off(const struct elfobj *o, uint64_t vaddr, uint64_t *off)
 {
 	for (size_t i = 0; i < o->nphdr; i++) {

@@ -36,6 +36,8 @@ int elfobj__sym(const struct elfobj *o, const char *name, struct elfsym *out);
 int elfobj__got_slot(const struct elfobj *o, const char *name, uint64_t *vaddr);
 /* vaddr of the lowest PT_LOAD, page aligned: load bias = mapping start - this. */
 uint64_t elfobj__base_vaddr(const struct elfobj *o);
+/* [lo, hi) of the executable PT_LOAD segments; -ENOENT if none. */
+int elfobj__text_range(const struct elfobj *o, uint64_t *lo, uint64_t *hi);
 int elfobj__vaddr_to_off(const struct elfobj *o, uint64_t vaddr, uint64_t *off);
 /* Reads file bytes at file offset off; returns bytes read or -errno. */
 ssize_t elfobj__read(const struct elfobj *o, uint64_t off, void *buf, size_t len);

@@ -82,6 +82,7 @@ void render__json_core(struct json *j, const struct fs_view *v)
 	json__u64(j, "frees_unknown", s->c[FS_C_FREES_UNKNOWN]);
 	json__u64(j, "free_null", s->c[FS_C_FREE_NULL]);
 	json__u64(j, "resized_in_place", s->c[FS_C_RESIZE_IN_PLACE]);
+	json__u64(j, "frees_internal", s->c[FS_C_FREES_INTERNAL]);
 	json__end_obj(j);
 
 	json__obj(j, "live");
@@ -186,6 +187,8 @@ void render__stat_text(FILE *f, const struct fs_view *v)
 	ROW(s->c[FS_C_FREES], "frees", render__bytes(s->c[FS_C_FREE_BYTES], b1, sizeof(b1)));
 	if (s->c[FS_C_FREES_UNKNOWN] || !v->target->attached_at_start)
 		ROW(s->c[FS_C_FREES_UNKNOWN], "frees of unknown size", "(blocks allocated before attach)");
+	if (s->c[FS_C_FREES_INTERNAL])
+		ROW(s->c[FS_C_FREES_INTERNAL], "allocator-internal", "(releases of cached blocks by the allocator itself, e.g. tcache flush at thread exit: not counted as frees)");
 	ROW(s->c[FS_C_FAILED], "failed allocations", "");
 	ROW(s->c[FS_C_FREE_NULL], "free(NULL)", "");
 	ROW(agg__live_count(s), "live blocks", render__bytes(agg__live_bytes(s), b1, sizeof(b1)));

@@ -165,6 +165,7 @@ static int add_probe(struct fs_plan *plan, const struct elfobj *o, const char *p
 	snprintf(p->path, sizeof(p->path), "%s", path);
 	p->vaddr = s.vaddr;
 	p->sym_off = off;
+	elfobj__text_range(o, &p->text_lo, &p->text_hi);
 	p->kind = fn->kind;
 	insn__place(code, n > 0 ? (size_t)n : 0, fn->nargs, &pl);
 	p->place = pl.offset;

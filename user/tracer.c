@@ -96,6 +96,15 @@ int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size
 	int r = 0;
 
 	t->nfuncs = plan->nprobes;
+	for (__u32 i = 0; i < (__u32)plan->nprobes; i++) {
+		const struct fs_probe *p = &plan->probes[i];
+		struct fs_func_info fi = { p->vaddr + p->place, p->text_lo, p->text_hi };
+
+		if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.func_infos), &i, &fi, 0)) {
+			snprintf(err, errlen, "update func_infos: %s", strerror(errno));
+			return -errno;
+		}
+	}
 	/* Releases first: a block must never be recorded before its free is watched. */
 	for (int i = 0; !r && i < plan->nprobes; i++)
 		if (plan->probes[i].kind == FS_K_FREE)

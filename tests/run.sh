@@ -1,0 +1,17 @@
+#!/bin/bash
+# run.sh - the whole suite: unit tests (no root) then integration tests (root).
+# Ends with one line "N passed, M failed"; exits non-zero if anything failed.
+cd "$(dirname "$0")/.." || exit 1
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+echo "== unit tests"
+.output/unit/run_unit 2>&1 | tee -a "$log"
+echo "== integration tests"
+timeout 1200 tests/integration/run.sh 2>&1 | tee -a "$log"
+
+passed=$(grep -c '^PASS ' "$log")
+failed=$(grep -c '^FAIL ' "$log")
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ] && [ "$passed" -gt 0 ]

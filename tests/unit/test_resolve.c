@@ -1,0 +1,412 @@
+/* test_resolve.c - allocator detection, the dynamic linker's search order done
+ * statically, and the probe plans, on the fixtures (make fixtures) and this
+ * machine's glibc and jemalloc. */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "elfobj.h"
+#include "insn.h"
+#include "resolve.h"
+#include "test.h"
+
+#define LIBJE "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+
+static char *no_env[] = { NULL };
+
+static const struct fs_probe *probe(const struct fs_plan *p, const char *name)
+{
+	for (int i = 0; i < p->nprobes; i++)
+		if (!strcmp(p->probes[i].name, name))
+			return &p->probes[i];
+	return NULL;
+}
+
+/* A probe named name, of kind kind, in a file whose path ends with file. */
+static bool has_probe(const struct fs_plan *p, const char *name, uint32_t kind, const char *file)
+{
+	const struct fs_probe *pr = probe(p, name);
+
+	if (!ASSERT_OK_PTR(pr, name))
+		return false;
+	return ASSERT_EQ(pr->kind, kind, name) && ASSERT_ENDS_WITH(pr->path, file, name);
+}
+
+/* Each function is attached once: aliases share a probe. */
+static bool unique_probes(const struct fs_plan *p)
+{
+	for (int i = 0; i < p->nprobes; i++)
+		for (int k = i + 1; k < p->nprobes; k++)
+			if (p->probes[i].vaddr == p->probes[k].vaddr && !strcmp(p->probes[i].path, p->probes[k].path))
+				return unit__fail(__FILE__, __LINE__, "no two probes on one function",
+						  "%s and %s at 0x%llx", p->probes[i].name, p->probes[k].name,
+						  (unsigned long long)p->probes[i].vaddr);
+	return true;
+}
+
+static bool has_note(const struct fs_plan *p, const char *text)
+{
+	for (int i = 0; i < p->nnotes; i++)
+		if (strstr(p->notes[i], text))
+			return true;
+	return unit__fail(__FILE__, __LINE__, "note", "no note contains \"%s\" (%d notes)", text, p->nnotes);
+}
+
+/* The placement the resolver chose is the placer's answer on the file's bytes. */
+static bool placed_from_file(const struct fs_probe *pr, int nargs)
+{
+	struct elfobj *o = elfobj__open(pr->path);
+	struct insn_place want;
+	struct elfsym s;
+	uint8_t code[4096];
+	uint64_t off;
+	ssize_t n;
+	bool ok = false;
+
+	if (!ASSERT_OK_PTR(o, pr->path))
+		return false;
+	if (!ASSERT_OK(elfobj__sym(o, pr->name, &s), pr->name) ||
+	    !ASSERT_OK(elfobj__vaddr_to_off(o, s.vaddr, &off), pr->name) ||
+	    !ASSERT_EQ(pr->vaddr, s.vaddr, "probe vaddr") || !ASSERT_EQ(pr->sym_off, off, "probe file offset"))
+		goto cleanup;
+	n = elfobj__read(o, off, code, s.size < sizeof(code) ? s.size : sizeof(code));
+	if (!ASSERT_TRUE(n > 0, "read function"))
+		goto cleanup;
+	insn__place(code, (size_t)n, nargs, &want);
+	ok = ASSERT_EQ(pr->place, want.offset, pr->name) && ASSERT_EQ(pr->emulated, want.emulated, pr->name) &&
+	     ASSERT_STREQ(pr->why, want.why, pr->name);
+cleanup:
+	elfobj__free(o);
+	return ok;
+}
+
+static struct fs_plan *plan_new(void)
+{
+	struct fs_plan *p = calloc(1, sizeof(*p));
+
+	ASSERT_OK_PTR(p, "calloc plan");
+	return p;
+}
+
+TEST(resolve_alloc_name)
+{
+	ASSERT_STREQ(resolve__alloc_name(FS_ALLOC_GLIBC), "glibc", "glibc");
+	ASSERT_STREQ(resolve__alloc_name(FS_ALLOC_JEMALLOC), "jemalloc", "jemalloc");
+	ASSERT_STREQ(resolve__alloc_name(FS_ALLOC_TCMALLOC), "tcmalloc", "tcmalloc");
+	ASSERT_STREQ(resolve__alloc_name(FS_ALLOC_MIMALLOC), "mimalloc", "mimalloc");
+	ASSERT_STREQ(resolve__alloc_name(FS_ALLOC_UNKNOWN), "unknown", "unknown");
+	ASSERT_STREQ(resolve__alloc_name(99), "unknown", "out of range");
+}
+
+TEST(resolve_identify)
+{
+	struct fs_plan *p = plan_new();
+
+	if (!p)
+		return;
+	if (ASSERT_OK(resolve__identify(p, "/lib/x86_64-linux-gnu/libc.so.6"), "libc"))
+		ASSERT_EQ(p->alloc, FS_ALLOC_GLIBC, "libc is glibc");
+	if (ASSERT_OK(resolve__identify(p, LIBJE), "libjemalloc")) {
+		ASSERT_EQ(p->alloc, FS_ALLOC_JEMALLOC, "libjemalloc is jemalloc");
+		ASSERT_STREQ(p->alloc_name, "jemalloc", "name");
+		ASSERT_STREQ(p->prefix, "", "no prefix");
+	}
+	if (ASSERT_OK(resolve__identify(p, FIXTURES "/static-je-prefix"), "static-je-prefix")) {
+		ASSERT_EQ(p->alloc, FS_ALLOC_JEMALLOC, "je_ functions are jemalloc");
+		ASSERT_STREQ(p->prefix, "je_", "prefix");
+	}
+	if (ASSERT_OK(resolve__identify(p, FIXTURES "/libfakemalloc.so"), "libfakemalloc")) {
+		ASSERT_EQ(p->alloc, FS_ALLOC_UNKNOWN, "fake is unknown");
+		ASSERT_STREQ(p->alloc_name, "unknown", "name");
+		ASSERT_STREQ(p->prefix, "", "prefix reset");
+	}
+	ASSERT_EQ(resolve__identify(p, FIXTURES "/no-such-file"), -ENOENT, "missing file");
+	free(p);
+}
+
+TEST(resolve_cmd_glibc)
+{
+	static const struct { const char *name; uint32_t kind; int nargs; } fns[] = {
+		{ "malloc", FS_K_MALLOC, 1 }, { "free", FS_K_FREE, 1 }, { "calloc", FS_K_CALLOC, 2 },
+		{ "realloc", FS_K_REALLOC, 2 }, { "reallocarray", FS_K_REALLOCARRAY, 3 },
+		{ "posix_memalign", FS_K_POSIX_MEMALIGN, 3 }, { "aligned_alloc", FS_K_MEMALIGN, 2 },
+		{ "valloc", FS_K_MALLOC, 1 }, { "pvalloc", FS_K_MALLOC, 1 },
+	};
+	struct fs_plan *p = plan_new();
+	char err[256] = "";
+
+	if (!p)
+		return;
+	if (!ASSERT_OK(resolve__cmd(FIXTURES "/dyn", no_env, p, err, sizeof(err)), err))
+		goto cleanup;
+	ASSERT_EQ(p->alloc, FS_ALLOC_GLIBC, "alloc");
+	ASSERT_STREQ(p->alloc_name, "glibc", "alloc_name");
+	ASSERT_ENDS_WITH(p->object, "/libc.so.6", "object");
+	ASSERT_STREQ(p->prefix, "", "prefix");
+	ASSERT_HAS_STR(p->how, "search order", "how");
+	ASSERT_EQ(p->nprobes, 9, "nine entry points (cfree and memalign are aliases)");
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
+		if (has_probe(p, fns[i].name, fns[i].kind, "/libc.so.6")) {
+			ASSERT_STREQ(probe(p, fns[i].name)->path, p->object, "probes in the object");
+			placed_from_file(probe(p, fns[i].name), fns[i].nargs);
+		}
+	if (ASSERT_OK_PTR(probe(p, "aligned_alloc"), "aligned_alloc"))
+		ASSERT_STREQ(probe(p, "aligned_alloc")->aliases, "memalign", "aligned_alloc alias");
+	if (ASSERT_OK_PTR(probe(p, "free"), "free"))
+		ASSERT_STREQ(probe(p, "free")->aliases, "cfree", "free alias");
+	if (ASSERT_OK_PTR(probe(p, "malloc"), "malloc"))
+		ASSERT_STREQ(probe(p, "malloc")->aliases, "", "malloc has no alias");
+	ASSERT_NULL(probe(p, "memalign"), "no separate memalign probe");
+	ASSERT_NULL(probe(p, "cfree"), "no separate cfree probe");
+	unique_probes(p);
+	ASSERT_EQ(p->nnotes, 0, "no notes");
+cleanup:
+	free(p);
+}
+
+TEST(resolve_cmd_jemalloc)
+{
+	struct fs_plan *p = plan_new();
+	char err[256] = "";
+
+	if (!p)
+		return;
+	if (!ASSERT_OK(resolve__cmd(FIXTURES "/dyn-je", no_env, p, err, sizeof(err)), err))
+		goto cleanup;
+	ASSERT_EQ(p->alloc, FS_ALLOC_JEMALLOC, "alloc");
+	ASSERT_STREQ(p->alloc_name, "jemalloc", "alloc_name");
+	ASSERT_ENDS_WITH(p->object, "/libjemalloc.so.2", "object");
+	ASSERT_STREQ(p->prefix, "", "prefix");
+	has_probe(p, "malloc", FS_K_MALLOC, "/libjemalloc.so.2");
+	has_probe(p, "free", FS_K_FREE, "/libjemalloc.so.2");
+	has_probe(p, "calloc", FS_K_CALLOC, "/libjemalloc.so.2");
+	has_probe(p, "realloc", FS_K_REALLOC, "/libjemalloc.so.2");
+	has_probe(p, "mallocx", FS_K_MALLOC, "/libjemalloc.so.2");
+	has_probe(p, "rallocx", FS_K_REALLOC, "/libjemalloc.so.2");
+	has_probe(p, "xallocx", FS_K_XALLOCX, "/libjemalloc.so.2");
+	has_probe(p, "dallocx", FS_K_FREE, "/libjemalloc.so.2");
+	has_probe(p, "sdallocx", FS_K_FREE, "/libjemalloc.so.2");
+	has_probe(p, "_Znwm", FS_K_MALLOC, "/libjemalloc.so.2");
+	has_probe(p, "_ZdlPvm", FS_K_FREE, "/libjemalloc.so.2");
+	if (has_probe(p, "rallocx", FS_K_REALLOC, "/libjemalloc.so.2"))
+		placed_from_file(probe(p, "rallocx"), 2);
+	if (has_probe(p, "malloc", FS_K_MALLOC, "/libjemalloc.so.2"))
+		placed_from_file(probe(p, "malloc"), 1);
+	for (int i = 0; i < p->nprobes; i++)
+		if (!ASSERT_STREQ(p->probes[i].path, p->object, p->probes[i].name))
+			break;
+	ASSERT_NULL(probe(p, "reallocarray"), "glibc-only entry points are not in jemalloc's plan");
+	unique_probes(p);
+cleanup:
+	free(p);
+}
+
+TEST(resolve_cmd_preload)
+{
+	char *abs_env[] = { "HOME=/root", "LD_PRELOAD=" LIBJE, NULL };
+	char *name_env[] = { "LD_PRELOAD=/no/such/libx.so libjemalloc.so.2", NULL };
+	char *fake_env[] = { "LD_PRELOAD=" LIBJE, NULL };
+	struct fs_plan *p = plan_new();
+	char err[256] = "";
+
+	if (!p)
+		return;
+	if (ASSERT_OK(resolve__cmd(FIXTURES "/dyn", abs_env, p, err, sizeof(err)), err)) {
+		ASSERT_STREQ(p->alloc_name, "jemalloc", "preloaded by path");
+		ASSERT_STREQ(p->object, LIBJE, "object is the preload");
+	}
+	if (ASSERT_OK(resolve__cmd(FIXTURES "/dyn", name_env, p, err, sizeof(err)), err)) {
+		ASSERT_STREQ(p->alloc_name, "jemalloc", "preloaded by name, after a missing one");
+		ASSERT_ENDS_WITH(p->object, "/libjemalloc.so.2", "object");
+	}
+	if (ASSERT_OK(resolve__cmd(FIXTURES "/dyn-fake", fake_env, p, err, sizeof(err)), err))
+		ASSERT_STREQ(p->alloc_name, "jemalloc", "a preload comes before DT_NEEDED");
+	free(p);
+}
+
+TEST(resolve_cmd_unknown_allocator)
+{
+	struct fs_plan *p = plan_new();
+	char err[256] = "";
+
+	if (!p)
+		return;
+	if (!ASSERT_OK(resolve__cmd(FIXTURES "/dyn-fake", no_env, p, err, sizeof(err)), err))
+		goto cleanup;
+	ASSERT_EQ(p->alloc, FS_ALLOC_UNKNOWN, "alloc");
+	ASSERT_STREQ(p->alloc_name, "unknown", "alloc_name");
+	ASSERT_STREQ(p->object, FIXTURES "/libfakemalloc.so", "found through RUNPATH $ORIGIN");
+	ASSERT_EQ(p->nprobes, 4, "malloc, free, calloc, realloc");
+	has_probe(p, "malloc", FS_K_MALLOC, "/libfakemalloc.so");
+	has_probe(p, "free", FS_K_FREE, "/libfakemalloc.so");
+	has_probe(p, "calloc", FS_K_CALLOC, "/libfakemalloc.so");
+	has_probe(p, "realloc", FS_K_REALLOC, "/libfakemalloc.so");
+	has_note(p, "unknown allocator");
+cleanup:
+	free(p);
+}
+
+/* LD_LIBRARY_PATH comes before the default directories; files that are not
+ * ELF are passed over as ld.so does. */
+TEST(resolve_cmd_ld_library_path)
+{
+	char dir[] = "/tmp/fragscope-unit-XXXXXX", bogus[64], lib[64], env_ldlp[160];
+	char *env[] = { env_ldlp, NULL };
+	struct fs_plan *p = plan_new();
+	char err[256] = "";
+	FILE *f;
+
+	if (!p || !ASSERT_OK_PTR(mkdtemp(dir), "mkdtemp"))
+		goto cleanup;
+	snprintf(bogus, sizeof(bogus), "%s/bogus", dir);
+	snprintf(lib, sizeof(lib), "%s/bogus/libjemalloc.so.2", dir);
+	snprintf(env_ldlp, sizeof(env_ldlp), "LD_LIBRARY_PATH=%s:%s", bogus, dir);
+	if (!ASSERT_OK(mkdir(bogus, 0700), "mkdir") || !ASSERT_OK_PTR(f = fopen(lib, "w"), lib))
+		goto cleanup;
+	fputs("not a library\n", f);
+	fclose(f);
+	snprintf(lib, sizeof(lib), "%s/libjemalloc.so.2", dir);
+	if (!ASSERT_OK(symlink(FIXTURES "/libfakemalloc.so", lib), "symlink"))
+		goto cleanup;
+	if (ASSERT_OK(resolve__cmd(FIXTURES "/dyn-je", env, p, err, sizeof(err)), err)) {
+		ASSERT_STREQ(p->object, lib, "the library in LD_LIBRARY_PATH");
+		ASSERT_STREQ(p->alloc_name, "unknown", "which is the fake");
+	}
+cleanup:
+	if (p && dir[strlen(dir) - 1] != 'X') {
+		unlink(lib);
+		snprintf(lib, sizeof(lib), "%s/bogus/libjemalloc.so.2", dir);
+		unlink(lib);
+		rmdir(bogus);
+		rmdir(dir);
+	}
+	free(p);
+}
+
+TEST(resolve_cmd_static)
+{
+	struct fs_plan *p = plan_new();
+	char err[256] = "";
+
+	if (!p)
+		return;
+	if (ASSERT_OK(resolve__cmd(FIXTURES "/static", no_env, p, err, sizeof(err)), err)) {
+		ASSERT_EQ(p->alloc, FS_ALLOC_GLIBC, "alloc");
+		ASSERT_STREQ(p->object, FIXTURES "/static", "object is the executable");
+		ASSERT_STREQ(p->how, "statically linked executable", "how");
+		has_probe(p, "malloc", FS_K_MALLOC, "/static");
+		has_probe(p, "free", FS_K_FREE, "/static");
+		if (ASSERT_OK_PTR(probe(p, "aligned_alloc"), "aligned_alloc"))
+			ASSERT_STREQ(probe(p, "aligned_alloc")->aliases, "memalign", "alias");
+		unique_probes(p);
+	}
+	memset(err, 0, sizeof(err));
+	ASSERT_EQ(resolve__cmd(FIXTURES "/static-stripped", no_env, p, err, sizeof(err)), -ENOENT,
+		  "stripped static executable");
+	ASSERT_HAS_STR(err, "static", "error says why");
+	ASSERT_HAS_STR(err, FIXTURES "/static-stripped", "error names the file");
+	free(p);
+}
+
+TEST(resolve_cmd_prefixed_jemalloc)
+{
+	struct fs_plan *p = plan_new();
+	const struct fs_probe *m;
+	char err[256] = "";
+
+	if (!p)
+		return;
+	if (!ASSERT_OK(resolve__cmd(FIXTURES "/static-je-prefix", no_env, p, err, sizeof(err)), err))
+		goto cleanup;
+	ASSERT_EQ(p->alloc, FS_ALLOC_JEMALLOC, "alloc");
+	ASSERT_STREQ(p->alloc_name, "jemalloc", "alloc_name");
+	ASSERT_STREQ(p->prefix, "je_", "prefix");
+	ASSERT_STREQ(p->object, FIXTURES "/static-je-prefix", "object is the executable");
+	has_probe(p, "je_malloc", FS_K_MALLOC, "/static-je-prefix");
+	has_probe(p, "je_free", FS_K_FREE, "/static-je-prefix");
+	has_probe(p, "je_calloc", FS_K_CALLOC, "/static-je-prefix");
+	has_probe(p, "je_realloc", FS_K_REALLOC, "/static-je-prefix");
+	ASSERT_NULL(probe(p, "je_mallctl"), "mallctl is no entry point");
+	m = probe(p, "malloc");
+	if (ASSERT_OK_PTR(m, "glibc's malloc traced too"))
+		ASSERT_ENDS_WITH(m->path, "/libc.so.6", "glibc's malloc in libc");
+	has_probe(p, "free", FS_K_FREE, "/libc.so.6");
+	ASSERT_EQ(p->nprobes, 4 + 9, "four je_ functions and glibc's nine");
+	has_note(p, "glibc's malloc");
+	unique_probes(p);
+cleanup:
+	free(p);
+}
+
+TEST(resolve_cmd_tcmalloc_refused)
+{
+	struct fs_plan *p = plan_new();
+	char err[256] = "";
+
+	if (!p)
+		return;
+	ASSERT_EQ(resolve__cmd(FIXTURES "/dyn-tc", no_env, p, err, sizeof(err)), -ENOTSUP,
+		  "tcmalloc is not traced yet");
+	ASSERT_HAS_STR(err, "tcmalloc in " FIXTURES "/libfaketcmalloc.so is not traced yet", "error says why");
+	ASSERT_EQ(p->alloc, FS_ALLOC_TCMALLOC, "identified as tcmalloc");
+	free(p);
+}
+
+TEST(resolve_cmd_errors)
+{
+	char path[] = "/tmp/fragscope-unit-XXXXXX";
+	struct fs_plan *p = plan_new();
+	char err[256] = "";
+	int fd = mkstemp(path);
+
+	if (!p || !ASSERT_TRUE(fd >= 0, "mkstemp"))
+		goto cleanup;
+	ASSERT_EQ(write(fd, "#!/bin/sh\n", 10), 10, "write");
+	close(fd);
+	ASSERT_EQ(resolve__cmd(path, no_env, p, err, sizeof(err)), -ENOEXEC, "a script");
+	ASSERT_HAS_STR(err, "not an x86-64 ELF executable", "error says why");
+	ASSERT_EQ(resolve__cmd(FIXTURES "/no-such-file", no_env, p, err, sizeof(err)), -ENOENT, "missing");
+	ASSERT_HAS_STR(err, "No such file or directory", "error says why");
+	memset(p, 0, sizeof(*p));
+	ASSERT_EQ(resolve__plan_probes(p, FIXTURES "/dyn", err, sizeof(err)), -ENOENT,
+		  "planning an object that defines no malloc");
+	ASSERT_HAS_STR(err, "defines no malloc/free", "error says why");
+cleanup:
+	if (fd >= 0)
+		unlink(path);
+	free(p);
+}
+
+TEST(resolve_find_lib)
+{
+	char out[4096];
+
+	ASSERT_OK(resolve__find_lib("libc.so.6", NULL, NULL, NULL, NULL, out, sizeof(out)), "libc.so.6");
+	ASSERT_ENDS_WITH(out, "/libc.so.6", "libc path");
+	ASSERT_OK(resolve__find_lib("libjemalloc.so.2", NULL, NULL, NULL, NULL, out, sizeof(out)), "jemalloc");
+	ASSERT_ENDS_WITH(out, "/libjemalloc.so.2", "jemalloc path");
+	ASSERT_EQ(resolve__find_lib("libfragscope-none.so.9", NULL, NULL, NULL, NULL, out, sizeof(out)),
+		  -ENOENT, "no such library");
+	ASSERT_EQ(resolve__find_lib("libfakemalloc.so", NULL, NULL, NULL, NULL, out, sizeof(out)),
+		  -ENOENT, "fixtures are not searched by default");
+
+	ASSERT_OK(resolve__find_lib("libfakemalloc.so", "$ORIGIN", FIXTURES, NULL, NULL, out, sizeof(out)),
+		  "$ORIGIN");
+	ASSERT_STREQ(out, FIXTURES "/libfakemalloc.so", "$ORIGIN replaced");
+	ASSERT_OK(resolve__find_lib("libfakemalloc.so", "${ORIGIN}", FIXTURES, NULL, NULL, out, sizeof(out)),
+		  "${ORIGIN}");
+	ASSERT_STREQ(out, FIXTURES "/libfakemalloc.so", "${ORIGIN} replaced");
+	ASSERT_OK(resolve__find_lib("libfakemalloc.so", "/nonexistent:$ORIGIN/../fixtures", FIXTURES, NULL,
+				    NULL, out, sizeof(out)), "second runpath entry");
+	ASSERT_STREQ(out, FIXTURES "/../fixtures/libfakemalloc.so", "$ORIGIN inside a path");
+	ASSERT_OK(resolve__find_lib("libfakemalloc.so", "/nonexistent", NULL, "/also/nonexistent;" FIXTURES,
+				    NULL, out, sizeof(out)), "LD_LIBRARY_PATH");
+	ASSERT_STREQ(out, FIXTURES "/libfakemalloc.so", "found in LD_LIBRARY_PATH");
+	ASSERT_OK(resolve__find_lib("/libfakemalloc.so", NULL, NULL, NULL, FIXTURES, out, sizeof(out)),
+		  "a path under a root");
+	ASSERT_STREQ(out, FIXTURES "/libfakemalloc.so", "root prefixed");
+	ASSERT_EQ(resolve__find_lib(FIXTURES "/no-such.so", NULL, NULL, NULL, NULL, out, sizeof(out)),
+		  -ENOENT, "missing path");
+	ASSERT_EQ(resolve__find_lib("libc.so.6", NULL, NULL, NULL, "/nonexistent-root", out, sizeof(out)),
+		  -ENOENT, "nothing under a missing root");
+}
