@@ -19,7 +19,7 @@ struct elfobj {
 	char *soname, *runpath;
 	char *needed[MAX_NEEDED];
 	int nneeded;
-	Elf_Scn *dynsym, *symtab;
+	Elf_Scn *dynsym, *symtab, *versym;
 	size_t nphdr;
 };
 
@@ -112,6 +112,8 @@ struct elfobj *elfobj__open(const char *path)
 		} else if (sh.sh_type == SHT_SYMTAB) {
 			o->symtab = scn;
 			o->has_symtab = 1;
+		} else if (sh.sh_type == SHT_GNU_versym) {
+			o->versym = scn;
 		} else if (sh.sh_type == SHT_DYNAMIC) {
 			read_dynamic(o, scn, &sh);
 		}
@@ -151,34 +153,46 @@ const char *elfobj__runpath(const struct elfobj *o) { return o->runpath; }
 int elfobj__has_runpath(const struct elfobj *o) { return o->has_runpath; }
 uint64_t elfobj__base_vaddr(const struct elfobj *o) { return o->base_vaddr; }
 
+/* A global or weak definition of name; in .dynsym, the default version wins over
+ * hidden older ones (memcpy@GLIBC_2.2.5 vs memcpy@@GLIBC_2.14). */
 static int find_in(const struct elfobj *o, Elf_Scn *scn, const char *name, struct elfsym *out)
 {
+	Elf_Data *d, *vd = NULL;
 	GElf_Shdr sh;
-	Elf_Data *d;
+	int found = 0;
 	size_t n;
 
 	if (!scn || !gelf_getshdr(scn, &sh) || !(d = elf_getdata(scn, NULL)) || !sh.sh_entsize)
 		return -ENOENT;
+	if (scn == o->dynsym && o->versym)
+		vd = elf_getdata(o->versym, NULL);
 	n = sh.sh_size / sh.sh_entsize;
 	for (size_t i = 1; i < n; i++) {
+		GElf_Versym vs = 0;
 		GElf_Sym s;
 		const char *nm;
-		int type;
+		int type, bind;
 
 		if (!gelf_getsym(d, (int)i, &s) || s.st_shndx == SHN_UNDEF || !s.st_value)
 			continue;
 		type = GELF_ST_TYPE(s.st_info);
-		if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_OBJECT)
+		bind = GELF_ST_BIND(s.st_info);
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_OBJECT) ||
+		    (bind != STB_GLOBAL && bind != STB_WEAK))
 			continue;
 		nm = elf_strptr(o->elf, sh.sh_link, s.st_name);
 		if (!nm || strcmp(nm, name))
 			continue;
+		if (vd && gelf_getversym(vd, (int)i, &vs) && (vs & 0x8000) && found)
+			continue;	/* hidden (non-default) version: keep what we have */
 		out->vaddr = s.st_value;
 		out->size = s.st_size;
 		out->ifunc = type == STT_GNU_IFUNC;
-		return 0;
+		found = 1;
+		if (!(vs & 0x8000))
+			return 0;
 	}
-	return -ENOENT;
+	return found ? 0 : -ENOENT;
 }
 
 int elfobj__sym(const struct elfobj *o, const char *name, struct elfsym *out)

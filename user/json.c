@@ -57,8 +57,9 @@ static void open(struct json *j, const char *k, char c)
 {
 	key(j, k);
 	fputc(c, j->f);
-	if (j->depth < 31)
-		j->depth++;
+	j->depth++;	/* callers nest a handful of levels; 31 is the hard limit */
+	if (j->depth > 31)
+		j->depth = 31;
 	j->need_comma[j->depth] = 0;
 }
 

@@ -8,8 +8,12 @@ const char *render__num(uint64_t v, char *buf, size_t len)
 	char tmp[32];
 	int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v), o = 0;
 
-	for (int i = 0; i < n && (size_t)o + 2 < len; i++) {
-		if (i && (n - i) % 3 == 0)
+	for (int i = 0; i < n; i++) {
+		int comma = i && (n - i) % 3 == 0;
+
+		if ((size_t)(o + comma + 1) >= len)
+			break;
+		if (comma)
 			buf[o++] = ',';
 		buf[o++] = tmp[i];
 	}

@@ -130,7 +130,7 @@ int resolve__identify(struct fs_plan *plan, const char *path)
 static int add_probe(struct fs_plan *plan, const struct elfobj *o, const char *path,
 		     const char *prefix, const struct api_fn *fn)
 {
-	uint8_t code[4096];
+	static uint8_t code[65536];	/* the whole function: branches back into its prologue */
 	struct elfsym s;
 	struct fs_probe *p;
 	struct insn_place pl;
@@ -259,10 +259,14 @@ int resolve__plan_probes(struct fs_plan *plan, const char *path, char *err, size
 static int usable_lib(const char *path)
 {
 	struct elfobj *o = elfobj__open(path);
+	int ok = o != NULL;
 
 	elfobj__free(o);
-	return o != NULL;
+	return ok;
 }
+
+static int find_lib(const char *name, const char *rpath, const char *runpath, const char *origin,
+		    const char *ld_library_path, const char *root, char *out, size_t outlen);
 
 static int try_dirs(const char *dirs, const char *name, const char *origin, const char *root,
 		    char *out, size_t outlen)
@@ -320,6 +324,14 @@ static void conf_dirs(const char *root, char *out, size_t outlen)
 int resolve__find_lib(const char *name, const char *runpath, const char *origin,
 		      const char *ld_library_path, const char *root, char *out, size_t outlen)
 {
+	return find_lib(name, NULL, runpath, origin, ld_library_path, root, out, outlen);
+}
+
+/* ld.so's order: DT_RPATH (only without DT_RUNPATH), LD_LIBRARY_PATH, DT_RUNPATH,
+ * ld.so.conf directories, the defaults. */
+static int find_lib(const char *name, const char *rpath, const char *runpath, const char *origin,
+		    const char *ld_library_path, const char *root, char *out, size_t outlen)
+{
 	static const char defaults[] =
 		"/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/lib:/usr/lib";
 	char conf[4096];
@@ -328,7 +340,8 @@ int resolve__find_lib(const char *name, const char *runpath, const char *origin,
 		snprintf(out, outlen, "%s%s", root ? root : "", name);
 		return usable_lib(out) ? 0 : -ENOENT;
 	}
-	if (try_dirs(ld_library_path, name, origin, root, out, outlen) ||
+	if (try_dirs(rpath, name, origin, root, out, outlen) ||
+	    try_dirs(ld_library_path, name, origin, root, out, outlen) ||
 	    try_dirs(runpath, name, origin, root, out, outlen))
 		return 0;
 	conf_dirs(root, conf, sizeof(conf));
@@ -434,7 +447,11 @@ static void load_order(const char *exe, char *const env[], struct objlist *l)
 
 			if (objlist_has(l, nm, "\x01"))
 				continue;
-			if (!resolve__find_lib(nm, elfobj__runpath(o), origin, ldlp, NULL, path, sizeof(path)))
+			const char *rp = elfobj__runpath(o);
+			int has_runpath = elfobj__has_runpath(o);
+
+			if (!find_lib(nm, has_runpath ? NULL : rp, has_runpath ? rp : NULL, origin, ldlp,
+				      NULL, path, sizeof(path)))
 				objlist_add(l, nm, path);
 		}
 		elfobj__free(o);
@@ -468,6 +485,10 @@ static int add_prefixed_jemalloc(struct fs_plan *plan, const char *exe, const ch
 		int n = plan->nprobes;
 
 		glibc_probes = malloc(sizeof(plan->probes[0]) * (size_t)n);
+		if (!glibc_probes) {
+			elfobj__free(o);
+			return -ENOMEM;
+		}
 		memcpy(glibc_probes, plan->probes, sizeof(plan->probes[0]) * (size_t)n);
 		plan->nprobes = 0;
 		plan->alloc = FS_ALLOC_JEMALLOC;
