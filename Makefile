@@ -21,11 +21,11 @@ INCLUDES  := -I$(OUTPUT) -Ibpf -Iuser
 LIBS      := -lbpf -lelf -lz
 
 # Pure modules: no libbpf, unit-testable without root.
-PURE_SRCS := user/agg.c user/elfobj.c user/insn.c user/json.c user/log.c user/render.c user/resolve.c
-APP_SRCS  := $(PURE_SRCS) user/main.c user/cmd_stat.c user/target.c user/tracer.c
+PURE_SRCS := user/agg.c user/elfobj.c user/insn.c user/json.c user/log.c user/memmodel.c user/procmem.c user/render.c user/resolve.c
+APP_SRCS  := $(PURE_SRCS) user/collect.c user/main.c user/cmd_stat.c user/target.c user/tracer.c
 APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
-TOOLS     := $(OUTPUT)/tools/allocwork $(OUTPUT)/tools/allocwork-je $(OUTPUT)/tools/allocwork-cxx \
+TOOLS     := $(OUTPUT)/tools/rpcwork $(OUTPUT)/tools/allocwork $(OUTPUT)/tools/allocwork-je $(OUTPUT)/tools/allocwork-cxx \
              $(OUTPUT)/tools/allocwork-cxx-je
 FIXTURES  := $(OUTPUT)/fixtures/dyn $(OUTPUT)/fixtures/dyn-je $(OUTPUT)/fixtures/static \
              $(OUTPUT)/fixtures/static-stripped $(OUTPUT)/fixtures/libfakemalloc.so \
@@ -52,7 +52,7 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 
 $(OUTPUT)/fragscope.bpf.o: bpf/fragscope.bpf.c bpf/fragscope.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -Wall -Werror -c $< -o $@.tmp.o
+	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -Wall -Werror -c $< -o $@.tmp.o
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o && rm -f $@.tmp.o
 
 $(OUTPUT)/fragscope.skel.h: $(OUTPUT)/fragscope.bpf.o
@@ -72,6 +72,9 @@ fragscope: $(APP_OBJS)
 # Workloads with known allocations (tools/allocwork.c), for tests, demo and benchmarks.
 tools: $(TOOLS)
 $(OUTPUT)/tools/allocwork: tools/allocwork.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@
+$(OUTPUT)/tools/rpcwork: tools/rpcwork.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@
 $(OUTPUT)/tools/allocwork-je: tools/allocwork.c | $(OUTPUT)/tools
@@ -126,8 +129,44 @@ demo: deps
 	./fragscope stat -- $(OUTPUT)/tools/allocwork --threads 4 --rounds 20000 --keep 64
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all bench-build
 	$(Q)bench/run.sh
+
+# --- bench (owned by bench/) ---
+# Bench-only binaries: the floor loader (empty programs at fragscope's probe sites,
+# planned by the same pure modules) and the timed workloads. `make bench-quick`
+# runs every variant once with tiny N and times nothing (for CI).
+BENCH_OUT   := $(OUTPUT)/bench
+BENCH_BINS  := $(BENCH_OUT)/floor $(BENCH_OUT)/workload $(BENCH_OUT)/workload-cxx-je
+FLOOR_OBJS  := $(BENCH_OUT)/floor.o $(patsubst user/%.c,$(OUTPUT)/user/%.o,user/resolve.c user/elfobj.c user/insn.c user/log.c)
+.PHONY: bench-build bench-quick
+bench-build: fragscope $(BENCH_BINS)
+bench-quick:
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)BENCH_QUICK=1 bench/run.sh
+$(BENCH_OUT):
+	$(Q)mkdir -p $@
+$(BENCH_OUT)/floor.bpf.o: bench/floor.bpf.c $(OUTPUT)/vmlinux.h | $(BENCH_OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Wall -Werror -c $< -o $@.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o && rm -f $@.tmp.o
+$(BENCH_OUT)/floor.skel.h: $(BENCH_OUT)/floor.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@
+$(BENCH_OUT)/floor.o: bench/floor.c $(BENCH_OUT)/floor.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -I$(BENCH_OUT) -Iuser -Ibpf -c $< -o $@
+$(BENCH_OUT)/floor: $(FLOOR_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+$(BENCH_OUT)/workload: bench/workload.c bench/workload.h | $(BENCH_OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) -O2 -g $(WARN) -pthread $< -o $@
+$(BENCH_OUT)/workload-cxx-je: bench/workload_cxx.cc bench/workload.h | $(BENCH_OUT)
+	$(call msg,CXX,$@)
+	$(Q)g++ -O2 -g -Wall -Wextra -Werror -fsized-deallocation -pthread $< -o $@ -ljemalloc
+-include $(wildcard $(BENCH_OUT)/*.d)
+# --- end bench ---
 
 clean:
 	$(call msg,CLEAN,)

@@ -10,6 +10,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 target_tgid = 0;
+const volatile __u32 flavour = FS_F_GLIBC;	/* enum fs_flavour */
 
 /* Outstanding allocations. Preallocated and never LRU: an eviction would fake a free. */
 struct {
@@ -66,6 +67,13 @@ struct tstate {
 	__u64 free_ptr;
 	__u32 free_func;
 	__u32 free_valid;
+	/* the memory syscall in progress */
+	__u64 sys_ts;
+	__u64 sys_arg[4];
+	__s64 sys_rss;		/* anonymous RSS pages at entry, -1 unmeasured */
+	__u64 sys_brk;		/* mm->brk at entry */
+	__u32 sys;		/* enum fs_sys */
+	__u32 sys_active;
 };
 
 struct {
@@ -74,6 +82,24 @@ struct {
 	__type(key, int);
 	__type(value, struct tstate);
 } tstates SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fs_kstats);
+} kstats SEC(".maps");
+
+/* The last releases, to recognise pages faulted back in soon after (churn). */
+#define NRELEASES 32
+struct release { __u64 start, end, ts; };
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NRELEASES);
+	__type(key, __u32);
+	__type(value, struct release);
+} releases SEC(".maps");
+__u32 release_next;
 
 static const __u32 zero = 0;
 
@@ -290,6 +316,16 @@ int BPF_KRETPROBE(alloc_exit)
 	ADD(fs->calls, 1);
 
 	switch (t->kind) {
+	case FS_K_TRIM: {
+		struct fs_kstats *ks = bpf_map_lookup_elem(&kstats, &zero);
+
+		if (ks) {
+			ADD(ks->trim_calls, 1);
+			if ((int)ret == 1)
+				ADD(ks->trim_released, 1);
+		}
+		return 0;
+	}
 	case FS_K_POSIX_MEMALIGN:
 		ptr = 0;
 		if ((int)ret == 0 && bpf_probe_read_user(&ptr, sizeof(ptr), (void *)t->arg))
@@ -411,5 +447,253 @@ int BPF_KPROBE(free_enter)
 	t->free_ptr = ptr;
 	t->free_sp = sp;
 	t->free_func = func;
+	return 0;
+}
+
+/* ---- memory syscalls of the target: aggregated here, never streamed ---- */
+
+#define NR_MMAP 9
+#define NR_MPROTECT 10
+#define NR_MUNMAP 11
+#define NR_BRK 12
+#define NR_MREMAP 25
+#define NR_MADVISE 28
+#define F_MAP_FIXED 0x10
+#define F_MAP_ANONYMOUS 0x20
+#define F_MAP_STACK 0x20000
+
+/* Anonymous RSS in pages, from the percpu counter's shared part. Each CPU may hold
+ * up to the counter's batch (32 pages here) unflushed, so a release measured as
+ * the fall of this figure is exact to that much per CPU; the exact per-CPU parts
+ * would need per-cpu offsets this kernel does not export (no KALLSYMS_ALL). */
+static __always_inline __s64 anon_rss(void)
+{
+	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+
+	return mm ? mm->rss_stat[MM_ANONPAGES].count : -1;
+}
+
+static __always_inline __u32 log2_ns(__u64 v)
+{
+	__u32 b = bucket(v);
+
+	return b < FS_LAT_BUCKETS ? b : FS_LAT_BUCKETS - 1;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+{
+	struct tstate *t;
+	__u32 sys;
+
+	if (!ours())
+		return 0;
+	switch (id) {
+	case NR_MMAP: sys = FS_S_MMAP; break;
+	case NR_MUNMAP: sys = FS_S_MUNMAP; break;
+	case NR_MREMAP: sys = FS_S_MREMAP; break;
+	case NR_BRK: sys = FS_S_BRK; break;
+	case NR_MADVISE: sys = FS_S_MADVISE; break;
+	case NR_MPROTECT: sys = FS_S_MPROTECT; break;
+	default: return 0;
+	}
+	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t)
+		return 0;
+	t->sys = sys;
+	t->sys_active = 1;
+	t->sys_arg[0] = regs->di;
+	t->sys_arg[1] = regs->si;
+	t->sys_arg[2] = regs->dx;
+	t->sys_arg[3] = regs->r10;
+	t->sys_rss = -1;
+	/* RSS only around calls that can give memory back (mprotect and mmap are frequent). */
+	if (sys == FS_S_MUNMAP || sys == FS_S_MADVISE || sys == FS_S_BRK ||
+	    (sys == FS_S_MMAP && (regs->r10 & F_MAP_FIXED) && regs->dx == 0))
+		t->sys_rss = anon_rss();
+	if (sys == FS_S_BRK) {
+		struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+
+		t->sys_brk = mm ? mm->brk : 0;
+	}
+	t->sys_ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+static __always_inline __u32 release_source(struct tstate *t, __u32 sys, __u64 addr)
+{
+	char comm[16];
+
+	if (t->active && t->kind == FS_K_TRIM)
+		return FS_R_MALLOC_TRIM;
+	if (flavour == FS_F_JEMALLOC) {
+		bpf_get_current_comm(comm, sizeof(comm));
+		if (comm[0] == 'j' && comm[1] == 'e' && comm[2] == 'm' && comm[8] == '_' && comm[9] == 'b')
+			return FS_R_JE_BACKGROUND;	/* "jemalloc_bg_thd" */
+		return sys == FS_S_MUNMAP ? FS_R_MUNMAP_BLOCK : FS_R_JE_DECAY;
+	}
+	if (flavour == FS_F_GLIBC) {
+		/* a whole non-main heap is 64 MiB aligned; mmapped chunks never are */
+		if (sys == FS_S_MUNMAP && (addr & ((64ULL << 20) - 1)))
+			return FS_R_MUNMAP_BLOCK;
+		return FS_R_GLIBC_TRIM;
+	}
+	return FS_R_OTHER;
+}
+
+static __always_inline void note_release(__u64 start, __u64 len, __u64 now)
+{
+	__u32 i = __sync_fetch_and_add(&release_next, 1) % NRELEASES;
+	struct release *r = bpf_map_lookup_elem(&releases, &i);
+
+	if (r) {
+		r->start = start;
+		r->end = start + len;
+		r->ts = now;
+	}
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	struct fs_kstats *ks;
+	struct tstate *t;
+	__u64 now, ns, len = 0, released = 0, addr;
+	__u32 sys, adv = FS_A_OTHER;
+	int is_release = 0, failed;
+
+	if (!ours())
+		return 0;
+	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0, 0);
+	if (!t || !t->sys_active)
+		return 0;
+	t->sys_active = 0;
+	sys = t->sys;
+	ks = bpf_map_lookup_elem(&kstats, &zero);
+	if (!ks || sys >= FS_S__COUNT)
+		return 0;
+	now = bpf_ktime_get_ns();
+	ns = now - t->sys_ts;
+	failed = ret < 0 && ret > -4096;
+	addr = t->sys_arg[0];
+	if (t->sys_rss >= 0) {
+		__s64 after = anon_rss();
+
+		if (after >= 0 && after < t->sys_rss)
+			released = (__u64)(t->sys_rss - after) * 4096;
+	}
+
+	switch (sys) {
+	case FS_S_MMAP: {
+		__u64 flags = t->sys_arg[3];
+		__u32 cls;
+
+		len = t->sys_arg[1];
+		if (failed)
+			break;
+		if ((flags & F_MAP_FIXED) && t->sys_arg[2] == 0) {
+			is_release = 1;	/* glibc's heap shrink without overcommit: a release */
+			break;
+		}
+		if (t->active)
+			cls = FS_M_ALLOCATOR;
+		else if (flags & F_MAP_STACK)
+			cls = FS_M_STACK;
+		else if (!(flags & F_MAP_ANONYMOUS))
+			cls = FS_M_FILE;
+		else
+			cls = FS_M_OTHER_ANON;
+		ADD(ks->map_calls[cls], 1);
+		ADD(ks->map_bytes[cls], len);
+		break;
+	}
+	case FS_S_MUNMAP:
+		len = t->sys_arg[1];
+		is_release = !failed;
+		break;
+	case FS_S_MREMAP:
+		len = t->sys_arg[2];
+		break;
+	case FS_S_MPROTECT:
+		len = t->sys_arg[1];
+		break;
+	case FS_S_BRK:
+		if ((__u64)ret > t->sys_brk && t->sys_brk) {
+			len = (__u64)ret - t->sys_brk;
+			ADD(ks->brk_grow, len);
+		} else if ((__u64)ret < t->sys_brk) {
+			len = t->sys_brk - (__u64)ret;
+			addr = (__u64)ret;
+			ADD(ks->brk_shrink_calls, 1);
+			ADD(ks->brk_shrink, len);
+			is_release = 1;
+		}
+		break;
+	case FS_S_MADVISE: {
+		struct fs_adv_stat *as;
+
+		len = t->sys_arg[1];
+		switch (t->sys_arg[2]) {
+		case 4: adv = FS_A_DONTNEED; break;
+		case 8: adv = FS_A_FREE; break;
+		case 14: adv = FS_A_HUGEPAGE; break;
+		case 15: adv = FS_A_NOHUGEPAGE; break;
+		}
+		as = &ks->adv[adv];
+		ADD(as->calls, 1);
+		ADD(as->bytes, len);
+		if (failed)
+			ADD(as->errors, 1);
+		ADD(as->resident, released);
+		ADD(as->lat[log2_ns(ns) & (FS_LAT_BUCKETS - 1)], 1);
+		is_release = !failed && (adv == FS_A_DONTNEED || adv == FS_A_FREE);
+		break;
+	}
+	}
+
+	ADD(ks->sys[sys].calls, 1);
+	ADD(ks->sys[sys].ns, ns);
+	ADD(ks->sys[sys].bytes, len);
+	ADD(ks->sys[sys].resident, released);
+	if (failed) {
+		__u64 e = (__u64)(-ret);
+
+		ADD(ks->sys[sys].errors, 1);
+		ADD(ks->errnos[sys][e < FS_ERRNO_MAX ? e : FS_ERRNO_MAX - 1], 1);
+	}
+	if (is_release) {
+		__u32 src = release_source(t, sys, addr);
+
+		if (src < FS_R__COUNT) {
+			ADD(ks->src_calls[src], 1);
+			ADD(ks->src_resident[src], released);
+		}
+		note_release(addr, len, now);
+	}
+	return 0;
+}
+
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(page_fault_user, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	struct fs_kstats *ks;
+	__u64 now;
+
+	if (!ours())
+		return 0;
+	ks = bpf_map_lookup_elem(&kstats, &zero);
+	if (!ks)
+		return 0;
+	ADD(ks->faults, 1);
+	now = bpf_ktime_get_ns();
+	for (__u32 i = 0; i < NRELEASES; i++) {
+		__u32 k = i;
+		struct release *r = bpf_map_lookup_elem(&releases, &k);
+
+		if (r && address >= r->start && address < r->end && now - r->ts < 1000000000ULL) {
+			ADD(ks->churn_faults, 1);
+			break;
+		}
+	}
 	return 0;
 }

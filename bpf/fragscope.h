@@ -20,6 +20,7 @@ enum fs_kind {
 	FS_K_REALLOCARRAY,	/* q = f(p, n, size) */
 	FS_K_XALLOCX,		/* usable = f(p, size, extra, flags): resize in place */
 	FS_K_FREE,		/* f(p, ...): free, dallocx, sdallocx, operator delete */
+	FS_K_TRIM,		/* malloc_trim(pad): releases memory, allocates nothing */
 	FS_K__COUNT,
 };
 
@@ -69,6 +70,62 @@ struct fs_func_stat {
 	__u64 failed;	/* NULL results */
 	__u64 _pad;
 };
+
+/* ---- the allocator's dealings with the kernel ---- */
+
+enum fs_sys { FS_S_MMAP = 0, FS_S_MUNMAP, FS_S_MREMAP, FS_S_BRK, FS_S_MADVISE, FS_S_MPROTECT, FS_S__COUNT };
+enum fs_adv { FS_A_DONTNEED = 0, FS_A_FREE, FS_A_HUGEPAGE, FS_A_NOHUGEPAGE, FS_A_OTHER, FS_A__COUNT };
+/* Who gave memory back. */
+enum fs_src {
+	FS_R_GLIBC_TRIM = 0,	/* glibc trimming a heap top or a whole heap after a free */
+	FS_R_MALLOC_TRIM,	/* an explicit malloc_trim() call */
+	FS_R_JE_DECAY,		/* jemalloc purging dirty pages in an application thread */
+	FS_R_JE_BACKGROUND,	/* jemalloc's background thread */
+	FS_R_MUNMAP_BLOCK,	/* munmap of a large block (or a whole heap) */
+	FS_R_OTHER,		/* allocator unknown */
+	FS_R__COUNT,
+};
+/* What a new mapping is for. */
+enum fs_map { FS_M_ALLOCATOR = 0, FS_M_STACK, FS_M_FILE, FS_M_OTHER_ANON, FS_M__COUNT };
+
+#define FS_LAT_BUCKETS 32	/* log2 ns */
+#define FS_ERRNO_MAX 64		/* errno values counted one by one; larger ones in the last slot */
+
+struct fs_sys_stat {
+	__u64 calls;
+	__u64 errors;
+	__u64 bytes;		/* length argument (mapped, unmapped, advised, protected) */
+	__u64 ns;		/* time inside the call */
+	__u64 resident;		/* anonymous RSS it released (RSS before - after, when it fell) */
+};
+
+struct fs_adv_stat {
+	__u64 calls;
+	__u64 bytes;		/* asked */
+	__u64 errors;
+	__u64 resident;		/* really released: RSS before - after */
+	__u64 lat[FS_LAT_BUCKETS];
+};
+
+struct fs_kstats {
+	struct fs_sys_stat sys[FS_S__COUNT];
+	struct fs_adv_stat adv[FS_A__COUNT];
+	__u64 errnos[FS_S__COUNT][FS_ERRNO_MAX];
+	__u64 src_calls[FS_R__COUNT];
+	__u64 src_resident[FS_R__COUNT];
+	__u64 map_calls[FS_M__COUNT];
+	__u64 map_bytes[FS_M__COUNT];
+	__u64 brk_grow;		/* bytes the brk heap grew */
+	__u64 brk_shrink_calls;
+	__u64 brk_shrink;	/* bytes it shrank */
+	__u64 faults;		/* user page faults of the target */
+	__u64 churn_faults;	/* faults on a page released less than a second before */
+	__u64 trim_calls;	/* malloc_trim() calls */
+	__u64 trim_released;	/* of which returned 1 (memory released) */
+};
+
+/* Allocator flavour, set before load: selects release attribution. */
+enum fs_flavour { FS_F_GLIBC = 0, FS_F_JEMALLOC, FS_F_OTHER };
 
 /* Per-function facts user space sets before attaching (array indexed by function). */
 struct fs_func_info {

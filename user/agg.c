@@ -42,6 +42,28 @@ void agg__add_func(struct fs_snapshot *s, int func, const void *percpu, int ncpu
 		s->nfuncs = func + 1;
 }
 
+void agg__add_kstats(struct fs_snapshot *s, const void *percpu, int ncpu)
+{
+	const size_t n = sizeof(struct fs_kstats) / sizeof(uint64_t);
+	uint64_t *dst = (uint64_t *)&s->k;
+
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		const uint64_t *v = (const void *)((const char *)percpu + cpu * STRIDE(struct fs_kstats));
+
+		for (size_t i = 0; i < n; i++)
+			dst[i] += v[i];
+	}
+}
+
+uint64_t agg__returned(const struct fs_snapshot *s)
+{
+	uint64_t r = 0;
+
+	for (int i = 0; i < FS_R__COUNT; i++)
+		r += s->k.src_resident[i];
+	return r;
+}
+
 uint64_t agg__live_count(const struct fs_snapshot *s)
 {
 	return s->c[FS_C_TRACKED_ALLOCS] - s->c[FS_C_TRACKED_FREES];
@@ -73,6 +95,8 @@ void agg__delta(const struct fs_snapshot *a, const struct fs_snapshot *b, struct
 		d->f[i].failed = b->f[i].failed - a->f[i].failed;
 	}
 	d->prog_misses = b->prog_misses - a->prog_misses;
+	for (size_t i = 0; i < sizeof(d->k) / sizeof(uint64_t); i++)
+		((uint64_t *)&d->k)[i] = ((const uint64_t *)&b->k)[i] - ((const uint64_t *)&a->k)[i];
 }
 
 uint64_t agg__bucket_max(int b)

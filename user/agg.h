@@ -14,18 +14,22 @@ struct fs_snapshot {
 	struct fs_func_stat f[FS_MAX_FUNCS];
 	int nfuncs;
 	uint64_t prog_misses;		/* program runs the kernel skipped (recursion) */
+	struct fs_kstats k;		/* memory syscalls, releases, faults */
 };
 
 /* Per-CPU values as the kernel returns them: ncpu copies of elem bytes, each
  * rounded up to 8. Adds them into the snapshot. */
 void agg__add_counters(struct fs_snapshot *s, const void *percpu, int ncpu);
 void agg__add_hists(struct fs_snapshot *s, const void *percpu, int ncpu);
+void agg__add_kstats(struct fs_snapshot *s, const void *percpu, int ncpu);
 void agg__add_func(struct fs_snapshot *s, int func, const void *percpu, int ncpu);
 
 uint64_t agg__live_count(const struct fs_snapshot *s);
 uint64_t agg__live_bytes(const struct fs_snapshot *s);
 /* Counts that make live figures a bound rather than exact. */
 uint64_t agg__lost(const struct fs_snapshot *s);
+/* Resident bytes given back so far, all sources. */
+uint64_t agg__returned(const struct fs_snapshot *s);
 /* b - a, counter by counter (rates over an interval). */
 void agg__delta(const struct fs_snapshot *a, const struct fs_snapshot *b, struct fs_snapshot *d);
 /* Upper bound of histogram bucket b (values in bucket b are < this); 0 for bucket 0. */

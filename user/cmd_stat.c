@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include "fragscope.h"
 #include "log.h"
+#include "collect.h"
+#include "procmem.h"
 #include "render.h"
 #include "resolve.h"
 #include "target.h"
@@ -31,6 +33,7 @@ static const char stat_usage[] =
 	"options:\n"
 	"  -p, --pid PID         attach to a running process\n"
 	"  -d, --duration SECS   stop after SECS seconds (default: until Ctrl-C or exit)\n"
+	"  -i, --interval MS     sample memory (/proc/PID/smaps) every MS ms (default 500)\n"
 	"  -j, --json            print one JSON document on stdout (keys in README)\n"
 	"  -o, --output FILE     write the summary to FILE instead (text goes to stderr\n"
 	"                        by default when a COMMAND shares stdout, as perf stat)\n"
@@ -81,24 +84,25 @@ int cmd_stat(int argc, char **argv)
 		{ "json", no_argument, 0, 'j' },
 		{ "max-live", required_argument, 0, 'L' },
 		{ "output", required_argument, 0, 'o' },
+		{ "interval", required_argument, 0, 'i' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
 	struct fs_target_info info = { .exit_code = -1 };
 	struct tracer_opts topts = { .max_live = 1 << 20 };
-	struct fs_snapshot snap;
+	struct fs_state *st = NULL;
 	struct fs_plan *plan = NULL;
 	struct tracer *tr = NULL;
 	struct target tg = { .pidfd = -1, .gate = -1, .errpipe = -1 };
 	char err[512] = "";
 	const char *outfile = NULL;
-	double duration = 0;
+	double duration = 0, interval = 0.5;
 	int json = 0, opt, ret = EXIT_FAIL, sfd = -1, stop_sig = 0;
-	uint64_t pid = 0, v, t0, deadline = 0;
+	uint64_t pid = 0, v, t0, deadline = 0, next_sample;
 	sigset_t mask, oldmask;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+p:d:jo:vh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+p:d:i:jo:vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (parse_u64(optarg, &pid) || !pid || pid > 0x7fffffff) {
@@ -110,6 +114,13 @@ int cmd_stat(int argc, char **argv)
 			duration = strtod(optarg, NULL);
 			if (duration <= 0) {
 				fs_err("invalid duration '%s' (seconds, > 0)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'i':
+			interval = strtod(optarg, NULL) / 1000;
+			if (interval < 0.01) {
+				fs_err("invalid interval '%s' (milliseconds, >= 10)", optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -154,7 +165,8 @@ int cmd_stat(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
 	plan = calloc(1, sizeof(*plan));
-	if (!plan) {
+	st = calloc(1, sizeof(*st));
+	if (!plan || !st) {
 		fs_err("out of memory");
 		goto cleanup;
 	}
@@ -180,6 +192,9 @@ int cmd_stat(int argc, char **argv)
 	show_plan(plan);
 
 	topts.pid = tg.pid;
+	topts.flavour = plan->alloc == FS_ALLOC_GLIBC ? FS_F_GLIBC : plan->alloc == FS_ALLOC_JEMALLOC ? FS_F_JEMALLOC : FS_F_OTHER;
+	st->flavour = topts.flavour;
+	st->traced_from_start = info.attached_at_start;
 	tr = tracer__new(&topts, err, sizeof(err));
 	if (!tr || tracer__attach(tr, plan, err, sizeof(err))) {
 		fs_err("%s", err);
@@ -194,16 +209,23 @@ int cmd_stat(int argc, char **argv)
 		fs_err("PID %d exited while the probes were being attached", tg.pid);
 		goto cleanup;
 	}
+	procmem__settings(tg.pid, &st->settings);
 	fs_info("tracing PID %d (%s)%s", tg.pid, tg.comm, duration ? "" : "; Ctrl-C to stop");
 
 	t0 = now_ns();
+	next_sample = t0;
 	if (duration)
 		deadline = t0 + (uint64_t)(duration * 1e9);
 	for (;;) {
 		struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN }, { .fd = tg.pidfd, .events = POLLIN } };
-		int timeout = 1000;
+		int timeout;
 		uint64_t now = now_ns();
 
+		if (now >= next_sample) {
+			collect__sample(st, tr, tg.pid, 1, 0, 0);
+			next_sample = now + (uint64_t)(interval * 1e9);
+		}
+		timeout = (int)((next_sample - now) / 1000000) + 1;
 		if (deadline) {
 			if (now >= deadline) {
 				stop_sig = tg.child ? SIGTERM : 0;	/* as perf stat --timeout */
@@ -234,15 +256,15 @@ int cmd_stat(int argc, char **argv)
 	/* A running target is detached first, so the snapshot is the state at the stop. */
 	if (!tg.exited)
 		tracer__detach(tr);
-	if (tracer__snapshot(tr, &snap)) {
+	info.exited = target__check(&tg);
+	if (collect__sample(st, tr, tg.pid, !info.exited, 1, 16ull << 30)) {
 		fs_err("read BPF maps: %s", strerror(errno));
 		goto cleanup;
 	}
-	info.exited = target__check(&tg);
 	if (tg.child && info.exited)
 		info.exit_code = WIFEXITED(tg.status) ? WEXITSTATUS(tg.status) : 128 + WTERMSIG(tg.status);
 	{
-		struct fs_view view = { &info, plan, &snap, (double)(now_ns() - t0) / 1e9, topts.max_live };
+		struct fs_view view = { &info, plan, &st->snap, st, (double)(now_ns() - t0) / 1e9, topts.max_live };
 
 		FILE *out = outfile ? fopen(outfile, "we") : (json || !tg.child ? stdout : stderr);
 
@@ -265,6 +287,7 @@ cleanup:
 		target__abort(&tg);
 	target__close(&tg);
 	free(plan);
+	free(st);
 	if (sfd >= 0)
 		close(sfd);
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);

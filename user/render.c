@@ -38,6 +38,14 @@ const char *render__bytes(uint64_t v, char *buf, size_t len)
 	return buf;
 }
 
+static const char *const sys_names[FS_S__COUNT] = { "mmap", "munmap", "mremap", "brk", "madvise", "mprotect" };
+static const char *const adv_names[FS_A__COUNT] = { "DONTNEED", "FREE", "HUGEPAGE", "NOHUGEPAGE", "OTHER" };
+static const char *const src_names[FS_R__COUNT] = { "glibc_trim", "malloc_trim", "jemalloc_decay",
+						   "jemalloc_background", "munmap_block", "other" };
+static const char *const map_names[FS_M__COUNT] = { "allocator", "stack", "file", "other_anon" };
+static const char *const kind_names[FS_RG__COUNT] = { "heap", "arena_heaps", "anon", "stacks", "reserved",
+						     "files", "other" };
+
 static const char *hist_names[FS_H__COUNT] = { "alloc_size", "live_size", "lifetime_ns" };
 
 static void json_hist(struct json *j, const char *key, const int64_t *h)
@@ -128,10 +136,244 @@ void render__json_core(struct json *j, const struct fs_view *v)
 		json_hist(j, hist_names[h], s->h[h]);
 	json__end_obj(j);
 
+	if (v->st)
+		render__json_memory(j, v->st);
+
 	json__arr(j, "notes");
 	for (int i = 0; i < p->nnotes; i++)
 		json__str(j, NULL, p->notes[i]);
 	json__end_arr(j);
+}
+
+static void json_lat(struct json *j, const char *key, const __u64 *lat)
+{
+	json__arr(j, key);
+	for (int b = 0; b < FS_LAT_BUCKETS; b++) {
+		if (!lat[b])
+			continue;
+		json__obj(j, NULL);
+		json__u64(j, "lt", agg__bucket_max(b));
+		json__u64(j, "count", lat[b]);
+		json__end_obj(j);
+	}
+	json__end_arr(j);
+}
+
+void render__json_memory(struct json *j, const struct fs_state *st)
+{
+	const struct fs_memory *m = &st->mem;
+	const struct fs_kstats *k = &st->snap.k;
+
+	json__obj(j, "memory");
+	json__bool(j, "valid", m->valid);
+	json__u64(j, "live", m->live);
+	json__u64(j, "held_free", m->held_free);
+	json__u64(j, "mapped", m->mapped);
+	json__u64(j, "resident", m->resident);
+	json__u64(j, "lazyfree", m->lazyfree);
+	json__u64(j, "returned", m->returned);
+	json__u64(j, "rss_anon", m->rss_anon);
+	json__dbl(j, "fragmentation", memmodel__fragmentation(m));
+	json__u64(j, "peak_live", st->peak_live);
+	json__u64(j, "peak_resident", st->peak_resident);
+	json__u64(j, "rss_anon_start", st->rss_anon_start);
+	json__u64(j, "resident_start", st->resident_start);
+	json__dbl(j, "age_s", (double)st->mem_age_ns / 1e9);
+	json__obj(j, "by_kind");
+	for (int i = 0; i < FS_RG__COUNT; i++) {
+		if (i == FS_RG_RESERVED)
+			continue;
+		json__obj(j, kind_names[i]);
+		json__u64(j, "mapped", m->kind_mapped[i]);
+		json__u64(j, "resident", m->kind_resident[i]);
+		json__end_obj(j);
+	}
+	json__end_obj(j);
+	json__end_obj(j);
+
+	json__obj(j, "releases");
+	json__obj(j, "madvise");
+	for (int a = 0; a < FS_A__COUNT; a++) {
+		json__obj(j, adv_names[a]);
+		json__u64(j, "calls", k->adv[a].calls);
+		json__u64(j, "bytes", k->adv[a].bytes);
+		json__u64(j, "resident_bytes", k->adv[a].resident);
+		json__u64(j, "errors", k->adv[a].errors);
+		json_lat(j, "latency_ns", k->adv[a].lat);
+		json__end_obj(j);
+	}
+	json__end_obj(j);
+	json__obj(j, "munmap");
+	json__u64(j, "calls", k->sys[FS_S_MUNMAP].calls);
+	json__u64(j, "bytes", k->sys[FS_S_MUNMAP].bytes);
+	json__u64(j, "resident_bytes", k->sys[FS_S_MUNMAP].resident);
+	json__end_obj(j);
+	json__obj(j, "brk_shrink");
+	json__u64(j, "calls", k->brk_shrink_calls);
+	json__u64(j, "bytes", k->brk_shrink);
+	json__u64(j, "resident_bytes", k->sys[FS_S_BRK].resident);
+	json__end_obj(j);
+	json__obj(j, "malloc_trim");
+	json__u64(j, "calls", k->trim_calls);
+	json__u64(j, "released_calls", k->trim_released);
+	json__u64(j, "resident_bytes", k->src_resident[FS_R_MALLOC_TRIM]);
+	json__end_obj(j);
+	json__obj(j, "by_source");
+	for (int i = 0; i < FS_R__COUNT; i++) {
+		json__obj(j, src_names[i]);
+		json__u64(j, "calls", k->src_calls[i]);
+		json__u64(j, "resident_bytes", k->src_resident[i]);
+		json__end_obj(j);
+	}
+	json__end_obj(j);
+	json__end_obj(j);
+
+	json__obj(j, "syscalls");
+	for (int i = 0; i < FS_S__COUNT; i++) {
+		json__obj(j, sys_names[i]);
+		json__u64(j, "calls", k->sys[i].calls);
+		json__u64(j, "errors", k->sys[i].errors);
+		json__u64(j, "bytes", k->sys[i].bytes);
+		json__u64(j, "time_ns", k->sys[i].ns);
+		json__obj(j, "errnos");
+		for (int e = 1; e < FS_ERRNO_MAX; e++)
+			if (k->errnos[i][e]) {
+				char key[16];
+
+				snprintf(key, sizeof(key), "%d%s", e, e == FS_ERRNO_MAX - 1 ? "+" : "");
+				json__u64(j, key, k->errnos[i][e]);
+			}
+		json__end_obj(j);
+		json__end_obj(j);
+	}
+	json__end_obj(j);
+	json__obj(j, "mappings");
+	for (int i = 0; i < FS_M__COUNT; i++) {
+		json__obj(j, map_names[i]);
+		json__u64(j, "calls", k->map_calls[i]);
+		json__u64(j, "bytes", k->map_bytes[i]);
+		json__end_obj(j);
+	}
+	json__end_obj(j);
+	json__obj(j, "faults");
+	json__u64(j, "total", k->faults);
+	json__u64(j, "churn", k->churn_faults);
+	json__end_obj(j);
+
+	json__arr(j, "arenas");
+	for (int i = 0; i < m->narenas; i++) {
+		const struct fs_arena *a = &m->arenas[i];
+		char p[32];
+
+		json__obj(j, NULL);
+		json__str(j, "kind", a->main ? "main" : "thread");
+		snprintf(p, sizeof(p), "0x%llx", (unsigned long long)a->ar_ptr);
+		json__str(j, "ar_ptr", a->main ? NULL : p);
+		json__u64(j, "heaps", (uint64_t)a->heaps);
+		json__u64(j, "mapped", a->mapped);
+		json__u64(j, "resident", a->resident);
+		json__u64(j, "live", a->live);
+		json__u64(j, "live_blocks", a->live_blocks);
+		json__end_obj(j);
+	}
+	json__end_arr(j);
+	if (m->pages_valid) {
+		json__obj(j, "pages");
+		json__u64(j, "resident_no_live", m->resident_no_live);
+		json__u64(j, "low_occupancy", m->low_occupancy);
+		json__u64(j, "scanned", m->pages_scanned);
+		json__bool(j, "partial", m->pages_partial);
+		json__bool(j, "approximate", m->pages_approximate);
+		json__end_obj(j);
+	} else {
+		json__str(j, "pages", NULL);
+	}
+	json__obj(j, "diagnosis");
+	json__str(j, "kind", memmodel__diag_name(st->diag.kind));
+	json__str(j, "text", st->diag.text);
+	json__end_obj(j);
+	json__obj(j, "settings");
+	json__str(j, "MALLOC_CONF", st->settings.malloc_conf);
+	json__str(j, "GLIBC_TUNABLES", st->settings.glibc_tunables);
+	json__str(j, "MALLOC_ARENA_MAX", st->settings.arena_max);
+	json__end_obj(j);
+}
+
+static void text_memory(FILE *f, const struct fs_state *st)
+{
+	const struct fs_memory *m = &st->mem;
+	const struct fs_kstats *k = &st->snap.k;
+	char b1[32], b2[32], b3[32], n1[32];
+
+	if (!m->valid) {
+		fprintf(f, "\n  memory: not read (the target exited before a sample)\n");
+	} else {
+		fprintf(f, "\n  memory waterfall (allocator memory: heaps and anonymous mappings, no stacks)%s\n",
+			st->mem_age_ns ? " — last sample before exit" : "");
+		fprintf(f, "  %12s  live        requested bytes of live blocks%s\n", render__bytes(m->live, b1, sizeof(b1)),
+			st->traced_from_start ? "" : " allocated since attach");
+		fprintf(f, "  %12s  held free   resident but holding no live bytes (fragmentation %.0f%%)\n",
+			render__bytes(m->held_free, b1, sizeof(b1)), 100 * memmodel__fragmentation(m));
+		fprintf(f, "  %12s  mapped      allocator address space (heap %s, arena heaps %s, other anon %s)\n",
+			render__bytes(m->mapped, b1, sizeof(b1)), render__bytes(m->kind_mapped[FS_RG_HEAP], b2, sizeof(b2)),
+			render__bytes(m->kind_mapped[FS_RG_ARENA_HEAP], b3, sizeof(b3)),
+			render__bytes(m->kind_mapped[FS_RG_ANON], n1, sizeof(n1)));
+		fprintf(f, "  %12s  resident    of which LazyFree %s; whole RssAnon %s\n",
+			render__bytes(m->resident, b1, sizeof(b1)), render__bytes(m->lazyfree, b2, sizeof(b2)),
+			render__bytes(m->rss_anon, b3, sizeof(b3)));
+		fprintf(f, "  %12s  returned    to the OS since attach (peak live %s, peak resident %s)\n",
+			render__bytes(m->returned, b1, sizeof(b1)), render__bytes(st->peak_live, b2, sizeof(b2)),
+			render__bytes(st->peak_resident, b3, sizeof(b3)));
+	}
+	fprintf(f, "\n  %-22s %10s %12s %14s %8s\n", "releases", "calls", "asked", "resident", "errors");
+	for (int a = 0; a < FS_A__COUNT; a++) {
+		char name[32];
+
+		if (!k->adv[a].calls)
+			continue;
+		snprintf(name, sizeof(name), "madvise %s", adv_names[a]);
+		fprintf(f, "  %-22s %10s %12s %14s %8llu\n", name, render__num(k->adv[a].calls, n1, sizeof(n1)),
+			render__bytes(k->adv[a].bytes, b1, sizeof(b1)), render__bytes(k->adv[a].resident, b2, sizeof(b2)),
+			(unsigned long long)k->adv[a].errors);
+	}
+	fprintf(f, "  %-22s %10s %12s %14s %8llu\n", "munmap", render__num(k->sys[FS_S_MUNMAP].calls, n1, sizeof(n1)),
+		render__bytes(k->sys[FS_S_MUNMAP].bytes, b1, sizeof(b1)),
+		render__bytes(k->sys[FS_S_MUNMAP].resident, b2, sizeof(b2)), (unsigned long long)k->sys[FS_S_MUNMAP].errors);
+	fprintf(f, "  %-22s %10s %12s %14s\n", "brk shrink", render__num(k->brk_shrink_calls, n1, sizeof(n1)),
+		render__bytes(k->brk_shrink, b1, sizeof(b1)), render__bytes(k->sys[FS_S_BRK].resident, b2, sizeof(b2)));
+	if (k->trim_calls)
+		fprintf(f, "  %-22s %10s %12s %14s\n", "malloc_trim()", render__num(k->trim_calls, n1, sizeof(n1)), "",
+			render__bytes(k->src_resident[FS_R_MALLOC_TRIM], b2, sizeof(b2)));
+	fprintf(f, "  by source:");
+	for (int i = 0; i < FS_R__COUNT; i++)
+		if (k->src_calls[i])
+			fprintf(f, " %s %s (%llu calls)", src_names[i], render__bytes(k->src_resident[i], b1, sizeof(b1)),
+				(unsigned long long)k->src_calls[i]);
+	fprintf(f, "\n  syscalls:");
+	for (int i = 0; i < FS_S__COUNT; i++)
+		if (k->sys[i].calls)
+			fprintf(f, " %s %s (%.1f ms%s)", sys_names[i], render__num(k->sys[i].calls, n1, sizeof(n1)),
+				(double)k->sys[i].ns / 1e6, k->sys[i].errors ? ", errors" : "");
+	fprintf(f, "\n  page faults: %s (%s on pages released < 1 s before)\n", render__num(k->faults, n1, sizeof(n1)),
+		render__num(k->churn_faults, b1, sizeof(b1)));
+	if (m->narenas) {
+		fprintf(f, "\n  %-8s %-16s %6s %12s %12s %12s %10s\n", "arena", "", "heaps", "mapped", "resident", "live", "blocks");
+		for (int i = 0; i < m->narenas; i++) {
+			const struct fs_arena *a = &m->arenas[i];
+			char p[24];
+
+			snprintf(p, sizeof(p), a->main ? "(brk heap)" : "0x%llx", (unsigned long long)a->ar_ptr);
+			fprintf(f, "  %-8s %-16s %6d %12s %12s %12s %10s\n", a->main ? "main" : "thread", p, a->heaps,
+				render__bytes(a->mapped, b1, sizeof(b1)), render__bytes(a->resident, b2, sizeof(b2)),
+				render__bytes(a->live, b3, sizeof(b3)), render__num(a->live_blocks, n1, sizeof(n1)));
+		}
+	}
+	if (m->pages_valid)
+		fprintf(f, "\n  pages: %s resident with no live block, %s under 10%% used (of %s scanned)%s%s\n",
+			render__bytes(m->resident_no_live, b1, sizeof(b1)), render__bytes(m->low_occupancy, b2, sizeof(b2)),
+			render__bytes(m->pages_scanned, b3, sizeof(b3)), m->pages_partial ? ", partial" : "",
+			m->pages_approximate ? "; blocks allocated before attach are unknown, so these are upper bounds" : "");
+	fprintf(f, "\n  diagnosis: %s: %s\n", memmodel__diag_name(st->diag.kind), st->diag.text);
 }
 
 void render__stat_json(FILE *f, const struct fs_view *v)
@@ -219,6 +461,8 @@ void render__stat_text(FILE *f, const struct fs_view *v)
 	text_hist(f, "allocation sizes (all)", s->h[FS_H_ALLOC_SIZE], 0);
 	text_hist(f, "allocation sizes (live)", s->h[FS_H_LIVE_SIZE], 0);
 	text_hist(f, "lifetimes of freed blocks", s->h[FS_H_LIFETIME_NS], 1);
+	if (v->st)
+		text_memory(f, v->st);
 	for (int i = 0; i < p->nnotes; i++)
 		fprintf(f, "\n  note: %s", p->notes[i]);
 	fprintf(f, "\n %s over %.2f s: %s\n\n", lost ? "NOT EXACT" : "exact", v->duration_s,

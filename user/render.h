@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 #include "agg.h"
+#include "collect.h"
 #include "json.h"
 #include "resolve.h"
 
@@ -21,6 +22,7 @@ struct fs_view {
 	const struct fs_target_info *target;
 	const struct fs_plan *plan;
 	const struct fs_snapshot *snap;
+	const struct fs_state *st;	/* memory, diagnosis; NULL when not collected */
 	double duration_s;
 	uint32_t max_live;
 };
@@ -30,6 +32,8 @@ void render__stat_json(FILE *f, const struct fs_view *v);
 /* The shared keys (target, allocator, duration_s, totals, live, lost, functions,
  * histograms) written into an open JSON object. */
 void render__json_core(struct json *j, const struct fs_view *v);
+/* memory, releases, syscalls, arenas, pages, diagnosis keys. */
+void render__json_memory(struct json *j, const struct fs_state *st);
 /* 1234567 -> "1,234,567" */
 const char *render__num(uint64_t v, char *buf, size_t len);
 /* 1536 -> "1.5 KiB" */

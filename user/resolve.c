@@ -25,6 +25,7 @@ static const struct api_fn glibc_api[] = {
 	{ "reallocarray", FS_K_REALLOCARRAY, 3 }, { "posix_memalign", FS_K_POSIX_MEMALIGN, 3 },
 	{ "aligned_alloc", FS_K_MEMALIGN, 2 }, { "memalign", FS_K_MEMALIGN, 2 },
 	{ "valloc", FS_K_MALLOC, 1 }, { "pvalloc", FS_K_MALLOC, 1 },
+	{ "malloc_trim", FS_K_TRIM, 1 },
 	{ 0 },
 };
 

@@ -12,7 +12,7 @@
 
 struct tracer {
 	struct fragscope_bpf *skel;
-	struct bpf_link *links[FS_MAX_FUNCS * 2];
+	struct bpf_link *links[FS_MAX_FUNCS * 2 + 4];
 	int nlinks;
 	int nfuncs;
 	int ncpu;
@@ -45,13 +45,14 @@ struct tracer *tracer__new(const struct tracer_opts *opts, char *err, size_t err
 		snprintf(err, errlen, "cannot count possible CPUs: %s", strerror(-t->ncpu));
 		goto fail;
 	}
-	t->buf = calloc((size_t)t->ncpu, 8 * (FS_H__COUNT * FS_HIST_BUCKETS + FS_C__COUNT + 8));
+	t->buf = calloc((size_t)t->ncpu, sizeof(struct fs_kstats) + 8 * (FS_H__COUNT * FS_HIST_BUCKETS + FS_C__COUNT + 8));
 	t->skel = fragscope_bpf__open();
 	if (!t->skel || !t->buf) {
 		snprintf(err, errlen, "open BPF object: %s", strerror(errno));
 		goto fail;
 	}
 	t->skel->rodata->target_tgid = (__u32)opts->pid;
+	t->skel->rodata->flavour = (__u32)opts->flavour;
 	bpf_map__set_max_entries(t->skel->maps.allocs, opts->max_live ? opts->max_live : 1 << 20);
 	r = fragscope_bpf__load(t->skel);
 	if (r) {
@@ -112,6 +113,25 @@ int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size
 	for (int i = 0; !r && i < plan->nprobes; i++)
 		if (plan->probes[i].kind != FS_K_FREE)
 			r = attach_one(t, t->skel->progs.alloc_exit, &plan->probes[i], i, 1, err, errlen);
+	/* The kernel side: memory syscalls and page faults (BTF tracepoints, no tracefs). */
+	{
+		struct bpf_program *progs[] = { t->skel->progs.sys_enter, t->skel->progs.sys_exit,
+						 t->skel->progs.page_fault_user };
+
+		for (size_t i = 0; !r && i < sizeof(progs) / sizeof(progs[0]); i++) {
+			struct bpf_link *l = bpf_program__attach(progs[i]);
+
+			if (!l) {
+				char msg[128];
+
+				r = -errno;
+				libbpf_strerror(r, msg, sizeof(msg));
+				snprintf(err, errlen, "attach %s: %s", bpf_program__name(progs[i]), msg);
+			} else {
+				t->links[t->nlinks++] = l;
+			}
+		}
+	}
 	for (int i = 0; !r && i < plan->nprobes; i++)
 		if (plan->probes[i].kind != FS_K_FREE)
 			r = attach_one(t, t->skel->progs.alloc_enter, &plan->probes[i], i, 0, err, errlen);
@@ -155,6 +175,10 @@ int tracer__snapshot(struct tracer *t, struct fs_snapshot *s)
 	if (r)
 		return -errno;
 	agg__add_hists(s, t->buf, t->ncpu);
+	r = bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.kstats), &zero, t->buf);
+	if (r)
+		return -errno;
+	agg__add_kstats(s, t->buf, t->ncpu);
 	for (__u32 i = 0; i < (__u32)t->nfuncs; i++) {
 		if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.funcs), &i, t->buf))
 			return -errno;
@@ -165,6 +189,58 @@ int tracer__snapshot(struct tracer *t, struct fs_snapshot *s)
 			 prog_misses(t->skel->progs.alloc_exit) +
 			 prog_misses(t->skel->progs.free_enter);
 	return 0;
+}
+
+static int cmp_block(const void *a, const void *b)
+{
+	const struct fs_live_block *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+long tracer__live_blocks(struct tracer *t, struct fs_live_block **out)
+{
+	int fd = bpf_map__fd(t->skel->maps.allocs);
+	__u32 cap = bpf_map__max_entries(t->skel->maps.allocs), batch = 8192, n;
+	__u64 *keys = NULL, in = 0, outb = 0;
+	struct fs_block *vals = NULL;
+	struct fs_live_block *res = NULL;
+	long count = 0, err = 0;
+	int first = 1;
+
+	keys = malloc(sizeof(*keys) * batch);
+	vals = malloc(sizeof(*vals) * batch);
+	res = malloc(sizeof(*res) * (cap ? cap : 1));
+	if (!keys || !vals || !res) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, o);
+
+		n = batch;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &outb, keys, vals, &n, &o);
+		if (err)
+			err = -errno;
+		for (__u32 i = 0; i < n && count < (long)cap; i++)
+			res[count++] = (struct fs_live_block){ keys[i], vals[i].size };
+		if (err == -ENOENT) {
+			err = 0;
+			break;
+		}
+		if (err)
+			goto cleanup;
+		in = outb;
+		first = 0;
+	}
+	qsort(res, (size_t)count, sizeof(*res), cmp_block);
+	*out = res;
+	res = NULL;
+cleanup:
+	free(keys);
+	free(vals);
+	free(res);
+	return err ? err : count;
 }
 
 void tracer__free(struct tracer *t)

@@ -9,9 +9,15 @@
 
 struct tracer;
 
+struct fs_live_block {
+	uint64_t addr;
+	uint64_t size;
+};
+
 struct tracer_opts {
 	pid_t pid;		/* the process (tgid) to trace */
 	uint32_t max_live;	/* capacity of the outstanding-allocations map */
+	int flavour;		/* enum fs_flavour: how releases are attributed */
 };
 
 /* Opens and loads; NULL with the cause in err. */
@@ -21,6 +27,9 @@ struct tracer *tracer__new(const struct tracer_opts *opts, char *err, size_t err
 int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size_t errlen);
 void tracer__detach(struct tracer *t);
 int tracer__snapshot(struct tracer *t, struct fs_snapshot *s);
+/* The live blocks (address, requested size), sorted by address; count or -errno.
+ * *out is malloc'd, to be freed by the caller. */
+long tracer__live_blocks(struct tracer *t, struct fs_live_block **out);
 void tracer__free(struct tracer *t);
 
 #endif

@@ -108,7 +108,7 @@ attach_case() {
 	# not under timeout(1): it would pass our SIGINT to its whole process group
 	"$FS" -v stat -j -d 300 -p "$wpid" > "$out" 2> "$err" &
 	fpid=$!
-	wait_for "grep -q 'tracing PID' '$err'" 300 || { fail "$name" "no attach: $(tail -1 "$err")"; kill -9 $wpid $fpid; return; }
+	wait_for "grep -qs 'tracing PID' '$err'" 300 || { fail "$name" "no attach: $(tail -1 "$err")"; kill -9 $wpid $fpid; return; }
 	kill -USR1 "$wpid"
 	wait_for "[ -s '$tally' ]" 600 || { fail "$name" "workload never finished"; kill -9 $wpid $fpid; return; }
 	kill -INT $fpid

@@ -1,0 +1,218 @@
+/* rpcwork.c - a threaded RPC server under a concurrency test, in miniature: worker
+ * threads serve bursts of requests, each allocating a request and a response
+ * buffer of mixed sizes (1 KiB to 256 KiB) and a small session object (64 B to
+ * 1 KiB) between them; one session in --survivors stays live (caches, connections),
+ * pinning the pages around it; then the load ends and the threads stay idle, as a
+ * server's do. The classic result: glibc keeps the RSS, jemalloc can give it back.
+ *
+ *   rpcwork [--threads N] [--requests R] [--burst B] [--survivors K] [--phases P]
+ *           [--idle SECS] [--trim] [--wait] [--gate-after-load] [--hold]
+ *           [--log FILE] [--ready FILE]
+ *
+ * --requests   requests per thread and phase (default 20000)
+ * --burst      requests in flight per burst (default 64)
+ * --survivors  one request in K keeps its session object live until exit (default 64; 0 none)
+ * --idle       seconds of idle after the load, threads alive (default 0)
+ * --trim       malloc_trim(0) after the idle phase
+ * --wait       start the load on SIGUSR1; --gate-after-load: wait for another SIGUSR1
+ *              after it; --hold: wait for SIGUSR2 or SIGTERM before exiting
+ * --log FILE   one line per event: "loaded RSS", "idle RSS", "trim BEFORE AFTER",
+ *              "resumed RSS" (after the second gate), "live COUNT BYTES"
+ *              (RSS = RssAnon in bytes). The measured phases use
+ *              no stdio, so they allocate nothing but the requests. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+static int nthreads = 4, burst = 64, survivors = 64, phases = 1, want_wait, gate_after, want_hold, do_trim;
+static long requests = 20000;
+static double idle_s;
+static const char *log_path, *ready_path;
+static int log_fd = 2;
+static pthread_barrier_t start_b, done_b, leave_b;
+static uint64_t live_count, live_bytes;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t rss_anon(void)
+{
+	char buf[4096], *p;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strstr(buf, "RssAnon:");
+	return p ? strtoull(p + 8, NULL, 10) * 1024 : 0;
+}
+
+static void say(const char *fmt, unsigned long long a, unsigned long long b)
+{
+	char line[128];
+	int n = snprintf(line, sizeof(line), fmt, a, b);
+
+	if (write(log_fd, line, (size_t)n) != n)
+		_exit(3);
+}
+
+/* 1 KiB .. 256 KiB, log-uniform: small requests are common, large ones rare but heavy. */
+static size_t pick_size(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (size_t)1024 << ((*s >> 33) % 9) | (size_t)((*s >> 20) & 1023);
+}
+
+static void *worker(void *arg)
+{
+	uint64_t seed = (uint64_t)(uintptr_t)arg * 7919 + 1, n = 0, kept = 0, kept_bytes = 0;
+	void **req = mmap(NULL, sizeof(void *) * 2 * (size_t)burst, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void **resp = req + burst, **sess = mmap(NULL, sizeof(void *) * (size_t)burst, PROT_READ | PROT_WRITE,
+						  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t *sess_size = mmap(NULL, sizeof(size_t) * (size_t)burst, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	pthread_barrier_wait(&start_b);
+	for (int ph = 0; ph < phases; ph++) {
+		for (long r = 0; r < requests; r += burst) {
+			int b = (int)(requests - r < burst ? requests - r : burst);
+
+			for (int i = 0; i < b; i++) {
+				size_t qs = pick_size(&seed);
+
+				size_t rs;
+
+				req[i] = malloc(qs);
+				memset(req[i], 'q', qs);
+				sess_size[i] = 64 + (size_t)((seed >> 40) % 961);
+				sess[i] = malloc(sess_size[i]);
+				memset(sess[i], 's', sess_size[i]);
+				rs = pick_size(&seed);
+				resp[i] = malloc(rs);
+				memset(resp[i], 'r', rs);
+			}
+			for (int i = 0; i < b; i++) {
+				free(req[i]);
+				free(resp[i]);
+				if (survivors && ++n % (uint64_t)survivors == 0) {
+					kept++;		/* a session outlives the load */
+					kept_bytes += sess_size[i];
+				} else {
+					free(sess[i]);
+				}
+			}
+		}
+	}
+	pthread_mutex_lock(&lock);
+	live_count += kept;
+	live_bytes += kept_bytes;
+	pthread_mutex_unlock(&lock);
+	pthread_barrier_wait(&done_b);
+	pthread_barrier_wait(&leave_b);	/* idle, alive: its arena and caches stay */
+	return NULL;
+}
+
+static void wait_sig(int a, int b)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, a);
+	if (b)
+		sigaddset(&set, b);
+	sigwait(&set, &sig);
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t th[256];
+	sigset_t set;
+
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(o, "--wait")) want_wait = 1;
+		else if (!strcmp(o, "--gate-after-load")) gate_after = 1;
+		else if (!strcmp(o, "--hold")) want_hold = 1;
+		else if (!strcmp(o, "--trim")) do_trim = 1;
+		else if (v && !strcmp(o, "--threads")) { nthreads = atoi(v); i++; }
+		else if (v && !strcmp(o, "--requests")) { requests = atol(v); i++; }
+		else if (v && !strcmp(o, "--burst")) { burst = atoi(v); i++; }
+		else if (v && !strcmp(o, "--survivors")) { survivors = atoi(v); i++; }
+		else if (v && !strcmp(o, "--phases")) { phases = atoi(v); i++; }
+		else if (v && !strcmp(o, "--idle")) { idle_s = atof(v); i++; }
+		else if (v && !strcmp(o, "--log")) { log_path = v; i++; }
+		else if (v && !strcmp(o, "--ready")) { ready_path = v; i++; }
+		else {
+			fprintf(stderr, "usage: rpcwork [--threads N] [--requests R] [--burst B] [--survivors K] "
+					"[--phases P] [--idle SECS] [--trim] [--wait] [--gate-after-load] [--hold] "
+					"[--log FILE] [--ready FILE]\n");
+			return 2;
+		}
+	}
+	if (nthreads < 1 || nthreads > 256 || burst < 1 || requests < 0 || survivors < 0 || phases < 1)
+		return 2;
+	if (log_path && (log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644)) < 0)
+		return 3;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_barrier_init(&start_b, NULL, (unsigned)nthreads + 1);
+	pthread_barrier_init(&done_b, NULL, (unsigned)nthreads + 1);
+	pthread_barrier_init(&leave_b, NULL, (unsigned)nthreads + 1);
+	for (int i = 0; i < nthreads; i++)
+		if (pthread_create(&th[i], NULL, worker, (void *)(uintptr_t)(i + 1)))
+			return 3;
+	if (ready_path) {
+		int fd = open(ready_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		char pid[32];
+		int n = snprintf(pid, sizeof(pid), "%d\n", getpid());
+
+		if (fd < 0 || write(fd, pid, (size_t)n) != n)
+			return 3;
+		close(fd);
+	}
+	if (want_wait)
+		wait_sig(SIGUSR1, 0);
+	pthread_barrier_wait(&start_b);
+	pthread_barrier_wait(&done_b);
+	say("live %llu %llu\n", (unsigned long long)live_count, (unsigned long long)live_bytes);
+	say("loaded %llu%.0llu\n", (unsigned long long)rss_anon(), 0);
+	if (gate_after) {
+		wait_sig(SIGUSR1, 0);
+		say("resumed %llu%.0llu\n", (unsigned long long)rss_anon(), 0);
+	}
+	if (idle_s > 0) {
+		struct timespec ts = { (time_t)idle_s, (long)((idle_s - (time_t)idle_s) * 1e9) };
+
+		nanosleep(&ts, NULL);
+	}
+	say("idle %llu%.0llu\n", (unsigned long long)rss_anon(), 0);
+	if (do_trim) {
+		uint64_t before = rss_anon();
+
+		malloc_trim(0);
+		say("trim %llu %llu\n", (unsigned long long)before, (unsigned long long)rss_anon());
+	}
+	say("done %llu%.0llu\n", 0, 0);
+	if (want_hold)
+		wait_sig(SIGUSR2, SIGTERM);
+	pthread_barrier_wait(&leave_b);
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(th[i], NULL);
+	return 0;
+}

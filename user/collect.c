@@ -1,0 +1,78 @@
+/* collect.c - builds fs_state samples from the tracer and /proc. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "collect.h"
+#include "log.h"
+#include "procmem.h"
+#include "tracer.h"
+
+static void deep_figures(struct fs_state *st, struct tracer *tr, pid_t pid, const struct fs_regions *rs,
+			 uint64_t max_bytes)
+{
+	struct fs_live_block *blocks = NULL;
+	uint64_t *addr = NULL, *size = NULL;
+	long n = tracer__live_blocks(tr, &blocks);
+
+	if (n < 0) {
+		snprintf(st->mem.pages_note, sizeof(st->mem.pages_note), "live set unreadable: %s", strerror((int)-n));
+		return;
+	}
+	addr = malloc(sizeof(*addr) * (size_t)(n + 1));
+	size = malloc(sizeof(*size) * (size_t)(n + 1));
+	if (addr && size) {
+		for (long i = 0; i < n; i++) {
+			addr[i] = blocks[i].addr;
+			size[i] = blocks[i].size;
+		}
+		if (st->flavour == FS_F_GLIBC)
+			memmodel__arenas(rs, addr, size, n, &st->mem);
+		memmodel__occupancy(rs, addr, size, n, procmem__present, &pid, max_bytes, &st->mem);
+	}
+	free(addr);
+	free(size);
+	free(blocks);
+}
+
+int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive, int deep,
+		    uint64_t occupancy_max_bytes)
+{
+	struct fs_regions rs = { 0 };
+	uint64_t prev_ns = st->snap.mono_ns;
+	int r = tracer__snapshot(tr, &st->snap);
+
+	if (r)
+		return r;
+	if (alive && !procmem__regions(pid, st->flavour == FS_F_GLIBC, &rs)) {
+		struct fs_memory keep_pages = st->mem;
+
+		memset(&st->mem, 0, sizeof(st->mem));
+		memmodel__sum(&rs, &st->mem);
+		if (deep) {
+			deep_figures(st, tr, pid, &rs, occupancy_max_bytes);
+			st->mem.pages_approximate = !st->traced_from_start;
+		} else if (keep_pages.pages_valid) {
+			/* carry the last deep figures; they are labelled with their own time */
+			st->mem.narenas = keep_pages.narenas;
+			memcpy(st->mem.arenas, keep_pages.arenas, sizeof(st->mem.arenas));
+		}
+		st->mem_age_ns = 0;
+		if (!st->rss_anon_start) {
+			st->rss_anon_start = st->mem.rss_anon;
+			st->resident_start = st->mem.resident;
+		}
+	} else if (st->mem.valid) {
+		st->mem_age_ns += st->snap.mono_ns - prev_ns;
+	}
+	memmodel__regions_free(&rs);
+	st->mem.live = agg__live_bytes(&st->snap);
+	st->mem.returned = agg__returned(&st->snap);
+	if (st->mem.valid)
+		memmodel__finish(&st->mem);
+	if (st->mem.live > st->peak_live)
+		st->peak_live = st->mem.live;
+	if (st->mem.resident > st->peak_resident)
+		st->peak_resident = st->mem.resident;
+	memmodel__diagnose(&st->mem, st->peak_live, st->flavour, &st->settings, &st->diag);
+	return 0;
+}

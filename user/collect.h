@@ -1,0 +1,32 @@
+/* collect.h - one sample of everything fragscope knows about a target: the
+ * tracer's counters, the memory waterfall from /proc, and the diagnosis. Every
+ * command (stat, and the ones built on it) reads these. */
+#ifndef FS_COLLECT_H
+#define FS_COLLECT_H
+
+#include <sys/types.h>
+#include "agg.h"
+#include "memmodel.h"
+
+struct tracer;
+
+struct fs_state {
+	struct fs_snapshot snap;
+	struct fs_memory mem;		/* mem.valid 0 if the target could not be read */
+	struct fs_diagnosis diag;
+	struct fs_settings settings;
+	uint64_t peak_live;		/* highest live bytes seen at a sample */
+	uint64_t peak_resident;
+	uint64_t rss_anon_start;	/* RssAnon at the first sample (probes already attached) */
+	uint64_t resident_start;
+	uint64_t mem_age_ns;		/* how old the memory figures are (target gone) */
+	int flavour;			/* enum fs_flavour */
+	int traced_from_start;		/* no block predates the probes */
+};
+
+/* A sample: counters always; memory figures while the target lives. With deep, also
+ * glibc arenas and page occupancy (dumps the live set: costlier). */
+int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive, int deep,
+		    uint64_t occupancy_max_bytes);
+
+#endif

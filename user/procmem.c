@@ -1,0 +1,105 @@
+/* procmem.c - /proc readers for the memory model. Never writes to the target. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "procmem.h"
+
+#define HEAP_MAX (64ULL << 20)
+
+/* glibc 2.36 heap_info: ar_ptr, prev, size, mprotect_size, pagesize. */
+struct heap_info {
+	uint64_t ar_ptr, prev, size, mprotect_size, pagesize;
+};
+
+static int heap_info_ok(const struct heap_info *h, uint64_t start)
+{
+	return h->ar_ptr && h->size >= 4096 && h->size <= HEAP_MAX && h->mprotect_size <= HEAP_MAX &&
+	       (h->pagesize == 4096 || h->pagesize == (2u << 20)) &&
+	       (!h->prev || !(h->prev & (HEAP_MAX - 1))) && h->prev != start;
+}
+
+int procmem__regions(pid_t pid, int glibc, struct fs_regions *rs)
+{
+	char path[64];
+	FILE *f;
+	int r, fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	r = memmodel__parse_smaps(f, rs);
+	fclose(f);
+	if (r)
+		return r;
+	memmodel__classify(rs, glibc);
+	if (!glibc)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	for (int i = 0; i < rs->n; i++) {
+		struct fs_region *g = &rs->r[i];
+		struct heap_info h;
+
+		if (g->kind != FS_RG_ARENA_HEAP)
+			continue;
+		if (fd < 0 || pread(fd, &h, sizeof(h), (off_t)g->start) != sizeof(h) || !heap_info_ok(&h, g->start))
+			g->kind = FS_RG_ANON;	/* aligned by chance: not a heap */
+		else
+			g->ar_ptr = h.ar_ptr;
+	}
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+int procmem__present(void *pidp, uint64_t start, uint64_t npages, uint8_t *present)
+{
+	pid_t pid = *(pid_t *)pidp;
+	uint64_t buf[512];
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (uint64_t done = 0; done < npages;) {
+		uint64_t n = npages - done < 512 ? npages - done : 512;
+		ssize_t got = pread(fd, buf, n * 8, (off_t)((start / 4096 + done) * 8));
+
+		if (got <= 0) {
+			close(fd);
+			return got < 0 ? -errno : -EIO;
+		}
+		n = (uint64_t)got / 8;
+		for (uint64_t i = 0; i < n; i++)
+			present[done + i] = (buf[i] >> 63) & 1;
+		done += n;
+	}
+	close(fd);
+	return 0;
+}
+
+int procmem__settings(pid_t pid, struct fs_settings *s)
+{
+	char path[64], *buf;
+	size_t len;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	f = fopen(path, "re");
+	if (!f) {
+		memmodel__settings("", 0, s);
+		return -errno;
+	}
+	buf = calloc(1, 1 << 20);
+	len = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+	fclose(f);
+	memmodel__settings(buf ? buf : "", len, s);
+	free(buf);
+	return 0;
+}
