@@ -130,7 +130,7 @@ TEST(resolve_cmd_glibc)
 		{ "malloc", FS_K_MALLOC, 1 }, { "free", FS_K_FREE, 1 }, { "calloc", FS_K_CALLOC, 2 },
 		{ "realloc", FS_K_REALLOC, 2 }, { "reallocarray", FS_K_REALLOCARRAY, 3 },
 		{ "posix_memalign", FS_K_POSIX_MEMALIGN, 3 }, { "aligned_alloc", FS_K_MEMALIGN, 2 },
-		{ "valloc", FS_K_MALLOC, 1 }, { "pvalloc", FS_K_MALLOC, 1 },
+		{ "valloc", FS_K_MALLOC, 1 }, { "pvalloc", FS_K_MALLOC, 1 }, { "malloc_trim", FS_K_TRIM, 1 },
 	};
 	struct fs_plan *p = plan_new();
 	char err[256] = "";
@@ -144,7 +144,7 @@ TEST(resolve_cmd_glibc)
 	ASSERT_ENDS_WITH(p->object, "/libc.so.6", "object");
 	ASSERT_STREQ(p->prefix, "", "prefix");
 	ASSERT_HAS_STR(p->how, "search order", "how");
-	ASSERT_EQ(p->nprobes, 9, "nine entry points (cfree and memalign are aliases)");
+	ASSERT_EQ(p->nprobes, 10, "ten entry points (cfree and memalign are aliases; malloc_trim included)");
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (has_probe(p, fns[i].name, fns[i].kind, "/libc.so.6")) {
 			ASSERT_STREQ(probe(p, fns[i].name)->path, p->object, "probes in the object");
@@ -331,7 +331,7 @@ TEST(resolve_cmd_prefixed_jemalloc)
 	if (ASSERT_OK_PTR(m, "glibc's malloc traced too"))
 		ASSERT_ENDS_WITH(m->path, "/libc.so.6", "glibc's malloc in libc");
 	has_probe(p, "free", FS_K_FREE, "/libc.so.6");
-	ASSERT_EQ(p->nprobes, 4 + 9, "four je_ functions and glibc's nine");
+	ASSERT_EQ(p->nprobes, 4 + 10, "four je_ functions and glibc's ten");
 	has_note(p, "glibc's malloc");
 	unique_probes(p);
 cleanup:
