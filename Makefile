@@ -18,10 +18,10 @@ CPPFLAGS  := -D_GNU_SOURCE
 WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation
 DEPFLAGS  = -MMD -MP
 INCLUDES  := -I$(OUTPUT) -Ibpf -Iuser
-LIBS      := -lbpf -lelf -lz
+LIBS      := -lbpf -lelf -lz -lstdc++
 
 # Pure modules: no libbpf, unit-testable without root.
-PURE_SRCS := user/agg.c user/elfobj.c user/insn.c user/json.c user/log.c user/memmodel.c user/procmem.c user/render.c user/resolve.c
+PURE_SRCS := user/agg.c user/elfobj.c user/insn.c user/json.c user/log.c user/memmodel.c user/procmem.c user/render.c user/resolve.c user/symbolize.c
 APP_SRCS  := $(PURE_SRCS) user/collect.c user/main.c user/cmd_stat.c user/target.c user/tracer.c
 APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -112,7 +112,7 @@ $(OUTPUT)/fixtures/static-je-prefix: tests/unit/fixture_je_prefix.c | $(OUTPUT)/
 UNIT_CFLAGS := -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer $(WARN) -Iuser -Ibpf
 $(OUTPUT)/unit/run_unit: $(UNIT_SRCS) $(PURE_SRCS) tests/unit/test.h | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(UNIT_CFLAGS) -DFIXTURES='"$(abspath $(OUTPUT)/fixtures)"' $(UNIT_SRCS) $(PURE_SRCS) -lelf -lz -lm -o $@
+	$(Q)$(CC) $(UNIT_CFLAGS) -DFIXTURES='"$(abspath $(OUTPUT)/fixtures)"' $(UNIT_SRCS) $(PURE_SRCS) -lelf -lz -lm -lstdc++ -o $@
 
 unit: $(OUTPUT)/unit/run_unit fixtures
 	$(Q)$(OUTPUT)/unit/run_unit

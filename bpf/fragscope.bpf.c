@@ -11,6 +11,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 target_tgid = 0;
 const volatile __u32 flavour = FS_F_GLIBC;	/* enum fs_flavour */
+const volatile __u64 sample_period = 0;		/* mean bytes between sampled stacks; 0: off */
 
 /* Outstanding allocations. Preallocated and never LRU: an eviction would fake a free. */
 struct {
@@ -19,6 +20,20 @@ struct {
 	__type(key, __u64);
 	__type(value, struct fs_block);
 } allocs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, FS_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct fs_site_stat);
+} sites SEC(".maps");
 
 struct counters { __u64 c[FS_C__COUNT]; };
 struct hists { __u64 h[FS_H__COUNT * FS_HIST_BUCKETS]; };
@@ -74,6 +89,7 @@ struct tstate {
 	__u64 sys_brk;		/* mm->brk at entry */
 	__u32 sys;		/* enum fs_sys */
 	__u32 sys_active;
+	__s64 sample_left;	/* bytes until the next sampled stack */
 };
 
 struct {
@@ -147,6 +163,64 @@ static __always_inline int take_block(__u64 ptr, struct fs_block *out)
 	return bpf_map_delete_elem(&allocs, &ptr) == 0;
 }
 
+static __always_inline __u64 sample_weight(__u64 size)
+{
+	return size > sample_period ? size : sample_period;
+}
+
+static __always_inline void site_release(struct fs_block *b)
+{
+	struct fs_site_stat *st;
+	__u32 id;
+
+	if (b->stackid < 0)
+		return;
+	id = (__u32)b->stackid;
+	st = bpf_map_lookup_elem(&sites, &id);
+	if (st) {
+		ADD(st->live_samples, -1);
+		ADD(st->live_bytes, -(__s64)sample_weight(b->size));
+	}
+}
+
+/* Byte-based sampling: a thread's countdown of bytes, re-armed at random in
+ * [period/2, 3*period/2), so every byte has about the same chance to be sampled. */
+static __always_inline __s32 maybe_sample(void *ctx, struct tstate *t, struct counters *c, __u64 size)
+{
+	struct fs_site_stat *st, zero_site = {};
+	__u64 w = sample_weight(size);
+	long id;
+	__u32 key;
+
+	if (!sample_period || !t)
+		return -1;
+	t->sample_left -= (__s64)size;
+	if (t->sample_left > 0)
+		return -1;
+	t->sample_left = (__s64)(sample_period / 2 + bpf_get_prandom_u32() % sample_period);
+	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	if (id < 0) {
+		ADD(c->c[FS_C_STACKS_LOST], 1);
+		return -1;
+	}
+	key = (__u32)id;
+	st = bpf_map_lookup_elem(&sites, &key);
+	if (!st) {
+		bpf_map_update_elem(&sites, &key, &zero_site, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&sites, &key);
+		if (!st) {
+			ADD(c->c[FS_C_STACKS_LOST], 1);
+			return -1;
+		}
+	}
+	ADD(c->c[FS_C_SAMPLES], 1);
+	ADD(st->samples, 1);
+	ADD(st->bytes, w);
+	ADD(st->live_samples, 1);
+	ADD(st->live_bytes, (__s64)w);
+	return (__s32)id;
+}
+
 static __always_inline void account_release(struct counters *c, struct hists *h,
 					    struct fs_func_stat *fs, struct fs_block *b, __u64 now)
 {
@@ -154,6 +228,7 @@ static __always_inline void account_release(struct counters *c, struct hists *h,
 	ADD(c->c[FS_C_FREE_BYTES], b->size);
 	ADD(c->c[FS_C_TRACKED_FREES], 1);
 	ADD(c->c[FS_C_TRACKED_FREE_BYTES], b->size);
+	site_release(b);
 	if (fs)
 		ADD(fs->bytes, b->size);
 	if (h) {
@@ -163,9 +238,9 @@ static __always_inline void account_release(struct counters *c, struct hists *h,
 }
 
 static __always_inline void account_alloc(struct counters *c, struct hists *h, __u64 ptr,
-					  __u64 size, __u64 now)
+					  __u64 size, __u64 now, __s32 stackid)
 {
-	struct fs_block b = { .size = size, .ts_ns = now };
+	struct fs_block b = { .size = size, .ts_ns = now, .stackid = stackid };
 	struct fs_block *old;
 	long err;
 
@@ -185,12 +260,14 @@ static __always_inline void account_alloc(struct counters *c, struct hists *h, _
 			ADD(c->c[FS_C_TRACKED_FREE_BYTES], old->size);
 			if (h)
 				hist_add(h, FS_H_LIVE_SIZE, old->size, -1);
+			site_release(old);
 		}
 		err = bpf_map_update_elem(&allocs, &ptr, &b, BPF_ANY);
 	}
 	if (err) {
 		ADD(c->c[FS_C_UNTRACKED], 1);
 		ADD(c->c[FS_C_UNTRACKED_BYTES], size);
+		site_release(&b);	/* it will never be released through the map */
 		return;
 	}
 	ADD(c->c[FS_C_TRACKED_ALLOCS], 1);
@@ -383,7 +460,7 @@ int BPF_KRETPROBE(alloc_exit)
 		return 0;
 	}
 	ADD(fs->bytes, t->size);
-	account_alloc(c, h, ptr, t->size, now);
+	account_alloc(c, h, ptr, t->size, now, maybe_sample(ctx, t, c, t->size));
 	return 0;
 }
 

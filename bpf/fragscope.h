@@ -44,6 +44,8 @@ enum fs_counter {
 	FS_C_NESTED,		/* probe hits inside another probed call (ignored, not counted twice) */
 	FS_C_UNMATCHED,		/* entries whose return never came (longjmp, detach): replaced */
 	FS_C_RESIZE_IN_PLACE,	/* xallocx calls that changed a block's size */
+	FS_C_SAMPLES,		/* allocations whose stack was sampled */
+	FS_C_STACKS_LOST,	/* samples whose stack could not be stored (stack map full or collision) */
 	FS_C_FREES_INTERNAL,	/* unknown blocks released by the allocator's own code
 				 * (glibc flushing a thread's tcache at exit): not the program's */
 	FS_C__COUNT,
@@ -61,6 +63,19 @@ enum fs_hist {
 struct fs_block {
 	__u64 size;	/* bytes requested */
 	__u64 ts_ns;	/* bpf_ktime_get_ns() at allocation */
+	__s32 stackid;	/* sampled: its allocation site in the stacks map; -1 not sampled */
+	__u32 _pad;
+};
+
+#define FS_STACK_DEPTH 32	/* frames kept per sampled stack */
+
+/* An allocation site (a user stack), from byte-sampled allocations. Estimates:
+ * each sample stands for max(size, period) bytes, the expected bytes per sample. */
+struct fs_site_stat {
+	__u64 samples;		/* sampled allocations */
+	__u64 bytes;		/* estimated bytes allocated */
+	__s64 live_samples;	/* sampled blocks still live */
+	__s64 live_bytes;	/* estimated live bytes */
 };
 
 /* Per-function counters (per-CPU array indexed by the probe's cookie). */
@@ -135,7 +150,8 @@ struct fs_func_info {
 };
 
 _Static_assert(sizeof(struct fs_func_info) == 24, "fs_func_info ABI");
-_Static_assert(sizeof(struct fs_block) == 16, "fs_block ABI");
+_Static_assert(sizeof(struct fs_block) == 24, "fs_block ABI");
+_Static_assert(sizeof(struct fs_site_stat) == 32, "fs_site_stat ABI");
 _Static_assert(sizeof(struct fs_func_stat) == 32, "fs_func_stat ABI");
 
 /* The BPF cookie of every probe: function index | kind << 8. */

@@ -16,6 +16,7 @@
 #include "procmem.h"
 #include "render.h"
 #include "resolve.h"
+#include "symbolize.h"
 #include "target.h"
 #include "tracer.h"
 
@@ -37,6 +38,8 @@ static const char stat_usage[] =
 	"  -j, --json            print one JSON document on stdout (keys in README)\n"
 	"  -o, --output FILE     write the summary to FILE instead (text goes to stderr\n"
 	"                        by default when a COMMAND shares stdout, as perf stat)\n"
+	"      --sample-bytes N  sample the stack of about one allocation per N bytes\n"
+	"                        (default 524288; 0 off): allocation sites, estimated\n"
 	"      --max-live N      capacity of the live-allocation map (default 1048576);\n"
 	"                        allocations beyond it are counted as 'untracked'\n"
 	"  -v                    more diagnostics on stderr (-vv debug, -vvv libbpf)\n"
@@ -85,11 +88,13 @@ int cmd_stat(int argc, char **argv)
 		{ "max-live", required_argument, 0, 'L' },
 		{ "output", required_argument, 0, 'o' },
 		{ "interval", required_argument, 0, 'i' },
+		{ "sample-bytes", required_argument, 0, 'S' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
 	struct fs_target_info info = { .exit_code = -1 };
-	struct tracer_opts topts = { .max_live = 1 << 20 };
+	struct tracer_opts topts = { .max_live = 1 << 20, .sample_bytes = 512 << 10 };
+	struct symbolizer *sym = NULL;
 	struct fs_state *st = NULL;
 	struct fs_plan *plan = NULL;
 	struct tracer *tr = NULL;
@@ -136,6 +141,13 @@ int cmd_stat(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			topts.max_live = (uint32_t)v;
+			break;
+		case 'S':
+			if (parse_u64(optarg, &v) || (v && v < 64)) {
+				fs_err("invalid --sample-bytes '%s' (0, or at least 64)", optarg);
+				return EXIT_USAGE;
+			}
+			topts.sample_bytes = v;
 			break;
 		case 'v':
 			fs_verbose++;
@@ -195,6 +207,7 @@ int cmd_stat(int argc, char **argv)
 	topts.flavour = plan->alloc == FS_ALLOC_GLIBC ? FS_F_GLIBC : plan->alloc == FS_ALLOC_JEMALLOC ? FS_F_JEMALLOC : FS_F_OTHER;
 	st->flavour = topts.flavour;
 	st->traced_from_start = info.attached_at_start;
+	st->sample_bytes = topts.sample_bytes;
 	tr = tracer__new(&topts, err, sizeof(err));
 	if (!tr || tracer__attach(tr, plan, err, sizeof(err))) {
 		fs_err("%s", err);
@@ -210,6 +223,7 @@ int cmd_stat(int argc, char **argv)
 		goto cleanup;
 	}
 	procmem__settings(tg.pid, &st->settings);
+	sym = symbolizer__new(tg.pid);
 	fs_info("tracing PID %d (%s)%s", tg.pid, tg.comm, duration ? "" : "; Ctrl-C to stop");
 
 	t0 = now_ns();
@@ -223,6 +237,8 @@ int cmd_stat(int argc, char **argv)
 
 		if (now >= next_sample) {
 			collect__sample(st, tr, tg.pid, 1, 0, 0);
+			if (sym)
+				symbolizer__refresh(sym);	/* libraries loaded since */
 			next_sample = now + (uint64_t)(interval * 1e9);
 		}
 		timeout = (int)((next_sample - now) / 1000000) + 1;
@@ -261,6 +277,10 @@ int cmd_stat(int argc, char **argv)
 		fs_err("read BPF maps: %s", strerror(errno));
 		goto cleanup;
 	}
+	if (sym && !info.exited)
+		symbolizer__refresh(sym);
+	if (topts.sample_bytes)
+		collect__sites(st, tr, sym, 10);
 	if (tg.child && info.exited)
 		info.exit_code = WIFEXITED(tg.status) ? WEXITSTATUS(tg.status) : 128 + WTERMSIG(tg.status);
 	{
@@ -287,7 +307,10 @@ cleanup:
 		target__abort(&tg);
 	target__close(&tg);
 	free(plan);
+	if (st)
+		collect__free(st);
 	free(st);
+	symbolizer__free(sym);
 	if (sfd >= 0)
 		close(sfd);
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);

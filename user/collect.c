@@ -5,6 +5,7 @@
 #include "collect.h"
 #include "log.h"
 #include "procmem.h"
+#include "symbolize.h"
 #include "tracer.h"
 
 static void deep_figures(struct fs_state *st, struct tracer *tr, pid_t pid, const struct fs_regions *rs,
@@ -75,4 +76,60 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 		st->peak_resident = st->mem.resident;
 	memmodel__diagnose(&st->mem, st->peak_live, st->flavour, &st->settings, &st->diag);
 	return 0;
+}
+
+static int cmp_site(const void *a, const void *b)
+{
+	const struct fs_site *x = a, *y = b;
+
+	if (x->stat.live_bytes != y->stat.live_bytes)
+		return x->stat.live_bytes < y->stat.live_bytes ? 1 : -1;
+	return x->stat.bytes < y->stat.bytes ? 1 : x->stat.bytes > y->stat.bytes ? -1 : 0;
+}
+
+int collect__sites(struct fs_state *st, struct tracer *tr, struct symbolizer *sym, int max)
+{
+	struct fs_site *all = NULL;
+	long n = tracer__sites(tr, &all), shorts = 0;
+
+	if (n < 0)
+		return (int)n;
+	qsort(all, (size_t)n, sizeof(*all), cmp_site);
+	free(st->sites);
+	st->nsites = (int)(n < max ? n : max);
+	st->sites_total = n;
+	st->sites = calloc((size_t)(st->nsites ? st->nsites : 1), sizeof(*st->sites));
+	if (!st->sites) {
+		free(all);
+		st->nsites = 0;
+		return -ENOMEM;
+	}
+	for (long i = 0; i < n; i++)
+		shorts += all[i].nframes < 3;
+	st->short_stacks = n && shorts * 2 > n;
+	for (int i = 0; i < st->nsites; i++) {
+		struct fs_site_sym *d = &st->sites[i];
+
+		d->stackid = all[i].stackid;
+		d->samples = all[i].stat.samples;
+		d->bytes = all[i].stat.bytes;
+		d->live_bytes = all[i].stat.live_bytes;
+		d->live_samples = all[i].stat.live_samples;
+		d->nframes = all[i].nframes;
+		for (int f = 0; f < d->nframes; f++) {
+			if (sym)
+				symbolizer__frame(sym, all[i].ips[f], d->frame[f], FS_SITE_FRAME);
+			else
+				snprintf(d->frame[f], FS_SITE_FRAME, "0x%llx", (unsigned long long)all[i].ips[f]);
+		}
+	}
+	free(all);
+	return 0;
+}
+
+void collect__free(struct fs_state *st)
+{
+	free(st->sites);
+	st->sites = NULL;
+	st->nsites = 0;
 }

@@ -9,6 +9,20 @@
 #include "memmodel.h"
 
 struct tracer;
+struct symbolizer;
+
+#define FS_SITE_FRAME 160
+
+/* A sampled allocation site, symbolized. */
+struct fs_site_sym {
+	uint32_t stackid;
+	uint64_t samples;
+	uint64_t bytes;		/* estimated bytes allocated here */
+	int64_t live_bytes;	/* estimated live bytes */
+	int64_t live_samples;
+	int nframes;
+	char frame[FS_STACK_DEPTH][FS_SITE_FRAME];	/* innermost first */
+};
 
 struct fs_state {
 	struct fs_snapshot snap;
@@ -22,7 +36,17 @@ struct fs_state {
 	uint64_t mem_age_ns;		/* how old the memory figures are (target gone) */
 	int flavour;			/* enum fs_flavour */
 	int traced_from_start;		/* no block predates the probes */
+	uint64_t sample_bytes;		/* sampling period of the sites (0: off) */
+	struct fs_site_sym *sites;	/* top sites by live bytes (then bytes), symbolized */
+	int nsites;
+	long sites_total;		/* sites known in the kernel */
+	int short_stacks;		/* most stacks have < 3 frames: no frame pointers */
 };
+
+/* Reads the sites, keeps the max with the most live (then allocated) bytes,
+ * symbolizes them with sym (may be NULL: raw addresses). 0 or -errno. */
+int collect__sites(struct fs_state *st, struct tracer *tr, struct symbolizer *sym, int max);
+void collect__free(struct fs_state *st);
 
 /* A sample: counters always; memory figures while the target lives. With deep, also
  * glibc arenas and page occupancy (dumps the live set: costlier). */

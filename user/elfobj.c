@@ -10,7 +10,15 @@
 
 #define MAX_NEEDED 64
 
+struct symaddr {
+	uint64_t vaddr, size;
+	const char *name;
+};
+
 struct elfobj {
+	struct symaddr *syms;	/* functions by address, built on first use */
+	size_t nsyms;
+	int syms_built;
 	char *path;
 	int fd;
 	Elf *elf;
@@ -131,6 +139,7 @@ void elfobj__free(struct elfobj *o)
 		return;
 	for (int i = 0; i < o->nneeded; i++)
 		free(o->needed[i]);
+	free(o->syms);
 	free(o->soname);
 	free(o->runpath);
 	if (o->elf)
@@ -200,6 +209,72 @@ int elfobj__sym(const struct elfobj *o, const char *name, struct elfsym *out)
 	if (!find_in(o, o->dynsym, name, out))
 		return 0;
 	return find_in(o, o->symtab, name, out);
+}
+
+static int cmp_symaddr(const void *a, const void *b)
+{
+	const struct symaddr *x = a, *y = b;
+
+	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
+}
+
+static void collect_funcs(struct elfobj *o, Elf_Scn *scn, size_t *cap)
+{
+	GElf_Shdr sh;
+	Elf_Data *d;
+	size_t n;
+
+	if (!scn || !gelf_getshdr(scn, &sh) || !(d = elf_getdata(scn, NULL)) || !sh.sh_entsize)
+		return;
+	n = sh.sh_size / sh.sh_entsize;
+	for (size_t i = 1; i < n; i++) {
+		GElf_Sym s;
+
+		if (!gelf_getsym(d, (int)i, &s) || s.st_shndx == SHN_UNDEF || !s.st_value ||
+		    (GELF_ST_TYPE(s.st_info) != STT_FUNC && GELF_ST_TYPE(s.st_info) != STT_GNU_IFUNC))
+			continue;
+		if (o->nsyms == *cap) {
+			size_t nc = *cap ? *cap * 2 : 1024;
+			struct symaddr *ns = realloc(o->syms, nc * sizeof(*ns));
+
+			if (!ns)
+				return;
+			o->syms = ns;
+			*cap = nc;
+		}
+		o->syms[o->nsyms++] = (struct symaddr){ s.st_value, s.st_size,
+							elf_strptr(o->elf, sh.sh_link, s.st_name) };
+	}
+}
+
+int elfobj__addr_sym(struct elfobj *o, uint64_t vaddr, const char **name, uint64_t *off)
+{
+	size_t lo = 0, hi, cap = 0;
+
+	if (!o->syms_built) {
+		collect_funcs(o, o->symtab, &cap);
+		collect_funcs(o, o->dynsym, &cap);
+		if (o->nsyms)
+			qsort(o->syms, o->nsyms, sizeof(*o->syms), cmp_symaddr);
+		o->syms_built = 1;
+	}
+	hi = o->nsyms;
+	while (lo < hi) {	/* first symbol above vaddr */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (o->syms[mid].vaddr <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || !o->syms[lo - 1].name)
+		return -ENOENT;
+	lo--;
+	if (o->syms[lo].size && vaddr >= o->syms[lo].vaddr + o->syms[lo].size)
+		return -ENOENT;
+	*name = o->syms[lo].name;
+	*off = vaddr - o->syms[lo].vaddr;
+	return 0;
 }
 
 int elfobj__got_slot(const struct elfobj *o, const char *name, uint64_t *vaddr)

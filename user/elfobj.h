@@ -32,6 +32,9 @@ int elfobj__has_runpath(const struct elfobj *o);	/* DT_RUNPATH (which hides DT_R
 
 /* A defined function or object named name (exact, unversioned): .dynsym, then .symtab. */
 int elfobj__sym(const struct elfobj *o, const char *name, struct elfsym *out);
+/* The function containing vaddr (nearest preceding FUNC symbol within its size, or
+ * the nearest at all when sizes are 0); name stays valid while o lives. */
+int elfobj__addr_sym(struct elfobj *o, uint64_t vaddr, const char **name, uint64_t *off);
 /* Address of the GOT slot (GLOB_DAT or JUMP_SLOT relocation) bound to name. */
 int elfobj__got_slot(const struct elfobj *o, const char *name, uint64_t *vaddr);
 /* vaddr of the lowest PT_LOAD, page aligned: load bias = mapping start - this. */

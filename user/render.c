@@ -292,6 +292,29 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__str(j, "kind", memmodel__diag_name(st->diag.kind));
 	json__str(j, "text", st->diag.text);
 	json__end_obj(j);
+	json__obj(j, "sampling");
+	json__u64(j, "period_bytes", st->sample_bytes);
+	json__u64(j, "samples", st->snap.c[FS_C_SAMPLES]);
+	json__u64(j, "stacks_lost", st->snap.c[FS_C_STACKS_LOST]);
+	json__i64(j, "sites", st->sites_total);
+	json__bool(j, "short_stacks", st->short_stacks);
+	json__end_obj(j);
+	json__arr(j, "sites");
+	for (int i = 0; i < st->nsites; i++) {
+		const struct fs_site_sym *x = &st->sites[i];
+
+		json__obj(j, NULL);
+		json__u64(j, "samples", x->samples);
+		json__u64(j, "bytes_est", x->bytes);
+		json__i64(j, "live_bytes_est", x->live_bytes);
+		json__i64(j, "live_samples", x->live_samples);
+		json__arr(j, "stack");
+		for (int f = 0; f < x->nframes; f++)
+			json__str(j, NULL, x->frame[f]);
+		json__end_arr(j);
+		json__end_obj(j);
+	}
+	json__end_arr(j);
 	json__obj(j, "settings");
 	json__str(j, "MALLOC_CONF", st->settings.malloc_conf);
 	json__str(j, "GLIBC_TUNABLES", st->settings.glibc_tunables);
@@ -373,6 +396,22 @@ static void text_memory(FILE *f, const struct fs_state *st)
 			render__bytes(m->resident_no_live, b1, sizeof(b1)), render__bytes(m->low_occupancy, b2, sizeof(b2)),
 			render__bytes(m->pages_scanned, b3, sizeof(b3)), m->pages_partial ? ", partial" : "",
 			m->pages_approximate ? "; blocks allocated before attach are unknown, so these are upper bounds" : "");
+	if (st->nsites) {
+		char b4[32];
+
+		fprintf(f, "\n  top allocation sites by live bytes (sampled: ~1 stack per %s allocated%s)\n",
+			render__bytes(st->sample_bytes, b4, sizeof(b4)),
+			st->short_stacks ? "; stacks are short: no frame pointers" : "");
+		for (int i = 0; i < st->nsites && i < 5; i++) {
+			const struct fs_site_sym *x = &st->sites[i];
+
+			fprintf(f, "  %12s live  %12s allocated  %s\n",
+				render__bytes(x->live_bytes > 0 ? (uint64_t)x->live_bytes : 0, b1, sizeof(b1)),
+				render__bytes(x->bytes, b2, sizeof(b2)), x->nframes ? x->frame[0] : "(no stack)");
+			for (int fr = 1; fr < x->nframes && fr < 4; fr++)
+				fprintf(f, "  %12s       %12s             %s\n", "", "", x->frame[fr]);
+		}
+	}
 	fprintf(f, "\n  diagnosis: %s: %s\n", memmodel__diag_name(st->diag.kind), st->diag.text);
 }
 

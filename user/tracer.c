@@ -53,6 +53,7 @@ struct tracer *tracer__new(const struct tracer_opts *opts, char *err, size_t err
 	}
 	t->skel->rodata->target_tgid = (__u32)opts->pid;
 	t->skel->rodata->flavour = (__u32)opts->flavour;
+	t->skel->rodata->sample_period = opts->sample_bytes;
 	bpf_map__set_max_entries(t->skel->maps.allocs, opts->max_live ? opts->max_live : 1 << 20);
 	r = fragscope_bpf__load(t->skel);
 	if (r) {
@@ -241,6 +242,41 @@ cleanup:
 	free(vals);
 	free(res);
 	return err ? err : count;
+}
+
+long tracer__sites(struct tracer *t, struct fs_site **out)
+{
+	int sfd = bpf_map__fd(t->skel->maps.sites), kfd = bpf_map__fd(t->skel->maps.stacks);
+	struct fs_site *res = NULL;
+	long n = 0, cap = 0;
+	__u32 key, next, *prev = NULL;
+
+	while (!bpf_map_get_next_key(sfd, prev, &next)) {
+		struct fs_site *s;
+
+		key = next;
+		prev = &key;
+		if (n == cap) {
+			struct fs_site *r = realloc(res, sizeof(*r) * (size_t)(cap = cap ? cap * 2 : 256));
+
+			if (!r) {
+				free(res);
+				return -ENOMEM;
+			}
+			res = r;
+		}
+		s = &res[n];
+		memset(s, 0, sizeof(*s));
+		s->stackid = key;
+		if (bpf_map_lookup_elem(sfd, &key, &s->stat))
+			continue;
+		if (!bpf_map_lookup_elem(kfd, &key, s->ips))
+			while (s->nframes < FS_STACK_DEPTH && s->ips[s->nframes])
+				s->nframes++;
+		n++;
+	}
+	*out = res;
+	return n;
 }
 
 void tracer__free(struct tracer *t)

@@ -18,6 +18,7 @@ struct tracer_opts {
 	pid_t pid;		/* the process (tgid) to trace */
 	uint32_t max_live;	/* capacity of the outstanding-allocations map */
 	int flavour;		/* enum fs_flavour: how releases are attributed */
+	uint64_t sample_bytes;	/* mean bytes between sampled allocation stacks; 0 off */
 };
 
 /* Opens and loads; NULL with the cause in err. */
@@ -27,6 +28,15 @@ struct tracer *tracer__new(const struct tracer_opts *opts, char *err, size_t err
 int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size_t errlen);
 void tracer__detach(struct tracer *t);
 int tracer__snapshot(struct tracer *t, struct fs_snapshot *s);
+struct fs_site {
+	uint32_t stackid;
+	struct fs_site_stat stat;
+	int nframes;
+	uint64_t ips[FS_STACK_DEPTH];	/* innermost (the allocation's caller) first */
+};
+
+/* Every sampled site with its stack; count or -errno. *out malloc'd. */
+long tracer__sites(struct tracer *t, struct fs_site **out);
 /* The live blocks (address, requested size), sorted by address; count or -errno.
  * *out is malloc'd, to be freed by the caller. */
 long tracer__live_blocks(struct tracer *t, struct fs_live_block **out);

@@ -138,10 +138,16 @@ expect_error() {
 	fi
 }
 
-# No fragscope program may stay loaded after a run.
+# fragscope's programs loaded now, by id (another fragscope may run beside the tests).
+our_programs() { bpftool prog show 2>/dev/null | awk '/name (alloc_enter|alloc_exit|free_enter|sys_enter|sys_exit) / { sub(":", "", $1); print $1 }' | sort; }
+PROGS_BEFORE=$(our_programs)
+
+# No program loaded by the tests may stay loaded after them.
 no_programs_left() {
-	if bpftool prog show 2>/dev/null | grep -Eq 'name (alloc_enter|alloc_exit|free_enter) '; then
-		fail "$1" "BPF programs still loaded: $(bpftool prog show | grep -E 'alloc_|free_enter' | head -3)"
+	local left
+	left=$(comm -13 <(echo "$PROGS_BEFORE") <(our_programs) | tr '\n' ' ')
+	if [ -n "$left" ]; then
+		fail "$1" "BPF programs still loaded: ids $left"
 	else
 		pass "$1"
 	fi

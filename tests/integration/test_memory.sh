@@ -117,3 +117,5 @@ if [ -s "$j" ] && [ "$(jget "$j" .syscalls.mprotect.calls)" -gt 0 ] && [ "$(jget
 else
 	fail syscalls_counted "$(jget "$j" -c .syscalls 2>&1 | head -c 300)"
 fi
+
+no_programs_left nothing_left_attached_after_memory_tests
