@@ -22,7 +22,7 @@ LIBS      := -lbpf -lelf -lz -lstdc++
 
 # Pure modules: no libbpf, unit-testable without root.
 PURE_SRCS := user/agg.c user/elfobj.c user/insn.c user/json.c user/log.c user/memmodel.c user/procmem.c user/render.c user/resolve.c user/symbolize.c
-APP_SRCS  := $(PURE_SRCS) user/collect.c user/main.c user/cmd_stat.c user/target.c user/tracer.c
+APP_SRCS  := $(PURE_SRCS) user/collect.c user/traced.c user/main.c user/cmd_stat.c user/target.c user/tracer.c
 APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOLS     := $(OUTPUT)/tools/rpcwork $(OUTPUT)/tools/allocwork $(OUTPUT)/tools/allocwork-je $(OUTPUT)/tools/allocwork-cxx \

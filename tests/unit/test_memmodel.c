@@ -1,0 +1,700 @@
+/* test_memmodel.c - the memory model on synthetic input: smaps text in the kernel's
+ * format, region classes, the waterfall sums, page occupancy, glibc arenas, the
+ * allocator settings from an environment block, and each diagnosis. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include "../../bpf/fragscope.h"	/* enum fs_flavour */
+#include "memmodel.h"
+#include "test.h"
+
+#define KiB 1024ULL
+#define MiB (1024ULL * 1024)
+#define PG 4096ULL
+
+/* One mapping of the fixture; sizes in kB as smaps prints them. */
+struct smaps_map {
+	uint64_t start, end;
+	const char *perms;
+	const char *rest;	/* offset, device and inode */
+	const char *name;	/* NULL: anonymous */
+	unsigned long size, rss, anon, lazyfree, swap;
+};
+
+/* A glibc process with one arena heap, one thread and a jemalloc-named extent,
+ * in address order as the kernel lists them. */
+static const struct smaps_map fixture[] = {
+	{ 0x55d0c8a3e000, 0x55d0c8a5f000, "rw-p", "00000000 00:00 0", "[heap]", 132, 100, 100, 0, 12 },
+	/* 64 MiB aligned: a glibc arena heap, then its PROT_NONE tail */
+	{ 0x7f3c54000000, 0x7f3c54400000, "rw-p", "00000000 00:00 0", NULL, 4096, 3072, 3072, 1024, 0 },
+	{ 0x7f3c54400000, 0x7f3c58000000, "---p", "00000000 00:00 0", NULL, 61440, 0, 0, 0, 0 },
+	/* a pthread stack: 4 KiB guard right below 8 MiB */
+	{ 0x7f3c5b7ff000, 0x7f3c5b800000, "---p", "00000000 00:00 0", NULL, 4, 0, 0, 0, 0 },
+	{ 0x7f3c5b800000, 0x7f3c5c000000, "rw-p", "00000000 00:00 0", NULL, 8192, 16, 16, 0, 0 },
+	{ 0x7f3c5c200000, 0x7f3c5c600000, "rw-p", "00000000 00:00 0", "[anon:jemalloc]", 4096, 2048, 2048, 512, 256 },
+	{ 0x7f3c5c600000, 0x7f3c5c621000, "rw-p", "00000000 00:00 0", NULL, 132, 132, 132, 0, 0 },
+	{ 0x7f3c5c800000, 0x7f3c5c828000, "r--p", "00000000 fe:00 1835203",
+	  "/usr/lib/x86_64-linux-gnu/libc.so.6", 160, 160, 0, 0, 0 },
+	{ 0x7ffd3a4e1000, 0x7ffd3a502000, "rw-p", "00000000 00:00 0", "[stack]", 132, 28, 28, 0, 4 },
+	{ 0x7ffd3a5b2000, 0x7ffd3a5b4000, "r-xp", "00000000 00:00 0", "[vdso]", 8, 4, 0, 0, 0 },
+};
+#define NFIXTURE ((int)(sizeof(fixture) / sizeof(fixture[0])))
+
+/* Prints one mapping as fs/proc/task_mmu.c does: the name padded to column 73,
+ * then each figure as "%-16s%8lu kB". */
+static void put_map(FILE *f, const struct smaps_map *m)
+{
+	unsigned long file = m->rss - m->anon, thp = m->anon >= 2048 ? 2048 : 0;
+	char prefix[128];
+
+	snprintf(prefix, sizeof(prefix), "%08llx-%08llx %s %s", (unsigned long long)m->start,
+		 (unsigned long long)m->end, m->perms, m->rest);
+	if (m->name)
+		fprintf(f, "%-72s %s\n", prefix, m->name);
+	else
+		fprintf(f, "%s \n", prefix);
+#define KB(key, v) fprintf(f, "%-16s%8lu kB\n", key ":", (unsigned long)(v))
+	KB("Size", m->size);
+	KB("KernelPageSize", 4);
+	KB("MMUPageSize", 4);
+	KB("Rss", m->rss);
+	KB("Pss", m->anon + file / 4);
+	KB("Pss_Dirty", m->anon);
+	KB("Shared_Clean", file);
+	KB("Shared_Dirty", 0);
+	KB("Private_Clean", 0);
+	KB("Private_Dirty", m->anon);
+	KB("Referenced", m->rss);
+	KB("Anonymous", m->anon);
+	KB("KSM", 0);
+	KB("LazyFree", m->lazyfree);
+	KB("AnonHugePages", thp);		/* after Anonymous: must not override it */
+	KB("ShmemPmdMapped", 0);
+	KB("FilePmdMapped", 0);
+	KB("Shared_Hugetlb", 0);
+	KB("Private_Hugetlb", 0);
+	KB("Swap", m->swap);
+	KB("SwapPss", m->swap / 2 + 1);	/* after Swap: must not override it */
+	KB("Locked", 0);
+#undef KB
+	fprintf(f, "%-16s%8d\n", "THPeligible:", 0);
+	fprintf(f, "VmFlags: %s\n", m->perms[1] == 'w' ? "rd wr mr mw me ac " : "rd mr mw me ");
+}
+
+/* Parses the fixture through a FILE*, as procmem reads /proc/PID/smaps. */
+static int parse_fixture(struct fs_regions *rs)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int err;
+
+	if (!f)
+		return -errno;
+	for (int i = 0; i < NFIXTURE; i++)
+		put_map(f, &fixture[i]);
+	fclose(f);
+	f = fmemopen(text, len, "r");
+	if (!f) {
+		err = -errno;
+		free(text);
+		return err;
+	}
+	err = memmodel__parse_smaps(f, rs);
+	fclose(f);
+	free(text);
+	return err;
+}
+
+TEST(memmodel_parse_smaps)
+{
+	struct fs_regions rs = { 0 };
+
+	if (!ASSERT_OK(parse_fixture(&rs), "parse") || !ASSERT_EQ(rs.n, NFIXTURE, "one region per mapping"))
+		goto cleanup;
+	for (int i = 0; i < rs.n; i++) {
+		const struct fs_region *r = &rs.r[i];
+		const struct smaps_map *m = &fixture[i];
+		bool ok = true;
+
+		ok &= ASSERT_EQ(r->start, m->start, "start");
+		ok &= ASSERT_EQ(r->end, m->end, "end");
+		ok &= ASSERT_STREQ(r->perms, m->perms, "perms");
+		ok &= ASSERT_STREQ(r->name, m->name ? m->name : "", "name (anonymous: empty)");
+		ok &= ASSERT_EQ(r->rss, m->rss * KiB, "Rss in bytes");
+		ok &= ASSERT_EQ(r->anon, m->anon * KiB, "Anonymous in bytes");
+		ok &= ASSERT_EQ(r->lazyfree, m->lazyfree * KiB, "LazyFree in bytes");
+		ok &= ASSERT_EQ(r->swap, m->swap * KiB, "Swap in bytes");
+		if (!ok) {
+			printf("  (in mapping %d)\n", i);
+			break;
+		}
+	}
+	/* a few figures spelled out */
+	ASSERT_EQ(rs.r[1].start, 0x7f3c54000000, "arena heap start");
+	ASSERT_EQ(rs.r[1].anon, 3 * MiB, "arena heap: 3072 kB anonymous");
+	ASSERT_EQ(rs.r[1].lazyfree, 1 * MiB, "arena heap: 1024 kB LazyFree");
+	ASSERT_EQ(rs.r[5].swap, 256 * KiB, "jemalloc extent: 256 kB swapped");
+	ASSERT_STREQ(rs.r[7].name, "/usr/lib/x86_64-linux-gnu/libc.so.6", "file name, no padding");
+	ASSERT_STREQ(rs.r[3].perms, "---p", "guard page perms");
+cleanup:
+	memmodel__regions_free(&rs);
+	ASSERT_NULL(rs.r, "regions_free clears");
+	ASSERT_EQ(rs.n, 0, "regions_free clears n");
+}
+
+TEST(memmodel_parse_smaps_empty)
+{
+	struct fs_regions rs = { 0 };
+	char text[] = "";
+	FILE *f = fmemopen(text, 1, "r");
+
+	if (!ASSERT_OK_PTR(f, "fmemopen"))
+		return;
+	ASSERT_OK(memmodel__parse_smaps(f, &rs), "parse empty");
+	ASSERT_EQ(rs.n, 0, "no regions");
+	fclose(f);
+	memmodel__regions_free(&rs);
+}
+
+TEST(memmodel_classify)
+{
+	static const int want_glibc[NFIXTURE] = {
+		FS_RG_HEAP, FS_RG_ARENA_HEAP, FS_RG_RESERVED, FS_RG_RESERVED, FS_RG_STACK,
+		FS_RG_ANON, FS_RG_ANON, FS_RG_FILE, FS_RG_STACK, FS_RG_OTHER,
+	};
+	static const int want_other[NFIXTURE] = {
+		FS_RG_HEAP, FS_RG_ANON, FS_RG_RESERVED, FS_RG_RESERVED, FS_RG_STACK,
+		FS_RG_ANON, FS_RG_ANON, FS_RG_FILE, FS_RG_STACK, FS_RG_OTHER,
+	};
+	struct fs_regions rs = { 0 };
+
+	if (!ASSERT_OK(parse_fixture(&rs), "parse") || !ASSERT_EQ(rs.n, NFIXTURE, "count"))
+		goto cleanup;
+	memmodel__classify(&rs, 1);
+	for (int i = 0; i < rs.n; i++)
+		if (!ASSERT_EQ(rs.r[i].kind, want_glibc[i], rs.r[i].name[0] ? rs.r[i].name : "glibc: anonymous"))
+			printf("  (in mapping %d)\n", i);
+	memmodel__classify(&rs, 0);
+	for (int i = 0; i < rs.n; i++)
+		if (!ASSERT_EQ(rs.r[i].kind, want_other[i], rs.r[i].name[0] ? rs.r[i].name : "not glibc: anonymous"))
+			printf("  (in mapping %d)\n", i);
+
+	ASSERT_TRUE(memmodel__is_allocator(FS_RG_HEAP), "heap is allocator memory");
+	ASSERT_TRUE(memmodel__is_allocator(FS_RG_ARENA_HEAP), "arena heap is allocator memory");
+	ASSERT_TRUE(memmodel__is_allocator(FS_RG_ANON), "anon is allocator memory");
+	ASSERT_FALSE(memmodel__is_allocator(FS_RG_STACK), "stack is not");
+	ASSERT_FALSE(memmodel__is_allocator(FS_RG_RESERVED), "reserved is not");
+	ASSERT_FALSE(memmodel__is_allocator(FS_RG_FILE), "file is not");
+	ASSERT_FALSE(memmodel__is_allocator(FS_RG_OTHER), "other is not");
+cleanup:
+	memmodel__regions_free(&rs);
+}
+
+TEST(memmodel_sum_and_finish)
+{
+	struct fs_regions rs = { 0 };
+	struct fs_memory *m = malloc(sizeof(*m));
+
+	if (!ASSERT_OK_PTR(m, "malloc") || !ASSERT_OK(parse_fixture(&rs), "parse"))
+		goto cleanup;
+	memmodel__classify(&rs, 1);
+	memset(m, 0xa5, sizeof(*m));	/* sum must reset what it fills */
+	memmodel__sum(&rs, m);
+	ASSERT_EQ(m->valid, 1, "valid");
+	/* allocator kinds: [heap], the arena heap, [anon:jemalloc], the plain anonymous region */
+	ASSERT_EQ(m->mapped, (132 + 4096 + 4096 + 132) * KiB, "mapped");
+	ASSERT_EQ(m->resident, (100 + 3072 + 2048 + 132) * KiB, "resident");
+	ASSERT_EQ(m->lazyfree, (1024 + 512) * KiB, "lazyfree");
+	ASSERT_EQ(m->rss_anon, (100 + 3072 + 16 + 2048 + 132 + 28) * KiB, "rss_anon: all regions");
+	ASSERT_EQ(m->kind_mapped[FS_RG_HEAP], 132 * KiB, "heap mapped");
+	ASSERT_EQ(m->kind_mapped[FS_RG_ARENA_HEAP], 4096 * KiB, "arena heaps mapped");
+	ASSERT_EQ(m->kind_mapped[FS_RG_ANON], (4096 + 132) * KiB, "anon mapped");
+	ASSERT_EQ(m->kind_mapped[FS_RG_STACK], (8192 + 132) * KiB, "stacks mapped");
+	ASSERT_EQ(m->kind_mapped[FS_RG_RESERVED], 0, "reserved excluded");
+	ASSERT_EQ(m->kind_mapped[FS_RG_FILE], 160 * KiB, "files mapped");
+	ASSERT_EQ(m->kind_mapped[FS_RG_OTHER], 8 * KiB, "vdso mapped");
+	ASSERT_EQ(m->kind_resident[FS_RG_STACK], (16 + 28) * KiB, "stacks resident");
+	ASSERT_EQ(m->kind_resident[FS_RG_ANON], (2048 + 132) * KiB, "anon resident");
+	ASSERT_EQ(m->kind_resident[FS_RG_FILE], 0, "file pages are not anonymous");
+
+	/* held free = resident - live - lazyfree */
+	m->live = 2 * MiB;
+	memmodel__finish(m);
+	ASSERT_EQ(m->held_free, (5352 - 2048 - 1536) * KiB, "held_free");
+	m->live = 4 * MiB;	/* live + lazyfree > resident */
+	memmodel__finish(m);
+	ASSERT_EQ(m->held_free, 0, "held_free clamps at 0");
+	m->live = 5352 * KiB - 1536 * KiB;
+	memmodel__finish(m);
+	ASSERT_EQ(m->held_free, 0, "held_free exactly 0");
+cleanup:
+	memmodel__regions_free(&rs);
+	free(m);
+}
+
+TEST(memmodel_fragmentation)
+{
+	struct fs_memory *m = calloc(1, sizeof(*m));
+
+	if (!ASSERT_OK_PTR(m, "calloc"))
+		return;
+	ASSERT_TRUE(memmodel__fragmentation(m) == 0, "nothing resident: 0");
+	m->live = 1 * MiB;
+	ASSERT_TRUE(memmodel__fragmentation(m) == 0, "live but nothing resident: 0");
+	m->resident = 4 * MiB;
+	ASSERT_TRUE(memmodel__fragmentation(m) == 0.75, "4 MiB resident, 1 MiB live: 0.75");
+	m->live = 0;
+	ASSERT_TRUE(memmodel__fragmentation(m) == 1, "nothing live: 1");
+	m->live = 4 * MiB;
+	ASSERT_TRUE(memmodel__fragmentation(m) == 0, "all live: 0");
+	m->live = 5 * MiB;
+	ASSERT_TRUE(memmodel__fragmentation(m) == 0, "more live than resident: 0");
+	m->resident = 3;
+	m->live = 1;
+	ASSERT_TRUE(fabs(memmodel__fragmentation(m) - 2.0 / 3) < 1e-12, "2/3");
+	free(m);
+}
+
+/* Page residency from a table: pages[i] tells whether base + i * PG is present;
+ * a call for fail_start fails as a vanished mapping would. */
+struct fake_pages {
+	uint64_t base;
+	const uint8_t *pages;
+	uint64_t npages;
+	uint64_t fail_start;
+	int calls;
+};
+
+static int fake_present(void *ctx, uint64_t start, uint64_t npages, uint8_t *present)
+{
+	struct fake_pages *fp = ctx;
+
+	fp->calls++;
+	if (fp->fail_start && start == fp->fail_start)
+		return -ESRCH;
+	for (uint64_t p = 0; p < npages; p++) {
+		uint64_t a = start + p * PG;
+
+		present[p] = a >= fp->base && (a - fp->base) / PG < fp->npages ? fp->pages[(a - fp->base) / PG] : 0;
+	}
+	return 0;
+}
+
+#define OCC_BASE 0x10000000ULL
+#define OCC_MORE (OCC_BASE + 16 * PG)	/* a second, identical layout */
+
+/* 8 pages, 0-5 present: page 0 full, page 1 holds 100 bytes, page 2 nothing,
+ * a block straddles pages 3-4 (2048 bytes in each), page 5 nothing. */
+static const uint8_t occ_pages[] = { 1, 1, 1, 1, 1, 1, 0, 0 };
+static const uint64_t occ_addr[] = {
+	OCC_BASE - 64,			/* before the region: ignored */
+	OCC_BASE,
+	OCC_BASE + 1 * PG,
+	OCC_BASE + 3 * PG + 2048,
+	OCC_BASE + 7 * PG + 16,		/* on a page that is not present */
+};
+static const uint64_t occ_size[] = { 32, PG, 100, PG, 64 };
+#define OCC_N ((long)(sizeof(occ_addr) / sizeof(occ_addr[0])))
+
+static struct fs_region occ_region(uint64_t start, int kind)
+{
+	return (struct fs_region){ .start = start, .end = start + 8 * PG, .kind = kind,
+				   .rss = 6 * PG, .anon = 6 * PG, .perms = "rw-p" };
+}
+
+static void occ_reset(struct fs_memory *m)
+{
+	m->pages_scanned = m->resident_no_live = m->low_occupancy = 12345;
+	m->pages_valid = 0;
+	m->pages_partial = 7;
+}
+
+TEST(memmodel_occupancy)
+{
+	struct fake_pages fp = { .base = OCC_BASE, .pages = occ_pages, .npages = 8 };
+	struct fs_region one[] = { occ_region(OCC_BASE, FS_RG_ARENA_HEAP) };
+	struct fs_regions rs = { .r = one, .n = 1, .cap = 1 };
+	struct fs_memory *m = calloc(1, sizeof(*m));
+
+	if (!ASSERT_OK_PTR(m, "calloc"))
+		return;
+	occ_reset(m);
+	memmodel__occupancy(&rs, occ_addr, occ_size, OCC_N, fake_present, &fp, 1ULL << 30, m);
+	ASSERT_EQ(fp.calls, 1, "one residency query");
+	ASSERT_EQ(m->pages_valid, 1, "pages_valid");
+	ASSERT_EQ(m->pages_partial, 0, "complete");
+	ASSERT_EQ(m->pages_scanned, 6 * PG, "the 6 present pages are scanned");
+	ASSERT_EQ(m->resident_no_live, 2 * PG, "pages 2 and 5 hold nothing live");
+	ASSERT_EQ(m->low_occupancy, 1 * PG, "page 1 is under 10% live");
+
+	/* max_bytes exactly the region's anonymous bytes still covers it */
+	occ_reset(m);
+	memmodel__occupancy(&rs, occ_addr, occ_size, OCC_N, fake_present, &fp, 6 * PG, m);
+	ASSERT_EQ(m->pages_partial, 0, "max_bytes == anon: complete");
+	ASSERT_EQ(m->pages_scanned, 6 * PG, "max_bytes == anon: scanned");
+
+	/* ... one byte less and the region is not looked at */
+	occ_reset(m);
+	fp.calls = 0;
+	memmodel__occupancy(&rs, occ_addr, occ_size, OCC_N, fake_present, &fp, 6 * PG - 1, m);
+	ASSERT_EQ(m->pages_partial, 1, "max_bytes < anon: partial");
+	ASSERT_EQ(m->pages_valid, 1, "partial figures are still valid");
+	ASSERT_EQ(m->pages_scanned, 0, "max_bytes < anon: nothing scanned");
+	ASSERT_EQ(m->resident_no_live, 0, "max_bytes < anon: no empty pages");
+	ASSERT_EQ(fp.calls, 0, "max_bytes < anon: no residency query");
+
+	/* no blocks at all: every present page is empty */
+	occ_reset(m);
+	memmodel__occupancy(&rs, NULL, NULL, 0, fake_present, &fp, 1ULL << 30, m);
+	ASSERT_EQ(m->resident_no_live, 6 * PG, "no blocks: all present pages empty");
+	ASSERT_EQ(m->low_occupancy, 0, "no blocks: none low");
+
+	/* the 10% line: 409 bytes on page 0 is low, 410 bytes on page 1 is not */
+	{
+		const uint64_t a[] = { OCC_BASE, OCC_BASE + PG };
+		const uint64_t sz[] = { 409, 410 };
+
+		occ_reset(m);
+		memmodel__occupancy(&rs, a, sz, 2, fake_present, &fp, 1ULL << 30, m);
+		ASSERT_EQ(m->low_occupancy, 1 * PG, "409 bytes low, 410 not");
+		ASSERT_EQ(m->resident_no_live, 4 * PG, "pages 2-5 empty");
+	}
+	free(m);
+}
+
+TEST(memmodel_occupancy_skips_and_errors)
+{
+	/* from the stack at OCC_BASE - 16 pages to the end of the region at OCC_MORE */
+	enum { NPAGES = 40 };
+	uint8_t pages[NPAGES] = { 0 };
+	uint64_t addr[2 * OCC_N], size[2 * OCC_N];
+	struct fake_pages fp = { .base = OCC_BASE - 16 * PG, .pages = pages, .npages = NPAGES };
+	struct fs_region regions[] = {
+		occ_region(OCC_BASE - 16 * PG, FS_RG_STACK),	/* all present, not allocator memory */
+		occ_region(OCC_BASE, FS_RG_HEAP),
+		occ_region(OCC_MORE, FS_RG_ANON),
+	};
+	struct fs_regions rs = { .r = regions, .n = 3, .cap = 3 };
+	struct fs_memory *m = calloc(1, sizeof(*m));
+
+	if (!ASSERT_OK_PTR(m, "calloc"))
+		return;
+	memset(pages, 1, 8);
+	memcpy(pages + 16, occ_pages, sizeof(occ_pages));
+	memcpy(pages + 32, occ_pages, sizeof(occ_pages));
+	for (long i = 0; i < OCC_N; i++) {
+		addr[i] = occ_addr[i];
+		addr[OCC_N + i] = occ_addr[i] - OCC_BASE + OCC_MORE;
+		size[i] = size[OCC_N + i] = occ_size[i];
+	}
+
+	occ_reset(m);
+	memmodel__occupancy(&rs, addr, size, 2 * OCC_N, fake_present, &fp, 1ULL << 30, m);
+	ASSERT_EQ(fp.calls, 2, "the stack is not queried");
+	ASSERT_EQ(m->pages_partial, 0, "complete");
+	ASSERT_EQ(m->pages_scanned, 2 * 6 * PG, "two regions of 6 present pages");
+	ASSERT_EQ(m->resident_no_live, 2 * 2 * PG, "two empty pages in each");
+	ASSERT_EQ(m->low_occupancy, 2 * PG, "one low page in each");
+
+	/* the budget runs out before the second region */
+	occ_reset(m);
+	memmodel__occupancy(&rs, addr, size, 2 * OCC_N, fake_present, &fp, 6 * PG + 1, m);
+	ASSERT_EQ(m->pages_partial, 1, "budget for one region: partial");
+	ASSERT_EQ(m->pages_scanned, 6 * PG, "budget for one region: first scanned");
+
+	/* the first region's residency is unreadable: the second is still counted */
+	occ_reset(m);
+	fp.calls = 0;
+	fp.fail_start = OCC_BASE;
+	memmodel__occupancy(&rs, addr, size, 2 * OCC_N, fake_present, &fp, 1ULL << 30, m);
+	ASSERT_EQ(fp.calls, 2, "both queried");
+	ASSERT_EQ(m->pages_partial, 1, "present() error: partial");
+	ASSERT_EQ(m->pages_valid, 1, "present() error: still valid");
+	ASSERT_EQ(m->pages_scanned, 6 * PG, "present() error: second region scanned");
+	ASSERT_EQ(m->resident_no_live, 2 * PG, "present() error: second region's empty pages");
+	ASSERT_EQ(m->low_occupancy, 1 * PG, "present() error: second region's low page");
+	free(m);
+}
+
+#define AR_A 0x7f3c50000020ULL	/* heap_info.ar_ptr of arena A */
+#define AR_B 0x7f3c44000020ULL
+
+TEST(memmodel_arenas)
+{
+	struct fs_region r[] = {
+		{ .start = 0x55d0c8a3e000, .end = 0x55d0c8a5f000, .anon = 64 * KiB, .kind = FS_RG_HEAP },
+		{ .start = 0x7f3c48000000, .end = 0x7f3c48100000, .anon = 512 * KiB, .kind = FS_RG_ARENA_HEAP,
+		  .ar_ptr = AR_A },
+		{ .start = 0x7f3c48100000, .end = 0x7f3c4c000000, .kind = FS_RG_RESERVED },
+		{ .start = 0x7f3c4c000000, .end = 0x7f3c4c200000, .anon = 1 * MiB, .kind = FS_RG_ARENA_HEAP,
+		  .ar_ptr = AR_B },
+		{ .start = 0x7f3c4e000000, .end = 0x7f3c4e100000, .anon = 1 * MiB, .kind = FS_RG_ANON },
+		{ .start = 0x7f3c50000000, .end = 0x7f3c50400000, .anon = 3 * MiB, .kind = FS_RG_ARENA_HEAP,
+		  .ar_ptr = AR_A },
+		{ .start = 0x7f3c50400000, .end = 0x7f3c54000000, .kind = FS_RG_RESERVED },
+	};
+	static const uint64_t addr[] = {
+		0x55d0c8a3f000, 0x55d0c8a40000,	/* main: 2 blocks */
+		0x7f3c48000900,			/* A, first heap */
+		0x7f3c4c000000,			/* B, at its very start */
+		0x7f3c4e000000,			/* an mmapped chunk: no arena */
+		0x7f3c50000100,			/* A, second heap */
+		0x7f3c503ffff0,			/* starts in A, ends beyond it: counted whole */
+		0x7f3c50400000,			/* starts at A's end: not A's */
+	};
+	static const uint64_t size[] = { 100, 200, 1000, 48, 5000, 300, 4096, 64 };
+	struct fs_regions rs = { .r = r, .n = 7, .cap = 7 };
+	const long nblocks = sizeof(addr) / sizeof(addr[0]);
+	struct fs_memory *m = malloc(sizeof(*m));
+	const struct fs_arena *a;
+
+	if (!ASSERT_OK_PTR(m, "malloc"))
+		return;
+	memset(m, 0xa5, sizeof(*m));
+	memmodel__arenas(&rs, addr, size, nblocks, m);
+	if (!ASSERT_EQ(m->narenas, 3, "main, A and B"))
+		goto cleanup;
+	a = &m->arenas[0];
+	ASSERT_EQ(a->main, 1, "main arena first");
+	ASSERT_EQ(a->heaps, 1, "main: one heap");
+	ASSERT_EQ(a->mapped, 132 * KiB, "main: mapped");
+	ASSERT_EQ(a->resident, 64 * KiB, "main: resident");
+	ASSERT_EQ(a->live, 300, "main: live");
+	ASSERT_EQ(a->live_blocks, 2, "main: blocks");
+	a = &m->arenas[1];
+	ASSERT_EQ(a->main, 0, "A: not main");
+	ASSERT_EQ(a->ar_ptr, AR_A, "A: in order of first heap");
+	ASSERT_EQ(a->heaps, 2, "A: two heaps");
+	ASSERT_EQ(a->mapped, 1 * MiB + 4 * MiB, "A: mapped");
+	ASSERT_EQ(a->resident, 512 * KiB + 3 * MiB, "A: resident");
+	ASSERT_EQ(a->live, 1000 + 300 + 4096, "A: live");
+	ASSERT_EQ(a->live_blocks, 3, "A: blocks");
+	a = &m->arenas[2];
+	ASSERT_EQ(a->ar_ptr, AR_B, "B");
+	ASSERT_EQ(a->heaps, 1, "B: one heap");
+	ASSERT_EQ(a->mapped, 2 * MiB, "B: mapped");
+	ASSERT_EQ(a->resident, 1 * MiB, "B: resident");
+	ASSERT_EQ(a->live, 48, "B: live");
+	ASSERT_EQ(a->live_blocks, 1, "B: a block at its first byte");
+
+	/* [heap] listed after the arenas still comes out first */
+	{
+		struct fs_region rot[] = { r[1], r[3], r[5], r[0] };
+		struct fs_regions rs2 = { .r = rot, .n = 4, .cap = 4 };
+
+		memmodel__arenas(&rs2, addr, size, nblocks, m);
+		ASSERT_EQ(m->narenas, 3, "reordered: three arenas");
+		ASSERT_EQ(m->arenas[0].main, 1, "reordered: main first");
+		ASSERT_EQ(m->arenas[0].live_blocks, 2, "reordered: main's blocks");
+		ASSERT_EQ(m->arenas[1].main + m->arenas[2].main, 0, "reordered: one main");
+	}
+
+	/* no glibc heaps: no arenas */
+	memmodel__arenas(&(struct fs_regions){ .r = &r[4], .n = 1, .cap = 1 }, addr, size, nblocks, m);
+	ASSERT_EQ(m->narenas, 0, "anon only: no arenas");
+cleanup:
+	free(m);
+}
+
+TEST(memmodel_settings)
+{
+	static const char env[] = "PATH=/bin\0MALLOC_CONF=background_thread:true,dirty_decay_ms:1000\0"
+				  "GLIBC_TUNABLES=glibc.malloc.arena_max=2\0MALLOC_ARENA_MAX=4\0";
+	static const char je[] = "XMALLOC_CONF=a\0MALLOC_CONFIG=b\0JE_MALLOC_CONF=background_thread:false\0";
+	static const char cut[] = "MALLOC_ARENA_MAX=4\0MALLOC_CONF=dirty_decay_ms:0\0";
+	struct fs_settings s;
+
+	memmodel__settings(env, sizeof(env) - 1, &s);
+	ASSERT_STREQ(s.malloc_conf, "background_thread:true,dirty_decay_ms:1000", "MALLOC_CONF");
+	ASSERT_STREQ(s.glibc_tunables, "glibc.malloc.arena_max=2", "GLIBC_TUNABLES");
+	ASSERT_STREQ(s.arena_max, "4", "MALLOC_ARENA_MAX");
+	ASSERT_EQ(s.je_background_thread, 1, "background_thread:true");
+	ASSERT_EQ(s.je_dirty_decay_ms, 1000, "dirty_decay_ms");
+
+	memmodel__settings("", 0, &s);
+	ASSERT_STREQ(s.malloc_conf, "", "empty: MALLOC_CONF");
+	ASSERT_STREQ(s.glibc_tunables, "", "empty: GLIBC_TUNABLES");
+	ASSERT_STREQ(s.arena_max, "", "empty: MALLOC_ARENA_MAX");
+	ASSERT_EQ(s.je_background_thread, 0, "empty: no background thread");
+	ASSERT_EQ(s.je_dirty_decay_ms, -1, "empty: dirty_decay_ms unset");
+
+	/* keys match whole names only; JE_MALLOC_CONF is the fallback */
+	memmodel__settings(je, sizeof(je) - 1, &s);
+	ASSERT_STREQ(s.malloc_conf, "background_thread:false", "JE_MALLOC_CONF");
+	ASSERT_EQ(s.je_background_thread, 0, "background_thread:false");
+	ASSERT_EQ(s.je_dirty_decay_ms, -1, "dirty_decay_ms still unset");
+
+	/* nothing past len is read */
+	memmodel__settings(cut, strlen(cut) + 1, &s);
+	ASSERT_STREQ(s.arena_max, "4", "first entry inside len");
+	ASSERT_STREQ(s.malloc_conf, "", "second entry past len");
+	ASSERT_EQ(s.je_dirty_decay_ms, -1, "past len: unset");
+}
+
+/* Waterfall figures for diagnose: glibc, main arena only, no page figures. */
+static struct fs_memory *diag_mem(uint64_t resident, uint64_t live)
+{
+	struct fs_memory *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->valid = 1;
+	m->resident = m->mapped = resident;
+	m->live = live;
+	m->narenas = 1;
+	m->arenas[0] = (struct fs_arena){ .main = 1, .heaps = 1, .resident = resident, .live = live };
+	return m;
+}
+
+static const struct fs_settings no_settings = { .je_dirty_decay_ms = -1 };
+
+TEST(memmodel_diagnose_none_and_leak)
+{
+	struct fs_memory *m = diag_mem(4 * MiB, 1 * MiB);
+	struct fs_diagnosis d;
+
+	if (!ASSERT_OK_PTR(m, "calloc"))
+		return;
+	m->valid = 0;
+	memset(&d, 0x5a, sizeof(d));
+	memmodel__diagnose(m, 64 * MiB, FS_F_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_NONE, "invalid: none");
+	ASSERT_HAS_STR(d.text, "exited", "invalid: the target exited");
+
+	m->valid = 1;
+	memmodel__diagnose(m, 4 * MiB, FS_F_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_NONE, "small heap: none");
+	ASSERT_HAS_STR(d.text, "resident 4.0 MiB, of which 1.0 MiB live", "small heap: figures");
+	memmodel__diagnose(m, 4 * MiB, FS_F_JEMALLOC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_NONE, "small jemalloc heap: none");
+
+	/* mostly live, far below the peak: the program gave memory back */
+	m->resident = 100 * MiB;
+	m->live = 90 * MiB;
+	memmodel__diagnose(m, 400 * MiB, FS_F_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_NONE, "mostly live, below peak: none");
+
+	/* live stays at the peak and fills resident memory */
+	memmodel__diagnose(m, 100 * MiB, FS_F_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_LEAK, "live near peak: leak");
+	ASSERT_HAS_STR(d.text, "90.0 MiB of a peak of 100.0 MiB", "leak: figures");
+	memmodel__diagnose(m, 100 * MiB, FS_F_JEMALLOC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_LEAK, "leak whatever the allocator");
+
+	/* a peak of 8 MiB is too small to call a leak */
+	m->resident = m->live = 8 * MiB;
+	memmodel__diagnose(m, 8 * MiB, FS_F_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_NONE, "8 MiB peak: none");
+	memmodel__diagnose(m, 8 * MiB + 1, FS_F_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_LEAK, "just over 8 MiB peak: leak");
+	free(m);
+}
+
+TEST(memmodel_diagnose_jemalloc_cache)
+{
+	struct fs_memory *m = diag_mem(64 * MiB, 16 * MiB);
+	struct fs_settings bg = { .je_background_thread = 1, .je_dirty_decay_ms = 1000 };
+	struct fs_diagnosis d;
+
+	if (!ASSERT_OK_PTR(m, "calloc"))
+		return;
+	m->narenas = 0;
+	m->returned = 2 * MiB;
+	memmodel__diagnose(m, 64 * MiB, FS_F_JEMALLOC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_CACHE, "jemalloc, resident >> live: cache");
+	ASSERT_HAS_STR(d.text, "jemalloc holds 48.0 MiB resident beyond 16.0 MiB live (2.0 MiB returned",
+		       "cache: figures");
+	ASSERT_HAS_STR(d.text, "MALLOC_CONF=background_thread:true", "no background thread: the remedy");
+	ASSERT_FALSE(strstr(d.text, "malloc_trim"), "no glibc remedy");
+
+	memmodel__diagnose(m, 64 * MiB, FS_F_JEMALLOC, &bg, &d);
+	ASSERT_EQ(d.kind, FS_D_CACHE, "background thread on: cache");
+	ASSERT_FALSE(strstr(d.text, "background_thread:true"), "background thread on: not suggested");
+	ASSERT_HAS_STR(d.text, "(1000 ms)", "background thread on: its dirty_decay_ms");
+	bg.je_dirty_decay_ms = -1;
+	memmodel__diagnose(m, 64 * MiB, FS_F_JEMALLOC, &bg, &d);
+	ASSERT_HAS_STR(d.text, "(10000 ms, default)", "dirty_decay_ms unset: the default");
+
+	/* neither glibc nor jemalloc: plain retention, no remedies named */
+	memmodel__diagnose(m, 64 * MiB, FS_F_OTHER, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_RETENTION, "other allocator: retention");
+	ASSERT_STREQ(d.text, "the allocator holds 48.0 MiB resident beyond 16.0 MiB live", "other: text");
+	free(m);
+}
+
+TEST(memmodel_diagnose_glibc)
+{
+	struct fs_memory *m = diag_mem(64 * MiB, 8 * MiB);
+	struct fs_diagnosis d;
+
+	if (!ASSERT_OK_PTR(m, "calloc"))
+		return;
+	memmodel__diagnose(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_RETENTION, "glibc, resident >> live: retention");
+	ASSERT_HAS_STR(d.text, "live bytes fell to 8.0 MiB (peak 60.0 MiB) but 64.0 MiB stays resident",
+		       "retention: figures");
+	ASSERT_HAS_STR(d.text, "malloc_trim(0) after a load (expected to release about 56.0 MiB)",
+		       "without page figures: release resident - live");
+	ASSERT_FALSE(strstr(d.text, "MALLOC_ARENA_MAX"), "one arena: no arena_max advice");
+	ASSERT_FALSE(strstr(d.text, "hold no live block"), "no page figures: not quoted");
+
+	/* with page figures the estimate is the empty pages */
+	m->pages_valid = 1;
+	m->resident_no_live = 12 * MiB;
+	m->low_occupancy = 3 * MiB;
+	memmodel__diagnose(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	ASSERT_HAS_STR(d.text, "12.0 MiB of resident heap pages hold no live block (3.0 MiB more",
+		       "page figures quoted");
+	ASSERT_HAS_STR(d.text, "release about 12.0 MiB", "release the empty pages");
+	m->pages_approximate = 1;
+	memmodel__diagnose(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	ASSERT_HAS_STR(d.text, "hold no live block that fragscope saw allocated", "approximate pages");
+	m->pages_valid = m->pages_approximate = 0;
+
+	/* two arenas: MALLOC_ARENA_MAX=2 would change nothing */
+	m->narenas = 2;
+	m->arenas[1] = (struct fs_arena){ .ar_ptr = AR_A, .heaps = 1, .resident = 16 * MiB, .live = 1 * MiB };
+	memmodel__diagnose(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_RETENTION, "two arenas, one pinned: retention");
+	ASSERT_FALSE(strstr(d.text, "MALLOC_ARENA_MAX"), "two arenas: no arena_max advice");
+
+	/* three arenas, one pinned (the main arena, 1/8 live, never counts; 4 MiB is
+	 * not over 4 MiB): still retention, and fewer arenas is advised */
+	m->narenas = 3;
+	m->arenas[1] = (struct fs_arena){ .ar_ptr = AR_A, .heaps = 1, .resident = 16 * MiB, .live = 1 * MiB };
+	m->arenas[2] = (struct fs_arena){ .ar_ptr = AR_B, .heaps = 1, .resident = 4 * MiB, .live = 0 };
+	memmodel__diagnose(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_RETENTION, "one arena over 4 MiB: retention");
+	ASSERT_HAS_STR(d.text, "malloc_trim", "retention: malloc_trim");
+	ASSERT_HAS_STR(d.text, "MALLOC_ARENA_MAX=2", "3 arenas: arena_max advice");
+	ASSERT_HAS_STR(d.text, "(3 now)", "3 arenas: count");
+
+	/* an arena a quarter live is not pinned */
+	m->arenas[2].resident = 16 * MiB;
+	m->arenas[2].live = 4 * MiB;
+	memmodel__diagnose(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_RETENTION, "second arena a quarter live: retention");
+
+	/* two non-main arenas over 4 MiB, each under a quarter live */
+	m->arenas[2].live = 4 * MiB - 1;
+	memmodel__diagnose(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_ARENA_SPREAD, "two pinned arenas: arena spread");
+	ASSERT_HAS_STR(d.text, "2 of 3 glibc arenas keep mostly free memory", "arena spread: counts");
+	ASSERT_HAS_STR(d.text, "malloc_trim", "arena spread: malloc_trim");
+	ASSERT_HAS_STR(d.text, "MALLOC_ARENA_MAX=2", "arena spread: arena_max advice");
+
+	free(m);
+}
+
+TEST(memmodel_diag_name)
+{
+	ASSERT_STREQ(memmodel__diag_name(FS_D_NONE), "none", "none");
+	ASSERT_STREQ(memmodel__diag_name(FS_D_LEAK), "leak", "leak");
+	ASSERT_STREQ(memmodel__diag_name(FS_D_RETENTION), "retention", "retention");
+	ASSERT_STREQ(memmodel__diag_name(FS_D_CACHE), "allocator_cache", "cache");
+	ASSERT_STREQ(memmodel__diag_name(FS_D_ARENA_SPREAD), "arena_spread", "arena spread");
+	ASSERT_STREQ(memmodel__diag_name(-1), "none", "negative");
+	ASSERT_STREQ(memmodel__diag_name(FS_D_ARENA_SPREAD + 1), "none", "past the last");
+}

@@ -1,0 +1,210 @@
+/* traced.c - the lifecycle of one traced process, shared by the commands. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "log.h"
+#include "procmem.h"
+#include "symbolize.h"
+#include "traced.h"
+#include "tracer.h"
+
+extern char **environ;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg)
+{
+	char *end;
+	unsigned long long v;
+
+	if (strcmp(name, "max-live") && strcmp(name, "sample-bytes"))
+		return 0;
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-') {
+		fs_err("invalid --%s '%s'", name, arg);
+		return -1;
+	}
+	if (!strcmp(name, "max-live")) {
+		if (v < 1 || v > (1u << 30)) {
+			fs_err("invalid --max-live '%s' (1 to 2^30)", arg);
+			return -1;
+		}
+		o->max_live = (uint32_t)v;
+	} else {
+		if (v && v < 64) {
+			fs_err("invalid --sample-bytes '%s' (0, or at least 64)", arg);
+			return -1;
+		}
+		o->sample_bytes = v;
+	}
+	return 1;
+}
+
+int traced__signalfd(sigset_t *oldmask)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, oldmask);
+	return signalfd(-1, &mask, SFD_CLOEXEC);
+}
+
+static void show_plan(const struct fs_plan *plan)
+{
+	fs_info("allocator: %s in %s (%s)", plan->alloc_name, plan->object, plan->how);
+	for (int i = 0; i < plan->nprobes; i++) {
+		const struct fs_probe *p = &plan->probes[i];
+
+		fs_info("  %-36s 0x%-8llx probe +%-2u %s%s%s%s", p->name, (unsigned long long)p->vaddr,
+			p->place, p->emulated ? "emulated" : "single-stepped", *p->aliases ? " (also " : "",
+			p->aliases, *p->aliases ? ")" : "");
+		fs_debug("    placement: %s", p->why);
+	}
+	for (int i = 0; i < plan->nnotes; i++)
+		fs_info("note: %s", plan->notes[i]);
+}
+
+struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_trace_opts *o,
+				char *err, size_t errlen)
+{
+	struct fs_traced *t = calloc(1, sizeof(*t));
+	struct tracer_opts topts;
+
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->tg.pidfd = t->tg.gate = t->tg.errpipe = -1;
+	t->info.exit_code = -1;
+	t->opts = *o;
+	if (pid) {
+		if (target__open(&t->tg, pid, err, errlen) || resolve__pid(t->tg.pid, &t->plan, err, errlen))
+			goto fail;
+	} else {
+		if (target__spawn(&t->tg, argv, err, errlen) ||
+		    resolve__cmd(t->tg.path, environ, &t->plan, err, errlen))
+			goto fail;
+		t->info.attached_at_start = 1;
+	}
+	t->info.pid = t->tg.pid;
+	snprintf(t->info.comm, sizeof(t->info.comm), "%s", t->tg.comm);
+	show_plan(&t->plan);
+
+	memset(&topts, 0, sizeof(topts));
+	topts.pid = t->tg.pid;
+	topts.max_live = o->max_live;
+	topts.sample_bytes = o->sample_bytes;
+	topts.flavour = t->plan.alloc == FS_ALLOC_GLIBC ? FS_F_GLIBC
+		      : t->plan.alloc == FS_ALLOC_JEMALLOC ? FS_F_JEMALLOC : FS_F_OTHER;
+	t->st.flavour = topts.flavour;
+	t->st.traced_from_start = t->info.attached_at_start;
+	t->st.sample_bytes = o->sample_bytes;
+	t->tr = tracer__new(&topts, err, errlen);
+	if (!t->tr || tracer__attach(t->tr, &t->plan, err, errlen))
+		goto fail;
+	if (t->tg.child) {
+		if (target__release(&t->tg, err, errlen))
+			goto fail;
+	} else if (target__check(&t->tg)) {
+		snprintf(err, errlen, "PID %d exited while the probes were being attached", t->tg.pid);
+		goto fail;
+	}
+	procmem__settings(t->tg.pid, &t->st.settings);
+	t->sym = symbolizer__new(t->tg.pid);
+	t->t0_ns = now_ns();
+	fs_info("tracing PID %d (%s)", t->tg.pid, t->tg.comm);
+	return t;
+fail:
+	traced__free(t);
+	return NULL;
+}
+
+int traced__exited(struct fs_traced *t)
+{
+	if (!t->info.exited && target__check(&t->tg)) {
+		t->info.exited = 1;
+		if (t->tg.child)
+			t->info.exit_code = WIFEXITED(t->tg.status) ? WEXITSTATUS(t->tg.status)
+								   : 128 + WTERMSIG(t->tg.status);
+	}
+	return t->info.exited;
+}
+
+int traced__sample(struct fs_traced *t, int deep, int nsites)
+{
+	int alive = !traced__exited(t), r;
+
+	r = collect__sample(&t->st, t->tr, t->tg.pid, alive, deep, 16ull << 30);
+	if (r)
+		return r;
+	if (t->sym && alive)
+		symbolizer__refresh(t->sym);	/* libraries loaded since */
+	if (nsites && t->opts.sample_bytes)
+		collect__sites(&t->st, t->tr, t->sym, nsites);
+	return 0;
+}
+
+int traced__stop(struct fs_traced *t, int sig, int nsites)
+{
+	if (t->tg.child && !traced__exited(t) && sig) {
+		/* Like perf stat: the command stops with us (it may have had the signal already). */
+		kill(t->tg.pid, sig);
+		for (int i = 0; i < 200 && !traced__exited(t); i++)
+			usleep(10000);
+	}
+	/* A running target is detached first, so the figures are the state at the stop. */
+	if (!traced__exited(t) && !t->detached) {
+		tracer__detach(t->tr);
+		t->detached = 1;
+	}
+	return traced__sample(t, 1, nsites);
+}
+
+double traced__elapsed(const struct fs_traced *t)
+{
+	return (double)(now_ns() - t->t0_ns) / 1e9;
+}
+
+void traced__view(const struct fs_traced *t, struct fs_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->target = &t->info;
+	v->plan = &t->plan;
+	v->snap = &t->st.snap;
+	v->st = &t->st;
+	v->duration_s = traced__elapsed(t);
+	v->max_live = t->opts.max_live;
+}
+
+int traced__exit_code(const struct fs_traced *t)
+{
+	return t->info.exit_code;
+}
+
+void traced__free(struct fs_traced *t)
+{
+	if (!t)
+		return;
+	tracer__free(t->tr);
+	if (t->tg.child && t->tg.gate >= 0)	/* never released: it must not run untraced */
+		target__abort(&t->tg);
+	target__close(&t->tg);
+	collect__free(&t->st);
+	symbolizer__free(t->sym);
+	free(t);
+}

@@ -1,0 +1,62 @@
+/* traced.h - one traced process from start to stop, as every tracing command
+ * needs it: resolve the allocator, load and attach, start the command (or open
+ * the PID), sample, stop cleanly. Commands differ only in what they show. */
+#ifndef FS_TRACED_H
+#define FS_TRACED_H
+
+#include <signal.h>
+#include <stdint.h>
+#include "collect.h"
+#include "render.h"
+#include "resolve.h"
+#include "target.h"
+
+struct tracer;
+struct symbolizer;
+
+struct fs_trace_opts {
+	uint32_t max_live;	/* live-allocation map capacity */
+	uint64_t sample_bytes;	/* stack sampling period, 0 off */
+};
+
+#define FS_TRACE_OPTS_DEFAULT { .max_live = 1 << 20, .sample_bytes = 512 << 10 }
+
+struct fs_traced {
+	struct target tg;
+	struct fs_plan plan;
+	struct tracer *tr;
+	struct fs_state st;
+	struct symbolizer *sym;
+	struct fs_target_info info;
+	struct fs_trace_opts opts;
+	uint64_t t0_ns;		/* monotonic time tracing began */
+	int detached;
+};
+
+/* Common option parsing: --max-live and --sample-bytes. Returns 1 if the option
+ * was one of these (0 if not, -1 on a bad value, already reported). */
+int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg);
+
+/* Traces pid, or starts argv traced from its first instruction. NULL with the cause
+ * in err; nothing is left attached or running then. */
+struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_trace_opts *o,
+				char *err, size_t errlen);
+/* A periodic sample (cheap) or a deep one (arenas, page occupancy, sites). */
+int traced__sample(struct fs_traced *t, int deep, int nsites);
+/* 1 once the target has exited. */
+int traced__exited(struct fs_traced *t);
+/* Ends tracing: a started command gets sig (if non-zero) and up to 2 s to exit;
+ * a running target is detached. Then the final deep sample. */
+int traced__stop(struct fs_traced *t, int sig, int nsites);
+/* The view renderers take. */
+void traced__view(const struct fs_traced *t, struct fs_view *v);
+double traced__elapsed(const struct fs_traced *t);
+/* The command's exit status (0..255, 128+signal), or -1 if not ours or running. */
+int traced__exit_code(const struct fs_traced *t);
+void traced__free(struct fs_traced *t);
+
+/* Blocks SIGINT, SIGTERM and SIGHUP and returns a signalfd for them (children get
+ * the old mask back before exec). */
+int traced__signalfd(sigset_t *oldmask);
+
+#endif
