@@ -264,14 +264,21 @@ void memmodel__arenas(const struct fs_regions *rs, const uint64_t *addr, const u
 		}
 }
 
-static const char *env_val(const char *env, size_t len, const char *key)
+/* The value of key in a NUL-separated block, copied into out (never reads past len). */
+static int env_val(const char *env, size_t len, const char *key, char *out, size_t outlen)
 {
 	size_t k = strlen(key);
 
-	for (size_t i = 0; i < len; i += strnlen(env + i, len - i) + 1)
-		if (!strncmp(env + i, key, k) && env[i + k] == '=')
-			return env + i + k + 1;
-	return NULL;
+	for (size_t i = 0; i < len;) {
+		size_t n = strnlen(env + i, len - i);
+
+		if (n > k && !strncmp(env + i, key, k) && env[i + k] == '=') {
+			snprintf(out, outlen, "%.*s", (int)(n - k - 1), env + i + k + 1);
+			return 1;
+		}
+		i += n + 1;
+	}
+	return 0;
 }
 
 void memmodel__settings(const char *env, size_t len, struct fs_settings *s)
@@ -280,16 +287,16 @@ void memmodel__settings(const char *env, size_t len, struct fs_settings *s)
 
 	memset(s, 0, sizeof(*s));
 	s->je_dirty_decay_ms = -1;
-	if ((v = env_val(env, len, "MALLOC_CONF")) || (v = env_val(env, len, "JE_MALLOC_CONF")))
-		snprintf(s->malloc_conf, sizeof(s->malloc_conf), "%s", v);
-	if ((v = env_val(env, len, "GLIBC_TUNABLES")))
-		snprintf(s->glibc_tunables, sizeof(s->glibc_tunables), "%s", v);
-	if ((v = env_val(env, len, "MALLOC_ARENA_MAX")))
-		snprintf(s->arena_max, sizeof(s->arena_max), "%s", v);
+	if (!env_val(env, len, "MALLOC_CONF", s->malloc_conf, sizeof(s->malloc_conf)))
+		env_val(env, len, "JE_MALLOC_CONF", s->malloc_conf, sizeof(s->malloc_conf));
+	env_val(env, len, "GLIBC_TUNABLES", s->glibc_tunables, sizeof(s->glibc_tunables));
+	env_val(env, len, "MALLOC_ARENA_MAX", s->arena_max, sizeof(s->arena_max));
 	if (strstr(s->malloc_conf, "background_thread:true"))
 		s->je_background_thread = 1;
-	if ((v = strstr(s->malloc_conf, "dirty_decay_ms:")))
+	if ((v = strstr(s->malloc_conf, "dirty_decay_ms:"))) {
 		s->je_dirty_decay_ms = strtol(v + 15, NULL, 10);
+		s->je_dirty_decay_set = 1;
+	}
 }
 
 const char *memmodel__diag_name(int kind)
@@ -344,11 +351,14 @@ void memmodel__diagnose(const struct fs_memory *m, uint64_t peak_live, int flavo
 			    "idle threads never give them back. Remedy: MALLOC_CONF=background_thread:true "
 			    "(expected to return about %s within dirty_decay_ms, default 10 s); "
 			    "a lower dirty_decay_ms returns it sooner.", MIB(idle));
+		else if (set->je_dirty_decay_set && set->je_dirty_decay_ms < 0)
+			SAY("dirty_decay_ms:-1 turns purging off: this memory never comes back on its own. "
+			    "Remedy: a dirty_decay_ms >= 0 (expected to return about %s).", MIB(idle));
 		else
 			SAY("background_thread is on: dirty pages are purged after dirty_decay_ms (%ld ms%s). "
 			    "Remedy: lower dirty_decay_ms to return about %s sooner.",
-			    set->je_dirty_decay_ms >= 0 ? set->je_dirty_decay_ms : 10000,
-			    set->je_dirty_decay_ms >= 0 ? "" : ", default", MIB(idle));
+			    set->je_dirty_decay_set ? set->je_dirty_decay_ms : 10000,
+			    set->je_dirty_decay_set ? "" : ", default", MIB(idle));
 		return;
 	}
 	if (flavour != FS_F_GLIBC) {

@@ -98,10 +98,11 @@ struct fs_settings {
 	char glibc_tunables[256];	/* GLIBC_TUNABLES */
 	char arena_max[32];		/* MALLOC_ARENA_MAX */
 	int je_background_thread;	/* background_thread:true in MALLOC_CONF */
-	long je_dirty_decay_ms;		/* -1 unset */
+	long je_dirty_decay_ms;		/* as set; meaningful only if je_dirty_decay_set */
+	int je_dirty_decay_set;		/* -1 is jemalloc's "never purge", not "unset" */
 };
 
-/* Parses a NUL-separated environment block. */
+/* Parses a NUL-separated environment block of len bytes (no NUL needed at the end). */
 void memmodel__settings(const char *env, size_t len, struct fs_settings *s);
 
 enum fs_diag_kind { FS_D_NONE = 0, FS_D_LEAK, FS_D_RETENTION, FS_D_CACHE, FS_D_ARENA_SPREAD };

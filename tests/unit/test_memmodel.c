@@ -144,15 +144,16 @@ cleanup:
 	ASSERT_EQ(rs.n, 0, "regions_free clears n");
 }
 
-TEST(memmodel_parse_smaps_empty)
+TEST(memmodel_parse_smaps_no_header)
 {
+	/* figures before any mapping header belong to nothing */
+	char text[] = "Rss:                   4 kB\nAnonymous:             4 kB\n";
 	struct fs_regions rs = { 0 };
-	char text[] = "";
-	FILE *f = fmemopen(text, 1, "r");
+	FILE *f = fmemopen(text, strlen(text), "r");
 
 	if (!ASSERT_OK_PTR(f, "fmemopen"))
 		return;
-	ASSERT_OK(memmodel__parse_smaps(f, &rs), "parse empty");
+	ASSERT_OK(memmodel__parse_smaps(f, &rs), "parse");
 	ASSERT_EQ(rs.n, 0, "no regions");
 	fclose(f);
 	memmodel__regions_free(&rs);
@@ -512,6 +513,7 @@ TEST(memmodel_settings)
 	ASSERT_STREQ(s.arena_max, "4", "MALLOC_ARENA_MAX");
 	ASSERT_EQ(s.je_background_thread, 1, "background_thread:true");
 	ASSERT_EQ(s.je_dirty_decay_ms, 1000, "dirty_decay_ms");
+	ASSERT_EQ(s.je_dirty_decay_set, 1, "dirty_decay_ms set");
 
 	memmodel__settings("", 0, &s);
 	ASSERT_STREQ(s.malloc_conf, "", "empty: MALLOC_CONF");
@@ -595,7 +597,7 @@ TEST(memmodel_diagnose_none_and_leak)
 TEST(memmodel_diagnose_jemalloc_cache)
 {
 	struct fs_memory *m = diag_mem(64 * MiB, 16 * MiB);
-	struct fs_settings bg = { .je_background_thread = 1, .je_dirty_decay_ms = 1000 };
+	struct fs_settings bg = { .je_background_thread = 1, .je_dirty_decay_ms = 1000, .je_dirty_decay_set = 1 };
 	struct fs_diagnosis d;
 
 	if (!ASSERT_OK_PTR(m, "calloc"))
@@ -613,9 +615,13 @@ TEST(memmodel_diagnose_jemalloc_cache)
 	ASSERT_EQ(d.kind, FS_D_CACHE, "background thread on: cache");
 	ASSERT_FALSE(strstr(d.text, "background_thread:true"), "background thread on: not suggested");
 	ASSERT_HAS_STR(d.text, "(1000 ms)", "background thread on: its dirty_decay_ms");
-	bg.je_dirty_decay_ms = -1;
+	bg.je_dirty_decay_set = 0;
 	memmodel__diagnose(m, 64 * MiB, FS_F_JEMALLOC, &bg, &d);
 	ASSERT_HAS_STR(d.text, "(10000 ms, default)", "dirty_decay_ms unset: the default");
+	bg.je_dirty_decay_set = 1;
+	bg.je_dirty_decay_ms = -1;
+	memmodel__diagnose(m, 64 * MiB, FS_F_JEMALLOC, &bg, &d);
+	ASSERT_HAS_STR(d.text, "turns purging off", "dirty_decay_ms:-1: never purged");
 
 	/* neither glibc nor jemalloc: plain retention, no remedies named */
 	memmodel__diagnose(m, 64 * MiB, FS_F_OTHER, &no_settings, &d);

@@ -1,0 +1,64 @@
+/* census.h - what a running glibc heap holds, read from outside without stopping
+ * the process: arenas, chunks in use and free, top chunks, mmapped chunks, and
+ * what malloc_trim could give back. Pure: memory comes through a read callback,
+ * so the walk is testable on a synthetic heap image. Never writes. */
+#ifndef FS_CENSUS_H
+#define FS_CENSUS_H
+
+#include <stdint.h>
+#include "memmodel.h"
+
+/* Reads len bytes of the target at addr; 0 or -errno. */
+typedef int (*fs_read_fn)(void *ctx, uint64_t addr, void *buf, uint64_t len);
+
+/* glibc 2.36 x86-64 layout (malloc/malloc.c, malloc/arena.c). */
+#define GL_MINSIZE 32ULL
+#define GL_ALIGN 16ULL
+#define GL_HEAP_MAX (64ULL << 20)
+#define GL_HEAP_INFO_SIZE 48ULL		/* sizeof(heap_info), 16-aligned */
+#define GL_ARENA_SIZE 2200ULL		/* sizeof(struct malloc_state) */
+#define GL_ARENA_TOP 96			/* offsetof(struct malloc_state, top) */
+#define GL_ARENA_FASTBINS 16		/* fastbinsY[10] */
+#define GL_ARENA_NEXT 2160
+#define GL_ARENA_SYSTEM_MEM 2184
+#define GL_TCACHE_CHUNK 0x290ULL	/* tcache_perthread_struct's chunk */
+
+struct fs_census_arena {
+	uint64_t ar_ptr;	/* malloc_state address */
+	int main;
+	int heaps;
+	uint64_t size;		/* bytes of its heaps (system_mem) */
+	uint64_t in_use;	/* chunk bytes in use (headers included) */
+	uint64_t chunks_in_use;
+	uint64_t free;		/* free chunk bytes: bins, fastbins, tcache, top */
+	uint64_t cached;	/* of which in fastbins or a tcache (look in use to glibc) */
+	uint64_t largest_free;
+	uint64_t top;		/* top chunk size */
+	uint64_t free_resident;	/* resident pages malloc_trim(0) would release */
+	uint64_t pin_addr;	/* the highest in-use chunk below top: what pins the heap's end */
+	uint64_t pin_size;
+	int walk_cut;		/* a chunk failed validation: figures are partial */
+	char note[128];
+};
+
+#define FS_CENSUS_MAX_ARENAS 128
+
+struct fs_census {
+	int narenas;
+	struct fs_census_arena arenas[FS_CENSUS_MAX_ARENAS];
+	uint64_t mmapped_chunks, mmapped_bytes;
+	uint64_t in_use, free, free_resident, mapped, resident;
+	int approximate;
+	char note[256];
+	uint64_t bytes_read;
+};
+
+/* Walks every arena reachable from the classified regions: heaps carry ar_ptr (see
+ * procmem); main_arena is found through the arena list, or, with one arena, by a
+ * validated search of rw_lo..rw_hi (libc's writable data). present() gives page
+ * residency (may be NULL). progress(ctx, done, total) may be NULL. */
+int census__glibc(const struct fs_regions *rs, uint64_t rw_lo, uint64_t rw_hi, fs_read_fn rd, void *rctx,
+		  fs_present_fn present, void *pctx, void (*progress)(uint64_t done, uint64_t total),
+		  struct fs_census *out);
+
+#endif
