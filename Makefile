@@ -18,11 +18,11 @@ CPPFLAGS  := -D_GNU_SOURCE
 WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation
 DEPFLAGS  = -MMD -MP
 INCLUDES  := -I$(OUTPUT) -Ibpf -Iuser
-LIBS      := -lbpf -lelf -lz -lstdc++
+LIBS      := -lbpf -lelf -lz -lstdc++ -lncursesw
 
 # Pure modules: no libbpf, unit-testable without root.
-PURE_SRCS := user/agg.c user/elfobj.c user/insn.c user/json.c user/log.c user/memmodel.c user/procmem.c user/render.c user/resolve.c user/symbolize.c
-APP_SRCS  := $(PURE_SRCS) user/collect.c user/traced.c user/main.c user/cmd_stat.c user/target.c user/tracer.c
+PURE_SRCS := user/agg.c user/census.c user/elfobj.c user/insn.c user/json.c user/log.c user/memmodel.c user/procmem.c user/render.c user/resolve.c user/symbolize.c
+APP_SRCS  := $(PURE_SRCS) user/collect.c user/traced.c user/main.c user/cmd_stat.c user/cmd_snapshot.c user/cmd_top.c user/tui.c user/target.c user/tracer.c
 APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOLS     := $(OUTPUT)/tools/rpcwork $(OUTPUT)/tools/allocwork $(OUTPUT)/tools/allocwork-je $(OUTPUT)/tools/allocwork-cxx \

@@ -15,9 +15,11 @@
  * --idle       seconds of idle after the load, threads alive (default 0)
  * --trim       malloc_trim(0) after the idle phase
  * --wait       start the load on SIGUSR1; --gate-after-load: wait for another SIGUSR1
- *              after it; --hold: wait for SIGUSR2 or SIGTERM before exiting
+ *              after it; --hold: wait for SIGUSR2 or SIGTERM before exiting (a SIGUSR1
+ *              meanwhile calls malloc_trim(0) and logs "trim BEFORE AFTER")
  * --log FILE   one line per event: "loaded RSS", "idle RSS", "trim BEFORE AFTER",
- *              "resumed RSS" (after the second gate), "live COUNT BYTES"
+ *              "resumed RSS" (after the second gate), "live COUNT BYTES",
+ *              "chunks BYTES" (glibc chunk bytes of the live blocks)
  *              (RSS = RssAnon in bytes). The measured phases use
  *              no stdio, so they allocate nothing but the requests. */
 #define _GNU_SOURCE
@@ -39,7 +41,15 @@ static double idle_s;
 static const char *log_path, *ready_path;
 static int log_fd = 2;
 static pthread_barrier_t start_b, done_b, leave_b;
-static uint64_t live_count, live_bytes;
+static uint64_t live_count, live_bytes, live_chunks;
+
+/* glibc's chunk for a request of n bytes: header, 16-byte alignment, 32 at least. */
+static uint64_t chunk_of(size_t n)
+{
+	uint64_t c = ((uint64_t)n + 8 + 15) & ~15ULL;
+
+	return c < 32 ? 32 : c;
+}
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 static uint64_t rss_anon(void)
@@ -75,7 +85,7 @@ static size_t pick_size(uint64_t *s)
 
 static void *worker(void *arg)
 {
-	uint64_t seed = (uint64_t)(uintptr_t)arg * 7919 + 1, n = 0, kept = 0, kept_bytes = 0;
+	uint64_t seed = (uint64_t)(uintptr_t)arg * 7919 + 1, n = 0, kept = 0, kept_bytes = 0, kept_chunks = 0;
 	void **req = mmap(NULL, sizeof(void *) * 2 * (size_t)burst, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	void **resp = req + burst, **sess = mmap(NULL, sizeof(void *) * (size_t)burst, PROT_READ | PROT_WRITE,
@@ -108,6 +118,7 @@ static void *worker(void *arg)
 				if (survivors && ++n % (uint64_t)survivors == 0) {
 					kept++;		/* a session outlives the load */
 					kept_bytes += sess_size[i];
+					kept_chunks += chunk_of(sess_size[i]);
 				} else {
 					free(sess[i]);
 				}
@@ -117,6 +128,7 @@ static void *worker(void *arg)
 	pthread_mutex_lock(&lock);
 	live_count += kept;
 	live_bytes += kept_bytes;
+	live_chunks += kept_chunks;
 	pthread_mutex_unlock(&lock);
 	pthread_barrier_wait(&done_b);
 	pthread_barrier_wait(&leave_b);	/* idle, alive: its arena and caches stay */
@@ -191,6 +203,7 @@ int main(int argc, char **argv)
 	pthread_barrier_wait(&start_b);
 	pthread_barrier_wait(&done_b);
 	say("live %llu %llu\n", (unsigned long long)live_count, (unsigned long long)live_bytes);
+	say("chunks %llu%.0llu\n", (unsigned long long)live_chunks, 0);
 	say("loaded %llu%.0llu\n", (unsigned long long)rss_anon(), 0);
 	if (gate_after) {
 		wait_sig(SIGUSR1, 0);
@@ -209,8 +222,25 @@ int main(int argc, char **argv)
 		say("trim %llu %llu\n", (unsigned long long)before, (unsigned long long)rss_anon());
 	}
 	say("done %llu%.0llu\n", 0, 0);
-	if (want_hold)
-		wait_sig(SIGUSR2, SIGTERM);
+	/* holding: SIGUSR1 trims (and says what it gave back), SIGUSR2 or SIGTERM ends */
+	while (want_hold) {
+		sigset_t hs;
+		int sig;
+
+		sigemptyset(&hs);
+		sigaddset(&hs, SIGUSR1);
+		sigaddset(&hs, SIGUSR2);
+		sigaddset(&hs, SIGTERM);
+		sigwait(&hs, &sig);
+		if (sig != SIGUSR1)
+			break;
+		{
+			uint64_t before = rss_anon();
+
+			malloc_trim(0);
+			say("trim %llu %llu\n", (unsigned long long)before, (unsigned long long)rss_anon());
+		}
+	}
 	pthread_barrier_wait(&leave_b);
 	for (int i = 0; i < nthreads; i++)
 		pthread_join(th[i], NULL);

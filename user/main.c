@@ -14,6 +14,8 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  stat      count allocations of a running PID or a command, print a summary\n"
+	"  snapshot  what a running heap holds now: glibc's arenas walked from outside\n"
+	"  top       watch running PIDs live: waterfall, rates, history, sites (full screen)\n"
 	"\n"
 	"  fragscope <command> --help   options of one command\n"
 	"  fragscope --version\n";
@@ -58,6 +60,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[i], "stat"))
 		return cmd_stat(argc - i, argv + i);
+	if (!strcmp(argv[i], "snapshot"))
+		return cmd_snapshot(argc - i, argv + i);
+	if (!strcmp(argv[i], "top"))
+		return cmd_top(argc - i, argv + i);
 	fs_err("unknown command '%s' (see fragscope --help)", argv[i]);
 	return EXIT_USAGE;
 }

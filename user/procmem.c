@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include "procmem.h"
 
@@ -56,8 +57,35 @@ int procmem__regions(pid_t pid, int glibc, struct fs_regions *rs)
 	return 0;
 }
 
+/* The shared zero page's frame: reading untouched anonymous memory (as a census
+ * does through /proc/PID/mem) maps it, and pagemap then says "present" for a page
+ * that holds nothing and costs no RSS. Learnt from a page of our own. */
+static uint64_t zero_pfn(void)
+{
+	static uint64_t pfn = UINT64_MAX;
+	volatile char *p;
+	uint64_t e = 0;
+	int fd;
+
+	if (pfn != UINT64_MAX)
+		return pfn;
+	pfn = 0;
+	p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return pfn;
+	(void)p[0];
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && pread(fd, &e, 8, (off_t)((uintptr_t)p / 4096 * 8)) == 8 && (e >> 63))
+		pfn = e & ((1ULL << 55) - 1);
+	if (fd >= 0)
+		close(fd);
+	munmap((void *)p, 4096);
+	return pfn;
+}
+
 int procmem__present(void *pidp, uint64_t start, uint64_t npages, uint8_t *present)
 {
+	uint64_t zp = zero_pfn();
 	pid_t pid = *(pid_t *)pidp;
 	uint64_t buf[512];
 	char path[64];
@@ -77,7 +105,7 @@ int procmem__present(void *pidp, uint64_t start, uint64_t npages, uint8_t *prese
 		}
 		n = (uint64_t)got / 8;
 		for (uint64_t i = 0; i < n; i++)
-			present[done + i] = (buf[i] >> 63) & 1;
+			present[done + i] = (buf[i] >> 63) & 1 && (!zp || (buf[i] & ((1ULL << 55) - 1)) != zp);
 		done += n;
 	}
 	close(fd);

@@ -24,6 +24,9 @@ wait_for() {
 	return 1
 }
 
+# within A B PCT: |A - B| <= PCT% of B
+within() { awk -v a="$1" -v b="$2" -v p="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= b * p / 100) }'; }
+
 # jget FILE FILTER: one value from a JSON document.
 jget() { jq -r "$2" "$1"; }
 

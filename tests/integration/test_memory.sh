@@ -36,8 +36,6 @@ rpc_case() {
 
 logval() { awk -v k="$2" '$1 == k { print $3 == "" ? $2 : $2 " " $3 }' "$1"; }
 
-# within A B PCT: |A - B| <= PCT% of B
-within() { awk -v a="$1" -v b="$2" -v p="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= b * p / 100) }'; }
 
 # --- glibc after the load: retention, with the evidence --------------------------
 if rpc_case glibc_retention "" start $LOAD --idle 1; then

@@ -1,0 +1,315 @@
+/* cmd_snapshot.c - `fragscope snapshot`: what a running heap holds right now, read
+ * from outside (no probes, no BPF): glibc's arenas walked through /proc/PID/mem. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "census.h"
+#include "fragscope.h"
+#include "json.h"
+#include "log.h"
+#include "memmodel.h"
+#include "procmem.h"
+#include "render.h"
+#include "resolve.h"
+#include "target.h"
+
+static const char snapshot_usage[] =
+	"usage: fragscope snapshot [options] -p PID\n"
+	"\n"
+	"A one-shot census of a running process's heap, for a process fragscope has never\n"
+	"traced: how much of its RSS is live data and how much is free memory the allocator\n"
+	"keeps. No probes are attached and the process is never stopped or written to.\n"
+	"\n"
+	"glibc: every arena is walked through /proc/PID/mem (main and thread arenas, their\n"
+	"heaps, chunks in use and free, fastbin and tcache chunks, top chunks, mmapped\n"
+	"chunks); with /proc/PID/pagemap, how much free memory is resident: what\n"
+	"malloc_trim(0) would give back now. The process keeps running while it is read:\n"
+	"a chunk that does not add up ends that heap's walk and the figures say\n"
+	"'approximate'.\n"
+	"jemalloc: its mappings and their residency, and its settings; its own structures\n"
+	"are not read (their layout is not published), so live and free figures need\n"
+	"`fragscope stat` from now on.\n"
+	"\n"
+	"options:\n"
+	"  -p, --pid PID   the process\n"
+	"  -j, --json      one JSON document on stdout (keys in README)\n"
+	"  -v              more diagnostics on stderr\n"
+	"  -h, --help      this text\n"
+	"\n"
+	"exit status: 0 ok, 1 failure, 2 usage\n";
+
+static int read_mem(void *ctx, uint64_t addr, void *buf, uint64_t len)
+{
+	ssize_t n = pread(*(int *)ctx, buf, (size_t)len, (off_t)addr);
+
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+}
+
+static void progress(uint64_t done, uint64_t total)
+{
+	if (isatty(2))
+		fprintf(stderr, "\rfragscope: walking heaps: %llu of %llu MiB", (unsigned long long)(done >> 20),
+			(unsigned long long)(total >> 20));
+}
+
+/* libc's writable data (.data then .bss): where main_arena lives. */
+static void libc_rw(const struct fs_regions *rs, uint64_t *lo, uint64_t *hi)
+{
+	*lo = *hi = 0;
+	for (int i = 0; i < rs->n; i++) {
+		const char *b = strrchr(rs->r[i].name, '/');
+
+		if (!b || strncmp(b + 1, "libc.so", 7) || strncmp(rs->r[i].perms, "rw", 2))
+			continue;
+		*lo = rs->r[i].start;
+		*hi = rs->r[i].end;
+		if (i + 1 < rs->n && rs->r[i + 1].start == *hi && !rs->r[i + 1].name[0])
+			*hi = rs->r[i + 1].end;
+		return;
+	}
+}
+
+static const char *why_diag(const struct fs_census *c, char *buf, size_t len, int *kind)
+{
+	char a[32], b[32], d[32];
+
+	*kind = FS_D_NONE;
+	if (c->free_resident > (4u << 20) && c->free_resident * 4 > c->resident) {
+		*kind = FS_D_RETENTION;
+		snprintf(buf, len, "malloc_trim would release about %s now: %s of free memory is resident inside "
+			 "glibc's heaps (%s in use). glibc never returns free pages in the middle of a heap on its own.",
+			 render__bytes(c->free_resident, a, sizeof(a)), render__bytes(c->free_resident, b, sizeof(b)),
+			 render__bytes(c->in_use, d, sizeof(d)));
+	} else {
+		snprintf(buf, len, "%s in use, %s free of which %s resident: little to give back",
+			 render__bytes(c->in_use, a, sizeof(a)), render__bytes(c->free, b, sizeof(b)),
+			 render__bytes(c->free_resident, d, sizeof(d)));
+	}
+	return buf;
+}
+
+static void print_json(const struct fs_plan *plan, pid_t pid, const char *comm, const struct fs_census *c,
+		       const struct fs_memory *m, const struct fs_settings *set, int glibc)
+{
+	struct json j;
+	char diag[512];
+	int kind;
+
+	json__init(&j, stdout, 1);
+	json__obj(&j, NULL);
+	json__obj(&j, "target");
+	json__i64(&j, "pid", pid);
+	json__str(&j, "comm", comm);
+	json__end_obj(&j);
+	json__obj(&j, "allocator");
+	json__str(&j, "name", plan->alloc_name);
+	json__str(&j, "object", plan->object);
+	json__end_obj(&j);
+	json__bool(&j, "approximate", c->approximate);
+	json__arr(&j, "arenas");
+	for (int i = 0; i < c->narenas; i++) {
+		const struct fs_census_arena *a = &c->arenas[i];
+
+		json__obj(&j, NULL);
+		json__str(&j, "kind", a->main ? "main" : "thread");
+		json__u64(&j, "ar_ptr", a->ar_ptr);
+		json__u64(&j, "heaps", (uint64_t)a->heaps);
+		json__u64(&j, "size", a->size);
+		json__u64(&j, "in_use", a->in_use);
+		json__u64(&j, "free", a->free);
+		json__u64(&j, "cached", a->cached);
+		json__u64(&j, "free_resident", a->free_resident);
+		json__u64(&j, "largest_free", a->largest_free);
+		json__u64(&j, "top", a->top);
+		json__u64(&j, "chunks_in_use", a->chunks_in_use);
+		json__obj(&j, "pinned_by");
+		json__u64(&j, "addr", a->pin_addr);
+		json__u64(&j, "size", a->pin_size);
+		json__end_obj(&j);
+		json__bool(&j, "approximate", a->walk_cut);
+		json__str(&j, "note", a->note);
+		json__end_obj(&j);
+	}
+	json__end_arr(&j);
+	json__obj(&j, "totals");
+	json__u64(&j, "in_use", c->in_use);
+	json__u64(&j, "free", c->free);
+	json__u64(&j, "free_resident", c->free_resident);
+	json__u64(&j, "mapped", m->mapped);
+	json__u64(&j, "resident", m->resident);
+	json__u64(&j, "lazyfree", m->lazyfree);
+	json__u64(&j, "mmapped_chunks", c->mmapped_chunks);
+	json__u64(&j, "mmapped_bytes", c->mmapped_bytes);
+	json__end_obj(&j);
+	json__obj(&j, "diagnosis");
+	if (glibc) {
+		why_diag(c, diag, sizeof(diag), &kind);
+		json__str(&j, "kind", memmodel__diag_name(kind));
+		json__str(&j, "text", diag);
+	} else {
+		json__str(&j, "kind", "none");
+		json__str(&j, "text", "jemalloc's structures are not read: live and free figures need `fragscope stat`");
+	}
+	json__end_obj(&j);
+	json__obj(&j, "settings");
+	json__str(&j, "MALLOC_CONF", set->malloc_conf);
+	json__str(&j, "GLIBC_TUNABLES", set->glibc_tunables);
+	json__str(&j, "MALLOC_ARENA_MAX", set->arena_max);
+	json__end_obj(&j);
+	json__str(&j, "note", c->note);
+	json__end_obj(&j);
+	json__finish(&j);
+}
+
+static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, const struct fs_census *c,
+		       const struct fs_memory *m, const struct fs_settings *set, int glibc)
+{
+	char a[32], b[32], d[32], e[32], f[32], n[32], diag[512];
+	int kind;
+
+	printf("\n fragscope snapshot: PID %d (%s), %s allocator in %s%s\n\n", pid, comm, plan->alloc_name,
+	       plan->object, c->approximate ? " — APPROXIMATE (the heap changed during the walk)" : "");
+	if (!glibc) {
+		printf("  %12s  mapped      anonymous memory outside stacks\n", render__bytes(m->mapped, a, sizeof(a)));
+		printf("  %12s  resident    (LazyFree %s)\n", render__bytes(m->resident, a, sizeof(a)),
+		       render__bytes(m->lazyfree, b, sizeof(b)));
+		printf("\n  settings: MALLOC_CONF=%s\n", set->malloc_conf[0] ? set->malloc_conf : "(default)");
+		printf("  jemalloc's own structures are not read: how much of this is live, dirty or retained\n"
+		       "  needs tracing: `fragscope stat -p %d` counts it from now on.\n\n", pid);
+		return;
+	}
+	printf("  %12s  in use      chunks in use (headers included; the live requested bytes are a little less)\n",
+	       render__bytes(c->in_use, a, sizeof(a)));
+	printf("  %12s  free        held by glibc: bins, fastbins and tcaches, top chunks\n",
+	       render__bytes(c->free, a, sizeof(a)));
+	printf("  %12s  mapped      heaps and mmapped chunks\n", render__bytes(m->mapped, a, sizeof(a)));
+	printf("  %12s  resident    of which free and resident: %s (what malloc_trim(0) would release)\n\n",
+	       render__bytes(m->resident, a, sizeof(a)), render__bytes(c->free_resident, b, sizeof(b)));
+	printf("  %-6s %6s %11s %11s %11s %11s %11s %11s  %s\n", "arena", "heaps", "size", "in use", "free",
+	       "free+resid", "largest", "top", "pinned by (highest chunk in use)");
+	for (int i = 0; i < c->narenas; i++) {
+		const struct fs_census_arena *x = &c->arenas[i];
+
+		snprintf(n, sizeof(n), "0x%llx+%llu", (unsigned long long)x->pin_addr, (unsigned long long)x->pin_size);
+		printf("  %-6s %6d %11s %11s %11s %11s %11s %11s  %s%s%s\n", x->main ? "main" : "thread", x->heaps,
+		       render__bytes(x->size, a, sizeof(a)), render__bytes(x->in_use, b, sizeof(b)),
+		       render__bytes(x->free, d, sizeof(d)), render__bytes(x->free_resident, e, sizeof(e)),
+		       render__bytes(x->largest_free, f, sizeof(f)), render__bytes(x->top, diag, sizeof(diag)),
+		       x->pin_addr ? n : "-", x->walk_cut ? "  (walk cut: " : "", x->walk_cut ? x->note : "");
+	}
+	if (c->mmapped_chunks)
+		printf("  mmapped chunks: %llu, %s\n", (unsigned long long)c->mmapped_chunks,
+		       render__bytes(c->mmapped_bytes, a, sizeof(a)));
+	printf("\n  diagnosis: %s\n\n", why_diag(c, diag, sizeof(diag), &kind));
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, 0, 'p' },
+		{ "json", no_argument, 0, 'j' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	struct fs_plan *plan = calloc(1, sizeof(*plan));
+	struct fs_census *c = calloc(1, sizeof(*c));
+	struct fs_memory *m = calloc(1, sizeof(*m));
+	struct fs_regions rs = { 0 };
+	struct fs_settings set;
+	struct target tg = { .pidfd = -1, .gate = -1, .errpipe = -1 };
+	char err[512];
+	int json = 0, opt, ret = EXIT_FAIL, fd = -1, glibc;
+	long pid = 0;
+	uint64_t lo, hi;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "p:jvh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'p': {
+			char *end;
+
+			pid = strtol(optarg, &end, 10);
+			if (*end || pid <= 0 || pid > 0x7fffffff) {
+				fs_err("invalid PID '%s'", optarg);
+				ret = EXIT_USAGE;
+				goto cleanup;
+			}
+			break;
+		}
+		case 'j': json = 1; break;
+		case 'v': fs_verbose++; break;
+		case 'h':
+			fputs(snapshot_usage, stdout);
+			ret = EXIT_OK;
+			goto cleanup;
+		default:
+			fs_err("see fragscope snapshot --help");
+			ret = EXIT_USAGE;
+			goto cleanup;
+		}
+	}
+	if (!pid || optind < argc) {
+		fs_err("give the process with -p PID (see fragscope snapshot --help)");
+		ret = EXIT_USAGE;
+		goto cleanup;
+	}
+	if (!plan || !c || !m) {
+		fs_err("out of memory");
+		goto cleanup;
+	}
+	if (geteuid() != 0) {
+		fs_err("must run as root: reading another process's memory needs CAP_SYS_PTRACE");
+		goto cleanup;
+	}
+	if (target__open(&tg, (pid_t)pid, err, sizeof(err)) || resolve__pid((pid_t)pid, plan, err, sizeof(err))) {
+		fs_err("%s", err);
+		goto cleanup;
+	}
+	glibc = plan->alloc == FS_ALLOC_GLIBC;
+	if (plan->alloc != FS_ALLOC_GLIBC && plan->alloc != FS_ALLOC_JEMALLOC)
+		fs_warn("%s allocator: only its mappings are shown", plan->alloc_name);
+	if (procmem__regions((pid_t)pid, glibc, &rs)) {
+		fs_err("read /proc/%ld/smaps: %s", pid, strerror(errno));
+		goto cleanup;
+	}
+	memmodel__sum(&rs, m);
+	procmem__settings((pid_t)pid, &set);
+	if (glibc) {
+		char path[64];
+		pid_t p = (pid_t)pid;
+
+		snprintf(path, sizeof(path), "/proc/%ld/mem", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fs_err("open %s: %s", path, strerror(errno));
+			goto cleanup;
+		}
+		libc_rw(&rs, &lo, &hi);
+		census__glibc(&rs, lo, hi, read_mem, &fd, procmem__present, &p, progress, c);
+		if (isatty(2) && m->mapped > (256ULL << 20))
+			fputc('\n', stderr);
+		fs_info("read %llu MiB of the target's memory", (unsigned long long)(c->bytes_read >> 20));
+	}
+	if (target__check(&tg)) {
+		fs_err("PID %ld exited during the snapshot", pid);
+		goto cleanup;
+	}
+	if (json)
+		print_json(plan, (pid_t)pid, tg.comm, c, m, &set, glibc);
+	else
+		print_text(plan, (pid_t)pid, tg.comm, c, m, &set, glibc);
+	ret = EXIT_OK;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	target__close(&tg);
+	memmodel__regions_free(&rs);
+	free(plan);
+	free(c);
+	free(m);
+	return ret;
+}
