@@ -224,17 +224,13 @@ static __always_inline __s32 maybe_sample(void *ctx, struct tstate *t, struct co
 static __always_inline void account_release(struct counters *c, struct hists *h,
 					    struct fs_func_stat *fs, struct fs_block *b, __u64 now)
 {
-	ADD(c->c[FS_C_FREES], 1);
-	ADD(c->c[FS_C_FREE_BYTES], b->size);
 	ADD(c->c[FS_C_TRACKED_FREES], 1);
 	ADD(c->c[FS_C_TRACKED_FREE_BYTES], b->size);
 	site_release(b);
 	if (fs)
 		ADD(fs->bytes, b->size);
-	if (h) {
-		hist_add(h, FS_H_LIVE_SIZE, b->size, -1);
+	if (h)
 		hist_add(h, FS_H_LIFETIME_NS, now - b->ts_ns, 1);
-	}
 }
 
 static __always_inline void account_alloc(struct counters *c, struct hists *h, __u64 ptr,
@@ -244,8 +240,6 @@ static __always_inline void account_alloc(struct counters *c, struct hists *h, _
 	struct fs_block *old;
 	long err;
 
-	ADD(c->c[FS_C_ALLOCS], 1);
-	ADD(c->c[FS_C_ALLOC_BYTES], size);
 	if (h)
 		hist_add(h, FS_H_ALLOC_SIZE, size, 1);
 
@@ -256,10 +250,6 @@ static __always_inline void account_alloc(struct counters *c, struct hists *h, _
 		if (old) {
 			ADD(c->c[FS_C_STALE], 1);
 			ADD(c->c[FS_C_STALE_BYTES], old->size);
-			ADD(c->c[FS_C_TRACKED_FREES], 1);
-			ADD(c->c[FS_C_TRACKED_FREE_BYTES], old->size);
-			if (h)
-				hist_add(h, FS_H_LIVE_SIZE, old->size, -1);
 			site_release(old);
 		}
 		err = bpf_map_update_elem(&allocs, &ptr, &b, BPF_ANY);
@@ -272,8 +262,6 @@ static __always_inline void account_alloc(struct counters *c, struct hists *h, _
 	}
 	ADD(c->c[FS_C_TRACKED_ALLOCS], 1);
 	ADD(c->c[FS_C_TRACKED_BYTES], size);
-	if (h)
-		hist_add(h, FS_H_LIVE_SIZE, size, 1);
 }
 
 /* A hit inside another probed call of this thread (deeper stack, or a tail jump
@@ -421,12 +409,10 @@ int BPF_KRETPROBE(alloc_exit)
 
 			if (nsz != b->size) {
 				ADD(c->c[FS_C_RESIZE_IN_PLACE], 1);
-				ADD(c->c[FS_C_TRACKED_BYTES], nsz);
-				ADD(c->c[FS_C_TRACKED_FREE_BYTES], b->size);
-				if (h) {
-					hist_add(h, FS_H_LIVE_SIZE, b->size, -1);
-					hist_add(h, FS_H_LIVE_SIZE, nsz, 1);
-				}
+				if (nsz > b->size)
+					ADD(c->c[FS_C_RESIZE_GROW_BYTES], nsz - b->size);
+				else
+					ADD(c->c[FS_C_RESIZE_SHRINK_BYTES], b->size - nsz);
 				b->size = nsz;
 			}
 		}
@@ -446,7 +432,6 @@ int BPF_KRETPROBE(alloc_exit)
 			if (t->old_known) {
 				account_release(c, h, 0, &t->old, now);
 			} else {
-				ADD(c->c[FS_C_FREES], 1);
 				ADD(c->c[FS_C_FREES_UNKNOWN], 1);
 			}
 			if (!ptr)	/* realloc(p, 0) freed p */
@@ -514,7 +499,6 @@ int BPF_KPROBE(free_enter)
 	} else {
 		ADD(fs->calls, 1);
 		if (ptr) {
-			ADD(c->c[FS_C_FREES], 1);
 			ADD(c->c[FS_C_FREES_UNKNOWN], 1);
 		} else {
 			ADD(c->c[FS_C_FREE_NULL], 1);
@@ -563,8 +547,6 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	struct tstate *t;
 	__u32 sys;
 
-	if (!ours())
-		return 0;
 	switch (id) {
 	case NR_MMAP: sys = FS_S_MMAP; break;
 	case NR_MUNMAP: sys = FS_S_MUNMAP; break;
@@ -572,8 +554,10 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	case NR_BRK: sys = FS_S_BRK; break;
 	case NR_MADVISE: sys = FS_S_MADVISE; break;
 	case NR_MPROTECT: sys = FS_S_MPROTECT; break;
-	default: return 0;
+	default: return 0;	/* every other syscall of every process, and uretprobe returns */
 	}
+	if (!ours())
+		return 0;
 	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!t)
 		return 0;
@@ -639,6 +623,12 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	__u32 sys, adv = FS_A_OTHER;
 	int is_release = 0, failed;
 
+	switch (regs->orig_ax) {
+	case NR_MMAP: case NR_MUNMAP: case NR_MREMAP: case NR_BRK: case NR_MADVISE: case NR_MPROTECT:
+		break;
+	default:
+		return 0;	/* before anything else: this runs for every syscall exit */
+	}
 	if (!ours())
 		return 0;
 	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0, 0);

@@ -24,7 +24,8 @@ enum fs_kind {
 	FS_K__COUNT,
 };
 
-/* Global counters, one per-CPU array slot each; user space sums them. */
+/* Global counters, one per-CPU array slot each; user space sums them. The first
+ * four are derived by user space (agg__derive), so the hot path pays fewer atomics. */
 enum fs_counter {
 	FS_C_ALLOCS = 0,	/* successful allocations (non-NULL result), tracked or not */
 	FS_C_ALLOC_BYTES,	/* bytes requested by those */
@@ -39,11 +40,14 @@ enum fs_counter {
 	FS_C_TRACKED_FREE_BYTES,/* their bytes */
 	FS_C_UNTRACKED,		/* allocations not inserted: the map was full */
 	FS_C_UNTRACKED_BYTES,
-	FS_C_STALE,		/* an insert found the address already live: a release we never saw */
+	FS_C_STALE,		/* an insert found the address already live: a release we never saw
+				 * (the old entry is retired: not a tracked free) */
 	FS_C_STALE_BYTES,
 	FS_C_NESTED,		/* probe hits inside another probed call (ignored, not counted twice) */
 	FS_C_UNMATCHED,		/* entries whose return never came (longjmp, detach): replaced */
 	FS_C_RESIZE_IN_PLACE,	/* xallocx calls that changed a block's size */
+	FS_C_RESIZE_GROW_BYTES,	/* bytes those added to live blocks */
+	FS_C_RESIZE_SHRINK_BYTES,
 	FS_C_SAMPLES,		/* allocations whose stack was sampled */
 	FS_C_STACKS_LOST,	/* samples whose stack could not be stored (stack map full or collision) */
 	FS_C_FREES_INTERNAL,	/* unknown blocks released by the allocator's own code
@@ -54,7 +58,8 @@ enum fs_counter {
 /* Histograms, FS_HIST_BUCKETS slots each, in one per-CPU array. */
 enum fs_hist {
 	FS_H_ALLOC_SIZE = 0,	/* requested size of every successful allocation */
-	FS_H_LIVE_SIZE,		/* requested size of tracked live blocks (+1 alloc, -1 free) */
+	FS_H_LIVE_SIZE,		/* requested size of tracked live blocks: filled by user space
+				 * from the live set (the kernel leaves it 0) */
 	FS_H_LIFETIME_NS,	/* lifetime of tracked blocks when released */
 	FS_H__COUNT,
 };

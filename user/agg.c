@@ -64,14 +64,23 @@ uint64_t agg__returned(const struct fs_snapshot *s)
 	return r;
 }
 
+void agg__derive(struct fs_snapshot *s)
+{
+	s->c[FS_C_ALLOCS] = s->c[FS_C_TRACKED_ALLOCS] + s->c[FS_C_UNTRACKED];
+	s->c[FS_C_ALLOC_BYTES] = s->c[FS_C_TRACKED_BYTES] + s->c[FS_C_UNTRACKED_BYTES];
+	s->c[FS_C_FREES] = s->c[FS_C_TRACKED_FREES] + s->c[FS_C_FREES_UNKNOWN];
+	s->c[FS_C_FREE_BYTES] = s->c[FS_C_TRACKED_FREE_BYTES];
+}
+
 uint64_t agg__live_count(const struct fs_snapshot *s)
 {
-	return s->c[FS_C_TRACKED_ALLOCS] - s->c[FS_C_TRACKED_FREES];
+	return s->c[FS_C_TRACKED_ALLOCS] - s->c[FS_C_TRACKED_FREES] - s->c[FS_C_STALE];
 }
 
 uint64_t agg__live_bytes(const struct fs_snapshot *s)
 {
-	return s->c[FS_C_TRACKED_BYTES] - s->c[FS_C_TRACKED_FREE_BYTES];
+	return s->c[FS_C_TRACKED_BYTES] - s->c[FS_C_TRACKED_FREE_BYTES] - s->c[FS_C_STALE_BYTES] +
+	       s->c[FS_C_RESIZE_GROW_BYTES] - s->c[FS_C_RESIZE_SHRINK_BYTES];
 }
 
 uint64_t agg__lost(const struct fs_snapshot *s)
@@ -104,4 +113,15 @@ uint64_t agg__bucket_max(int b)
 	if (b <= 0)
 		return 0;
 	return b >= 64 ? UINT64_MAX : (uint64_t)1 << b;
+}
+
+int agg__bucket_of(uint64_t v)
+{
+	int b = 0;
+
+	while (v) {
+		v >>= 1;
+		b++;
+	}
+	return b < FS_HIST_BUCKETS ? b : FS_HIST_BUCKETS - 1;
 }

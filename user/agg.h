@@ -24,6 +24,9 @@ void agg__add_hists(struct fs_snapshot *s, const void *percpu, int ncpu);
 void agg__add_kstats(struct fs_snapshot *s, const void *percpu, int ncpu);
 void agg__add_func(struct fs_snapshot *s, int func, const void *percpu, int ncpu);
 
+/* Fills the counters the kernel leaves to user space (allocs, frees and their
+ * bytes) from the tracked, untracked and unknown ones. Call once per snapshot. */
+void agg__derive(struct fs_snapshot *s);
 uint64_t agg__live_count(const struct fs_snapshot *s);
 uint64_t agg__live_bytes(const struct fs_snapshot *s);
 /* Counts that make live figures a bound rather than exact. */
@@ -32,6 +35,8 @@ uint64_t agg__lost(const struct fs_snapshot *s);
 uint64_t agg__returned(const struct fs_snapshot *s);
 /* b - a, counter by counter (rates over an interval). */
 void agg__delta(const struct fs_snapshot *a, const struct fs_snapshot *b, struct fs_snapshot *d);
+/* The bucket of a value, as the kernel computes it. */
+int agg__bucket_of(uint64_t v);
 /* Upper bound of histogram bucket b (values in bucket b are < this); 0 for bucket 0. */
 uint64_t agg__bucket_max(int b);
 

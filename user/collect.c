@@ -22,13 +22,16 @@ static void deep_figures(struct fs_state *st, struct tracer *tr, pid_t pid, cons
 	addr = malloc(sizeof(*addr) * (size_t)(n + 1));
 	size = malloc(sizeof(*size) * (size_t)(n + 1));
 	if (addr && size) {
+		memset(st->snap.h[FS_H_LIVE_SIZE], 0, sizeof(st->snap.h[FS_H_LIVE_SIZE]));
 		for (long i = 0; i < n; i++) {
 			addr[i] = blocks[i].addr;
 			size[i] = blocks[i].size;
+			st->snap.h[FS_H_LIVE_SIZE][agg__bucket_of(size[i])]++;
 		}
-		if (st->flavour == FS_F_GLIBC)
+		if (rs && st->flavour == FS_F_GLIBC)
 			memmodel__arenas(rs, addr, size, n, &st->mem);
-		memmodel__occupancy(rs, addr, size, n, procmem__present, &pid, max_bytes, &st->mem);
+		if (rs)
+			memmodel__occupancy(rs, addr, size, n, procmem__present, &pid, max_bytes, &st->mem);
 	}
 	free(addr);
 	free(size);
@@ -62,8 +65,11 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 			st->rss_anon_start = st->mem.rss_anon;
 			st->resident_start = st->mem.resident;
 		}
-	} else if (st->mem.valid) {
-		st->mem_age_ns += st->snap.mono_ns - prev_ns;
+	} else {
+		if (st->mem.valid)
+			st->mem_age_ns += st->snap.mono_ns - prev_ns;
+		if (deep)	/* gone: no regions, but the live set is still in the map */
+			deep_figures(st, tr, pid, NULL, 0);
 	}
 	memmodel__regions_free(&rs);
 	st->mem.live = agg__live_bytes(&st->snap);

@@ -172,6 +172,7 @@ int tracer__snapshot(struct tracer *t, struct fs_snapshot *s)
 	if (r)
 		return -errno;
 	agg__add_counters(s, t->buf, t->ncpu);
+	agg__derive(s);
 	r = bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.hists), &zero, t->buf);
 	if (r)
 		return -errno;

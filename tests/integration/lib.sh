@@ -141,16 +141,18 @@ expect_error() {
 	fi
 }
 
-# fragscope's programs loaded now, by id (another fragscope may run beside the tests).
-our_programs() { bpftool prog show 2>/dev/null | awk '/name (alloc_enter|alloc_exit|free_enter|sys_enter|sys_exit) / { sub(":", "", $1); print $1 }' | sort; }
+# fragscope's programs loaded now, by id, with the PIDs holding them.
+our_programs() { bpftool prog show 2>/dev/null | awk '/name (alloc_enter|alloc_exit|free_enter|sys_enter|sys_exit) / { sub(":", "", $1); id = $1 } /pids fragscope\(/ && id { print id; id = "" }' | sort; }
 PROGS_BEFORE=$(our_programs)
 
-# No program loaded by the tests may stay loaded after them.
 no_programs_left() {
-	local left
+	local left pg holders
+	# only fragscope processes of this test run count (another may run beside it)
+	pg=$(ps -o pgid= -p $$ | tr -d ' ')
+	holders=$(pgrep -g "$pg" -x fragscope | tr '\n' ' ')
 	left=$(comm -13 <(echo "$PROGS_BEFORE") <(our_programs) | tr '\n' ' ')
-	if [ -n "$left" ]; then
-		fail "$1" "BPF programs still loaded: ids $left"
+	if [ -n "$holders" ]; then
+		fail "$1" "fragscope processes of the tests still running: $holders (programs $left)"
 	else
 		pass "$1"
 	fi
