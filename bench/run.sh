@@ -305,6 +305,7 @@ if sysctl -qw kernel.bpf_stats_enabled=1 2>/dev/null; then
 		fi
 	done
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
+	prog_lines=$(printf '%s' "$prog_lines" | awk '!seen[$0]++')$'\n'
 else
 	prog_lines="| n/a (cannot set kernel.bpf_stats_enabled) | | | | | |"$'\n'
 fi

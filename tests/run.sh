@@ -10,6 +10,14 @@ echo "== unit tests"
 echo "== integration tests"
 timeout 1200 tests/integration/run.sh 2>&1 | tee -a "$log"
 
+echo "== benchmark smoke run (every variant once, tiny N; no time is asserted)"
+if timeout 300 make -s --no-print-directory bench-quick > "$log.bench" 2>&1; then
+	echo "PASS bench_quick" | tee -a "$log"
+else
+	echo "FAIL bench_quick: $(tail -3 "$log.bench" | tr '\n' ' ')" | tee -a "$log"
+fi
+rm -f "$log.bench"
+
 passed=$(grep -c '^PASS ' "$log")
 failed=$(grep -c '^FAIL ' "$log")
 echo
