@@ -14,7 +14,10 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  stat      count allocations of a running PID or a command, print a summary\n"
+	"  record    trace like stat and record every snapshot into a session file\n"
+	"  report    show a recorded session: text, JSON, CSV, HTML, flame graph, diff\n"
 	"  snapshot  what a running heap holds now: glibc's arenas walked from outside\n"
+	"  compare   glibc against jemalloc variants of one workload, with a verdict\n"
 	"  top       watch running PIDs live: waterfall, rates, history, sites (full screen)\n"
 	"\n"
 	"  fragscope <command> --help   options of one command\n"
@@ -60,8 +63,14 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[i], "stat"))
 		return cmd_stat(argc - i, argv + i);
+	if (!strcmp(argv[i], "record"))
+		return cmd_record(argc - i, argv + i);
+	if (!strcmp(argv[i], "report"))
+		return cmd_report(argc - i, argv + i);
 	if (!strcmp(argv[i], "snapshot"))
 		return cmd_snapshot(argc - i, argv + i);
+	if (!strcmp(argv[i], "compare"))
+		return cmd_compare(argc - i, argv + i);
 	if (!strcmp(argv[i], "top"))
 		return cmd_top(argc - i, argv + i);
 	fs_err("unknown command '%s' (see fragscope --help)", argv[i]);

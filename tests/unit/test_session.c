@@ -1,0 +1,388 @@
+/* test_session.c - the session store: a written session reads back as written,
+ * a recorder that dies leaves a readable session, and every bad file is refused
+ * with one line naming the problem. */
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "session.h"
+#include "test.h"
+
+struct fake {
+	struct fs_target_info info;
+	struct fs_plan plan;
+	struct fs_state st;
+	struct fs_view v;
+};
+
+static struct fake *fake_new(void)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->info.pid = 4242;
+	snprintf(f->info.comm, sizeof(f->info.comm), "worker");
+	f->info.exit_code = -1;
+	f->info.attached_at_start = 1;
+	snprintf(f->plan.alloc_name, sizeof(f->plan.alloc_name), "glibc");
+	snprintf(f->plan.object, sizeof(f->plan.object), "/lib/x86_64-linux-gnu/libc.so.6");
+	f->plan.nprobes = 1;
+	snprintf(f->plan.probes[0].name, sizeof(f->plan.probes[0].name), "malloc");
+	f->st.sample_bytes = 524288;
+	f->st.snap.nfuncs = 1;
+	f->st.sites = calloc(2, sizeof(*f->st.sites));
+	f->v.target = &f->info;
+	f->v.plan = &f->plan;
+	f->v.snap = &f->st.snap;
+	f->v.st = &f->st;
+	f->v.max_live = 1024;
+	return f;
+}
+
+static void fake_free(struct fake *f)
+{
+	if (f)
+		free(f->st.sites);
+	free(f);
+}
+
+/* Snapshot i: 100 allocations and 90 frees of 64 bytes per step; one madvise per step. */
+static void fake_step(struct fake *f, int i)
+{
+	struct fs_snapshot *s = &f->st.snap;
+
+	f->v.duration_s = 0.5 * (i + 1);
+	s->c[FS_C_ALLOCS] = s->c[FS_C_TRACKED_ALLOCS] = 100ull * (i + 1);
+	s->c[FS_C_ALLOC_BYTES] = s->c[FS_C_TRACKED_BYTES] = 6400ull * (i + 1);
+	s->c[FS_C_FREES] = s->c[FS_C_TRACKED_FREES] = 90ull * (i + 1);
+	s->c[FS_C_FREE_BYTES] = s->c[FS_C_TRACKED_FREE_BYTES] = 5760ull * (i + 1);
+	s->f[0].calls = 100ull * (i + 1);
+	s->h[FS_H_ALLOC_SIZE][7] = 100 * (i + 1);
+	s->k.adv[FS_A_DONTNEED].calls = (uint64_t)i + 1;
+	s->k.adv[FS_A_DONTNEED].resident = 4096ull * (i + 1);
+	s->k.src_calls[FS_R_GLIBC_TRIM] = (uint64_t)i + 1;
+	s->k.src_resident[FS_R_GLIBC_TRIM] = 4096ull * (i + 1);
+	f->st.mem.valid = 1;
+	f->st.mem.resident = i == 1 ? 1 << 20 : 1 << 16;	/* the peak is at step 1 */
+	f->st.mem.live = agg__live_bytes(s);
+	f->st.diag.kind = FS_D_RETENTION;
+	snprintf(f->st.diag.text, sizeof(f->st.diag.text), "held after step %d", i);
+	f->st.nsites = 2;
+	for (int k = 0; k < 2; k++) {
+		struct fs_site_sym *x = &f->st.sites[k];
+
+		x->stackid = (uint32_t)k;
+		x->samples = 10;
+		x->bytes = 1000ull * (k + 1);
+		x->live_bytes = 500 * (2 - k);
+		x->nframes = 2;
+		snprintf(x->frame[0], FS_SITE_FRAME, "leaf%d+0x10 (a.out)", k);
+		snprintf(x->frame[1], FS_SITE_FRAME, "main+0x20 (a.out)");
+	}
+}
+
+static char *tmpdir(void)
+{
+	char *d = strdup("/tmp/fs-unit-session.XXXXXX");
+
+	if (d && !mkdtemp(d)) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static void rmtree(char *dir)
+{
+	char cmd[256];
+
+	if (!dir)
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		fprintf(stderr, "rm %s failed\n", dir);
+	free(dir);
+}
+
+/* Writes a session of n snapshots (deep every other one) at path; finished or not. */
+static int write_session(const char *path, int n, int finish)
+{
+	char err[512];
+	struct fake *f = fake_new();
+	struct session *s = f ? session__create(path, err, sizeof(err)) : NULL;
+	int r = -1;
+
+	if (!s)
+		goto out;
+	fake_step(f, 0);
+	if (session__set_target(s, &f->v) || session__set_meta(s, "command", "worker --load"))
+		goto out;
+	for (int i = 0; i < n; i++) {
+		fake_step(f, i);
+		if (session__append(s, &f->v, i % 2 == 1))
+			goto out;
+	}
+	r = finish ? session__finish(s, 0, f->v.duration_s) : 0;
+out:
+	session__close(s);
+	fake_free(f);
+	return r;
+}
+
+TEST(session_round_trip)
+{
+	char *dir = tmpdir(), path[256], err[512] = "";
+	struct session_data *d = NULL;
+	const struct session_row *pk;
+	struct stat sb;
+	long madv = 0;
+
+	if (!ASSERT_OK_PTR(dir, "mkdtemp"))
+		return;
+	snprintf(path, sizeof(path), "%s/s.db", dir);
+	if (!ASSERT_OK(write_session(path, 4, 1), "write"))
+		goto cleanup;
+	ASSERT_OK(stat(path, &sb), "stat");
+	ASSERT_EQ(sb.st_mode & 0777, 0600, "file mode 0600");
+	d = session__load(path, err, sizeof(err));
+	if (!ASSERT_OK_PTR(d, err))
+		goto cleanup;
+	ASSERT_EQ(d->nrows, 4, "snapshots");
+	ASSERT_EQ(session__rowi(&d->rows[3], session__col("allocs")), 400, "allocs at the end");
+	ASSERT_EQ(session__rowi(&d->rows[3], session__col("live_count")), 40, "live count at the end");
+	ASSERT_EQ(session__rowi(&d->rows[3], session__col("live_bytes")), 2560, "live bytes at the end");
+	ASSERT_EQ(session__rowi(&d->rows[2], session__col("deep")), 0, "row 2 shallow");
+	ASSERT_TRUE(session__rowd(&d->rows[0], session__col("allocs_per_s")) > 199.0 &&
+		    session__rowd(&d->rows[0], session__col("allocs_per_s")) < 201.0, "rate over the first interval");
+	pk = session__peak(d, session__col("resident"));
+	ASSERT_EQ(pk ? pk->seq : -1, 1, "peak resident at snapshot 1");
+	for (long i = 0; i < d->nevents; i++)
+		if (!strcmp(d->events[i].kind, "madvise") && !strcmp(d->events[i].name, "DONTNEED")) {
+			madv++;
+			ASSERT_EQ(d->events[i].calls, 1, "one madvise per interval (a delta)");
+			ASSERT_EQ(d->events[i].resident, 4096, "its resident bytes");
+		}
+	ASSERT_EQ(madv, 4, "madvise events");
+	ASSERT_EQ(d->sites_seq, 3, "sites of the last deep snapshot");
+	if (ASSERT_EQ(d->nsites, 2, "sites")) {
+		ASSERT_EQ(d->sites[0].live_bytes, 1000, "by live bytes");
+		ASSERT_EQ(d->sites[0].nframes, 2, "frames");
+		ASSERT_STREQ(d->sites[0].frame[0], "leaf0+0x10 (a.out)", "innermost first");
+		ASSERT_STREQ(d->sites[1].frame[1], "main+0x20 (a.out)", "shared frame");
+	}
+	ASSERT_EQ(d->nhists, 1, "one non-empty histogram bucket");
+	ASSERT_STREQ(d->diag_kind, "retention", "diagnosis kind");
+	ASSERT_STREQ(d->diag_text, "held after step 3", "diagnosis of the last deep snapshot");
+	ASSERT_HAS_STR(d->stat_json, "\"allocs\": 400", "stat document of the end");
+	ASSERT_STREQ(session__meta(d, "complete", ""), "1", "complete");
+	ASSERT_STREQ(session__meta(d, "pid", ""), "4242", "pid");
+	ASSERT_STREQ(session__meta(d, "command", ""), "worker --load", "command");
+	ASSERT_STREQ(session__meta(d, "allocator", ""), "glibc", "allocator");
+	snprintf(err, sizeof(err), "%s-wal", path);
+	ASSERT_NEQ(access(err, F_OK), 0, "finished: no WAL left");
+cleanup:
+	session__data_free(d);
+	rmtree(dir);
+}
+
+TEST(session_killed_recorder)
+{
+	char *dir = tmpdir(), path[256], err[512] = "";
+	struct session_data *d = NULL;
+	int status = -1;
+	pid_t pid;
+
+	if (!ASSERT_OK_PTR(dir, "mkdtemp"))
+		return;
+	snprintf(path, sizeof(path), "%s/k.db", dir);
+	pid = fork();
+	if (pid == 0) {
+		char e[256];
+		struct fake *f = fake_new();
+		struct session *s = session__create(path, e, sizeof(e));
+
+		for (int i = 0; s && f && i < 3; i++) {
+			fake_step(f, i);
+			if (session__append(s, &f->v, i == 1))
+				_exit(2);
+		}
+		_exit(s ? 0 : 1);	/* dies without closing: the WAL stays */
+	}
+	waitpid(pid, &status, 0);
+	if (!ASSERT_EQ(status, 0, "child wrote 3 snapshots"))
+		goto cleanup;
+	d = session__load(path, err, sizeof(err));
+	if (!ASSERT_OK_PTR(d, err))
+		goto cleanup;
+	ASSERT_EQ(d->nrows, 3, "every committed snapshot");
+	ASSERT_STREQ(session__meta(d, "complete", "0"), "0", "not complete");
+	ASSERT_EQ(d->nsites, 2, "sites of the deep snapshot");
+cleanup:
+	session__data_free(d);
+	rmtree(dir);
+}
+
+static void expect_refused(const char *path, const char *needle, const char *what)
+{
+	char err[512] = "";
+	struct session_data *d = session__load(path, err, sizeof(err));
+
+	if (!ASSERT_NULL(d, what)) {
+		session__data_free(d);
+		return;
+	}
+	ASSERT_HAS_STR(err, needle, what);
+	ASSERT_NULL(strchr(err, '\n'), "one line");
+}
+
+static int copy_prefix(const char *from, const char *to, off_t n)
+{
+	char buf[4096];
+	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600), r = 0;
+
+	while (in >= 0 && out >= 0 && n > 0) {
+		ssize_t k = read(in, buf, (size_t)(n < (off_t)sizeof(buf) ? n : (off_t)sizeof(buf)));
+
+		if (k <= 0 || write(out, buf, (size_t)k) != k)
+			break;
+		n -= k;
+	}
+	r = in >= 0 && out >= 0 && n == 0 ? 0 : -1;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return r;
+}
+
+static off_t fsize(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) ? 0 : sb.st_size;
+}
+
+static int sql(const char *path, const char *q)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open(path, &db);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, q, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+TEST(session_bad_input)
+{
+	char *dir = tmpdir(), good[256], p[256], err[512];
+	struct session *s;
+	FILE *f;
+
+	if (!ASSERT_OK_PTR(dir, "mkdtemp"))
+		return;
+	snprintf(good, sizeof(good), "%s/good.db", dir);
+	if (!ASSERT_OK(write_session(good, 3, 1), "write"))
+		goto cleanup;
+
+	snprintf(p, sizeof(p), "%s/missing.db", dir);
+	expect_refused(p, "No such file", "missing file");
+
+	snprintf(p, sizeof(p), "%s/text.db", dir);
+	f = fopen(p, "w");
+	if (f) {
+		fputs("this is not a database\n", f);
+		fclose(f);
+	}
+	expect_refused(p, "not a fragscope session", "text file");
+
+	snprintf(p, sizeof(p), "%s/zero.db", dir);
+	close(open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+	expect_refused(p, "empty file", "empty file");
+
+	snprintf(p, sizeof(p), "%s/head.db", dir);
+	ASSERT_OK(copy_prefix(good, p, 50), "copy");
+	expect_refused(p, "truncated", "shorter than the header");
+	ASSERT_OK(copy_prefix(good, p, 10000), "copy");
+	expect_refused(p, "truncated", "cut inside a page");
+	ASSERT_OK(copy_prefix(good, p, 8192), "copy");
+	expect_refused(p, "truncated", "cut at a page boundary");
+
+	snprintf(p, sizeof(p), "%s/newer.db", dir);
+	ASSERT_OK(copy_prefix(good, p, fsize(good)), "copy whole");
+	ASSERT_EQ(sql(p, "PRAGMA user_version = 99"), SQLITE_OK, "set user_version");
+	expect_refused(p, "schema version 99 is newer", "newer schema");
+
+	snprintf(p, sizeof(p), "%s/other.db", dir);
+	ASSERT_EQ(sql(p, "CREATE TABLE t(x); INSERT INTO t VALUES(1)"), SQLITE_OK, "other database");
+	expect_refused(p, "not a fragscope session", "another SQLite database");
+
+	snprintf(p, sizeof(p), "%s/empty.db", dir);
+	s = session__create(p, err, sizeof(err));
+	ASSERT_OK_PTR(s, err);
+	session__close(s);
+	expect_refused(p, "no snapshots", "no snapshots");
+
+	snprintf(p, sizeof(p), "%s/nosnap.db", dir);
+	ASSERT_OK(copy_prefix(good, p, fsize(good)), "copy whole");
+	ASSERT_EQ(sql(p, "DROP TABLE snapshots"), SQLITE_OK, "drop");
+	expect_refused(p, "corrupt session", "a table missing");
+
+	snprintf(p, sizeof(p), "%s/badjson.db", dir);
+	ASSERT_OK(copy_prefix(good, p, fsize(good)), "copy whole");
+	ASSERT_EQ(sql(p, "UPDATE stat_json SET doc = '{\"totals\": '"), SQLITE_OK, "break the document");
+	expect_refused(p, "not valid JSON", "invalid stat document");
+
+	ASSERT_EQ(session__create(good, err, sizeof(err)), NULL, "create never overwrites");
+cleanup:
+	rmtree(dir);
+}
+
+TEST(session_rotate)
+{
+	char *dir = tmpdir(), p[256], old[256], wal[256];
+	struct stat sb;
+
+	if (!ASSERT_OK_PTR(dir, "mkdtemp"))
+		return;
+	snprintf(p, sizeof(p), "%s/fragscope.db", dir);
+	snprintf(old, sizeof(old), "%s.old", p);
+	ASSERT_OK(session__rotate(p), "nothing to rotate");
+	ASSERT_OK(write_session(p, 1, 1), "write");
+	/* a stale .old-wal must not be applied to the new .old; the current -wal moves along */
+	snprintf(wal, sizeof(wal), "%s-wal", old);
+	close(open(wal, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+	snprintf(wal, sizeof(wal), "%s-wal", p);
+	close(open(wal, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+	ASSERT_OK(truncate(wal, 7), "a -wal of 7 bytes");
+	ASSERT_OK(session__rotate(p), "rotate");
+	ASSERT_NEQ(access(p, F_OK), 0, "moved away");
+	ASSERT_OK(access(old, F_OK), "to .old");
+	ASSERT_NEQ(access(wal, F_OK), 0, "-wal moved away");
+	snprintf(wal, sizeof(wal), "%s-wal", old);
+	ASSERT_OK(stat(wal, &sb), "to .old-wal");
+	ASSERT_EQ(sb.st_size, 7, "the current one, not the stale one");
+	unlink(wal);
+	{
+		char err[512];
+		struct session_data *d = session__load(old, err, sizeof(err));
+
+		ASSERT_OK_PTR(d, err);
+		ASSERT_EQ(d ? d->nrows : 0, 1, "the .old session reads");
+		session__data_free(d);
+	}
+	rmtree(dir);
+}
+
+TEST(session_columns)
+{
+	ASSERT_TRUE(session__ncols() > 60, "columns");
+	ASSERT_EQ(session__col("allocs"), 1, "allocs after deep");
+	ASSERT_EQ(session__col("nonesuch"), -1, "unknown column");
+	ASSERT_TRUE(session__col_real(session__col("fragmentation")), "fragmentation is REAL");
+	ASSERT_FALSE(session__col_real(session__col("rss_anon")), "rss_anon is INTEGER");
+	ASSERT_EQ(session__col_group(session__col("resident")), SG_MEMORY, "memory group");
+}
