@@ -144,7 +144,7 @@ test: deps
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
-	./fragscope stat -- $(OUTPUT)/tools/allocwork --threads 4 --rounds 20000 --keep 64
+	./fragscope compare --idle 5 -o $(OUTPUT)/demo -- $(OUTPUT)/tools/rpcwork --threads 4 --requests 20000 --burst 128 --hold --log /dev/null
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all bench-build

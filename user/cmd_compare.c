@@ -19,7 +19,9 @@
 #include "session.h"
 #include "traced.h"
 
-#define JEMALLOC_LIB "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+#define JEMALLOC_LIB "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"	/* Debian's libjemalloc2 */
+
+static const char *jemalloc_lib = JEMALLOC_LIB;
 #define MAX_VARIANTS 16
 #define MAX_POINTS 4096
 
@@ -42,12 +44,13 @@ static const char compare_usage[] =
 	"      --variants LIST   comma separated (default glibc,glibc-arena2,jemalloc,jemalloc-bg):\n"
 	"                          glibc         glibc malloc, defaults\n"
 	"                          glibc-arena2  glibc with MALLOC_ARENA_MAX=2\n"
-	"                          jemalloc      LD_PRELOAD of " JEMALLOC_LIB "\n"
+	"                          jemalloc      LD_PRELOAD of jemalloc (--jemalloc)\n"
 	"                          jemalloc-bg   jemalloc, MALLOC_CONF=background_thread:true,dirty_decay_ms:1000\n"
 	"                        or your own: NAME=glibc[:TUNABLES] (GLIBC_TUNABLES) or\n"
 	"                        NAME=jemalloc[:CONF] (MALLOC_CONF), e.g.\n"
 	"                        trim=glibc:glibc.malloc.trim_threshold=65536\n"
 	"      --idle SECS       keep watching SECS after the load ends (default 5)\n"
+	"      --jemalloc PATH   the jemalloc library to preload (default " JEMALLOC_LIB ")\n"
 	"      --load 'CMD'      a separate load command (run with sh -c) against each\n"
 	"                        variant, started 1 s after COMMAND; its end ends the load\n"
 	"  -i, --interval MS     sampling interval (default 250)\n"
@@ -134,7 +137,7 @@ static int parse_variant(const char *spec, struct variant *v)
 static void settings_text(const struct variant *v, char *buf, size_t len)
 {
 	if (v->jemalloc)
-		snprintf(buf, len, "LD_PRELOAD=%s%s%s", JEMALLOC_LIB, v->conf[0] ? " MALLOC_CONF=" : "", v->conf);
+		snprintf(buf, len, "LD_PRELOAD=%s%s%s", jemalloc_lib, v->conf[0] ? " MALLOC_CONF=" : "", v->conf);
 	else if (v->arena_max[0])
 		snprintf(buf, len, "MALLOC_ARENA_MAX=%s", v->arena_max);
 	else if (v->conf[0])
@@ -151,7 +154,7 @@ static void apply_env(const struct variant *v)
 	unsetenv("GLIBC_TUNABLES");
 	unsetenv("LD_PRELOAD");
 	if (v->jemalloc) {
-		setenv("LD_PRELOAD", JEMALLOC_LIB, 1);
+		setenv("LD_PRELOAD", jemalloc_lib, 1);
 		if (v->conf[0])
 			setenv("MALLOC_CONF", v->conf, 1);
 	} else {
@@ -213,9 +216,9 @@ static void run_variant(struct variant *v, char **argv, const char *dir, const c
 	pid_t load_pid = -1;
 	int n = 0, stop_sig = SIGTERM;
 
-	if (v->jemalloc && access(JEMALLOC_LIB, R_OK)) {
+	if (v->jemalloc && access(jemalloc_lib, R_OK)) {
 		snprintf(v->error, sizeof(v->error), "jemalloc library %s is missing (apt-get install libjemalloc2)",
-			 JEMALLOC_LIB);
+			 jemalloc_lib);
 		return;
 	}
 	save_env(&saved);
@@ -358,8 +361,8 @@ static void verdict(const struct variant *vs, int n, char *out, size_t len)
 		snprintf(out, len, "no variant ran to the end");
 		return;
 	}
-	o += (size_t)snprintf(out + o, len - o, "%s keeps the least after %s idle: %s (it returns %.0f%% of its "
-			      "post-load RSS)", best->name, "the", render__bytes(best->rss_idle, a, sizeof(a)),
+	o += (size_t)snprintf(out + o, len - o, "%s keeps the least after the idle period: %s (it returns %.0f%% of its "
+			      "post-load RSS)", best->name, render__bytes(best->rss_idle, a, sizeof(a)),
 			      best->rss_end > best->rss_idle ? pct(best->rss_end - best->rss_idle, best->rss_end) : 0.0);
 	if (worst && worst != best && o < len)
 		o += (size_t)snprintf(out + o, len - o, "; %s keeps %s%s%s%s", worst->name,
@@ -502,6 +505,7 @@ int cmd_compare(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "variants", required_argument, 0, 'V' },
 		{ "idle", required_argument, 0, 'I' },
+		{ "jemalloc", required_argument, 0, 'J' },
 		{ "load", required_argument, 0, 'l' },
 		{ "interval", required_argument, 0, 'i' },
 		{ "output", required_argument, 0, 'o' },
@@ -529,6 +533,7 @@ int cmd_compare(int argc, char **argv)
 		switch (opt) {
 		case 'V': list = optarg; break;
 		case 'I': idle = strtod(optarg, NULL); break;
+		case 'J': jemalloc_lib = optarg; break;
 		case 'l': load = optarg; break;
 		case 'i': interval = strtod(optarg, NULL) / 1000; break;
 		case 'o': dir = optarg; break;

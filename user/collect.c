@@ -55,10 +55,17 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 		if (deep) {
 			deep_figures(st, tr, pid, &rs, occupancy_max_bytes);
 			st->mem.pages_approximate = !st->traced_from_start;
-		} else if (keep_pages.pages_valid) {
-			/* carry the last deep figures; they are labelled with their own time */
+		} else {
+			/* carry the last deep figures (arenas, pages) until the next deep sample */
 			st->mem.narenas = keep_pages.narenas;
 			memcpy(st->mem.arenas, keep_pages.arenas, sizeof(st->mem.arenas));
+			st->mem.pages_valid = keep_pages.pages_valid;
+			st->mem.pages_partial = keep_pages.pages_partial;
+			st->mem.pages_approximate = keep_pages.pages_approximate;
+			st->mem.pages_scanned = keep_pages.pages_scanned;
+			st->mem.resident_no_live = keep_pages.resident_no_live;
+			st->mem.low_occupancy = keep_pages.low_occupancy;
+			memcpy(st->mem.pages_note, keep_pages.pages_note, sizeof(st->mem.pages_note));
 		}
 		st->mem_age_ns = 0;
 		if (!st->rss_anon_start) {

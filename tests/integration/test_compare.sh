@@ -1,0 +1,70 @@
+#!/bin/bash
+# test_compare.sh - `fragscope compare` on the bundled RPC-server-like workload:
+# real runs per variant, the table equal to each variant's session, the known
+# direction of the effect, and bad input. Needs root.
+. "$(dirname "$0")/lib.sh"
+
+RW="$TOOLS/rpcwork --threads 4 --requests 20000 --burst 128 --hold"
+cd "$TMP" || exit 1
+
+"$FS" compare --variants glibc,jemalloc-bg --idle 4 -o cmp --json --html cmp/page.html -- $RW > cmp.json 2> cmp.err
+rc=$?
+if [ $rc = 0 ] && [ "$(jq '.variants | length' cmp.json)" = 2 ]; then pass compare_runs
+else fail compare_runs "rc=$rc $(tail -2 cmp.err)"; fi
+
+# the table's figures are those of each variant's recorded session
+ok=1
+for v in glibc jemalloc-bg; do
+	s=$(jq -r ".variants[] | select(.name == \"$v\") | .session" cmp.json)
+	"$FS" report --json "$s" > "rep-$v.json" 2> "rep-$v.err" || { ok=0; why="report $s: $(cat "rep-$v.err")"; break; }
+	a=$(jq -c ".variants[] | select(.name == \"$v\") | [.live_idle, .returned, .page_faults]" cmp.json)
+	b=$(jq -c '[.memory.live, .memory.returned, .faults.total]' "rep-$v.json")
+	[ "$a" = "$b" ] || { ok=0; why="$v: table $a, session $b"; break; }
+done
+if [ $ok = 1 ]; then pass compare_table_is_the_sessions; else fail compare_table_is_the_sessions "$why"; fi
+
+# the known direction: after the idle period, glibc keeps more than jemalloc with a
+# background thread, on the survivor pattern
+g=$(jq '.variants[] | select(.name == "glibc") | .rss_idle' cmp.json)
+j=$(jq '.variants[] | select(.name == "jemalloc-bg") | .rss_idle' cmp.json)
+if [ -n "$g" ] && [ -n "$j" ] && [ "$g" -gt $((j * 2)) ] && jq -r .verdict cmp.json | grep -q '^jemalloc-bg keeps the least'; then
+	pass compare_direction
+else
+	fail compare_direction "glibc rss_idle=$g jemalloc-bg rss_idle=$j verdict: $(jq -r .verdict cmp.json)"
+fi
+if grep -q '<polyline class="variant"' cmp/page.html && [ "$(grep -o '<polyline class="variant"' cmp/page.html | wc -l)" = 2 ]; then
+	pass compare_html
+else
+	fail compare_html "no RSS curves in cmp/page.html"
+fi
+
+# bad input: one line naming the cause; the other variants are still compared
+expect_error compare_unknown_variant 2 "unknown variant 'tcmalloc'" "$FS" compare --variants glibc,tcmalloc -- true
+expect_error compare_nothing 2 'nothing to compare' "$FS" compare
+
+"$FS" compare --variants glibc,jemalloc --jemalloc /nonexistent/libjemalloc.so.2 --idle 0 -o cmp2 --json -- /bin/true > cmp2.json 2> cmp2.err
+rc=$?
+if [ $rc = 1 ] && grep -q 'variant jemalloc: jemalloc library /nonexistent/libjemalloc.so.2 is missing' cmp2.err \
+	&& [ "$(jq '.variants[] | select(.name == "glibc") | .ran' cmp2.json)" = true ]; then
+	pass compare_missing_jemalloc
+else
+	fail compare_missing_jemalloc "rc=$rc $(cat cmp2.err)"
+fi
+
+"$FS" compare --variants glibc,jemalloc --idle 0 -o cmp3 --json -- /no/such/command > cmp3.json 2> cmp3.err
+rc=$?
+if [ $rc = 1 ] && grep -q 'variant glibc: /no/such/command: command not found' cmp3.err && [ "$(jq '[.variants[].ran] | any' cmp3.json)" = false ]; then
+	pass compare_command_fails_to_start
+else
+	fail compare_command_fails_to_start "rc=$rc $(cat cmp3.err)"
+fi
+
+# exits non-zero under one variant only
+"$FS" compare --variants glibc,jemalloc --idle 0 -o cmp4 --json -- sh -c '[ -n "$LD_PRELOAD" ] && exit 3; exit 0' > cmp4.json 2> cmp4.err
+rc=$?
+if [ $rc = 1 ] && grep -q 'variant jemalloc: exited with status 3' cmp4.err && [ "$(jq -r '.variants[] | select(.name == "glibc") | .error' cmp4.json)" = null ]; then
+	pass compare_variant_exits_nonzero
+else
+	fail compare_variant_exits_nonzero "rc=$rc $(cat cmp4.err)"
+fi
+no_programs_left nothing_left_attached_after_compare
