@@ -4,16 +4,41 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "fragscope.skel.h"
 #include "log.h"
 #include "tracer.h"
 
+/* uprobe_multi (kernel 6.6+): one link per object and program instead of one
+ * perf event per probe. libbpf 1.1.2 has no API for it: a raw BPF_LINK_CREATE. */
+#define ATTACH_UPROBE_MULTI 48		/* BPF_TRACE_UPROBE_MULTI */
+#define UPROBE_MULTI_RETURN 1		/* BPF_F_UPROBE_MULTI_RETURN */
+
+struct link_create_uprobe_multi {	/* union bpf_attr, BPF_LINK_CREATE, uprobe_multi */
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags;
+	__u32 pid;
+	__u32 _pad[9];
+};
+
 struct tracer {
 	struct fragscope_bpf *skel;
 	struct bpf_link *links[FS_MAX_FUNCS * 2 + 4];
 	int nlinks;
+	int multi;		/* programs loaded for uprobe_multi links */
+	int mfds[FS_MAX_FUNCS * 2];	/* uprobe_multi link fds, in attach order */
+	int nmfds;
 	int nfuncs;
 	int ncpu;
 	pid_t pid;
@@ -46,16 +71,31 @@ struct tracer *tracer__new(const struct tracer_opts *opts, char *err, size_t err
 		goto fail;
 	}
 	t->buf = calloc((size_t)t->ncpu, sizeof(struct fs_kstats) + 8 * (FS_H__COUNT * FS_HIST_BUCKETS + FS_C__COUNT + 8));
+	t->multi = !getenv("FRAGSCOPE_NO_UPROBE_MULTI");
+again:
 	t->skel = fragscope_bpf__open();
 	if (!t->skel || !t->buf) {
 		snprintf(err, errlen, "open BPF object: %s", strerror(errno));
 		goto fail;
+	}
+	if (t->multi) {
+		bpf_program__set_expected_attach_type(t->skel->progs.alloc_enter, ATTACH_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(t->skel->progs.alloc_exit, ATTACH_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(t->skel->progs.free_enter, ATTACH_UPROBE_MULTI);
 	}
 	t->skel->rodata->target_tgid = (__u32)opts->pid;
 	t->skel->rodata->flavour = (__u32)opts->flavour;
 	t->skel->rodata->sample_period = opts->sample_bytes;
 	bpf_map__set_max_entries(t->skel->maps.allocs, opts->max_live ? opts->max_live : 1 << 20);
 	r = fragscope_bpf__load(t->skel);
+	if (r && t->multi && r != -EPERM) {
+		/* an older kernel: one perf event per probe */
+		fs_debug("uprobe_multi unavailable (%s): falling back to one link per probe", strerror(-r));
+		fragscope_bpf__destroy(t->skel);
+		t->skel = NULL;
+		t->multi = 0;
+		goto again;
+	}
 	if (r) {
 		char msg[128];
 
@@ -93,6 +133,55 @@ static int attach_one(struct tracer *t, struct bpf_program *prog, const struct f
 	return 0;
 }
 
+/* One link for every probe of one kind (program) in one file. */
+static int attach_multi(struct tracer *t, struct bpf_program *prog, const struct fs_plan *plan, int want_free,
+			int ret, char *err, size_t errlen)
+{
+	for (int i = 0; i < plan->nprobes; i++) {
+		const char *path = plan->probes[i].path;
+		__u64 offs[FS_MAX_FUNCS], cookies[FS_MAX_FUNCS];
+		struct link_create_uprobe_multi a;
+		int n = 0, done = 0, fd;
+
+		if ((plan->probes[i].kind == FS_K_FREE) != want_free)
+			continue;
+		for (int k = 0; k < i; k++)	/* this file already attached */
+			if ((plan->probes[k].kind == FS_K_FREE) == want_free && !strcmp(plan->probes[k].path, path))
+				done = 1;
+		if (done)
+			continue;
+		for (int k = i; k < plan->nprobes; k++) {
+			const struct fs_probe *p = &plan->probes[k];
+
+			if ((p->kind == FS_K_FREE) != want_free || strcmp(p->path, path))
+				continue;
+			offs[n] = p->sym_off + p->place;
+			cookies[n++] = FS_COOKIE(k, p->kind);
+			fs_info("attached %-36s %s+0x%llx (probe at +%u: %s)%s", p->name, path,
+				(unsigned long long)p->sym_off, p->place, p->why, ret ? " [return]" : "");
+		}
+		memset(&a, 0, sizeof(a));
+		a.prog_fd = (__u32)bpf_program__fd(prog);
+		a.attach_type = ATTACH_UPROBE_MULTI;
+		a.path = (__u64)(uintptr_t)path;
+		a.offsets = (__u64)(uintptr_t)offs;
+		a.cookies = (__u64)(uintptr_t)cookies;
+		a.cnt = (__u32)n;
+		a.multi_flags = ret ? UPROBE_MULTI_RETURN : 0;
+		a.pid = (__u32)t->pid;
+		fd = (int)syscall(__NR_bpf, 28 /* BPF_LINK_CREATE */, &a, sizeof(a));
+		if (fd < 0) {
+			int e = errno;
+
+			snprintf(err, errlen, "attach %d probes in %s: %s", n, path,
+				 e == ESRCH ? "the process is gone" : strerror(e));
+			return -e;
+		}
+		t->mfds[t->nmfds++] = fd;
+	}
+	return 0;
+}
+
 int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size_t errlen)
 {
 	int r = 0;
@@ -108,10 +197,15 @@ int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size
 		}
 	}
 	/* Releases first: a block must never be recorded before its free is watched. */
-	for (int i = 0; !r && i < plan->nprobes; i++)
+	if (t->multi) {
+		r = attach_multi(t, t->skel->progs.free_enter, plan, 1, 0, err, errlen);
+		if (!r)
+			r = attach_multi(t, t->skel->progs.alloc_exit, plan, 0, 1, err, errlen);
+	}
+	for (int i = 0; !t->multi && !r && i < plan->nprobes; i++)
 		if (plan->probes[i].kind == FS_K_FREE)
 			r = attach_one(t, t->skel->progs.free_enter, &plan->probes[i], i, 0, err, errlen);
-	for (int i = 0; !r && i < plan->nprobes; i++)
+	for (int i = 0; !t->multi && !r && i < plan->nprobes; i++)
 		if (plan->probes[i].kind != FS_K_FREE)
 			r = attach_one(t, t->skel->progs.alloc_exit, &plan->probes[i], i, 1, err, errlen);
 	/* The kernel side: memory syscalls and page faults (BTF tracepoints, no tracefs). */
@@ -133,7 +227,9 @@ int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size
 			}
 		}
 	}
-	for (int i = 0; !r && i < plan->nprobes; i++)
+	if (t->multi && !r)
+		r = attach_multi(t, t->skel->progs.alloc_enter, plan, 0, 0, err, errlen);
+	for (int i = 0; !t->multi && !r && i < plan->nprobes; i++)
 		if (plan->probes[i].kind != FS_K_FREE)
 			r = attach_one(t, t->skel->progs.alloc_enter, &plan->probes[i], i, 0, err, errlen);
 	if (r)
@@ -144,6 +240,8 @@ int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size
 void tracer__detach(struct tracer *t)
 {
 	/* Entries first, so no call starts that its return probe would miss. */
+	while (t && t->nmfds > 0)
+		close(t->mfds[--t->nmfds]);
 	while (t && t->nlinks > 0)
 		bpf_link__destroy(t->links[--t->nlinks]);
 }

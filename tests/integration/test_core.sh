@@ -14,6 +14,11 @@ fi
 
 # --- traced from the first instruction: `stat -- CMD` ---------------------------
 run_cmd_case glibc_cmd "" -- "$AW" --rounds __ROUNDS__ --keep 16 --tally "$TMP/glibc_cmd.tally"
+# the fallback for kernels without uprobe_multi: one perf-event link per probe
+run_cmd_case glibc_cmd_perf_event_links "FRAGSCOPE_NO_UPROBE_MULTI=1" -- "$AW" --rounds __ROUNDS__ --keep 16 \
+	--tally "$TMP/glibc_cmd_perf_event_links.tally"
+run_cmd_case jemalloc_perf_event_links "FRAGSCOPE_NO_UPROBE_MULTI=1 LD_PRELOAD=$JEMALLOC" -- "$TOOLS/allocwork-cxx" __ROUNDS__ 1 5 \
+	"$TMP/jemalloc_perf_event_links.tally"
 run_cmd_case glibc_8threads "" -- "$AW" --threads 8 --rounds __ROUNDS__ --keep 32 --tally "$TMP/glibc_8threads.tally"
 run_cmd_case jemalloc_preload "LD_PRELOAD=$JEMALLOC" -- "$AW" --api $JE_APIS --rounds __ROUNDS__ --keep 16 \
 	--tally "$TMP/jemalloc_preload.tally"
