@@ -173,6 +173,13 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__u64(j, "lazyfree", m->lazyfree);
 	json__u64(j, "returned", m->returned);
 	json__u64(j, "rss_anon", m->rss_anon);
+	if (st->flavour == FS_F_JEMALLOC) {
+		/* jemalloc's own counters are not read: estimates from the waterfall */
+		json__obj(j, "jemalloc_est");
+		json__u64(j, "dirty", m->held_free);
+		json__u64(j, "retained", m->mapped > m->resident ? m->mapped - m->resident : 0);
+		json__end_obj(j);
+	}
 	json__dbl(j, "fragmentation", memmodel__fragmentation(m));
 	json__u64(j, "peak_live", st->peak_live);
 	json__u64(j, "peak_resident", st->peak_resident);
@@ -344,6 +351,11 @@ static void text_memory(FILE *f, const struct fs_state *st)
 		fprintf(f, "  %12s  resident    of which LazyFree %s; whole RssAnon %s\n",
 			render__bytes(m->resident, b1, sizeof(b1)), render__bytes(m->lazyfree, b2, sizeof(b2)),
 			render__bytes(m->rss_anon, b3, sizeof(b3)));
+		if (st->flavour == FS_F_JEMALLOC)
+			fprintf(f, "  %12s  ~dirty      jemalloc: resident, not live, not yet purged (estimate: held free)\n"
+				   "  %12s  ~retained   jemalloc: mapped but not resident, kept by retain:true (estimate)\n",
+				render__bytes(m->held_free, b1, sizeof(b1)),
+				render__bytes(m->mapped > m->resident ? m->mapped - m->resident : 0, b2, sizeof(b2)));
 		fprintf(f, "  %12s  returned    to the OS since attach (peak live %s, peak resident %s)\n",
 			render__bytes(m->returned, b1, sizeof(b1)), render__bytes(st->peak_live, b2, sizeof(b2)),
 			render__bytes(st->peak_resident, b3, sizeof(b3)));
