@@ -264,6 +264,17 @@ static __always_inline void account_alloc(struct counters *c, struct hists *h, _
 	ADD(c->c[FS_C_TRACKED_BYTES], size);
 }
 
+/* glibc: the size of the chunk holding user pointer p, from its header (unknown
+ * blocks only: the only user-memory read on a release path). */
+static __always_inline __u64 glibc_chunk_size(__u64 p)
+{
+	__u64 hdr = 0;
+
+	if (flavour != FS_F_GLIBC || bpf_probe_read_user(&hdr, sizeof(hdr), (void *)(p - 8)))
+		return 0;
+	return hdr & ~7ULL;
+}
+
 /* A hit inside another probed call of this thread (deeper stack, or a tail jump
  * from a different function at the same stack pointer) is not a call of its own. */
 static __always_inline int nested_in_call(struct tstate *t, __u64 sp, __u32 func)
@@ -338,8 +349,11 @@ int BPF_KPROBE(alloc_enter)
 		t->size = kind == FS_K_REALLOC ? PT_REGS_PARM2(ctx)
 					       : mul_or_max(PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx));
 		/* Removed now, before the allocator can hand the address to another thread. */
-		if (t->arg)
+		if (t->arg) {
 			t->old_known = take_block(t->arg, &t->old);
+			if (!t->old_known)	/* before realloc changes it */
+				t->extra = glibc_chunk_size(t->arg);
+		}
 		break;
 	case FS_K_XALLOCX:
 		t->arg = PT_REGS_PARM1(ctx);
@@ -433,6 +447,7 @@ int BPF_KRETPROBE(alloc_exit)
 				account_release(c, h, 0, &t->old, now);
 			} else {
 				ADD(c->c[FS_C_FREES_UNKNOWN], 1);
+				ADD(c->c[FS_C_FREES_UNKNOWN_CHUNK_BYTES], t->extra);
 			}
 			if (!ptr)	/* realloc(p, 0) freed p */
 				return 0;
@@ -500,6 +515,7 @@ int BPF_KPROBE(free_enter)
 		ADD(fs->calls, 1);
 		if (ptr) {
 			ADD(c->c[FS_C_FREES_UNKNOWN], 1);
+			ADD(c->c[FS_C_FREES_UNKNOWN_CHUNK_BYTES], glibc_chunk_size(ptr));
 		} else {
 			ADD(c->c[FS_C_FREE_NULL], 1);
 		}

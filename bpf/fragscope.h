@@ -34,6 +34,7 @@ enum fs_counter {
 	FS_C_FAILED,		/* allocations that returned NULL / an error */
 	FS_C_FREE_NULL,		/* free(NULL) and friends */
 	FS_C_FREES_UNKNOWN,	/* releases of blocks not in the map (allocated before attach, or untracked) */
+	FS_C_FREES_UNKNOWN_CHUNK_BYTES, /* glibc: their chunk sizes, read from the chunk headers */
 	FS_C_TRACKED_ALLOCS,	/* allocations inserted into the map */
 	FS_C_TRACKED_BYTES,	/* their bytes */
 	FS_C_TRACKED_FREES,	/* map entries removed by a release */

@@ -44,6 +44,9 @@ static const char record_usage[] =
 	"  -q, --quiet           no progress line on stderr\n"
 	"      --sample-bytes N  sample the stack of about one allocation per N bytes\n"
 	"                        (default 524288; 0 off): allocation sites, estimated\n"
+	"      --census          with -p, glibc: count the heap's blocks in use before\n"
+	"                        attaching (as fragscope snapshot), so live figures\n"
+	"                        include what predates the probes (in chunk bytes)\n"
 	"      --max-live N      capacity of the live-allocation map (default 1048576)\n"
 	"  -v                    more diagnostics on stderr (-vv debug, -vvv libbpf)\n"
 	"  -h, --help            this text\n"
@@ -170,6 +173,7 @@ int cmd_record(int argc, char **argv)
 		{ "duration", required_argument, 0, 'd' },
 		{ "quiet", no_argument, 0, 'q' },
 		{ "max-live", required_argument, 0, 'L' },
+		{ "census", no_argument, 0, 'L' },
 		{ "sample-bytes", required_argument, 0, 'S' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },

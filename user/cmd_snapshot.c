@@ -42,35 +42,11 @@ static const char snapshot_usage[] =
 	"\n"
 	"exit status: 0 ok, 1 failure, 2 usage\n";
 
-static int read_mem(void *ctx, uint64_t addr, void *buf, uint64_t len)
-{
-	ssize_t n = pread(*(int *)ctx, buf, (size_t)len, (off_t)addr);
-
-	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
-}
-
 static void progress(uint64_t done, uint64_t total)
 {
 	if (isatty(2))
 		fprintf(stderr, "\rfragscope: walking heaps: %llu of %llu MiB", (unsigned long long)(done >> 20),
 			(unsigned long long)(total >> 20));
-}
-
-/* libc's writable data (.data then .bss): where main_arena lives. */
-static void libc_rw(const struct fs_regions *rs, uint64_t *lo, uint64_t *hi)
-{
-	*lo = *hi = 0;
-	for (int i = 0; i < rs->n; i++) {
-		const char *b = strrchr(rs->r[i].name, '/');
-
-		if (!b || strncmp(b + 1, "libc.so", 7) || strncmp(rs->r[i].perms, "rw", 2))
-			continue;
-		*lo = rs->r[i].start;
-		*hi = rs->r[i].end;
-		if (i + 1 < rs->n && rs->r[i + 1].start == *hi && !rs->r[i + 1].name[0])
-			*hi = rs->r[i + 1].end;
-		return;
-	}
 }
 
 static const char *why_diag(const struct fs_census *c, char *buf, size_t len, int *kind)
@@ -222,9 +198,8 @@ int cmd_snapshot(int argc, char **argv)
 	struct fs_settings set;
 	struct target tg = { .pidfd = -1, .gate = -1, .errpipe = -1 };
 	char err[512];
-	int json = 0, opt, ret = EXIT_FAIL, fd = -1, glibc;
+	int json = 0, opt, ret = EXIT_FAIL, glibc;
 	long pid = 0;
-	uint64_t lo, hi;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "p:jvh", longopts, NULL)) != -1) {
@@ -279,17 +254,12 @@ int cmd_snapshot(int argc, char **argv)
 	memmodel__sum(&rs, m);
 	procmem__settings((pid_t)pid, &set);
 	if (glibc) {
-		char path[64];
-		pid_t p = (pid_t)pid;
+		int r = procmem__census((pid_t)pid, &rs, progress, c);
 
-		snprintf(path, sizeof(path), "/proc/%ld/mem", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			fs_err("open %s: %s", path, strerror(errno));
+		if (r) {
+			fs_err("read /proc/%ld/mem: %s", pid, strerror(-r));
 			goto cleanup;
 		}
-		libc_rw(&rs, &lo, &hi);
-		census__glibc(&rs, lo, hi, read_mem, &fd, procmem__present, &p, progress, c);
 		if (isatty(2) && m->mapped > (256ULL << 20))
 			fputc('\n', stderr);
 		fs_info("read %llu MiB of the target's memory", (unsigned long long)(c->bytes_read >> 20));
@@ -304,8 +274,6 @@ int cmd_snapshot(int argc, char **argv)
 		print_text(plan, (pid_t)pid, tg.comm, c, m, &set, glibc);
 	ret = EXIT_OK;
 cleanup:
-	if (fd >= 0)
-		close(fd);
 	target__close(&tg);
 	memmodel__regions_free(&rs);
 	free(plan);

@@ -34,6 +34,9 @@ static const char stat_usage[] =
 	"                        by default when a COMMAND shares stdout, as perf stat)\n"
 	"      --sample-bytes N  sample the stack of about one allocation per N bytes\n"
 	"                        (default 524288; 0 off): allocation sites, estimated\n"
+	"      --census          with -p, glibc: count the heap's blocks in use before\n"
+	"                        attaching (as fragscope snapshot), so live figures\n"
+	"                        include what predates the probes (in chunk bytes)\n"
 	"      --max-live N      capacity of the live-allocation map (default 1048576);\n"
 	"                        allocations beyond it are counted as 'untracked'\n"
 	"  -v                    more diagnostics on stderr (-vv debug, -vvv libbpf)\n"
@@ -63,6 +66,7 @@ int cmd_stat(int argc, char **argv)
 		{ "json", no_argument, 0, 'j' },
 		{ "output", required_argument, 0, 'o' },
 		{ "max-live", required_argument, 0, 'L' },
+		{ "census", no_argument, 0, 'L' },
 		{ "sample-bytes", required_argument, 0, 'S' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },

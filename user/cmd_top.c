@@ -60,6 +60,9 @@ static const char top_usage[] =
 	"                        in batch mode every process's exit)\n"
 	"      --sample-bytes N  sample the stack of about one allocation per N bytes\n"
 	"                        (default 524288; 0 off): the sites panel, estimated\n"
+	"      --census          with -p, glibc: count the heap's blocks in use before\n"
+	"                        attaching (as fragscope snapshot), so live figures\n"
+	"                        include what predates the probes (in chunk bytes)\n"
 	"      --max-live N      capacity of the live-allocation map (default 1048576);\n"
 	"                        allocations beyond it are counted as 'untracked'\n"
 	"  -v                    more diagnostics on stderr (-vv debug, -vvv libbpf)\n"
@@ -356,6 +359,7 @@ int cmd_top(int argc, char **argv)
 		{ "json", no_argument, 0, 'j' },
 		{ "iterations", required_argument, 0, 'n' },
 		{ "max-live", required_argument, 0, 'L' },
+		{ "census", no_argument, 0, 'L' },
 		{ "sample-bytes", required_argument, 0, 'S' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },

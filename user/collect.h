@@ -36,6 +36,10 @@ struct fs_state {
 	uint64_t mem_age_ns;		/* how old the memory figures are (target gone) */
 	int flavour;			/* enum fs_flavour */
 	int traced_from_start;		/* no block predates the probes */
+	int census_done;		/* a heap census ran before attach (--census) */
+	int census_approximate;
+	uint64_t census_in_use;		/* chunk bytes in use then */
+	uint64_t census_chunks;
 	uint64_t sample_bytes;		/* sampling period of the sites (0: off) */
 	struct fs_site_sym *sites;	/* top sites by live bytes (then bytes), symbolized */
 	int nsites;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "census.h"
 #include "procmem.h"
 
 #define HEAP_MAX (64ULL << 20)
@@ -130,4 +131,45 @@ int procmem__settings(pid_t pid, struct fs_settings *s)
 	memmodel__settings(buf ? buf : "", len, s);
 	free(buf);
 	return 0;
+}
+
+static int read_mem(void *ctx, uint64_t addr, void *buf, uint64_t len)
+{
+	ssize_t n = pread(*(int *)ctx, buf, (size_t)len, (off_t)addr);
+
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+}
+
+/* libc's writable data (.data then .bss): where main_arena lives. */
+static void libc_rw(const struct fs_regions *rs, uint64_t *lo, uint64_t *hi)
+{
+	*lo = *hi = 0;
+	for (int i = 0; i < rs->n; i++) {
+		const char *b = strrchr(rs->r[i].name, '/');
+
+		if (!b || strncmp(b + 1, "libc.so", 7) || strncmp(rs->r[i].perms, "rw", 2))
+			continue;
+		*lo = rs->r[i].start;
+		*hi = rs->r[i].end;
+		if (i + 1 < rs->n && rs->r[i + 1].start == *hi && !rs->r[i + 1].name[0])
+			*hi = rs->r[i + 1].end;
+		return;
+	}
+}
+
+int procmem__census(pid_t pid, const struct fs_regions *rs, void (*progress)(uint64_t, uint64_t),
+		    struct fs_census *c)
+{
+	char path[64];
+	uint64_t lo, hi;
+	int fd, r;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	libc_rw(rs, &lo, &hi);
+	r = census__glibc(rs, lo, hi, read_mem, &fd, procmem__present, &pid, progress, c);
+	close(fd);
+	return r;
 }

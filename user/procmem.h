@@ -12,4 +12,10 @@ int procmem__regions(pid_t pid, int glibc, struct fs_regions *rs);
 int procmem__present(void *pidp, uint64_t start, uint64_t npages, uint8_t *present);
 int procmem__settings(pid_t pid, struct fs_settings *s);
 
+struct fs_census;
+/* A census of glibc's heap in PID (see census.h): regions classified with glibc=1.
+ * progress may be NULL. 0 or -errno. */
+int procmem__census(pid_t pid, const struct fs_regions *rs, void (*progress)(uint64_t, uint64_t),
+		    struct fs_census *c);
+
 #endif

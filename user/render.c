@@ -92,6 +92,7 @@ void render__json_core(struct json *j, const struct fs_view *v)
 	json__u64(j, "bytes_freed", s->c[FS_C_FREE_BYTES]);
 	json__u64(j, "failed_allocs", s->c[FS_C_FAILED]);
 	json__u64(j, "frees_unknown", s->c[FS_C_FREES_UNKNOWN]);
+	json__u64(j, "frees_unknown_chunk_bytes", s->c[FS_C_FREES_UNKNOWN_CHUNK_BYTES]);
 	json__u64(j, "free_null", s->c[FS_C_FREE_NULL]);
 	json__u64(j, "resized_in_place", s->c[FS_C_RESIZE_IN_PLACE]);
 	json__u64(j, "frees_internal", s->c[FS_C_FREES_INTERNAL]);
@@ -173,6 +174,17 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__u64(j, "lazyfree", m->lazyfree);
 	json__u64(j, "returned", m->returned);
 	json__u64(j, "rss_anon", m->rss_anon);
+	if (st->census_done) {
+		uint64_t gone = st->snap.c[FS_C_FREES_UNKNOWN_CHUNK_BYTES];
+
+		json__obj(j, "before_attach");
+		json__u64(j, "census_in_use", st->census_in_use);
+		json__u64(j, "census_chunks", st->census_chunks);
+		json__u64(j, "released_since", gone);
+		json__u64(j, "live_est", st->census_in_use > gone ? st->census_in_use - gone : 0);
+		json__bool(j, "approximate", st->census_approximate);
+		json__end_obj(j);
+	}
 	if (st->flavour == FS_F_JEMALLOC) {
 		/* jemalloc's own counters are not read: estimates from the waterfall */
 		json__obj(j, "jemalloc_est");
@@ -351,6 +363,14 @@ static void text_memory(FILE *f, const struct fs_state *st)
 		fprintf(f, "  %12s  resident    of which LazyFree %s; whole RssAnon %s\n",
 			render__bytes(m->resident, b1, sizeof(b1)), render__bytes(m->lazyfree, b2, sizeof(b2)),
 			render__bytes(m->rss_anon, b3, sizeof(b3)));
+		if (st->census_done) {
+			uint64_t gone = st->snap.c[FS_C_FREES_UNKNOWN_CHUNK_BYTES];
+
+			fprintf(f, "  %12s  +live       blocks from before attach still live (census %s in use, "
+				   "%s of it released since; chunk bytes)\n",
+				render__bytes(st->census_in_use > gone ? st->census_in_use - gone : 0, b1, sizeof(b1)),
+				render__bytes(st->census_in_use, b2, sizeof(b2)), render__bytes(gone, b3, sizeof(b3)));
+		}
 		if (st->flavour == FS_F_JEMALLOC)
 			fprintf(f, "  %12s  ~dirty      jemalloc: resident, not live, not yet purged (estimate: held free)\n"
 				   "  %12s  ~retained   jemalloc: mapped but not resident, kept by retain:true (estimate)\n",

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
+#include "census.h"
 #include "procmem.h"
 #include "symbolize.h"
 #include "traced.h"
@@ -28,6 +29,10 @@ int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg
 	char *end;
 	unsigned long long v;
 
+	if (!strcmp(name, "census")) {
+		o->census = 1;
+		return 1;
+	}
 	if (strcmp(name, "max-live") && strcmp(name, "sample-bytes"))
 		return 0;
 	errno = 0;
@@ -105,6 +110,28 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 	snprintf(t->info.comm, sizeof(t->info.comm), "%s", t->tg.comm);
 	show_plan(&t->plan);
 
+	if (o->census && pid) {
+		/* What the heap held before the probes: counted now, its releases seen later. */
+		struct fs_regions rs = { 0 };
+		struct fs_census *c = calloc(1, sizeof(*c));
+
+		if (t->plan.alloc != FS_ALLOC_GLIBC) {
+			fs_warn("--census reads glibc heaps only: not done for %s", t->plan.alloc_name);
+		} else if (c && !procmem__regions(pid, 1, &rs) && !procmem__census(pid, &rs, NULL, c)) {
+			t->st.census_done = 1;
+			t->st.census_in_use = c->in_use;
+			t->st.census_chunks = 0;
+			for (int i = 0; i < c->narenas; i++)
+				t->st.census_chunks += c->arenas[i].chunks_in_use;
+			t->st.census_approximate = c->approximate;
+			fs_info("census: %llu bytes in %llu chunks in use before attach",
+				(unsigned long long)c->in_use, (unsigned long long)t->st.census_chunks);
+		} else {
+			fs_warn("heap census of PID %d failed: live figures cover blocks allocated after attach only", pid);
+		}
+		memmodel__regions_free(&rs);
+		free(c);
+	}
 	memset(&topts, 0, sizeof(topts));
 	topts.pid = t->tg.pid;
 	topts.max_live = o->max_live;

@@ -17,6 +17,7 @@ struct symbolizer;
 struct fs_trace_opts {
 	uint32_t max_live;	/* live-allocation map capacity */
 	uint64_t sample_bytes;	/* stack sampling period, 0 off */
+	int census;		/* glibc, by PID: a heap census before attaching */
 };
 
 #define FS_TRACE_OPTS_DEFAULT { .max_live = 1 << 20, .sample_bytes = 512 << 10 }
@@ -33,8 +34,8 @@ struct fs_traced {
 	int detached;
 };
 
-/* Common option parsing: --max-live and --sample-bytes. Returns 1 if the option
- * was one of these (0 if not, -1 on a bad value, already reported). */
+/* Common option parsing: --max-live N, --sample-bytes N, --census (arg NULL).
+ * Returns 1 if the option was one of these (0 if not, -1 on a bad value, reported). */
 int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg);
 
 /* Traces pid, or starts argv traced from its first instruction. NULL with the cause

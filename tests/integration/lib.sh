@@ -109,7 +109,7 @@ attach_case() {
 	wait_for "[ -s '$ready' ]" || { fail "$name" "workload never got ready"; kill -9 $wpid; return; }
 	wpid=$(cat "$ready")
 	# not under timeout(1): it would pass our SIGINT to its whole process group
-	"$FS" -v stat -j -d 300 -p "$wpid" > "$out" 2> "$err" &
+	"$FS" -v stat -j -d 300 ${FS_ARGS:-} -p "$wpid" > "$out" 2> "$err" &
 	fpid=$!
 	wait_for "grep -qs 'tracing PID' '$err'" 300 || { fail "$name" "no attach: $(tail -1 "$err")"; kill -9 $wpid $fpid; return; }
 	kill -USR1 "$wpid"
