@@ -22,7 +22,7 @@ LIBS      := -lbpf -lelf -lz -lstdc++ -lncursesw -lsqlite3
 
 # Pure modules: no libbpf, unit-testable without root.
 PURE_SRCS := user/agg.c user/census.c user/elfobj.c user/insn.c user/json.c user/log.c user/memmodel.c user/procmem.c user/render.c user/resolve.c user/symbolize.c user/session.c
-APP_SRCS  := $(PURE_SRCS) user/collect.c user/traced.c user/main.c user/cmd_stat.c user/cmd_record.c user/cmd_report.c user/cmd_snapshot.c user/cmd_compare.c user/cmd_top.c user/tui.c user/target.c user/tracer.c
+APP_SRCS  := $(PURE_SRCS) user/collect.c user/traced.c user/main.c user/cmd_stat.c user/cmd_record.c user/cmd_report.c user/cmd_snapshot.c user/cmd_compare.c user/cmd_top.c user/tui.c user/target.c user/tracer.c user/umulti.c
 APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOLS     := $(OUTPUT)/tools/rpcwork $(OUTPUT)/tools/allocwork $(OUTPUT)/tools/allocwork-je $(OUTPUT)/tools/allocwork-cxx \
@@ -156,7 +156,7 @@ bench: deps
 # runs every variant once with tiny N and times nothing (for CI).
 BENCH_OUT   := $(OUTPUT)/bench
 BENCH_BINS  := $(BENCH_OUT)/floor $(BENCH_OUT)/workload $(BENCH_OUT)/workload-cxx-je
-FLOOR_OBJS  := $(BENCH_OUT)/floor.o $(patsubst user/%.c,$(OUTPUT)/user/%.o,user/resolve.c user/elfobj.c user/insn.c user/log.c)
+FLOOR_OBJS  := $(BENCH_OUT)/floor.o $(patsubst user/%.c,$(OUTPUT)/user/%.o,user/resolve.c user/elfobj.c user/insn.c user/log.c user/umulti.c)
 .PHONY: bench-build bench-quick
 bench-build: fragscope $(BENCH_BINS)
 bench-quick:

@@ -19,6 +19,7 @@
 #include "floor.skel.h"
 #include "log.h"
 #include "resolve.h"
+#include "umulti.h"
 
 extern char **environ;
 
@@ -66,6 +67,7 @@ static void print_stats(struct bpf_program *p)
 int main(int argc, char **argv)
 {
 	struct bpf_link *links[FS_MAX_FUNCS * 2];
+	int mfds[FS_MAX_FUNCS * 2], nmfds = 0, multi = !getenv("FRAGSCOPE_NO_UPROBE_MULTI");
 	struct floor_bpf *skel = NULL;
 	struct fs_plan *plan = NULL;
 	char path[PATH_MAX], err[512] = "";
@@ -122,12 +124,51 @@ int main(int argc, char **argv)
 	close(gate[0]);
 	gate[0] = -1;
 
-	skel = floor_bpf__open_and_load();
-	if (!skel) {
+	/* The same links as fragscope: uprobe_multi, one per file and program (falling
+	 * back, as it does, to one perf-event link per probe). */
+	skel = floor_bpf__open();
+	if (skel && multi) {
+		bpf_program__set_expected_attach_type(skel->progs.floor_enter, FS_ATTACH_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(skel->progs.floor_exit, FS_ATTACH_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(skel->progs.floor_free, FS_ATTACH_UPROBE_MULTI);
+	}
+	if (!skel || floor_bpf__load(skel)) {
 		fprintf(stderr, "floor: load BPF programs: %s\n", strerror(errno));
 		goto cleanup;
 	}
-	for (int k = 0; k < plan->nprobes; k++) {
+	for (int kind = 0; multi && kind < 3; kind++) {
+		struct bpf_program *prog = kind == 0 ? skel->progs.floor_free
+					 : kind == 1 ? skel->progs.floor_exit : skel->progs.floor_enter;
+
+		for (int k = 0; k < plan->nprobes; k++) {
+			uint64_t offs[FS_MAX_FUNCS];
+			int n = 0, seen = 0, fd;
+
+			if ((plan->probes[k].kind == FS_K_FREE) != (kind == 0))
+				continue;
+			for (int q = 0; q < k; q++)
+				seen |= (plan->probes[q].kind == FS_K_FREE) == (kind == 0) &&
+					!strcmp(plan->probes[q].path, plan->probes[k].path);
+			if (seen)
+				continue;
+			for (int q = k; q < plan->nprobes; q++) {
+				const struct fs_probe *p = &plan->probes[q];
+
+				if ((p->kind == FS_K_FREE) != (kind == 0) || strcmp(p->path, plan->probes[k].path))
+					continue;
+				offs[n++] = p->sym_off + p->place;
+				fs_info("attached %-36s %s+0x%llx+%u%s", p->name, p->path,
+					(unsigned long long)p->sym_off, p->place, kind == 1 ? " [return]" : "");
+			}
+			fd = umulti__attach(bpf_program__fd(prog), plan->probes[k].path, offs, NULL, n, kind == 1, pid);
+			if (fd < 0) {
+				fprintf(stderr, "floor: attach in %s: %s\n", plan->probes[k].path, strerror(-fd));
+				goto cleanup;
+			}
+			mfds[nmfds++] = fd;
+		}
+	}
+	for (int k = 0; !multi && k < plan->nprobes; k++) {
 		const struct fs_probe *p = &plan->probes[k];
 		int is_free = p->kind == FS_K_FREE;
 
@@ -167,6 +208,8 @@ cleanup:
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
+	while (nmfds > 0)
+		close(mfds[--nmfds]);
 	while (nlinks > 0)
 		bpf_link__destroy(links[--nlinks]);
 	floor_bpf__destroy(skel);

@@ -5,32 +5,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "fragscope.skel.h"
 #include "log.h"
 #include "tracer.h"
-
-/* uprobe_multi (kernel 6.6+): one link per object and program instead of one
- * perf event per probe. libbpf 1.1.2 has no API for it: a raw BPF_LINK_CREATE. */
-#define ATTACH_UPROBE_MULTI 48		/* BPF_TRACE_UPROBE_MULTI */
-#define UPROBE_MULTI_RETURN 1		/* BPF_F_UPROBE_MULTI_RETURN */
-
-struct link_create_uprobe_multi {	/* union bpf_attr, BPF_LINK_CREATE, uprobe_multi */
-	__u32 prog_fd;
-	__u32 target_fd;
-	__u32 attach_type;
-	__u32 flags;
-	__u64 path;
-	__u64 offsets;
-	__u64 ref_ctr_offsets;
-	__u64 cookies;
-	__u32 cnt;
-	__u32 multi_flags;
-	__u32 pid;
-	__u32 _pad[9];
-};
+#include "umulti.h"
 
 struct tracer {
 	struct fragscope_bpf *skel;
@@ -79,9 +59,9 @@ again:
 		goto fail;
 	}
 	if (t->multi) {
-		bpf_program__set_expected_attach_type(t->skel->progs.alloc_enter, ATTACH_UPROBE_MULTI);
-		bpf_program__set_expected_attach_type(t->skel->progs.alloc_exit, ATTACH_UPROBE_MULTI);
-		bpf_program__set_expected_attach_type(t->skel->progs.free_enter, ATTACH_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(t->skel->progs.alloc_enter, FS_ATTACH_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(t->skel->progs.alloc_exit, FS_ATTACH_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(t->skel->progs.free_enter, FS_ATTACH_UPROBE_MULTI);
 	}
 	t->skel->rodata->target_tgid = (__u32)opts->pid;
 	t->skel->rodata->flavour = (__u32)opts->flavour;
@@ -139,8 +119,7 @@ static int attach_multi(struct tracer *t, struct bpf_program *prog, const struct
 {
 	for (int i = 0; i < plan->nprobes; i++) {
 		const char *path = plan->probes[i].path;
-		__u64 offs[FS_MAX_FUNCS], cookies[FS_MAX_FUNCS];
-		struct link_create_uprobe_multi a;
+		uint64_t offs[FS_MAX_FUNCS], cookies[FS_MAX_FUNCS];
 		int n = 0, done = 0, fd;
 
 		if ((plan->probes[i].kind == FS_K_FREE) != want_free)
@@ -160,22 +139,11 @@ static int attach_multi(struct tracer *t, struct bpf_program *prog, const struct
 			fs_info("attached %-36s %s+0x%llx (probe at +%u: %s)%s", p->name, path,
 				(unsigned long long)p->sym_off, p->place, p->why, ret ? " [return]" : "");
 		}
-		memset(&a, 0, sizeof(a));
-		a.prog_fd = (__u32)bpf_program__fd(prog);
-		a.attach_type = ATTACH_UPROBE_MULTI;
-		a.path = (__u64)(uintptr_t)path;
-		a.offsets = (__u64)(uintptr_t)offs;
-		a.cookies = (__u64)(uintptr_t)cookies;
-		a.cnt = (__u32)n;
-		a.multi_flags = ret ? UPROBE_MULTI_RETURN : 0;
-		a.pid = (__u32)t->pid;
-		fd = (int)syscall(__NR_bpf, 28 /* BPF_LINK_CREATE */, &a, sizeof(a));
+		fd = umulti__attach(bpf_program__fd(prog), path, offs, cookies, n, ret, t->pid);
 		if (fd < 0) {
-			int e = errno;
-
 			snprintf(err, errlen, "attach %d probes in %s: %s", n, path,
-				 e == ESRCH ? "the process is gone" : strerror(e));
-			return -e;
+				 fd == -ESRCH ? "the process is gone" : strerror(-fd));
+			return fd;
 		}
 		t->mfds[t->nmfds++] = fd;
 	}
