@@ -38,6 +38,21 @@ else
 	fail compare_html "no RSS curves in cmp/page.html"
 fi
 
+# --load: a server that waits for traffic, and a separate load command that drives it;
+# the load ends when that command exits
+rm -f srv.ready srv.log
+"$FS" compare --variants glibc --idle 1 -o cmp5 --json \
+	--load "while [ ! -s srv.ready ]; do sleep 0.1; done; kill -USR1 \$(cat srv.ready); while ! grep -qs done srv.log; do sleep 0.1; done" \
+	-- $TOOLS/rpcwork --threads 2 --requests 20000 --wait --hold --ready srv.ready --log srv.log > cmp5.json 2> cmp5.err
+rc=$?
+load_s=$(jq '.variants[0].load_s' cmp5.json 2>/dev/null)
+if [ $rc = 0 ] && [ "$(jq '.variants[0].rss_end > 0 and .variants[0].allocs_per_s > 0' cmp5.json)" = true ] \
+	&& awk -v l="$load_s" 'BEGIN { exit !(l >= 1) }'; then
+	pass compare_load_command
+else
+	fail compare_load_command "rc=$rc load_s=$load_s $(tail -2 cmp5.err)"
+fi
+
 # bad input: one line naming the cause; the other variants are still compared
 expect_error compare_unknown_variant 2 "unknown variant 'tcmalloc'" "$FS" compare --variants glibc,tcmalloc -- true
 expect_error compare_nothing 2 'nothing to compare' "$FS" compare
