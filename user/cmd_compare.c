@@ -57,6 +57,8 @@ static const char compare_usage[] =
 	"  -o, --output DIR      where the sessions go (default fragscope-compare)\n"
 	"      --timeout SECS    longest run of one variant (default 600)\n"
 	"  -j, --json            the table as one JSON document on stdout\n"
+	"      --sample-bytes N  stack sampling of every run (default 524288; 0 off)\n"
+	"      --max-live N      capacity of the live-allocation map (default 1048576)\n"
 	"      --html OUT.html   the comparison as one page, RSS curves on one chart\n"
 	"  -v                    more diagnostics on stderr\n"
 	"  -h, --help            this text\n"
@@ -512,8 +514,7 @@ int cmd_compare(int argc, char **argv)
 		{ "timeout", required_argument, 0, 'T' },
 		{ "json", no_argument, 0, 'j' },
 		{ "html", required_argument, 0, 'H' },
-		{ "max-live", required_argument, 0, 'L' },
-		{ "sample-bytes", required_argument, 0, 'S' },
+		FS_TRACE_LONGOPTS,
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
@@ -541,7 +542,6 @@ int cmd_compare(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'H': html = optarg; break;
 		case 'L':
-		case 'S':
 			if (traced__parse_opt(&topts, longopts[idx].name, optarg) < 0)
 				goto usage;
 			break;

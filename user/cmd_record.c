@@ -42,12 +42,7 @@ static const char record_usage[] =
 	"  -d, --duration SECS   stop after SECS seconds (default: until Ctrl-C or exit);\n"
 	"                        a COMMAND then gets SIGTERM\n"
 	"  -q, --quiet           no progress line on stderr\n"
-	"      --sample-bytes N  sample the stack of about one allocation per N bytes\n"
-	"                        (default 524288; 0 off): allocation sites, estimated\n"
-	"      --census          with -p, glibc: count the heap's blocks in use before\n"
-	"                        attaching (as fragscope snapshot), so live figures\n"
-	"                        include what predates the probes (in chunk bytes)\n"
-	"      --max-live N      capacity of the live-allocation map (default 1048576)\n"
+	FS_TRACE_OPTS_HELP
 	"  -v                    more diagnostics on stderr (-vv debug, -vvv libbpf)\n"
 	"  -h, --help            this text\n"
 	"\n"
@@ -59,19 +54,6 @@ static const char record_usage[] =
 	"example:\n"
 	"  fragscope record -o before.db -- ./server --load-test\n"
 	"  fragscope report before.db\n";
-
-static int parse_pid(const char *s, pid_t *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0 || v > 0x7fffffff)
-		return -1;
-	*out = (pid_t)v;
-	return 0;
-}
 
 /* Words joined by spaces, those with blanks or quotes single-quoted (as a shell reads them). */
 static char *join_args(int argc, char **argv)
@@ -172,9 +154,7 @@ int cmd_record(int argc, char **argv)
 		{ "interval", required_argument, 0, 'i' },
 		{ "duration", required_argument, 0, 'd' },
 		{ "quiet", no_argument, 0, 'q' },
-		{ "max-live", required_argument, 0, 'L' },
-		{ "census", no_argument, 0, 'L' },
-		{ "sample-bytes", required_argument, 0, 'S' },
+		FS_TRACE_LONGOPTS,
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
@@ -194,10 +174,8 @@ int cmd_record(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+p:o:i:d:qvh", longopts, &idx)) != -1) {
 		switch (opt) {
 		case 'p':
-			if (parse_pid(optarg, &pid)) {
-				fs_err("invalid PID '%s'", optarg);
+			if (traced__parse_pid(optarg, &pid))
 				return EXIT_USAGE;
-			}
 			break;
 		case 'o':
 			if (!*optarg) {
@@ -224,7 +202,6 @@ int cmd_record(int argc, char **argv)
 			quiet = 1;
 			break;
 		case 'L':
-		case 'S':
 			if (traced__parse_opt(&topts, longopts[idx].name, optarg) < 0)
 				return EXIT_USAGE;
 			break;
@@ -239,11 +216,8 @@ int cmd_record(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!pid == (optind >= argc)) {
-		fs_err("%s (see fragscope record --help)",
-		       pid ? "give either -p PID or a command, not both" : "nothing to trace: give -p PID or -- COMMAND");
+	if (traced__check_target("record", pid != 0, optind < argc))
 		return EXIT_USAGE;
-	}
 	if (check_can_trace())
 		return EXIT_FAIL;
 

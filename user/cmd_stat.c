@@ -32,30 +32,11 @@ static const char stat_usage[] =
 	"  -j, --json            print one JSON document on stdout (keys in README)\n"
 	"  -o, --output FILE     write the summary to FILE instead (text goes to stderr\n"
 	"                        by default when a COMMAND shares stdout, as perf stat)\n"
-	"      --sample-bytes N  sample the stack of about one allocation per N bytes\n"
-	"                        (default 524288; 0 off): allocation sites, estimated\n"
-	"      --census          with -p, glibc: count the heap's blocks in use before\n"
-	"                        attaching (as fragscope snapshot), so live figures\n"
-	"                        include what predates the probes (in chunk bytes)\n"
-	"      --max-live N      capacity of the live-allocation map (default 1048576);\n"
-	"                        allocations beyond it are counted as 'untracked'\n"
+	FS_TRACE_OPTS_HELP
 	"  -v                    more diagnostics on stderr (-vv debug, -vvv libbpf)\n"
 	"  -h, --help            this text\n"
 	"\n"
 	"exit status: 0 ok (or the command's own), 1 failure, 2 usage\n";
-
-static int parse_pid(const char *s, pid_t *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0 || v > 0x7fffffff)
-		return -1;
-	*out = (pid_t)v;
-	return 0;
-}
 
 int cmd_stat(int argc, char **argv)
 {
@@ -65,9 +46,7 @@ int cmd_stat(int argc, char **argv)
 		{ "interval", required_argument, 0, 'i' },
 		{ "json", no_argument, 0, 'j' },
 		{ "output", required_argument, 0, 'o' },
-		{ "max-live", required_argument, 0, 'L' },
-		{ "census", no_argument, 0, 'L' },
-		{ "sample-bytes", required_argument, 0, 'S' },
+		FS_TRACE_LONGOPTS,
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
@@ -84,10 +63,8 @@ int cmd_stat(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+p:d:i:jo:vh", longopts, &idx)) != -1) {
 		switch (opt) {
 		case 'p':
-			if (parse_pid(optarg, &pid)) {
-				fs_err("invalid PID '%s'", optarg);
+			if (traced__parse_pid(optarg, &pid))
 				return EXIT_USAGE;
-			}
 			break;
 		case 'd':
 			duration = strtod(optarg, NULL);
@@ -110,7 +87,6 @@ int cmd_stat(int argc, char **argv)
 			outfile = optarg;
 			break;
 		case 'L':
-		case 'S':
 			if (traced__parse_opt(&topts, longopts[idx].name, optarg) < 0)
 				return EXIT_USAGE;
 			break;
@@ -125,11 +101,8 @@ int cmd_stat(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!pid == (optind >= argc)) {
-		fs_err("%s (see fragscope stat --help)",
-		       pid ? "give either -p PID or a command, not both" : "nothing to trace: give -p PID or -- COMMAND");
+	if (traced__check_target("stat", pid != 0, optind < argc))
 		return EXIT_USAGE;
-	}
 	if (check_can_trace())
 		return EXIT_FAIL;
 

@@ -58,13 +58,7 @@ static const char top_usage[] =
 	"  -j, --json            in batch mode, one JSON object per line and process\n"
 	"  -n, --iterations N    stop after N intervals (default: until q, Ctrl-C, or\n"
 	"                        in batch mode every process's exit)\n"
-	"      --sample-bytes N  sample the stack of about one allocation per N bytes\n"
-	"                        (default 524288; 0 off): the sites panel, estimated\n"
-	"      --census          with -p, glibc: count the heap's blocks in use before\n"
-	"                        attaching (as fragscope snapshot), so live figures\n"
-	"                        include what predates the probes (in chunk bytes)\n"
-	"      --max-live N      capacity of the live-allocation map (default 1048576);\n"
-	"                        allocations beyond it are counted as 'untracked'\n"
+	FS_TRACE_OPTS_HELP
 	"  -v                    more diagnostics on stderr (-vv debug, -vvv libbpf)\n"
 	"  -h, --help            this text\n"
 	"\n"
@@ -78,19 +72,6 @@ static const char top_usage[] =
 	"allocated before attach are not in live: attach before the load to see it whole.\n"
 	"\n"
 	"exit status: 0 ok, 1 failure, 2 usage\n";
-
-static int parse_pid(const char *s, pid_t *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0 || v > 0x7fffffff)
-		return -1;
-	*out = (pid_t)v;
-	return 0;
-}
 
 static uint64_t now_ns(void)
 {
@@ -140,38 +121,6 @@ static int count_threads(pid_t pid)
 	return n;
 }
 
-/* collect__sample carries the arenas of a deep sample to the next cheap one only
- * (and not the page occupancy): keep them here until the next deep sample. */
-static void carry_deep(struct top_proc *p, int deep)
-{
-	struct fs_memory *m = &p->t->st.mem;
-
-	if (!m->valid || p->t->st.mem_age_ns)
-		return;
-	if (deep) {
-		p->deep_valid = 1;
-		p->deep.narenas = m->narenas;
-		memcpy(p->deep.arenas, m->arenas, sizeof(m->arenas));
-		p->deep.pages_valid = m->pages_valid;
-		p->deep.pages_partial = m->pages_partial;
-		p->deep.pages_approximate = m->pages_approximate;
-		p->deep.pages_scanned = m->pages_scanned;
-		p->deep.resident_no_live = m->resident_no_live;
-		p->deep.low_occupancy = m->low_occupancy;
-		memcpy(p->deep.pages_note, m->pages_note, sizeof(m->pages_note));
-	} else if (p->deep_valid) {
-		m->narenas = p->deep.narenas;
-		memcpy(m->arenas, p->deep.arenas, sizeof(m->arenas));
-		m->pages_valid = p->deep.pages_valid;
-		m->pages_partial = p->deep.pages_partial;
-		m->pages_approximate = p->deep.pages_approximate;
-		m->pages_scanned = p->deep.pages_scanned;
-		m->resident_no_live = p->deep.resident_no_live;
-		m->low_occupancy = p->deep.low_occupancy;
-		memcpy(m->pages_note, p->deep.pages_note, sizeof(m->pages_note));
-	}
-}
-
 /* One interval of one process: counters (and, when deep, arenas, pages and sites),
  * the rates since the last sample, the history. An exited process is sampled once
  * more for its last counters, then frozen. */
@@ -184,7 +133,6 @@ static void sample(struct top_proc *p, int deep, int nsites)
 	p->prev = t->st.snap;
 	if (traced__sample(t, deep, deep ? nsites : 0))
 		return;
-	carry_deep(p, deep);
 	p->last_ns = now_ns();
 	if (p->prev.mono_ns) {
 		agg__delta(&p->prev, &t->st.snap, &p->delta);
@@ -358,9 +306,7 @@ int cmd_top(int argc, char **argv)
 		{ "batch", no_argument, 0, 'b' },
 		{ "json", no_argument, 0, 'j' },
 		{ "iterations", required_argument, 0, 'n' },
-		{ "max-live", required_argument, 0, 'L' },
-		{ "census", no_argument, 0, 'L' },
-		{ "sample-bytes", required_argument, 0, 'S' },
+		FS_TRACE_LONGOPTS,
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
@@ -382,10 +328,8 @@ int cmd_top(int argc, char **argv)
 				fs_err("too many PIDs (at most %d)", TOP_MAX_PIDS);
 				return EXIT_USAGE;
 			}
-			if (parse_pid(optarg, &pids[npids])) {
-				fs_err("invalid PID '%s'", optarg);
+			if (traced__parse_pid(optarg, &pids[npids]))
 				return EXIT_USAGE;
-			}
 			for (int i = 0; i < npids; i++)
 				if (pids[i] == pids[npids]) {
 					fs_err("PID %d given twice", pids[i]);
@@ -418,7 +362,6 @@ int cmd_top(int argc, char **argv)
 			}
 			break;
 		case 'L':
-		case 'S':
 			if (traced__parse_opt(&topts, longopts[idx].name, optarg) < 0)
 				return EXIT_USAGE;
 			break;

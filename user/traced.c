@@ -24,6 +24,32 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+int traced__parse_pid(const char *s, pid_t *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v <= 0 || v > 0x7fffffff) {
+		fs_err("invalid PID '%s'", s);
+		return -1;
+	}
+	*out = (pid_t)v;
+	return 0;
+}
+
+int traced__check_target(const char *cmd, int have_pid, int have_command)
+{
+	if (have_pid == have_command) {
+		fs_err("%s (see fragscope %s --help)",
+		       have_pid ? "give either -p PID or a command, not both" : "nothing to trace: give -p PID or -- COMMAND",
+		       cmd);
+		return 2;
+	}
+	return 0;
+}
+
 int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg)
 {
 	char *end;

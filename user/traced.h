@@ -34,6 +34,26 @@ struct fs_traced {
 	int detached;
 };
 
+/* The options every tracing command takes: getopt_long entries (all 'L', handled by
+ * traced__parse_opt) and their --help lines. */
+#define FS_TRACE_LONGOPTS \
+	{ "max-live", required_argument, 0, 'L' }, \
+	{ "sample-bytes", required_argument, 0, 'L' }, \
+	{ "census", no_argument, 0, 'L' }
+#define FS_TRACE_OPTS_HELP \
+	"      --sample-bytes N  sample the stack of about one allocation per N bytes\n" \
+	"                        (default 524288; 0 off): allocation sites, estimated\n" \
+	"      --census          with -p, glibc: count the heap's blocks in use before\n" \
+	"                        attaching (as fragscope snapshot), so live figures\n" \
+	"                        include what predates the probes (in chunk bytes)\n" \
+	"      --max-live N      capacity of the live-allocation map (default 1048576);\n" \
+	"                        allocations beyond it are counted as 'untracked'\n"
+
+/* A PID argument: 0, or -1 after saying why. */
+int traced__parse_pid(const char *s, pid_t *out);
+/* Exactly one of -p PID and -- COMMAND: 0, or EXIT_USAGE after saying why. */
+int traced__check_target(const char *cmd, int have_pid, int have_command);
+
 /* Common option parsing: --max-live N, --sample-bytes N, --census (arg NULL).
  * Returns 1 if the option was one of these (0 if not, -1 on a bad value, reported). */
 int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg);

@@ -28,8 +28,6 @@ struct top_proc {
 	struct top_point *hist;		/* ring */
 	int hist_cap, hist_n, hist_head;	/* head: next slot written */
 	uint64_t last_ns;		/* time of the last sample */
-	struct fs_memory deep;		/* arenas and pages of the last deep sample */
-	int deep_valid;
 };
 
 enum top_sort { TOP_SORT_LIVE = 0, TOP_SORT_BYTES, TOP_SORT_SAMPLES, TOP_SORT__COUNT };
