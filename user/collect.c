@@ -81,6 +81,8 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 	memmodel__regions_free(&rs);
 	st->mem.live = agg__live_bytes(&st->snap);
 	st->mem.returned = agg__returned(&st->snap);
+	st->mem.faults = st->snap.k.faults;
+	st->mem.churn_faults = st->snap.k.churn_faults;
 	if (st->mem.valid)
 		memmodel__finish(&st->mem);
 	if (st->mem.live > st->peak_live)

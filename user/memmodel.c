@@ -315,8 +315,36 @@ static const char *MIB(uint64_t v)
 	return render__bytes(v, ring[next++ % 8], sizeof(ring[0]));
 }
 
+static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
+		     const struct fs_settings *set, struct fs_diagnosis *out);
+
+/* Memory given back only to be faulted in again: speed lost, not memory. */
+static void churn(const struct fs_memory *m, int flavour, struct fs_diagnosis *out)
+{
+	size_t o = strlen(out->text);
+	uint64_t bytes = m->churn_faults * PAGE;
+
+	if (bytes < (16u << 20) || m->churn_faults * 4 < m->faults || o + 2 >= sizeof(out->text))
+		return;
+	snprintf(out->text + o, sizeof(out->text) - o,
+		 "%s Churn: %s were faulted back in less than a second after being returned (%.0f%% of %llu page "
+		 "faults)%s", o && out->text[o - 1] != '.' && out->text[o - 1] != ' ' ? "." : "", MIB(bytes), 100.0 * (double)m->churn_faults / (double)m->faults,
+		 (unsigned long long)m->faults,
+		 flavour == FS_F_GLIBC ? ": glibc trims heap tops after frees and faults them in again; a higher "
+					 "glibc.malloc.trim_threshold (or glibc.malloc.top_pad) trades that memory for speed."
+				       : ": a longer decay (dirty_decay_ms) keeps pages that are about to be reused.");
+}
+
 void memmodel__diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 			const struct fs_settings *set, struct fs_diagnosis *out)
+{
+	diagnose(m, peak_live, flavour, set, out);
+	if (m->valid)
+		churn(m, flavour, out);
+}
+
+static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
+		     const struct fs_settings *set, struct fs_diagnosis *out)
 {
 	uint64_t idle = m->resident > m->live ? m->resident - m->live : 0;
 	size_t o = 0;
