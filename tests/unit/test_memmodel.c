@@ -704,3 +704,28 @@ TEST(memmodel_diag_name)
 	ASSERT_STREQ(memmodel__diag_name(-1), "none", "negative");
 	ASSERT_STREQ(memmodel__diag_name(FS_D_ARENA_SPREAD + 1), "none", "past the last");
 }
+
+TEST(memmodel_diagnose_churn)
+{
+	struct fs_memory *m = calloc(1, sizeof(*m));
+	struct fs_settings set;
+	struct fs_diagnosis d;
+
+	if (!ASSERT_OK_PTR(m, "calloc"))
+		return;
+	memmodel__settings("", 0, &set);
+	m->valid = 1;
+	m->resident = 4u << 20;
+	m->live = 3u << 20;
+	m->faults = 10000;
+	m->churn_faults = 9000;		/* 35.2 MiB faulted back soon after release */
+	memmodel__diagnose(m, 3u << 20, FS_F_GLIBC, &set, &d);
+	ASSERT_EQ(d.kind, FS_D_NONE, "churn does not change the kind");
+	ASSERT_HAS_STR(d.text, "Churn: 35.2 MiB were faulted back", "churn: figure");
+	ASSERT_HAS_STR(d.text, "(90% of 10000 page faults)", "churn: share");
+	ASSERT_HAS_STR(d.text, "glibc.malloc.trim_threshold", "churn: glibc remedy");
+	m->churn_faults = 1000;		/* under a quarter of the faults: no word of it */
+	memmodel__diagnose(m, 3u << 20, FS_F_GLIBC, &set, &d);
+	ASSERT_FALSE(strstr(d.text, "Churn"), "little churn: not mentioned");
+	free(m);
+}
