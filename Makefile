@@ -29,7 +29,8 @@ TOOLS     := $(OUTPUT)/tools/rpcwork $(OUTPUT)/tools/allocwork $(OUTPUT)/tools/a
              $(OUTPUT)/tools/allocwork-cxx-je
 FIXTURES  := $(OUTPUT)/fixtures/dyn $(OUTPUT)/fixtures/dyn-je $(OUTPUT)/fixtures/static \
              $(OUTPUT)/fixtures/static-stripped $(OUTPUT)/fixtures/libfakemalloc.so \
-             $(OUTPUT)/fixtures/dyn-fake $(OUTPUT)/fixtures/static-je-prefix $(OUTPUT)/fixtures/dyn-tc
+             $(OUTPUT)/fixtures/dyn-fake $(OUTPUT)/fixtures/static-je-prefix $(OUTPUT)/fixtures/dyn-tc \
+             $(OUTPUT)/fixtures/refused
 
 VMLINUX   := vmlinux/vmlinux.h
 
@@ -105,6 +106,8 @@ $(OUTPUT)/fixtures/libfaketcmalloc.so: tests/unit/faketcmalloc.c tests/unit/fake
 	$(Q)$(CC) -O1 -shared -fPIC $< -o $@
 $(OUTPUT)/fixtures/dyn-tc: tests/unit/fixture.c $(OUTPUT)/fixtures/libfaketcmalloc.so
 	$(Q)$(CC) -O1 $< -o $@ -L$(OUTPUT)/fixtures -lfaketcmalloc -Wl,-rpath,'$$ORIGIN'
+$(OUTPUT)/fixtures/refused: tests/unit/fixture_refused.S | $(OUTPUT)/fixtures
+	$(Q)$(CC) -nostdlib -static $< -o $@
 $(OUTPUT)/fixtures/static-je-prefix: tests/unit/fixture_je_prefix.c | $(OUTPUT)/fixtures
 	$(Q)$(CC) -O1 $< -o $@
 

@@ -90,6 +90,17 @@ fail:
 	return NULL;
 }
 
+/* Why an attach failed, in words (524 is the kernel's ENOTSUPP, unknown to libc). */
+static const char *attach_errstr(int err, char *buf, size_t len)
+{
+	if (err == -ESRCH)
+		return "the process is gone";
+	if (err == -524)
+		return "the kernel refuses a uprobe on the instruction there (ENOTSUPP)";
+	libbpf_strerror(err, buf, len);
+	return buf;
+}
+
 static int attach_one(struct tracer *t, struct bpf_program *prog, const struct fs_probe *p,
 		      int func, int retprobe, char *err, size_t errlen)
 {
@@ -102,9 +113,8 @@ static int attach_one(struct tracer *t, struct bpf_program *prog, const struct f
 	l = bpf_program__attach_uprobe_opts(prog, t->pid, p->path, p->sym_off + p->place, &o);
 	if (!l) {
 		r = -errno;
-		libbpf_strerror(r, msg, sizeof(msg));
 		snprintf(err, errlen, "attach %s%s in %s: %s", p->name, retprobe ? " (return)" : "",
-			 p->path, r == -ESRCH ? "the process is gone" : msg);
+			 p->path, attach_errstr(r, msg, sizeof(msg)));
 		return r;
 	}
 	t->links[t->nlinks++] = l;
@@ -141,8 +151,10 @@ static int attach_multi(struct tracer *t, struct bpf_program *prog, const struct
 		}
 		fd = umulti__attach(bpf_program__fd(prog), path, offs, cookies, n, ret, t->pid);
 		if (fd < 0) {
-			snprintf(err, errlen, "attach %d probes in %s: %s", n, path,
-				 fd == -ESRCH ? "the process is gone" : strerror(-fd));
+			char msg[128];
+
+			snprintf(err, errlen, "attach %d probe%s in %s: %s", n, n > 1 ? "s" : "", path,
+				 attach_errstr(fd, msg, sizeof(msg)));
 			return fd;
 		}
 		t->mfds[t->nmfds++] = fd;

@@ -113,4 +113,10 @@ expect_error not_elf 1 'not an x86-64 ELF' "$FS" stat -- "$ROOT/tests/integratio
 expect_error map_too_big 1 'load BPF programs' "$FS" stat --max-live 1073741824 -- true
 expect_error kernel_thread 1 'has no executable \(kernel thread' "$FS" stat -p 2
 expect_error tcmalloc_refused 1 'tcmalloc in .* not traced yet' "$FS" stat -- "$ROOT/.output/fixtures/dyn-tc"
+# a probe the kernel refuses: a malloc whose first instruction cannot take a uprobe
+"$ROOT/.output/fixtures/refused" &
+rpid=$!
+sleep 0.2
+expect_error probe_refused 1 'attach .* the kernel refuses a uprobe on the instruction there' "$FS" stat -p $rpid
+kill $rpid 2>/dev/null; wait $rpid 2>/dev/null
 no_programs_left nothing_left_attached
