@@ -89,7 +89,11 @@ struct tstate {
 	__u64 sys_brk;		/* mm->brk at entry */
 	__u32 sys;		/* enum fs_sys */
 	__u32 sys_active;
+	__u32 sys_from_alloc;	/* called from the allocator's code */
+	__u32 _pad3;
 	__s64 sample_left;	/* bytes until the next sampled stack */
+	__u32 sample_armed;
+	__u32 _pad2;
 };
 
 struct {
@@ -116,6 +120,11 @@ struct {
 	__type(value, struct release);
 } releases SEC(".maps");
 __u32 release_next;
+
+/* The allocator's code, learnt at its first probed call: tells its releases from
+ * the program's own madvise/munmap calls. */
+__u64 alloc_bias;
+__u64 alloc_text_lo, alloc_text_hi;
 
 static const __u32 zero = 0;
 
@@ -194,6 +203,10 @@ static __always_inline __s32 maybe_sample(void *ctx, struct tstate *t, struct co
 
 	if (!sample_period || !t)
 		return -1;
+	if (!t->sample_armed) {	/* a new thread: its first bytes are no likelier than others */
+		t->sample_armed = 1;
+		t->sample_left = (__s64)(bpf_get_prandom_u32() % sample_period) + 1;
+	}
 	t->sample_left -= (__s64)size;
 	if (t->sample_left > 0)
 		return -1;
@@ -313,6 +326,15 @@ int BPF_KPROBE(alloc_enter)
 	c = bpf_map_lookup_elem(&counters, &zero);
 	if (!t || !c)
 		return 0;
+	if (!alloc_text_hi) {
+		struct fs_func_info *fi = bpf_map_lookup_elem(&func_infos, &func);
+
+		if (fi && fi->text_hi) {
+			alloc_bias = PT_REGS_IP(ctx) - fi->probe_vaddr;
+			alloc_text_lo = fi->text_lo;
+			alloc_text_hi = fi->text_hi;
+		}
+	}
 	if (t->active) {
 		if (nested_in_call(t, sp, func)) {
 			ADD(c->c[FS_C_NESTED], 1);
@@ -464,16 +486,20 @@ int BPF_KRETPROBE(alloc_exit)
 	return 0;
 }
 
-/* Only for releases of unknown blocks: is the caller the allocator's own code? */
+/* Only for releases of unknown blocks: is this the allocator's own internal call
+ * (a direct call site found in its code), not a release by the program? */
 static __always_inline int called_from_allocator(struct pt_regs *ctx, __u32 func, __u64 sp)
 {
 	struct fs_func_info *fi = bpf_map_lookup_elem(&func_infos, &func);
 	__u64 ret = 0, at;
 
-	if (!fi || !fi->text_hi || bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
+	if (!fi || !fi->internal_ret[0] || bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
 		return 0;
 	at = ret - (PT_REGS_IP(ctx) - fi->probe_vaddr);	/* runtime -> object address */
-	return at >= fi->text_lo && at < fi->text_hi;
+	for (int i = 0; i < FS_INTERNAL_CALLERS; i++)
+		if (fi->internal_ret[i] && at == fi->internal_ret[i])
+			return 1;
+	return 0;
 }
 
 SEC("uprobe")
@@ -586,8 +612,19 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	t->sys_rss = -1;
 	/* RSS only around calls that can give memory back (mprotect and mmap are frequent). */
 	if (sys == FS_S_MUNMAP || sys == FS_S_MADVISE || sys == FS_S_BRK ||
+	    (sys == FS_S_MREMAP && regs->dx < regs->si) ||
 	    (sys == FS_S_MMAP && (regs->r10 & F_MAP_FIXED) && regs->dx == 0))
 		t->sys_rss = anon_rss();
+	/* The libc wrapper is a leaf: [sp] is its caller. Unknown until learnt: allocator. */
+	t->sys_from_alloc = 1;
+	if (t->sys_rss >= 0 && alloc_text_hi) {
+		__u64 ret = 0;
+
+		if (!bpf_probe_read_user(&ret, sizeof(ret), (void *)regs->sp)) {
+			ret -= alloc_bias;
+			t->sys_from_alloc = ret >= alloc_text_lo && ret < alloc_text_hi;
+		}
+	}
 	if (sys == FS_S_BRK) {
 		struct mm_struct *mm = bpf_get_current_task_btf()->mm;
 
@@ -607,11 +644,11 @@ static __always_inline __u32 release_source(struct tstate *t, __u32 sys, __u64 a
 		bpf_get_current_comm(comm, sizeof(comm));
 		if (comm[0] == 'j' && comm[1] == 'e' && comm[2] == 'm' && comm[8] == '_' && comm[9] == 'b')
 			return FS_R_JE_BACKGROUND;	/* "jemalloc_bg_thd" */
-		return sys == FS_S_MUNMAP ? FS_R_MUNMAP_BLOCK : FS_R_JE_DECAY;
+		return sys == FS_S_MUNMAP || sys == FS_S_MREMAP ? FS_R_MUNMAP_BLOCK : FS_R_JE_DECAY;
 	}
 	if (flavour == FS_F_GLIBC) {
 		/* a whole non-main heap is 64 MiB aligned; mmapped chunks never are */
-		if (sys == FS_S_MUNMAP && (addr & ((64ULL << 20) - 1)))
+		if ((sys == FS_S_MUNMAP && (addr & ((64ULL << 20) - 1))) || sys == FS_S_MREMAP)
 			return FS_R_MUNMAP_BLOCK;
 		return FS_R_GLIBC_TRIM;
 	}
@@ -635,7 +672,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	struct fs_kstats *ks;
 	struct tstate *t;
-	__u64 now, ns, len = 0, released = 0, addr;
+	__u64 now, ns, len = 0, released = 0, addr, rel_len = 0;
 	__u32 sys, adv = FS_A_OTHER;
 	int is_release = 0, failed;
 
@@ -696,6 +733,12 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		break;
 	case FS_S_MREMAP:
 		len = t->sys_arg[2];
+		if (!failed && t->sys_arg[2] < t->sys_arg[1]) {
+			/* shrinking in place (realloc of an mmapped chunk): the tail goes back */
+			is_release = 1;
+			addr = t->sys_arg[0] + t->sys_arg[2];
+			rel_len = t->sys_arg[1] - t->sys_arg[2];
+		}
 		break;
 	case FS_S_MPROTECT:
 		len = t->sys_arg[1];
@@ -745,13 +788,13 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		ADD(ks->errnos[sys][e < FS_ERRNO_MAX ? e : FS_ERRNO_MAX - 1], 1);
 	}
 	if (is_release) {
-		__u32 src = release_source(t, sys, addr);
+		__u32 src = t->sys_from_alloc ? release_source(t, sys, addr) : FS_R_PROGRAM;
 
 		if (src < FS_R__COUNT) {
 			ADD(ks->src_calls[src], 1);
 			ADD(ks->src_resident[src], released);
 		}
-		note_release(addr, len, now);
+		note_release(addr, rel_len ? rel_len : len, now);
 	}
 	return 0;
 }

@@ -103,6 +103,7 @@ enum fs_src {
 	FS_R_JE_DECAY,		/* jemalloc purging dirty pages in an application thread */
 	FS_R_JE_BACKGROUND,	/* jemalloc's background thread */
 	FS_R_MUNMAP_BLOCK,	/* munmap of a large block (or a whole heap) */
+	FS_R_PROGRAM,		/* called from outside the allocator's code: the program's own */
 	FS_R_OTHER,		/* allocator unknown */
 	FS_R__COUNT,
 };
@@ -149,13 +150,18 @@ struct fs_kstats {
 enum fs_flavour { FS_F_GLIBC = 0, FS_F_JEMALLOC, FS_F_OTHER };
 
 /* Per-function facts user space sets before attaching (array indexed by function). */
+#define FS_INTERNAL_CALLERS 4
+
 struct fs_func_info {
 	__u64 probe_vaddr;	/* where the probe sits, in the object's own addresses */
 	__u64 text_lo;		/* the object's executable segment, same addresses */
 	__u64 text_hi;
+	/* return addresses of the allocator's own direct calls of this function (glibc's
+	 * tcache flush at thread exit calls free on chunks the program freed long ago) */
+	__u64 internal_ret[FS_INTERNAL_CALLERS];
 };
 
-_Static_assert(sizeof(struct fs_func_info) == 24, "fs_func_info ABI");
+_Static_assert(sizeof(struct fs_func_info) == 56, "fs_func_info ABI");
 _Static_assert(sizeof(struct fs_block) == 24, "fs_block ABI");
 _Static_assert(sizeof(struct fs_site_stat) == 32, "fs_site_stat ABI");
 _Static_assert(sizeof(struct fs_func_stat) == 32, "fs_func_stat ABI");

@@ -60,7 +60,8 @@ uint64_t agg__returned(const struct fs_snapshot *s)
 	uint64_t r = 0;
 
 	for (int i = 0; i < FS_R__COUNT; i++)
-		r += s->k.src_resident[i];
+		if (i != FS_R_PROGRAM)	/* the program's own releases are not the allocator's */
+			r += s->k.src_resident[i];
 	return r;
 }
 

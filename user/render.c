@@ -41,7 +41,7 @@ const char *render__bytes(uint64_t v, char *buf, size_t len)
 static const char *const sys_names[FS_S__COUNT] = { "mmap", "munmap", "mremap", "brk", "madvise", "mprotect" };
 static const char *const adv_names[FS_A__COUNT] = { "DONTNEED", "FREE", "HUGEPAGE", "NOHUGEPAGE", "OTHER" };
 static const char *const src_names[FS_R__COUNT] = { "glibc_trim", "malloc_trim", "jemalloc_decay",
-						   "jemalloc_background", "munmap_block", "other" };
+						   "jemalloc_background", "munmap_block", "program", "other" };
 static const char *const map_names[FS_M__COUNT] = { "allocator", "stack", "file", "other_anon" };
 static const char *const kind_names[FS_RG__COUNT] = { "heap", "arena_heaps", "anon", "stacks", "reserved",
 						     "files", "other" };

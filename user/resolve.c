@@ -187,6 +187,43 @@ static int add_api(struct fs_plan *plan, const struct elfobj *o, const char *pat
 	return 0;
 }
 
+/* The allocator's own direct calls (call rel32) of its releasing functions: their
+ * return addresses tell an internal release from the program's. */
+static void internal_callers(struct fs_plan *plan, const struct elfobj *o, int first)
+{
+	uint64_t lo, hi, off;
+	uint8_t *text;
+
+	if (elfobj__text_range(o, &lo, &hi) || hi - lo > (256u << 20) || elfobj__vaddr_to_off(o, lo, &off))
+		return;
+	text = malloc(hi - lo);
+	if (!text)
+		return;
+	if (elfobj__read(o, off, text, hi - lo) == (ssize_t)(hi - lo)) {
+		for (uint64_t i = 0; i + 5 <= hi - lo; i++) {
+			int32_t rel;
+			uint64_t target;
+
+			if (text[i] != 0xe8)
+				continue;
+			memcpy(&rel, text + i + 1, 4);
+			target = lo + i + 5 + (uint64_t)(int64_t)rel;
+			for (int k = first; k < plan->nprobes; k++) {
+				struct fs_probe *p = &plan->probes[k];
+				int n = 0;
+
+				if (p->kind != FS_K_FREE || p->vaddr != target)
+					continue;
+				while (n < FS_INTERNAL_CALLERS && p->internal_ret[n])
+					n++;
+				if (n < FS_INTERNAL_CALLERS)
+					p->internal_ret[n] = lo + i + 5;
+			}
+		}
+	}
+	free(text);
+}
+
 static int plan_object(struct fs_plan *plan, const struct elfobj *o, const char *path,
 		       char *err, size_t errlen)
 {
@@ -236,6 +273,7 @@ static int plan_object(struct fs_plan *plan, const struct elfobj *o, const char 
 	}
 	if (!elfobj__has_symtab(o) && !elfobj__has_interp(o) && !elfobj__is_dyn(o))
 		note(plan, "%s has no .symtab: using .dynsym", path);
+	internal_callers(plan, o, before);
 	return 0;
 }
 

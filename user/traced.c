@@ -1,5 +1,6 @@
 /* traced.c - the lifecycle of one traced process, shared by the commands. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +220,13 @@ int traced__stop(struct fs_traced *t, int sig, int nsites)
 		kill(t->tg.pid, sig);
 		for (int i = 0; i < 200 && !traced__exited(t); i++)
 			usleep(10000);
+		if (!traced__exited(t)) {
+			/* it ignored the signal: ours to end, not to leave running untraced */
+			fs_warn("%s (PID %d) ignored %s: killed", t->tg.comm, t->tg.pid, strsignal(sig));
+			kill(t->tg.pid, SIGKILL);
+			for (int i = 0; i < 500 && !traced__exited(t); i++)
+				usleep(10000);
+		}
 	}
 	/* A running target is detached first, so the figures are the state at the stop. */
 	if (!traced__exited(t) && !t->detached) {

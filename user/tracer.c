@@ -169,7 +169,9 @@ int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size
 	t->nfuncs = plan->nprobes;
 	for (__u32 i = 0; i < (__u32)plan->nprobes; i++) {
 		const struct fs_probe *p = &plan->probes[i];
-		struct fs_func_info fi = { p->vaddr + p->place, p->text_lo, p->text_hi };
+		struct fs_func_info fi = { p->vaddr + p->place, p->text_lo, p->text_hi, { 0 } };
+
+		memcpy(fi.internal_ret, p->internal_ret, sizeof(fi.internal_ret));
 
 		if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.func_infos), &i, &fi, 0)) {
 			snprintf(err, errlen, "update func_infos: %s", strerror(errno));
@@ -267,7 +269,8 @@ int tracer__snapshot(struct tracer *t, struct fs_snapshot *s)
 	s->nfuncs = t->nfuncs;
 	s->prog_misses = prog_misses(t->skel->progs.alloc_enter) +
 			 prog_misses(t->skel->progs.alloc_exit) +
-			 prog_misses(t->skel->progs.free_enter);
+			 prog_misses(t->skel->progs.free_enter) + prog_misses(t->skel->progs.sys_enter) +
+			 prog_misses(t->skel->progs.sys_exit) + prog_misses(t->skel->progs.page_fault_user);
 	return 0;
 }
 
