@@ -27,11 +27,9 @@ static int rd64(struct reader *r, uint64_t addr, uint64_t *v)
 {
 	if (addr < r->lo || addr + 8 > r->hi) {
 		if (r->rd(r->ctx, addr & ~7ULL, r->buf, WINDOW)) {
-			/* near the end of a mapping: a smaller read */
-			if (r->rd(r->ctx, addr & ~7ULL, r->buf, 64))
-				return -EFAULT;
-			r->lo = addr & ~7ULL;
-			r->hi = r->lo + 64;
+			/* near the end of a mapping: only what was asked */
+			*r->bytes_read += 8;
+			return r->rd(r->ctx, addr, v, 8) ? -EFAULT : 0;
 		} else {
 			r->lo = addr & ~7ULL;
 			r->hi = r->lo + WINDOW;
@@ -178,6 +176,24 @@ struct walk {
 	uint64_t done, total;
 };
 
+/* First pass over a heap: chunk headers only, to find every thread's tcache, whose
+ * chunks look in use to the walk that counts (a tcache may hold chunks of any heap). */
+static void find_tcaches(struct walk *w, uint64_t p, uint64_t end, uint64_t top)
+{
+	while (p + 16 <= end && p != top) {
+		uint64_t word, size;
+
+		if (rd64(w->r, p + 8, &word))
+			return;
+		size = word & ~7ULL;
+		if (size < GL_MINSIZE || (size & (GL_ALIGN - 1)) || size > end - p || (word & FL_MMAPPED))
+			return;
+		if (size == GL_TCACHE_CHUNK)
+			tcache_chunks(w->r, w->rs, p + 16, w->cached);
+		p += size;
+	}
+}
+
 /* Walks chunks from first to the top chunk (or the heap's end). */
 static void walk_heap(struct walk *w, struct fs_census_arena *a, uint64_t first, uint64_t end, uint64_t top)
 {
@@ -194,7 +210,7 @@ static void walk_heap(struct walk *w, struct fs_census_arena *a, uint64_t first,
 		}
 		size = word & ~7ULL;
 		if (p == top) {
-			if (size < GL_MINSIZE || (size & (GL_ALIGN - 1)) || p + size > end) {
+			if (size < GL_MINSIZE || (size & (GL_ALIGN - 1)) || size > end - p) {
 				a->walk_cut = 1;
 				snprintf(a->note, sizeof(a->note), "top chunk at 0x%llx has size 0x%llx",
 					 (unsigned long long)p, (unsigned long long)size);
@@ -208,9 +224,9 @@ static void walk_heap(struct walk *w, struct fs_census_arena *a, uint64_t first,
 			break;
 		}
 		/* the last two words of a non-main heap that is not the arena's newest */
-		if (size < GL_MINSIZE && p + size + 16 >= end)
+		if (size < GL_MINSIZE && size + 16 >= end - p)
 			break;
-		if (size < GL_MINSIZE || (size & (GL_ALIGN - 1)) || p + size > end || (word & FL_MMAPPED)) {
+		if (size < GL_MINSIZE || (size & (GL_ALIGN - 1)) || size > end - p || (word & FL_MMAPPED)) {
 			a->walk_cut = 1;
 			snprintf(a->note, sizeof(a->note), "chunk at 0x%llx has size 0x%llx: heap changed during the walk",
 				 (unsigned long long)p, (unsigned long long)word);
@@ -222,8 +238,6 @@ static void walk_heap(struct walk *w, struct fs_census_arena *a, uint64_t first,
 		} else {
 			in_use = next_size & FL_PREV_INUSE;
 		}
-		if (in_use && size == GL_TCACHE_CHUNK && tcache_chunks(w->r, w->rs, p + 16, w->cached))
-			qsort(w->cached->a, (size_t)w->cached->n, sizeof(uint64_t), cmp_u64);
 		if (in_use && !set_has(w->cached, p)) {
 			a->in_use += size;
 			a->chunks_in_use++;
@@ -243,10 +257,28 @@ static void walk_heap(struct walk *w, struct fs_census_arena *a, uint64_t first,
 			w->progress(w->done, w->total);
 		p += size;
 	}
-	if (pin) {
+	if (top && p != top) {
+		/* top was not on the chunk chain: the heap changed while it was read */
+		a->walk_cut = 1;
+		snprintf(a->note, sizeof(a->note), "the walk never met the top chunk at 0x%llx: heap changed",
+			 (unsigned long long)top);
+		return;
+	}
+	if (pin && (top || !a->pin_addr)) {	/* the heap holding top decides what pins it */
 		a->pin_addr = pin;
 		a->pin_size = pin_size;
 	}
+}
+
+/* A thread heap's first chunk: after heap_info, and after the arena itself in the
+ * arena's first heap, placed so that its user pointer is 16-aligned. */
+static uint64_t heap_first_chunk(const struct fs_region *g)
+{
+	uint64_t first = g->start + GL_HEAP_INFO_SIZE;
+
+	if (g->ar_ptr >= g->start && g->ar_ptr < g->end)
+		first = g->ar_ptr + GL_ARENA_SIZE;
+	return ((first + 16 + GL_ALIGN - 1) & ~(GL_ALIGN - 1)) - 16;
 }
 
 static int valid_arena(struct reader *r, const struct fs_regions *rs, uint64_t ar, uint64_t *top, uint64_t *next)
@@ -276,7 +308,7 @@ static uint64_t find_main_arena(struct reader *r, const struct fs_regions *rs, u
 		free(buf);
 		return 0;
 	}
-	for (size_t i = 0; i + GL_ARENA_SIZE / 8 < n; i++) {
+	for (size_t i = 0; i + GL_ARENA_SIZE / 8 <= n; i++) {
 		uint64_t top = buf[i + GL_ARENA_TOP / 8], next = buf[i + GL_ARENA_NEXT / 8];
 		uint64_t sysmem = buf[i + GL_ARENA_SYSTEM_MEM / 8], self = lo + i * 8;
 		const struct fs_region *tr = region_of(rs, top);
@@ -348,6 +380,18 @@ int census__glibc(const struct fs_regions *rs, uint64_t rw_lo, uint64_t rw_hi, f
 		if (rs->r[i].kind == FS_RG_ARENA_HEAP && rs->r[i].ar_ptr &&
 		    (i == 0 || rs->r[i - 1].ar_ptr != rs->r[i].ar_ptr))
 			fastbin_chunks(&r, rs, rs->r[i].ar_ptr, &cached);
+	/* First pass: the tcaches of every heap. */
+	for (int i = 0; i < rs->n; i++) {
+		const struct fs_region *g = &rs->r[i];
+		uint64_t top = 0, next, hsize;
+
+		if (g->kind == FS_RG_HEAP && main_ar && valid_arena(&r, rs, main_ar, &top, &next))
+			find_tcaches(&w, g->start, g->end, top);
+		else if (g->kind == FS_RG_ARENA_HEAP && g->ar_ptr && valid_arena(&r, rs, g->ar_ptr, &top, &next) &&
+			 !read_direct(&r, g->start + 16, &hsize) && hsize <= g->end - g->start)
+			find_tcaches(&w, heap_first_chunk(g), g->start + hsize,
+				     top >= g->start && top < g->end ? top : 0);
+	}
 	if (cached.n)
 		qsort(cached.a, (size_t)cached.n, sizeof(uint64_t), cmp_u64);
 
@@ -388,10 +432,7 @@ int census__glibc(const struct fs_regions *rs, uint64_t rw_lo, uint64_t rw_hi, f
 			snprintf(a->note, sizeof(a->note), "arena at 0x%llx unreadable", (unsigned long long)g->ar_ptr);
 			continue;
 		}
-		first = g->start + GL_HEAP_INFO_SIZE;
-		if (g->ar_ptr >= g->start && g->ar_ptr < g->end)
-			first = g->ar_ptr + GL_ARENA_SIZE;
-		first = ((first + 16 + GL_ALIGN - 1) & ~(GL_ALIGN - 1)) - 16;	/* chunk2mem aligned */
+		first = heap_first_chunk(g);
 		walk_heap(&w, a, first, g->start + hsize, top >= g->start && top < g->end ? top : 0);
 	}
 	/* mmapped chunks: an anonymous mapping that starts with one chunk marked IS_MMAPPED */

@@ -1,0 +1,737 @@
+/* test_census.c - the glibc heap census on a synthetic heap image: chunks laid out
+ * as glibc 2.36 does in byte buffers standing for the target's mappings, main_arena
+ * in a fake libc data segment, thread heaps with heap_info, tcache and fastbins. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include "census.h"
+#include "test.h"
+
+#define PG 4096ULL
+#define PREV_INUSE 1ULL
+#define IS_MMAPPED 2ULL
+#define NON_MAIN 4ULL
+
+/* Addresses as a process would have them; thread heaps are 64 MiB aligned. */
+#define HEAP 0x555555559000ULL		/* [heap] */
+#define LIBC_RW 0x7ffff7e1a000ULL	/* libc's .data/.bss */
+#define LIBC_RW_LEN 0x4000ULL
+#define MAIN_AR (LIBC_RW + 0x1000)	/* main_arena */
+#define TH_A2 0x7fffe4000000ULL		/* arena A's second (newest) heap: below the first */
+#define TH_A1 0x7fffe8000000ULL		/* arena A's first heap: holds its malloc_state */
+#define TH_B 0x7fffec000000ULL		/* arena B's only heap */
+#define MMAPPED 0x7ffff7a00000ULL	/* an mmapped chunk */
+
+/* A target's memory: mapped buffers, regions as procmem classifies them, and the
+ * pages present. */
+struct seg {
+	uint64_t addr, len;
+	uint8_t *buf;
+};
+
+struct fake {
+	struct seg seg[8];
+	int nseg;
+	struct fs_region reg[8];
+	struct fs_regions rs;
+	uint64_t present[32];	/* page addresses */
+	int npresent;
+};
+
+static void fake_init(struct fake *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->rs.r = f->reg;
+	f->rs.cap = 8;
+}
+
+static void fake_free(struct fake *f)
+{
+	for (int i = 0; i < f->nseg; i++)
+		free(f->seg[i].buf);
+}
+
+/* A readable mapping [addr, addr + len), zero-filled. */
+static void fake_map(struct fake *f, uint64_t addr, uint64_t len)
+{
+	f->seg[f->nseg++] = (struct seg){ addr, len, calloc(1, len) };
+}
+
+/* Regions in address order, as smaps lists them. */
+static void fake_region(struct fake *f, uint64_t start, uint64_t end, int kind, uint64_t ar_ptr)
+{
+	struct fs_region *g = &f->reg[f->rs.n++];
+
+	memset(g, 0, sizeof(*g));
+	g->start = start;
+	g->end = end;
+	g->kind = kind;
+	g->ar_ptr = ar_ptr;
+	g->rss = g->anon = end - start;
+	strcpy(g->perms, "rw-p");
+}
+
+static uint8_t *at(struct fake *f, uint64_t addr, uint64_t len)
+{
+	for (int i = 0; i < f->nseg; i++)
+		if (addr >= f->seg[i].addr && len <= f->seg[i].len && addr - f->seg[i].addr <= f->seg[i].len - len)
+			return f->seg[i].buf + (addr - f->seg[i].addr);
+	fprintf(stderr, "test_census: image has no 0x%llx\n", (unsigned long long)addr);
+	abort();
+}
+
+static void w64(struct fake *f, uint64_t addr, uint64_t v)
+{
+	memcpy(at(f, addr, 8), &v, 8);
+}
+
+static void w16(struct fake *f, uint64_t addr, uint16_t v)
+{
+	memcpy(at(f, addr, 2), &v, 2);
+}
+
+/* /proc/PID/mem: the whole range inside one mapping, or nothing. */
+static int fake_read(void *ctx, uint64_t addr, void *buf, uint64_t len)
+{
+	struct fake *f = ctx;
+
+	for (int i = 0; i < f->nseg; i++)
+		if (addr >= f->seg[i].addr && len <= f->seg[i].len && addr - f->seg[i].addr <= f->seg[i].len - len) {
+			memcpy(buf, f->seg[i].buf + (addr - f->seg[i].addr), len);
+			return 0;
+		}
+	return -EFAULT;
+}
+
+static int fake_present(void *ctx, uint64_t start, uint64_t npages, uint8_t *out)
+{
+	struct fake *f = ctx;
+
+	for (uint64_t i = 0; i < npages; i++) {
+		out[i] = 0;
+		for (int j = 0; j < f->npresent; j++)
+			out[i] |= f->present[j] == start + i * PG;
+	}
+	return 0;
+}
+
+static void fake_page(struct fake *f, uint64_t page)
+{
+	f->present[f->npresent++] = page;
+}
+
+/* A malloc_state: only what the census reads. */
+static void fake_arena(struct fake *f, uint64_t ar, uint64_t top, uint64_t next, uint64_t system_mem)
+{
+	w64(f, ar + GL_ARENA_TOP, top);
+	w64(f, ar + GL_ARENA_NEXT, next);
+	w64(f, ar + GL_ARENA_SYSTEM_MEM, system_mem);
+}
+
+/* A thread heap: its mapping (mprotect_size readable), region and heap_info. */
+static void fake_heap(struct fake *f, uint64_t h, uint64_t ar, uint64_t prev, uint64_t size, uint64_t mprotect)
+{
+	fake_map(f, h, mprotect);
+	fake_region(f, h, h + mprotect, FS_RG_ARENA_HEAP, ar);
+	w64(f, h, ar);
+	w64(f, h + 8, prev);
+	w64(f, h + 16, size);
+	w64(f, h + 24, mprotect);
+	w64(f, h + 32, PG);
+}
+
+/* Lays chunks out one after another, keeping PREV_INUSE and free chunks' footers
+ * right. flags: NON_MAIN in thread heaps. */
+struct lay {
+	struct fake *f;
+	uint64_t p, flags;
+	int prev_free;
+};
+
+static uint64_t lay_chunk(struct lay *l, uint64_t size, int free)
+{
+	uint64_t c = l->p;
+
+	w64(l->f, c + 8, size | l->flags | (l->prev_free ? 0 : PREV_INUSE));
+	if (free)
+		w64(l->f, c + size, size);	/* the next chunk's prev_size */
+	l->prev_free = free;
+	l->p += size;
+	return c;
+}
+
+static uint64_t lay_use(struct lay *l, uint64_t size)
+{
+	return lay_chunk(l, size, 0);
+}
+
+static uint64_t lay_free(struct lay *l, uint64_t size)
+{
+	return lay_chunk(l, size, 1);
+}
+
+/* The top chunk runs to the heap's end; its predecessor is always in use. */
+static uint64_t lay_top(struct lay *l, uint64_t end)
+{
+	return lay_use(l, end - l->p);
+}
+
+/* The end of a non-newest thread heap (sysmalloc): the old top freed, a 16-byte
+ * fencepost and a 0-sized one in the last 32 bytes. */
+static uint64_t lay_fenceposts(struct lay *l, uint64_t end)
+{
+	uint64_t old_top = lay_free(l, end - 32 - l->p);
+
+	w64(l->f, end - 24, 16);	/* old top free: PREV_INUSE clear */
+	w64(l->f, end - 8, 0 | PREV_INUSE);
+	return old_top;
+}
+
+/* The main heap and libc's data, main_arena the only arena. */
+static void fake_main(struct fake *f, uint64_t heap_len)
+{
+	fake_map(f, HEAP, heap_len);
+	fake_region(f, HEAP, HEAP + heap_len, FS_RG_HEAP, 0);
+	fake_map(f, LIBC_RW, LIBC_RW_LEN);
+	fake_arena(f, MAIN_AR, 0, MAIN_AR, heap_len);
+}
+
+static const struct fs_census_arena *arena_of(const struct fs_census *c, uint64_t ar)
+{
+	for (int i = 0; i < c->narenas; i++)
+		if (c->arenas[i].ar_ptr == ar)
+			return &c->arenas[i];
+	return NULL;
+}
+
+static int census(struct fake *f, uint64_t rw_lo, uint64_t rw_hi, struct fs_census *c)
+{
+	return census__glibc(&f->rs, rw_lo, rw_hi, fake_read, f, f->npresent ? fake_present : NULL, f,
+			     NULL, c);
+}
+
+TEST(census_main_heap)
+{
+	struct fs_census *c = calloc(1, sizeof(*c));
+	const struct fs_census_arena *a;
+	struct fake f;
+	struct lay l;
+	uint64_t last, top;
+
+	fake_init(&f);
+	fake_main(&f, 0x21000);
+	l = (struct lay){ &f, HEAP };
+	lay_use(&l, 0x20);
+	lay_use(&l, 0x30);
+	lay_use(&l, 0x100);
+	lay_free(&l, 0x410);
+	last = lay_use(&l, 0x40);
+	top = lay_top(&l, HEAP + 0x21000);
+	w64(&f, MAIN_AR + GL_ARENA_TOP, top);
+	/* Decoys before main_arena, each failing one check of the search: next not
+	 * itself, system_mem 0, top outside the heap, top misaligned. */
+	w64(&f, LIBC_RW + 0x100 + GL_ARENA_TOP, top);
+	w64(&f, LIBC_RW + 0x100 + GL_ARENA_NEXT, 0x1234);
+	w64(&f, LIBC_RW + 0x100 + GL_ARENA_SYSTEM_MEM, 0x21000);
+	fake_arena(&f, LIBC_RW + 0x300, top, LIBC_RW + 0x300, 0);
+	fake_arena(&f, LIBC_RW + 0x500, LIBC_RW, LIBC_RW + 0x500, 0x21000);
+	fake_arena(&f, LIBC_RW + 0x700, top + 8, LIBC_RW + 0x700, 0x21000);
+
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "census"))
+		goto cleanup;
+	ASSERT_EQ(c->narenas, 1, "narenas");
+	a = &c->arenas[0];
+	ASSERT_EQ(a->ar_ptr, MAIN_AR, "main_arena found past the decoys");
+	ASSERT_EQ(a->main, 1, "main");
+	ASSERT_EQ(a->heaps, 1, "heaps");
+	ASSERT_EQ(a->size, 0x21000, "size");
+	ASSERT_EQ(a->in_use, 0x20 + 0x30 + 0x100 + 0x40, "in_use");
+	ASSERT_EQ(a->chunks_in_use, 4, "chunks_in_use");
+	ASSERT_EQ(a->top, HEAP + 0x21000 - top, "top");
+	ASSERT_EQ(a->free, 0x410 + a->top, "free: the free chunk and top");
+	ASSERT_EQ(a->cached, 0, "cached");
+	ASSERT_EQ(a->largest_free, a->top, "largest_free");
+	ASSERT_EQ(a->pin_addr, last, "pin_addr: the last in-use chunk");
+	ASSERT_EQ(a->pin_size, 0x40, "pin_size");
+	ASSERT_EQ(a->free_resident, 0, "free_resident without residency");
+	ASSERT_EQ(a->walk_cut, 0, "walk_cut");
+	ASSERT_EQ(c->in_use, a->in_use, "census in_use");
+	ASSERT_EQ(c->free, a->free, "census free");
+	ASSERT_EQ(c->mapped, 0x21000, "mapped: the heap only");
+	ASSERT_EQ(c->approximate, 0, "approximate");
+	ASSERT_TRUE(c->bytes_read > 0, "bytes_read");
+
+	/* Without libc's data the search cannot run: the heap is walked to its end. */
+	if (!ASSERT_OK(census(&f, 0, 0, c), "census without libc rw"))
+		goto cleanup;
+	ASSERT_EQ(c->approximate, 1, "approximate without main_arena");
+	ASSERT_HAS_STR(c->note, "main_arena not found", "note");
+	ASSERT_EQ(c->arenas[0].walk_cut, 1, "walk_cut without main_arena");
+	ASSERT_EQ(c->arenas[0].free, 0x410, "free without main_arena: top unknown");
+cleanup:
+	free(c);
+	fake_free(&f);
+}
+
+TEST(census_free_resident)
+{
+	struct fs_census *c = calloc(1, sizeof(*c));
+	const struct fs_census_arena *a;
+	struct fake f;
+	struct lay l;
+	uint64_t top;
+
+	fake_init(&f);
+	fake_main(&f, 0xa000);
+	l = (struct lay){ &f, HEAP };
+	lay_use(&l, 0xfe0);
+	/* [HEAP+0xfe0, HEAP+0x5fe0): malloc_trim keeps its first 48 bytes, so whole
+	 * pages from HEAP+0x2000 up to HEAP+0x5000. */
+	lay_free(&l, 0x5000);
+	lay_use(&l, 0x20);
+	top = lay_top(&l, HEAP + 0xa000);		/* HEAP+0x6000: pages from +0x7000 */
+	w64(&f, MAIN_AR + GL_ARENA_TOP, top);
+	fake_page(&f, HEAP + 0x1000);	/* the free chunk's header page */
+	fake_page(&f, HEAP + 0x2000);
+	fake_page(&f, HEAP + 0x4000);
+	fake_page(&f, HEAP + 0x5000);	/* partly the next chunk */
+	fake_page(&f, HEAP + 0x6000);	/* top's header page */
+	fake_page(&f, HEAP + 0x9000);
+
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "census"))
+		goto cleanup;
+	a = &c->arenas[0];
+	ASSERT_EQ(a->top, 0x4000, "top");
+	ASSERT_EQ(a->free, 0x5000 + 0x4000, "free");
+	ASSERT_EQ(a->largest_free, 0x5000, "largest_free: the free chunk");
+	ASSERT_EQ(a->free_resident, 2 * PG + PG, "free_resident: 2 pages of the chunk, 1 of top");
+	ASSERT_EQ(c->free_resident, a->free_resident, "census free_resident");
+	ASSERT_EQ(c->approximate, 0, "approximate");
+cleanup:
+	free(c);
+	fake_free(&f);
+}
+
+/* Arena A: two heaps, the first (higher) holding its malloc_state, the second
+ * (lower: mmap places it below) holding top; arena B: one heap. A -> B -> main -> A.
+ * A's first chunk is its thread's tcache (empty); main has a chunk in a fastbin.
+ * a1_mprotect: A1's readable bytes (heap_info.size is 0x10000). */
+#define AR_A (TH_A1 + GL_HEAP_INFO_SIZE)
+#define AR_B (TH_B + GL_HEAP_INFO_SIZE)
+#define FIRST_AFTER_ARENA(h) ((h) + 0x8d0)	/* aligned chunk after heap_info + malloc_state */
+
+struct threads {
+	uint64_t main_fast, a_tcache, a_old_top, a2_first, a2_last, a2_top, b_top, main_top;
+};
+
+static void fake_threads(struct fake *f, uint64_t a1_mprotect, struct threads *t)
+{
+	struct lay l;
+
+	fake_init(f);
+	fake_map(f, HEAP, 0x21000);
+	fake_region(f, HEAP, HEAP + 0x21000, FS_RG_HEAP, 0);
+	l = (struct lay){ f, HEAP };
+	lay_use(&l, 0x30);
+	t->main_fast = lay_use(&l, 0x20);
+	t->main_top = lay_top(&l, HEAP + 0x21000);
+
+	fake_heap(f, TH_A2, AR_A, TH_A1, 0x8000, 0x8000);
+	l = (struct lay){ f, TH_A2 + GL_HEAP_INFO_SIZE, NON_MAIN };
+	t->a2_first = lay_use(&l, 0x40);
+	t->a2_last = lay_use(&l, 0x80);
+	t->a2_top = lay_top(&l, TH_A2 + 0x8000);
+
+	fake_heap(f, TH_A1, AR_A, 0, 0x10000, a1_mprotect);
+	l = (struct lay){ f, FIRST_AFTER_ARENA(TH_A1), NON_MAIN };
+	t->a_tcache = lay_use(&l, GL_TCACHE_CHUNK);	/* the thread's tcache, empty */
+	lay_use(&l, 0x200);
+	t->a_old_top = lay_fenceposts(&l, TH_A1 + 0x10000);
+	fake_arena(f, AR_A, t->a2_top, AR_B, 0x18000);
+
+	fake_heap(f, TH_B, AR_B, 0, 0x8000, 0x8000);
+	l = (struct lay){ f, FIRST_AFTER_ARENA(TH_B), NON_MAIN };
+	lay_use(&l, 0x50);
+	t->b_top = lay_top(&l, TH_B + 0x8000);
+	fake_arena(f, AR_B, t->b_top, MAIN_AR, 0x8000);
+
+	fake_map(f, LIBC_RW, LIBC_RW_LEN);
+	fake_arena(f, MAIN_AR, t->main_top, AR_A, 0x21000);
+	w64(f, MAIN_AR + GL_ARENA_FASTBINS, t->main_fast);	/* fastbin 0 */
+	w64(f, t->main_fast + 16, 0 ^ ((t->main_fast + 16) >> 12));
+}
+
+TEST(census_thread_arenas)
+{
+	struct fs_census *c = calloc(1, sizeof(*c));
+	const struct fs_census_arena *m, *a, *b;
+	struct threads t;
+	struct fake f;
+
+	/* A1 readable past heap_info.size (shrunk once), so its fenceposts are read
+	 * whole: census_bug_fencepost_at_mapping_end is the tight case. */
+	fake_threads(&f, 0x20000, &t);
+	/* No libc data: main_arena can only come from the arena list. */
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, 0, 0, c), "census"))
+		goto cleanup;
+	ASSERT_EQ(c->narenas, 3, "narenas");
+	m = &c->arenas[0];
+	a = arena_of(c, AR_A);
+	b = arena_of(c, AR_B);
+	if (!ASSERT_OK_PTR(a, "arena A") || !ASSERT_OK_PTR(b, "arena B"))
+		goto cleanup;
+	ASSERT_EQ(m->ar_ptr, MAIN_AR, "main: the arena outside any heap");
+	ASSERT_EQ(m->main, 1, "main flag");
+	ASSERT_EQ(a->main, 0, "A not main");
+	ASSERT_EQ(b->main, 0, "B not main");
+	ASSERT_EQ(m->in_use, 0x30, "main in_use");
+	ASSERT_EQ(m->cached, 0x20, "main cached: its fastbin");
+	ASSERT_EQ(m->top, 0x21000 - 0x50, "main top");
+
+	ASSERT_EQ(a->heaps, 2, "A heaps");
+	ASSERT_EQ(a->size, 0x10000 + 0x8000, "A size: heap_info sizes");
+	ASSERT_EQ(a->in_use, GL_TCACHE_CHUNK + 0x200 + 0x40 + 0x80, "A in_use");
+	ASSERT_EQ(a->chunks_in_use, 4, "A chunks_in_use");
+	ASSERT_EQ(a->top, TH_A2 + 0x8000 - t.a2_top, "A top");
+	ASSERT_EQ(a->free, a->top + (TH_A1 + 0x10000 - 32 - t.a_old_top), "A free: top and the old top");
+	ASSERT_EQ(a->largest_free, TH_A1 + 0x10000 - 32 - t.a_old_top, "A largest_free: the old top");
+	ASSERT_EQ(a->walk_cut, 0, "A walk_cut: fenceposts end the walk");
+
+	ASSERT_EQ(b->heaps, 1, "B heaps");
+	ASSERT_EQ(b->size, 0x8000, "B size");
+	ASSERT_EQ(b->in_use, 0x50, "B in_use");
+	ASSERT_EQ(b->top, TH_B + 0x8000 - t.b_top, "B top");
+	ASSERT_EQ(b->pin_addr, FIRST_AFTER_ARENA(TH_B), "B pin_addr");
+
+	ASSERT_EQ(c->in_use, 0x30 + 0x550 + 0x50, "census in_use: the fastbin chunk is free");
+	ASSERT_EQ(c->mapped, 0x21000 + 0x8000 + 0x20000 + 0x8000, "mapped");
+	ASSERT_EQ(c->approximate, 0, "approximate");
+cleanup:
+	free(c);
+	fake_free(&f);
+}
+
+/* A tcache_perthread_struct (first chunk of the heap) holding two 0x30 chunks, and
+ * fastbin 3 (0x50) holding two more: all four look in use. */
+TEST(census_tcache_fastbins)
+{
+	struct fs_census *c = calloc(1, sizeof(*c));
+	const struct fs_census_arena *a;
+	uint64_t tc, x1, x2, y1, y2, last, top;
+	struct fake f;
+	struct lay l;
+
+	fake_init(&f);
+	fake_main(&f, 0x21000);
+	l = (struct lay){ &f, HEAP };
+	tc = lay_use(&l, GL_TCACHE_CHUNK);
+	x1 = lay_use(&l, 0x30);
+	x2 = lay_use(&l, 0x30);
+	lay_use(&l, 0x40);
+	y1 = lay_use(&l, 0x50);
+	y2 = lay_use(&l, 0x50);
+	last = lay_use(&l, 0x20);
+	top = lay_top(&l, HEAP + 0x21000);
+	w64(&f, MAIN_AR + GL_ARENA_TOP, top);
+
+	/* tcache bin 1: x2 -> x1; heads are plain user pointers, links safe-linked */
+	w16(&f, tc + 16 + 2 * 1, 2);
+	w64(&f, tc + 16 + 128 + 8 * 1, x2 + 16);
+	w64(&f, x2 + 16, (x1 + 16) ^ ((x2 + 16) >> 12));
+	w64(&f, x1 + 16, 0 ^ ((x1 + 16) >> 12));
+	/* fastbin 3: y2 -> y1; chunk pointers, fd at chunk+16 safe-linked */
+	w64(&f, MAIN_AR + GL_ARENA_FASTBINS + 8 * 3, y2);
+	w64(&f, y2 + 16, y1 ^ ((y2 + 16) >> 12));
+	w64(&f, y1 + 16, 0 ^ ((y1 + 16) >> 12));
+
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "census"))
+		goto cleanup;
+	a = &c->arenas[0];
+	ASSERT_EQ(a->in_use, GL_TCACHE_CHUNK + 0x40 + 0x20, "in_use: tcache struct and two chunks");
+	ASSERT_EQ(a->chunks_in_use, 3, "chunks_in_use");
+	ASSERT_EQ(a->cached, 2 * 0x30 + 2 * 0x50, "cached: tcache and fastbin chunks");
+	ASSERT_EQ(a->free, a->cached + a->top, "free: cached and top");
+	ASSERT_EQ(a->free_resident, 0, "free_resident: cached chunks are not trimmed");
+	ASSERT_EQ(a->pin_addr, last, "pin_addr");
+	ASSERT_EQ(a->walk_cut, 0, "walk_cut");
+
+	/* An impossible count (8 > tcache_count): not a tcache, its chunks in use. */
+	w16(&f, tc + 16 + 2 * 1, 8);
+	if (!ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "census, count 8"))
+		goto cleanup;
+	ASSERT_EQ(c->arenas[0].cached, 2 * 0x50, "cached: fastbins only");
+	ASSERT_EQ(c->arenas[0].chunks_in_use, 5, "chunks_in_use with no tcache");
+cleanup:
+	free(c);
+	fake_free(&f);
+}
+
+/* A bad chunk in the middle of the main heap: the walk stops there, keeping what
+ * it counted before, and says so. */
+TEST(census_corrupt_chunk)
+{
+	static const struct {
+		uint64_t word;
+		const char *what;
+	} bad[] = {
+		{ 0x48 | PREV_INUSE, "not 16-aligned" },
+		{ 0x10 | PREV_INUSE, "below MINSIZE" },
+		{ 0x100000 | PREV_INUSE, "past the heap" },
+		{ 0x40 | IS_MMAPPED | PREV_INUSE, "IS_MMAPPED inside a heap" },
+	};
+	struct fs_census *c = calloc(1, sizeof(*c));
+	uint64_t bad_chunk, top;
+	struct fake f;
+	struct lay l;
+
+	fake_init(&f);
+	fake_main(&f, 0x21000);
+	l = (struct lay){ &f, HEAP };
+	lay_use(&l, 0x30);
+	lay_use(&l, 0x40);
+	bad_chunk = lay_use(&l, 0x40);
+	top = lay_top(&l, HEAP + 0x21000);
+	w64(&f, MAIN_AR + GL_ARENA_TOP, top);
+	if (!ASSERT_OK_PTR(c, "calloc"))
+		goto cleanup;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const struct fs_census_arena *a = &c->arenas[0];
+
+		w64(&f, bad_chunk + 8, bad[i].word);
+		if (!ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), bad[i].what))
+			continue;
+		ASSERT_EQ(a->walk_cut, 1, bad[i].what);
+		ASSERT_EQ(c->approximate, 1, bad[i].what);
+		ASSERT_HAS_STR(a->note, "chunk at 0x555555559070", bad[i].what);
+		ASSERT_EQ(a->in_use, 0x70, bad[i].what);
+		ASSERT_EQ(a->chunks_in_use, 2, bad[i].what);
+		ASSERT_EQ(a->free, 0, bad[i].what);
+		ASSERT_EQ(a->top, 0, bad[i].what);
+	}
+
+	/* A top chunk whose size runs past the heap. */
+	w64(&f, bad_chunk + 8, 0x40 | PREV_INUSE);
+	w64(&f, top + 8, 0x22000 | PREV_INUSE);
+	if (!ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "bad top"))
+		goto cleanup;
+	ASSERT_EQ(c->arenas[0].walk_cut, 1, "bad top: walk_cut");
+	ASSERT_HAS_STR(c->arenas[0].note, "top chunk", "bad top: note");
+	ASSERT_EQ(c->arenas[0].in_use, 0xb0, "bad top: in_use kept");
+	ASSERT_EQ(c->arenas[0].top, 0, "bad top: top");
+
+cleanup:
+	free(c);
+	fake_free(&f);
+}
+
+TEST(census_mmapped_chunk)
+{
+	struct fs_census *c = calloc(1, sizeof(*c));
+	struct fake f;
+	struct lay l;
+	uint64_t top;
+
+	fake_init(&f);
+	fake_main(&f, 0x21000);
+	l = (struct lay){ &f, HEAP };
+	lay_use(&l, 0x30);
+	top = lay_top(&l, HEAP + 0x21000);
+	w64(&f, MAIN_AR + GL_ARENA_TOP, top);
+	/* a 128 KiB + 1 page malloc, and an anonymous mapping that is no chunk */
+	fake_map(&f, MMAPPED, 0x21000);
+	fake_region(&f, MMAPPED, MMAPPED + 0x21000, FS_RG_ANON, 0);
+	w64(&f, MMAPPED + 8, 0x21000 | IS_MMAPPED);
+	fake_map(&f, MMAPPED + 0x100000, 0x10000);
+	fake_region(&f, MMAPPED + 0x100000, MMAPPED + 0x110000, FS_RG_ANON, 0);
+	w64(&f, MMAPPED + 0x100000 + 8, 0x8000 | IS_MMAPPED);
+
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "census"))
+		goto cleanup;
+	ASSERT_EQ(c->mmapped_chunks, 1, "mmapped_chunks");
+	ASSERT_EQ(c->mmapped_bytes, 0x21000, "mmapped_bytes");
+	ASSERT_EQ(c->in_use, 0x30 + 0x21000, "in_use: arena and mmapped chunk");
+	ASSERT_EQ(c->mapped, 0x21000 + 0x21000 + 0x10000, "mapped");
+	ASSERT_EQ(c->narenas, 1, "narenas");
+cleanup:
+	free(c);
+	fake_free(&f);
+}
+
+/* Regression tests of bugs census.c had, each asserting what glibc's heap holds. */
+
+/* A non-newest heap whose rw mapping ends at heap_info.size (no shrink since it
+ * grew: the usual case). rd64's fallback read of 64 bytes at end-24 fails, so the
+ * old top counts as in use and the fencepost is "unreadable". */
+TEST(census_bug_fencepost_at_mapping_end)
+{
+	struct fs_census *c = calloc(1, sizeof(*c));
+	const struct fs_census_arena *a;
+	struct threads t;
+	struct fake f;
+
+	fake_threads(&f, 0x10000, &t);
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, 0, 0, c), "census"))
+		goto cleanup;
+	a = arena_of(c, AR_A);
+	if (!ASSERT_OK_PTR(a, "arena A"))
+		goto cleanup;
+	ASSERT_EQ(a->walk_cut, 0, "walk_cut");
+	ASSERT_EQ(a->in_use, GL_TCACHE_CHUNK + 0x200 + 0x40 + 0x80, "in_use: old top is free");
+	ASSERT_EQ(a->free, a->top + (TH_A1 + 0x10000 - 32 - t.a_old_top), "free");
+cleanup:
+	free(c);
+	fake_free(&f);
+}
+
+/* A thread's tcache holds chunks of any arena, and a later heap of its arena sits
+ * below the first: chunks walked before the tcache_perthread_struct is met are
+ * counted in use. */
+TEST(census_bug_tcache_met_late)
+{
+	struct fs_census *c = calloc(1, sizeof(*c));
+	const struct fs_census_arena *a;
+	struct threads t;
+	struct fake f;
+
+	fake_threads(&f, 0x20000, &t);
+	w16(&f, t.a_tcache + 16 + 2 * 2, 1);			/* bin 2: 0x40 */
+	w64(&f, t.a_tcache + 16 + 128 + 8 * 2, t.a2_first + 16);
+	w64(&f, t.a2_first + 16, 0 ^ ((t.a2_first + 16) >> 12));
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, 0, 0, c), "census"))
+		goto cleanup;
+	a = arena_of(c, AR_A);
+	if (!ASSERT_OK_PTR(a, "arena A"))
+		goto cleanup;
+	ASSERT_EQ(a->cached, 0x40, "cached: A2's chunk in A1's tcache");
+	ASSERT_EQ(a->in_use, GL_TCACHE_CHUNK + 0x200 + 0x80, "in_use");
+cleanup:
+	free(c);
+	fake_free(&f);
+}
+
+/* pin_addr is "the highest in-use chunk below top": in the heap holding top, not
+ * whichever heap of the arena the walk happened to visit last. */
+TEST(census_bug_pin_in_top_heap)
+{
+	struct fs_census *c = calloc(1, sizeof(*c));
+	const struct fs_census_arena *a;
+	struct threads t;
+	struct fake f;
+
+	fake_threads(&f, 0x20000, &t);
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, 0, 0, c), "census"))
+		goto cleanup;
+	a = arena_of(c, AR_A);
+	if (!ASSERT_OK_PTR(a, "arena A"))
+		goto cleanup;
+	ASSERT_EQ(a->pin_addr, t.a2_last, "pin_addr: below A's top, in A2");
+	ASSERT_EQ(a->pin_size, 0x80, "pin_size");
+cleanup:
+	free(c);
+	fake_free(&f);
+}
+
+/* A size that wraps p + size past 2^64 passes `p + size > end`: the walk goes
+ * backwards and adds ~2^64 to free and largest_free. */
+TEST(census_bug_size_wraps)
+{
+	struct fs_census *c = calloc(1, sizeof(*c));
+	const struct fs_census_arena *a;
+	uint64_t bad_chunk, top;
+	struct fake f;
+	struct lay l;
+
+	fake_init(&f);
+	fake_main(&f, 0x21000);
+	l = (struct lay){ &f, HEAP };
+	lay_use(&l, 0x30);
+	lay_use(&l, 0x40);
+	bad_chunk = lay_use(&l, 0x40);
+	top = lay_top(&l, HEAP + 0x21000);
+	w64(&f, MAIN_AR + GL_ARENA_TOP, top);
+	w64(&f, bad_chunk + 8, 0xfffffffffffffff0ULL | PREV_INUSE);
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "census"))
+		goto cleanup;
+	a = &c->arenas[0];
+	ASSERT_EQ(a->walk_cut, 1, "walk_cut");
+	ASSERT_HAS_STR(a->note, "chunk at 0x555555559070", "note names the bad chunk");
+	ASSERT_EQ(a->in_use, 0x70, "in_use");
+	ASSERT_EQ(a->free, 0, "free");
+	ASSERT_EQ(a->largest_free, 0, "largest_free");
+cleanup:
+	free(c);
+	fake_free(&f);
+}
+
+/* main_arena.top inside a chunk (read as the heap changed): the walk steps over it
+ * and counts the top chunk in use, with no note. */
+TEST(census_bug_top_never_met)
+{
+	struct fs_census *c = calloc(1, sizeof(*c));
+	struct fake f;
+	struct lay l;
+	uint64_t top;
+
+	fake_init(&f);
+	fake_main(&f, 0x21000);
+	l = (struct lay){ &f, HEAP };
+	lay_use(&l, 0x30);
+	top = lay_top(&l, HEAP + 0x21000);
+	w64(&f, MAIN_AR + GL_ARENA_TOP, top + 0x1000);
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "census"))
+		goto cleanup;
+	ASSERT_EQ(c->arenas[0].walk_cut, 1, "walk_cut: top never met");
+	ASSERT_EQ(c->approximate, 1, "approximate");
+cleanup:
+	free(c);
+	fake_free(&f);
+}
+
+/* find_main_arena's loop stops one word early: an arena ending at rw_hi is missed. */
+TEST(census_bug_arena_at_range_end)
+{
+	struct fs_census *c = calloc(1, sizeof(*c));
+	uint64_t ar = LIBC_RW + LIBC_RW_LEN - GL_ARENA_SIZE, top;
+	struct fake f;
+	struct lay l;
+
+	fake_init(&f);
+	fake_main(&f, 0x21000);
+	l = (struct lay){ &f, HEAP };
+	lay_use(&l, 0x30);
+	top = lay_top(&l, HEAP + 0x21000);
+	w64(&f, MAIN_AR + GL_ARENA_NEXT, 0);	/* no arena at the usual place */
+	fake_arena(&f, ar, top, ar, 0x21000);
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "census"))
+		goto cleanup;
+	ASSERT_EQ(c->arenas[0].ar_ptr, ar, "main_arena at the range's end");
+cleanup:
+	free(c);
+	fake_free(&f);
+}
+
+/* An empty tcache met before anything was cached: census.c calls qsort(NULL, 0),
+ * which UBSan reports (nonnull argument); fatal with -fno-sanitize-recover. */
+TEST(census_bug_empty_tcache_qsort_null)
+{
+	struct fs_census *c = calloc(1, sizeof(*c));
+	struct fake f;
+	struct lay l;
+	uint64_t top;
+
+	fake_init(&f);
+	fake_main(&f, 0x21000);
+	l = (struct lay){ &f, HEAP };
+	lay_use(&l, GL_TCACHE_CHUNK);
+	top = lay_top(&l, HEAP + 0x21000);
+	w64(&f, MAIN_AR + GL_ARENA_TOP, top);
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "census"))
+		goto cleanup;
+	ASSERT_EQ(c->arenas[0].in_use, GL_TCACHE_CHUNK, "in_use");
+cleanup:
+	free(c);
+	fake_free(&f);
+}
+
+
