@@ -376,7 +376,7 @@ static void text_memory(FILE *f, const struct fs_state *st)
 				   "  %12s  ~retained   jemalloc: mapped but not resident, kept by retain:true (estimate)\n",
 				render__bytes(m->held_free, b1, sizeof(b1)),
 				render__bytes(m->mapped > m->resident ? m->mapped - m->resident : 0, b2, sizeof(b2)));
-		fprintf(f, "  %12s  returned    to the OS since attach (peak live %s, peak resident %s)\n",
+		fprintf(f, "  %12s  returned    to the OS since attach (at the samples: peak live %s, peak resident %s)\n",
 			render__bytes(m->returned, b1, sizeof(b1)), render__bytes(st->peak_live, b2, sizeof(b2)),
 			render__bytes(st->peak_resident, b3, sizeof(b3)));
 	}
