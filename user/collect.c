@@ -82,6 +82,8 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 	st->mem.live = agg__live_bytes(&st->snap);
 	st->mem.returned = agg__returned(&st->snap);
 	st->mem.faults = st->snap.k.faults;
+	st->mem.busy = alive && st->prev_allocs && st->snap.c[FS_C_ALLOCS] > st->prev_allocs;
+	st->prev_allocs = st->snap.c[FS_C_ALLOCS];
 	st->mem.churn_faults = st->snap.k.churn_faults;
 	if (st->mem.valid)
 		memmodel__finish(&st->mem);

@@ -358,6 +358,12 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 	}
 	/* Small heaps, or resident memory mostly live: nothing to explain. */
 	if (m->resident < (8u << 20) || idle * 4 < m->resident) {
+		if (peak_live > (8u << 20) && m->live * 2 >= peak_live && m->live * 4 >= m->resident * 3 && m->busy) {
+			out->kind = FS_D_NONE;
+			SAY("live bytes are near their peak (%s) while the program keeps allocating: a load in "
+			    "progress. A leak shows as live bytes that stay once the load ends.", MIB(m->live));
+			return;
+		}
 		if (peak_live > (8u << 20) && m->live * 2 >= peak_live && m->live * 4 >= m->resident * 3) {
 			out->kind = FS_D_LEAK;
 			SAY("live bytes stay at %s of a peak of %s: memory is held by the program, not the "

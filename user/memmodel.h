@@ -56,6 +56,7 @@ struct fs_memory {
 	uint64_t rss_anon;	/* the process's whole RssAnon (all anonymous memory) */
 	uint64_t faults;	/* page faults of the target since attach */
 	uint64_t churn_faults;	/* of which on pages released less than a second before */
+	int busy;		/* the program allocated since the previous sample */
 	uint64_t kind_mapped[FS_RG__COUNT], kind_resident[FS_RG__COUNT];
 	int narenas;		/* glibc only; 0 otherwise */
 	struct fs_arena arenas[FS_MAX_ARENAS];

@@ -241,11 +241,11 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 	ROW();
 	ROW();
 
-	/* the waterfall */
+	/* the waterfall, bars against the address space (returned is a running total
+	 * that can be many times it: its bar is clipped) */
 	max = m->mapped;
 	max = m->resident > max ? m->resident : max;
 	max = m->live > max ? m->live : max;
-	max = m->returned > max ? m->returned : max;
 	bw = w - lw - vw - 1;
 	{
 		static const char *const label[5] = { "live", "held free", "mapped", "resident", "returned" };
@@ -256,7 +256,7 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 			put(y, x, lw, 0, "%s", label[i]);
 			put(y, x + lw, vw, A_BOLD, "%*s", vw - 1, render__bytes(v[i], b1, sizeof(b1)));
 			if (m->valid || i == 0)
-				bar(y, x + lw + vw + 1, bw, v[i], max, pair[i]);
+				bar(y, x + lw + vw + 1, bw, v[i] < max ? v[i] : max, max, pair[i]);
 			ROW();
 		}
 	}

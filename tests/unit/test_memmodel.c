@@ -729,3 +729,25 @@ TEST(memmodel_diagnose_churn)
 	ASSERT_FALSE(strstr(d.text, "Churn"), "little churn: not mentioned");
 	free(m);
 }
+
+TEST(memmodel_diagnose_busy_is_not_a_leak)
+{
+	struct fs_memory *m = calloc(1, sizeof(*m));
+	struct fs_settings set;
+	struct fs_diagnosis d;
+
+	if (!ASSERT_OK_PTR(m, "calloc"))
+		return;
+	memmodel__settings("", 0, &set);
+	m->valid = 1;
+	m->resident = 40u << 20;
+	m->live = 36u << 20;
+	m->busy = 1;
+	memmodel__diagnose(m, 40u << 20, FS_F_GLIBC, &set, &d);
+	ASSERT_EQ(d.kind, FS_D_NONE, "allocating at the peak: a load, not a leak");
+	ASSERT_HAS_STR(d.text, "a load in progress", "says why");
+	m->busy = 0;
+	memmodel__diagnose(m, 40u << 20, FS_F_GLIBC, &set, &d);
+	ASSERT_EQ(d.kind, FS_D_LEAK, "quiet and still at the peak: a leak");
+	free(m);
+}
