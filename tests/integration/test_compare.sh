@@ -53,6 +53,21 @@ else
 	fail compare_load_command "rc=$rc load_s=$load_s $(tail -2 cmp5.err)"
 fi
 
+# Ctrl-C in the middle: the variant in progress stops cleanly, those done are reported
+"$FS" compare --variants glibc,jemalloc --idle 4 -o cmp6 --json -- $RW > cmp6.json 2> cmp6.err &
+cpid=$!
+wait_for "grep -qs 'variant 2 of 2' cmp6.err" 600
+sleep 1
+kill -INT $cpid
+wait $cpid
+rc=$?
+if [ "$(jq -c '[.variants[] | [.name, .ran, .error]]' cmp6.json 2>/dev/null)" = '[["glibc",true,null],["jemalloc",true,"interrupted"]]' ] \
+	&& [ $rc = 1 ] && [ -z "$(pgrep -f 'rpcwork --threads 4 --requests 20000 --burst 128 --hold$')" ]; then
+	pass compare_ctrl_c
+else
+	fail compare_ctrl_c "rc=$rc $(jq -c '[.variants[] | [.name, .ran, .error]]' cmp6.json 2>&1) $(tail -2 cmp6.err)"
+fi
+
 # bad input: one line naming the cause; the other variants are still compared
 expect_error compare_unknown_variant 2 "unknown variant 'tcmalloc'" "$FS" compare --variants glibc,tcmalloc -- true
 expect_error compare_nothing 2 'nothing to compare' "$FS" compare
