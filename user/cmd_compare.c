@@ -586,8 +586,7 @@ int cmd_compare(int argc, char **argv)
 	sfd = traced__signalfd(&oldmask);
 	for (int i = 0; i < nv && !stop_all; i++) {
 		fs_info("variant %s", vs[i].name);
-		if (!json || isatty(2))
-			fprintf(stderr, "fragscope: variant %d of %d: %s\n", i + 1, nv, vs[i].name);
+		fprintf(stderr, "fragscope: variant %d of %d: %s\n", i + 1, nv, vs[i].name);
 		run_variant(&vs[i], argv + optind, dir, load, idle, interval, timeout, &topts, sfd);
 		if (vs[i].error[0]) {
 			fs_err("variant %s: %s", vs[i].name, vs[i].error);
