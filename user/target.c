@@ -65,9 +65,17 @@ int target__spawn(struct target *t, char *const argv[], char *err, size_t errlen
 
 	memset(t, 0, sizeof(*t));
 	t->pidfd = t->gate = t->errpipe = -1;
-	if (target__find_exe(argv[0], t->path, sizeof(t->path))) {
-		snprintf(err, errlen, "%s: command not found", argv[0]);
-		return -ENOENT;
+	{
+		int r = target__find_exe(argv[0], t->path, sizeof(t->path));
+
+		if (r == -ENOENT || (r && !strchr(argv[0], '/'))) {
+			snprintf(err, errlen, "%s: command not found", argv[0]);
+			return -ENOENT;
+		}
+		if (r) {
+			snprintf(err, errlen, "%s: %s", argv[0], strerror(-r));
+			return r;
+		}
 	}
 	if (pipe2(gate, O_CLOEXEC) || pipe2(ep, O_CLOEXEC)) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -121,7 +129,9 @@ int target__release(struct target *t, char *err, size_t errlen)
 	t->errpipe = -1;
 	if (n == sizeof(e)) {
 		snprintf(err, errlen, "exec %s: %s", t->path, strerror(e));
-		target__check(t);
+		/* it exits right after telling us: reap it, leave no zombie */
+		if (waitpid(t->pid, &t->status, 0) == t->pid)
+			t->exited = 1;
 		return -e;
 	}
 	return 0;

@@ -108,6 +108,8 @@ expect_error not_root 1 'must run as root' setpriv --reuid=65534 --regid=65534 -
 rm -f /tmp/fragscope-nonroot.$$
 expect_error no_btf 1 'no BTF' unshare -m sh -c "mount -t tmpfs none /sys/kernel/btf && exec '$FS' stat -- true"
 expect_error command_not_found 1 'no-such-cmd-xyz: command not found' "$FS" stat -- no-such-cmd-xyz
+cp /bin/true "$TMP/not-executable" && chmod 644 "$TMP/not-executable"
+expect_error not_executable 1 'not-executable: Permission denied' "$FS" stat -- "$TMP/not-executable"
 expect_error static_stripped 1 'statically linked.*no malloc symbol' "$FS" stat -- "$ROOT/.output/fixtures/static-stripped"
 expect_error not_elf 1 'not an x86-64 ELF' "$FS" stat -- "$ROOT/tests/integration/run.sh"
 expect_error map_too_big 1 'load BPF programs' "$FS" stat --max-live 1073741824 -- true
