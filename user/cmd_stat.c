@@ -58,6 +58,7 @@ int cmd_stat(int argc, char **argv)
 	char err[512] = "";
 	pid_t pid = 0;
 	sigset_t oldmask;
+	long nsamples = 0;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+p:d:i:jo:vh", longopts, &idx)) != -1) {
@@ -116,7 +117,10 @@ int cmd_stat(int argc, char **argv)
 		struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN }, { .fd = t->tg.pidfd, .events = POLLIN } };
 		double left = duration ? duration - traced__elapsed(t) : interval;
 
-		traced__sample(t, 0, 0);
+		/* deep samples (arenas, pages) at every interval while the heap is small, every
+		 * 8th beyond: a command that exits keeps the last ones, labelled with their age */
+		nsamples++;
+		traced__sample(t, t->st.mem.resident < (512ull << 20) || nsamples % 8 == 2, 0);
 		if (duration && left <= 0) {
 			stop_sig = t->tg.child ? SIGTERM : 0;	/* as perf stat --timeout */
 			break;

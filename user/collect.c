@@ -55,7 +55,9 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 		if (deep) {
 			deep_figures(st, tr, pid, &rs, occupancy_max_bytes);
 			st->mem.pages_approximate = !st->traced_from_start;
+			st->deep_ns = st->snap.mono_ns;
 		} else {
+			st->mem.deep_age_ns = st->deep_ns ? st->snap.mono_ns - st->deep_ns : 0;
 			/* carry the last deep figures (arenas, pages) until the next deep sample */
 			st->mem.narenas = keep_pages.narenas;
 			memcpy(st->mem.arenas, keep_pages.arenas, sizeof(st->mem.arenas));
@@ -75,6 +77,8 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 	} else {
 		if (st->mem.valid)
 			st->mem_age_ns += st->snap.mono_ns - prev_ns;
+		if (st->deep_ns)
+			st->mem.deep_age_ns = st->snap.mono_ns - st->deep_ns;
 		if (deep)	/* gone: no regions, but the live set is still in the map */
 			deep_figures(st, tr, pid, NULL, 0);
 	}

@@ -32,6 +32,7 @@ struct fs_state {
 	uint64_t peak_live;		/* highest live bytes seen at a sample */
 	uint64_t peak_resident;
 	uint64_t prev_allocs;		/* allocations at the previous sample */
+	uint64_t deep_ns;		/* when the arenas and pages were taken */
 	uint64_t rss_anon_start;	/* RssAnon at the first sample (probes already attached) */
 	uint64_t resident_start;
 	uint64_t mem_age_ns;		/* how old the memory figures are (target gone) */

@@ -415,13 +415,13 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 		else
 			SAY("retention by fragmentation: live bytes fell to %s (peak %s) but %s stays resident. ",
 			    MIB(m->live), MIB(peak_live > m->live ? peak_live : m->live), MIB(m->resident));
-		if (m->pages_valid)
+		if (m->pages_valid && m->deep_age_ns < 2000000000ULL)
 			SAY("%s of resident heap pages hold no live block%s (%s more are under 10%% used). ",
 			    MIB(m->resident_no_live), m->pages_approximate ? " that fragscope saw allocated" : "",
 			    MIB(m->low_occupancy));
 		SAY("glibc returns memory only from the top of a heap: free pages in the middle stay until "
 		    "malloc_trim(). Remedies: call malloc_trim(0) after a load (expected to release about %s); ",
-		    MIB(m->pages_valid ? m->resident_no_live : idle));
+		    MIB(m->pages_valid && m->deep_age_ns < 2000000000ULL ? m->resident_no_live : idle));
 		if (m->narenas > 2)
 			SAY("MALLOC_ARENA_MAX=2 (glibc.malloc.arena_max) to keep fewer arenas (%d now); ", m->narenas);
 		SAY("a lower glibc.malloc.trim_threshold trims heap tops sooner; or switch to jemalloc "

@@ -62,6 +62,7 @@ struct fs_memory {
 	struct fs_arena arenas[FS_MAX_ARENAS];
 	/* page occupancy */
 	int pages_valid, pages_partial, pages_approximate;
+	uint64_t deep_age_ns;		/* arenas and pages are from a sample this much older */
 	uint64_t pages_scanned;		/* resident allocator bytes looked at */
 	uint64_t resident_no_live;	/* resident pages holding no live block */
 	uint64_t low_occupancy;		/* resident pages less than 10% live */

@@ -303,6 +303,7 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		json__u64(j, "scanned", m->pages_scanned);
 		json__bool(j, "partial", m->pages_partial);
 		json__bool(j, "approximate", m->pages_approximate);
+		json__dbl(j, "age_s", (double)m->deep_age_ns / 1e9);
 		json__end_obj(j);
 	} else {
 		json__str(j, "pages", NULL);
@@ -428,6 +429,8 @@ static void text_memory(FILE *f, const struct fs_state *st)
 			render__bytes(m->resident_no_live, b1, sizeof(b1)), render__bytes(m->low_occupancy, b2, sizeof(b2)),
 			render__bytes(m->pages_scanned, b3, sizeof(b3)), m->pages_partial ? ", partial" : "",
 			m->pages_approximate ? "; blocks allocated before attach are unknown, so these are upper bounds" : "");
+	if (m->pages_valid && m->deep_age_ns >= 1000000000ULL)
+		fprintf(f, "  (arenas and pages from a sample %.1f s before the other figures)\n", (double)m->deep_age_ns / 1e9);
 	if (st->nsites) {
 		char b4[32];
 
