@@ -461,6 +461,20 @@ void render__stat_json(FILE *f, const struct fs_view *v)
 	json__finish(&j);
 }
 
+/* 1536 ns -> "1.5 us", 2.1e9 -> "2.1 s" */
+static const char *duration(uint64_t ns, char *buf, size_t len)
+{
+	if (ns < 1000)
+		snprintf(buf, len, "%llu ns", (unsigned long long)ns);
+	else if (ns < 1000000)
+		snprintf(buf, len, "%.1f us", (double)ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, len, "%.1f ms", (double)ns / 1e6);
+	else
+		snprintf(buf, len, "%.1f s", (double)ns / 1e9);
+	return buf;
+}
+
 static void text_hist(FILE *f, const char *title, const int64_t *h, int is_ns)
 {
 	int lo = -1, hi = -1;
@@ -482,8 +496,8 @@ static void text_hist(FILE *f, const char *title, const int64_t *h, int is_ns)
 		int bar = max ? (int)(h[b] * 40 / max) : 0;
 
 		if (is_ns) {
-			snprintf(a, sizeof(a), "%.3g us", b ? (double)(agg__bucket_max(b) / 2) / 1000 : 0);
-			snprintf(z, sizeof(z), "%.3g us", (double)agg__bucket_max(b) / 1000);
+			duration(b ? agg__bucket_max(b) / 2 : 0, a, sizeof(a));
+			duration(agg__bucket_max(b), z, sizeof(z));
 		} else {
 			render__bytes(b ? agg__bucket_max(b) / 2 : 0, a, sizeof(a));
 			render__bytes(agg__bucket_max(b), z, sizeof(z));
