@@ -150,7 +150,7 @@ static void text_ledger(FILE *f, const struct session_data *d)
 	long intervals = 0, best = -1;
 	int64_t best_res = 0, sum = 0;
 
-	fprintf(f, "\n  %-22s %10s %12s %14s %8s\n", "returned to the OS", "calls", "asked", "resident", "errors");
+	fprintf(f, "\n  %-22s %10s %12s %14s %8s\n", "returned to the OS", "calls", "asked", "resident~", "errors");
 	for (int a = 0; a < 5; a++) {
 		char name[32];
 

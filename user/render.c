@@ -381,7 +381,7 @@ static void text_memory(FILE *f, const struct fs_state *st)
 			render__bytes(m->returned, b1, sizeof(b1)), render__bytes(st->peak_live, b2, sizeof(b2)),
 			render__bytes(st->peak_resident, b3, sizeof(b3)));
 	}
-	fprintf(f, "\n  %-22s %10s %12s %14s %8s\n", "releases", "calls", "asked", "resident", "errors");
+	fprintf(f, "\n  %-22s %10s %12s %14s %8s\n", "releases", "calls", "asked", "resident~", "errors");
 	for (int a = 0; a < FS_A__COUNT; a++) {
 		char name[32];
 
@@ -400,7 +400,7 @@ static void text_memory(FILE *f, const struct fs_state *st)
 	if (k->trim_calls)
 		fprintf(f, "  %-22s %10s %12s %14s\n", "malloc_trim()", render__num(k->trim_calls, n1, sizeof(n1)), "",
 			render__bytes(k->src_resident[FS_R_MALLOC_TRIM], b2, sizeof(b2)));
-	fprintf(f, "  by source:");
+	fprintf(f, "  (resident~: the fall of the RSS counter across each call, exact to 32 pages per CPU)\n  by source:");
 	for (int i = 0; i < FS_R__COUNT; i++)
 		if (k->src_calls[i])
 			fprintf(f, " %s %s (%llu calls)", src_names[i], render__bytes(k->src_resident[i], b1, sizeof(b1)),
