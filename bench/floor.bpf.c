@@ -23,3 +23,17 @@ int floor_free(void *ctx)
 {
 	return 0;
 }
+
+/* --sys: fragscope's syscall tracepoints too, empty (what watching the allocator's
+ * mmap/munmap/madvise/brk costs every other syscall, uretprobe returns included). */
+SEC("tp_btf/sys_enter")
+int floor_sys_enter(void *ctx)
+{
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int floor_sys_exit(void *ctx)
+{
+	return 0;
+}

@@ -3,7 +3,9 @@
  * same offsets, entry + return for allocating functions, entry for releases),
  * then runs the command, as `fragscope stat -- CMD` does.
  *
- *   floor [-v] [--stats] -- CMD [ARGS]
+ *   floor [-v] [--stats] [--sys] -- CMD [ARGS]
+ * --sys    the syscall tracepoints instead of libc's wrappers (as fragscope
+ *          --sys-tracepoints)
  * --stats  on exit, print run_cnt and run_time_ns of each program on stderr
  *          (needs sysctl kernel.bpf_stats_enabled=1 to be non-zero) */
 #include <errno.h>
@@ -66,29 +68,31 @@ static void print_stats(struct bpf_program *p)
 
 int main(int argc, char **argv)
 {
-	struct bpf_link *links[FS_MAX_FUNCS * 2];
+	struct bpf_link *links[FS_MAX_FUNCS * 2 + 2];
 	int mfds[FS_MAX_FUNCS * 2], nmfds = 0, multi = !getenv("FRAGSCOPE_NO_UPROBE_MULTI");
 	struct floor_bpf *skel = NULL;
 	struct fs_plan *plan = NULL;
 	char path[PATH_MAX], err[512] = "";
-	int gate[2] = { -1, -1 }, nlinks = 0, stats = 0, status = 0, ret = 1, i;
+	int gate[2] = { -1, -1 }, nlinks = 0, stats = 0, sys = 0, status = 0, ret = 1, i;
 	pid_t pid = -1;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--")) {
 			i++;
 			break;
+		} else if (!strcmp(argv[i], "--sys")) {
+			sys = 1;
 		} else if (!strcmp(argv[i], "--stats")) {
 			stats = 1;
 		} else if (argv[i][1] == 'v') {
 			fs_verbose += (int)strlen(argv[i] + 1);
 		} else {
-			fprintf(stderr, "usage: floor [-v] [--stats] -- CMD [ARGS]\n");
+			fprintf(stderr, "usage: floor [-v] [--stats] [--sys] -- CMD [ARGS]\n");
 			return 2;
 		}
 	}
 	if (i >= argc) {
-		fprintf(stderr, "usage: floor [-v] [--stats] -- CMD [ARGS]\n");
+		fprintf(stderr, "usage: floor [-v] [--stats] [--sys] -- CMD [ARGS]\n");
 		return 2;
 	}
 	libbpf_set_print(libbpf_quiet);
@@ -100,6 +104,12 @@ int main(int argc, char **argv)
 	if (resolve__cmd(path, environ, plan, err, sizeof(err))) {
 		fprintf(stderr, "floor: %s\n", err);
 		goto cleanup;
+	}
+	/* libc's memory-syscall wrappers, entry + return, as fragscope probes them (with
+	 * --sys: the syscall tracepoints instead, as fragscope --sys-tracepoints). */
+	for (int k = 0; !sys && k < plan->nsys && plan->nprobes < FS_MAX_FUNCS; k++) {
+		plan->probes[plan->nprobes] = plan->sys[k];
+		plan->probes[plan->nprobes++].kind = FS_K_MALLOC;
 	}
 	/* The child waits on the gate until every probe is attached, then execs. */
 	if (pipe2(gate, O_CLOEXEC)) {
@@ -188,6 +198,12 @@ int main(int argc, char **argv)
 			fs_info("attached %-36s %s+0x%llx+%u%s", p->name, p->path,
 				(unsigned long long)p->sym_off, p->place, ret_probe ? " [return]" : "");
 		}
+	}
+	if (sys && (!(links[nlinks++] = bpf_program__attach(skel->progs.floor_sys_enter)) ||
+		    !(links[nlinks++] = bpf_program__attach(skel->progs.floor_sys_exit)))) {
+		nlinks--;
+		fprintf(stderr, "floor: attach syscall tracepoints: %s\n", strerror(errno));
+		goto cleanup;
 	}
 	if (write(gate[1], "g", 1) != 1) {
 		perror("floor: start");

@@ -583,44 +583,34 @@ static __always_inline __u32 log2_ns(__u64 v)
 	return b < FS_LAT_BUCKETS ? b : FS_LAT_BUCKETS - 1;
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+/* A memory syscall begins: a0..a3 are its first arguments, sp the user stack
+ * pointer inside libc's wrapper (a leaf, or at its first instruction): [sp] is
+ * the wrapper's caller. */
+static __always_inline void sys_begin(__u32 sys, __u64 a0, __u64 a1, __u64 a2, __u64 a3, __u64 sp)
 {
 	struct tstate *t;
-	__u32 sys;
 
-	switch (id) {
-	case NR_MMAP: sys = FS_S_MMAP; break;
-	case NR_MUNMAP: sys = FS_S_MUNMAP; break;
-	case NR_MREMAP: sys = FS_S_MREMAP; break;
-	case NR_BRK: sys = FS_S_BRK; break;
-	case NR_MADVISE: sys = FS_S_MADVISE; break;
-	case NR_MPROTECT: sys = FS_S_MPROTECT; break;
-	default: return 0;	/* every other syscall of every process, and uretprobe returns */
-	}
-	if (!ours())
-		return 0;
 	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!t)
-		return 0;
+		return;
 	t->sys = sys;
 	t->sys_active = 1;
-	t->sys_arg[0] = regs->di;
-	t->sys_arg[1] = regs->si;
-	t->sys_arg[2] = regs->dx;
-	t->sys_arg[3] = regs->r10;
+	t->sys_arg[0] = a0;
+	t->sys_arg[1] = a1;
+	t->sys_arg[2] = a2;
+	t->sys_arg[3] = a3;
 	t->sys_rss = -1;
 	/* RSS only around calls that can give memory back (mprotect and mmap are frequent). */
 	if (sys == FS_S_MUNMAP || sys == FS_S_MADVISE || sys == FS_S_BRK ||
-	    (sys == FS_S_MREMAP && regs->dx < regs->si) ||
-	    (sys == FS_S_MMAP && (regs->r10 & F_MAP_FIXED) && regs->dx == 0))
+	    (sys == FS_S_MREMAP && a2 < a1) ||
+	    (sys == FS_S_MMAP && (a3 & F_MAP_FIXED) && a2 == 0))
 		t->sys_rss = anon_rss();
-	/* The libc wrapper is a leaf: [sp] is its caller. Unknown until learnt: allocator. */
+	/* Unknown until learnt: the allocator. */
 	t->sys_from_alloc = 1;
 	if (t->sys_rss >= 0 && alloc_text_hi) {
 		__u64 ret = 0;
 
-		if (!bpf_probe_read_user(&ret, sizeof(ret), (void *)regs->sp)) {
+		if (!bpf_probe_read_user(&ret, sizeof(ret), (void *)sp)) {
 			ret -= alloc_bias;
 			t->sys_from_alloc = ret >= alloc_text_lo && ret < alloc_text_hi;
 		}
@@ -631,6 +621,43 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 		t->sys_brk = mm ? mm->brk : 0;
 	}
 	t->sys_ts = bpf_ktime_get_ns();
+}
+
+static __always_inline __u32 sys_of_nr(long id)
+{
+	switch (id) {
+	case NR_MMAP: return FS_S_MMAP;
+	case NR_MUNMAP: return FS_S_MUNMAP;
+	case NR_MREMAP: return FS_S_MREMAP;
+	case NR_BRK: return FS_S_BRK;
+	case NR_MADVISE: return FS_S_MADVISE;
+	case NR_MPROTECT: return FS_S_MPROTECT;
+	}
+	return FS_S__COUNT;
+}
+
+/* With --sys-tracepoints: every syscall of every process passes here. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+{
+	__u32 sys = sys_of_nr(id);
+
+	if (sys == FS_S__COUNT || !ours())	/* the number first: this runs for every syscall */
+		return 0;
+	sys_begin(sys, regs->di, regs->si, regs->dx, regs->r10, regs->sp);
+	return 0;
+}
+
+/* By default: entry of libc's wrapper (the cookie is the enum fs_sys). */
+SEC("uprobe")
+int BPF_KPROBE(sysw_enter)
+{
+	__u32 sys = (__u32)bpf_get_attach_cookie(ctx);
+
+	if (sys >= FS_S__COUNT || !ours())
+		return 0;
+	sys_begin(sys, PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx), PT_REGS_PARM4(ctx),
+		  PT_REGS_SP(ctx));
 	return 0;
 }
 
@@ -667,34 +694,26 @@ static __always_inline void note_release(__u64 start, __u64 len, __u64 now)
 	}
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+/* The syscall ends: failed, with errno err (0: unknown), ret its result. */
+static __always_inline void sys_end(__u32 wsys, long ret, int failed, __u64 err)
 {
 	struct fs_kstats *ks;
 	struct tstate *t;
 	__u64 now, ns, len = 0, released = 0, addr, rel_len = 0;
 	__u32 sys, adv = FS_A_OTHER;
-	int is_release = 0, failed;
+	int is_release = 0;
 
-	switch (regs->orig_ax) {
-	case NR_MMAP: case NR_MUNMAP: case NR_MREMAP: case NR_BRK: case NR_MADVISE: case NR_MPROTECT:
-		break;
-	default:
-		return 0;	/* before anything else: this runs for every syscall exit */
-	}
-	if (!ours())
-		return 0;
 	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0, 0);
-	if (!t || !t->sys_active)
-		return 0;
+	if (!t || !t->sys_active || t->sys != wsys)
+		return;
 	t->sys_active = 0;
-	sys = t->sys;
+	sys = wsys;
+	asm volatile("" : "+r"(sys));	/* keep the bound check where the verifier sees it */
 	ks = bpf_map_lookup_elem(&kstats, &zero);
 	if (!ks || sys >= FS_S__COUNT)
-		return 0;
+		return;
 	now = bpf_ktime_get_ns();
 	ns = now - t->sys_ts;
-	failed = ret < 0 && ret > -4096;
 	addr = t->sys_arg[0];
 	if (t->sys_rss >= 0) {
 		__s64 after = anon_rss();
@@ -743,18 +762,23 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	case FS_S_MPROTECT:
 		len = t->sys_arg[1];
 		break;
-	case FS_S_BRK:
-		if ((__u64)ret > t->sys_brk && t->sys_brk) {
-			len = (__u64)ret - t->sys_brk;
+	case FS_S_BRK: {
+		/* the break after the call (the wrapper returns 0 or -1, the syscall the break) */
+		struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+		__u64 brk = mm ? mm->brk : 0;
+
+		if (brk > t->sys_brk && t->sys_brk) {
+			len = brk - t->sys_brk;
 			ADD(ks->brk_grow, len);
-		} else if ((__u64)ret < t->sys_brk) {
-			len = t->sys_brk - (__u64)ret;
-			addr = (__u64)ret;
+		} else if (brk < t->sys_brk) {
+			len = t->sys_brk - brk;
+			addr = brk;
 			ADD(ks->brk_shrink_calls, 1);
 			ADD(ks->brk_shrink, len);
 			is_release = 1;
 		}
 		break;
+	}
 	case FS_S_MADVISE: {
 		struct fs_adv_stat *as;
 
@@ -782,10 +806,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	ADD(ks->sys[sys].bytes, len);
 	ADD(ks->sys[sys].resident, released);
 	if (failed) {
-		__u64 e = (__u64)(-ret);
-
 		ADD(ks->sys[sys].errors, 1);
-		ADD(ks->errnos[sys][e < FS_ERRNO_MAX ? e : FS_ERRNO_MAX - 1], 1);
+		ADD(ks->errnos[sys][err < FS_ERRNO_MAX ? err : FS_ERRNO_MAX - 1], 1);
 	}
 	if (is_release) {
 		__u32 src = t->sys_from_alloc ? release_source(t, sys, addr) : FS_R_PROGRAM;
@@ -796,6 +818,30 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		}
 		note_release(addr, rel_len ? rel_len : len, now);
 	}
+	}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	__u32 sys = sys_of_nr(regs->orig_ax);
+
+	if (sys == FS_S__COUNT || !ours())	/* the number first: this runs for every syscall */
+		return 0;
+	sys_end(sys, ret, ret < 0 && ret > -4096, (__u64)(-ret));
+	return 0;
+}
+
+/* Return of libc's wrapper: -1 on failure (errno, thread-local, is not read). */
+SEC("uretprobe")
+int BPF_KRETPROBE(sysw_exit)
+{
+	__u32 sys = (__u32)bpf_get_attach_cookie(ctx);
+	long ret = (long)PT_REGS_RC(ctx);
+
+	if (sys >= FS_S__COUNT || !ours())
+		return 0;
+	/* brk returns int */
+	sys_end(sys, ret, sys == FS_S_BRK ? (int)ret == -1 : ret == -1, 0);
 	return 0;
 }
 

@@ -13,6 +13,9 @@
  * --wait     start the measured phase on SIGUSR1 (threads already created)
  * --hold     after the tally is written, wait for SIGUSR2 before exiting
  * --ready F  written (with the PID) once waiting for SIGUSR1
+ * --syscalls N  after the gate, the main thread also does N times: malloc(1 MiB)
+ *            (mmapped with MALLOC_MMAP_THRESHOLD_=131072), touch, free; and N times
+ *            its own mmap(64 KiB), touch, madvise(MADV_DONTNEED), munmap
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -164,6 +167,40 @@ static void *worker(void *arg)
 	return kept;
 }
 
+static int nsyscalls;
+
+/* Memory syscalls with known callers: N by the allocator (an mmapped chunk and its
+ * munmap), N of the program's own (mmap, madvise, munmap). */
+static void do_syscalls(void)
+{
+	struct tally t;
+
+	memset(&t, 0, sizeof(t));
+	for (int i = 0; i < nsyscalls; i++) {
+		char *p = malloc(1 << 20), *q;
+
+		if (!p)
+			abort();
+		got(&t, A_MALLOC, 1 << 20);
+		p[0] = 1;
+		release(&t, p, 1 << 20);
+		q = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (q == MAP_FAILED)
+			abort();
+		q[0] = 1;
+		if (madvise(q, 65536, MADV_DONTNEED) || munmap(q, 65536))
+			abort();
+	}
+	totals.allocs += t.allocs;
+	totals.frees += t.frees;
+	totals.bytes_allocated += t.bytes_allocated;
+	totals.bytes_freed += t.bytes_freed;
+	for (int a = 0; a <= A__COUNT; a++) {
+		totals.calls[a] += t.calls[a];
+		totals.bytes[a] += t.bytes[a];
+	}
+}
+
 static void write_tally(void)
 {
 	char buf[4096];
@@ -181,7 +218,7 @@ static void write_tally(void)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s\"%s\": {\"calls\": %lu, \"bytes\": %lu}",
 			      a ? ", " : "", a == F_FREE ? "free" : api_names[a], totals.calls[a], totals.bytes[a]);
 	}
-	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "}}\n");
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "}, \"syscalls\": %d}\n", nsyscalls);
 	if (write(fd, buf, (size_t)n) != n)
 		_exit(3);
 	if (fd != 2)
@@ -237,10 +274,11 @@ int main(int argc, char **argv)
 		else if (v && !strcmp(o, "--pre")) { pre_count = atoi(v); i++; }
 		else if (v && !strcmp(o, "--tally")) { tally_path = v; i++; }
 		else if (v && !strcmp(o, "--ready")) { ready_path = v; i++; }
+		else if (v && !strcmp(o, "--syscalls")) { nsyscalls = atoi(v); i++; }
 		else if (v && !strcmp(o, "--api")) { if (parse_apis(v)) return 2; i++; }
 		else {
 			fprintf(stderr, "usage: allocwork [--threads N] [--rounds R] [--keep K] [--api LIST] "
-					"[--pre N] [--wait] [--hold] [--tally FILE] [--ready FILE]\n");
+					"[--pre N] [--wait] [--hold] [--tally FILE] [--ready FILE] [--syscalls N]\n");
 			return 2;
 		}
 	}
@@ -278,6 +316,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < pre_count; i++)
 		free(pre[i]);
 	totals.calls[F_FREE] += (uint64_t)pre_count;
+	do_syscalls();
 	pthread_barrier_wait(&start_barrier);
 	pthread_barrier_wait(&done_barrier);
 	write_tally();

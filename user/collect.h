@@ -39,6 +39,7 @@ struct fs_state {
 	int flavour;			/* enum fs_flavour */
 	int traced_from_start;		/* no block predates the probes */
 	int census_done;		/* a heap census ran before attach (--census) */
+	int sys_tracepoints;		/* memory syscalls seen by tracepoints, not libc's wrappers */
 	int census_approximate;
 	uint64_t census_in_use;		/* chunk bytes in use then */
 	uint64_t census_chunks;

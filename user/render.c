@@ -247,6 +247,8 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__end_obj(j);
 	json__end_obj(j);
 
+	/* libc_wrappers: errnos unknown (errno is thread-local), time includes the probes */
+	json__str(j, "syscalls_seen_at", st->sys_tracepoints ? "tracepoints" : "libc_wrappers");
 	json__obj(j, "syscalls");
 	for (int i = 0; i < FS_S__COUNT; i++) {
 		json__obj(j, sys_names[i]);

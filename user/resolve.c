@@ -128,16 +128,38 @@ int resolve__identify(struct fs_plan *plan, const char *path)
 	return 0;
 }
 
+/* A probe on the function at symbol s of o: file offset, code range and placement. */
+static int fill_probe(struct fs_probe *p, const struct elfobj *o, const char *path, const char *name,
+		      const struct elfsym *s, unsigned kind, int nargs)
+{
+	static uint8_t code[65536];	/* the whole function: branches back into its prologue */
+	struct insn_place pl;
+	uint64_t off;
+	ssize_t n;
+
+	if (elfobj__vaddr_to_off(o, s->vaddr, &off))
+		return -ENOENT;
+	n = elfobj__read(o, off, code, s->size && s->size < sizeof(code) ? s->size : sizeof(code));
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->path, sizeof(p->path), "%s", path);
+	p->vaddr = s->vaddr;
+	p->sym_off = off;
+	elfobj__text_range(o, &p->text_lo, &p->text_hi);
+	p->kind = kind;
+	insn__place(code, n > 0 ? (size_t)n : 0, nargs, &pl);
+	p->place = pl.offset;
+	p->emulated = pl.emulated;
+	snprintf(p->why, sizeof(p->why), "%s", pl.why);
+	return 0;
+}
+
 static int add_probe(struct fs_plan *plan, const struct elfobj *o, const char *path,
 		     const char *prefix, const struct api_fn *fn)
 {
-	static uint8_t code[65536];	/* the whole function: branches back into its prologue */
 	struct elfsym s;
 	struct fs_probe *p;
-	struct insn_place pl;
 	char name[128];
-	uint64_t off;
-	ssize_t n;
 
 	snprintf(name, sizeof(name), "%s%s", prefix, fn->name);
 	if (elfobj__sym(o, name, &s))
@@ -157,21 +179,8 @@ static int add_probe(struct fs_plan *plan, const struct elfobj *o, const char *p
 	}
 	if (plan->nprobes >= FS_MAX_FUNCS)
 		return -E2BIG;
-	if (elfobj__vaddr_to_off(o, s.vaddr, &off))
-		return 0;
-	n = elfobj__read(o, off, code, s.size && s.size < sizeof(code) ? s.size : sizeof(code));
-	p = &plan->probes[plan->nprobes++];
-	memset(p, 0, sizeof(*p));
-	snprintf(p->name, sizeof(p->name), "%s", name);
-	snprintf(p->path, sizeof(p->path), "%s", path);
-	p->vaddr = s.vaddr;
-	p->sym_off = off;
-	elfobj__text_range(o, &p->text_lo, &p->text_hi);
-	p->kind = fn->kind;
-	insn__place(code, n > 0 ? (size_t)n : 0, fn->nargs, &pl);
-	p->place = pl.offset;
-	p->emulated = pl.emulated;
-	snprintf(p->why, sizeof(p->why), "%s", pl.why);
+	if (!fill_probe(&plan->probes[plan->nprobes], o, path, name, &s, fn->kind, fn->nargs))
+		plan->nprobes++;
 	return 0;
 }
 
@@ -274,6 +283,48 @@ static int plan_object(struct fs_plan *plan, const struct elfobj *o, const char 
 	if (!elfobj__has_symtab(o) && !elfobj__has_interp(o) && !elfobj__is_dyn(o))
 		note(plan, "%s has no .symtab: using .dynsym", path);
 	internal_callers(plan, o, before);
+	return 0;
+}
+
+/* libc's wrappers of the memory syscalls, by every name they go by; the allocators
+ * call these (glibc's malloc its internal aliases of the same code, jemalloc the
+ * exported names), so probing them sees what the allocator asks of the kernel
+ * without slowing every syscall as syscall tracepoints do. */
+static const struct { unsigned sys; int nargs; const char *names[3]; } sys_wrappers[FS_S__COUNT] = {
+	{ FS_S_MMAP, 4, { "__mmap", "mmap64", "mmap" } },
+	{ FS_S_MUNMAP, 2, { "__munmap", "munmap" } },
+	{ FS_S_MREMAP, 3, { "__mremap", "mremap" } },
+	{ FS_S_BRK, 1, { "__brk", "brk" } },
+	{ FS_S_MADVISE, 3, { "__madvise", "madvise" } },
+	{ FS_S_MPROTECT, 3, { "__mprotect", "mprotect" } },
+};
+
+int resolve__plan_syscalls(struct fs_plan *plan, const char *libc_path)
+{
+	struct elfobj *o = elfobj__open(libc_path);
+
+	plan->nsys = 0;
+	if (!o) {
+		snprintf(plan->sys_why, sizeof(plan->sys_why), "cannot open %s: %s", libc_path, strerror(errno));
+		return -ENOENT;
+	}
+	for (int i = 0; i < FS_S__COUNT; i++) {
+		struct elfsym s;
+		int k = 0;
+
+		while (k < 3 && sys_wrappers[i].names[k] && elfobj__sym(o, sys_wrappers[i].names[k], &s))
+			k++;
+		if (k == 3 || !sys_wrappers[i].names[k] || s.ifunc ||
+		    fill_probe(&plan->sys[i], o, libc_path, sys_wrappers[i].names[k], &s,
+			       sys_wrappers[i].sys, sys_wrappers[i].nargs)) {
+			snprintf(plan->sys_why, sizeof(plan->sys_why), "no %s wrapper found in %s",
+				 sys_wrappers[i].names[0] + 2, libc_path);
+			elfobj__free(o);
+			return -ENOENT;
+		}
+	}
+	plan->nsys = FS_S__COUNT;
+	elfobj__free(o);
 	return 0;
 }
 
@@ -497,14 +548,26 @@ static void load_order(const char *exe, char *const env[], struct objlist *l)
 	}
 }
 
-static int defines_malloc(const char *path)
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+static int defines_sym(const char *path, const char *name)
 {
 	struct elfobj *o = elfobj__open(path);
 	struct elfsym s;
-	int r = o && elfobj__sym(o, "malloc", &s) == 0 && !s.ifunc;
+	int r = o && elfobj__sym(o, name, &s) == 0 && !s.ifunc;
 
 	elfobj__free(o);
 	return r;
+}
+
+static int defines_malloc(const char *path)
+{
+	return defines_sym(path, "malloc");
 }
 
 /* A statically linked jemalloc with a prefix lives beside glibc's malloc: trace both. */
@@ -568,7 +631,10 @@ int resolve__cmd(const char *path, char *const env[], struct fs_plan *plan, char
 		}
 		snprintf(plan->object, sizeof(plan->object), "%s", path);
 		snprintf(plan->how, sizeof(plan->how), "statically linked executable");
-		return resolve__plan_probes(plan, path, err, errlen);
+		r = resolve__plan_probes(plan, path, err, errlen);
+		if (!r)
+			resolve__plan_syscalls(plan, path);
+		return r;
 	}
 	elfobj__free(exe);
 	load_order(path, env, &l);
@@ -585,6 +651,20 @@ int resolve__cmd(const char *path, char *const env[], struct fs_plan *plan, char
 	r = resolve__plan_probes(plan, winner, err, errlen);
 	if (!r)
 		r = add_prefixed_jemalloc(plan, path, winner, err, errlen);
+	if (!r) {	/* libc's wrappers: the object named libc.so*, else the first defining munmap */
+		const char *libc = NULL;
+
+		for (int i = 0; i < l.n && !libc; i++)
+			if (!strncmp(base_name(l.path[i]), "libc.so", 7))
+				libc = l.path[i];
+		for (int i = 0; i < l.n && !libc; i++)
+			if (defines_sym(l.path[i], "munmap"))
+				libc = l.path[i];
+		if (libc)
+			resolve__plan_syscalls(plan, libc);
+		else
+			snprintf(plan->sys_why, sizeof(plan->sys_why), "no object loaded by %s defines munmap", path);
+	}
 	objlist_free(&l);
 	return r;
 }
@@ -648,13 +728,6 @@ static void free_maps(struct procmaps *pm)
 {
 	for (int i = 0; i < pm->nobj; i++)
 		free(pm->obj[i]);
-}
-
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-
-	return s ? s + 1 : p;
 }
 
 /* libc's own GOT slot for malloc holds the address the dynamic linker bound. */
@@ -775,6 +848,12 @@ int resolve__pid(pid_t pid, struct fs_plan *plan, char *err, size_t errlen)
 
 		snprintf(exe_path, sizeof(exe_path), "%s%s", root, exe);
 		r = add_prefixed_jemalloc(plan, exe_path, pm->obj[winner], err, errlen);
+	}
+	if (!r && (libc >= 0 || exe_idx >= 0)) {	/* libc's wrappers, or a static executable's */
+		snprintf(path, sizeof(path), "%s%s", root, pm->obj[libc >= 0 ? libc : exe_idx]);
+		resolve__plan_syscalls(plan, path);
+	} else if (!r) {
+		snprintf(plan->sys_why, sizeof(plan->sys_why), "no libc mapped in PID %d", pid);
 	}
 out:
 	free_maps(pm);

@@ -34,6 +34,11 @@ struct fs_plan {
 	char how[160];		/* how the binding was found */
 	int nprobes;
 	struct fs_probe probes[FS_MAX_FUNCS];
+	/* libc's memory-syscall wrappers (kind: enum fs_sys), nsys = FS_S__COUNT when
+	 * all were found, else 0 with the cause in sys_why */
+	int nsys;
+	struct fs_probe sys[FS_S__COUNT];
+	char sys_why[192];
 	int nnotes;
 	char notes[FS_MAX_NOTES][192];	/* caveats to show the user */
 };
@@ -51,6 +56,9 @@ int resolve__find_lib(const char *name, const char *runpath, const char *origin,
 		      const char *ld_library_path, const char *root, char *out, size_t outlen);
 /* Builds the probe list from the allocator object (the file at path). */
 int resolve__plan_probes(struct fs_plan *plan, const char *path, char *err, size_t errlen);
+/* Plans probes on the memory-syscall wrappers of the libc at libc_path (or of a
+ * static executable): 0, or -ENOENT with plan->sys_why set and plan->nsys 0. */
+int resolve__plan_syscalls(struct fs_plan *plan, const char *libc_path);
 /* Which allocator an object is, from its symbols; fills plan->alloc/alloc_name/prefix. */
 int resolve__identify(struct fs_plan *plan, const char *path);
 

@@ -60,6 +60,10 @@ int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg
 		o->census = 1;
 		return 1;
 	}
+	if (!strcmp(name, "sys-tracepoints")) {
+		o->sys_tracepoints = 1;
+		return 1;
+	}
 	if (strcmp(name, "max-live") && strcmp(name, "sample-bytes"))
 		return 0;
 	errno = 0;
@@ -109,6 +113,19 @@ static void show_plan(const struct fs_plan *plan)
 	}
 	for (int i = 0; i < plan->nnotes; i++)
 		fs_info("note: %s", plan->notes[i]);
+}
+
+static void show_sys(const struct fs_plan *plan, int uprobes)
+{
+	if (uprobes) {
+		fs_info("memory syscalls: probes on the wrappers in %s", plan->sys[0].path);
+		for (int i = 0; i < plan->nsys; i++)
+			fs_debug("  %-36s 0x%-8llx probe +%u", plan->sys[i].name,
+				 (unsigned long long)plan->sys[i].vaddr, plan->sys[i].place);
+	} else {
+		fs_info("memory syscalls: syscall tracepoints (%s)",
+			plan->nsys ? "--sys-tracepoints" : plan->sys_why);
+	}
 }
 
 struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_trace_opts *o,
@@ -163,6 +180,9 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 	topts.pid = t->tg.pid;
 	topts.max_live = o->max_live;
 	topts.sample_bytes = o->sample_bytes;
+	topts.sys_uprobes = t->plan.nsys == FS_S__COUNT && !o->sys_tracepoints;
+	t->st.sys_tracepoints = !topts.sys_uprobes;
+	show_sys(&t->plan, topts.sys_uprobes);
 	topts.flavour = t->plan.alloc == FS_ALLOC_GLIBC ? FS_F_GLIBC
 		      : t->plan.alloc == FS_ALLOC_JEMALLOC ? FS_F_JEMALLOC : FS_F_OTHER;
 	t->st.flavour = topts.flavour;

@@ -14,12 +14,13 @@
 
 struct tracer {
 	struct fragscope_bpf *skel;
-	struct bpf_link *links[FS_MAX_FUNCS * 2 + 4];
+	struct bpf_link *links[FS_MAX_FUNCS * 2 + FS_S__COUNT * 2 + 4];
 	int nlinks;
 	int multi;		/* programs loaded for uprobe_multi links */
-	int mfds[FS_MAX_FUNCS * 2];	/* uprobe_multi link fds, in attach order */
+	int mfds[FS_MAX_FUNCS * 2 + 2];	/* uprobe_multi link fds, in attach order */
 	int nmfds;
 	int nfuncs;
+	int sys_uprobes;	/* memory syscalls seen at libc's wrappers, not tracepoints */
 	int ncpu;
 	pid_t pid;
 	void *buf;	/* per-CPU read buffer, sized for the largest value */
@@ -62,7 +63,15 @@ again:
 		bpf_program__set_expected_attach_type(t->skel->progs.alloc_enter, FS_ATTACH_UPROBE_MULTI);
 		bpf_program__set_expected_attach_type(t->skel->progs.alloc_exit, FS_ATTACH_UPROBE_MULTI);
 		bpf_program__set_expected_attach_type(t->skel->progs.free_enter, FS_ATTACH_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(t->skel->progs.sysw_enter, FS_ATTACH_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(t->skel->progs.sysw_exit, FS_ATTACH_UPROBE_MULTI);
 	}
+	/* The memory syscalls: libc's wrappers, or (without them) the syscall tracepoints. */
+	t->sys_uprobes = opts->sys_uprobes;
+	bpf_program__set_autoload(t->skel->progs.sysw_enter, t->sys_uprobes);
+	bpf_program__set_autoload(t->skel->progs.sysw_exit, t->sys_uprobes);
+	bpf_program__set_autoload(t->skel->progs.sys_enter, !t->sys_uprobes);
+	bpf_program__set_autoload(t->skel->progs.sys_exit, !t->sys_uprobes);
 	t->skel->rodata->target_tgid = (__u32)opts->pid;
 	t->skel->rodata->flavour = (__u32)opts->flavour;
 	t->skel->rodata->sample_period = opts->sample_bytes;
@@ -162,6 +171,49 @@ static int attach_multi(struct tracer *t, struct bpf_program *prog, const struct
 	return 0;
 }
 
+/* libc's memory-syscall wrappers: entries (ret 0) or returns (ret 1), cookie = enum fs_sys. */
+static int attach_sys(struct tracer *t, const struct fs_plan *plan, int ret, char *err, size_t errlen)
+{
+	struct bpf_program *prog = ret ? t->skel->progs.sysw_exit : t->skel->progs.sysw_enter;
+	uint64_t offs[FS_S__COUNT], cookies[FS_S__COUNT];
+	int fd;
+
+	for (int i = 0; i < plan->nsys; i++) {
+		const struct fs_probe *p = &plan->sys[i];
+
+		offs[i] = p->sym_off + p->place;
+		cookies[i] = p->kind;
+		fs_info("attached %-36s %s+0x%llx (probe at +%u: %s)%s", p->name, p->path,
+			(unsigned long long)p->sym_off, p->place, p->why, ret ? " [return]" : "");
+		if (!t->multi) {
+			LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret, .bpf_cookie = p->kind);
+			struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, t->pid, p->path,
+									     p->sym_off + p->place, &o);
+			char msg[128];
+
+			if (!l) {
+				fd = -errno;
+				snprintf(err, errlen, "attach %s%s in %s: %s", p->name, ret ? " (return)" : "",
+					 p->path, attach_errstr(fd, msg, sizeof(msg)));
+				return fd;
+			}
+			t->links[t->nlinks++] = l;
+		}
+	}
+	if (!t->multi || !plan->nsys)
+		return 0;
+	fd = umulti__attach(bpf_program__fd(prog), plan->sys[0].path, offs, cookies, plan->nsys, ret, t->pid);
+	if (fd < 0) {
+		char msg[128];
+
+		snprintf(err, errlen, "attach %d probes in %s: %s", plan->nsys, plan->sys[0].path,
+			 attach_errstr(fd, msg, sizeof(msg)));
+		return fd;
+	}
+	t->mfds[t->nmfds++] = fd;
+	return 0;
+}
+
 int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size_t errlen)
 {
 	int r = 0;
@@ -190,12 +242,17 @@ int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size
 	for (int i = 0; !t->multi && !r && i < plan->nprobes; i++)
 		if (plan->probes[i].kind != FS_K_FREE)
 			r = attach_one(t, t->skel->progs.alloc_exit, &plan->probes[i], i, 1, err, errlen);
-	/* The kernel side: memory syscalls and page faults (BTF tracepoints, no tracefs). */
+	/* The memory syscalls: returns, then entries, of libc's wrappers. */
+	if (t->sys_uprobes && !r)
+		r = attach_sys(t, plan, 1, err, errlen);
+	if (t->sys_uprobes && !r)
+		r = attach_sys(t, plan, 0, err, errlen);
+	/* Page faults (and without the wrappers, the syscalls): BTF tracepoints, no tracefs. */
 	{
-		struct bpf_program *progs[] = { t->skel->progs.sys_enter, t->skel->progs.sys_exit,
-						 t->skel->progs.page_fault_user };
+		struct bpf_program *progs[] = { t->skel->progs.page_fault_user, t->skel->progs.sys_enter,
+						 t->skel->progs.sys_exit };
 
-		for (size_t i = 0; !r && i < sizeof(progs) / sizeof(progs[0]); i++) {
+		for (size_t i = 0; !r && i < (t->sys_uprobes ? 1 : 3); i++) {
 			struct bpf_link *l = bpf_program__attach(progs[i]);
 
 			if (!l) {
@@ -270,7 +327,8 @@ int tracer__snapshot(struct tracer *t, struct fs_snapshot *s)
 	s->prog_misses = prog_misses(t->skel->progs.alloc_enter) +
 			 prog_misses(t->skel->progs.alloc_exit) +
 			 prog_misses(t->skel->progs.free_enter) + prog_misses(t->skel->progs.sys_enter) +
-			 prog_misses(t->skel->progs.sys_exit) + prog_misses(t->skel->progs.page_fault_user);
+			 prog_misses(t->skel->progs.sys_exit) + prog_misses(t->skel->progs.page_fault_user) +
+			 prog_misses(t->skel->progs.sysw_enter) + prog_misses(t->skel->progs.sysw_exit);
 	return 0;
 }
 

@@ -54,6 +54,19 @@ attach_case jemalloc_attach "LD_PRELOAD=$JEMALLOC" "$AW" --api $JE_APIS --thread
 attach_case glibc_attach_calloc_realloc "" "$AW" --api calloc,realloc,reallocarray,posix_memalign,aligned_alloc \
 	--rounds $ROUNDS --keep 3
 
+# --- memory syscalls with known callers: the allocator's and the program's own ------
+# 20 mmapped chunks (malloc + free of 1 MiB) and 20 of the program's own mmap, madvise,
+# munmap; by default seen at libc's wrappers, with --sys-tracepoints at the syscalls.
+for mode in wrappers tracepoints; do
+	args=""; [ $mode = tracepoints ] && args=--sys-tracepoints
+	FS_ARGS=$args attach_case syscalls_$mode "MALLOC_MMAP_THRESHOLD_=131072" "$AW" --api malloc --rounds 0 --syscalls 20
+	j="$TMP/syscalls_$mode.json"
+	got=$(jq -r '[.syscalls_seen_at, .syscalls.mmap.calls, .syscalls.munmap.calls, .syscalls.madvise.calls,
+		.mappings.allocator.calls, .releases.by_source.munmap_block.calls, .releases.by_source.program.calls] | join(" ")' "$j")
+	want="$([ $mode = wrappers ] && echo libc_wrappers || echo tracepoints) 40 40 20 20 20 40"
+	if [ "$got" = "$want" ]; then pass syscalls_exact_$mode; else fail syscalls_exact_$mode "got '$got', expected '$want'"; fi
+done
+
 # --- the map of live allocations is full: counted, never silent --------------------
 ready="$TMP/full.ready"; tally="$TMP/full.tally"
 "$AW" --api malloc --rounds 500 --keep 1 --wait --hold --ready "$ready" --tally "$tally" &

@@ -124,6 +124,34 @@ TEST(resolve_identify)
 	free(p);
 }
 
+/* The memory-syscall wrappers: all six, in libc (or the static executable), each
+ * probe placed on the file's bytes, kind = its enum fs_sys. */
+static void syscall_wrappers(const struct fs_plan *p, const char *libc)
+{
+	static const char *const names[FS_S__COUNT][3] = {
+		[FS_S_MMAP] = { "__mmap", "mmap64", "mmap" }, [FS_S_MUNMAP] = { "__munmap", "munmap" },
+		[FS_S_MREMAP] = { "__mremap", "mremap" }, [FS_S_BRK] = { "__brk", "brk" },
+		[FS_S_MADVISE] = { "__madvise", "madvise" }, [FS_S_MPROTECT] = { "__mprotect", "mprotect" },
+	};
+	/* the arguments the programs read: mmap's flags are its 4th */
+	static const int nargs[FS_S__COUNT] = { [FS_S_MMAP] = 4, [FS_S_MUNMAP] = 2, [FS_S_MREMAP] = 3,
+						[FS_S_BRK] = 1, [FS_S_MADVISE] = 3, [FS_S_MPROTECT] = 3 };
+
+	if (!ASSERT_EQ(p->nsys, FS_S__COUNT, p->sys_why))
+		return;
+	for (int i = 0; i < FS_S__COUNT; i++) {
+		const struct fs_probe *w = &p->sys[i];
+		int known = 0;
+
+		ASSERT_EQ(w->kind, (uint32_t)i, "wrapper kind is its syscall");
+		ASSERT_STREQ(w->path, libc, "wrapper in libc");
+		for (int k = 0; k < 3; k++)
+			known |= names[i][k] && !strcmp(w->name, names[i][k]);
+		ASSERT_TRUE(known, w->name);
+		placed_from_file(w, nargs[i]);
+	}
+}
+
 TEST(resolve_cmd_glibc)
 {
 	static const struct { const char *name; uint32_t kind; int nargs; } fns[] = {
@@ -160,6 +188,7 @@ TEST(resolve_cmd_glibc)
 	ASSERT_NULL(probe(p, "cfree"), "no separate cfree probe");
 	unique_probes(p);
 	ASSERT_EQ(p->nnotes, 0, "no notes");
+	syscall_wrappers(p, p->object);
 cleanup:
 	free(p);
 }
@@ -299,6 +328,7 @@ TEST(resolve_cmd_static)
 		if (ASSERT_OK_PTR(probe(p, "aligned_alloc"), "aligned_alloc"))
 			ASSERT_STREQ(probe(p, "aligned_alloc")->aliases, "memalign", "alias");
 		unique_probes(p);
+		syscall_wrappers(p, FIXTURES "/static");
 	}
 	memset(err, 0, sizeof(err));
 	ASSERT_EQ(resolve__cmd(FIXTURES "/static-stripped", no_env, p, err, sizeof(err)), -ENOENT,
