@@ -12,14 +12,31 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 target_tgid = 0;
 const volatile __u32 flavour = FS_F_GLIBC;	/* enum fs_flavour */
 const volatile __u64 sample_period = 0;		/* mean bytes between sampled stacks; 0: off */
+/* Lifetimes are timed for 1 block in 2^lifetime_shift, chosen at random, and counted
+ * 2^lifetime_shift times: reading the clock costs ~24 ns here, twice a block. */
+const volatile __u32 lifetime_shift = 4;
 
-/* Outstanding allocations. Preallocated and never LRU: an eviction would fake a free. */
+/* Outstanding allocations, never LRU (an eviction would fake a free): a table of
+ * buckets, one cache line of FS_BUCKET_SLOTS slots each, claimed with a
+ * compare-and-swap; blocks whose bucket is full go to the overflow hash. One cache
+ * line touched per allocation and per release, no locks. Sized from --max-live
+ * before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1 << 20);
+	__type(key, __u32);
+	__type(value, struct fs_bucket);
+} buckets SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1 << 20);	/* resized from --max-live before load */
+	__uint(max_entries, 1 << 18);
 	__type(key, __u64);
 	__type(value, struct fs_block);
 } allocs SEC(".maps");
+
+const volatile __u32 bucket_bits = 20;	/* log2 of buckets' max_entries */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -94,6 +111,7 @@ struct tstate {
 	__s64 sample_left;	/* bytes until the next sampled stack */
 	__u32 sample_armed;
 	__u32 _pad2;
+	__u64 rng;		/* xorshift state: which blocks have their lifetime timed */
 };
 
 struct {
@@ -161,15 +179,86 @@ static __always_inline int ours(void)
 	return (bpf_get_current_pid_tgid() >> 32) == target_tgid;
 }
 
-/* Removes a tracked block; 1 if it was ours to remove. */
+static __always_inline struct fs_bucket *bucket_of(__u64 ptr)
+{
+	__u32 i = FS_BUCKET_INDEX(ptr, bucket_bits);
+
+	return bpf_map_lookup_elem(&buckets, &i);
+}
+
+static __always_inline void slot_get(const struct fs_slot *sl, struct fs_block *out)
+{
+	out->size = sl->size;
+	out->ts_ns = sl->ts_ns;
+	out->stackid = sl->stackid;
+	out->_pad = 0;
+}
+
+static __always_inline void slot_set(struct fs_slot *sl, const struct fs_block *b)
+{
+	sl->size = b->size;
+	sl->ts_ns = b->ts_ns;
+	sl->stackid = b->stackid;
+}
+
+/* Starts loading ptr's bucket, the one likely cache miss of a call, so that it
+ * overlaps the program's other work instead of following it. */
+static __always_inline void touch_bucket(__u64 ptr)
+{
+	struct fs_bucket *bk = bucket_of(ptr);
+
+	if (bk) {
+		__u64 v = bk->s[0].ptr;
+
+		asm volatile("" : : "r"(v));
+	}
+}
+
+/* The size of the tracked block at ptr, to change in place; NULL if untracked. */
+static __always_inline __u64 *find_size(__u64 ptr)
+{
+	struct fs_bucket *bk = bucket_of(ptr);
+	struct fs_block *b;
+
+	if (!bk)
+		return NULL;
+#pragma unroll
+	for (int i = 0; i < FS_BUCKET_SLOTS; i++)
+		if (bk->s[i].ptr == ptr)
+			return &bk->s[i].size;
+	if (!bk->s[0].ovf)
+		return NULL;
+	b = bpf_map_lookup_elem(&allocs, &ptr);
+	return b ? &b->size : NULL;
+}
+
+/* Removes a tracked block; 1 if it was ours to remove. The caller owns ptr (it is
+ * being released), so no other thread touches its slot meanwhile. */
 static __always_inline int take_block(__u64 ptr, struct fs_block *out)
 {
-	struct fs_block *b = bpf_map_lookup_elem(&allocs, &ptr);
+	struct fs_bucket *bk = bucket_of(ptr);
+	struct fs_block *b;
 
+	if (!bk)
+		return 0;
+#pragma unroll
+	for (int i = 0; i < FS_BUCKET_SLOTS; i++)
+		if (bk->s[i].ptr == ptr) {
+			slot_get(&bk->s[i], out);
+			barrier();
+			bk->s[i].ptr = 0;
+			return 1;
+		}
+	if (!bk->s[0].ovf)
+		return 0;
+	b = bpf_map_lookup_elem(&allocs, &ptr);
 	if (!b)
 		return 0;
 	*out = *b;
-	return bpf_map_delete_elem(&allocs, &ptr) == 0;
+	if (bpf_map_delete_elem(&allocs, &ptr))
+		return 0;
+	__sync_fetch_and_add(&bk->s[0].ovf, -1);
+	return 1;
 }
 
 static __always_inline __u64 sample_weight(__u64 size)
@@ -190,6 +279,58 @@ static __always_inline void site_release(struct fs_block *b)
 		ADD(st->live_samples, -1);
 		ADD(st->live_bytes, -(__s64)sample_weight(b->size));
 	}
+}
+
+static __always_inline void retire_stale(struct counters *c, struct fs_block *old)
+{
+	if (!c)
+		return;
+	ADD(c->c[FS_C_STALE], 1);
+	ADD(c->c[FS_C_STALE_BYTES], old->size);
+	site_release(old);
+}
+
+/* Records a block: 0, or an error when neither its bucket nor the overflow has
+ * room. If ptr is still recorded (its release went by unseen), the old entry is
+ * replaced, and counted as stale when c is given. */
+static __always_inline long put_block(__u64 ptr, const struct fs_block *nb, struct counters *c)
+{
+	struct fs_bucket *bk = bucket_of(ptr);
+	struct fs_block *old, ob;
+	long err;
+
+	if (!bk)
+		return -1;
+#pragma unroll
+	for (int i = 0; i < FS_BUCKET_SLOTS; i++)
+		if (bk->s[i].ptr == ptr) {
+			slot_get(&bk->s[i], &ob);
+			retire_stale(c, &ob);
+			slot_set(&bk->s[i], nb);
+			return 0;
+		}
+	if (bk->s[0].ovf) {
+		old = bpf_map_lookup_elem(&allocs, &ptr);
+		if (old) {
+			retire_stale(c, old);
+			*old = *nb;
+			return 0;
+		}
+	}
+#pragma unroll
+	for (int i = 0; i < FS_BUCKET_SLOTS; i++)
+		if (!bk->s[i].ptr && __sync_val_compare_and_swap(&bk->s[i].ptr, 0, FS_SLOT_BUSY) == 0) {
+			slot_set(&bk->s[i], nb);
+			barrier();
+			bk->s[i].ptr = ptr;
+			return 0;
+		}
+	/* counted first: a release on another thread must know to look */
+	__sync_fetch_and_add(&bk->s[0].ovf, 1);
+	err = bpf_map_update_elem(&allocs, &ptr, nb, BPF_NOEXIST);
+	if (err)
+		__sync_fetch_and_add(&bk->s[0].ovf, -1);
+	return err;
 }
 
 /* Byte-based sampling: a thread's countdown of bytes, re-armed at random in
@@ -234,39 +375,44 @@ static __always_inline __s32 maybe_sample(void *ctx, struct tstate *t, struct co
 	return (__s32)id;
 }
 
+/* The allocation time to record: the clock for a sampled block, else 0 (untimed). */
+static __always_inline __u64 alloc_ts(struct tstate *t)
+{
+	__u64 x = t->rng;
+
+	if (!lifetime_shift)
+		return bpf_ktime_get_ns();
+	if (!x)	/* a new thread */
+		x = ((__u64)bpf_get_prandom_u32() << 32) | bpf_get_prandom_u32() | 1;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	t->rng = x;
+	return x >> (64 - lifetime_shift) ? 0 : bpf_ktime_get_ns();
+}
+
 static __always_inline void account_release(struct counters *c, struct hists *h,
-					    struct fs_func_stat *fs, struct fs_block *b, __u64 now)
+					    struct fs_func_stat *fs, struct fs_block *b)
 {
 	ADD(c->c[FS_C_TRACKED_FREES], 1);
 	ADD(c->c[FS_C_TRACKED_FREE_BYTES], b->size);
 	site_release(b);
 	if (fs)
 		ADD(fs->bytes, b->size);
-	if (h)
-		hist_add(h, FS_H_LIFETIME_NS, now - b->ts_ns, 1);
+	if (h && b->ts_ns)
+		hist_add(h, FS_H_LIFETIME_NS, bpf_ktime_get_ns() - b->ts_ns, 1LL << lifetime_shift);
 }
 
 static __always_inline void account_alloc(struct counters *c, struct hists *h, __u64 ptr,
 					  __u64 size, __u64 now, __s32 stackid)
 {
 	struct fs_block b = { .size = size, .ts_ns = now, .stackid = stackid };
-	struct fs_block *old;
 	long err;
 
 	if (h)
 		hist_add(h, FS_H_ALLOC_SIZE, size, 1);
 
-	err = bpf_map_update_elem(&allocs, &ptr, &b, BPF_NOEXIST);
-	if (err == -17 /* EEXIST */) {
-		/* Its release went by unseen: retire the old entry before reusing the address. */
-		old = bpf_map_lookup_elem(&allocs, &ptr);
-		if (old) {
-			ADD(c->c[FS_C_STALE], 1);
-			ADD(c->c[FS_C_STALE_BYTES], old->size);
-			site_release(old);
-		}
-		err = bpf_map_update_elem(&allocs, &ptr, &b, BPF_ANY);
-	}
+	err = put_block(ptr, &b, c);
 	if (err) {
 		ADD(c->c[FS_C_UNTRACKED], 1);
 		ADD(c->c[FS_C_UNTRACKED_BYTES], size);
@@ -343,7 +489,7 @@ int BPF_KPROBE(alloc_enter)
 		/* The previous outermost call never returned through its probe. */
 		ADD(c->c[FS_C_UNMATCHED], 1);
 		if (t->old_known)	/* a realloc's old block: put it back */
-			bpf_map_update_elem(&allocs, &t->arg, &t->old, BPF_NOEXIST);
+			put_block(t->arg, &t->old, 0);
 	}
 	t->active = 1;
 	t->sp = sp;
@@ -389,7 +535,7 @@ int BPF_KPROBE(alloc_enter)
 SEC("uretprobe")
 int BPF_KRETPROBE(alloc_exit)
 {
-	__u64 cookie, ret, ptr, now, sp = PT_REGS_SP(ctx);
+	__u64 cookie, ret, ptr, sp = PT_REGS_SP(ctx);
 	struct fs_func_stat *fs;
 	struct counters *c;
 	struct hists *h;
@@ -398,6 +544,7 @@ int BPF_KRETPROBE(alloc_exit)
 
 	if (!ours())
 		return 0;
+	touch_bucket(PT_REGS_RC(ctx));
 	cookie = bpf_get_attach_cookie(ctx);
 	func = FS_COOKIE_FUNC(cookie);
 	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0, 0);
@@ -413,7 +560,6 @@ int BPF_KRETPROBE(alloc_exit)
 		return 0;
 	ret = PT_REGS_RC(ctx);
 	ptr = ret;
-	now = bpf_ktime_get_ns();
 	ADD(fs->calls, 1);
 
 	switch (t->kind) {
@@ -433,23 +579,23 @@ int BPF_KRETPROBE(alloc_exit)
 			ptr = 0;
 		break;
 	case FS_K_XALLOCX: {
-		struct fs_block *b;
+		__u64 *sz;
 		__u64 want = t->size + t->extra;
 
 		/* Returns the usable size; the block grew or shrank in place if it covers size. */
 		if (ret < t->size)
 			return 0;
-		b = bpf_map_lookup_elem(&allocs, &t->arg);
-		if (b) {
+		sz = find_size(t->arg);
+		if (sz) {
 			__u64 nsz = ret < want ? ret : want;
 
-			if (nsz != b->size) {
+			if (nsz != *sz) {
 				ADD(c->c[FS_C_RESIZE_IN_PLACE], 1);
-				if (nsz > b->size)
-					ADD(c->c[FS_C_RESIZE_GROW_BYTES], nsz - b->size);
+				if (nsz > *sz)
+					ADD(c->c[FS_C_RESIZE_GROW_BYTES], nsz - *sz);
 				else
-					ADD(c->c[FS_C_RESIZE_SHRINK_BYTES], b->size - nsz);
-				b->size = nsz;
+					ADD(c->c[FS_C_RESIZE_SHRINK_BYTES], *sz - nsz);
+				*sz = nsz;
 			}
 		}
 		return 0;
@@ -462,11 +608,11 @@ int BPF_KRETPROBE(alloc_exit)
 				ADD(c->c[FS_C_FAILED], 1);
 				ADD(fs->failed, 1);
 				if (t->old_known)
-					bpf_map_update_elem(&allocs, &t->arg, &t->old, BPF_NOEXIST);
+					put_block(t->arg, &t->old, 0);
 				return 0;
 			}
 			if (t->old_known) {
-				account_release(c, h, 0, &t->old, now);
+				account_release(c, h, 0, &t->old);
 			} else {
 				ADD(c->c[FS_C_FREES_UNKNOWN], 1);
 				ADD(c->c[FS_C_FREES_UNKNOWN_CHUNK_BYTES], t->extra);
@@ -482,7 +628,7 @@ int BPF_KRETPROBE(alloc_exit)
 		return 0;
 	}
 	ADD(fs->bytes, t->size);
-	account_alloc(c, h, ptr, t->size, now, maybe_sample(ctx, t, c, t->size));
+	account_alloc(c, h, ptr, t->size, alloc_ts(t), maybe_sample(ctx, t, c, t->size));
 	return 0;
 }
 
@@ -514,9 +660,10 @@ int BPF_KPROBE(free_enter)
 
 	if (!ours())
 		return 0;
+	ptr = PT_REGS_PARM1(ctx);
+	touch_bucket(ptr);
 	cookie = bpf_get_attach_cookie(ctx);
 	func = FS_COOKIE_FUNC(cookie);
-	ptr = PT_REGS_PARM1(ctx);
 	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	c = bpf_map_lookup_elem(&counters, &zero);
@@ -529,7 +676,7 @@ int BPF_KPROBE(free_enter)
 	}
 	if (ptr && take_block(ptr, &b)) {
 		ADD(fs->calls, 1);
-		account_release(c, bpf_map_lookup_elem(&hists, &zero), fs, &b, bpf_ktime_get_ns());
+		account_release(c, bpf_map_lookup_elem(&hists, &zero), fs, &b);
 	} else if (t->free_valid && t->free_ptr == ptr && sp <= t->free_sp && t->free_func != func) {
 		/* operator delete(p) jumping to free(p): one release, already counted. */
 		ADD(c->c[FS_C_NESTED], 1);

@@ -73,6 +73,26 @@ struct fs_block {
 	__u32 _pad;
 };
 
+/* The table of live blocks: buckets of FS_BUCKET_SLOTS slots, one cache line each,
+ * at FS_BUCKET_INDEX(address); blocks whose bucket is full go to an overflow hash,
+ * counted in the bucket (so only such buckets ever look there). A slot's ptr is 0
+ * when empty, FS_SLOT_BUSY while being filled. */
+#define FS_BUCKET_SLOTS 2
+#define FS_SLOT_BUSY 1ULL
+#define FS_BUCKET_INDEX(ptr, bits) ((__u32)((((__u64)(ptr) >> 4) * 0x9E3779B97F4A7C15ULL) >> (64 - (bits))))
+
+struct fs_slot {
+	__u64 ptr;
+	__u64 size;	/* as struct fs_block */
+	__u64 ts_ns;
+	__s32 stackid;
+	__u32 ovf;	/* s[0] only: this bucket's blocks in the overflow hash */
+};
+
+struct fs_bucket {
+	struct fs_slot s[FS_BUCKET_SLOTS];
+};
+
 #define FS_STACK_DEPTH 32	/* frames kept per sampled stack */
 
 /* An allocation site (a user stack), from byte-sampled allocations. Estimates:
@@ -163,6 +183,7 @@ struct fs_func_info {
 
 _Static_assert(sizeof(struct fs_func_info) == 56, "fs_func_info ABI");
 _Static_assert(sizeof(struct fs_block) == 24, "fs_block ABI");
+_Static_assert(sizeof(struct fs_bucket) == 64, "a bucket is one cache line");
 _Static_assert(sizeof(struct fs_site_stat) == 32, "fs_site_stat ABI");
 _Static_assert(sizeof(struct fs_func_stat) == 32, "fs_func_stat ABI");
 

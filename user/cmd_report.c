@@ -867,7 +867,8 @@ static int report_html(FILE *f, const struct session_data *d)
 	fprintf(f, "</p>\n<h2>Histograms</h2>\n");
 	svg_hist(f, d, "alloc_size", "allocation sizes (all allocations)", 0);
 	svg_hist(f, d, "live_size", "sizes of the blocks live at the end", 0);
-	svg_hist(f, d, "lifetime_ns", "lifetimes of freed blocks", 1);
+	svg_hist(f, d, "lifetime_ns", atoi(session__meta(d, "lifetime_sampling", "1")) > 1
+		 ? "lifetimes of freed blocks (sampled, counts scaled: estimates)" : "lifetimes of freed blocks", 1);
 
 	fprintf(f, "<h2>Allocation sites</h2>\n<p>Sampled (about one stack per %s allocated): estimates.</p>\n"
 		   "<table id=\"sites\"><tr><th>#</th><th>live</th><th>allocated</th><th>samples</th><th>stack (innermost first)</th></tr>\n",

@@ -44,6 +44,7 @@ struct fs_state {
 	uint64_t census_in_use;		/* chunk bytes in use then */
 	uint64_t census_chunks;
 	uint64_t sample_bytes;		/* sampling period of the sites (0: off) */
+	unsigned lifetime_sampling;	/* 1 block in N has its lifetime timed (1: all) */
 	struct fs_site_sym *sites;	/* top sites by live bytes (then bytes), symbolized */
 	int nsites;
 	long sites_total;		/* sites known in the kernel */

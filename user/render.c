@@ -136,6 +136,8 @@ void render__json_core(struct json *j, const struct fs_view *v)
 	for (int h = 0; h < FS_H__COUNT; h++)
 		json_hist(j, hist_names[h], s->h[h]);
 	json__end_obj(j);
+	/* 1: every freed block's lifetime is in lifetime_ns; N: 1 in N, counts scaled */
+	json__u64(j, "lifetime_sampling", v->st && v->st->lifetime_sampling ? v->st->lifetime_sampling : 1);
 
 	if (v->st)
 		render__json_memory(j, v->st);
@@ -550,7 +552,15 @@ void render__stat_text(FILE *f, const struct fs_view *v)
 	}
 	text_hist(f, "allocation sizes (all)", s->h[FS_H_ALLOC_SIZE], 0);
 	text_hist(f, "allocation sizes (live)", s->h[FS_H_LIVE_SIZE], 0);
-	text_hist(f, "lifetimes of freed blocks", s->h[FS_H_LIFETIME_NS], 1);
+	if (v->st && v->st->lifetime_sampling > 1) {
+		char title[96];
+
+		snprintf(title, sizeof(title), "lifetimes of freed blocks (1 in %u timed, counts scaled: estimates)",
+			 v->st->lifetime_sampling);
+		text_hist(f, title, s->h[FS_H_LIFETIME_NS], 1);
+	} else {
+		text_hist(f, "lifetimes of freed blocks", s->h[FS_H_LIFETIME_NS], 1);
+	}
 	if (v->st)
 		text_memory(f, v->st);
 	for (int i = 0; i < p->nnotes; i++)

@@ -378,6 +378,7 @@ int session__set_target(struct session *s, const struct fs_view *v)
 	r = r ?: meta_i64(s, "max_live", v->max_live);
 	if (v->st) {
 		r = r ?: meta_i64(s, "sample_bytes", (int64_t)v->st->sample_bytes);
+		r = r ?: meta_i64(s, "lifetime_sampling", (int64_t)v->st->lifetime_sampling);
 		r = r ?: session__set_meta(s, "MALLOC_CONF", v->st->settings.malloc_conf);
 		r = r ?: session__set_meta(s, "GLIBC_TUNABLES", v->st->settings.glibc_tunables);
 		r = r ?: session__set_meta(s, "MALLOC_ARENA_MAX", v->st->settings.arena_max);

@@ -64,6 +64,10 @@ int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg
 		o->sys_tracepoints = 1;
 		return 1;
 	}
+	if (!strcmp(name, "exact-lifetimes")) {
+		o->exact_lifetimes = 1;
+		return 1;
+	}
 	if (strcmp(name, "max-live") && strcmp(name, "sample-bytes"))
 		return 0;
 	errno = 0;
@@ -181,6 +185,8 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 	topts.max_live = o->max_live;
 	topts.sample_bytes = o->sample_bytes;
 	topts.sys_uprobes = t->plan.nsys == FS_S__COUNT && !o->sys_tracepoints;
+	topts.lifetime_shift = o->exact_lifetimes ? 0 : FS_LIFETIME_SHIFT;
+	t->st.lifetime_sampling = 1u << topts.lifetime_shift;
 	t->st.sys_tracepoints = !topts.sys_uprobes;
 	show_sys(&t->plan, topts.sys_uprobes);
 	topts.flavour = t->plan.alloc == FS_ALLOC_GLIBC ? FS_F_GLIBC

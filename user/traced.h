@@ -19,8 +19,10 @@ struct fs_trace_opts {
 	uint64_t sample_bytes;	/* stack sampling period, 0 off */
 	int census;		/* glibc, by PID: a heap census before attaching */
 	int sys_tracepoints;	/* memory syscalls via tracepoints, not libc's wrappers */
+	int exact_lifetimes;	/* time every block's lifetime, not 1 in 16 */
 };
 
+#define FS_LIFETIME_SHIFT 4	/* by default 1 block in 16 has its lifetime timed */
 #define FS_TRACE_OPTS_DEFAULT { .max_live = 1 << 20, .sample_bytes = 512 << 10 }
 
 struct fs_traced {
@@ -41,20 +43,24 @@ struct fs_traced {
 	{ "max-live", required_argument, 0, 'L' }, \
 	{ "sample-bytes", required_argument, 0, 'L' }, \
 	{ "census", no_argument, 0, 'L' }, \
-	{ "sys-tracepoints", no_argument, 0, 'L' }
+	{ "sys-tracepoints", no_argument, 0, 'L' }, \
+	{ "exact-lifetimes", no_argument, 0, 'L' }
 #define FS_TRACE_OPTS_HELP \
 	"      --sample-bytes N  sample the stack of about one allocation per N bytes\n" \
 	"                        (default 524288; 0 off): allocation sites, estimated\n" \
 	"      --census          with -p, glibc: count the heap's blocks in use before\n" \
 	"                        attaching (as fragscope snapshot), so live figures\n" \
 	"                        include what predates the probes (in chunk bytes)\n" \
-	"      --max-live N      capacity of the live-allocation map (default 1048576);\n" \
-	"                        allocations beyond it are counted as 'untracked'\n" \
+	"      --max-live N      room for at least N live blocks (default 1048576);\n" \
+	"                        allocations beyond the room are counted as\n" \
+	"                        'untracked'\n" \
 	"      --sys-tracepoints watch mmap, munmap, mremap, brk, madvise and mprotect\n" \
 	"                        with the syscall tracepoints instead of probes on\n" \
 	"                        libc's wrappers: also sees raw syscall(2) and the\n" \
 	"                        dynamic loader's own calls, and errno values, but\n" \
-	"                        slows every syscall on the machine (~30 ns each)\n"
+	"                        slows every syscall on the machine (~30 ns each)\n" \
+	"      --exact-lifetimes time every block's lifetime (default: 1 in 16 at\n" \
+	"                        random, counts scaled), ~45 ns more per malloc+free\n"
 
 /* A PID argument: 0, or -1 after saying why. */
 int traced__parse_pid(const char *s, pid_t *out);

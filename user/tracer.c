@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -20,6 +21,7 @@ struct tracer {
 	int mfds[FS_MAX_FUNCS * 2 + 2];	/* uprobe_multi link fds, in attach order */
 	int nmfds;
 	int nfuncs;
+	uint32_t nbuckets;	/* of the live-block table */
 	int sys_uprobes;	/* memory syscalls seen at libc's wrappers, not tracepoints */
 	int ncpu;
 	pid_t pid;
@@ -75,7 +77,20 @@ again:
 	t->skel->rodata->target_tgid = (__u32)opts->pid;
 	t->skel->rodata->flavour = (__u32)opts->flavour;
 	t->skel->rodata->sample_period = opts->sample_bytes;
-	bpf_map__set_max_entries(t->skel->maps.allocs, opts->max_live ? opts->max_live : 1 << 20);
+	t->skel->rodata->lifetime_shift = opts->lifetime_shift;
+	/* Room for max_live blocks, guaranteed by the overflow hash alone; the table in
+	 * front of it takes the common case, one cache line a call, with a bucket (two
+	 * slots) per 8 blocks: small enough to stay in the caches and the TLB. */
+	{
+		uint32_t want = opts->max_live ? opts->max_live : 1 << 20, bits = 10;
+
+		while (bits < 28 && (1u << bits) < want / 8)
+			bits++;
+		t->nbuckets = 1u << bits;
+		t->skel->rodata->bucket_bits = bits;
+		bpf_map__set_max_entries(t->skel->maps.buckets, t->nbuckets);
+		bpf_map__set_max_entries(t->skel->maps.allocs, want);
+	}
 	r = fragscope_bpf__load(t->skel);
 	if (r && t->multi && r != -EPERM) {
 		/* an older kernel: one perf event per probe */
@@ -342,20 +357,36 @@ static int cmp_block(const void *a, const void *b)
 long tracer__live_blocks(struct tracer *t, struct fs_live_block **out)
 {
 	int fd = bpf_map__fd(t->skel->maps.allocs);
-	__u32 cap = bpf_map__max_entries(t->skel->maps.allocs), batch = 8192, n;
+	__u32 ocap = bpf_map__max_entries(t->skel->maps.allocs), batch = 8192, n;
+	size_t cap = (size_t)t->nbuckets * FS_BUCKET_SLOTS + ocap, tsize = (size_t)t->nbuckets * sizeof(struct fs_bucket);
 	__u64 *keys = NULL, in = 0, outb = 0;
 	struct fs_block *vals = NULL;
 	struct fs_live_block *res = NULL;
+	const struct fs_bucket *tab;
 	long count = 0, err = 0;
 	int first = 1;
 
 	keys = malloc(sizeof(*keys) * batch);
 	vals = malloc(sizeof(*vals) * batch);
-	res = malloc(sizeof(*res) * (cap ? cap : 1));
+	res = malloc(sizeof(*res) * cap);
 	if (!keys || !vals || !res) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
+	/* The table, read in place (a slot being filled or emptied meanwhile is either). */
+	tab = mmap(NULL, tsize, PROT_READ, MAP_SHARED, bpf_map__fd(t->skel->maps.buckets), 0);
+	if (tab == MAP_FAILED) {
+		err = -errno;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (int k = 0; k < FS_BUCKET_SLOTS; k++) {
+			__u64 p = __atomic_load_n(&tab[i].s[k].ptr, __ATOMIC_RELAXED);
+
+			if (p > FS_SLOT_BUSY)
+				res[count++] = (struct fs_live_block){ p, tab[i].s[k].size };
+		}
+	munmap((void *)tab, tsize);
 	for (;;) {
 		LIBBPF_OPTS(bpf_map_batch_opts, o);
 
