@@ -103,6 +103,9 @@ run_one() {
 	bare) timeout 120 $cmd >"$out" 2>"$err" ;;
 	floor) timeout 120 "$FLOOR" -v -- $cmd >"$out" 2>"$err" ;;
 	fragscope) timeout 120 "$FRAGSCOPE" stat -v -- $cmd >"$out" 2>"$err" ;;
+	fs_exact) timeout 120 "$FRAGSCOPE" stat --exact-lifetimes -- $cmd >"$out" 2>"$err" ;;
+	fs_systp) timeout 120 "$FRAGSCOPE" stat --sys-tracepoints -- $cmd >"$out" 2>"$err" ;;
+	floor_sys) timeout 120 "$FLOOR" --sys -- $cmd >"$out" 2>"$err" ;;
 	bpftrace)
 		bt_script "$w" >"$TMP/bt.$w.bt"
 		BPFTRACE_MAP_KEYS_MAX=262144 timeout 180 bpftrace -c "$cmd" "$TMP/bt.$w.bt" >"$out" 2>"$err" ;;
@@ -126,7 +129,9 @@ run_one() {
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 
-VARIANTS=(bare floor fragscope bpftrace heaptrack)
+VARIANTS=(bare floor fragscope bpftrace heaptrack fs_exact floor_sys fs_systp)
+OPTIONAL="fs_exact floor_sys fs_systp"	# optional modes: timed on OPT_WL only
+OPT_WL="tight live"
 declare -A RES
 command -v bpftrace >/dev/null || echo "not installed" >"$TMP/skip.bpftrace"
 command -v heaptrack >/dev/null || echo "not installed" >"$TMP/skip.heaptrack"
@@ -143,6 +148,7 @@ for ((r = 1; r <= RUNS; r++)); do
 	for w in "${WORKLOADS[@]}"; do
 		for v in "${VARIANTS[@]}"; do
 			[ -e "$TMP/skip.$v" ] && continue
+			[[ " $OPTIONAL " == *" $v "* && " $OPT_WL " != *" $w "* ]] && continue
 			x=$(run_one "$v" "$w")
 			RES[$v.$w]="${RES[$v.$w]:-} $x"
 		done
@@ -365,6 +371,25 @@ gen() {
 	for w in "${WORKLOADS[@]}"; do fmt_row "$w"; done
 	echo
 	echo "Raw medians (ns/pair, traced): $(for w in "${WORKLOADS[@]}"; do printf '%s floor %s fragscope %s bpftrace %s heaptrack %s; ' "$w" "${MED[floor.$w]:-n/a}" "${MED[fragscope.$w]:-n/a}" "${MED[bpftrace.$w]:-n/a}" "${MED[heaptrack.$w]:-n/a}"; done)"
+	echo
+	echo "### Optional modes (overhead ns per pair, and its ratio to the floor's)"
+	echo
+	echo "Not the default, so not under the targets: \`--exact-lifetimes\` times every block's lifetime"
+	echo "(the default times 1 in 16); \`--sys-tracepoints\` watches the memory syscalls at the syscall"
+	echo "tracepoints instead of libc's wrappers, which puts every syscall on the slow path, including"
+	echo "the uretprobe return of every traced malloc. \`floor --sys\` is the floor with those"
+	echo "tracepoints attached (empty)."
+	echo
+	echo "| workload | floor | fragscope | --exact-lifetimes | ratio | floor --sys | --sys-tracepoints | ratio to floor | ratio to floor --sys |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	for w in $OPT_WL; do
+		awk -v w="$w" -v b="${MED[bare.$w]}" -v fl="${MED[floor.$w]}" -v fs="${MED[fragscope.$w]}" \
+			-v ex="${MED[fs_exact.$w]}" -v fls="${MED[floor_sys.$w]}" -v tp="${MED[fs_systp.$w]}" 'BEGIN {
+			if (b == "" || fl == "" || fs == "" || ex == "" || fls == "" || tp == "") { printf "| %s | n/a | | | | | | | |\n", w; exit }
+			o = fl - b
+			printf "| %s | %.0f | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %.2f |\n", w, o, fs - b, ex - b, (ex - b) / o,
+				fls - b, tp - b, (tp - b) / o, (tp - b) / (fls - b) }'
+	done
 	echo
 	echo "### Targets"
 	echo
