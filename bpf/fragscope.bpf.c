@@ -283,16 +283,15 @@ static __always_inline void site_release(struct fs_block *b)
 
 static __always_inline void retire_stale(struct counters *c, struct fs_block *old)
 {
-	if (!c)
-		return;
 	ADD(c->c[FS_C_STALE], 1);
 	ADD(c->c[FS_C_STALE_BYTES], old->size);
 	site_release(old);
 }
 
 /* Records a block: 0, or an error when neither its bucket nor the overflow has
- * room. If ptr is still recorded (its release went by unseen), the old entry is
- * replaced, and counted as stale when c is given. */
+ * room. If ptr is still recorded, its release went by unseen: the old entry is
+ * counted as stale and replaced, unless c is NULL (putting back a realloc's old
+ * block, which must not overwrite a newer block at the same address: -EEXIST). */
 static __always_inline long put_block(__u64 ptr, const struct fs_block *nb, struct counters *c)
 {
 	struct fs_bucket *bk = bucket_of(ptr);
@@ -304,6 +303,8 @@ static __always_inline long put_block(__u64 ptr, const struct fs_block *nb, stru
 #pragma unroll
 	for (int i = 0; i < FS_BUCKET_SLOTS; i++)
 		if (bk->s[i].ptr == ptr) {
+			if (!c)
+				return -17;
 			slot_get(&bk->s[i], &ob);
 			retire_stale(c, &ob);
 			slot_set(&bk->s[i], nb);
@@ -312,6 +313,8 @@ static __always_inline long put_block(__u64 ptr, const struct fs_block *nb, stru
 	if (bk->s[0].ovf) {
 		old = bpf_map_lookup_elem(&allocs, &ptr);
 		if (old) {
+			if (!c)
+				return -17;
 			retire_stale(c, old);
 			*old = *nb;
 			return 0;

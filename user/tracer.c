@@ -1,5 +1,7 @@
 /* tracer.c - libbpf side: skeleton, uprobe attachment with cookies, map reads. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@ struct tracer {
 	int nlinks;
 	int multi;		/* programs loaded for uprobe_multi links */
 	int mfds[FS_MAX_FUNCS * 2 + 2];	/* uprobe_multi link fds, in attach order */
+	int mentry[FS_MAX_FUNCS * 2 + 2];	/* that link is of entry probes */
 	int nmfds;
 	int nfuncs;
 	uint32_t nbuckets;	/* of the live-block table */
@@ -181,6 +184,7 @@ static int attach_multi(struct tracer *t, struct bpf_program *prog, const struct
 				 attach_errstr(fd, msg, sizeof(msg)));
 			return fd;
 		}
+		t->mentry[t->nmfds] = !want_free && !ret;
 		t->mfds[t->nmfds++] = fd;
 	}
 	return 0;
@@ -225,6 +229,7 @@ static int attach_sys(struct tracer *t, const struct fs_plan *plan, int ret, cha
 			 attach_errstr(fd, msg, sizeof(msg)));
 		return fd;
 	}
+	t->mentry[t->nmfds] = !ret;
 	t->mfds[t->nmfds++] = fd;
 	return 0;
 }
@@ -291,12 +296,45 @@ int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size
 	return r;
 }
 
+static void *close_fd(void *arg)
+{
+	close((int)(intptr_t)arg);
+	return NULL;
+}
+
+/* Closes the uprobe_multi links of entries (entry 1) or of the rest, all at once:
+ * each close waits for the kernel's grace periods (~40 ms here), which concurrent
+ * closes share. */
+static void close_links(struct tracer *t, int entry)
+{
+	pthread_t th[FS_MAX_FUNCS * 2 + 2];
+	int started[FS_MAX_FUNCS * 2 + 2] = { 0 };
+
+	for (int i = 0; i < t->nmfds; i++) {
+		if (t->mfds[i] < 0 || t->mentry[i] != entry)
+			continue;
+		started[i] = !pthread_create(&th[i], NULL, close_fd, (void *)(intptr_t)t->mfds[i]);
+		if (!started[i])
+			close(t->mfds[i]);
+	}
+	for (int i = 0; i < t->nmfds; i++) {
+		if (t->mfds[i] < 0 || t->mentry[i] != entry)
+			continue;
+		if (started[i])
+			pthread_join(th[i], NULL);
+		t->mfds[i] = -1;
+	}
+}
+
 void tracer__detach(struct tracer *t)
 {
+	if (!t)
+		return;
 	/* Entries first, so no call starts that its return probe would miss. */
-	while (t && t->nmfds > 0)
-		close(t->mfds[--t->nmfds]);
-	while (t && t->nlinks > 0)
+	close_links(t, 1);
+	close_links(t, 0);
+	t->nmfds = 0;
+	while (t->nlinks > 0)
 		bpf_link__destroy(t->links[--t->nlinks]);
 }
 
