@@ -146,9 +146,15 @@ __u64 alloc_text_lo, alloc_text_hi;
 
 static const __u32 zero = 0;
 
-/* Per-CPU slots are updated atomically: a uprobe program may be preempted by another
- * thread's on the same CPU, and a lost increment would be a silent miscount. */
-#define ADD(p, v) __sync_fetch_and_add(&(p), (v))
+/* Per-CPU slots: the uprobe programs update them with plain adds between
+ * bpf_preempt_disable() and bpf_preempt_enable() (a uprobe program may otherwise be
+ * preempted by another thread's on the same CPU, and a lost increment would be a
+ * silent miscount); the tracepoint programs, rare, with atomic adds (AADD). */
+#define ADD(p, v) ((p) += (v))
+#define AADD(p, v) __sync_fetch_and_add(&(p), (v))
+
+extern void bpf_preempt_disable(void) __ksym;
+extern void bpf_preempt_enable(void) __ksym;
 
 static __always_inline __u32 bucket(__u64 v)
 {
@@ -276,8 +282,8 @@ static __always_inline void site_release(struct fs_block *b)
 	id = (__u32)b->stackid;
 	st = bpf_map_lookup_elem(&sites, &id);
 	if (st) {
-		ADD(st->live_samples, -1);
-		ADD(st->live_bytes, -(__s64)sample_weight(b->size));
+		AADD(st->live_samples, -1);
+		AADD(st->live_bytes, -(__s64)sample_weight(b->size));
 	}
 }
 
@@ -371,10 +377,10 @@ static __always_inline __s32 maybe_sample(void *ctx, struct tstate *t, struct co
 		}
 	}
 	ADD(c->c[FS_C_SAMPLES], 1);
-	ADD(st->samples, 1);
-	ADD(st->bytes, w);
-	ADD(st->live_samples, 1);
-	ADD(st->live_bytes, (__s64)w);
+	AADD(st->samples, 1);
+	AADD(st->bytes, w);
+	AADD(st->live_samples, 1);
+	AADD(st->live_bytes, (__s64)w);
 	return (__s32)id;
 }
 
@@ -457,16 +463,13 @@ static __always_inline __u64 mul_or_max(__u64 a, __u64 b)
 	return a * b;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(alloc_enter)
+static __always_inline void alloc_enter_body(struct pt_regs *ctx)
 {
 	__u64 cookie, sp = PT_REGS_SP(ctx);
 	struct counters *c;
 	struct tstate *t;
 	__u32 func, kind;
 
-	if (!ours())
-		return 0;
 	cookie = bpf_get_attach_cookie(ctx);
 	func = FS_COOKIE_FUNC(cookie);
 	kind = FS_COOKIE_KIND(cookie);
@@ -474,7 +477,7 @@ int BPF_KPROBE(alloc_enter)
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	c = bpf_map_lookup_elem(&counters, &zero);
 	if (!t || !c)
-		return 0;
+		return;
 	if (!alloc_text_hi) {
 		struct fs_func_info *fi = bpf_map_lookup_elem(&func_infos, &func);
 
@@ -487,7 +490,7 @@ int BPF_KPROBE(alloc_enter)
 	if (t->active) {
 		if (nested_in_call(t, sp, func)) {
 			ADD(c->c[FS_C_NESTED], 1);
-			return 0;
+			return;
 		}
 		/* The previous outermost call never returned through its probe. */
 		ADD(c->c[FS_C_UNMATCHED], 1);
@@ -532,11 +535,22 @@ int BPF_KPROBE(alloc_enter)
 		t->extra = PT_REGS_PARM3(ctx);
 		break;
 	}
+	return;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(alloc_enter)
+{
+	if (!ours())
+		return 0;
+	/* Per-CPU counters take plain adds: nothing else runs on this CPU meanwhile. */
+	bpf_preempt_disable();
+	alloc_enter_body(ctx);
+	bpf_preempt_enable();
 	return 0;
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(alloc_exit)
+static __always_inline void alloc_exit_body(struct pt_regs *ctx)
 {
 	__u64 cookie, ret, ptr, sp = PT_REGS_SP(ctx);
 	struct fs_func_stat *fs;
@@ -545,22 +559,20 @@ int BPF_KRETPROBE(alloc_exit)
 	struct tstate *t;
 	__u32 func;
 
-	if (!ours())
-		return 0;
 	touch_bucket(PT_REGS_RC(ctx));
 	cookie = bpf_get_attach_cookie(ctx);
 	func = FS_COOKIE_FUNC(cookie);
 	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0, 0);
 	/* Only the return of the call the entry recorded: ret pops 8 bytes. */
 	if (!t || !t->active || t->func != func || sp != t->sp + 8)
-		return 0;
+		return;
 	t->active = 0;
 	t->free_valid = 0;	/* any earlier release on this thread is complete */
 	c = bpf_map_lookup_elem(&counters, &zero);
 	h = bpf_map_lookup_elem(&hists, &zero);
 	fs = bpf_map_lookup_elem(&funcs, &func);
 	if (!c || !fs)
-		return 0;
+		return;
 	ret = PT_REGS_RC(ctx);
 	ptr = ret;
 	ADD(fs->calls, 1);
@@ -570,11 +582,11 @@ int BPF_KRETPROBE(alloc_exit)
 		struct fs_kstats *ks = bpf_map_lookup_elem(&kstats, &zero);
 
 		if (ks) {
-			ADD(ks->trim_calls, 1);
+			AADD(ks->trim_calls, 1);
 			if ((int)ret == 1)
-				ADD(ks->trim_released, 1);
+				AADD(ks->trim_released, 1);
 		}
-		return 0;
+		return;
 	}
 	case FS_K_POSIX_MEMALIGN:
 		ptr = 0;
@@ -587,7 +599,7 @@ int BPF_KRETPROBE(alloc_exit)
 
 		/* Returns the usable size; the block grew or shrank in place if it covers size. */
 		if (ret < t->size)
-			return 0;
+			return;
 		sz = find_size(t->arg);
 		if (sz) {
 			__u64 nsz = ret < want ? ret : want;
@@ -601,7 +613,7 @@ int BPF_KRETPROBE(alloc_exit)
 				*sz = nsz;
 			}
 		}
-		return 0;
+		return;
 	}
 	case FS_K_REALLOC:
 	case FS_K_REALLOCARRAY:
@@ -612,7 +624,7 @@ int BPF_KRETPROBE(alloc_exit)
 				ADD(fs->failed, 1);
 				if (t->old_known)
 					put_block(t->arg, &t->old, 0);
-				return 0;
+				return;
 			}
 			if (t->old_known) {
 				account_release(c, h, 0, &t->old);
@@ -621,17 +633,29 @@ int BPF_KRETPROBE(alloc_exit)
 				ADD(c->c[FS_C_FREES_UNKNOWN_CHUNK_BYTES], t->extra);
 			}
 			if (!ptr)	/* realloc(p, 0) freed p */
-				return 0;
+				return;
 		}
 		break;
 	}
 	if (!ptr) {
 		ADD(c->c[FS_C_FAILED], 1);
 		ADD(fs->failed, 1);
-		return 0;
+		return;
 	}
 	ADD(fs->bytes, t->size);
 	account_alloc(c, h, ptr, t->size, alloc_ts(t), maybe_sample(ctx, t, c, t->size));
+	return;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_exit)
+{
+	if (!ours())
+		return 0;
+	/* Per-CPU counters take plain adds: nothing else runs on this CPU meanwhile. */
+	bpf_preempt_disable();
+	alloc_exit_body(ctx);
+	bpf_preempt_enable();
 	return 0;
 }
 
@@ -651,8 +675,7 @@ static __always_inline int called_from_allocator(struct pt_regs *ctx, __u32 func
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(free_enter)
+static __always_inline void free_enter_body(struct pt_regs *ctx)
 {
 	__u64 cookie, ptr, sp = PT_REGS_SP(ctx);
 	struct fs_func_stat *fs;
@@ -661,8 +684,6 @@ int BPF_KPROBE(free_enter)
 	struct tstate *t;
 	__u32 func;
 
-	if (!ours())
-		return 0;
 	ptr = PT_REGS_PARM1(ctx);
 	touch_bucket(ptr);
 	cookie = bpf_get_attach_cookie(ctx);
@@ -672,10 +693,10 @@ int BPF_KPROBE(free_enter)
 	c = bpf_map_lookup_elem(&counters, &zero);
 	fs = bpf_map_lookup_elem(&funcs, &func);
 	if (!t || !c || !fs)
-		return 0;
+		return;
 	if (nested_in_call(t, sp, func)) {	/* e.g. realloc(p, 0) calling free */
 		ADD(c->c[FS_C_NESTED], 1);
-		return 0;
+		return;
 	}
 	if (ptr && take_block(ptr, &b)) {
 		ADD(fs->calls, 1);
@@ -683,10 +704,10 @@ int BPF_KPROBE(free_enter)
 	} else if (t->free_valid && t->free_ptr == ptr && sp <= t->free_sp && t->free_func != func) {
 		/* operator delete(p) jumping to free(p): one release, already counted. */
 		ADD(c->c[FS_C_NESTED], 1);
-		return 0;
+		return;
 	} else if (ptr && called_from_allocator(ctx, func, sp)) {
 		ADD(c->c[FS_C_FREES_INTERNAL], 1);
-		return 0;
+		return;
 	} else {
 		ADD(fs->calls, 1);
 		if (ptr) {
@@ -700,6 +721,18 @@ int BPF_KPROBE(free_enter)
 	t->free_ptr = ptr;
 	t->free_sp = sp;
 	t->free_func = func;
+	return;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(free_enter)
+{
+	if (!ours())
+		return 0;
+	/* Per-CPU counters take plain adds: nothing else runs on this CPU meanwhile. */
+	bpf_preempt_disable();
+	free_enter_body(ctx);
+	bpf_preempt_enable();
 	return 0;
 }
 
@@ -892,8 +925,8 @@ static __always_inline void sys_end(__u32 wsys, long ret, int failed, __u64 err)
 			cls = FS_M_FILE;
 		else
 			cls = FS_M_OTHER_ANON;
-		ADD(ks->map_calls[cls], 1);
-		ADD(ks->map_bytes[cls], len);
+		AADD(ks->map_calls[cls], 1);
+		AADD(ks->map_bytes[cls], len);
 		break;
 	}
 	case FS_S_MUNMAP:
@@ -919,12 +952,12 @@ static __always_inline void sys_end(__u32 wsys, long ret, int failed, __u64 err)
 
 		if (brk > t->sys_brk && t->sys_brk) {
 			len = brk - t->sys_brk;
-			ADD(ks->brk_grow, len);
+			AADD(ks->brk_grow, len);
 		} else if (brk < t->sys_brk) {
 			len = t->sys_brk - brk;
 			addr = brk;
-			ADD(ks->brk_shrink_calls, 1);
-			ADD(ks->brk_shrink, len);
+			AADD(ks->brk_shrink_calls, 1);
+			AADD(ks->brk_shrink, len);
 			is_release = 1;
 		}
 		break;
@@ -940,31 +973,31 @@ static __always_inline void sys_end(__u32 wsys, long ret, int failed, __u64 err)
 		case 15: adv = FS_A_NOHUGEPAGE; break;
 		}
 		as = &ks->adv[adv];
-		ADD(as->calls, 1);
-		ADD(as->bytes, len);
+		AADD(as->calls, 1);
+		AADD(as->bytes, len);
 		if (failed)
-			ADD(as->errors, 1);
-		ADD(as->resident, released);
-		ADD(as->lat[log2_ns(ns) & (FS_LAT_BUCKETS - 1)], 1);
+			AADD(as->errors, 1);
+		AADD(as->resident, released);
+		AADD(as->lat[log2_ns(ns) & (FS_LAT_BUCKETS - 1)], 1);
 		is_release = !failed && (adv == FS_A_DONTNEED || adv == FS_A_FREE);
 		break;
 	}
 	}
 
-	ADD(ks->sys[sys].calls, 1);
-	ADD(ks->sys[sys].ns, ns);
-	ADD(ks->sys[sys].bytes, len);
-	ADD(ks->sys[sys].resident, released);
+	AADD(ks->sys[sys].calls, 1);
+	AADD(ks->sys[sys].ns, ns);
+	AADD(ks->sys[sys].bytes, len);
+	AADD(ks->sys[sys].resident, released);
 	if (failed) {
-		ADD(ks->sys[sys].errors, 1);
-		ADD(ks->errnos[sys][err < FS_ERRNO_MAX ? err : FS_ERRNO_MAX - 1], 1);
+		AADD(ks->sys[sys].errors, 1);
+		AADD(ks->errnos[sys][err < FS_ERRNO_MAX ? err : FS_ERRNO_MAX - 1], 1);
 	}
 	if (is_release) {
 		__u32 src = t->sys_from_alloc ? release_source(t, sys, addr) : FS_R_PROGRAM;
 
 		if (src < FS_R__COUNT) {
-			ADD(ks->src_calls[src], 1);
-			ADD(ks->src_resident[src], released);
+			AADD(ks->src_calls[src], 1);
+			AADD(ks->src_resident[src], released);
 		}
 		note_release(addr, rel_len ? rel_len : len, now);
 	}
@@ -1006,14 +1039,14 @@ int BPF_PROG(page_fault_user, unsigned long address, struct pt_regs *regs, unsig
 	ks = bpf_map_lookup_elem(&kstats, &zero);
 	if (!ks)
 		return 0;
-	ADD(ks->faults, 1);
+	AADD(ks->faults, 1);
 	now = bpf_ktime_get_ns();
 	for (__u32 i = 0; i < NRELEASES; i++) {
 		__u32 k = i;
 		struct release *r = bpf_map_lookup_elem(&releases, &k);
 
 		if (r && address >= r->start && address < r->end && now - r->ts < 1000000000ULL) {
-			ADD(ks->churn_faults, 1);
+			AADD(ks->churn_faults, 1);
 			break;
 		}
 	}

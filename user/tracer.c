@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "fragscope.skel.h"
 #include "log.h"
@@ -38,6 +39,16 @@ static int print_libbpf(enum libbpf_print_level lvl, const char *fmt, va_list ap
 	if (fs_verbose < 2 && lvl == LIBBPF_WARN)
 		return 0;	/* failures are reported by us, in one line */
 	return vfprintf(stderr, fmt, ap);
+}
+
+/* Whether the running kernel's BTF has a function of that name. */
+static int kernel_has_func(const char *name)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	int r = btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
+
+	btf__free(btf);
+	return r;
 }
 
 struct tracer *tracer__new(const struct tracer_opts *opts, char *err, size_t errlen)
@@ -108,7 +119,8 @@ again:
 
 		libbpf_strerror(r, msg, sizeof(msg));
 		snprintf(err, errlen, "load BPF programs: %s%s", msg,
-			 r == -EPERM ? " (needs root: CAP_BPF and CAP_PERFMON)" : "");
+			 r == -EPERM ? " (needs root: CAP_BPF and CAP_PERFMON)"
+			 : !kernel_has_func("bpf_preempt_disable") ? " (the kernel lacks the bpf_preempt_disable kfunc: Linux 6.10 or later is needed)" : "");
 		goto fail;
 	}
 	return t;
