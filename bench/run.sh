@@ -359,7 +359,7 @@ gen() {
 	echo
 	echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), kernel $(uname -r), $(ldd --version | head -n 1 | sed 's/.* //') glibc"
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average before the run: $LOAD0"
-	echo "- fragscope: \`$FRAGSCOPE\` (${BENCH_REV:-$(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo 'revision unknown')});" \
+	echo "- fragscope: \`$FRAGSCOPE\` (${BENCH_REV:-$(cd "$ROOT" && { git describe --always 2>/dev/null || echo 'revision unknown'; } | tr -d '\n'; git diff --quiet HEAD -- . ':!BENCHMARKS.md' 2>/dev/null || echo -n '-dirty')});" \
 		"bpftrace $(bpftrace --version 2>/dev/null | awk '{print $2}'); heaptrack $(heaptrack --version 2>/dev/null | awk '{print $2}')"
 	echo "- $RUNS runs per variant, medians; N = $N pairs per traced run ($NBARE bare, $NBT under bpftrace)"
 	[ -n "${PLAN_DIFF:-}" ] && echo "- **WARNING**: the floor's probe plan differed from fragscope's for:$PLAN_DIFF (user/ built from other sources)"
