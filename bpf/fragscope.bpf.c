@@ -37,6 +37,10 @@ struct {
 } allocs SEC(".maps");
 
 const volatile __u32 bucket_bits = 20;	/* log2 of buckets' max_entries */
+/* Set by user space before it detaches: calls entered from then on are ignored, so
+ * the probes, which go away one link at a time, leave a consistent state (no block
+ * allocated unseen and then released as unknown). Calls already entered finish. */
+__u32 stopping;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -223,9 +227,12 @@ static __always_inline void touch_bucket(__u64 ptr)
 /* The size of the tracked block at ptr, to change in place; NULL if untracked. */
 static __always_inline __u64 *find_size(__u64 ptr)
 {
-	struct fs_bucket *bk = bucket_of(ptr);
+	struct fs_bucket *bk;
 	struct fs_block *b;
 
+	if (!ptr)
+		return NULL;
+	bk = bucket_of(ptr);
 	if (!bk)
 		return NULL;
 #pragma unroll
@@ -494,8 +501,8 @@ static __always_inline void alloc_enter_body(struct pt_regs *ctx)
 		}
 		/* The previous outermost call never returned through its probe. */
 		ADD(c->c[FS_C_UNMATCHED], 1);
-		if (t->old_known)	/* a realloc's old block: put it back */
-			put_block(t->arg, &t->old, 0);
+		if (t->old_known && put_block(t->arg, &t->old, 0))	/* a realloc's old block: put it back */
+			retire_stale(c, &t->old);	/* no room, or its address is already reused */
 	}
 	t->active = 1;
 	t->sp = sp;
@@ -541,7 +548,7 @@ static __always_inline void alloc_enter_body(struct pt_regs *ctx)
 SEC("uprobe")
 int BPF_KPROBE(alloc_enter)
 {
-	if (!ours())
+	if (!ours() || stopping)
 		return 0;
 	/* Per-CPU counters take plain adds: nothing else runs on this CPU meanwhile. */
 	bpf_preempt_disable();
@@ -622,8 +629,8 @@ static __always_inline void alloc_exit_body(struct pt_regs *ctx)
 				/* Failed: the old block is untouched. */
 				ADD(c->c[FS_C_FAILED], 1);
 				ADD(fs->failed, 1);
-				if (t->old_known)
-					put_block(t->arg, &t->old, 0);
+				if (t->old_known && put_block(t->arg, &t->old, 0))
+					retire_stale(c, &t->old);
 				return;
 			}
 			if (t->old_known) {
@@ -727,7 +734,7 @@ static __always_inline void free_enter_body(struct pt_regs *ctx)
 SEC("uprobe")
 int BPF_KPROBE(free_enter)
 {
-	if (!ours())
+	if (!ours() || stopping)
 		return 0;
 	/* Per-CPU counters take plain adds: nothing else runs on this CPU meanwhile. */
 	bpf_preempt_disable();
@@ -1023,8 +1030,8 @@ int BPF_KRETPROBE(sysw_exit)
 
 	if (sys >= FS_S__COUNT || !ours())
 		return 0;
-	/* brk returns int */
-	sys_end(sys, ret, sys == FS_S_BRK ? (int)ret == -1 : ret == -1, 0);
+	/* mmap and mremap return a pointer (MAP_FAILED), the others an int */
+	sys_end(sys, ret, sys == FS_S_MMAP || sys == FS_S_MREMAP ? ret == -1 : (int)ret == -1, 0);
 	return 0;
 }
 

@@ -342,6 +342,11 @@ void tracer__detach(struct tracer *t)
 {
 	if (!t)
 		return;
+	/* The programs ignore calls entered from now on: the links go away one at a
+	 * time, and a window with releases seen but allocations not would turn
+	 * blocks into unknown releases. */
+	if (t->skel && t->skel->bss)
+		__atomic_store_n(&t->skel->bss->stopping, 1, __ATOMIC_SEQ_CST);
 	/* Entries first, so no call starts that its return probe would miss. */
 	close_links(t, 1);
 	close_links(t, 0);
@@ -431,10 +436,13 @@ long tracer__live_blocks(struct tracer *t, struct fs_live_block **out)
 	}
 	for (size_t i = 0; i < t->nbuckets; i++)
 		for (int k = 0; k < FS_BUCKET_SLOTS; k++) {
-			__u64 p = __atomic_load_n(&tab[i].s[k].ptr, __ATOMIC_RELAXED);
+			__u64 p = __atomic_load_n(&tab[i].s[k].ptr, __ATOMIC_ACQUIRE), size;
 
-			if (p > FS_SLOT_BUSY)
-				res[count++] = (struct fs_live_block){ p, tab[i].s[k].size };
+			if (p <= FS_SLOT_BUSY)
+				continue;
+			size = __atomic_load_n(&tab[i].s[k].size, __ATOMIC_ACQUIRE);
+			if (__atomic_load_n(&tab[i].s[k].ptr, __ATOMIC_ACQUIRE) == p)	/* not refilled meanwhile */
+				res[count++] = (struct fs_live_block){ p, size };
 		}
 	munmap((void *)tab, tsize);
 	for (;;) {
@@ -456,6 +464,14 @@ long tracer__live_blocks(struct tracer *t, struct fs_live_block **out)
 		first = 0;
 	}
 	qsort(res, (size_t)count, sizeof(*res), cmp_block);
+	{	/* a block that moved between the table and the hash during the read */
+		long n = 0;
+
+		for (long i = 0; i < count; i++)
+			if (!n || res[i].addr != res[n - 1].addr)
+				res[n++] = res[i];
+		count = n;
+	}
 	*out = res;
 	res = NULL;
 cleanup:

@@ -59,6 +59,22 @@ attach_case glibc_attach_calloc_realloc "" "$AW" --api calloc,realloc,reallocarr
 # counts stay exact
 FS_ARGS="--max-live 1024" attach_case glibc_bucket_overflow "" "$AW" --threads 4 --rounds 1000 --keep 2
 
+# --- stopped while the target allocates and frees: the probes go away one link at a
+# time, and no block may turn into an unknown release on the way (every block was
+# allocated after attach); the live count is what the table holds
+ready="$TMP/busy.ready"
+"$AW" --threads 2 --rounds 5000000 --wait --hold --ready "$ready" --tally "$TMP/busy.tally" &
+wait_for "[ -s '$ready' ]"
+wpid=$(cat "$ready")
+"$FS" -v stat -j -p "$wpid" > "$TMP/busy.json" 2> "$TMP/busy.err" &
+fpid=$!
+wait_for "grep -qs 'tracing PID' '$TMP/busy.err'" 300
+kill -USR1 "$wpid"; sleep 1.5
+kill -INT $fpid; wait $fpid; kill -9 "$wpid"; wait "$wpid" 2>/dev/null
+got=$(jq -r '[.totals.frees_unknown, .lost.stale, .live.exact, .live.count == ([.histograms.live_size[].count] | add // 0), .totals.allocs > 100000] | join(" ")' "$TMP/busy.json")
+if [ "$got" = "0 0 true true true" ]; then pass stop_busy_target_consistent
+else fail stop_busy_target_consistent "[frees_unknown, stale, exact, live.count == live blocks read, allocs > 100000] = $got"; fi
+
 # --- memory syscalls with known callers: the allocator's and the program's own ------
 # 20 mmapped chunks (malloc + free of 1 MiB) and 20 of the program's own mmap, madvise,
 # munmap; by default seen at libc's wrappers, with --sys-tracepoints at the syscalls.
