@@ -228,10 +228,13 @@ int traced__exited(struct fs_traced *t)
 int traced__sample(struct fs_traced *t, int deep, int nsites)
 {
 	int alive = !traced__exited(t), r;
+	uint64_t t0 = now_ns();
 
 	r = collect__sample(&t->st, t->tr, t->tg.pid, alive, deep, 16ull << 30);
 	if (r)
 		return r;
+	t->sample_ns = now_ns() - t0;
+	fs_debug("%s sample took %.2f ms", deep ? "deep" : "light", (double)t->sample_ns / 1e6);
 	if (t->sym && alive)
 		symbolizer__refresh(t->sym);	/* libraries loaded since */
 	if (nsites && t->opts.sample_bytes)

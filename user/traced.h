@@ -34,6 +34,7 @@ struct fs_traced {
 	struct fs_target_info info;
 	struct fs_trace_opts opts;
 	uint64_t t0_ns;		/* monotonic time tracing began */
+	uint64_t sample_ns;	/* how long the last sample took */
 	int detached;
 };
 

@@ -420,6 +420,7 @@ long tracer__live_blocks(struct tracer *t, struct fs_live_block **out)
 	const struct fs_bucket *tab;
 	long count = 0, err = 0;
 	int first = 1;
+	__u32 overflowed = 0;
 
 	keys = malloc(sizeof(*keys) * batch);
 	vals = malloc(sizeof(*vals) * batch);
@@ -434,7 +435,8 @@ long tracer__live_blocks(struct tracer *t, struct fs_live_block **out)
 		err = -errno;
 		goto cleanup;
 	}
-	for (size_t i = 0; i < t->nbuckets; i++)
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		overflowed |= __atomic_load_n(&tab[i].s[0].ovf, __ATOMIC_RELAXED);
 		for (int k = 0; k < FS_BUCKET_SLOTS; k++) {
 			__u64 p = __atomic_load_n(&tab[i].s[k].ptr, __ATOMIC_ACQUIRE), size;
 
@@ -444,8 +446,11 @@ long tracer__live_blocks(struct tracer *t, struct fs_live_block **out)
 			if (__atomic_load_n(&tab[i].s[k].ptr, __ATOMIC_ACQUIRE) == p)	/* not refilled meanwhile */
 				res[count++] = (struct fs_live_block){ p, size };
 		}
+	}
 	munmap((void *)tab, tsize);
-	for (;;) {
+	/* The overflow hash, only if some bucket overflowed: a batch read walks all of
+	 * its buckets, empty or not (milliseconds for a million). */
+	for (; overflowed;) {
 		LIBBPF_OPTS(bpf_map_batch_opts, o);
 
 		n = batch;
