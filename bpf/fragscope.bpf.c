@@ -884,8 +884,8 @@ static __always_inline void note_release(__u64 start, __u64 len, __u64 now)
 	}
 }
 
-/* The syscall ends: failed, with errno err (0: unknown), ret its result. */
-static __always_inline void sys_end(__u32 wsys, long ret, int failed, __u64 err)
+/* The syscall ends: failed, with errno err (0: unknown). */
+static __always_inline void sys_end(__u32 wsys, int failed, __u64 err)
 {
 	struct fs_kstats *ks;
 	struct tstate *t;
@@ -1017,7 +1017,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 
 	if (sys == FS_S__COUNT || !ours())	/* the number first: this runs for every syscall */
 		return 0;
-	sys_end(sys, ret, ret < 0 && ret > -4096, (__u64)(-ret));
+	sys_end(sys, ret < 0 && ret > -4096, (__u64)(-ret));
 	return 0;
 }
 
@@ -1031,7 +1031,7 @@ int BPF_KRETPROBE(sysw_exit)
 	if (sys >= FS_S__COUNT || !ours())
 		return 0;
 	/* mmap and mremap return a pointer (MAP_FAILED), the others an int */
-	sys_end(sys, ret, sys == FS_S_MMAP || sys == FS_S_MREMAP ? ret == -1 : (int)ret == -1, 0);
+	sys_end(sys, sys == FS_S_MMAP || sys == FS_S_MREMAP ? ret == -1 : (int)ret == -1, 0);
 	return 0;
 }
 
