@@ -60,7 +60,17 @@ $(OUTPUT)/fragscope.skel.h: $(OUTPUT)/fragscope.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name fragscope_bpf > $@
 
-$(OUTPUT)/user/tracer.o: $(OUTPUT)/fragscope.skel.h
+# The same programs with atomic adds instead of bpf_preempt_disable (Linux < 6.10).
+$(OUTPUT)/fragscope_atomic.bpf.o: bpf/fragscope.bpf.c bpf/fragscope.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -DFS_ATOMIC_ADDS -I$(OUTPUT) -Ibpf -Wall -Werror -c $< -o $@.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o && rm -f $@.tmp.o
+
+$(OUTPUT)/fragscope_atomic.skel.h: $(OUTPUT)/fragscope_atomic.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name fragscope_atomic_bpf > $@
+
+$(OUTPUT)/user/tracer.o: $(OUTPUT)/fragscope.skel.h $(OUTPUT)/fragscope_atomic.skel.h
 
 $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
 	$(call msg,CC,$@)

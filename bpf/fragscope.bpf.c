@@ -153,12 +153,21 @@ static const __u32 zero = 0;
 /* Per-CPU slots: the uprobe programs update them with plain adds between
  * bpf_preempt_disable() and bpf_preempt_enable() (a uprobe program may otherwise be
  * preempted by another thread's on the same CPU, and a lost increment would be a
- * silent miscount); the tracepoint programs, rare, with atomic adds (AADD). */
-#define ADD(p, v) ((p) += (v))
+ * silent miscount); the tracepoint programs, rare, with atomic adds (AADD). Built
+ * with FS_ATOMIC_ADDS (kernels before 6.10, which lack those kfuncs), every add is
+ * atomic and nothing disables preemption. */
 #define AADD(p, v) __sync_fetch_and_add(&(p), (v))
-
+#ifdef FS_ATOMIC_ADDS
+#define ADD(p, v) AADD(p, v)
+#define preempt_off()
+#define preempt_on()
+#else
+#define ADD(p, v) ((p) += (v))
 extern void bpf_preempt_disable(void) __ksym;
 extern void bpf_preempt_enable(void) __ksym;
+#define preempt_off() bpf_preempt_disable()
+#define preempt_on() bpf_preempt_enable()
+#endif
 
 static __always_inline __u32 bucket(__u64 v)
 {
@@ -551,9 +560,9 @@ int BPF_KPROBE(alloc_enter)
 	if (!ours() || stopping)
 		return 0;
 	/* Per-CPU counters take plain adds: nothing else runs on this CPU meanwhile. */
-	bpf_preempt_disable();
+	preempt_off();
 	alloc_enter_body(ctx);
-	bpf_preempt_enable();
+	preempt_on();
 	return 0;
 }
 
@@ -660,9 +669,9 @@ int BPF_KRETPROBE(alloc_exit)
 	if (!ours())
 		return 0;
 	/* Per-CPU counters take plain adds: nothing else runs on this CPU meanwhile. */
-	bpf_preempt_disable();
+	preempt_off();
 	alloc_exit_body(ctx);
-	bpf_preempt_enable();
+	preempt_on();
 	return 0;
 }
 
@@ -737,9 +746,9 @@ int BPF_KPROBE(free_enter)
 	if (!ours() || stopping)
 		return 0;
 	/* Per-CPU counters take plain adds: nothing else runs on this CPU meanwhile. */
-	bpf_preempt_disable();
+	preempt_off();
 	free_enter_body(ctx);
-	bpf_preempt_enable();
+	preempt_on();
 	return 0;
 }
 

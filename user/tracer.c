@@ -1,6 +1,7 @@
 /* tracer.c - libbpf side: skeleton, uprobe attachment with cookies, map reads. */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,20 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "fragscope.skel.h"
+#include "fragscope_atomic.skel.h"
+
+/* The two objects are built from one source and differ only in code: their
+ * skeletons have the same layout, and the tracer uses either as fragscope_bpf. */
+_Static_assert(sizeof(struct fragscope_bpf) == sizeof(struct fragscope_atomic_bpf), "skeletons differ");
+_Static_assert(sizeof(*((struct fragscope_bpf *)0)->rodata) == sizeof(*((struct fragscope_atomic_bpf *)0)->rodata),
+	       "rodata differs");
+_Static_assert(sizeof(*((struct fragscope_bpf *)0)->bss) == sizeof(*((struct fragscope_atomic_bpf *)0)->bss),
+	       "bss differs");
+_Static_assert(offsetof(struct fragscope_bpf, rodata) == offsetof(struct fragscope_atomic_bpf, rodata) &&
+	       offsetof(struct fragscope_bpf, bss) == offsetof(struct fragscope_atomic_bpf, bss) &&
+	       offsetof(struct fragscope_bpf, progs) == offsetof(struct fragscope_atomic_bpf, progs) &&
+	       offsetof(struct fragscope_bpf, maps) == offsetof(struct fragscope_atomic_bpf, maps),
+	       "skeleton layouts differ");
 #include "log.h"
 #include "tracer.h"
 #include "umulti.h"
@@ -21,6 +36,7 @@ struct tracer {
 	struct bpf_link *links[FS_MAX_FUNCS * 2 + FS_S__COUNT * 2 + 4];
 	int nlinks;
 	int multi;		/* programs loaded for uprobe_multi links */
+	int atomic;		/* the object with atomic adds (no bpf_preempt_disable) */
 	int mfds[FS_MAX_FUNCS * 2 + 2];	/* uprobe_multi link fds, in attach order */
 	int mentry[FS_MAX_FUNCS * 2 + 2];	/* that link is of entry probes */
 	int nmfds;
@@ -69,8 +85,13 @@ struct tracer *tracer__new(const struct tracer_opts *opts, char *err, size_t err
 	}
 	t->buf = calloc((size_t)t->ncpu, sizeof(struct fs_kstats) + 8 * (FS_H__COUNT * FS_HIST_BUCKETS + FS_C__COUNT + 8));
 	t->multi = !getenv("FRAGSCOPE_NO_UPROBE_MULTI");
+	/* Plain adds under bpf_preempt_disable (Linux 6.10+), else atomic adds. */
+	t->atomic = getenv("FRAGSCOPE_ATOMIC_ADDS") || !kernel_has_func("bpf_preempt_disable");
+	if (t->atomic)
+		fs_info("counters: atomic adds (%s)", getenv("FRAGSCOPE_ATOMIC_ADDS") ? "FRAGSCOPE_ATOMIC_ADDS"
+			: "the kernel has no bpf_preempt_disable");
 again:
-	t->skel = fragscope_bpf__open();
+	t->skel = t->atomic ? (struct fragscope_bpf *)fragscope_atomic_bpf__open() : fragscope_bpf__open();
 	if (!t->skel || !t->buf) {
 		snprintf(err, errlen, "open BPF object: %s", strerror(errno));
 		goto fail;
@@ -119,8 +140,7 @@ again:
 
 		libbpf_strerror(r, msg, sizeof(msg));
 		snprintf(err, errlen, "load BPF programs: %s%s", msg,
-			 r == -EPERM ? " (needs root: CAP_BPF and CAP_PERFMON)"
-			 : !kernel_has_func("bpf_preempt_disable") ? " (the kernel lacks the bpf_preempt_disable kfunc: Linux 6.10 or later is needed)" : "");
+			 r == -EPERM ? " (needs root: CAP_BPF and CAP_PERFMON)" : "");
 		goto fail;
 	}
 	return t;

@@ -20,6 +20,12 @@ run_cmd_case glibc_cmd_perf_event_links "FRAGSCOPE_NO_UPROBE_MULTI=1" -- "$AW" -
 run_cmd_case jemalloc_perf_event_links "FRAGSCOPE_NO_UPROBE_MULTI=1 LD_PRELOAD=$JEMALLOC" -- "$TOOLS/allocwork-cxx" __ROUNDS__ 1 5 \
 	"$TMP/jemalloc_perf_event_links.tally"
 run_cmd_case glibc_8threads "" -- "$AW" --threads 8 --rounds __ROUNDS__ --keep 32 --tally "$TMP/glibc_8threads.tally"
+# the object for kernels without bpf_preempt_disable (atomic adds), alone and with
+# perf-event links, as a kernel before 6.6 would get both
+run_cmd_case glibc_8threads_atomic_adds "FRAGSCOPE_ATOMIC_ADDS=1" -- "$AW" --threads 8 --rounds __ROUNDS__ --keep 32 \
+	--tally "$TMP/glibc_8threads_atomic_adds.tally"
+run_cmd_case jemalloc_old_kernel_paths "FRAGSCOPE_ATOMIC_ADDS=1 FRAGSCOPE_NO_UPROBE_MULTI=1 LD_PRELOAD=$JEMALLOC" -- \
+	"$TOOLS/allocwork-cxx" __ROUNDS__ 1 5 "$TMP/jemalloc_old_kernel_paths.tally"
 run_cmd_case jemalloc_preload "LD_PRELOAD=$JEMALLOC" -- "$AW" --api $JE_APIS --rounds __ROUNDS__ --keep 16 \
 	--tally "$TMP/jemalloc_preload.tally"
 run_cmd_case jemalloc_linked "" -- "$TOOLS/allocwork-je" --api $JE_APIS --threads 4 --rounds __ROUNDS__ --keep 16 \
