@@ -201,19 +201,14 @@ int cmd_record(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
-		case 'L':
-			if (traced__parse_opt(&topts, longopts[idx].name, optarg) < 0)
-				return EXIT_USAGE;
+		default: {
+			int r = traced__shared_opt(opt, opt == 'L' ? longopts[idx].name : NULL, optarg, &topts,
+						   "record", record_usage);
+
+			if (r >= 0)
+				return r;
 			break;
-		case 'v':
-			fs_verbose++;
-			break;
-		case 'h':
-			fputs(record_usage, stdout);
-			return EXIT_OK;
-		default:
-			fs_err("see fragscope record --help");
-			return EXIT_USAGE;
+		}
 		}
 	}
 	if (traced__check_target("record", pid != 0, optind < argc))

@@ -87,19 +87,14 @@ int cmd_stat(int argc, char **argv)
 		case 'o':
 			outfile = optarg;
 			break;
-		case 'L':
-			if (traced__parse_opt(&topts, longopts[idx].name, optarg) < 0)
-				return EXIT_USAGE;
+		default: {
+			int r = traced__shared_opt(opt, opt == 'L' ? longopts[idx].name : NULL, optarg, &topts,
+						   "stat", stat_usage);
+
+			if (r >= 0)
+				return r;
 			break;
-		case 'v':
-			fs_verbose++;
-			break;
-		case 'h':
-			fputs(stat_usage, stdout);
-			return EXIT_OK;
-		default:
-			fs_err("see fragscope stat --help");
-			return EXIT_USAGE;
+		}
 		}
 	}
 	if (traced__check_target("stat", pid != 0, optind < argc))

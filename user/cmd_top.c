@@ -361,19 +361,14 @@ int cmd_top(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
-		case 'L':
-			if (traced__parse_opt(&topts, longopts[idx].name, optarg) < 0)
-				return EXIT_USAGE;
+		default: {
+			int r = traced__shared_opt(opt, opt == 'L' ? longopts[idx].name : NULL, optarg, &topts,
+						   "top", top_usage);
+
+			if (r >= 0)
+				return r;
 			break;
-		case 'v':
-			fs_verbose++;
-			break;
-		case 'h':
-			fputs(top_usage, stdout);
-			return EXIT_OK;
-		default:
-			fs_err("see fragscope top --help");
-			return EXIT_USAGE;
+		}
 		}
 	}
 	if (optind < argc) {

@@ -409,7 +409,7 @@ static void text_memory(FILE *f, const struct fs_state *st)
 		if (k->src_calls[i])
 			fprintf(f, " %s %s (%llu calls)", src_names[i], render__bytes(k->src_resident[i], b1, sizeof(b1)),
 				(unsigned long long)k->src_calls[i]);
-	fprintf(f, "\n  syscalls:");
+	fprintf(f, "\n  syscalls%s:", st->sys_tracepoints ? "" : " (at libc's wrappers; times include ~1 us of probes a call)");
 	for (int i = 0; i < FS_S__COUNT; i++)
 		if (k->sys[i].calls)
 			fprintf(f, " %s %s (%.1f ms%s)", sys_names[i], render__num(k->sys[i].calls, n1, sizeof(n1)),

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "fragscope.h"
 #include "log.h"
 #include "census.h"
 #include "procmem.h"
@@ -90,6 +91,24 @@ int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg
 		o->sample_bytes = v;
 	}
 	return 1;
+}
+
+int traced__shared_opt(int c, const char *name, const char *arg, struct fs_trace_opts *o,
+		       const char *cmd, const char *usage)
+{
+	switch (c) {
+	case 'L':
+		return traced__parse_opt(o, name, arg) < 0 ? EXIT_USAGE : -1;
+	case 'v':
+		fs_verbose++;
+		return -1;
+	case 'h':
+		fputs(usage, stdout);
+		return EXIT_OK;
+	default:
+		fs_err("see fragscope %s --help", cmd);
+		return EXIT_USAGE;
+	}
 }
 
 int traced__signalfd(sigset_t *oldmask)

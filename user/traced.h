@@ -63,6 +63,11 @@ struct fs_traced {
 	"      --exact-lifetimes time every block's lifetime (default: 1 in 16 at\n" \
 	"                        random, counts scaled), ~45 ns more per malloc+free\n"
 
+/* The getopt cases every tracing command shares: 'L' (FS_TRACE_LONGOPTS, named
+ * name), -v, -h (prints usage) and unknown options. -1 to go on parsing, else the
+ * exit status for the command to return. */
+int traced__shared_opt(int c, const char *name, const char *arg, struct fs_trace_opts *o,
+		       const char *cmd, const char *usage);
 /* A PID argument: 0, or -1 after saying why. */
 int traced__parse_pid(const char *s, pid_t *out);
 /* Exactly one of -p PID and -- COMMAND: 0, or EXIT_USAGE after saying why. */
