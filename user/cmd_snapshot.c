@@ -196,6 +196,7 @@ int cmd_snapshot(int argc, char **argv)
 	struct fs_memory *m = calloc(1, sizeof(*m));
 	struct fs_regions rs = { 0 };
 	struct fs_settings set;
+	pid_t tpid = 0;
 	struct target tg = { .pidfd = -1, .gate = -1, .errpipe = -1 };
 	char err[512];
 	int json = 0, opt, ret = EXIT_FAIL, glibc;
@@ -245,13 +246,15 @@ int cmd_snapshot(int argc, char **argv)
 		goto cleanup;
 	}
 	glibc = plan->alloc == FS_ALLOC_GLIBC;
+	tpid = (pid_t)pid;
 	if (plan->alloc != FS_ALLOC_GLIBC && plan->alloc != FS_ALLOC_JEMALLOC)
 		fs_warn("%s allocator: only its mappings are shown", plan->alloc_name);
 	if (procmem__regions((pid_t)pid, glibc, &rs)) {
 		fs_err("read /proc/%ld/smaps: %s", pid, strerror(errno));
 		goto cleanup;
 	}
-	memmodel__sum(&rs, m);
+	memmodel__own(&rs, glibc, NULL, 0, FS_OWN_UNKNOWN);
+	memmodel__sum(&rs, NULL, 0, FS_OWN_UNKNOWN, procmem__present, &tpid, m);
 	procmem__settings((pid_t)pid, &set);
 	if (glibc) {
 		int r = procmem__census((pid_t)pid, &rs, progress, c);

@@ -8,7 +8,110 @@
 #include "symbolize.h"
 #include "tracer.h"
 
-static void deep_figures(struct fs_state *st, struct tracer *tr, pid_t pid, const struct fs_regions *rs,
+#define PAGE 4096ULL
+
+/* Anonymous memory no evidence names: the allocator's only when the program was
+ * traced from its start and no ledger of mappings tells otherwise. */
+static int anon_default(const struct fs_state *st)
+{
+	return st->traced_from_start && !st->maps_complete ? FS_OWN_ALLOCATOR : FS_OWN_UNKNOWN;
+}
+
+static int cmp_owned(const void *a, const void *b)
+{
+	const struct fs_owned *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+long collect__evidence_norm(struct fs_owned *ev, long n)
+{
+	long k = 0;
+
+	if (n <= 0)
+		return 0;
+	qsort(ev, (size_t)n, sizeof(*ev), cmp_owned);
+	for (long i = 0; i < n; i++) {
+		struct fs_owned e = ev[i];
+
+		if (e.end <= e.start)
+			continue;
+		if (k && e.start < ev[k - 1].end) {
+			if (e.owner == ev[k - 1].owner) {
+				if (e.end > ev[k - 1].end)
+					ev[k - 1].end = e.end;
+				continue;
+			}
+			e.start = ev[k - 1].end;	/* the earlier range keeps its bytes */
+			if (e.end <= e.start)
+				continue;
+		}
+		if (k && e.start == ev[k - 1].end && e.owner == ev[k - 1].owner) {
+			ev[k - 1].end = e.end;
+			continue;
+		}
+		ev[k++] = e;
+	}
+	return k;
+}
+
+static int in_heap(const struct fs_regions *rs, uint64_t a)
+{
+	long lo = 0, hi = rs->n;
+
+	while (lo < hi) {
+		long mid = lo + (hi - lo) / 2;
+
+		if (rs->r[mid].end <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < rs->n && rs->r[lo].start <= a &&
+	       (rs->r[lo].kind == FS_RG_HEAP || rs->r[lo].kind == FS_RG_ARENA_HEAP);
+}
+
+/* The pages of live blocks outside glibc's heaps are the allocator's: an mmapped
+ * chunk (glibc) or an extent (jemalloc) holds them. */
+static void live_evidence(struct fs_state *st, const struct fs_regions *rs, const uint64_t *addr,
+			  const uint64_t *size, long n)
+{
+	struct fs_owned *ev = malloc(sizeof(*ev) * (size_t)(n + 1));
+	long k = 0;
+
+	if (!ev)
+		return;
+	for (long i = 0; i < n; i++) {
+		if (in_heap(rs, addr[i]))
+			continue;
+		/* glibc's chunk header sits 16 bytes before the block */
+		ev[k].start = (addr[i] >= 16 ? addr[i] - 16 : 0) & ~(PAGE - 1);
+		ev[k].end = (addr[i] + (size[i] ? size[i] : 1) + PAGE - 1) & ~(PAGE - 1);
+		ev[k].owner = FS_OWN_ALLOCATOR;
+		k++;
+	}
+	free(st->live_ev);
+	st->live_ev = ev;
+	st->nlive_ev = collect__evidence_norm(ev, k);
+}
+
+/* Every piece of evidence at hand, normalised; *out to be freed. */
+static long evidence(const struct fs_state *st, struct fs_owned **out)
+{
+	long n = st->nlive_ev + st->ncensus_ev, k = 0;
+	struct fs_owned *ev = malloc(sizeof(*ev) * (size_t)(n + 1));
+
+	*out = ev;
+	if (!ev)
+		return 0;
+	for (long i = 0; i < st->ncensus_ev; i++)
+		ev[k++] = st->census_ev[i];
+	for (long i = 0; i < st->nlive_ev; i++)
+		ev[k++] = st->live_ev[i];
+	return collect__evidence_norm(ev, k);
+}
+
+static void deep_figures(struct fs_state *st, struct tracer *tr, pid_t pid, struct fs_regions *rs,
 			 uint64_t max_bytes)
 {
 	struct fs_live_block *blocks = NULL;
@@ -31,11 +134,38 @@ static void deep_figures(struct fs_state *st, struct tracer *tr, pid_t pid, cons
 		if (rs && st->flavour == FS_F_GLIBC)
 			memmodel__arenas(rs, addr, size, n, &st->mem);
 		if (rs)
+			live_evidence(st, rs, addr, size, n);
+		if (rs) {
+			/* owners again: the live blocks are fresh evidence */
+			struct fs_owned *ev = NULL;
+			long nev = evidence(st, &ev);
+
+			memmodel__own(rs, st->flavour == FS_F_GLIBC, ev, nev, anon_default(st));
+			free(ev);
 			memmodel__occupancy(rs, addr, size, n, procmem__present, &pid, max_bytes, &st->mem);
+		}
 	}
 	free(addr);
 	free(size);
 	free(blocks);
+}
+
+/* How held_free can be known: every block seen, or a census of those before attach. */
+static void set_basis(struct fs_state *st)
+{
+	struct fs_memory *m = &st->mem;
+	uint64_t gone = st->snap.c[FS_C_FREES_UNKNOWN_CHUNK_BYTES];
+
+	m->pre_attach_live = 0;
+	if (m->je_valid)
+		m->held_basis = FS_B_ALLOC_STATS;
+	else if (st->traced_from_start)
+		m->held_basis = FS_B_TRACED;
+	else if (st->census_done) {
+		m->held_basis = FS_B_CENSUS;
+		m->pre_attach_live = st->census_in_use > gone ? st->census_in_use - gone : 0;
+	} else
+		m->held_basis = FS_B_UNKNOWN;
 }
 
 int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive, int deep,
@@ -51,7 +181,6 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 		struct fs_memory keep_pages = st->mem;
 
 		memset(&st->mem, 0, sizeof(st->mem));
-		memmodel__sum(&rs, &st->mem);
 		if (deep) {
 			deep_figures(st, tr, pid, &rs, occupancy_max_bytes);
 			st->mem.pages_approximate = !st->traced_from_start;
@@ -67,7 +196,16 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 			st->mem.pages_scanned = keep_pages.pages_scanned;
 			st->mem.resident_no_live = keep_pages.resident_no_live;
 			st->mem.low_occupancy = keep_pages.low_occupancy;
+			st->mem.heap_no_live = keep_pages.heap_no_live;
 			memcpy(st->mem.pages_note, keep_pages.pages_note, sizeof(st->mem.pages_note));
+		}
+		{
+			struct fs_owned *ev = NULL;
+			long nev = evidence(st, &ev);
+
+			memmodel__own(&rs, st->flavour == FS_F_GLIBC, ev, nev, anon_default(st));
+			memmodel__sum(&rs, ev, nev, anon_default(st), procmem__present, &pid, &st->mem);
+			free(ev);
 		}
 		st->mem_age_ns = 0;
 		if (!st->rss_anon_start) {
@@ -89,6 +227,9 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 	st->mem.busy = alive && st->prev_allocs && st->snap.c[FS_C_ALLOCS] > st->prev_allocs;
 	st->prev_allocs = st->snap.c[FS_C_ALLOCS];
 	st->mem.churn_faults = st->snap.k.churn_faults;
+	st->mem.trim_calls = st->snap.k.trim_calls;
+	st->mem.trim_released = st->snap.k.src_resident[FS_R_MALLOC_TRIM];
+	set_basis(st);
 	if (st->mem.valid)
 		memmodel__finish(&st->mem);
 	if (st->mem.live > st->peak_live)
@@ -150,6 +291,10 @@ int collect__sites(struct fs_state *st, struct tracer *tr, struct symbolizer *sy
 
 void collect__free(struct fs_state *st)
 {
+	free(st->live_ev);
+	free(st->census_ev);
+	st->live_ev = st->census_ev = NULL;
+	st->nlive_ev = st->ncensus_ev = 0;
 	free(st->sites);
 	st->sites = NULL;
 	st->nsites = 0;

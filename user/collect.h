@@ -49,7 +49,16 @@ struct fs_state {
 	int nsites;
 	long sites_total;		/* sites known in the kernel */
 	int short_stacks;		/* most stacks have < 3 frames: no frame pointers */
+	/* evidence of who owns anonymous memory (see memmodel__own) */
+	struct fs_owned *live_ev;	/* pages of live blocks outside glibc's heaps, at the last deep sample */
+	long nlive_ev;
+	struct fs_owned *census_ev;	/* mmapped chunks a census found at attach */
+	long ncensus_ev;
+	int maps_complete;		/* every mapping since the program started was seen */
 };
+
+/* Sorts evidence by start and clips overlaps (the earlier range keeps its bytes). */
+long collect__evidence_norm(struct fs_owned *ev, long n);
 
 /* Reads the sites, keeps the max with the most live (then allocated) bytes,
  * symbolizes them with sym (may be NULL: raw addresses). 0 or -errno. */

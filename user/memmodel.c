@@ -109,32 +109,193 @@ int memmodel__is_allocator(int kind)
 	return kind == FS_RG_HEAP || kind == FS_RG_ARENA_HEAP || kind == FS_RG_ANON;
 }
 
-void memmodel__sum(const struct fs_regions *rs, struct fs_memory *m)
+const char *memmodel__owner_name(int owner)
 {
+	static const char *const n[] = { "allocator", "program", "stacks", "file_private", "unknown" };
+
+	return owner >= 0 && owner < FS_OWN__COUNT ? n[owner] : "mixed";
+}
+
+const char *memmodel__basis_name(int basis)
+{
+	static const char *const n[] = { "unknown", "traced", "census", "allocator_stats" };
+
+	return basis >= 0 && basis <= FS_B_ALLOC_STATS ? n[basis] : "unknown";
+}
+
+/* First evidence range ending after addr (ev sorted by start, disjoint). */
+static long ev_first(const struct fs_owned *ev, long nev, uint64_t addr)
+{
+	long a = 0, z = nev;
+
+	while (a < z) {
+		long mid = a + (z - a) / 2;
+
+		if (ev[mid].end <= addr)
+			a = mid + 1;
+		else
+			z = mid;
+	}
+	return a;
+}
+
+/* Bytes of [lo, hi) per owner; what no evidence covers goes to dflt. */
+static void ev_split(const struct fs_owned *ev, long nev, uint64_t lo, uint64_t hi, int dflt, uint64_t *bytes)
+{
+	uint64_t at = lo;
+
+	for (long i = ev_first(ev, nev, lo); i < nev && ev[i].start < hi; i++) {
+		uint64_t s = ev[i].start > at ? ev[i].start : at, e = ev[i].end < hi ? ev[i].end : hi;
+
+		if (s > at)
+			bytes[dflt] += s - at;
+		if (e > s && ev[i].owner >= 0 && ev[i].owner < FS_OWN__COUNT)
+			bytes[ev[i].owner] += e - s;
+		if (e > at)
+			at = e;
+	}
+	if (hi > at)
+		bytes[dflt] += hi - at;
+}
+
+/* The owner of one page: the evidence covering most of it, else dflt. */
+static int ev_page_owner(const struct fs_owned *ev, long nev, uint64_t lo, int dflt)
+{
+	uint64_t b[FS_OWN__COUNT] = { 0 };
+	int best = dflt;
+
+	ev_split(ev, nev, lo, lo + PAGE, dflt, b);
+	for (int o = 0; o < FS_OWN__COUNT; o++)
+		if (b[o] > b[best])
+			best = o;
+	return best;
+}
+
+/* The owner a region's kind gives it before any evidence. */
+static int kind_owner(const struct fs_region *r, int glibc)
+{
+	switch (r->kind) {
+	case FS_RG_HEAP:
+		return glibc ? FS_OWN_ALLOCATOR : FS_OWN_UNKNOWN;
+	case FS_RG_ARENA_HEAP:
+		return FS_OWN_ALLOCATOR;	/* validated against its heap_info */
+	case FS_RG_STACK:
+		return FS_OWN_STACK;
+	case FS_RG_FILE:
+		return FS_OWN_FILE;
+	default:
+		return FS_OWN_UNKNOWN;
+	}
+}
+
+void memmodel__own(struct fs_regions *rs, int glibc, const struct fs_owned *ev, long nev, int dflt)
+{
+	for (int i = 0; i < rs->n; i++) {
+		struct fs_region *r = &rs->r[i];
+		uint64_t b[FS_OWN__COUNT] = { 0 };
+		int owner = kind_owner(r, glibc), n = 0;
+
+		r->owner = owner;
+		if (r->kind != FS_RG_ANON)
+			continue;
+		ev_split(ev, nev, r->start, r->end, dflt, b);
+		for (int o = 0; o < FS_OWN__COUNT; o++)
+			if (b[o]) {
+				n++;
+				owner = o;
+			}
+		r->owner = n == 1 ? owner : FS_OWN_MIXED;
+	}
+}
+
+void memmodel__sum(const struct fs_regions *rs, const struct fs_owned *ev, long nev, int dflt,
+		   fs_present_fn present, void *ctx, struct fs_memory *m)
+{
+	uint8_t *pres = NULL;
+	uint64_t cap = 0;
+
 	m->mapped = m->resident = m->lazyfree = m->rss_anon = 0;
 	memset(m->kind_mapped, 0, sizeof(m->kind_mapped));
 	memset(m->kind_resident, 0, sizeof(m->kind_resident));
+	memset(m->own_mapped, 0, sizeof(m->own_mapped));
+	memset(m->own_resident, 0, sizeof(m->own_resident));
 	for (int i = 0; i < rs->n; i++) {
 		const struct fs_region *r = &rs->r[i];
+		uint64_t size = r->end - r->start;
 
 		m->rss_anon += r->anon;
-		if (r->kind == FS_RG_RESERVED)
+		if (r->kind != FS_RG_RESERVED) {
+			m->kind_mapped[r->kind] += size;
+			m->kind_resident[r->kind] += r->anon;
+		}
+		if (r->owner >= 0) {
+			/* reserved address space is never resident: not mapped memory of anyone */
+			if (r->kind != FS_RG_RESERVED && r->kind != FS_RG_FILE && (r->kind != FS_RG_OTHER || r->anon))
+				m->own_mapped[r->owner] += size;
+			m->own_resident[r->owner] += r->anon;
+			if (r->owner == FS_OWN_ALLOCATOR)
+				m->lazyfree += r->lazyfree;
 			continue;
-		m->kind_mapped[r->kind] += r->end - r->start;
-		m->kind_resident[r->kind] += r->anon;
-		if (!memmodel__is_allocator(r->kind))
-			continue;
-		m->mapped += r->end - r->start;
-		m->resident += r->anon;
-		m->lazyfree += r->lazyfree;
+		}
+		/* a merged mapping of several owners: split page by page */
+		{
+			uint64_t np = size / PAGE, b[FS_OWN__COUNT] = { 0 };
+
+			ev_split(ev, nev, r->start, r->end, dflt, b);
+			for (int o = 0; o < FS_OWN__COUNT; o++)
+				m->own_mapped[o] += b[o];
+			if (np > cap) {
+				uint8_t *p = realloc(pres, np);
+
+				if (p) {
+					pres = p;
+					cap = np;
+				}
+			}
+			if (r->anon && present && np <= cap && !present(ctx, r->start, np, pres)) {
+				uint64_t seen = 0, rb[FS_OWN__COUNT] = { 0 };
+
+				for (uint64_t p = 0; p < np; p++)
+					if (pres[p]) {
+						rb[ev_page_owner(ev, nev, r->start + p * PAGE, dflt)] += PAGE;
+						seen += PAGE;
+					}
+				/* pagemap and smaps are read moments apart: smaps' total stands, split as the pages are */
+				for (int o = 0; o < FS_OWN__COUNT; o++)
+					m->own_resident[o] += seen ? (uint64_t)((double)r->anon * (double)rb[o] / (double)seen) : 0;
+				if (!seen)
+					m->own_resident[dflt] += r->anon;
+			} else if (r->anon) {
+				/* residency unreadable: in proportion to the address space */
+				for (int o = 0; o < FS_OWN__COUNT; o++)
+					m->own_resident[o] += (uint64_t)((double)r->anon * (double)b[o] / (double)size);
+				m->owners_partial = 1;
+			}
+			if (b[FS_OWN_ALLOCATOR])
+				m->lazyfree += (uint64_t)((double)r->lazyfree * (double)b[FS_OWN_ALLOCATOR] / (double)size);
+		}
 	}
+	free(pres);
+	m->mapped = m->own_mapped[FS_OWN_ALLOCATOR];
+	m->resident = m->own_resident[FS_OWN_ALLOCATOR];
 	m->valid = 1;
 }
 
 void memmodel__finish(struct fs_memory *m)
 {
-	uint64_t used = m->live + m->lazyfree;
+	uint64_t used = m->live + m->lazyfree + m->pre_attach_live;
 
+	m->held_free = m->unseen = 0;
+	if (m->held_basis == FS_B_ALLOC_STATS && m->je_valid) {
+		/* jemalloc's own: fragmentation inside active extents, plus unpurged pages */
+		m->held_free = (m->je_active > m->je_allocated ? m->je_active - m->je_allocated : 0) +
+			       m->je_dirty + m->je_muzzy;
+		return;
+	}
+	if (m->held_basis == FS_B_UNKNOWN) {
+		m->unseen = m->resident > m->live + m->lazyfree ? m->resident - m->live - m->lazyfree : 0;
+		return;
+	}
 	m->held_free = m->resident > used ? m->resident - used : 0;
 }
 
@@ -153,13 +314,15 @@ void memmodel__occupancy(const struct fs_regions *rs, const uint64_t *addr, cons
 	uint64_t cap = 0;
 	long b = 0;	/* first block that may still overlap the current page */
 
-	m->pages_scanned = m->resident_no_live = m->low_occupancy = 0;
+	m->pages_scanned = m->resident_no_live = m->low_occupancy = m->heap_no_live = 0;
 	m->pages_partial = 0;
 	for (int i = 0; i < rs->n; i++) {
 		const struct fs_region *r = &rs->r[i];
 		uint64_t np = (r->end - r->start) / PAGE;
 
-		if (!memmodel__is_allocator(r->kind) || !r->anon)
+		int heap = r->kind == FS_RG_HEAP || r->kind == FS_RG_ARENA_HEAP;
+
+		if (r->owner != FS_OWN_ALLOCATOR || !r->anon)
 			continue;
 		if (m->pages_scanned + r->anon > max_bytes) {
 			m->pages_partial = 1;
@@ -197,8 +360,11 @@ void memmodel__occupancy(const struct fs_regions *rs, const uint64_t *addr, cons
 				if (e > s)
 					live += e - s;
 			}
-			if (!live)
+			if (!live) {
 				m->resident_no_live += PAGE;
+				if (heap)
+					m->heap_no_live += PAGE;
+			}
 			else if (live * 10 < PAGE)
 				m->low_occupancy += PAGE;
 		}
@@ -287,6 +453,7 @@ void memmodel__settings(const char *env, size_t len, struct fs_settings *s)
 
 	memset(s, 0, sizeof(*s));
 	s->je_dirty_decay_ms = -1;
+	s->je_bg_threads = -1;
 	if (!env_val(env, len, "MALLOC_CONF", s->malloc_conf, sizeof(s->malloc_conf)))
 		env_val(env, len, "JE_MALLOC_CONF", s->malloc_conf, sizeof(s->malloc_conf));
 	env_val(env, len, "GLIBC_TUNABLES", s->glibc_tunables, sizeof(s->glibc_tunables));
@@ -301,9 +468,10 @@ void memmodel__settings(const char *env, size_t len, struct fs_settings *s)
 
 const char *memmodel__diag_name(int kind)
 {
-	static const char *const n[] = { "none", "leak", "retention", "allocator_cache", "arena_spread" };
+	static const char *const n[] = { "none", "leak", "retention", "allocator_cache", "arena_spread", "unseen",
+					 "not_allocator" };
 
-	return kind >= 0 && kind <= FS_D_ARENA_SPREAD ? n[kind] : "none";
+	return kind >= 0 && kind <= FS_D_NOT_ALLOCATOR ? n[kind] : "none";
 }
 
 /* Human sizes for one message: a ring of buffers, so several fit in one printf. */
@@ -343,10 +511,22 @@ void memmodel__diagnose(const struct fs_memory *m, uint64_t peak_live, int flavo
 		churn(m, flavour, out);
 }
 
+/* Anonymous memory that is not the allocator's: the program's own mappings and
+ * memory nothing tells the owner of. */
+static uint64_t foreign(const struct fs_memory *m)
+{
+	return m->own_resident[FS_OWN_PROGRAM] + m->own_resident[FS_OWN_UNKNOWN];
+}
+
+static int je_bg_running(const struct fs_settings *set)
+{
+	return set->je_bg_threads > 0 || (set->je_bg_threads < 0 && set->je_background_thread);
+}
+
 static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 		     const struct fs_settings *set, struct fs_diagnosis *out)
 {
-	uint64_t idle = m->resident > m->live ? m->resident - m->live : 0;
+	uint64_t idle = m->held_free, away = foreign(m);
 	size_t o = 0;
 
 #define SAY(...) (o += (size_t)snprintf(out->text + o, o < sizeof(out->text) ? sizeof(out->text) - o : 0, __VA_ARGS__))
@@ -356,53 +536,93 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 		SAY("no memory figures (the target exited before they were read)");
 		return;
 	}
+	if (m->held_basis == FS_B_UNKNOWN && m->unseen >= (8u << 20) && m->unseen * 4 >= m->resident) {
+		out->kind = FS_D_UNSEEN;
+		SAY("the allocator holds %s resident beyond the %s live that fragscope saw allocated since attach: "
+		    "what that memory holds (blocks from before attach, or free memory) has not been seen, so "
+		    "no remedy can promise any of it back. ", MIB(m->unseen), MIB(m->live));
+		if (flavour == FS_F_GLIBC)
+			SAY("`fragscope snapshot -p PID` counts glibc's heap now (in use, free, what malloc_trim "
+			    "would release); --census counts it at attach.");
+		else if (flavour == FS_F_JEMALLOC)
+			SAY("`fragscope snapshot -p PID` reads jemalloc's own statistics (allocated, active, "
+			    "dirty, muzzy).");
+		goto foreign_note;
+	}
 	/* Small heaps, or resident memory mostly live: nothing to explain. */
 	if (m->resident < (8u << 20) || idle * 4 < m->resident) {
 		if (peak_live > (8u << 20) && m->live * 2 >= peak_live && m->live * 4 >= m->resident * 3 && m->busy) {
 			out->kind = FS_D_NONE;
 			SAY("live bytes are near their peak (%s) while the program keeps allocating: a load in "
 			    "progress. A leak shows as live bytes that stay once the load ends.", MIB(m->live));
-			return;
+			goto foreign_note;
 		}
 		if (peak_live > (8u << 20) && m->live * 2 >= peak_live && m->live * 4 >= m->resident * 3) {
 			out->kind = FS_D_LEAK;
 			SAY("live bytes stay at %s of a peak of %s: memory is held by the program, not the "
 			    "allocator (a leak, or a cache that never shrinks). See the live sizes histogram.",
 			    MIB(m->live), MIB(peak_live));
+			goto foreign_note;
+		}
+		if (away >= (8u << 20) && away > m->resident) {
+			out->kind = FS_D_NOT_ALLOCATOR;
+			SAY("%s of anonymous memory is not the allocator's: %s mapped by the program's own code "
+			    "while traced, %s mapped by code fragscope did not see (before attach). A runtime's own "
+			    "heap (Go, Java, pymalloc arenas) or a buffer pool lives there: malloc_trim and "
+			    "allocator settings do not return it; the allocator holds %s resident, %s of it live.",
+			    MIB(away), MIB(m->own_resident[FS_OWN_PROGRAM]), MIB(m->own_resident[FS_OWN_UNKNOWN]),
+			    MIB(m->resident), MIB(m->live + m->pre_attach_live));
 			return;
 		}
 		out->kind = FS_D_NONE;
 		SAY("resident %s, of which %s live: the allocator holds little beyond what is in use",
-		    MIB(m->resident), MIB(m->live));
-		return;
+		    MIB(m->resident), MIB(m->live + m->pre_attach_live));
+		goto foreign_note;
 	}
 	if (flavour == FS_F_JEMALLOC) {
+		uint64_t frag = m->je_active > m->je_allocated ? m->je_active - m->je_allocated : 0;
+		uint64_t purge = m->je_dirty + m->je_muzzy;
+
 		out->kind = FS_D_CACHE;
-		SAY("jemalloc holds %s resident beyond %s live (%s returned so far). ", MIB(idle), MIB(m->live),
-		    MIB(m->returned));
-		if (!set->je_background_thread)
+		SAY("jemalloc holds %s beyond %s live (%s returned so far", MIB(idle),
+		    MIB(m->je_valid ? m->je_allocated : m->live), MIB(m->returned));
+		if (m->je_valid)
+			SAY("; jemalloc's own stats: %s dirty and %s muzzy pages not yet purged, %s in partly used "
+			    "slabs and size-class rounding). ", MIB(m->je_dirty), MIB(m->je_muzzy), MIB(frag));
+		else
+			SAY("; how much of it is unpurged pages is not known without jemalloc's own stats: "
+			    "`fragscope snapshot -p PID` reads them). ");
+		if (!je_bg_running(set))
 			SAY("Without background_thread, dirty pages are purged only when the allocator is called: "
 			    "idle threads never give them back. Remedy: MALLOC_CONF=background_thread:true "
-			    "(expected to return about %s within dirty_decay_ms, default 10 s); "
-			    "a lower dirty_decay_ms returns it sooner.", MIB(idle));
+			    "(or mallctl \"background_thread\" at run time), %s%s%s within dirty_decay_ms "
+			    "(default 10 s); a lower dirty_decay_ms returns it sooner.",
+			    m->je_valid ? "expected to return the " : "amount unknown",
+			    m->je_valid ? MIB(purge) : "", m->je_valid ? " of unpurged pages (jemalloc's stats)" : "");
 		else if (set->je_dirty_decay_set && set->je_dirty_decay_ms < 0)
 			SAY("dirty_decay_ms:-1 turns purging off: this memory never comes back on its own. "
-			    "Remedy: a dirty_decay_ms >= 0 (expected to return about %s).", MIB(idle));
+			    "Remedy: a dirty_decay_ms >= 0 (%s%s).", m->je_valid ? "expected to return " : "amount unknown",
+			    m->je_valid ? MIB(purge) : "");
 		else
-			SAY("background_thread is on: dirty pages are purged after dirty_decay_ms (%ld ms%s). "
-			    "Remedy: lower dirty_decay_ms to return about %s sooner.",
+			SAY("background_thread is on%s: dirty pages are purged after dirty_decay_ms (%ld ms%s). "
+			    "Remedy: lower dirty_decay_ms to return %s%s sooner.",
+			    set->je_bg_threads > 0 ? " (its threads run)" : "",
 			    set->je_dirty_decay_set ? set->je_dirty_decay_ms : 10000,
-			    set->je_dirty_decay_set ? "" : ", default", MIB(idle));
-		return;
+			    set->je_dirty_decay_set ? "" : ", default", m->je_valid ? MIB(purge) : "them",
+			    m->je_valid ? " of unpurged pages" : "");
+		if (m->je_valid && frag >= purge && frag >= (8u << 20))
+			SAY(" Most of it (%s) is fragmentation inside jemalloc's slabs: no purge returns it, only "
+			    "freeing the blocks that pin them.", MIB(frag));
+		goto foreign_note;
 	}
 	if (flavour != FS_F_GLIBC) {
 		out->kind = FS_D_RETENTION;
 		SAY("the allocator holds %s resident beyond %s live", MIB(idle), MIB(m->live));
-		return;
+		goto foreign_note;
 	}
 	/* glibc: free memory inside heaps that it never returns on its own. */
 	{
-		int pinned = 0;
+		int pinned = 0, fresh = m->pages_valid && m->deep_age_ns < 2000000000ULL;
 
 		for (int i = 0; i < m->narenas; i++)
 			if (!m->arenas[i].main && m->arenas[i].resident > (4u << 20) &&
@@ -415,17 +635,31 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 		else
 			SAY("retention by fragmentation: live bytes fell to %s (peak %s) but %s stays resident. ",
 			    MIB(m->live), MIB(peak_live > m->live ? peak_live : m->live), MIB(m->resident));
-		if (m->pages_valid && m->deep_age_ns < 2000000000ULL)
+		if (fresh)
 			SAY("%s of resident heap pages hold no live block%s (%s more are under 10%% used). ",
 			    MIB(m->resident_no_live), m->pages_approximate ? " that fragscope saw allocated" : "",
 			    MIB(m->low_occupancy));
 		SAY("glibc returns memory only from the top of a heap: free pages in the middle stay until "
-		    "malloc_trim(). Remedies: call malloc_trim(0) after a load (expected to release about %s); ",
-		    MIB(m->pages_valid && m->deep_age_ns < 2000000000ULL ? m->resident_no_live : idle));
+		    "malloc_trim(). Remedies: call malloc_trim(0) after a load (");
+		if (fresh && !m->pages_approximate)
+			SAY("up to %s: heap pages holding no live block, by fragscope's page census of every live "
+			    "block", MIB(m->heap_no_live));
+		else
+			SAY("amount unknown%s: `fragscope snapshot -p PID` tells what it would release now",
+			    m->held_basis == FS_B_CENSUS ? ": the census is from attach" : "");
+		if (m->trim_calls)
+			SAY("; while traced, %llu malloc_trim() calls released %s", (unsigned long long)m->trim_calls,
+			    MIB(m->trim_released));
+		SAY("); ");
 		if (m->narenas > 2)
 			SAY("MALLOC_ARENA_MAX=2 (glibc.malloc.arena_max) to keep fewer arenas (%d now); ", m->narenas);
 		SAY("a lower glibc.malloc.trim_threshold trims heap tops sooner; or switch to jemalloc "
 		    "with background_thread:true, which purges free pages over time.");
 	}
+foreign_note:
+	if (away >= (8u << 20) && out->kind != FS_D_NOT_ALLOCATOR)
+		SAY(" Besides, %s of anonymous memory is not the allocator's (%s the program mapped itself, %s of "
+		    "unknown owner): no allocator remedy touches it.", MIB(away), MIB(m->own_resident[FS_OWN_PROGRAM]),
+		    MIB(m->own_resident[FS_OWN_UNKNOWN]));
 #undef SAY
 }

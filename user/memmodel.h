@@ -18,14 +18,41 @@ enum fs_region_kind {
 	FS_RG__COUNT,
 };
 
+/* Who anonymous memory belongs to, on evidence only: the allocator (glibc's heaps,
+ * mappings the allocator made while traced, mmapped chunks a census found, mappings
+ * holding blocks it returned), the program's own mappings (made by its code while
+ * traced), thread stacks, anonymous pages of private file mappings (data, bss,
+ * relocations), and anonymous memory nothing tells the owner of (mapped before
+ * attach by code fragscope did not see). */
+enum fs_owner {
+	FS_OWN_ALLOCATOR = 0,
+	FS_OWN_PROGRAM,
+	FS_OWN_STACK,
+	FS_OWN_FILE,
+	FS_OWN_UNKNOWN,
+	FS_OWN__COUNT,
+	FS_OWN_MIXED = -1,	/* a region (merged VMA) with parts of several owners */
+};
+const char *memmodel__owner_name(int owner);
+
+/* Evidence that [start, end) belongs to owner; lists are sorted by start and do not overlap. */
+struct fs_owned {
+	uint64_t start, end;
+	int owner;
+};
+
 struct fs_region {
 	uint64_t start, end;
 	uint64_t rss, anon, lazyfree, swap;	/* bytes, from smaps */
 	char perms[5];
 	int kind;
+	int owner;		/* enum fs_owner of the whole region, or FS_OWN_MIXED */
 	uint64_t ar_ptr;	/* FS_RG_ARENA_HEAP: the arena it belongs to (from heap_info) */
 	char name[48];
 };
+
+/* Residency of npages pages from start (1 byte each). 0 or -errno. */
+typedef int (*fs_present_fn)(void *ctx, uint64_t start, uint64_t npages, uint8_t *present);
 
 struct fs_regions {
 	struct fs_region *r;
@@ -44,13 +71,27 @@ struct fs_arena {
 
 #define FS_MAX_ARENAS 256
 
+/* How held_free is known. */
+enum fs_basis {
+	FS_B_UNKNOWN = 0,	/* blocks from before attach were never counted: not known */
+	FS_B_TRACED,		/* every block was seen (traced from the start) */
+	FS_B_CENSUS,		/* blocks from before attach counted by a heap census at attach */
+	FS_B_ALLOC_STATS,	/* the allocator's own statistics (jemalloc's mallctl) */
+};
+const char *memmodel__basis_name(int basis);
+
 /* The waterfall and what explains it, at one moment. Bytes throughout. */
 struct fs_memory {
 	int valid;
 	uint64_t live;		/* requested bytes of live blocks (tracked since attach) */
-	uint64_t held_free;	/* resident allocator memory holding no live bytes */
-	uint64_t mapped;	/* accessible allocator address space */
+	uint64_t held_free;	/* resident allocator memory holding no live bytes (0 unless held_basis) */
+	int held_basis;		/* enum fs_basis: how held_free is known */
+	uint64_t pre_attach_live;	/* bytes of blocks from before attach still live, per the basis */
+	uint64_t unseen;	/* held_basis unknown: allocator resident bytes beyond live, content unseen */
+	uint64_t mapped;	/* accessible allocator address space (owner: allocator) */
 	uint64_t resident;	/* of which resident (anonymous) */
+	uint64_t own_mapped[FS_OWN__COUNT], own_resident[FS_OWN__COUNT];	/* all anonymous memory by owner */
+	int owners_partial;	/* the evidence was incomplete (ledger lost events, residency unreadable) */
 	uint64_t lazyfree;	/* of which MADV_FREE'd, still counted in RSS until reclaimed */
 	uint64_t returned;	/* resident bytes given back to the OS since attach */
 	uint64_t rss_anon;	/* the process's whole RssAnon (all anonymous memory) */
@@ -66,7 +107,14 @@ struct fs_memory {
 	uint64_t pages_scanned;		/* resident allocator bytes looked at */
 	uint64_t resident_no_live;	/* resident pages holding no live block */
 	uint64_t low_occupancy;		/* resident pages less than 10% live */
+	uint64_t heap_no_live;		/* of resident_no_live, inside glibc heaps (what malloc_trim can reach) */
 	char pages_note[160];
+	/* jemalloc's own figures, when read (jestats) */
+	int je_valid;
+	uint64_t je_allocated, je_active, je_resident, je_mapped, je_retained, je_metadata;
+	uint64_t je_dirty, je_muzzy;	/* bytes */
+	/* releases seen while tracing, by malloc_trim() calls */
+	uint64_t trim_calls, trim_released;
 };
 
 /* Parses /proc/PID/smaps text. 0 or -errno. */
@@ -74,11 +122,19 @@ int memmodel__parse_smaps(FILE *f, struct fs_regions *out);
 void memmodel__regions_free(struct fs_regions *rs);
 /* Sets each region's kind; glibc: 64 MiB aligned anonymous mappings are heaps. */
 void memmodel__classify(struct fs_regions *rs, int glibc);
-/* Counts an allocator region (one the waterfall includes)? */
+/* Counts a region kind the allocator may own? */
 int memmodel__is_allocator(int kind);
-/* Fills mapped/resident/lazyfree and per-kind figures from classified regions. */
-void memmodel__sum(const struct fs_regions *rs, struct fs_memory *m);
-/* held_free from resident, lazyfree and live. */
+/* Sets each region's owner from its kind and the evidence (ev, sorted, disjoint):
+ * glibc's heaps are the allocator's; other anonymous regions belong to whoever the
+ * evidence names, the rest to dflt (FS_OWN_UNKNOWN unless every mapping was seen). A region of several owners is
+ * FS_OWN_MIXED; present() (may be NULL) splits its resident bytes by page. */
+void memmodel__own(struct fs_regions *rs, int glibc, const struct fs_owned *ev, long nev, int dflt);
+/* Fills mapped/resident/lazyfree (allocator-owned), per-kind and per-owner figures
+ * from classified, owned regions. present (may be NULL) splits mixed regions. */
+void memmodel__sum(const struct fs_regions *rs, const struct fs_owned *ev, long nev, int dflt,
+		   fs_present_fn present, void *ctx, struct fs_memory *m);
+/* held_free (or unseen) from resident, lazyfree, live and the basis; jemalloc's own
+ * figures when je_valid. */
 void memmodel__finish(struct fs_memory *m);
 /* (resident - live) / resident: the share of resident allocator memory without live data. */
 double memmodel__fragmentation(const struct fs_memory *m);
@@ -91,7 +147,6 @@ void memmodel__arenas(const struct fs_regions *rs, const uint64_t *addr, const u
 /* Page occupancy: blocks sorted by address ([addr, addr+size)), regions classified,
  * present(page address) tells residency. Stops after max_bytes of regions and
  * says so (pages_partial). */
-typedef int (*fs_present_fn)(void *ctx, uint64_t start, uint64_t npages, uint8_t *present);
 void memmodel__occupancy(const struct fs_regions *rs, const uint64_t *addr, const uint64_t *size,
 			 long nblocks, fs_present_fn present, void *ctx, uint64_t max_bytes,
 			 struct fs_memory *m);
@@ -102,6 +157,7 @@ struct fs_settings {
 	char glibc_tunables[256];	/* GLIBC_TUNABLES */
 	char arena_max[32];		/* MALLOC_ARENA_MAX */
 	int je_background_thread;	/* background_thread:true in MALLOC_CONF */
+	int je_bg_threads;		/* jemalloc_bg_thd threads running now (-1 unknown): set at run time too */
 	long je_dirty_decay_ms;		/* as set; meaningful only if je_dirty_decay_set */
 	int je_dirty_decay_set;		/* -1 is jemalloc's "never purge", not "unset" */
 };
@@ -109,7 +165,8 @@ struct fs_settings {
 /* Parses a NUL-separated environment block of len bytes (no NUL needed at the end). */
 void memmodel__settings(const char *env, size_t len, struct fs_settings *s);
 
-enum fs_diag_kind { FS_D_NONE = 0, FS_D_LEAK, FS_D_RETENTION, FS_D_CACHE, FS_D_ARENA_SPREAD };
+enum fs_diag_kind { FS_D_NONE = 0, FS_D_LEAK, FS_D_RETENTION, FS_D_CACHE, FS_D_ARENA_SPREAD, FS_D_UNSEEN,
+		    FS_D_NOT_ALLOCATOR };
 const char *memmodel__diag_name(int kind);
 
 struct fs_diagnosis {

@@ -171,11 +171,30 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__bool(j, "valid", m->valid);
 	json__u64(j, "live", m->live);
 	json__u64(j, "held_free", m->held_free);
+	json__bool(j, "held_free_known", m->held_basis != FS_B_UNKNOWN);
+	json__str(j, "held_free_basis", memmodel__basis_name(m->held_basis));
+	json__u64(j, "unseen", m->unseen);
+	json__u64(j, "pre_attach_live", m->pre_attach_live);
 	json__u64(j, "mapped", m->mapped);
 	json__u64(j, "resident", m->resident);
 	json__u64(j, "lazyfree", m->lazyfree);
 	json__u64(j, "returned", m->returned);
 	json__u64(j, "rss_anon", m->rss_anon);
+	/* every anonymous byte by owner: these add up to rss_anon */
+	json__u64(j, "allocator", m->own_resident[FS_OWN_ALLOCATOR]);
+	json__u64(j, "stacks", m->own_resident[FS_OWN_STACK]);
+	json__u64(j, "program_own", m->own_resident[FS_OWN_PROGRAM]);
+	json__u64(j, "file_private", m->own_resident[FS_OWN_FILE]);
+	json__u64(j, "other_anon", m->own_resident[FS_OWN_UNKNOWN]);
+	json__bool(j, "owners_partial", m->owners_partial);
+	json__obj(j, "owners");
+	for (int o = 0; o < FS_OWN__COUNT; o++) {
+		json__obj(j, memmodel__owner_name(o));
+		json__u64(j, "mapped", m->own_mapped[o]);
+		json__u64(j, "resident", m->own_resident[o]);
+		json__end_obj(j);
+	}
+	json__end_obj(j);
 	if (st->census_done) {
 		uint64_t gone = st->snap.c[FS_C_FREES_UNKNOWN_CHUNK_BYTES];
 
@@ -187,11 +206,17 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		json__bool(j, "approximate", st->census_approximate);
 		json__end_obj(j);
 	}
-	if (st->flavour == FS_F_JEMALLOC) {
-		/* jemalloc's own counters are not read: estimates from the waterfall */
-		json__obj(j, "jemalloc_est");
-		json__u64(j, "dirty", m->held_free);
-		json__u64(j, "retained", m->mapped > m->resident ? m->mapped - m->resident : 0);
+	if (m->je_valid) {
+		/* jemalloc's own figures (mallctl), not estimates */
+		json__obj(j, "jemalloc");
+		json__u64(j, "allocated", m->je_allocated);
+		json__u64(j, "active", m->je_active);
+		json__u64(j, "resident", m->je_resident);
+		json__u64(j, "mapped", m->je_mapped);
+		json__u64(j, "retained", m->je_retained);
+		json__u64(j, "metadata", m->je_metadata);
+		json__u64(j, "dirty", m->je_dirty);
+		json__u64(j, "muzzy", m->je_muzzy);
 		json__end_obj(j);
 	}
 	json__dbl(j, "fragmentation", memmodel__fragmentation(m));
@@ -346,6 +371,14 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__end_obj(j);
 }
 
+/* A scratch buffer for one more figure in a line (two at a time). */
+static char *ring(int k)
+{
+	static char b[2][32];
+
+	return b[k & 1];
+}
+
 static void text_memory(FILE *f, const struct fs_state *st)
 {
 	const struct fs_memory *m = &st->mem;
@@ -355,19 +388,29 @@ static void text_memory(FILE *f, const struct fs_state *st)
 	if (!m->valid) {
 		fprintf(f, "\n  memory: not read (the target exited before a sample)\n");
 	} else {
-		fprintf(f, "\n  memory waterfall (allocator memory: heaps and anonymous mappings, no stacks)%s\n",
+		fprintf(f, "\n  memory waterfall (the allocator's memory, on evidence: %s)%s\n",
+			m->held_basis == FS_B_TRACED ? "every block seen since the start"
+			: m->held_basis == FS_B_CENSUS ? "blocks since attach, a census of those before"
+			: m->held_basis == FS_B_ALLOC_STATS ? "jemalloc's own statistics"
+							   : "blocks since attach; older content unseen",
 			st->mem_age_ns ? " — last sample before exit" : "");
 		fprintf(f, "  %12s  live        requested bytes of live blocks%s\n", render__bytes(m->live, b1, sizeof(b1)),
 			st->traced_from_start ? "" : " allocated since attach");
-		fprintf(f, "  %12s  held free   resident but holding no live bytes (fragmentation %.0f%%)\n",
-			render__bytes(m->held_free, b1, sizeof(b1)), 100 * memmodel__fragmentation(m));
-		fprintf(f, "  %12s  mapped      allocator address space (heap %s, arena heaps %s, other anon %s)\n",
+		if (m->held_basis == FS_B_UNKNOWN)
+			fprintf(f, "  %12s  unseen      resident allocator memory beyond live: blocks from before attach "
+				   "or free memory, not known which\n", render__bytes(m->unseen, b1, sizeof(b1)));
+		else
+			fprintf(f, "  %12s  held free   resident but holding no live bytes (%s; fragmentation %.0f%%)\n",
+				render__bytes(m->held_free, b1, sizeof(b1)), memmodel__basis_name(m->held_basis),
+				100 * memmodel__fragmentation(m));
+		fprintf(f, "  %12s  mapped      allocator address space (heap %s, arena heaps %s, other %s)\n",
 			render__bytes(m->mapped, b1, sizeof(b1)), render__bytes(m->kind_mapped[FS_RG_HEAP], b2, sizeof(b2)),
 			render__bytes(m->kind_mapped[FS_RG_ARENA_HEAP], b3, sizeof(b3)),
-			render__bytes(m->kind_mapped[FS_RG_ANON], n1, sizeof(n1)));
-		fprintf(f, "  %12s  resident    of which LazyFree %s; whole RssAnon %s\n",
-			render__bytes(m->resident, b1, sizeof(b1)), render__bytes(m->lazyfree, b2, sizeof(b2)),
-			render__bytes(m->rss_anon, b3, sizeof(b3)));
+			render__bytes(m->mapped > m->kind_mapped[FS_RG_HEAP] + m->kind_mapped[FS_RG_ARENA_HEAP]
+					      ? m->mapped - m->kind_mapped[FS_RG_HEAP] - m->kind_mapped[FS_RG_ARENA_HEAP] : 0,
+				      n1, sizeof(n1)));
+		fprintf(f, "  %12s  resident    of which LazyFree %s\n", render__bytes(m->resident, b1, sizeof(b1)),
+			render__bytes(m->lazyfree, b2, sizeof(b2)));
 		if (st->census_done) {
 			uint64_t gone = st->snap.c[FS_C_FREES_UNKNOWN_CHUNK_BYTES];
 
@@ -376,11 +419,20 @@ static void text_memory(FILE *f, const struct fs_state *st)
 				render__bytes(st->census_in_use > gone ? st->census_in_use - gone : 0, b1, sizeof(b1)),
 				render__bytes(st->census_in_use, b2, sizeof(b2)), render__bytes(gone, b3, sizeof(b3)));
 		}
-		if (st->flavour == FS_F_JEMALLOC)
-			fprintf(f, "  %12s  ~dirty      jemalloc: resident, not live, not yet purged (estimate: held free)\n"
-				   "  %12s  ~retained   jemalloc: mapped but not resident, kept by retain:true (estimate)\n",
-				render__bytes(m->held_free, b1, sizeof(b1)),
-				render__bytes(m->mapped > m->resident ? m->mapped - m->resident : 0, b2, sizeof(b2)));
+		if (m->je_valid)
+			fprintf(f, "  jemalloc's own: allocated %s, active %s, dirty %s, muzzy %s, retained %s, metadata %s\n",
+				render__bytes(m->je_allocated, b1, sizeof(b1)), render__bytes(m->je_active, b2, sizeof(b2)),
+				render__bytes(m->je_dirty, b3, sizeof(b3)), render__bytes(m->je_muzzy, n1, sizeof(n1)),
+				render__bytes(m->je_retained, ring(0), 32), render__bytes(m->je_metadata, ring(1), 32));
+		fprintf(f, "  all anonymous memory (RssAnon %s): allocator %s + stacks %s + program's own %s + "
+			   "file data %s + unknown owner %s%s\n",
+			render__bytes(m->rss_anon, b1, sizeof(b1)),
+			render__bytes(m->own_resident[FS_OWN_ALLOCATOR], b2, sizeof(b2)),
+			render__bytes(m->own_resident[FS_OWN_STACK], b3, sizeof(b3)),
+			render__bytes(m->own_resident[FS_OWN_PROGRAM], n1, sizeof(n1)),
+			render__bytes(m->own_resident[FS_OWN_FILE], ring(0), 32),
+			render__bytes(m->own_resident[FS_OWN_UNKNOWN], ring(1), 32),
+			m->owners_partial ? " (owners partly estimated)" : "");
 		fprintf(f, "  %12s  returned    to the OS since attach (at the samples: peak live %s, peak resident %s)\n",
 			render__bytes(m->returned, b1, sizeof(b1)), render__bytes(st->peak_live, b2, sizeof(b2)),
 			render__bytes(st->peak_resident, b3, sizeof(b3)));

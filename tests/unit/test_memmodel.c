@@ -201,8 +201,10 @@ TEST(memmodel_sum_and_finish)
 	if (!ASSERT_OK_PTR(m, "malloc") || !ASSERT_OK(parse_fixture(&rs), "parse"))
 		goto cleanup;
 	memmodel__classify(&rs, 1);
+	/* traced from the start, no ledger: anonymous memory is the allocator's */
+	memmodel__own(&rs, 1, NULL, 0, FS_OWN_ALLOCATOR);
 	memset(m, 0xa5, sizeof(*m));	/* sum must reset what it fills */
-	memmodel__sum(&rs, m);
+	memmodel__sum(&rs, NULL, 0, FS_OWN_ALLOCATOR, NULL, NULL, m);
 	ASSERT_EQ(m->valid, 1, "valid");
 	/* allocator kinds: [heap], the arena heap, [anon:jemalloc], the plain anonymous region */
 	ASSERT_EQ(m->mapped, (132 + 4096 + 4096 + 132) * KiB, "mapped");
@@ -219,17 +221,57 @@ TEST(memmodel_sum_and_finish)
 	ASSERT_EQ(m->kind_resident[FS_RG_STACK], (16 + 28) * KiB, "stacks resident");
 	ASSERT_EQ(m->kind_resident[FS_RG_ANON], (2048 + 132) * KiB, "anon resident");
 	ASSERT_EQ(m->kind_resident[FS_RG_FILE], 0, "file pages are not anonymous");
+	ASSERT_EQ(m->own_resident[FS_OWN_STACK], (16 + 28) * KiB, "owner: stacks");
+	ASSERT_EQ(m->own_resident[FS_OWN_ALLOCATOR] + m->own_resident[FS_OWN_STACK] + m->own_resident[FS_OWN_PROGRAM] +
+			  m->own_resident[FS_OWN_FILE] + m->own_resident[FS_OWN_UNKNOWN], m->rss_anon,
+		  "owners add up to rss_anon");
 
-	/* held free = resident - live - lazyfree */
+	/* held free = resident - live - lazyfree, when every block was seen */
+	m->held_basis = FS_B_TRACED;
+	m->pre_attach_live = 0;
 	m->live = 2 * MiB;
 	memmodel__finish(m);
 	ASSERT_EQ(m->held_free, (5352 - 2048 - 1536) * KiB, "held_free");
+	ASSERT_EQ(m->unseen, 0, "nothing unseen");
 	m->live = 4 * MiB;	/* live + lazyfree > resident */
 	memmodel__finish(m);
 	ASSERT_EQ(m->held_free, 0, "held_free clamps at 0");
 	m->live = 5352 * KiB - 1536 * KiB;
 	memmodel__finish(m);
 	ASSERT_EQ(m->held_free, 0, "held_free exactly 0");
+	/* a census of the blocks from before attach counts as live */
+	m->held_basis = FS_B_CENSUS;
+	m->live = 1 * MiB;
+	m->pre_attach_live = 1 * MiB;
+	memmodel__finish(m);
+	ASSERT_EQ(m->held_free, (5352 - 2048 - 1536) * KiB, "census: pre-attach blocks are not free");
+	/* attached late, no census: what the allocator holds beyond live is unseen, not free */
+	m->held_basis = FS_B_UNKNOWN;
+	m->live = 2 * MiB;
+	memmodel__finish(m);
+	ASSERT_EQ(m->held_free, 0, "unknown basis: nothing called free");
+	ASSERT_EQ(m->unseen, (5352 - 2048 - 1536) * KiB, "unknown basis: unseen");
+	/* jemalloc's own figures: active - allocated + dirty + muzzy */
+	m->held_basis = FS_B_ALLOC_STATS;
+	m->je_valid = 1;
+	m->je_active = 10 * MiB;
+	m->je_allocated = 7 * MiB;
+	m->je_dirty = 2 * MiB;
+	m->je_muzzy = 1 * MiB;
+	memmodel__finish(m);
+	ASSERT_EQ(m->held_free, 6 * MiB, "jemalloc stats: held free");
+	m->je_valid = 0;
+
+	/* attached to a running process: anonymous regions nothing vouches for are nobody's */
+	memmodel__own(&rs, 1, NULL, 0, FS_OWN_UNKNOWN);
+	memmodel__sum(&rs, NULL, 0, FS_OWN_UNKNOWN, NULL, NULL, m);
+	ASSERT_EQ(m->mapped, (132 + 4096) * KiB, "unknown: only the heaps are the allocator's");
+	ASSERT_EQ(m->resident, (100 + 3072) * KiB, "unknown: heaps resident");
+	ASSERT_EQ(m->own_resident[FS_OWN_UNKNOWN], (2048 + 132) * KiB, "unknown: the anonymous regions");
+	ASSERT_EQ(m->lazyfree, 1024 * KiB, "unknown: lazyfree of the heaps only");
+	ASSERT_EQ(m->own_resident[FS_OWN_ALLOCATOR] + m->own_resident[FS_OWN_STACK] + m->own_resident[FS_OWN_PROGRAM] +
+			  m->own_resident[FS_OWN_FILE] + m->own_resident[FS_OWN_UNKNOWN], m->rss_anon,
+		  "unknown: owners add up to rss_anon");
 cleanup:
 	memmodel__regions_free(&rs);
 	free(m);
@@ -302,6 +344,7 @@ static const uint64_t occ_size[] = { 32, PG, 100, PG, 64 };
 static struct fs_region occ_region(uint64_t start, int kind)
 {
 	return (struct fs_region){ .start = start, .end = start + 8 * PG, .kind = kind,
+				   .owner = memmodel__is_allocator(kind) ? FS_OWN_ALLOCATOR : FS_OWN_STACK,
 				   .rss = 6 * PG, .anon = 6 * PG, .perms = "rw-p" };
 }
 
@@ -544,13 +587,23 @@ static struct fs_memory *diag_mem(uint64_t resident, uint64_t live)
 		return NULL;
 	m->valid = 1;
 	m->resident = m->mapped = resident;
+	m->own_resident[FS_OWN_ALLOCATOR] = resident;
+	m->held_basis = FS_B_TRACED;
 	m->live = live;
 	m->narenas = 1;
 	m->arenas[0] = (struct fs_arena){ .main = 1, .heaps = 1, .resident = resident, .live = live };
 	return m;
 }
 
-static const struct fs_settings no_settings = { .je_dirty_decay_ms = -1 };
+static const struct fs_settings no_settings = { .je_dirty_decay_ms = -1, .je_bg_threads = -1 };
+
+/* held_free from the figures as they are now, then the diagnosis. */
+static void diagnose_now(struct fs_memory *m, uint64_t peak, int flavour, const struct fs_settings *set,
+			 struct fs_diagnosis *d)
+{
+	memmodel__finish(m);
+	memmodel__diagnose(m, peak, flavour, set, d);
+}
 
 TEST(memmodel_diagnose_none_and_leak)
 {
@@ -561,35 +614,35 @@ TEST(memmodel_diagnose_none_and_leak)
 		return;
 	m->valid = 0;
 	memset(&d, 0x5a, sizeof(d));
-	memmodel__diagnose(m, 64 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 64 * MiB, FS_F_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "invalid: none");
 	ASSERT_HAS_STR(d.text, "exited", "invalid: the target exited");
 
 	m->valid = 1;
-	memmodel__diagnose(m, 4 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 4 * MiB, FS_F_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "small heap: none");
 	ASSERT_HAS_STR(d.text, "resident 4.0 MiB, of which 1.0 MiB live", "small heap: figures");
-	memmodel__diagnose(m, 4 * MiB, FS_F_JEMALLOC, &no_settings, &d);
+	diagnose_now(m, 4 * MiB, FS_F_JEMALLOC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "small jemalloc heap: none");
 
 	/* mostly live, far below the peak: the program gave memory back */
 	m->resident = 100 * MiB;
 	m->live = 90 * MiB;
-	memmodel__diagnose(m, 400 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 400 * MiB, FS_F_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "mostly live, below peak: none");
 
 	/* live stays at the peak and fills resident memory */
-	memmodel__diagnose(m, 100 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 100 * MiB, FS_F_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_LEAK, "live near peak: leak");
 	ASSERT_HAS_STR(d.text, "90.0 MiB of a peak of 100.0 MiB", "leak: figures");
-	memmodel__diagnose(m, 100 * MiB, FS_F_JEMALLOC, &no_settings, &d);
+	diagnose_now(m, 100 * MiB, FS_F_JEMALLOC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_LEAK, "leak whatever the allocator");
 
 	/* a peak of 8 MiB is too small to call a leak */
 	m->resident = m->live = 8 * MiB;
-	memmodel__diagnose(m, 8 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 8 * MiB, FS_F_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "8 MiB peak: none");
-	memmodel__diagnose(m, 8 * MiB + 1, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 8 * MiB + 1, FS_F_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_LEAK, "just over 8 MiB peak: leak");
 	free(m);
 }
@@ -597,34 +650,36 @@ TEST(memmodel_diagnose_none_and_leak)
 TEST(memmodel_diagnose_jemalloc_cache)
 {
 	struct fs_memory *m = diag_mem(64 * MiB, 16 * MiB);
-	struct fs_settings bg = { .je_background_thread = 1, .je_dirty_decay_ms = 1000, .je_dirty_decay_set = 1 };
+	struct fs_settings bg = { .je_background_thread = 1, .je_dirty_decay_ms = 1000, .je_dirty_decay_set = 1,
+				  .je_bg_threads = -1 };
 	struct fs_diagnosis d;
 
 	if (!ASSERT_OK_PTR(m, "calloc"))
 		return;
 	m->narenas = 0;
 	m->returned = 2 * MiB;
-	memmodel__diagnose(m, 64 * MiB, FS_F_JEMALLOC, &no_settings, &d);
+	diagnose_now(m, 64 * MiB, FS_F_JEMALLOC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_CACHE, "jemalloc, resident >> live: cache");
-	ASSERT_HAS_STR(d.text, "jemalloc holds 48.0 MiB resident beyond 16.0 MiB live (2.0 MiB returned",
+	ASSERT_HAS_STR(d.text, "jemalloc holds 48.0 MiB beyond 16.0 MiB live (2.0 MiB returned",
 		       "cache: figures");
+	ASSERT_HAS_STR(d.text, "amount unknown", "no jemalloc stats: no figure promised");
 	ASSERT_HAS_STR(d.text, "MALLOC_CONF=background_thread:true", "no background thread: the remedy");
 	ASSERT_FALSE(strstr(d.text, "malloc_trim"), "no glibc remedy");
 
-	memmodel__diagnose(m, 64 * MiB, FS_F_JEMALLOC, &bg, &d);
+	diagnose_now(m, 64 * MiB, FS_F_JEMALLOC, &bg, &d);
 	ASSERT_EQ(d.kind, FS_D_CACHE, "background thread on: cache");
 	ASSERT_FALSE(strstr(d.text, "background_thread:true"), "background thread on: not suggested");
 	ASSERT_HAS_STR(d.text, "(1000 ms)", "background thread on: its dirty_decay_ms");
 	bg.je_dirty_decay_set = 0;
-	memmodel__diagnose(m, 64 * MiB, FS_F_JEMALLOC, &bg, &d);
+	diagnose_now(m, 64 * MiB, FS_F_JEMALLOC, &bg, &d);
 	ASSERT_HAS_STR(d.text, "(10000 ms, default)", "dirty_decay_ms unset: the default");
 	bg.je_dirty_decay_set = 1;
 	bg.je_dirty_decay_ms = -1;
-	memmodel__diagnose(m, 64 * MiB, FS_F_JEMALLOC, &bg, &d);
+	diagnose_now(m, 64 * MiB, FS_F_JEMALLOC, &bg, &d);
 	ASSERT_HAS_STR(d.text, "turns purging off", "dirty_decay_ms:-1: never purged");
 
 	/* neither glibc nor jemalloc: plain retention, no remedies named */
-	memmodel__diagnose(m, 64 * MiB, FS_F_OTHER, &no_settings, &d);
+	diagnose_now(m, 64 * MiB, FS_F_OTHER, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_RETENTION, "other allocator: retention");
 	ASSERT_STREQ(d.text, "the allocator holds 48.0 MiB resident beyond 16.0 MiB live", "other: text");
 	free(m);
@@ -637,32 +692,32 @@ TEST(memmodel_diagnose_glibc)
 
 	if (!ASSERT_OK_PTR(m, "calloc"))
 		return;
-	memmodel__diagnose(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_RETENTION, "glibc, resident >> live: retention");
 	ASSERT_HAS_STR(d.text, "live bytes fell to 8.0 MiB (peak 60.0 MiB) but 64.0 MiB stays resident",
 		       "retention: figures");
-	ASSERT_HAS_STR(d.text, "malloc_trim(0) after a load (expected to release about 56.0 MiB)",
-		       "without page figures: release resident - live");
+	ASSERT_HAS_STR(d.text, "malloc_trim(0) after a load (amount unknown",
+		       "without page figures: no figure promised");
 	ASSERT_FALSE(strstr(d.text, "MALLOC_ARENA_MAX"), "one arena: no arena_max advice");
 	ASSERT_FALSE(strstr(d.text, "hold no live block"), "no page figures: not quoted");
 
 	/* with page figures the estimate is the empty pages */
 	m->pages_valid = 1;
-	m->resident_no_live = 12 * MiB;
+	m->resident_no_live = m->heap_no_live = 12 * MiB;
 	m->low_occupancy = 3 * MiB;
-	memmodel__diagnose(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
 	ASSERT_HAS_STR(d.text, "12.0 MiB of resident heap pages hold no live block (3.0 MiB more",
 		       "page figures quoted");
-	ASSERT_HAS_STR(d.text, "release about 12.0 MiB", "release the empty pages");
+	ASSERT_HAS_STR(d.text, "up to 12.0 MiB: heap pages holding no live block", "release the empty pages");
 	m->pages_approximate = 1;
-	memmodel__diagnose(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
 	ASSERT_HAS_STR(d.text, "hold no live block that fragscope saw allocated", "approximate pages");
 	m->pages_valid = m->pages_approximate = 0;
 
 	/* two arenas: MALLOC_ARENA_MAX=2 would change nothing */
 	m->narenas = 2;
 	m->arenas[1] = (struct fs_arena){ .ar_ptr = AR_A, .heaps = 1, .resident = 16 * MiB, .live = 1 * MiB };
-	memmodel__diagnose(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_RETENTION, "two arenas, one pinned: retention");
 	ASSERT_FALSE(strstr(d.text, "MALLOC_ARENA_MAX"), "two arenas: no arena_max advice");
 
@@ -671,7 +726,7 @@ TEST(memmodel_diagnose_glibc)
 	m->narenas = 3;
 	m->arenas[1] = (struct fs_arena){ .ar_ptr = AR_A, .heaps = 1, .resident = 16 * MiB, .live = 1 * MiB };
 	m->arenas[2] = (struct fs_arena){ .ar_ptr = AR_B, .heaps = 1, .resident = 4 * MiB, .live = 0 };
-	memmodel__diagnose(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_RETENTION, "one arena over 4 MiB: retention");
 	ASSERT_HAS_STR(d.text, "malloc_trim", "retention: malloc_trim");
 	ASSERT_HAS_STR(d.text, "MALLOC_ARENA_MAX=2", "3 arenas: arena_max advice");
@@ -680,12 +735,12 @@ TEST(memmodel_diagnose_glibc)
 	/* an arena a quarter live is not pinned */
 	m->arenas[2].resident = 16 * MiB;
 	m->arenas[2].live = 4 * MiB;
-	memmodel__diagnose(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_RETENTION, "second arena a quarter live: retention");
 
 	/* two non-main arenas over 4 MiB, each under a quarter live */
 	m->arenas[2].live = 4 * MiB - 1;
-	memmodel__diagnose(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_ARENA_SPREAD, "two pinned arenas: arena spread");
 	ASSERT_HAS_STR(d.text, "2 of 3 glibc arenas keep mostly free memory", "arena spread: counts");
 	ASSERT_HAS_STR(d.text, "malloc_trim", "arena spread: malloc_trim");
@@ -702,7 +757,9 @@ TEST(memmodel_diag_name)
 	ASSERT_STREQ(memmodel__diag_name(FS_D_CACHE), "allocator_cache", "cache");
 	ASSERT_STREQ(memmodel__diag_name(FS_D_ARENA_SPREAD), "arena_spread", "arena spread");
 	ASSERT_STREQ(memmodel__diag_name(-1), "none", "negative");
-	ASSERT_STREQ(memmodel__diag_name(FS_D_ARENA_SPREAD + 1), "none", "past the last");
+	ASSERT_STREQ(memmodel__diag_name(FS_D_UNSEEN), "unseen", "unseen");
+	ASSERT_STREQ(memmodel__diag_name(FS_D_NOT_ALLOCATOR), "not_allocator", "not the allocator's");
+	ASSERT_STREQ(memmodel__diag_name(FS_D_NOT_ALLOCATOR + 1), "none", "past the last");
 }
 
 TEST(memmodel_diagnose_churn)
@@ -719,13 +776,13 @@ TEST(memmodel_diagnose_churn)
 	m->live = 3u << 20;
 	m->faults = 10000;
 	m->churn_faults = 9000;		/* 35.2 MiB faulted back soon after release */
-	memmodel__diagnose(m, 3u << 20, FS_F_GLIBC, &set, &d);
+	diagnose_now(m, 3u << 20, FS_F_GLIBC, &set, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "churn does not change the kind");
 	ASSERT_HAS_STR(d.text, "Churn: 35.2 MiB were faulted back", "churn: figure");
 	ASSERT_HAS_STR(d.text, "(90% of 10000 page faults)", "churn: share");
 	ASSERT_HAS_STR(d.text, "glibc.malloc.trim_threshold", "churn: glibc remedy");
 	m->churn_faults = 1000;		/* under a quarter of the faults: no word of it */
-	memmodel__diagnose(m, 3u << 20, FS_F_GLIBC, &set, &d);
+	diagnose_now(m, 3u << 20, FS_F_GLIBC, &set, &d);
 	ASSERT_FALSE(strstr(d.text, "Churn"), "little churn: not mentioned");
 	free(m);
 }
@@ -743,11 +800,117 @@ TEST(memmodel_diagnose_busy_is_not_a_leak)
 	m->resident = 40u << 20;
 	m->live = 36u << 20;
 	m->busy = 1;
-	memmodel__diagnose(m, 40u << 20, FS_F_GLIBC, &set, &d);
+	diagnose_now(m, 40u << 20, FS_F_GLIBC, &set, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "allocating at the peak: a load, not a leak");
 	ASSERT_HAS_STR(d.text, "a load in progress", "says why");
 	m->busy = 0;
-	memmodel__diagnose(m, 40u << 20, FS_F_GLIBC, &set, &d);
+	diagnose_now(m, 40u << 20, FS_F_GLIBC, &set, &d);
 	ASSERT_EQ(d.kind, FS_D_LEAK, "quiet and still at the peak: a leak");
+	free(m);
+}
+
+/* One merged VMA of 8 pages: pages 0-3 the program mapped, 4-7 the allocator;
+ * pages 1, 2 and 5 present. */
+TEST(memmodel_owners_mixed)
+{
+	static const uint8_t pages[] = { 0, 1, 1, 0, 0, 1, 0, 0 };
+	struct fake_pages fp = { .base = 0x20000000, .pages = pages, .npages = 8 };
+	struct fs_region one[] = { { .start = 0x20000000, .end = 0x20000000 + 8 * PG, .kind = FS_RG_ANON,
+				     .rss = 3 * PG, .anon = 3 * PG, .perms = "rw-p" } };
+	struct fs_regions rs = { .r = one, .n = 1, .cap = 1 };
+	struct fs_owned ev[] = {
+		{ 0x1f000000, 0x20000000 + 4 * PG, FS_OWN_PROGRAM },	/* starts before the region */
+		{ 0x20000000 + 4 * PG, 0x20000000 + 6 * PG, FS_OWN_ALLOCATOR },
+	};
+	struct fs_memory *m = calloc(1, sizeof(*m));
+
+	if (!ASSERT_OK_PTR(m, "calloc"))
+		return;
+	memmodel__own(&rs, 1, ev, 2, FS_OWN_UNKNOWN);
+	ASSERT_EQ(one[0].owner, FS_OWN_MIXED, "several owners: mixed");
+	memmodel__sum(&rs, ev, 2, FS_OWN_UNKNOWN, fake_present, &fp, m);
+	ASSERT_EQ(m->own_mapped[FS_OWN_PROGRAM], 4 * PG, "program mapped");
+	ASSERT_EQ(m->own_mapped[FS_OWN_ALLOCATOR], 2 * PG, "allocator mapped");
+	ASSERT_EQ(m->own_mapped[FS_OWN_UNKNOWN], 2 * PG, "the rest: unknown");
+	ASSERT_EQ(m->own_resident[FS_OWN_PROGRAM], 2 * PG, "program resident: pages 1, 2");
+	ASSERT_EQ(m->own_resident[FS_OWN_ALLOCATOR], 1 * PG, "allocator resident: page 5");
+	ASSERT_EQ(m->own_resident[FS_OWN_UNKNOWN], 0, "nothing unknown resident");
+	ASSERT_EQ(m->resident, 1 * PG, "the waterfall counts the allocator's part only");
+	ASSERT_EQ(m->owners_partial, 0, "residency was read");
+
+	/* one owner over the whole region: not mixed */
+	ev[1].end = 0x20000000 + 8 * PG;
+	ev[0].owner = FS_OWN_ALLOCATOR;
+	memmodel__own(&rs, 1, ev, 2, FS_OWN_UNKNOWN);
+	ASSERT_EQ(one[0].owner, FS_OWN_ALLOCATOR, "one owner");
+	/* residency unreadable: split by address space, and said */
+	ev[0].owner = FS_OWN_PROGRAM;
+	memmodel__own(&rs, 1, ev, 2, FS_OWN_UNKNOWN);
+	fp.fail_start = 0x20000000;
+	memset(m, 0, sizeof(*m));
+	memmodel__sum(&rs, ev, 2, FS_OWN_UNKNOWN, fake_present, &fp, m);
+	ASSERT_EQ(m->owners_partial, 1, "unreadable: partial");
+	ASSERT_EQ(m->own_resident[FS_OWN_PROGRAM], 3 * PG / 2, "unreadable: program's half of the space");
+	ASSERT_EQ(m->own_resident[FS_OWN_PROGRAM] + m->own_resident[FS_OWN_ALLOCATOR] + m->own_resident[FS_OWN_UNKNOWN],
+		  3 * PG, "split in full");
+	free(m);
+}
+
+/* Attached late: what fragscope has not seen is not free, and foreign memory is not the allocator's. */
+TEST(memmodel_diagnose_evidence)
+{
+	struct fs_memory *m = diag_mem(64 * MiB, 8 * MiB);
+	struct fs_settings bg_now = { .je_dirty_decay_ms = -1, .je_bg_threads = 1 };
+	struct fs_diagnosis d;
+
+	if (!ASSERT_OK_PTR(m, "calloc"))
+		return;
+	m->held_basis = FS_B_UNKNOWN;
+	diagnose_now(m, 8 * MiB, FS_F_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_UNSEEN, "unknown basis: unseen");
+	ASSERT_EQ(m->held_free, 0, "unseen: nothing called free");
+	ASSERT_EQ(m->unseen, 56 * MiB, "unseen: resident beyond live");
+	ASSERT_HAS_STR(d.text, "has not been seen", "unseen: says so");
+	ASSERT_HAS_STR(d.text, "fragscope snapshot -p PID", "unseen: how to see it");
+	ASSERT_FALSE(strstr(d.text, "expected to"), "unseen: no figure promised");
+
+	/* a Go heap: the allocator holds little, the program's mappings hold much */
+	m->resident = m->own_resident[FS_OWN_ALLOCATOR] = 2 * MiB;
+	m->live = 1 * MiB;
+	m->own_resident[FS_OWN_UNKNOWN] = 88 * MiB;
+	diagnose_now(m, 8 * MiB, FS_F_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_NOT_ALLOCATOR, "foreign memory: not the allocator's");
+	ASSERT_HAS_STR(d.text, "88.0 MiB of anonymous memory is not the allocator's", "foreign: figure");
+	ASSERT_FALSE(strstr(d.text, "malloc_trim(0) after"), "foreign: no malloc_trim remedy");
+
+	/* retention beside foreign memory: both said, the remedy covers the heap only */
+	m->held_basis = FS_B_TRACED;
+	m->resident = m->own_resident[FS_OWN_ALLOCATOR] = 64 * MiB;
+	m->live = 8 * MiB;
+	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_RETENTION, "traced: retention");
+	ASSERT_HAS_STR(d.text, "88.0 MiB of anonymous memory is not the allocator's", "retention: foreign noted");
+	m->trim_calls = 2;
+	m->trim_released = 3 * MiB;
+	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	ASSERT_HAS_STR(d.text, "2 malloc_trim() calls released 3.0 MiB", "observed trims quoted");
+	m->own_resident[FS_OWN_UNKNOWN] = 0;
+
+	/* jemalloc's own stats: the remedy promises unpurged pages, not fragmentation */
+	m->je_valid = 1;
+	m->held_basis = FS_B_ALLOC_STATS;
+	m->je_allocated = 8 * MiB;
+	m->je_active = 40 * MiB;
+	m->je_dirty = 2 * MiB;
+	m->je_muzzy = 0;
+	diagnose_now(m, 60 * MiB, FS_F_JEMALLOC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_CACHE, "jemalloc stats: cache");
+	ASSERT_EQ(m->held_free, 34 * MiB, "jemalloc stats: held free");
+	ASSERT_HAS_STR(d.text, "expected to return the 2.0 MiB of unpurged pages", "only dirty+muzzy promised");
+	ASSERT_HAS_STR(d.text, "32.0 MiB) is fragmentation inside jemalloc's slabs", "fragmentation named");
+	/* background thread started at run time (mallctl), invisible in MALLOC_CONF */
+	diagnose_now(m, 60 * MiB, FS_F_JEMALLOC, &bg_now, &d);
+	ASSERT_FALSE(strstr(d.text, "MALLOC_CONF=background_thread:true"), "running background thread: not suggested");
+	ASSERT_HAS_STR(d.text, "background_thread is on (its threads run)", "running background thread: said");
 	free(m);
 }
