@@ -211,6 +211,9 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 		if (!st->rss_anon_start) {
 			st->rss_anon_start = st->mem.rss_anon;
 			st->resident_start = st->mem.resident;
+			/* blocks from before attach can only be in what was mapped then */
+			st->mapped_at_attach = st->mem.own_mapped[FS_OWN_ALLOCATOR] + st->mem.own_mapped[FS_OWN_UNKNOWN];
+			st->mapped_at_attach_known = 1;
 		}
 	} else {
 		if (st->mem.valid)

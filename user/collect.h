@@ -55,6 +55,8 @@ struct fs_state {
 	struct fs_owned *census_ev;	/* mmapped chunks a census found at attach */
 	long ncensus_ev;
 	int maps_complete;		/* every mapping since the program started was seen */
+	uint64_t mapped_at_attach;	/* anonymous memory not known to be anyone else's, at the first sample */
+	int mapped_at_attach_known;
 };
 
 /* Sorts evidence by start and clips overlaps (the earlier range keeps its bytes). */

@@ -292,11 +292,12 @@ void memmodel__finish(struct fs_memory *m)
 			       m->je_dirty + m->je_muzzy;
 		return;
 	}
-	if (m->held_basis == FS_B_UNKNOWN) {
-		m->unseen = m->resident > m->live + m->lazyfree ? m->resident - m->live - m->lazyfree : 0;
-		return;
-	}
 	m->held_free = m->resident > used ? m->resident - used : 0;
+	if (m->held_basis == FS_B_UNKNOWN) {
+		/* blocks from before attach lie in memory mapped at attach: at most that much is unseen */
+		m->unseen = m->held_free < m->pre_attach_bound ? m->held_free : m->pre_attach_bound;
+		m->held_free -= m->unseen;
+	}
 }
 
 double memmodel__fragmentation(const struct fs_memory *m)
@@ -523,13 +524,31 @@ static int je_bg_running(const struct fs_settings *set)
 	return set->je_bg_threads > 0 || (set->je_bg_threads < 0 && set->je_background_thread);
 }
 
+/* Appends to out->text at offset o. */
+#define SAY(...) (o += (size_t)snprintf(out->text + o, o < sizeof(out->text) ? sizeof(out->text) - o : 0, __VA_ARGS__))
+
+/* What the memory outside the allocator is, as far as the evidence goes. */
+static void foreign_detail(const struct fs_memory *m, int flavour, struct fs_diagnosis *out, size_t *op)
+{
+	size_t o = *op;
+
+	if (m->own_resident[FS_OWN_PROGRAM])
+		SAY("%s the program mapped itself while traced (a runtime's heap, a buffer pool): no allocator "
+		    "setting and no malloc_trim returns it. ", MIB(m->own_resident[FS_OWN_PROGRAM]));
+	if (m->own_resident[FS_OWN_UNKNOWN])
+		SAY("%s has no known owner: mapped before attach by code fragscope did not see (the program's own "
+		    "heap, as Go's, Java's or pymalloc's%s). ", MIB(m->own_resident[FS_OWN_UNKNOWN]),
+		    flavour == FS_F_GLIBC ? ", or glibc blocks of 128 KiB and more: --census or `fragscope snapshot` "
+					    "finds those" : "");
+	*op = o;
+}
+
 static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 		     const struct fs_settings *set, struct fs_diagnosis *out)
 {
 	uint64_t idle = m->held_free, away = foreign(m);
 	size_t o = 0;
 
-#define SAY(...) (o += (size_t)snprintf(out->text + o, o < sizeof(out->text) ? sizeof(out->text) - o : 0, __VA_ARGS__))
 	memset(out, 0, sizeof(*out));
 	if (!m->valid) {
 		out->kind = FS_D_NONE;
@@ -566,12 +585,9 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 		}
 		if (away >= (8u << 20) && away > m->resident) {
 			out->kind = FS_D_NOT_ALLOCATOR;
-			SAY("%s of anonymous memory is not the allocator's: %s mapped by the program's own code "
-			    "while traced, %s mapped by code fragscope did not see (before attach). A runtime's own "
-			    "heap (Go, Java, pymalloc arenas) or a buffer pool lives there: malloc_trim and "
-			    "allocator settings do not return it; the allocator holds %s resident, %s of it live.",
-			    MIB(away), MIB(m->own_resident[FS_OWN_PROGRAM]), MIB(m->own_resident[FS_OWN_UNKNOWN]),
-			    MIB(m->resident), MIB(m->live + m->pre_attach_live));
+			SAY("%s of anonymous memory is not known to be the allocator's, which holds only %s resident "
+			    "(%s of it live). ", MIB(away), MIB(m->resident), MIB(m->live + m->pre_attach_live));
+			foreign_detail(m, flavour, out, &o);
 			return;
 		}
 		out->kind = FS_D_NONE;
@@ -644,6 +660,9 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 		if (fresh && !m->pages_approximate)
 			SAY("up to %s: heap pages holding no live block, by fragscope's page census of every live "
 			    "block", MIB(m->heap_no_live));
+		else if (fresh && m->held_basis == FS_B_UNKNOWN && m->heap_no_live > m->unseen + (1u << 20))
+			SAY("up to %s: heap pages holding no block fragscope saw allocated, less the %s that blocks "
+			    "from before attach could fill at most", MIB(m->heap_no_live - m->unseen), MIB(m->unseen));
 		else
 			SAY("amount unknown%s: `fragscope snapshot -p PID` tells what it would release now",
 			    m->held_basis == FS_B_CENSUS ? ": the census is from attach" : "");
@@ -657,9 +676,9 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 		    "with background_thread:true, which purges free pages over time.");
 	}
 foreign_note:
-	if (away >= (8u << 20) && out->kind != FS_D_NOT_ALLOCATOR)
-		SAY(" Besides, %s of anonymous memory is not the allocator's (%s the program mapped itself, %s of "
-		    "unknown owner): no allocator remedy touches it.", MIB(away), MIB(m->own_resident[FS_OWN_PROGRAM]),
-		    MIB(m->own_resident[FS_OWN_UNKNOWN]));
+	if (away >= (8u << 20) && out->kind != FS_D_NOT_ALLOCATOR) {
+		SAY(" Besides, %s of anonymous memory is not known to be the allocator's: ", MIB(away));
+		foreign_detail(m, flavour, out, &o);
+	}
 #undef SAY
 }

@@ -73,7 +73,8 @@ struct fs_arena {
 
 /* How held_free is known. */
 enum fs_basis {
-	FS_B_UNKNOWN = 0,	/* blocks from before attach were never counted: not known */
+	FS_B_UNKNOWN = 0,	/* blocks from before attach were never counted: they may fill at most
+				 * pre_attach_bound bytes (what was mapped at attach); beyond that, free */
 	FS_B_TRACED,		/* every block was seen (traced from the start) */
 	FS_B_CENSUS,		/* blocks from before attach counted by a heap census at attach */
 	FS_B_ALLOC_STATS,	/* the allocator's own statistics (jemalloc's mallctl) */
@@ -87,7 +88,9 @@ struct fs_memory {
 	uint64_t held_free;	/* resident allocator memory holding no live bytes (0 unless held_basis) */
 	int held_basis;		/* enum fs_basis: how held_free is known */
 	uint64_t pre_attach_live;	/* bytes of blocks from before attach still live, per the basis */
-	uint64_t unseen;	/* held_basis unknown: allocator resident bytes beyond live, content unseen */
+	uint64_t unseen;	/* held_basis unknown: allocator resident bytes beyond live that blocks from
+				 * before attach may fill (content unseen); held_free is then the rest, a floor */
+	uint64_t pre_attach_bound;	/* held_basis unknown: memory mapped at attach (UINT64_MAX: not known) */
 	uint64_t mapped;	/* accessible allocator address space (owner: allocator) */
 	uint64_t resident;	/* of which resident (anonymous) */
 	uint64_t own_mapped[FS_OWN__COUNT], own_resident[FS_OWN__COUNT];	/* all anonymous memory by owner */

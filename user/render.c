@@ -396,10 +396,13 @@ static void text_memory(FILE *f, const struct fs_state *st)
 			st->mem_age_ns ? " — last sample before exit" : "");
 		fprintf(f, "  %12s  live        requested bytes of live blocks%s\n", render__bytes(m->live, b1, sizeof(b1)),
 			st->traced_from_start ? "" : " allocated since attach");
-		if (m->held_basis == FS_B_UNKNOWN)
-			fprintf(f, "  %12s  unseen      resident allocator memory beyond live: blocks from before attach "
-				   "or free memory, not known which\n", render__bytes(m->unseen, b1, sizeof(b1)));
-		else
+		if (m->held_basis == FS_B_UNKNOWN) {
+			fprintf(f, "  %12s  unseen      resident allocator memory beyond live that blocks from before "
+				   "attach may fill: not known whether it is free\n", render__bytes(m->unseen, b1, sizeof(b1)));
+			fprintf(f, "  %12s  held free   at least: resident, beyond live and beyond all memory mapped at "
+				   "attach (fragmentation %.0f%%)\n", render__bytes(m->held_free, b1, sizeof(b1)),
+				100 * memmodel__fragmentation(m));
+		} else
 			fprintf(f, "  %12s  held free   resident but holding no live bytes (%s; fragmentation %.0f%%)\n",
 				render__bytes(m->held_free, b1, sizeof(b1)), memmodel__basis_name(m->held_basis),
 				100 * memmodel__fragmentation(m));

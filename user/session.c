@@ -63,6 +63,12 @@
 	X(lazyfree, SG_MEMORY, I_, m->lazyfree)						\
 	X(live, SG_MEMORY, I_, m->live)							\
 	X(held_free, SG_MEMORY, I_, m->held_free)					\
+	X(held_free_basis, SG_MEMORY, I_, m->held_basis)				\
+	X(unseen, SG_MEMORY, I_, m->unseen)						\
+	X(stacks, SG_MEMORY, I_, m->own_resident[FS_OWN_STACK])			\
+	X(program_own, SG_MEMORY, I_, m->own_resident[FS_OWN_PROGRAM])			\
+	X(file_private, SG_MEMORY, I_, m->own_resident[FS_OWN_FILE])			\
+	X(other_anon, SG_MEMORY, I_, m->own_resident[FS_OWN_UNKNOWN])			\
 	X(returned, SG_MEMORY, I_, m->returned)						\
 	X(fragmentation, SG_MEMORY, R_, memmodel__fragmentation(m))			\
 	X(peak_live, SG_MEMORY, I_, st->peak_live)					\

@@ -210,7 +210,7 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 	const struct fs_state *st = &t->st;
 	const struct fs_memory *m = &st->mem;
 	const struct fs_snapshot *s = &st->snap, *d = &p->delta;
-	char b1[32], b2[32], b3[32], n1[32], n2[32], n3[32];
+	char b1[32], b2[32], b3[32], b4[32], n1[32], n2[32], n3[32];
 	int y = y0, ymax = y0 + h, lw = 11, vw = 11, bw;
 	uint64_t max;
 
@@ -248,7 +248,8 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 	max = m->live > max ? m->live : max;
 	bw = w - lw - vw - 1;
 	{
-		static const char *const label[5] = { "live", "held free", "mapped", "resident", "returned" };
+		const char *const label[5] = { "live", m->unseen ? "held free+" : "held free", "mapped", "resident",
+					       "returned" };
 		const uint64_t v[5] = { m->live, m->held_free, m->mapped, m->resident, m->returned };
 		static const int pair[5] = { C_LIVE, C_HELD, C_DIM, C_RES, C_RET };
 
@@ -261,8 +262,18 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 		}
 	}
 	if (m->valid)
-		put(y, x, w, 0, "fragmentation %.1f%%%s", memmodel__fragmentation(m) * 100,
+		put(y, x, w, 0, "fragmentation %.1f%%  RssAnon %s: allocator %s, stacks %s, program %s, unknown %s%s",
+		    memmodel__fragmentation(m) * 100, render__bytes(m->rss_anon, b1, sizeof(b1)),
+		    render__bytes(m->own_resident[FS_OWN_ALLOCATOR], n1, sizeof(n1)),
+		    render__bytes(m->own_resident[FS_OWN_STACK], b2, sizeof(b2)),
+		    render__bytes(m->own_resident[FS_OWN_PROGRAM], b3, sizeof(b3)),
+		    render__bytes(m->own_resident[FS_OWN_UNKNOWN], b4, sizeof(b4)),
 		    st->mem_age_ns ? "  (memory figures from before the exit)" : "");
+	if (m->valid && m->unseen) {
+		ROW();
+		put(y, x, w, attr_of(C_WARN), "unseen %s: allocator memory blocks from before attach may fill (not known "
+		    "to be free; held free is a floor)", render__bytes(m->unseen, b1, sizeof(b1)));
+	}
 	else
 		put(y, x, w, attr_of(C_WARN), "memory of the process unreadable");
 	ROW();

@@ -247,10 +247,17 @@ TEST(memmodel_sum_and_finish)
 	ASSERT_EQ(m->held_free, (5352 - 2048 - 1536) * KiB, "census: pre-attach blocks are not free");
 	/* attached late, no census: what the allocator holds beyond live is unseen, not free */
 	m->held_basis = FS_B_UNKNOWN;
+	m->pre_attach_bound = UINT64_MAX;
+	m->pre_attach_live = 0;
 	m->live = 2 * MiB;
 	memmodel__finish(m);
 	ASSERT_EQ(m->held_free, 0, "unknown basis: nothing called free");
 	ASSERT_EQ(m->unseen, (5352 - 2048 - 1536) * KiB, "unknown basis: unseen");
+	/* 1 MiB was mapped at attach: older blocks fill at most that, the rest is free */
+	m->pre_attach_bound = 1 * MiB;
+	memmodel__finish(m);
+	ASSERT_EQ(m->unseen, 1 * MiB, "bounded: unseen is at most what was mapped at attach");
+	ASSERT_EQ(m->held_free, (5352 - 2048 - 1536 - 1024) * KiB, "bounded: held free is the rest");
 	/* jemalloc's own figures: active - allocated + dirty + muzzy */
 	m->held_basis = FS_B_ALLOC_STATS;
 	m->je_valid = 1;
@@ -866,6 +873,7 @@ TEST(memmodel_diagnose_evidence)
 	if (!ASSERT_OK_PTR(m, "calloc"))
 		return;
 	m->held_basis = FS_B_UNKNOWN;
+	m->pre_attach_bound = UINT64_MAX;
 	diagnose_now(m, 8 * MiB, FS_F_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_UNSEEN, "unknown basis: unseen");
 	ASSERT_EQ(m->held_free, 0, "unseen: nothing called free");
@@ -880,7 +888,8 @@ TEST(memmodel_diagnose_evidence)
 	m->own_resident[FS_OWN_UNKNOWN] = 88 * MiB;
 	diagnose_now(m, 8 * MiB, FS_F_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NOT_ALLOCATOR, "foreign memory: not the allocator's");
-	ASSERT_HAS_STR(d.text, "88.0 MiB of anonymous memory is not the allocator's", "foreign: figure");
+	ASSERT_HAS_STR(d.text, "88.0 MiB of anonymous memory is not known to be the allocator's", "foreign: figure");
+	ASSERT_HAS_STR(d.text, "88.0 MiB has no known owner", "foreign: unknown owner");
 	ASSERT_FALSE(strstr(d.text, "malloc_trim(0) after"), "foreign: no malloc_trim remedy");
 
 	/* retention beside foreign memory: both said, the remedy covers the heap only */
@@ -889,7 +898,7 @@ TEST(memmodel_diagnose_evidence)
 	m->live = 8 * MiB;
 	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_RETENTION, "traced: retention");
-	ASSERT_HAS_STR(d.text, "88.0 MiB of anonymous memory is not the allocator's", "retention: foreign noted");
+	ASSERT_HAS_STR(d.text, "Besides, 88.0 MiB of anonymous memory is not known", "retention: foreign noted");
 	m->trim_calls = 2;
 	m->trim_released = 3 * MiB;
 	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
