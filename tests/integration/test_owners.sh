@@ -1,0 +1,48 @@
+#!/bin/bash
+# test_owners.sh - every anonymous byte has an owner, and only evidence makes memory
+# "free": a program with a heap of its own (tools/ownheap.c, as Go's runtime or
+# pymalloc has) attached while it runs. Needs root.
+. "$(dirname "$0")/lib.sh"
+
+OH=$TOOLS/ownheap
+
+# start_ownheap NAME ARGS...: runs ownheap, waits until it is ready; sets OPID.
+start_ownheap() {
+	local name=$1; shift
+	rm -f "$TMP/$name.ready"
+	"$OH" "$@" --ready "$TMP/$name.ready" --log "$TMP/$name.log" &
+	OPID=$!
+	wait_for "[ -s '$TMP/$name.ready' ]" || { fail "$name" "ownheap never got ready"; kill -9 $OPID; return 1; }
+}
+
+rss_anon_of() { awk '/^RssAnon:/ { print $2 * 1024 }' "/proc/$1/status"; }
+
+# --- a heap of the program's own, mapped before attach: not the allocator's, never free
+if start_ownheap own_before --own 64 --threads 8; then
+	j="$TMP/own_before.json"
+	timeout 60 "$FS" stat -j -d 2 -p "$OPID" > "$j" 2> "$TMP/own_before.err"
+	rc=$?
+	status_rss=$(rss_anon_of "$OPID")
+	kill $OPID; wait $OPID 2>/dev/null
+	if [ $rc != 0 ]; then
+		fail own_heap_not_allocator "fragscope exited $rc: $(tail -1 "$TMP/own_before.err")"
+	else
+		read -r kind alloc other held <<< "$(jq -r '"\(.diagnosis.kind) \(.memory.allocator) \(.memory.other_anon) \(.memory.held_free)"' "$j")"
+		text=$(jget "$j" .diagnosis.text)
+		if [ "$kind" = not_allocator ] && [ "$other" -ge $((64 << 20)) ] && [ "$alloc" -lt $((8 << 20)) ] \
+			&& [ "$held" -lt $((8 << 20)) ] && ! grep -q "malloc_trim(0) after" <<< "$text"; then
+			pass own_heap_not_allocator
+		else
+			fail own_heap_not_allocator "kind=$kind allocator=$alloc other_anon=$other held_free=$held: $text"
+		fi
+		# the owners add up to the whole RssAnon, exactly, and that agrees with the kernel's counter
+		read -r sum rss stacks <<< "$(jq -r '.memory | "\(.allocator + .stacks + .program_own + .file_private + .other_anon) \(.rss_anon) \(.stacks)"' "$j")"
+		if [ "$sum" = "$rss" ] && within "$rss" "$status_rss" 2 && [ "$stacks" -ge $((8 * 64 << 10)) ]; then
+			pass owners_add_up_to_rss_anon
+		else
+			fail owners_add_up_to_rss_anon "owners sum=$sum rss_anon=$rss status RssAnon=$status_rss stacks=$stacks"
+		fi
+	fi
+fi
+
+no_programs_left nothing_left_attached_after_owner_tests

@@ -1,0 +1,116 @@
+/* ownheap.c - a program with a heap of its own, as Go's runtime, pymalloc or a JVM
+ * has: anonymous memory it maps and fills itself, beside a little malloc, and
+ * thread stacks. None of its own memory is the allocator's to give back.
+ *
+ *   ownheap [--own MiB] [--chunks N] [--threads N] [--ready FILE] [--log FILE]
+ *
+ * --own      MiB mapped with mmap and written before the ready file appears (default 64)
+ * --chunks   blocks of 1 MiB kept live with malloc (glibc mmaps each: mmapped chunks
+ *            side by side, which the kernel merges into one mapping) (default 0)
+ * --threads  idle threads, each touching 64 KiB of its stack (default 0)
+ * Then: on SIGUSR1, maps another --own MiB (after attach: the program's own mapping,
+ * made by its code while traced) and logs "mapped BYTES"; exits on SIGTERM/SIGUSR2.
+ * --log gets "rss RssAnon" lines at ready and after each SIGUSR1. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static uint64_t rss_anon(void)
+{
+	char buf[4096], *p;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strstr(buf, "RssAnon:");
+	return p ? strtoull(p + 8, NULL, 10) * 1024 : 0;
+}
+
+static void own_map(size_t bytes)
+{
+	char *h = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (h == MAP_FAILED) {
+		perror("ownheap: mmap");
+		exit(1);
+	}
+	memset(h, 1, bytes);
+}
+
+static void *idle_thread(void *arg)
+{
+	volatile char stack[64 << 10];
+
+	for (size_t i = 0; i < sizeof(stack); i += 512)
+		stack[i] = 2;
+	pause();
+	(void)stack[0];
+	return arg;
+}
+
+int main(int argc, char **argv)
+{
+	size_t own = 64u << 20;
+	int chunks = 0, threads = 0, sig, logfd = -1;
+	const char *ready = NULL;
+	sigset_t set;
+	void **keep;
+
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (v && !strcmp(o, "--own")) own = (size_t)strtoul(v, NULL, 10) << 20;
+		else if (v && !strcmp(o, "--chunks")) chunks = atoi(v);
+		else if (v && !strcmp(o, "--threads")) threads = atoi(v);
+		else if (v && !strcmp(o, "--ready")) ready = v;
+		else if (v && !strcmp(o, "--log")) logfd = open(v, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+		else {
+			fprintf(stderr, "usage: ownheap [--own MiB] [--chunks N] [--threads N] [--ready FILE] [--log FILE]\n");
+			return 2;
+		}
+		i++;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if (own)
+		own_map(own);
+	keep = calloc((size_t)chunks + 1, sizeof(*keep));
+	for (int i = 0; i < chunks; i++) {
+		keep[i] = malloc(1u << 20);
+		memset(keep[i], 3, 1u << 20);
+	}
+	for (int i = 0; i < threads; i++) {
+		pthread_t t;
+
+		pthread_create(&t, NULL, idle_thread, NULL);
+	}
+	usleep(100000);	/* the threads touch their stacks */
+	if (logfd >= 0)
+		dprintf(logfd, "rss %llu\n", (unsigned long long)rss_anon());
+	if (ready) {
+		int fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dprintf(fd, "%d\n", getpid());
+		close(fd);
+	}
+	while (!sigwait(&set, &sig) && sig == SIGUSR1) {
+		own_map(own);
+		if (logfd >= 0)
+			dprintf(logfd, "mapped %llu\nrss %llu\n", (unsigned long long)own, (unsigned long long)rss_anon());
+	}
+	return 0;
+}
