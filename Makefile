@@ -26,7 +26,7 @@ APP_SRCS  := $(PURE_SRCS) user/collect.c user/traced.c user/main.c user/cmd_stat
 APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOLS     := $(OUTPUT)/tools/rpcwork $(OUTPUT)/tools/allocwork $(OUTPUT)/tools/allocwork-je $(OUTPUT)/tools/allocwork-cxx \
-             $(OUTPUT)/tools/allocwork-cxx-je
+             $(OUTPUT)/tools/allocwork-cxx-je $(OUTPUT)/tools/heapwork
 FIXTURES  := $(OUTPUT)/fixtures/dyn $(OUTPUT)/fixtures/dyn-je $(OUTPUT)/fixtures/static \
              $(OUTPUT)/fixtures/static-stripped $(OUTPUT)/fixtures/libfakemalloc.so \
              $(OUTPUT)/fixtures/dyn-fake $(OUTPUT)/fixtures/static-je-prefix $(OUTPUT)/fixtures/dyn-tc \
@@ -83,6 +83,9 @@ fragscope: $(APP_OBJS)
 # Workloads with known allocations (tools/allocwork.c), for tests, demo and benchmarks.
 tools: $(TOOLS)
 $(OUTPUT)/tools/allocwork: tools/allocwork.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@
+$(OUTPUT)/tools/heapwork: tools/heapwork.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@
 $(OUTPUT)/tools/rpcwork: tools/rpcwork.c | $(OUTPUT)/tools
