@@ -493,11 +493,63 @@ static void mmapped_chunks(struct walk *w, const struct fs_region *g)
 	}
 }
 
-int census__glibc(const struct fs_regions *rs, uint64_t rw_lo, uint64_t rw_hi, fs_read_fn rd, void *rctx,
+/* glibc 2.36's heap_info: ar_ptr, prev, size, mprotect_size, pagesize. */
+static int heap_info_ok(const uint64_t h[5])
+{
+	return h[0] && !(h[0] & 7) && h[2] >= PAGE && h[2] <= GL_HEAP_MAX && h[3] <= GL_HEAP_MAX &&
+	       (h[4] == PAGE || h[4] == (2u << 20)) && !(h[1] & (GL_HEAP_MAX - 1));
+}
+
+/* The kernel merges adjacent heaps that are read-write to their end (full ones)
+ * into one VMA: each 64 MiB-aligned piece of an arena-heap region is a heap of its
+ * own, with its own heap_info and maybe another arena. A piece without a valid
+ * heap_info is other anonymous memory. xs: the regions with those split. */
+static int split_heaps(struct reader *r, const struct fs_regions *rs, struct fs_regions *xs)
+{
+	int n = 0;
+
+	for (int i = 0; i < rs->n; i++)
+		n += rs->r[i].kind == FS_RG_ARENA_HEAP ? (int)((rs->r[i].end - rs->r[i].start + GL_HEAP_MAX - 1) / GL_HEAP_MAX) : 1;
+	xs->r = calloc((size_t)n + 1, sizeof(*xs->r));
+	if (!xs->r)
+		return -ENOMEM;
+	xs->cap = n + 1;
+	xs->n = 0;
+	for (int i = 0; i < rs->n; i++) {
+		const struct fs_region *g = &rs->r[i];
+
+		if (g->kind != FS_RG_ARENA_HEAP || g->end - g->start <= GL_HEAP_MAX) {
+			xs->r[xs->n++] = *g;
+			continue;
+		}
+		for (uint64_t a = g->start; a < g->end; a += GL_HEAP_MAX) {
+			struct fs_region *x = &xs->r[xs->n++];
+			uint64_t h[5];
+
+			*x = *g;
+			x->start = a;
+			x->end = g->end - a > GL_HEAP_MAX ? a + GL_HEAP_MAX : g->end;
+			x->rss = x->anon = x->lazyfree = x->swap = 0;	/* smaps' figures are the whole VMA's */
+			if (a == g->start)
+				continue;
+			if (read_sparse(r, a, h, sizeof(h)) || !heap_info_ok(h)) {
+				x->kind = FS_RG_ANON;
+				x->ar_ptr = 0;
+			} else {
+				x->ar_ptr = h[0];
+			}
+		}
+	}
+	return 0;
+}
+
+int census__glibc(const struct fs_regions *rs0, uint64_t rw_lo, uint64_t rw_hi, fs_read_fn rd, void *rctx,
 		  fs_present_fn pages, void *pctx, void (*progress)(uint64_t done, uint64_t total),
 		  struct fs_census *c)
 {
-	struct reader r = { rd, rctx, pages, pctx, rs, NULL, 0, 0, 0, &c->bytes_read };
+	struct fs_regions xs = { 0 };
+	const struct fs_regions *rs = &xs;
+	struct reader r = { rd, rctx, pages, pctx, rs0, NULL, 0, 0, 0, &c->bytes_read };
 	struct reader lr = { rd, rctx, pages, pctx, rs, NULL, 0, 0, 1, &c->bytes_read };
 	int lists_cut = 0;
 	struct addrset tc = { 0 }, fb = { 0 };
@@ -508,10 +560,20 @@ int census__glibc(const struct fs_regions *rs, uint64_t rw_lo, uint64_t rw_hi, f
 	memset(c, 0, sizeof(*c));
 	r.buf = malloc(WINDOW);
 	lr.buf = malloc(WINDOW);
-	if (!r.buf || !lr.buf) {
+	if (!r.buf || !lr.buf || split_heaps(&r, rs0, &xs)) {
 		free(r.buf);
 		free(lr.buf);
 		return -ENOMEM;
+	}
+	r.rs = rs;
+	for (int i = 0; i < rs0->n; i++) {
+		const struct fs_region *g = &rs0->r[i];
+
+		if (memmodel__is_allocator(g->kind)) {
+			c->mapped += g->end - g->start;
+			c->resident += g->anon;
+			w.total += g->end - g->start;
+		}
 	}
 	for (int i = 0; i < rs->n; i++) {
 		const struct fs_region *g = &rs->r[i];
@@ -520,11 +582,6 @@ int census__glibc(const struct fs_regions *rs, uint64_t rw_lo, uint64_t rw_hi, f
 			heap = g;
 		if (g->kind == FS_RG_ARENA_HEAP && !first_thread)
 			first_thread = g->ar_ptr;
-		if (memmodel__is_allocator(g->kind)) {
-			c->mapped += g->end - g->start;
-			c->resident += g->anon;
-			w.total += g->end - g->start;
-		}
 	}
 	/* The arena list is circular: from any thread arena, main_arena is on it, the
 	 * one arena that does not live inside a heap mapping. */
@@ -634,5 +691,6 @@ int census__glibc(const struct fs_regions *rs, uint64_t rw_lo, uint64_t rw_hi, f
 	free(fb.a);
 	free(r.buf);
 	free(lr.buf);
+	free(xs.r);
 	return 0;
 }

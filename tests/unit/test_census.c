@@ -957,3 +957,55 @@ cleanup:
 	free(c);
 	fake_free(&f);
 }
+
+/* Two heaps of one arena, the newer one full (read-write to its end), so the
+ * kernel merged them into one VMA: the second heap, with its own heap_info 64 MiB
+ * in, is walked too. */
+TEST(census_heaps_in_one_mapping)
+{
+	struct fs_census *c = calloc(1, sizeof(*c));
+	const struct fs_census_arena *a;
+	uint64_t top, old_top, x;
+	struct fake f;
+	struct lay l;
+
+	fake_init(&f);
+	fake_main(&f, 0x21000);
+	l = (struct lay){ &f, HEAP };
+	lay_use(&l, 0x30);
+	w64(&f, MAIN_AR + GL_ARENA_TOP, lay_top(&l, HEAP + 0x21000));
+	fake_map(&f, TH_A2, GL_HEAP_MAX + 0x10000);
+	fake_region(&f, TH_A2, TH_A1 + 0x10000, FS_RG_ARENA_HEAP, AR_A);
+	for (x = TH_A2; x <= TH_A1; x += GL_HEAP_MAX) {
+		w64(&f, x, AR_A);
+		w64(&f, x + 8, x == TH_A2 ? TH_A1 : 0);
+		w64(&f, x + 16, x == TH_A2 ? GL_HEAP_MAX : 0x10000);
+		w64(&f, x + 24, x == TH_A2 ? GL_HEAP_MAX : 0x10000);
+		w64(&f, x + 32, PG);
+	}
+	l = (struct lay){ &f, TH_A2 + GL_HEAP_INFO_SIZE, NON_MAIN };
+	lay_use(&l, 0x40);
+	lay_use(&l, 0x80);
+	top = lay_top(&l, TH_A2 + GL_HEAP_MAX);
+	l = (struct lay){ &f, FIRST_AFTER_ARENA(TH_A1), NON_MAIN };
+	lay_use(&l, GL_TCACHE_CHUNK);
+	lay_use(&l, 0x200);
+	old_top = lay_fenceposts(&l, TH_A1 + 0x10000);
+	fake_arena(&f, AR_A, top, MAIN_AR, GL_HEAP_MAX + 0x10000);
+	w64(&f, MAIN_AR + GL_ARENA_NEXT, AR_A);
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "census"))
+		goto cleanup;
+	a = arena_of(c, AR_A);
+	if (!ASSERT_OK_PTR(a, "arena A"))
+		goto cleanup;
+	ASSERT_EQ(a->heaps, 2, "heaps");
+	ASSERT_EQ(a->size, GL_HEAP_MAX + 0x10000, "size");
+	ASSERT_EQ(a->in_use, 0x40 + 0x80 + GL_TCACHE_CHUNK + 0x200, "in_use: both heaps");
+	ASSERT_EQ(a->free, (TH_A2 + GL_HEAP_MAX - top) + (TH_A1 + 0x10000 - 32 - old_top), "free: top and old top");
+	ASSERT_EQ(a->walk_cut, 0, "walk_cut");
+	ASSERT_EQ(c->mapped, 0x21000 + GL_HEAP_MAX + 0x10000, "mapped: the VMA once");
+	ASSERT_EQ(c->approximate, 0, "approximate");
+cleanup:
+	free(c);
+	fake_free(&f);
+}
