@@ -8,8 +8,20 @@
 #include <stdint.h>
 #include "memmodel.h"
 
-/* Reads len bytes of the target at addr; 0 or -errno. */
+/* Reads len bytes of the target at addr; 0 or -errno. May have written part of buf
+ * when it fails (as a short pread of /proc/PID/mem does). */
 typedef int (*fs_read_fn)(void *ctx, uint64_t addr, void *buf, uint64_t len);
+
+/* What pagemap says of a page, for the census's page-state callback (an
+ * fs_present_fn whose bytes are these values). In anonymous memory a page that is
+ * neither present nor swapped holds zeros and is never read: a read through
+ * /proc/PID/mem would fault it in (the target's RSS would grow because we looked). */
+enum {
+	FS_PG_NONE = 0,		/* not present, not swapped: zeros, no RSS */
+	FS_PG_RESIDENT = 1,	/* present, a page of its own: counts in RSS */
+	FS_PG_SWAPPED = 2,	/* in swap: has contents, not resident */
+	FS_PG_ZERO = 3,		/* mapped to the shared zero page: zeros, no RSS */
+};
 
 /* glibc 2.36 x86-64 layout (malloc/malloc.c, malloc/arena.c). */
 #define GL_MINSIZE 32ULL
@@ -34,7 +46,9 @@ struct fs_census_arena {
 	uint64_t cached;	/* of which in fastbins or a tcache (look in use to glibc) */
 	uint64_t largest_free;
 	uint64_t top;		/* top chunk size */
-	uint64_t free_resident;	/* resident pages malloc_trim(0) would release */
+	uint64_t free_resident;	/* resident pages malloc_trim(0) would release: free chunks
+				 * merged with fastbin chunks (it consolidates them first),
+				 * and the main arena's top; never a thread arena's top */
 	uint64_t pin_addr;	/* the highest in-use chunk below top: what pins the heap's end */
 	uint64_t pin_size;
 	int walk_cut;		/* a chunk failed validation: figures are partial */
@@ -42,11 +56,27 @@ struct fs_census_arena {
 };
 
 #define FS_CENSUS_MAX_ARENAS 128
+#define FS_CENSUS_MAX_MM 4096
+
+/* Address space holding glibc's mmapped chunks (each chunk's whole mapping,
+ * alignment offset included; adjacent chunks merged into one range). */
+struct fs_census_range {
+	uint64_t start, end;
+	uint64_t resident;	/* bytes of its pages present (pagemap) */
+};
 
 struct fs_census {
 	int narenas;
 	struct fs_census_arena arenas[FS_CENSUS_MAX_ARENAS];
+	/* mmapped chunks: found by walking every private anonymous mapping from its
+	 * start chunk by chunk (the kernel merges adjacent chunk mappings into one
+	 * VMA); the walk of a mapping stops at the first thing that is not a valid
+	 * mmapped chunk and what follows is not claimed. mmapped_bytes: chunk sizes
+	 * (what is in use); the mappings' bytes are the ranges'. */
 	uint64_t mmapped_chunks, mmapped_bytes;
+	int nmm;
+	int mm_more;		/* more ranges than FS_CENSUS_MAX_MM: counted above, not listed */
+	struct fs_census_range mm[FS_CENSUS_MAX_MM];
 	uint64_t in_use, free, free_resident, mapped, resident;
 	int approximate;
 	char note[256];
@@ -55,10 +85,11 @@ struct fs_census {
 
 /* Walks every arena reachable from the classified regions: heaps carry ar_ptr (see
  * procmem); main_arena is found through the arena list, or, with one arena, by a
- * validated search of rw_lo..rw_hi (libc's writable data). present() gives page
- * residency (may be NULL). progress(ctx, done, total) may be NULL. */
+ * validated search of rw_lo..rw_hi (libc's writable data). pages() gives each
+ * page's FS_PG_* state (may be NULL: then every byte is read and nothing counts as
+ * resident). progress(ctx, done, total) may be NULL. */
 int census__glibc(const struct fs_regions *rs, uint64_t rw_lo, uint64_t rw_hi, fs_read_fn rd, void *rctx,
-		  fs_present_fn present, void *pctx, void (*progress)(uint64_t done, uint64_t total),
+		  fs_present_fn pages, void *pctx, void (*progress)(uint64_t done, uint64_t total),
 		  struct fs_census *out);
 
 #endif

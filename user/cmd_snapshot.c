@@ -26,8 +26,9 @@ static const char snapshot_usage[] =
 	"\n"
 	"glibc: every arena is walked through /proc/PID/mem (main and thread arenas, their\n"
 	"heaps, chunks in use and free, fastbin and tcache chunks, top chunks, mmapped\n"
-	"chunks); with /proc/PID/pagemap, how much free memory is resident: what\n"
-	"malloc_trim(0) would give back now. The process keeps running while it is read:\n"
+	"chunks, also side by side in one mapping); with /proc/PID/pagemap, how much\n"
+	"free memory is resident: what malloc_trim(0) would give back now. Pages never\n"
+	"written are not read (that would fault them in). The process keeps running:\n"
 	"a chunk that does not add up ends that heap's walk and the figures say\n"
 	"'approximate'.\n"
 	"jemalloc: its mappings and their residency, and its settings; its own structures\n"
@@ -121,6 +122,21 @@ static void print_json(const struct fs_plan *plan, pid_t pid, const char *comm, 
 	json__u64(&j, "mmapped_chunks", c->mmapped_chunks);
 	json__u64(&j, "mmapped_bytes", c->mmapped_bytes);
 	json__end_obj(&j);
+	/* where glibc's mmapped chunks are: anonymous memory that is the allocator's */
+	json__obj(&j, "mmapped");
+	json__u64(&j, "chunks", c->mmapped_chunks);
+	json__u64(&j, "bytes", c->mmapped_bytes);
+	json__bool(&j, "ranges_complete", !c->mm_more);
+	json__arr(&j, "ranges");
+	for (int i = 0; i < c->nmm; i++) {
+		json__obj(&j, NULL);
+		json__u64(&j, "start", c->mm[i].start);
+		json__u64(&j, "end", c->mm[i].end);
+		json__u64(&j, "resident", c->mm[i].resident);
+		json__end_obj(&j);
+	}
+	json__end_arr(&j);
+	json__end_obj(&j);
 	json__obj(&j, "diagnosis");
 	if (glibc) {
 		why_diag(c, diag, sizeof(diag), &kind);
@@ -177,9 +193,18 @@ static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, 
 		       render__bytes(x->largest_free, f, sizeof(f)), render__bytes(x->top, diag, sizeof(diag)),
 		       x->pin_addr ? n : "-", x->walk_cut ? "  (walk cut: " : "", x->walk_cut ? x->note : "");
 	}
-	if (c->mmapped_chunks)
-		printf("  mmapped chunks: %llu, %s\n", (unsigned long long)c->mmapped_chunks,
-		       render__bytes(c->mmapped_bytes, a, sizeof(a)));
+	if (c->mmapped_chunks) {
+		uint64_t mapped = 0, res = 0;
+
+		for (int i = 0; i < c->nmm; i++) {
+			mapped += c->mm[i].end - c->mm[i].start;
+			res += c->mm[i].resident;
+		}
+		printf("  mmapped chunks: %llu in use, %s in %d range%s%s (%s mapped, %s resident)\n",
+		       (unsigned long long)c->mmapped_chunks, render__bytes(c->mmapped_bytes, a, sizeof(a)), c->nmm,
+		       c->nmm == 1 ? "" : "s", c->mm_more ? " listed, more not" : "", render__bytes(mapped, b, sizeof(b)),
+		       render__bytes(res, d, sizeof(d)));
+	}
 	printf("\n  diagnosis: %s\n\n", why_diag(c, diag, sizeof(diag), &kind));
 }
 

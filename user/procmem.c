@@ -113,6 +113,49 @@ int procmem__present(void *pidp, uint64_t start, uint64_t npages, uint8_t *prese
 	return 0;
 }
 
+int procmem__pagemap_open(pid_t pid, struct procmem_pagemap *pm)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	pm->zero_pfn = zero_pfn();
+	pm->fd = open(path, O_RDONLY | O_CLOEXEC);
+	return pm->fd < 0 ? -errno : 0;
+}
+
+void procmem__pagemap_close(struct procmem_pagemap *pm)
+{
+	if (pm->fd >= 0)
+		close(pm->fd);
+	pm->fd = -1;
+}
+
+int procmem__pages(void *pmp, uint64_t start, uint64_t npages, uint8_t *state)
+{
+	const struct procmem_pagemap *pm = pmp;
+	uint64_t buf[512];
+
+	for (uint64_t done = 0; done < npages;) {
+		uint64_t n = npages - done < 512 ? npages - done : 512;
+		ssize_t got = pread(pm->fd, buf, n * 8, (off_t)((start / 4096 + done) * 8));
+
+		if (got <= 0)
+			return got < 0 ? -errno : -EIO;
+		n = (uint64_t)got / 8;
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t e = buf[i];
+
+			if (e >> 63)
+				state[done + i] = pm->zero_pfn && (e & ((1ULL << 55) - 1)) == pm->zero_pfn ? FS_PG_ZERO
+													 : FS_PG_RESIDENT;
+			else
+				state[done + i] = (e >> 62) & 1 ? FS_PG_SWAPPED : FS_PG_NONE;
+		}
+		done += n;
+	}
+	return 0;
+}
+
 int procmem__settings(pid_t pid, struct fs_settings *s)
 {
 	char path[64], *buf;
@@ -160,16 +203,25 @@ static void libc_rw(const struct fs_regions *rs, uint64_t *lo, uint64_t *hi)
 int procmem__census(pid_t pid, const struct fs_regions *rs, void (*progress)(uint64_t, uint64_t),
 		    struct fs_census *c)
 {
+	struct procmem_pagemap pm;
 	char path[64];
 	uint64_t lo, hi;
 	int fd, r;
 
+	/* without pagemap the walk would fault in every untouched page it reads */
+	r = procmem__pagemap_open(pid, &pm);
+	if (r)
+		return r;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		r = -errno;
+		procmem__pagemap_close(&pm);
+		return r;
+	}
 	libc_rw(rs, &lo, &hi);
-	r = census__glibc(rs, lo, hi, read_mem, &fd, procmem__present, &pid, progress, c);
+	r = census__glibc(rs, lo, hi, read_mem, &fd, procmem__pages, &pm, progress, c);
 	close(fd);
+	procmem__pagemap_close(&pm);
 	return r;
 }

@@ -12,6 +12,17 @@ int procmem__regions(pid_t pid, int glibc, struct fs_regions *rs);
 int procmem__present(void *pidp, uint64_t start, uint64_t npages, uint8_t *present);
 int procmem__settings(pid_t pid, struct fs_settings *s);
 
+/* PID's pagemap, open for procmem__pages. */
+struct procmem_pagemap {
+	int fd;
+	uint64_t zero_pfn;	/* the shared zero page's frame, 0 if unknown */
+};
+int procmem__pagemap_open(pid_t pid, struct procmem_pagemap *pm);
+void procmem__pagemap_close(struct procmem_pagemap *pm);
+/* Each page's state from pagemap as census.h's FS_PG_* (an fs_present_fn on a
+ * struct procmem_pagemap). 0 or -errno. */
+int procmem__pages(void *pm, uint64_t start, uint64_t npages, uint8_t *state);
+
 struct fs_census;
 /* A census of glibc's heap in PID (see census.h): regions classified with glibc=1.
  * progress may be NULL. 0 or -errno. */

@@ -187,7 +187,7 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 		} else if (c && !procmem__regions(pid, 1, &rs) && !procmem__census(pid, &rs, NULL, c)) {
 			t->st.census_done = 1;
 			t->st.census_in_use = c->in_use;
-			t->st.census_chunks = 0;
+			t->st.census_chunks = c->mmapped_chunks;	/* in_use counts them too */
 			for (int i = 0; i < c->narenas; i++)
 				t->st.census_chunks += c->arenas[i].chunks_in_use;
 			t->st.census_approximate = c->approximate;

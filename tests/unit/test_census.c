@@ -22,27 +22,34 @@
 #define TH_B 0x7fffec000000ULL		/* arena B's only heap */
 #define MMAPPED 0x7ffff7a00000ULL	/* an mmapped chunk */
 
-/* A target's memory: mapped buffers, regions as procmem classifies them, and the
- * pages present. */
+/* A target's memory: mapped buffers, regions as procmem classifies them, and
+ * what pagemap says of its pages (ranges; every other page FS_PG_NONE). */
 struct seg {
 	uint64_t addr, len;
 	uint8_t *buf;
 };
 
+struct pgrange {
+	uint64_t lo, hi;
+	uint8_t st;
+};
+
 struct fake {
-	struct seg seg[8];
+	struct seg seg[16];
 	int nseg;
-	struct fs_region reg[8];
+	struct fs_region reg[16];
 	struct fs_regions rs;
-	uint64_t present[32];	/* page addresses */
+	struct pgrange pg[64];
 	int npresent;
+	int faults;	/* reads of anonymous pages holding nothing: each would fault one in */
+	int reads;
 };
 
 static void fake_init(struct fake *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->rs.r = f->reg;
-	f->rs.cap = 8;
+	f->rs.cap = 16;
 }
 
 static void fake_free(struct fake *f)
@@ -90,16 +97,47 @@ static void w16(struct fake *f, uint64_t addr, uint16_t v)
 	memcpy(at(f, addr, 2), &v, 2);
 }
 
-/* /proc/PID/mem: the whole range inside one mapping, or nothing. */
+static uint8_t page_state(const struct fake *f, uint64_t page)
+{
+	for (int j = 0; j < f->npresent; j++)
+		if (page >= f->pg[j].lo && page < f->pg[j].hi)
+			return f->pg[j].st;
+	return FS_PG_NONE;
+}
+
+/* /proc/PID/mem as pread sees it: a read running past a mapping's end copies what
+ * the mapping holds, then fails. With page states given, reading an anonymous
+ * page that holds nothing is counted: the kernel would fault it in. */
 static int fake_read(void *ctx, uint64_t addr, void *buf, uint64_t len)
 {
 	struct fake *f = ctx;
 
-	for (int i = 0; i < f->nseg; i++)
-		if (addr >= f->seg[i].addr && len <= f->seg[i].len && addr - f->seg[i].addr <= f->seg[i].len - len) {
-			memcpy(buf, f->seg[i].buf + (addr - f->seg[i].addr), len);
+	f->reads++;
+	if (f->npresent)
+		for (int i = 0; i < f->rs.n; i++) {
+			const struct fs_region *g = &f->reg[i];
+
+			if (g->kind == FS_RG_FILE || addr + len <= g->start || addr >= g->end)
+				continue;
+			for (uint64_t p = addr & ~(PG - 1); p < addr + len; p += PG) {
+				uint8_t st = page_state(f, p);
+
+				if (p >= g->start && p < g->end && st != FS_PG_RESIDENT && st != FS_PG_SWAPPED)
+					f->faults++;
+			}
+		}
+	for (int i = 0; i < f->nseg; i++) {
+		struct seg *s = &f->seg[i];
+
+		if (addr < s->addr || addr - s->addr >= s->len)
+			continue;
+		if (len <= s->len - (addr - s->addr)) {
+			memcpy(buf, s->buf + (addr - s->addr), len);
 			return 0;
 		}
+		memcpy(buf, s->buf + (addr - s->addr), s->len - (addr - s->addr));
+		return -EIO;
+	}
 	return -EFAULT;
 }
 
@@ -107,17 +145,20 @@ static int fake_present(void *ctx, uint64_t start, uint64_t npages, uint8_t *out
 {
 	struct fake *f = ctx;
 
-	for (uint64_t i = 0; i < npages; i++) {
-		out[i] = 0;
-		for (int j = 0; j < f->npresent; j++)
-			out[i] |= f->present[j] == start + i * PG;
-	}
+	for (uint64_t i = 0; i < npages; i++)
+		out[i] = page_state(f, start + i * PG);
 	return 0;
+}
+
+/* Pages [lo, hi) in state st (FS_PG_*). */
+static void fake_pages(struct fake *f, uint64_t lo, uint64_t hi, uint8_t st)
+{
+	f->pg[f->npresent++] = (struct pgrange){ lo, hi, st };
 }
 
 static void fake_page(struct fake *f, uint64_t page)
 {
-	f->present[f->npresent++] = page;
+	fake_pages(f, page, page + PG, FS_PG_RESIDENT);
 }
 
 /* A malloc_state: only what the census reads. */
@@ -291,6 +332,7 @@ TEST(census_free_resident)
 	lay_use(&l, 0x20);
 	top = lay_top(&l, HEAP + 0xa000);		/* HEAP+0x6000: pages from +0x7000 */
 	w64(&f, MAIN_AR + GL_ARENA_TOP, top);
+	fake_page(&f, HEAP);		/* chunk headers: a page glibc has written */
 	fake_page(&f, HEAP + 0x1000);	/* the free chunk's header page */
 	fake_page(&f, HEAP + 0x2000);
 	fake_page(&f, HEAP + 0x4000);
@@ -307,6 +349,7 @@ TEST(census_free_resident)
 	ASSERT_EQ(a->free_resident, 2 * PG + PG, "free_resident: 2 pages of the chunk, 1 of top");
 	ASSERT_EQ(c->free_resident, a->free_resident, "census free_resident");
 	ASSERT_EQ(c->approximate, 0, "approximate");
+	ASSERT_EQ(f.faults, 0, "no page holding nothing was read");
 cleanup:
 	free(c);
 	fake_free(&f);
@@ -544,7 +587,7 @@ TEST(census_mmapped_chunk)
 	w64(&f, MMAPPED + 8, 0x21000 | IS_MMAPPED);
 	fake_map(&f, MMAPPED + 0x100000, 0x10000);
 	fake_region(&f, MMAPPED + 0x100000, MMAPPED + 0x110000, FS_RG_ANON, 0);
-	w64(&f, MMAPPED + 0x100000 + 8, 0x8000 | IS_MMAPPED);
+	w64(&f, MMAPPED + 0x100000 + 8, 0x8000 | IS_MMAPPED | PREV_INUSE);	/* glibc never sets both */
 
 	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "census"))
 		goto cleanup;
@@ -735,3 +778,234 @@ cleanup:
 }
 
 
+
+/* The reader's window after a read that ran short: a heap of 1.5 MiB is read as a
+ * 1 MiB window, then a read past the mapping's end, which (as pread on
+ * /proc/PID/mem does) fills part of the buffer before failing. The window kept
+ * describing the first MiB while holding the second: the main walk, starting over
+ * at the heap's start, read chunk sizes from the wrong place ("heap changed"). */
+TEST(census_window_after_short_read)
+{
+	static const uint64_t sizes[] = { 0x20, 0x30, 0x110, 0x40, 0x1010, 0x90, 0x250 };
+	struct fs_census *c = calloc(1, sizeof(*c));
+	uint64_t len = 0x180000, in_use = 0, n = 0, top;
+	struct fake f;
+	struct lay l;
+
+	fake_init(&f);
+	fake_main(&f, len);
+	l = (struct lay){ &f, HEAP };
+	while (l.p < HEAP + len - 0x4000) {
+		in_use += sizes[n % 7];
+		lay_use(&l, sizes[n++ % 7]);
+	}
+	top = lay_top(&l, HEAP + len);
+	w64(&f, MAIN_AR + GL_ARENA_TOP, top);
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "census"))
+		goto cleanup;
+	ASSERT_EQ(c->arenas[0].walk_cut, 0, "walk_cut");
+	ASSERT_EQ(c->arenas[0].in_use, in_use, "in_use");
+	ASSERT_EQ(c->arenas[0].chunks_in_use, n, "chunks_in_use");
+	ASSERT_EQ(c->arenas[0].top, HEAP + len - top, "top");
+	ASSERT_EQ(c->approximate, 0, "approximate");
+cleanup:
+	free(c);
+	fake_free(&f);
+}
+
+/* Pages that hold nothing (never touched, or given back) are never read: a read
+ * through /proc/PID/mem would fault them in. Their contents are zeros: no chunk
+ * header is there. A swapped page has contents and is read; it is not resident.
+ * Mmapped chunks side by side in one mapping (the kernel merged them) are walked
+ * chunk by chunk, a memalign'ed one included, up to the first thing that is not
+ * a chunk. */
+#define MM2 (MMAPPED + 0x100000)	/* a mapping whose first page holds nothing */
+#define MM3 (MMAPPED + 0x200000)	/* one chunk of its own */
+TEST(census_never_reads_empty_pages)
+{
+	struct fs_census *c = calloc(1, sizeof(*c));
+	const struct fs_census_arena *a;
+	uint64_t top;
+	struct fake f;
+	struct lay l;
+
+	fake_init(&f);
+	fake_main(&f, 0x40000);
+	l = (struct lay){ &f, HEAP };
+	lay_use(&l, 0x30);
+	lay_use(&l, 0x8fd0);		/* to +0x9000: live, pages 1 to 8 never written */
+	lay_free(&l, 0x6000);		/* to +0xf000: only pages 9 and 0xc resident */
+	lay_use(&l, 0x40);		/* on a swapped page */
+	top = lay_top(&l, HEAP + 0x40000);
+	w64(&f, MAIN_AR + GL_ARENA_TOP, top);
+	fake_page(&f, HEAP);
+	fake_page(&f, HEAP + 0x9000);
+	fake_page(&f, HEAP + 0xc000);
+	fake_pages(&f, HEAP + 0xf000, HEAP + 0x10000, FS_PG_SWAPPED);
+	fake_page(&f, HEAP + 0x10000);
+	fake_pages(&f, HEAP + 0x11000, HEAP + 0x12000, FS_PG_ZERO);	/* read once: zero page */
+	fake_pages(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, FS_PG_RESIDENT);
+
+	/* one mapping: chunks of 0x5000, 0x3000 (user pointer aligned 0x40 further:
+	 * prev_size 0x40) and 0x2000, then program data, then what looks like a chunk */
+	fake_map(&f, MMAPPED, 0x20000);
+	fake_region(&f, MMAPPED, MMAPPED + 0x20000, FS_RG_ANON, 0);
+	w64(&f, MMAPPED + 8, 0x5000 | IS_MMAPPED);
+	fake_page(&f, MMAPPED);
+	w64(&f, MMAPPED + 0x5040, 0x40);
+	w64(&f, MMAPPED + 0x5048, (0x3000 - 0x40) | IS_MMAPPED);
+	fake_page(&f, MMAPPED + 0x5000);
+	w64(&f, MMAPPED + 0x8008, 0x2000 | IS_MMAPPED);
+	fake_pages(&f, MMAPPED + 0x8000, MMAPPED + 0xa000, FS_PG_RESIDENT);
+	w64(&f, MMAPPED + 0xa000, 0x1234);
+	w64(&f, MMAPPED + 0xa008, 0x5678);
+	w64(&f, MMAPPED + 0xb008, 0x1000 | IS_MMAPPED);
+	fake_pages(&f, MMAPPED + 0xa000, MMAPPED + 0xc000, FS_PG_RESIDENT);
+	fake_map(&f, MM2, 0x3000);
+	fake_region(&f, MM2, MM2 + 0x3000, FS_RG_ANON, 0);
+	fake_map(&f, MM3, 0x2000);
+	fake_region(&f, MM3, MM3 + 0x2000, FS_RG_ANON, 0);
+	w64(&f, MM3 + 8, 0x2000 | IS_MMAPPED);
+	fake_page(&f, MM3);
+
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "census"))
+		goto cleanup;
+	ASSERT_EQ(f.faults, 0, "reads of pages holding nothing");
+	a = &c->arenas[0];
+	ASSERT_EQ(a->walk_cut, 0, "walk_cut");
+	ASSERT_EQ(a->in_use, 0x30 + 0x8fd0 + 0x40, "in_use");
+	ASSERT_EQ(a->free, 0x6000 + a->top, "free");
+	/* the free chunk: page 0xc; top (from +0xf040): page 0x10, not the swapped one
+	 * nor the zero page */
+	ASSERT_EQ(a->free_resident, 2 * PG, "free_resident: resident pages only");
+	ASSERT_EQ(c->mmapped_chunks, 4, "mmapped_chunks: three side by side, one alone");
+	ASSERT_EQ(c->mmapped_bytes, 0x5000 + 0x2fc0 + 0x2000 + 0x2000, "mmapped_bytes: chunk sizes");
+	if (!ASSERT_EQ(c->nmm, 2, "nmm"))
+		goto cleanup;
+	ASSERT_EQ(c->mm[0].start, MMAPPED, "range 0 start");
+	ASSERT_EQ(c->mm[0].end, MMAPPED + 0xa000, "range 0 end: not the program's data after it");
+	ASSERT_EQ(c->mm[0].resident, 4 * PG, "range 0 resident");
+	ASSERT_EQ(c->mm[1].start, MM3, "range 1 start");
+	ASSERT_EQ(c->mm[1].end, MM3 + 0x2000, "range 1 end");
+	ASSERT_EQ(c->mm[1].resident, PG, "range 1 resident");
+	ASSERT_EQ(c->mm_more, 0, "mm_more");
+	ASSERT_EQ(c->in_use, a->in_use + c->mmapped_bytes, "census in_use");
+	ASSERT_EQ(c->approximate, 0, "approximate");
+cleanup:
+	free(c);
+	fake_free(&f);
+}
+
+/* What malloc_trim(0) releases: it consolidates fastbin chunks first, so a fastbin
+ * chunk beside a free chunk widens it (one more page here), and one below top
+ * joins top; a thread arena's top is never trimmed by it. */
+TEST(census_trim_prediction)
+{
+	struct fs_census *c = calloc(1, sizeof(*c));
+	uint64_t f1, f2, f3, f4, top;
+	const struct fs_census_arena *a, *b;
+	struct threads t;
+	struct fake f;
+	struct lay l;
+
+	fake_init(&f);
+	fake_main(&f, 0x20000);
+	l = (struct lay){ &f, HEAP };
+	lay_use(&l, 0x30);
+	f1 = lay_use(&l, 0x40);		/* fastbin */
+	lay_free(&l, 0x3f90);		/* to +0x4000 */
+	f2 = lay_use(&l, 0x40);
+	f3 = lay_use(&l, 0x40);
+	lay_free(&l, 0x1f80);		/* to +0x6000 */
+	lay_use(&l, 0xfd0);
+	f4 = lay_use(&l, 0x30);
+	top = lay_top(&l, HEAP + 0x20000);	/* at +0x7000 */
+	w64(&f, MAIN_AR + GL_ARENA_TOP, top);
+	w64(&f, MAIN_AR + GL_ARENA_FASTBINS + 8 * 2, f3);	/* 0x40: f3 -> f2 -> f1 */
+	w64(&f, f3 + 16, f2 ^ ((f3 + 16) >> 12));
+	w64(&f, f2 + 16, f1 ^ ((f2 + 16) >> 12));
+	w64(&f, f1 + 16, 0 ^ ((f1 + 16) >> 12));
+	w64(&f, MAIN_AR + GL_ARENA_FASTBINS + 8 * 1, f4);	/* 0x30 */
+	w64(&f, f4 + 16, 0 ^ ((f4 + 16) >> 12));
+	fake_pages(&f, HEAP, HEAP + 0x20000, FS_PG_RESIDENT);
+	fake_pages(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, FS_PG_RESIDENT);
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "census"))
+		goto cleanup;
+	a = &c->arenas[0];
+	ASSERT_EQ(a->cached, 3 * 0x40 + 0x30, "cached: the fastbin chunks");
+	/* [+0x30, +0x6000) after consolidation: pages 1 to 5; top from +0x6fd0 keeps
+	 * 33 bytes: pages 7 to 0x1f */
+	ASSERT_EQ(a->free_resident, (5 + 0x19) * PG, "free_resident");
+	fake_free(&f);
+
+	fake_threads(&f, 0x20000, &t);
+	fake_pages(&f, HEAP, HEAP + 0x21000, FS_PG_RESIDENT);
+	fake_pages(&f, TH_A2, TH_A2 + 0x8000, FS_PG_RESIDENT);
+	fake_pages(&f, TH_A1, TH_A1 + 0x20000, FS_PG_RESIDENT);
+	fake_pages(&f, TH_B, TH_B + 0x8000, FS_PG_RESIDENT);
+	if (!ASSERT_OK(census(&f, 0, 0, c), "census, threads"))
+		goto cleanup;
+	a = arena_of(c, AR_A);
+	b = arena_of(c, AR_B);
+	if (!ASSERT_OK_PTR(a, "arena A") || !ASSERT_OK_PTR(b, "arena B"))
+		goto cleanup;
+	ASSERT_EQ(b->free_resident, 0, "B: its top is not trimmed");
+	ASSERT_EQ(a->free_resident, ((TH_A1 + 0x10000 - 32) & ~(PG - 1)) - ((t.a_old_top + 48 + PG - 1) & ~(PG - 1)),
+		  "A: the old top only, not its top");
+	ASSERT_EQ(c->arenas[0].free_resident, 0x20 * PG, "main: top with the fastbin chunk below it");
+cleanup:
+	free(c);
+	fake_free(&f);
+}
+
+/* Two heaps of one arena, the newer one full (read-write to its end), so the
+ * kernel merged them into one VMA: the second heap, with its own heap_info 64 MiB
+ * in, is walked too. */
+TEST(census_heaps_in_one_mapping)
+{
+	struct fs_census *c = calloc(1, sizeof(*c));
+	const struct fs_census_arena *a;
+	uint64_t top, old_top, x;
+	struct fake f;
+	struct lay l;
+
+	fake_init(&f);
+	fake_main(&f, 0x21000);
+	l = (struct lay){ &f, HEAP };
+	lay_use(&l, 0x30);
+	w64(&f, MAIN_AR + GL_ARENA_TOP, lay_top(&l, HEAP + 0x21000));
+	fake_map(&f, TH_A2, GL_HEAP_MAX + 0x10000);
+	fake_region(&f, TH_A2, TH_A1 + 0x10000, FS_RG_ARENA_HEAP, AR_A);
+	for (x = TH_A2; x <= TH_A1; x += GL_HEAP_MAX) {
+		w64(&f, x, AR_A);
+		w64(&f, x + 8, x == TH_A2 ? TH_A1 : 0);
+		w64(&f, x + 16, x == TH_A2 ? GL_HEAP_MAX : 0x10000);
+		w64(&f, x + 24, x == TH_A2 ? GL_HEAP_MAX : 0x10000);
+		w64(&f, x + 32, PG);
+	}
+	l = (struct lay){ &f, TH_A2 + GL_HEAP_INFO_SIZE, NON_MAIN };
+	lay_use(&l, 0x40);
+	lay_use(&l, 0x80);
+	top = lay_top(&l, TH_A2 + GL_HEAP_MAX);
+	l = (struct lay){ &f, FIRST_AFTER_ARENA(TH_A1), NON_MAIN };
+	lay_use(&l, GL_TCACHE_CHUNK);
+	lay_use(&l, 0x200);
+	old_top = lay_fenceposts(&l, TH_A1 + 0x10000);
+	fake_arena(&f, AR_A, top, MAIN_AR, GL_HEAP_MAX + 0x10000);
+	w64(&f, MAIN_AR + GL_ARENA_NEXT, AR_A);
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "census"))
+		goto cleanup;
+	a = arena_of(c, AR_A);
+	if (!ASSERT_OK_PTR(a, "arena A"))
+		goto cleanup;
+	ASSERT_EQ(a->heaps, 2, "heaps");
+	ASSERT_EQ(a->size, GL_HEAP_MAX + 0x10000, "size");
+	ASSERT_EQ(a->in_use, 0x40 + 0x80 + GL_TCACHE_CHUNK + 0x200, "in_use: both heaps");
+	ASSERT_EQ(a->free, (TH_A2 + GL_HEAP_MAX - top) + (TH_A1 + 0x10000 - 32 - old_top), "free: top and old top");
+	ASSERT_EQ(a->walk_cut, 0, "walk_cut");
+	ASSERT_EQ(c->mapped, 0x21000 + GL_HEAP_MAX + 0x10000, "mapped: the VMA once");
+	ASSERT_EQ(c->approximate, 0, "approximate");
+cleanup:
+	free(c);
+	fake_free(&f);
+}

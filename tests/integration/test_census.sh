@@ -1,0 +1,148 @@
+#!/bin/bash
+# test_census.sh - the glibc census (`fragscope snapshot`) against glibc's own figures
+# on idle processes of known shape (tools/heapwork): mallinfo2 computed in the
+# process, malloc_trim(0) called in the process with RssAnon measured around it,
+# the target's RssAnon before and after a snapshot. Needs root.
+. "$(dirname "$0")/lib.sh"
+
+HW=$TOOLS/heapwork
+
+# hw_start NAME ARGS...: heapwork idle with commands on a fifo; sets $hpid, $hlog, $hfd
+hw_start() {
+	local name=$1; shift
+	hlog="$TMP/$name.log"
+	mkfifo "$TMP/$name.in"
+	timeout 600 "$HW" "$@" < "$TMP/$name.in" > "$hlog" &
+	exec {hfd}> "$TMP/$name.in"
+	if ! wait_for "grep -qs '^ready' '$hlog'" 1200; then
+		fail "$name" "heapwork $* never got ready: $(head -c 200 "$hlog")"
+		hw_stop
+		return 1
+	fi
+	hpid=$(awk '$1 == "ready" { print $2 }' "$hlog")
+}
+
+# hw_cmd CMD KEY: sends a command, waits for its answer line (KEY ...), prints it
+hw_cmd() {
+	local n
+	n=$(grep -c "^$2 " "$hlog")
+	echo "$1" >&"$hfd"
+	wait_for "[ \$(grep -c '^$2 ' '$hlog') -gt $n ]" 600 || return 1
+	grep "^$2 " "$hlog" | tail -1
+}
+
+hw_stop() {
+	[ -n "$hfd" ] && { echo quit >&"$hfd"; exec {hfd}>&-; }
+	hfd=
+	wait 2>/dev/null
+}
+
+rss_anon() { awk '$1 == "RssAnon:" { print $2 * 1024 }' "/proc/$1/status"; }
+anon_rollup() { awk '$1 == "Anonymous:" { print $2 * 1024 }' "/proc/$1/smaps_rollup"; }
+
+# --- (a) a small idle heap: in use = mallinfo2's uordblks, every time, no "heap changed"
+if hw_start census_small small; then
+	read -r _ uord hblkhd _ <<< "$(hw_cmd info mallinfo)"
+	ok=1
+	for i in 1 2 3; do
+		"$FS" snapshot -j -p "$hpid" > "$TMP/small$i.json" 2> "$TMP/small$i.err" || { ok=0; why="exit $?: $(cat "$TMP/small$i.err")"; break; }
+		inuse=$(jget "$TMP/small$i.json" .totals.in_use)
+		if [ "$(jget "$TMP/small$i.json" .approximate)" != false ] || grep -q 'heap changed' "$TMP/small$i.json" ||
+			! within "$inuse" $((uord + hblkhd)) 1; then
+			ok=0; why="run $i: in_use=$inuse mallinfo2 uordblks+hblkhd=$((uord + hblkhd)) $(jq -c '[.approximate, .note, [.arenas[].note]]' "$TMP/small$i.json")"
+			break
+		fi
+	done
+	if [ $ok = 1 ] && [ "$uord" -gt $((1 << 20)) ]; then pass census_small_heap_matches_mallinfo2
+	else fail census_small_heap_matches_mallinfo2 "${why:-uordblks $uord below 1 MiB}"; fi
+	hw_stop
+fi
+
+# --- (b) pages malloc'ed but never written (a live chunk and top in the main heap, a
+# thread arena's top, a live mmapped chunk): a snapshot faults none of them in
+if hw_start census_untouched untouched; then
+	read -r _ uord hblkhd _ <<< "$(hw_cmd info mallinfo)"
+	ok=1
+	for i in 1 2; do
+		r0=$(rss_anon "$hpid"); a0=$(anon_rollup "$hpid")
+		"$FS" snapshot -j -p "$hpid" > "$TMP/untouched$i.json" 2> "$TMP/untouched$i.err" || { ok=0; why="exit $?: $(cat "$TMP/untouched$i.err")"; break; }
+		r1=$(rss_anon "$hpid"); a1=$(anon_rollup "$hpid")
+		d=$((r1 - r0)); da=$((a1 - a0))
+		if [ ${d#-} -gt 4096 ] || [ ${da#-} -gt 4096 ]; then
+			ok=0; why="run $i: RssAnon $r0 -> $r1, smaps_rollup Anonymous $a0 -> $a1"; break
+		fi
+	done
+	if [ $ok = 1 ]; then pass census_snapshot_faults_nothing_in; else fail census_snapshot_faults_nothing_in "$why"; fi
+	# and it still saw them: 16 MiB and 40 MiB live, nothing of the untouched tops resident
+	inuse=$(jget "$TMP/untouched1.json" .totals.in_use); fr=$(jget "$TMP/untouched1.json" .totals.free_resident)
+	if within "$inuse" $((uord + hblkhd)) 1 && [ "$fr" -le 65536 ] && [ "$(jget "$TMP/untouched1.json" .approximate)" = false ]; then
+		pass census_untouched_pages_counted
+	else
+		fail census_untouched_pages_counted "in_use=$inuse mallinfo2=$((uord + hblkhd)) free_resident=$fr"
+	fi
+	hw_stop
+fi
+
+# --- (c) 64 live 1 MiB blocks: mmapped chunks whose mappings the kernel merged ------
+if hw_start census_mmapped mmapped 64; then
+	read -r _ uord hblkhd hblks _ <<< "$(hw_cmd info mallinfo)"
+	read -r _ chunks mm mm_bytes <<< "$(hw_cmd info tally)"
+	"$FS" snapshot -j -p "$hpid" > "$TMP/mm.json" 2> "$TMP/mm.err"
+	# the kernel merged them: one mapping holds at least 64 of them
+	big=0
+	while IFS='- ' read -r lo hi _; do
+		[ $((16#$hi - 16#$lo)) -ge $((64 * 1052672)) ] && big=$((big + 1))
+	done < "/proc/$hpid/maps"
+	inuse=$(jget "$TMP/mm.json" .totals.in_use)
+	if [ "$big" -ge 1 ] && [ "$mm" = 64 ] && [ "$(jget "$TMP/mm.json" .mmapped.chunks)" = 64 ] &&
+		[ "$(jget "$TMP/mm.json" .mmapped.bytes)" = "$mm_bytes" ] && within "$inuse" "$chunks" 2; then
+		pass census_mmapped_chunks_side_by_side
+	else
+		fail census_mmapped_chunks_side_by_side "merged mappings $big; census in_use=$inuse chunks=$(jget "$TMP/mm.json" .mmapped.chunks)/$(jget "$TMP/mm.json" .mmapped.bytes), workload tally $chunks, mmapped $mm/$mm_bytes"
+	fi
+	# their ranges cover exactly their mappings' bytes (mallinfo2's hblkhd)
+	rsum=$(jq '[.mmapped.ranges[] | .end - .start] | add' "$TMP/mm.json")
+	if [ "$rsum" = "$hblkhd" ] && [ "$hblks" = 64 ]; then pass census_mmapped_ranges
+	else fail census_mmapped_ranges "ranges hold $rsum bytes, mallinfo2 hblkhd $hblkhd ($hblks blocks)"; fi
+	# live chunks: nothing to trim, and no promise of it
+	fr=$(jget "$TMP/mm.json" .totals.free_resident)
+	read -r _ before after <<< "$(hw_cmd trim trim)"
+	if [ "$fr" -le 131072 ] && [ "$(jget "$TMP/mm.json" .diagnosis.kind)" != retention ] &&
+		! jget "$TMP/mm.json" .diagnosis.text | grep -q 'malloc_trim would release'; then
+		pass census_mmapped_no_trim_promise
+	else
+		fail census_mmapped_no_trim_promise "free_resident=$fr (malloc_trim released $((before - after))): $(jget "$TMP/mm.json" .diagnosis.text)"
+	fi
+	hw_stop
+fi
+
+# --- (d) 400 MiB of small blocks, one in 256 kept, in the main arena and a thread's
+# (4 heaps of 64 MiB, the full ones merged into one VMA by the kernel): the predicted
+# release is what malloc_trim(0) then gives back ---------------------------------------
+if hw_start census_big big 400 256; then
+	read -r _ uord hblkhd _ <<< "$(hw_cmd info mallinfo)"
+	t0=$(date +%s%N)
+	"$FS" snapshot -j -p "$hpid" > "$TMP/big.json" 2> "$TMP/big.err"
+	t1=$(date +%s%N)
+	inuse=$(jget "$TMP/big.json" .totals.in_use)
+	merged=0
+	while IFS='- ' read -r lo hi _; do
+		[ $((16#$hi - 16#$lo)) -ge $((128 << 20)) ] && [ $((16#$lo % (64 << 20))) = 0 ] && merged=$((merged + 1))
+	done < "/proc/$hpid/maps"
+	if [ "$(jget "$TMP/big.json" .approximate)" = false ] && [ "$(jget "$TMP/big.json" '.arenas | length')" = 2 ] &&
+		[ "$(jget "$TMP/big.json" '.arenas[] | select(.kind == "thread") | .heaps')" = 4 ] && [ $merged -ge 1 ] &&
+		within "$inuse" $((uord + hblkhd)) 2; then
+		pass census_big_heap_in_use
+	else
+		fail census_big_heap_in_use "in_use=$inuse mallinfo2 uordblks+hblkhd=$((uord + hblkhd)), heaps merged in $merged VMAs $(jq -c '[.approximate, .note, [.arenas[] | [.heaps, .note]]]' "$TMP/big.json")"
+	fi
+	fr=$(jget "$TMP/big.json" .totals.free_resident)
+	read -r _ before after <<< "$(hw_cmd trim trim)"
+	echo "   census: walk of $(jget "$TMP/big.json" .totals.mapped) bytes took $(((t1 - t0) / 1000000)) ms; predicted $fr, malloc_trim released $((before - after))"
+	if [ -n "$before" ] && [ $((before - after)) -gt $((200 << 20)) ] && within "$fr" $((before - after)) 10; then
+		pass census_big_heap_trim_prediction
+	else
+		fail census_big_heap_trim_prediction "free_resident=$fr, malloc_trim released $((before - after))"
+	fi
+	hw_stop
+fi
