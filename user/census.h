@@ -92,4 +92,10 @@ int census__glibc(const struct fs_regions *rs, uint64_t rw_lo, uint64_t rw_hi, f
 		  fs_present_fn pages, void *pctx, void (*progress)(uint64_t done, uint64_t total),
 		  struct fs_census *out);
 
+/* Only the mmapped chunks (glibc's blocks above the mmap threshold) of the
+ * anonymous regions: what they are and where (mm ranges), in_use their bytes.
+ * Reads one page at each chunk's start, never the heaps. */
+int census__glibc_mmapped(const struct fs_regions *rs, fs_read_fn rd, void *rctx, fs_present_fn pages, void *pctx,
+			  struct fs_census *c);
+
 #endif

@@ -150,6 +150,24 @@ static void deep_figures(struct fs_state *st, struct tracer *tr, pid_t pid, stru
 	free(blocks);
 }
 
+/* Bytes of the mmapped chunks found at attach that are still mapped: blocks from
+ * before attach, live (glibc unmaps a chunk when it is freed). */
+static uint64_t census_still_mapped(const struct fs_state *st, const struct fs_regions *rs)
+{
+	uint64_t bytes = 0;
+
+	for (long i = 0; i < st->ncensus_ev; i++)
+		for (int k = 0; k < rs->n; k++) {
+			const struct fs_region *r = &rs->r[k];
+			uint64_t s = r->start > st->census_ev[i].start ? r->start : st->census_ev[i].start;
+			uint64_t e = r->end < st->census_ev[i].end ? r->end : st->census_ev[i].end;
+
+			if (r->kind == FS_RG_ANON && e > s)
+				bytes += e - s;
+		}
+	return bytes;
+}
+
 /* How held_free can be known: every block seen, or a census of those before attach. */
 static void set_basis(struct fs_state *st)
 {
@@ -164,8 +182,11 @@ static void set_basis(struct fs_state *st)
 	else if (st->census_done) {
 		m->held_basis = FS_B_CENSUS;
 		m->pre_attach_live = st->census_in_use > gone ? st->census_in_use - gone : 0;
-	} else
+	} else {
 		m->held_basis = FS_B_UNKNOWN;
+		m->pre_attach_live = st->census_mapped_now;	/* mmapped chunks found at attach */
+		m->pre_attach_bound = st->mapped_at_attach_known ? st->mapped_at_attach : UINT64_MAX;
+	}
 }
 
 int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive, int deep,
@@ -211,10 +232,14 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 		if (!st->rss_anon_start) {
 			st->rss_anon_start = st->mem.rss_anon;
 			st->resident_start = st->mem.resident;
-			/* blocks from before attach can only be in what was mapped then */
+			/* blocks from before attach can only be in what was mapped then (the
+			 * mmapped chunks found at attach are counted on their own) */
 			st->mapped_at_attach = st->mem.own_mapped[FS_OWN_ALLOCATOR] + st->mem.own_mapped[FS_OWN_UNKNOWN];
+			st->mapped_at_attach -= st->mapped_at_attach > census_still_mapped(st, &rs)
+						? census_still_mapped(st, &rs) : st->mapped_at_attach;
 			st->mapped_at_attach_known = 1;
 		}
+		st->census_mapped_now = census_still_mapped(st, &rs);
 	} else {
 		if (st->mem.valid)
 			st->mem_age_ns += st->snap.mono_ns - prev_ns;

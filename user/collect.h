@@ -52,8 +52,10 @@ struct fs_state {
 	/* evidence of who owns anonymous memory (see memmodel__own) */
 	struct fs_owned *live_ev;	/* pages of live blocks outside glibc's heaps, at the last deep sample */
 	long nlive_ev;
-	struct fs_owned *census_ev;	/* mmapped chunks a census found at attach */
+	struct fs_owned *census_ev;	/* mmapped chunks a census found at attach (glibc, -p) */
 	long ncensus_ev;
+	int census_mm_more;		/* more of them than were listed */
+	uint64_t census_mapped_now;	/* their bytes still mapped at the last sample */
 	int maps_complete;		/* every mapping since the program started was seen */
 	uint64_t mapped_at_attach;	/* anonymous memory not known to be anyone else's, at the first sample */
 	int mapped_at_attach_known;

@@ -302,9 +302,11 @@ void memmodel__finish(struct fs_memory *m)
 
 double memmodel__fragmentation(const struct fs_memory *m)
 {
+	uint64_t live = m->live + m->pre_attach_live;
+
 	if (!m->resident)
 		return 0;
-	return m->resident > m->live ? (double)(m->resident - m->live) / (double)m->resident : 0;
+	return m->resident > live ? (double)(m->resident - live) / (double)m->resident : 0;
 }
 
 void memmodel__occupancy(const struct fs_regions *rs, const uint64_t *addr, const uint64_t *size,

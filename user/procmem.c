@@ -220,7 +220,10 @@ int procmem__census(pid_t pid, const struct fs_regions *rs, void (*progress)(uin
 		return r;
 	}
 	libc_rw(rs, &lo, &hi);
-	r = census__glibc(rs, lo, hi, read_mem, &fd, procmem__pages, &pm, progress, c);
+	if (progress == PROCMEM_MMAPPED_ONLY)
+		r = census__glibc_mmapped(rs, read_mem, &fd, procmem__pages, &pm, c);
+	else
+		r = census__glibc(rs, lo, hi, read_mem, &fd, procmem__pages, &pm, progress, c);
 	close(fd);
 	procmem__pagemap_close(&pm);
 	return r;

@@ -396,6 +396,9 @@ static void text_memory(FILE *f, const struct fs_state *st)
 			st->mem_age_ns ? " — last sample before exit" : "");
 		fprintf(f, "  %12s  live        requested bytes of live blocks%s\n", render__bytes(m->live, b1, sizeof(b1)),
 			st->traced_from_start ? "" : " allocated since attach");
+		if (m->held_basis == FS_B_UNKNOWN && m->pre_attach_live)
+			fprintf(f, "  %12s  +live       glibc's mmapped chunks from before attach, still mapped (chunk bytes)\n",
+				render__bytes(m->pre_attach_live, b1, sizeof(b1)));
 		if (m->held_basis == FS_B_UNKNOWN) {
 			fprintf(f, "  %12s  unseen      resident allocator memory beyond live that blocks from before "
 				   "attach may fill: not known whether it is free\n", render__bytes(m->unseen, b1, sizeof(b1)));

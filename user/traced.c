@@ -177,27 +177,40 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 	snprintf(t->info.comm, sizeof(t->info.comm), "%s", t->tg.comm);
 	show_plan(&t->plan);
 
-	if (o->census && pid) {
-		/* What the heap held before the probes: counted now, its releases seen later. */
+	if (pid && t->plan.alloc == FS_ALLOC_GLIBC) {
+		/* What the heap held before the probes: with --census every chunk, counted now,
+		 * its releases seen later; without, only the mmapped chunks (one page read
+		 * each), so the allocator's big blocks are not taken for someone else's memory. */
 		struct fs_regions rs = { 0 };
 		struct fs_census *c = calloc(1, sizeof(*c));
 
-		if (t->plan.alloc != FS_ALLOC_GLIBC) {
-			fs_warn("--census reads glibc heaps only: not done for %s", t->plan.alloc_name);
-		} else if (c && !procmem__regions(pid, 1, &rs) && !procmem__census(pid, &rs, NULL, c)) {
-			t->st.census_done = 1;
-			t->st.census_in_use = c->in_use;
-			t->st.census_chunks = c->mmapped_chunks;	/* in_use counts them too */
-			for (int i = 0; i < c->narenas; i++)
-				t->st.census_chunks += c->arenas[i].chunks_in_use;
-			t->st.census_approximate = c->approximate;
-			fs_info("census: %llu bytes in %llu chunks in use before attach",
-				(unsigned long long)c->in_use, (unsigned long long)t->st.census_chunks);
-		} else {
+		if (c && !procmem__regions(pid, 1, &rs) &&
+		    !procmem__census(pid, &rs, o->census ? NULL : PROCMEM_MMAPPED_ONLY, c)) {
+			t->st.census_ev = calloc((size_t)c->nmm + 1, sizeof(*t->st.census_ev));
+			for (int i = 0; t->st.census_ev && i < c->nmm; i++)
+				t->st.census_ev[t->st.ncensus_ev++] =
+					(struct fs_owned){ c->mm[i].start, c->mm[i].end, FS_OWN_ALLOCATOR };
+			t->st.census_mm_more = c->mm_more;
+			if (o->census) {
+				t->st.census_done = 1;
+				t->st.census_in_use = c->in_use;
+				t->st.census_chunks = c->mmapped_chunks;	/* in_use counts them too */
+				for (int i = 0; i < c->narenas; i++)
+					t->st.census_chunks += c->arenas[i].chunks_in_use;
+				t->st.census_approximate = c->approximate;
+				fs_info("census: %llu bytes in %llu chunks in use before attach",
+					(unsigned long long)c->in_use, (unsigned long long)t->st.census_chunks);
+			} else {
+				fs_info("before attach: %llu mmapped chunks, %llu bytes", (unsigned long long)c->mmapped_chunks,
+					(unsigned long long)c->mmapped_bytes);
+			}
+		} else if (o->census) {
 			fs_warn("heap census of PID %d failed: live figures cover blocks allocated after attach only", pid);
 		}
 		memmodel__regions_free(&rs);
 		free(c);
+	} else if (o->census && pid) {
+		fs_warn("--census reads glibc heaps only: not done for %s", t->plan.alloc_name);
 	}
 	memset(&topts, 0, sizeof(topts));
 	topts.pid = t->tg.pid;
