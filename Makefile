@@ -26,11 +26,11 @@ APP_SRCS  := $(PURE_SRCS) user/collect.c user/traced.c user/main.c user/cmd_stat
 APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOLS     := $(OUTPUT)/tools/rpcwork $(OUTPUT)/tools/allocwork $(OUTPUT)/tools/allocwork-je $(OUTPUT)/tools/allocwork-cxx \
-             $(OUTPUT)/tools/allocwork-cxx-je
+             $(OUTPUT)/tools/allocwork-cxx-je $(OUTPUT)/tools/allocwork-nopie
 FIXTURES  := $(OUTPUT)/fixtures/dyn $(OUTPUT)/fixtures/dyn-je $(OUTPUT)/fixtures/static \
              $(OUTPUT)/fixtures/static-stripped $(OUTPUT)/fixtures/libfakemalloc.so \
              $(OUTPUT)/fixtures/dyn-fake $(OUTPUT)/fixtures/static-je-prefix $(OUTPUT)/fixtures/dyn-tc \
-             $(OUTPUT)/fixtures/refused
+             $(OUTPUT)/fixtures/refused $(OUTPUT)/fixtures/nopie
 
 VMLINUX   := vmlinux/vmlinux.h
 
@@ -91,6 +91,10 @@ $(OUTPUT)/tools/rpcwork: tools/rpcwork.c | $(OUTPUT)/tools
 $(OUTPUT)/tools/allocwork-je: tools/allocwork.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@ -ljemalloc
+# not PIE, and taking malloc's address: libc's GOT slot for malloc names its PLT entry
+$(OUTPUT)/tools/allocwork-nopie: tools/allocwork.c tests/unit/malloc_addr.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -pthread -no-pie -fno-pic $^ -o $@
 $(OUTPUT)/tools/allocwork-cxx: tools/allocwork_cxx.cc | $(OUTPUT)/tools
 	$(call msg,CXX,$@)
 	$(Q)g++ -O2 -g -Wall -Wextra -Werror -fsized-deallocation -pthread $< -o $@
@@ -118,6 +122,8 @@ $(OUTPUT)/fixtures/dyn-tc: tests/unit/fixture.c $(OUTPUT)/fixtures/libfaketcmall
 	$(Q)$(CC) -O1 $< -o $@ -L$(OUTPUT)/fixtures -lfaketcmalloc -Wl,-rpath,'$$ORIGIN'
 $(OUTPUT)/fixtures/refused: tests/unit/fixture_refused.S | $(OUTPUT)/fixtures
 	$(Q)$(CC) -nostdlib -static $< -o $@
+$(OUTPUT)/fixtures/nopie: tests/unit/fixture_nopie.c tests/unit/malloc_addr.c | $(OUTPUT)/fixtures
+	$(Q)$(CC) -O1 -no-pie -fno-pic $^ -o $@
 $(OUTPUT)/fixtures/static-je-prefix: tests/unit/fixture_je_prefix.c | $(OUTPUT)/fixtures
 	$(Q)$(CC) -O1 $< -o $@
 
