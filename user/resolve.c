@@ -813,15 +813,20 @@ static int first_in_link_map(int fd, const struct procmaps *pm, const char *root
  * (lookups for PLT relocations skip undefined symbols), so read that slot instead.
  * Before the first call through the entry (lazy binding) the slot still points into
  * the PLT; then the allocator is what ld.so will bind: the first object in its
- * search order defining malloc. */
+ * search order defining malloc. 1: looked through, 0: not a PLT entry, -1: a PLT
+ * entry that leads nowhere. */
 static int look_through_plt(int fd, const struct procmaps *pm, const char *root, int exe, int obj,
 			    uint64_t addr, int *winner, uint64_t *addr_out, char *how, size_t howlen)
 {
 	struct elfobj *o;
 	uint64_t bias = 0, canon = 0, slot, to = 0;
-	const char *who = obj == exe ? "the executable's" : pm->obj[obj];
+	char who[PATH_MAX + 8];
 	int plt, k = -1;
 
+	if (obj == exe)
+		snprintf(who, sizeof(who), "the executable's");
+	else
+		snprintf(who, sizeof(who), "%s's", pm->obj[obj]);
 	o = open_mapped(pm, root, obj, &bias);
 	if (!o)
 		return 0;
@@ -840,7 +845,7 @@ static int look_through_plt(int fd, const struct procmaps *pm, const char *root,
 	}
 	k = first_in_link_map(fd, pm, root, exe, obj);
 	if (k < 0)
-		return 0;
+		return -1;
 	*winner = k;
 	*addr_out = 0;
 	snprintf(how, howlen, "libc's GOT slot for malloc points at %s PLT entry 0x%llx, not yet bound: looked "
@@ -870,8 +875,10 @@ static int bound_by_got(pid_t pid, struct procmaps *pm, const char *root, int li
 	if (fd < 0)
 		return -errno;
 	if (!read_u64(fd, bias + slot, &addr) && (k = obj_at(pm, addr)) >= 0) {
-		r = 0;
-		if (k == libc || !look_through_plt(fd, pm, root, exe, k, addr, winner, addr_out, how, howlen)) {
+		int through = k == libc ? 0 : look_through_plt(fd, pm, root, exe, k, addr, winner, addr_out, how, howlen);
+
+		r = through < 0 ? -ENOENT : 0;
+		if (!through) {
 			*winner = k;
 			*addr_out = addr;
 			snprintf(how, howlen, "libc's GOT slot for malloc points to 0x%llx", (unsigned long long)addr);
@@ -943,7 +950,7 @@ int resolve__pid(pid_t pid, struct fs_plan *plan, char *err, size_t errlen)
 		}
 		snprintf(plan->how, sizeof(plan->how), "%s",
 			 libc < 0 ? "statically linked: malloc defined in the executable"
-				  : "first mapped object defining malloc (libc's GOT slot unreadable)");
+				  : "first mapped object defining malloc (libc's GOT slot gave no answer)");
 	}
 	if (winner < 0) {
 		snprintf(path, sizeof(path), "%s%s", root, exe);
