@@ -761,8 +761,10 @@ static struct elfobj *open_mapped(const struct procmaps *pm, const char *root, i
 	return o;
 }
 
-/* The first object after skip in the process's link map (ld.so's load order, the
- * order its symbol search follows) that defines malloc. The chain starts at the
+/* The first object other than skip in the process's link map (ld.so's load order,
+ * the order its symbol search follows; the executable comes first) that defines
+ * malloc. An object dlopen'ed without RTLD_GLOBAL is in the chain too but not in the
+ * search; it comes after the initial objects, libc among them. The chain starts at the
  * r_debug the dynamic linker publishes through the executable's DT_DEBUG entry;
  * struct r_debug and struct link_map are glibc's public ABI (<link.h>). */
 static int first_in_link_map(int fd, const struct procmaps *pm, const char *root, int exe, int skip)
