@@ -29,10 +29,11 @@ TOOLS     := $(OUTPUT)/tools/rpcwork $(OUTPUT)/tools/allocwork $(OUTPUT)/tools/a
              $(OUTPUT)/tools/allocwork-cxx-je
 TOOLS     += $(OUTPUT)/tools/ownheap
 TOOLS     += $(OUTPUT)/tools/heapwork
+TOOLS     += $(OUTPUT)/tools/allocwork-nopie
 FIXTURES  := $(OUTPUT)/fixtures/dyn $(OUTPUT)/fixtures/dyn-je $(OUTPUT)/fixtures/static \
              $(OUTPUT)/fixtures/static-stripped $(OUTPUT)/fixtures/libfakemalloc.so \
              $(OUTPUT)/fixtures/dyn-fake $(OUTPUT)/fixtures/static-je-prefix $(OUTPUT)/fixtures/dyn-tc \
-             $(OUTPUT)/fixtures/refused
+             $(OUTPUT)/fixtures/refused $(OUTPUT)/fixtures/nopie
 
 VMLINUX   := vmlinux/vmlinux.h
 
@@ -99,6 +100,10 @@ $(OUTPUT)/tools/rpcwork: tools/rpcwork.c | $(OUTPUT)/tools
 $(OUTPUT)/tools/allocwork-je: tools/allocwork.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@ -ljemalloc
+# not PIE, and taking malloc's address: libc's GOT slot for malloc names its PLT entry
+$(OUTPUT)/tools/allocwork-nopie: tools/allocwork.c tests/unit/malloc_addr.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -pthread -no-pie -fno-pic $^ -o $@
 $(OUTPUT)/tools/allocwork-cxx: tools/allocwork_cxx.cc | $(OUTPUT)/tools
 	$(call msg,CXX,$@)
 	$(Q)g++ -O2 -g -Wall -Wextra -Werror -fsized-deallocation -pthread $< -o $@
@@ -126,6 +131,8 @@ $(OUTPUT)/fixtures/dyn-tc: tests/unit/fixture.c $(OUTPUT)/fixtures/libfaketcmall
 	$(Q)$(CC) -O1 $< -o $@ -L$(OUTPUT)/fixtures -lfaketcmalloc -Wl,-rpath,'$$ORIGIN'
 $(OUTPUT)/fixtures/refused: tests/unit/fixture_refused.S | $(OUTPUT)/fixtures
 	$(Q)$(CC) -nostdlib -static $< -o $@
+$(OUTPUT)/fixtures/nopie: tests/unit/fixture_nopie.c tests/unit/malloc_addr.c | $(OUTPUT)/fixtures
+	$(Q)$(CC) -O1 -no-pie -fno-pic $^ -o $@
 $(OUTPUT)/fixtures/static-je-prefix: tests/unit/fixture_je_prefix.c | $(OUTPUT)/fixtures
 	$(Q)$(CC) -O1 $< -o $@
 

@@ -277,7 +277,8 @@ int elfobj__addr_sym(struct elfobj *o, uint64_t vaddr, const char **name, uint64
 	return 0;
 }
 
-int elfobj__got_slot(const struct elfobj *o, const char *name, uint64_t *vaddr)
+/* The GOT slot of the first relocation of name whose type is accepted. */
+static int reloc_slot(const struct elfobj *o, const char *name, int jump_slot_only, uint64_t *vaddr)
 {
 	Elf_Scn *scn = NULL;
 
@@ -303,8 +304,9 @@ int elfobj__got_slot(const struct elfobj *o, const char *name, uint64_t *vaddr)
 			if (!gelf_getrela(d, (int)i, &r))
 				break;
 			t = GELF_R_TYPE(r.r_info);
-			if ((t != R_X86_64_GLOB_DAT && t != R_X86_64_JUMP_SLOT) ||
-			    !gelf_getsym(symd, (int)GELF_R_SYM(r.r_info), &s))
+			if (t != R_X86_64_JUMP_SLOT && (jump_slot_only || t != R_X86_64_GLOB_DAT))
+				continue;
+			if (!gelf_getsym(symd, (int)GELF_R_SYM(r.r_info), &s))
 				continue;
 			nm = elf_strptr(o->elf, symsh.sh_link, s.st_name);
 			if (nm && !strcmp(nm, name)) {
@@ -314,6 +316,75 @@ int elfobj__got_slot(const struct elfobj *o, const char *name, uint64_t *vaddr)
 		}
 	}
 	return -ENOENT;
+}
+
+int elfobj__got_slot(const struct elfobj *o, const char *name, uint64_t *vaddr)
+{
+	return reloc_slot(o, name, 0, vaddr);
+}
+
+int elfobj__jump_slot(const struct elfobj *o, const char *name, uint64_t *vaddr)
+{
+	return reloc_slot(o, name, 1, vaddr);
+}
+
+int elfobj__plt_sym(const struct elfobj *o, const char *name, uint64_t *vaddr)
+{
+	Elf_Data *d;
+	GElf_Shdr sh;
+	size_t n;
+
+	if (!o->dynsym || !gelf_getshdr(o->dynsym, &sh) || !(d = elf_getdata(o->dynsym, NULL)) || !sh.sh_entsize)
+		return -ENOENT;
+	n = sh.sh_size / sh.sh_entsize;
+	for (size_t i = 1; i < n; i++) {
+		GElf_Sym s;
+		const char *nm;
+
+		if (!gelf_getsym(d, (int)i, &s) || s.st_shndx != SHN_UNDEF || !s.st_value ||
+		    GELF_ST_TYPE(s.st_info) != STT_FUNC)
+			continue;
+		nm = elf_strptr(o->elf, sh.sh_link, s.st_name);
+		if (nm && !strcmp(nm, name)) {
+			*vaddr = s.st_value;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int elfobj__dynamic(const struct elfobj *o, uint64_t *vaddr, uint64_t *size)
+{
+	for (size_t i = 0; i < o->nphdr; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(o->elf, (int)i, &ph) && ph.p_type == PT_DYNAMIC) {
+			*vaddr = ph.p_vaddr;
+			*size = ph.p_memsz;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int elfobj__in_plt(const struct elfobj *o, uint64_t vaddr)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(o->elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(o->elf, scn))) {
+		GElf_Shdr sh;
+		const char *nm;
+
+		if (!gelf_getshdr(scn, &sh) || vaddr < sh.sh_addr || vaddr >= sh.sh_addr + sh.sh_size)
+			continue;
+		nm = elf_strptr(o->elf, shstrndx, sh.sh_name);
+		if (nm && (!strcmp(nm, ".plt") || !strcmp(nm, ".plt.sec") || !strcmp(nm, ".plt.got")))
+			return 1;
+	}
+	return 0;
 }
 
 int elfobj__text_range(const struct elfobj *o, uint64_t *lo, uint64_t *hi)

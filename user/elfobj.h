@@ -37,6 +37,16 @@ int elfobj__sym(const struct elfobj *o, const char *name, struct elfsym *out);
 int elfobj__addr_sym(struct elfobj *o, uint64_t vaddr, const char **name, uint64_t *off);
 /* Address of the GOT slot (GLOB_DAT or JUMP_SLOT relocation) bound to name. */
 int elfobj__got_slot(const struct elfobj *o, const char *name, uint64_t *vaddr);
+/* Address of the GOT slot of name's JUMP_SLOT relocation (its PLT entry's slot). */
+int elfobj__jump_slot(const struct elfobj *o, const char *name, uint64_t *vaddr);
+/* The canonical address of a function o uses but does not define: a non-PIE
+ * executable that takes name's address gives it the address of its own PLT entry
+ * (.dynsym, st_shndx SHN_UNDEF, st_value != 0), and every object binds name there. */
+int elfobj__plt_sym(const struct elfobj *o, const char *name, uint64_t *vaddr);
+/* vaddr of the dynamic section (PT_DYNAMIC); -ENOENT if none. */
+int elfobj__dynamic(const struct elfobj *o, uint64_t *vaddr, uint64_t *size);
+/* 1 if vaddr lies in a PLT section (.plt, .plt.sec, .plt.got) of o. */
+int elfobj__in_plt(const struct elfobj *o, uint64_t vaddr);
 /* vaddr of the lowest PT_LOAD, page aligned: load bias = mapping start - this. */
 uint64_t elfobj__base_vaddr(const struct elfobj *o);
 /* [lo, hi) of the executable PT_LOAD segments; -ENOENT if none. */

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <link.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -730,37 +732,161 @@ static void free_maps(struct procmaps *pm)
 		free(pm->obj[i]);
 }
 
-/* libc's own GOT slot for malloc holds the address the dynamic linker bound. */
-static int bound_by_got(pid_t pid, struct procmaps *pm, const char *root, int libc,
-			int *winner, uint64_t *addr_out)
+/* The object of pm whose mapping holds addr, or -1. */
+static int obj_at(const struct procmaps *pm, uint64_t addr)
+{
+	for (int i = 0; i < pm->nm; i++)
+		if (addr >= pm->m[i].start && addr < pm->m[i].end)
+			return pm->m[i].obj;
+	return -1;
+}
+
+static int read_u64(int fd, uint64_t addr, uint64_t *v)
+{
+	return pread(fd, v, 8, (off_t)addr) == 8 ? 0 : -EIO;
+}
+
+/* Opens the file of mapped object k; its load bias in *bias. NULL if not mapped at offset 0. */
+static struct elfobj *open_mapped(const struct procmaps *pm, const char *root, int k, uint64_t *bias)
 {
 	char path[PATH_MAX];
 	struct elfobj *o;
-	uint64_t slot, addr = 0;
-	int fd, r = -ENOENT;
 
-	snprintf(path, sizeof(path), "%s%s", root, pm->obj[libc]);
+	if (k < 0 || pm->obj_start[k] == UINT64_MAX)
+		return NULL;
+	snprintf(path, sizeof(path), "%s%s", root, pm->obj[k]);
 	o = elfobj__open(path);
-	if (!o)
-		return -errno;
-	if (pm->obj_start[libc] != UINT64_MAX && !elfobj__got_slot(o, "malloc", &slot)) {
-		uint64_t bias = pm->obj_start[libc] - elfobj__base_vaddr(o);
+	if (o)
+		*bias = pm->obj_start[k] - elfobj__base_vaddr(o);
+	return o;
+}
 
-		snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && pread(fd, &addr, 8, (off_t)(bias + slot)) == 8) {
-			for (int i = 0; i < pm->nm; i++)
-				if (addr >= pm->m[i].start && addr < pm->m[i].end) {
-					*winner = pm->m[i].obj;
-					*addr_out = addr;
-					r = 0;
-					break;
-				}
+/* The first object other than skip in the process's link map (ld.so's load order,
+ * the order its symbol search follows; the executable comes first) that defines
+ * malloc. An object dlopen'ed without RTLD_GLOBAL is in the chain too but not in the
+ * search; it comes after the initial objects, libc among them. The chain starts at the
+ * r_debug the dynamic linker publishes through the executable's DT_DEBUG entry;
+ * struct r_debug and struct link_map are glibc's public ABI (<link.h>). */
+static int first_in_link_map(int fd, const struct procmaps *pm, const char *root, int exe, int skip)
+{
+	struct elfobj *o;
+	uint64_t bias = 0, dyn, dynsz, rdebug = 0, lm = 0;
+	int found = -1;
+
+	o = open_mapped(pm, root, exe, &bias);
+	if (!o)
+		return -1;
+	if (elfobj__dynamic(o, &dyn, &dynsz))
+		dynsz = 0;
+	elfobj__free(o);
+	for (uint64_t off = 0; off + 16 <= dynsz && !rdebug; off += 16) {
+		uint64_t tag, val;
+
+		if (read_u64(fd, bias + dyn + off, &tag) || tag == DT_NULL)
+			break;
+		if (tag == DT_DEBUG && !read_u64(fd, bias + dyn + off + 8, &val))
+			rdebug = val;
+	}
+	if (!rdebug || read_u64(fd, rdebug + offsetof(struct r_debug, r_map), &lm))
+		return -1;
+	for (int n = 0; lm && n < 2 * MAX_OBJS && found < 0; n++) {
+		uint64_t ld, next;
+		char path[PATH_MAX];
+		int k;
+
+		if (read_u64(fd, lm + offsetof(struct link_map, l_ld), &ld) ||
+		    read_u64(fd, lm + offsetof(struct link_map, l_next), &next))
+			break;
+		k = obj_at(pm, ld);
+		if (k >= 0 && k != skip) {
+			snprintf(path, sizeof(path), "%s%s", root, pm->obj[k]);
+			if (defines_malloc(path))
+				found = k;
 		}
-		if (fd >= 0)
-			close(fd);
+		lm = next;
+	}
+	return found;
+}
+
+/* A non-PIE executable that takes malloc's address (or just references it) makes
+ * its own PLT entry malloc's canonical address, and ld.so binds libc's GLOB_DAT for
+ * malloc there: the slot names the executable, not the allocator. That PLT entry
+ * jumps through the executable's JUMP_SLOT, which ld.so binds past the executable
+ * (lookups for PLT relocations skip undefined symbols), so read that slot instead.
+ * Before the first call through the entry (lazy binding) the slot still points into
+ * the PLT; then the allocator is what ld.so will bind: the first object in its
+ * search order defining malloc. 1: looked through, 0: not a PLT entry, -1: a PLT
+ * entry that leads nowhere. */
+static int look_through_plt(int fd, const struct procmaps *pm, const char *root, int exe, int obj,
+			    uint64_t addr, int *winner, uint64_t *addr_out, char *how, size_t howlen)
+{
+	struct elfobj *o;
+	uint64_t bias = 0, canon = 0, slot, to = 0;
+	char who[PATH_MAX + 8];
+	int plt, k = -1;
+
+	if (obj == exe)
+		snprintf(who, sizeof(who), "the executable's");
+	else
+		snprintf(who, sizeof(who), "%s's", pm->obj[obj]);
+	o = open_mapped(pm, root, obj, &bias);
+	if (!o)
+		return 0;
+	plt = (!elfobj__plt_sym(o, "malloc", &canon) && canon == addr - bias) || elfobj__in_plt(o, addr - bias);
+	if (plt && !elfobj__jump_slot(o, "malloc", &slot) && !read_u64(fd, bias + slot, &to))
+		k = obj_at(pm, to);
+	elfobj__free(o);
+	if (!plt)
+		return 0;
+	if (k >= 0 && k != obj) {
+		*winner = k;
+		*addr_out = to;
+		snprintf(how, howlen, "libc's GOT slot for malloc points at %s PLT entry 0x%llx: looked through it "
+			 "to 0x%llx (its GOT slot for malloc)", who, (unsigned long long)addr, (unsigned long long)to);
+		return 1;
+	}
+	k = first_in_link_map(fd, pm, root, exe, obj);
+	if (k < 0)
+		return -1;
+	*winner = k;
+	*addr_out = 0;
+	snprintf(how, howlen, "libc's GOT slot for malloc points at %s PLT entry 0x%llx, not yet bound: looked "
+		 "through it to the first object defining malloc in the link map", who, (unsigned long long)addr);
+	return 1;
+}
+
+/* libc's own GOT slot for malloc holds the address the dynamic linker bound. */
+static int bound_by_got(pid_t pid, struct procmaps *pm, const char *root, int libc, int exe,
+			int *winner, uint64_t *addr_out, char *how, size_t howlen)
+{
+	char path[PATH_MAX];
+	struct elfobj *o;
+	uint64_t slot, bias = 0, addr = 0;
+	int fd, k, r = -ENOENT;
+
+	o = open_mapped(pm, root, libc, &bias);
+	if (!o)
+		return -ENOENT;
+	if (elfobj__got_slot(o, "malloc", &slot)) {
+		elfobj__free(o);
+		return -ENOENT;
 	}
 	elfobj__free(o);
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (!read_u64(fd, bias + slot, &addr) && (k = obj_at(pm, addr)) >= 0) {
+		int through = k == libc ? 0 : look_through_plt(fd, pm, root, exe, k, addr, winner, addr_out, how, howlen);
+
+		r = through < 0 ? -ENOENT : 0;
+		if (!through) {
+			*winner = k;
+			*addr_out = addr;
+			snprintf(how, howlen, "libc's GOT slot for malloc points to 0x%llx", (unsigned long long)addr);
+		}
+	}
+	close(fd);
 	return r;
 }
 
@@ -806,9 +932,8 @@ int resolve__pid(pid_t pid, struct fs_plan *plan, char *err, size_t errlen)
 		r = -ENOENT;
 		goto out;
 	}
-	if (libc >= 0 && !bound_by_got(pid, pm, root, libc, &winner, &addr)) {
-		snprintf(plan->how, sizeof(plan->how), "libc's GOT slot for malloc points to 0x%llx",
-			 (unsigned long long)addr);
+	if (libc >= 0 && !bound_by_got(pid, pm, root, libc, exe_idx, &winner, &addr, plan->how, sizeof(plan->how))) {
+		fs_debug("malloc of PID %d bound to 0x%llx in %s", pid, (unsigned long long)addr, pm->obj[winner]);
 	} else {
 		/* Static, or no libc: the executable, then whatever else defines malloc. */
 		int order[MAX_OBJS], no = 0;
@@ -827,7 +952,7 @@ int resolve__pid(pid_t pid, struct fs_plan *plan, char *err, size_t errlen)
 		}
 		snprintf(plan->how, sizeof(plan->how), "%s",
 			 libc < 0 ? "statically linked: malloc defined in the executable"
-				  : "first mapped object defining malloc (libc's GOT slot unreadable)");
+				  : "first mapped object defining malloc (libc's GOT slot gave no answer)");
 	}
 	if (winner < 0) {
 		snprintf(path, sizeof(path), "%s%s", root, exe);

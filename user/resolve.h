@@ -31,7 +31,7 @@ struct fs_plan {
 	char alloc_name[32];	/* "glibc", "jemalloc", "tcmalloc", "mimalloc", "unknown" */
 	char object[PATH_MAX];	/* the object malloc binds to, as the target names it */
 	char prefix[16];	/* symbol prefix ("je_", "_rjem_") or "" */
-	char how[160];		/* how the binding was found */
+	char how[256];		/* how the binding was found */
 	int nprobes;
 	struct fs_probe probes[FS_MAX_FUNCS];
 	/* libc's memory-syscall wrappers (kind: enum fs_sys), nsys = FS_S__COUNT when

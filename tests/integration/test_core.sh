@@ -168,3 +168,84 @@ sleep 0.2
 expect_error probe_refused 1 'attach .* the kernel refuses a uprobe on the instruction there' "$FS" stat -p $rpid
 kill $rpid 2>/dev/null; wait $rpid 2>/dev/null
 no_programs_left nothing_left_attached
+
+# --- non-PIE executables: libc's GOT slot for malloc names the executable's PLT entry
+# allocwork built -no-pie, taking malloc's address (tests/unit/malloc_addr.c): the
+# allocator is found by looking through that entry, and the counts stay exact; with
+# LD_BIND_NOT=1 the executable's own slot is never bound and the link map decides.
+NP=$TOOLS/allocwork-nopie
+run_cmd_case glibc_cmd_nopie "" -- "$NP" --rounds __ROUNDS__ --keep 16 --tally "$TMP/glibc_cmd_nopie.tally"
+for v in bound unbound; do
+	envspec=""; want="looked through it to 0x"
+	[ $v = unbound ] && { envspec="LD_BIND_NOT=1"; want="not yet bound: looked through it"; }
+	attach_case glibc_attach_nopie_$v "$envspec" "$NP" --threads 2 --rounds $ROUNDS --keep 10
+	j="$TMP/glibc_attach_nopie_$v.json"
+	read -r name obj <<< "$(jq -r '[.allocator.name, .allocator.object] | join(" ")' "$j" 2>/dev/null)"
+	how=$(jq -r .allocator.found_by "$j" 2>/dev/null)
+	if [ "$name" = glibc ] && [[ $obj == */libc.so.6 ]] && [[ $how == *"points at the executable's PLT entry"*"$want"* ]] &&
+		grep -qs "allocator: glibc in .*/libc.so.6 (libc's GOT slot for malloc points at the executable's PLT entry" \
+			"$TMP/glibc_attach_nopie_$v.err"; then
+		pass nopie_${v}_looked_through_plt
+	else
+		fail nopie_${v}_looked_through_plt "allocator $name in $obj, found_by: $how"
+	fi
+done
+
+# Debian's own python3.11 (not PIE; its PLT entry is malloc's canonical address):
+# attached while running, it allocates N bytearrays of 1,000,000 bytes after a sync
+# point and keeps them (each one a malloc of libc's: over pymalloc's 512-byte limit).
+# Python's own allocations are not controlled: live bytes are at least N * 10^6.
+PY=/usr/bin/python3.11
+N=40
+if [ ! -x $PY ]; then
+	fail python3_nopie_attached "$PY not installed (apt-get install python3.11)"
+else
+	d="$TMP/py"; mkdir -p "$d"
+	timeout 120 $PY -I -c '
+import os, sys, time
+def wait(path):
+    for _ in range(2400):
+        if os.path.exists(path):
+            return
+        time.sleep(0.05)
+    sys.exit(3)
+d, n = sys.argv[1], int(sys.argv[2])
+with open(d + "/ready.tmp", "w") as f:
+    f.write("%d\n" % os.getpid())
+os.rename(d + "/ready.tmp", d + "/ready")
+wait(d + "/go")
+keep = [bytearray(1000000) for _ in range(n)]
+with open(d + "/done", "w") as f:
+    f.write("%d\n" % sum(len(b) for b in keep))
+wait(d + "/leave")
+' "$d" $N &
+	ppid=$!	# timeout(1)'s; python's own is in the ready file
+	if ! wait_for "[ -s '$d/ready' ]" 100; then
+		fail python3_nopie_attached "python3.11 never got ready"; kill -9 $ppid
+	else
+		t0=$(date +%s%N)
+		"$FS" -v stat -j -d 120 -p "$(cat "$d/ready")" > "$d/out.json" 2> "$d/err" &
+		fpid=$!
+		# bounded, and over as soon as fragscope gives up
+		wait_for "grep -qs 'tracing PID' '$d/err' || ! kill -0 $fpid 2>/dev/null" 300
+		grep -qs 'tracing PID' "$d/err"; attached=$?
+		t1=$(date +%s%N)
+		[ $attached = 0 ] && touch "$d/go" && wait_for "[ -s '$d/done' ]" 300
+		kill -INT $fpid 2>/dev/null; wait $fpid; rc=$?
+		touch "$d/leave"; wait $ppid
+		# big: live blocks in [512 KiB, 1 MiB), where the bytearrays fall
+		read -r name obj live allocs big exact <<< "$(jq -r '[.allocator.name, .allocator.object, .live.bytes,
+			.totals.allocs, ([.histograms.live_size[] | select(.lt == 1048576) | .count] | add // 0),
+			.live.exact] | join(" ")' "$d/out.json" 2>/dev/null)"
+		how=$(jq -r .allocator.found_by "$d/out.json" 2>/dev/null)
+		if [ $attached = 0 ] && [ $rc = 0 ] && [ "$(cat "$d/done" 2>/dev/null)" = $((N * 1000000)) ] &&
+			[ "$name" = glibc ] && [[ $obj == */libc.so.6 ]] && [[ $how == *"executable's PLT entry"*"looked through it"* ]] &&
+			[ "${live:-0}" -ge $((N * 1000000)) ] && [ "${allocs:-0}" -ge $N ] && [ "${big:-0}" -ge $N ]; then
+			pass python3_nopie_attached
+		else
+			fail python3_nopie_attached "attached=$attached rc=$rc allocator $name in $obj (found_by: $how) live=$live allocs=$allocs live blocks of 512 KiB-1 MiB=$big, expected live >= $((N * 1000000)) and >= $N such blocks; $(grep -v '^fragscope:  ' "$d/err" | tail -1)"
+		fi
+		[ $attached = 0 ] && echo "  python3.11: attach took $(((t1 - t0) / 1000000)) ms; live bytes $live (>= $((N * 1000000))), allocs $allocs, live blocks of 512 KiB-1 MiB $big (>= $N), live exact: $exact"
+	fi
+fi
+no_programs_left nothing_left_attached_after_nopie

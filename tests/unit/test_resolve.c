@@ -2,8 +2,10 @@
  * statically, and the probe plans, on the fixtures (make fixtures) and this
  * machine's glibc and jemalloc. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "elfobj.h"
 #include "insn.h"
@@ -439,4 +441,147 @@ TEST(resolve_find_lib)
 		  -ENOENT, "missing path");
 	ASSERT_EQ(resolve__find_lib("libc.so.6", NULL, NULL, NULL, "/nonexistent-root", out, sizeof(out)),
 		  -ENOENT, "nothing under a missing root");
+}
+
+/* ---- non-PIE executables: malloc's canonical address is the executable's PLT entry ---- */
+
+/* The non-PIE fixture takes malloc's address: its .dynsym holds malloc undefined
+ * but with a value (its PLT entry), which is no definition of malloc. */
+TEST(elfobj_canonical_plt)
+{
+	struct elfobj *o = elfobj__open(FIXTURES "/nopie"), *pie = elfobj__open(FIXTURES "/dyn");
+	uint64_t canon = 0, slot = 0, any = 0, lo, hi;
+	struct elfsym s;
+
+	if (!ASSERT_OK_PTR(o, "open nopie") || !ASSERT_OK_PTR(pie, "open dyn"))
+		goto cleanup;
+	ASSERT_FALSE(elfobj__is_dyn(o), "nopie is ET_EXEC");
+	ASSERT_EQ(elfobj__sym(o, "malloc", &s), -ENOENT, "an undefined malloc is no definition");
+	if (ASSERT_OK(elfobj__plt_sym(o, "malloc", &canon), "malloc has a canonical address")) {
+		ASSERT_TRUE(elfobj__in_plt(o, canon), "the canonical address is in the PLT");
+		ASSERT_OK(elfobj__text_range(o, &lo, &hi), "text");
+		ASSERT_TRUE(canon >= lo && canon < hi, "and in the code");
+	}
+	ASSERT_EQ(elfobj__plt_sym(o, "free", &any), -ENOENT, "free's address is not taken");
+	if (ASSERT_OK(elfobj__jump_slot(o, "malloc", &slot), "malloc's JUMP_SLOT"))
+		ASSERT_FALSE(elfobj__in_plt(o, slot), "the slot is data, not PLT");
+	ASSERT_OK(elfobj__got_slot(o, "malloc", &any), "got_slot finds it too");
+	ASSERT_EQ(any, slot, "the same slot");
+	ASSERT_EQ(elfobj__plt_sym(pie, "malloc", &any), -ENOENT, "a PIE has no canonical PLT entry");
+	ASSERT_OK(elfobj__dynamic(o, &any, &lo), "PT_DYNAMIC");
+	ASSERT_TRUE(lo > 0 && lo % 16 == 0, "dynamic entries are 16 bytes");
+cleanup:
+	elfobj__free(o);
+	elfobj__free(pie);
+}
+
+/* Started from the file: the executable's undefined-with-value malloc is not taken
+ * as its definition, libc is. */
+TEST(resolve_cmd_nopie)
+{
+	struct fs_plan *p = plan_new();
+	char err[256] = "";
+
+	if (!p)
+		return;
+	if (!ASSERT_OK(resolve__cmd(FIXTURES "/nopie", no_env, p, err, sizeof(err)), err))
+		goto cleanup;
+	ASSERT_EQ(p->alloc, FS_ALLOC_GLIBC, "alloc");
+	ASSERT_ENDS_WITH(p->object, "/libc.so.6", "object");
+	if (has_probe(p, "malloc", FS_K_MALLOC, "/libc.so.6"))
+		placed_from_file(probe(p, "malloc"), 1);
+	has_probe(p, "free", FS_K_FREE, "/libc.so.6");
+	unique_probes(p);
+cleanup:
+	free(p);
+}
+
+/* Runs the fixture with "wait" (env: extra environment entry or NULL); *in is its
+ * stdin (closing it ends the fixture). The pid, or -1. */
+static pid_t start_nopie(const char *env, int *in)
+{
+	int to[2], from[2];
+	char buf[8] = "";
+	pid_t pid;
+
+	if (pipe2(to, O_CLOEXEC) || pipe2(from, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = { FIXTURES "/nopie", "wait", NULL };
+
+		dup2(to[0], 0);
+		dup2(from[1], 1);
+		if (env)
+			putenv((char *)env);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(to[0]);
+	close(from[1]);
+	/* bounded: the fixture answers at once, or dies and the pipe closes */
+	if (pid < 0 || read(from[0], buf, 6) != 6 || strncmp(buf, "ready\n", 6)) {
+		close(from[0]);
+		close(to[1]);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		return -1;
+	}
+	close(from[0]);
+	*in = to[1];
+	return pid;
+}
+
+static void stop_nopie(pid_t pid, int in)
+{
+	int status = -1;
+
+	close(in);
+	waitpid(pid, &status, 0);
+	ASSERT_EQ(status, 0, "fixture exited cleanly");
+}
+
+/* Attached to the running fixture: libc's GOT slot for malloc points at the
+ * executable's PLT entry; the resolver looks through it to libc's malloc, through
+ * the executable's own GOT slot when bound, through the link map when not
+ * (LD_BIND_NOT=1 keeps it unbound). */
+static void nopie_pid_case(const char *env, const char *want_how)
+{
+	struct fs_plan *p = plan_new();
+	char err[256] = "", want[64];
+	pid_t pid;
+	int in = -1;
+
+	if (!p)
+		return;
+	pid = start_nopie(env, &in);
+	if (!ASSERT_TRUE(pid > 0, "start the nopie fixture"))
+		goto cleanup;
+	if (ASSERT_OK(resolve__pid(pid, p, err, sizeof(err)), err)) {
+		ASSERT_EQ(p->alloc, FS_ALLOC_GLIBC, "alloc");
+		ASSERT_ENDS_WITH(p->object, "/libc.so.6", "object");
+		ASSERT_HAS_STR(p->how, "points at the executable's PLT entry", "how");
+		ASSERT_HAS_STR(p->how, want_how, "how");
+		snprintf(want, sizeof(want), "/proc/%d/root", pid);
+		if (has_probe(p, "malloc", FS_K_MALLOC, "/libc.so.6")) {
+			ASSERT_TRUE(!strncmp(probe(p, "malloc")->path, want, strlen(want)), "opened through the target's root");
+			placed_from_file(probe(p, "malloc"), 1);
+		}
+		has_probe(p, "free", FS_K_FREE, "/libc.so.6");
+		ASSERT_EQ(p->nprobes, 10, "glibc's ten entry points");
+		ASSERT_EQ(p->nsys, FS_S__COUNT, "memory-syscall wrappers");
+	}
+	stop_nopie(pid, in);
+cleanup:
+	free(p);
+}
+
+TEST(resolve_pid_nopie_bound)
+{
+	nopie_pid_case(NULL, "looked through it to 0x");
+}
+
+TEST(resolve_pid_nopie_unbound)
+{
+	nopie_pid_case("LD_BIND_NOT=1", "not yet bound: looked through it to the first object defining malloc");
 }
