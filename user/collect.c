@@ -256,6 +256,7 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 	st->prev_allocs = st->snap.c[FS_C_ALLOCS];
 	st->mem.churn_faults = st->snap.k.churn_faults;
 	st->mem.trim_calls = st->snap.k.trim_calls;
+	st->mem.mmapped_scanned = st->mmapped_scanned;
 	st->mem.trim_released = st->snap.k.src_resident[FS_R_MALLOC_TRIM];
 	set_basis(st);
 	if (st->mem.valid)

@@ -55,6 +55,7 @@ struct fs_state {
 	struct fs_owned *census_ev;	/* mmapped chunks a census found at attach (glibc, -p) */
 	long ncensus_ev;
 	int census_mm_more;		/* more of them than were listed */
+	int mmapped_scanned;		/* they were looked for */
 	uint64_t census_mapped_now;	/* their bytes still mapped at the last sample */
 	int maps_complete;		/* every mapping since the program started was seen */
 	uint64_t mapped_at_attach;	/* anonymous memory not known to be anyone else's, at the first sample */

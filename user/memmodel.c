@@ -540,8 +540,9 @@ static void foreign_detail(const struct fs_memory *m, int flavour, struct fs_dia
 	if (m->own_resident[FS_OWN_UNKNOWN])
 		SAY("%s has no known owner: mapped before attach by code fragscope did not see (the program's own "
 		    "heap, as Go's, Java's or pymalloc's%s). ", MIB(m->own_resident[FS_OWN_UNKNOWN]),
-		    flavour == FS_F_GLIBC ? ", or glibc blocks of 128 KiB and more: --census or `fragscope snapshot` "
-					    "finds those" : "");
+		    flavour != FS_F_GLIBC ? ""
+		    : m->mmapped_scanned ? "; glibc's mmapped chunks were looked for at attach: they are not there"
+					 : ", or glibc blocks of 128 KiB and more: `fragscope snapshot` finds those");
 	*op = o;
 }
 

@@ -95,6 +95,7 @@ struct fs_memory {
 	uint64_t resident;	/* of which resident (anonymous) */
 	uint64_t own_mapped[FS_OWN__COUNT], own_resident[FS_OWN__COUNT];	/* all anonymous memory by owner */
 	int owners_partial;	/* the evidence was incomplete (ledger lost events, residency unreadable) */
+	int mmapped_scanned;	/* glibc: the mmapped chunks present at attach were looked for */
 	uint64_t lazyfree;	/* of which MADV_FREE'd, still counted in RSS until reclaimed */
 	uint64_t returned;	/* resident bytes given back to the OS since attach */
 	uint64_t rss_anon;	/* the process's whole RssAnon (all anonymous memory) */

@@ -191,6 +191,7 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 				t->st.census_ev[t->st.ncensus_ev++] =
 					(struct fs_owned){ c->mm[i].start, c->mm[i].end, FS_OWN_ALLOCATOR };
 			t->st.census_mm_more = c->mm_more;
+			t->st.mmapped_scanned = 1;
 			if (o->census) {
 				t->st.census_done = 1;
 				t->st.census_in_use = c->in_use;

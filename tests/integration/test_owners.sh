@@ -45,4 +45,21 @@ if start_ownheap own_before --own 64 --threads 8; then
 	fi
 fi
 
+# --- glibc's big blocks from before attach (mmapped chunks side by side, one merged
+# mapping, as memcached's slabs): the allocator's, live, and nothing to trim
+if start_ownheap chunks_before --own 0 --chunks 64; then
+	j="$TMP/chunks_before.json"
+	timeout 60 "$FS" stat -j -d 2 -p "$OPID" > "$j" 2> "$TMP/chunks_before.err"
+	rc=$?
+	kill $OPID; wait $OPID 2>/dev/null
+	read -r kind pre held alloc <<< "$(jq -r '"\(.diagnosis.kind) \(.memory.pre_attach_live) \(.memory.held_free) \(.memory.allocator)"' "$j" 2>/dev/null)"
+	text=$(jget "$j" .diagnosis.text 2>/dev/null)
+	if [ $rc = 0 ] && within "$pre" $((64 << 20)) 2 && [ "$alloc" -ge $((64 << 20)) ] && [ "$held" -lt $((4 << 20)) ] \
+		&& [[ ! $kind =~ ^(retention|arena_spread|unseen|not_allocator)$ ]] && ! grep -q "malloc_trim(0) after" <<< "$text"; then
+		pass mmapped_chunks_before_attach_live
+	else
+		fail mmapped_chunks_before_attach_live "rc=$rc kind=$kind pre_attach_live=$pre allocator=$alloc held_free=$held: $text"
+	fi
+fi
+
 no_programs_left nothing_left_attached_after_owner_tests
