@@ -14,6 +14,8 @@
  * --survivors  one request in K keeps its session object live until exit (default 64; 0 none)
  * --idle       seconds of idle after the load, threads alive (default 0)
  * --trim       malloc_trim(0) after the idle phase
+ * --bg-at-gate under jemalloc, turn its background thread on through mallctl when
+ *              the gate after the load opens (as redis does at run time)
  * --wait       start the load on SIGUSR1; --gate-after-load: wait for another SIGUSR1
  *              after it; --hold: wait for SIGUSR2 or SIGTERM before exiting (a SIGUSR1
  *              meanwhile calls malloc_trim(0) and logs "trim BEFORE AFTER")
@@ -23,7 +25,9 @@
  *              (RSS = RssAnon in bytes). The measured phases use
  *              no stdio, so they allocate nothing but the requests. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,7 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int nthreads = 4, burst = 64, survivors = 64, phases = 1, want_wait, gate_after, want_hold, do_trim;
+static int nthreads = 4, burst = 64, survivors = 64, phases = 1, want_wait, gate_after, want_hold, do_trim, bg_at_gate;
 static long requests = 20000;
 static double idle_s;
 static const char *log_path, *ready_path;
@@ -159,6 +163,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(o, "--gate-after-load")) gate_after = 1;
 		else if (!strcmp(o, "--hold")) want_hold = 1;
 		else if (!strcmp(o, "--trim")) do_trim = 1;
+		else if (!strcmp(o, "--bg-at-gate")) bg_at_gate = 1;
 		else if (v && !strcmp(o, "--threads")) { nthreads = atoi(v); i++; }
 		else if (v && !strcmp(o, "--requests")) { requests = atol(v); i++; }
 		else if (v && !strcmp(o, "--burst")) { burst = atoi(v); i++; }
@@ -169,7 +174,7 @@ int main(int argc, char **argv)
 		else if (v && !strcmp(o, "--ready")) { ready_path = v; i++; }
 		else {
 			fprintf(stderr, "usage: rpcwork [--threads N] [--requests R] [--burst B] [--survivors K] "
-					"[--phases P] [--idle SECS] [--trim] [--wait] [--gate-after-load] [--hold] "
+					"[--phases P] [--idle SECS] [--trim] [--bg-at-gate] [--wait] [--gate-after-load] [--hold] "
 					"[--log FILE] [--ready FILE]\n");
 			return 2;
 		}
@@ -208,6 +213,15 @@ int main(int argc, char **argv)
 	if (gate_after) {
 		wait_sig(SIGUSR1, 0);
 		say("resumed %llu%.0llu\n", (unsigned long long)rss_anon(), 0);
+		if (bg_at_gate) {
+			int (*ctl)(const char *, void *, size_t *, void *, size_t) =
+				(int (*)(const char *, void *, size_t *, void *, size_t))dlsym(RTLD_DEFAULT, "mallctl");
+			bool on = true;
+
+			/* "background_thread 1": turned on */
+			say("background_thread %llu%.0llu\n",
+			    ctl && !ctl("background_thread", NULL, NULL, &on, sizeof(on)) ? 1ULL : 0ULL, 0);
+		}
 	}
 	if (idle_s > 0) {
 		struct timespec ts = { (time_t)idle_s, (long)((idle_s - (time_t)idle_s) * 1e9) };

@@ -75,7 +75,9 @@ wpid=$(cat "$ready")
 "$FS" -v stat -j -p "$wpid" > "$TMP/busy.json" 2> "$TMP/busy.err" &
 fpid=$!
 wait_for "grep -qs 'tracing PID' '$TMP/busy.err'" 300
-kill -USR1 "$wpid"; sleep 1.5
+kill -USR1 "$wpid"
+# busy for a second of its own CPU time, however loaded the machine (utime + stime in ticks)
+wait_for "[ \$(awk '{ print \$14 + \$15 }' /proc/$wpid/stat 2>/dev/null || echo 1000) -ge 100 ]" 300
 kill -INT $fpid; wait $fpid; kill -9 "$wpid"; wait "$wpid" 2>/dev/null
 got=$(jq -r '[.totals.frees_unknown, .lost.stale, .live.exact, .live.count == ([.histograms.live_size[].count] | add // 0), .totals.allocs > 100000] | join(" ")' "$TMP/busy.json")
 if [ "$got" = "0 0 true true true" ]; then pass stop_busy_target_consistent
