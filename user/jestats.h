@@ -1,0 +1,36 @@
+/* jestats.h - jemalloc's own statistics of a running process, asked of jemalloc
+ * itself: one thread stopped outside allocator code runs an injected mallctl call. */
+#ifndef FS_JESTATS_H
+#define FS_JESTATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct fs_je_stats {
+	int valid;			/* 1: figures below come from jemalloc's mallctl */
+	uint64_t allocated, active, resident, mapped, retained, metadata;	/* stats.* bytes */
+	uint64_t pdirty, pmuzzy;	/* stats.arenas.<MALLCTL_ARENAS_ALL>.pdirty/pmuzzy, pages */
+	uint64_t page;			/* arenas.page */
+	int background_thread;		/* mallctl "background_thread" (as set now, at run time); -1 unknown */
+	int bg_threads;			/* threads named jemalloc_bg_thd in /proc/PID/task (no ptrace needed) */
+	long dirty_decay_ms, muzzy_decay_ms;	/* arenas.dirty_decay_ms / arenas.muzzy_decay_ms (current defaults) */
+	uint64_t pause_ns;		/* how long the target's thread was stopped */
+	char how[96];			/* e.g. "mallctl called in thread 1234 (stopped 180 us)" */
+};
+
+/* Background threads from /proc only (never stops anything). -errno if PID is gone. */
+int jestats__bg_threads(pid_t pid);
+/* The address of jemalloc's mallctl in PID (mallctl, je_mallctl or _rjem_mallctl,
+ * in the executable first, then in the mapped objects). 0, or -ENOENT with err set. */
+int jestats__find(pid_t pid, uint64_t *mallctl_addr, char *err, size_t errlen);
+/* Asks the target's jemalloc (mallctl at mallctl_addr in the target). 0 or -errno; err names the cause. */
+int jestats__read(pid_t pid, uint64_t mallctl_addr, struct fs_je_stats *out, char *err, size_t errlen);
+
+/* Pure helpers (unit-tested). */
+/* Does any 8-byte word of buf (len bytes) point into [lo, hi)? */
+int jestats__points_into(const void *buf, size_t len, uint64_t lo, uint64_t hi);
+/* Syscalls during which jemalloc's fork handlers hold all its locks. */
+int jestats__forking_syscall(long nr);
+
+#endif
