@@ -26,7 +26,8 @@ APP_SRCS  := $(PURE_SRCS) user/collect.c user/traced.c user/main.c user/cmd_stat
 APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOLS     := $(OUTPUT)/tools/rpcwork $(OUTPUT)/tools/allocwork $(OUTPUT)/tools/allocwork-je $(OUTPUT)/tools/allocwork-cxx \
-             $(OUTPUT)/tools/allocwork-cxx-je $(OUTPUT)/tools/jework
+             $(OUTPUT)/tools/allocwork-cxx-je $(OUTPUT)/tools/jework \
+             $(OUTPUT)/tools/jework-static
 FIXTURES  := $(OUTPUT)/fixtures/dyn $(OUTPUT)/fixtures/dyn-je $(OUTPUT)/fixtures/static \
              $(OUTPUT)/fixtures/static-stripped $(OUTPUT)/fixtures/libfakemalloc.so \
              $(OUTPUT)/fixtures/dyn-fake $(OUTPUT)/fixtures/static-je-prefix $(OUTPUT)/fixtures/dyn-tc \
@@ -94,6 +95,10 @@ $(OUTPUT)/tools/allocwork-je: tools/allocwork.c | $(OUTPUT)/tools
 $(OUTPUT)/tools/jework: tools/jework.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@ -ljemalloc
+# jemalloc linked into the executable (Debian's libjemalloc.a), as bundled builds do
+$(OUTPUT)/tools/jework-static: tools/jework.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@ -Wl,-Bstatic -ljemalloc -Wl,-Bdynamic -lm -ldl
 $(OUTPUT)/tools/allocwork-cxx: tools/allocwork_cxx.cc | $(OUTPUT)/tools
 	$(call msg,CXX,$@)
 	$(Q)g++ -O2 -g -Wall -Wextra -Werror -fsized-deallocation -pthread $< -o $@

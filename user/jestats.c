@@ -69,7 +69,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int jestats__points_into(const void *buf, size_t len, uint64_t lo, uint64_t hi)
+int jestats__points_into(const void *buf, size_t len, const struct fs_je_code *c)
 {
 	const unsigned char *p = buf;
 
@@ -77,7 +77,7 @@ int jestats__points_into(const void *buf, size_t len, uint64_t lo, uint64_t hi)
 		uint64_t w;
 
 		memcpy(&w, p + i, 8);
-		if (w >= lo && w < hi)
+		if (jestats__in_code(c, w))
 			return 1;
 	}
 	return 0;
@@ -281,10 +281,93 @@ int jestats__find(pid_t pid, uint64_t *mallctl_addr, char *err, size_t errlen)
 	return -ENOENT;
 }
 
-/* [lo, hi) of FUNC symbols named with one of the prefixes, in the file at path. */
-static int sym_span(const char *path, const char *p1, const char *p2, uint64_t *lo, uint64_t *hi)
+/* jemalloc's public functions, as named with prefix "" (a static link that replaces
+ * malloc); with a prefix they are je_-named anyway. */
+static const char *const je_api[] = {
+	"malloc", "calloc", "realloc", "free", "posix_memalign", "aligned_alloc", "memalign", "valloc",
+	"pvalloc", "mallocx", "rallocx", "xallocx", "sallocx", "dallocx", "sdallocx", "nallocx", "mallctl",
+	"mallctlnametomib", "mallctlbymib", "malloc_stats_print", "malloc_usable_size", "free_sized",
+	"free_aligned_sized", "__libc_malloc", "__libc_calloc", "__libc_realloc", "__libc_free",
+	"__libc_memalign", "__libc_valloc", "__libc_pvalloc", "__posix_memalign",
+};
+
+static int je_named(const char *nm, const char *prefix)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), found = 0;
+	if (!strncmp(nm, "je_", 3) || (prefix[0] && !strncmp(nm, prefix, strlen(prefix))))
+		return 1;
+	for (size_t i = 0; !prefix[0] && i < sizeof(je_api) / sizeof(je_api[0]); i++)
+		if (!strcmp(nm, je_api[i]))
+			return 1;
+	return 0;
+}
+
+static int cmp_fn(const void *a, const void *b)
+{
+	const struct fs_je_fn *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+int jestats__code_ranges(struct fs_je_fn *fns, int n, uint64_t end, struct fs_je_code *c)
+{
+	int prev = -1, next;
+
+	qsort(fns, (size_t)n, sizeof(*fns), cmp_fn);
+	/* a static (local) function takes the side of the global functions around it: its
+	 * own object's. Either neighbour jemalloc's makes it jemalloc's (the safe side: a
+	 * wrong guess only refuses a thread). */
+	for (int i = 0; i < n; i++) {
+		if (fns[i].global) {
+			prev = i;
+			continue;
+		}
+		for (next = i + 1; next < n && !fns[next].global; next++)
+			;
+		fns[i].je = (prev >= 0 && fns[prev].je) || (next < n && fns[next].je);
+	}
+	c->niv = 0;
+	for (int i = 0; i < n; i++) {
+		uint64_t hi = i + 1 < n ? fns[i + 1].addr : end;
+
+		if (!fns[i].je)
+			continue;
+		if (c->niv && c->iv[c->niv - 1][1] == fns[i].addr) {
+			c->iv[c->niv - 1][1] = hi;	/* runs merge: padding between them included */
+			continue;
+		}
+		if (c->niv == c->maxiv)
+			return -E2BIG;
+		c->iv[c->niv][0] = fns[i].addr;
+		c->iv[c->niv++][1] = hi;
+	}
+	return 0;
+}
+
+int jestats__in_code(const struct fs_je_code *c, uint64_t pc)
+{
+	int lo = 0, hi = c->niv;
+
+	if (pc < c->lo || pc >= c->hi)
+		return 0;
+	if (!c->niv)
+		return 1;
+	while (lo < hi) {	/* the last interval starting at or below pc */
+		int mid = (lo + hi) / 2;
+
+		if (c->iv[mid][0] <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && pc < c->iv[lo - 1][1];
+}
+
+/* jemalloc's functions in an executable it is linked into: from .symtab (all its
+ * functions, static ones too). -ENOENT if the file has none (stripped). */
+static int exe_ranges(const char *path, const char *prefix, uint64_t bias, uint64_t end, struct fs_je_code *c)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), n = 0, cap = 0, r = -ENOENT, any = 0;
+	struct fs_je_fn *fns = NULL;
 	Elf_Scn *scn = NULL;
 	Elf *e;
 
@@ -292,66 +375,77 @@ static int sym_span(const char *path, const char *p1, const char *p2, uint64_t *
 		return -errno;
 	elf_version(EV_CURRENT);
 	e = elf_begin(fd, ELF_C_READ, NULL);
-	*lo = UINT64_MAX;
-	*hi = 0;
 	while (e && (scn = elf_nextscn(e, scn))) {
 		GElf_Shdr sh;
 		Elf_Data *d;
 
-		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) || !sh.sh_entsize)
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
 			continue;
 		d = elf_getdata(scn, NULL);
 		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
 			GElf_Sym sym;
 			const char *nm;
 
-			if (!gelf_getsym(d, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_value)
+			if (!gelf_getsym(d, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_value ||
+			    sym.st_shndx == SHN_UNDEF || !(nm = elf_strptr(e, sh.sh_link, sym.st_name)))
 				continue;
-			nm = elf_strptr(e, sh.sh_link, sym.st_name);
-			if (!nm || !((p1[0] && !strncmp(nm, p1, strlen(p1))) || (p2[0] && !strncmp(nm, p2, strlen(p2)))))
-				continue;
-			found = 1;
-			if (sym.st_value < *lo)
-				*lo = sym.st_value;
-			if (sym.st_value + sym.st_size > *hi)
-				*hi = sym.st_value + sym.st_size;
+			if (n == cap) {
+				struct fs_je_fn *f = realloc(fns, (size_t)(cap = cap ? cap * 2 : 4096) * sizeof(*f));
+
+				if (!f) {
+					r = -ENOMEM;
+					goto out;
+				}
+				fns = f;
+			}
+			fns[n].addr = sym.st_value + bias;
+			fns[n].global = GELF_ST_BIND(sym.st_info) != STB_LOCAL;
+			fns[n].je = fns[n].global && je_named(nm, prefix);
+			any |= fns[n].je;
+			n++;
 		}
 	}
+	if (any) {
+		c->maxiv = n;
+		c->iv = calloc((size_t)n, sizeof(*c->iv));
+		r = c->iv ? jestats__code_ranges(fns, n, end, c) : -ENOMEM;
+	}
+out:
+	free(fns);
 	if (e)
 		elf_end(e);
 	close(fd);
-	return found ? 0 : -ENOENT;
+	return r;
 }
 
 /* jemalloc's code in the target: a shared library's whole executable mappings; inside
- * an executable (static link), the span of its je_-named functions (its objects are
- * linked side by side, static helpers between them), else the whole executable. */
-static int je_text(pid_t pid, const struct jmaps *ms, uint64_t mallctl, uint64_t *lo, uint64_t *hi,
-		   char *err, size_t errlen)
+ * an executable (static link), its functions (exe_ranges), else the whole executable. */
+static int je_text(pid_t pid, const struct jmaps *ms, uint64_t mallctl, struct fs_je_code *c, char *err,
+		   size_t errlen)
 {
 	const struct jmap *m = maps_at(ms, mallctl);
 	char link[64], exe[PATH_MAX], path[PATH_MAX + 64];
 	ssize_t n;
 
+	memset(c, 0, sizeof(*c));
 	if (!m || !m->x || !m->path) {
 		snprintf(err, errlen, "0x%llx is not in an executable file mapping of PID %d",
 			 (unsigned long long)mallctl, pid);
 		return -EINVAL;
 	}
-	*lo = UINT64_MAX;
-	*hi = 0;
+	c->lo = UINT64_MAX;
 	for (int i = 0; i < ms->n; i++)
 		if (ms->m[i].x && ms->m[i].path && !strcmp(ms->m[i].path, m->path)) {
-			if (ms->m[i].start < *lo)
-				*lo = ms->m[i].start;
-			if (ms->m[i].end > *hi)
-				*hi = ms->m[i].end;
+			if (ms->m[i].start < c->lo)
+				c->lo = ms->m[i].start;
+			if (ms->m[i].end > c->hi)
+				c->hi = ms->m[i].end;
 		}
 	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
 	n = readlink(link, exe, sizeof(exe) - 1);
 	if (n > 0 && (exe[n] = 0, !strcmp(exe, m->path))) {
 		struct elfobj *o;
-		uint64_t start, slo = 0, shi = 0, off;
+		uint64_t start, off;
 		const char *name;
 
 		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m->path);
@@ -363,10 +457,9 @@ static int je_text(pid_t pid, const struct jmaps *ms, uint64_t mallctl, uint64_t
 			if (!elfobj__addr_sym(o, mallctl - bias, &name, &off) && off == 0 &&
 			    strlen(name) > 7 && strlen(name) - 7 < sizeof(pre))
 				snprintf(pre, strlen(name) - 7 + 1, "%s", name);
-			if (!sym_span(path, "je_", pre, &slo, &shi) && slo + bias >= *lo && shi + bias <= *hi) {
-				*lo = slo + bias;
-				*hi = shi + bias;
-			}
+			if (exe_ranges(path, pre, bias, c->hi, c))
+				fs_debug("no symbols of jemalloc's functions in %s: all its code counts as jemalloc's",
+					 m->path);
 		}
 		elfobj__free(o);
 	}
@@ -503,7 +596,7 @@ static int restore_state(struct thread_state *ts)
 }
 
 struct unwind {
-	uint64_t lo, hi;
+	const struct fs_je_code *c;
 	int frames, in_je;
 };
 
@@ -517,7 +610,7 @@ static int frame_cb(Dwfl_Frame *f, void *arg)
 		return DWARF_CB_ABORT;
 	if (!activation)	/* a return address: the call is the byte before */
 		pc--;
-	if (pc >= u->lo && pc < u->hi) {
+	if (jestats__in_code(u->c, pc)) {
 		u->in_je = 1;
 		return DWARF_CB_ABORT;
 	}
@@ -567,15 +660,15 @@ static Dwfl *unwinder(pid_t pid)
 }
 
 /* Is the stopped thread outside jemalloc, with room below its stack pointer? */
-static int suitable(Dwfl *dw, int memfd, const struct jmaps *ms, const struct user_regs_struct *r, uint64_t lo,
-		    uint64_t hi, char *why, size_t whylen, pid_t tid)
+static int suitable(Dwfl *dw, int memfd, const struct jmaps *ms, const struct user_regs_struct *r,
+		    const struct fs_je_code *c, char *why, size_t whylen, pid_t tid)
 {
 	static unsigned char stack[STACK_SCAN];
 	const struct jmap *m;
 	uint64_t top;
 	ssize_t n;
 
-	if (r->rip >= lo && r->rip < hi) {
+	if (jestats__in_code(c, r->rip)) {
 		snprintf(why, whylen, "thread %d is running jemalloc's code", tid);
 		return 0;
 	}
@@ -594,7 +687,7 @@ static int suitable(Dwfl *dw, int memfd, const struct jmaps *ms, const struct us
 		return 0;
 	}
 	if (dw) {
-		struct unwind u = { lo, hi, 0, 0 };
+		struct unwind u = { c, 0, 0 };
 		uint64_t t0 = now_ns();
 		int ur = dwfl_getthread_frames(dw, tid, frame_cb, &u);
 
@@ -615,7 +708,7 @@ static int suitable(Dwfl *dw, int memfd, const struct jmaps *ms, const struct us
 		snprintf(why, whylen, "read thread %d's stack: %s", tid, strerror(errno));
 		return 0;
 	}
-	if (jestats__points_into(stack, (size_t)n, lo, hi)) {
+	if (jestats__points_into(stack, (size_t)n, c)) {
 		snprintf(why, whylen, "thread %d has jemalloc's code on its stack", tid);
 		return 0;
 	}
@@ -832,7 +925,7 @@ int jestats__read(pid_t pid, uint64_t mallctl_addr, struct fs_je_stats *out, cha
 	Dwfl *dw = NULL;
 	sigset_t block, old;
 	char state, path[64], why[160] = "no thread to stop";
-	uint64_t lo, hi;
+	struct fs_je_code code = { 0 };
 	long tracer;
 	int memfd = -1, r, tries = 0, ntid, bg;
 
@@ -858,7 +951,7 @@ int jestats__read(pid_t pid, uint64_t mallctl_addr, struct fs_je_stats *out, cha
 		snprintf(err, errlen, "read /proc/%d/maps: %s", pid, strerror(-r));
 		return r;
 	}
-	r = je_text(pid, &ms, mallctl_addr, &lo, &hi, err, errlen);
+	r = je_text(pid, &ms, mallctl_addr, &code, err, errlen);
 	if (r)
 		goto out;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
@@ -912,7 +1005,7 @@ int jestats__read(pid_t pid, uint64_t mallctl_addr, struct fs_je_stats *out, cha
 			fs_debug("thread %d stopped after %llu us", ts.tid, (unsigned long long)((now_ns() - t0) / 1000));
 			if (!s && save_state(&ts)) {
 				snprintf(why, sizeof(why), "read thread %d's registers: %s", ts.tid, strerror(errno));
-			} else if (!s && suitable(dw, memfd, &ms, &ts.regs, lo, hi, why, sizeof(why), ts.tid)) {
+			} else if (!s && suitable(dw, memfd, &ms, &ts.regs, &code, why, sizeof(why), ts.tid)) {
 				r = inject(pid, &ts, memfd, mallctl_addr, &h, out, err, errlen);
 				if (r != -ESRCH)
 					release_thread(pid, ts.tid, &h);
@@ -936,6 +1029,7 @@ out:
 	if (memfd >= 0)
 		close(memfd);
 	maps_free(&ms);
+	free(code.iv);
 	bg = jestats__bg_threads(pid);
 	out->bg_threads = bg < 0 ? 0 : bg;
 	if (r)

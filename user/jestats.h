@@ -28,8 +28,25 @@ int jestats__find(pid_t pid, uint64_t *mallctl_addr, char *err, size_t errlen);
 int jestats__read(pid_t pid, uint64_t mallctl_addr, struct fs_je_stats *out, char *err, size_t errlen);
 
 /* Pure helpers (unit-tested). */
-/* Does any 8-byte word of buf (len bytes) point into [lo, hi)? */
-int jestats__points_into(const void *buf, size_t len, uint64_t lo, uint64_t hi);
+/* jemalloc's code in the target: [lo, hi), or when niv > 0 only the intervals
+ * iv[0..niv) inside it (sorted; a static link: jemalloc's functions among the program's). */
+struct fs_je_code {
+	uint64_t lo, hi;
+	int niv, maxiv;
+	uint64_t (*iv)[2];
+};
+struct fs_je_fn {
+	uint64_t addr;
+	int global;	/* not STB_LOCAL */
+	int je;		/* a global named as jemalloc's (in); any jemalloc's (out) */
+};
+int jestats__in_code(const struct fs_je_code *c, uint64_t pc);
+/* Sorts fns, gives each local function the side of its global neighbours (jemalloc's if
+ * either is), and writes jemalloc's runs to c->iv as [start, next function's start).
+ * end: the end of the last function's code. 0, or -E2BIG past c->maxiv intervals. */
+int jestats__code_ranges(struct fs_je_fn *fns, int n, uint64_t end, struct fs_je_code *c);
+/* Does any 8-byte word of buf (len bytes) point into jemalloc's code? */
+int jestats__points_into(const void *buf, size_t len, const struct fs_je_code *c);
 /* Syscalls during which jemalloc's fork handlers hold all its locks. */
 int jestats__forking_syscall(long nr);
 

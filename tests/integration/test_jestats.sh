@@ -7,7 +7,7 @@
 JW=$TOOLS/jework
 KEYS="allocated active resident mapped retained metadata pdirty pmuzzy page"
 
-# start_jw NAME ENVSPEC ARGS...: jework idle on its pipe; sets $wpid (its PID), $jpid
+# start_jw NAME ENVSPEC ARGS...: ($JW: the workload binary) jework idle on its pipe; sets $wpid (its PID), $jpid
 # (our child: timeout), $own, $ctl
 start_jw() {
 	local name=$1 envspec=$2; shift 2
@@ -97,6 +97,16 @@ if start_jw je_churn "" --churn; then
 	if [ $ok = 1 ]; then pass je_churn_read; else fail je_churn_read "$why"; fi
 	finish_jw je_churn_target_runs_on
 fi
+
+# --- jemalloc linked into the executable: its functions told apart from the program's ---
+JW_DYN=$JW JW=$TOOLS/jework-static
+if start_jw je_static ""; then
+	timeout 60 "$FS" snapshot -j -p "$wpid" > "$TMP/static.json" 2> "$TMP/static.err"
+	if [ "$(jget "$TMP/static.json" .allocator.object)" = "$JW" ]; then compare je_static_figures "$TMP/static.json"
+	else fail je_static_figures "allocator object: $(jget "$TMP/static.json" .allocator.object) $(head -c 200 "$TMP/static.err")"; fi
+	finish_jw je_static_target_runs_on
+fi
+JW=$JW_DYN
 
 # --- errors: one line naming the cause, the target left as it was -----------------------
 if start_jw je_stopped ""; then
