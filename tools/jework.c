@@ -3,7 +3,7 @@
  * refresh) into a JSON file, then idles blocked on a pipe read until told to go on.
  * fragscope's figures read from outside are checked against that file.
  *
- *   jework --out FILE --ctl FIFO [--bg] [--churn] [--blocks N]
+ *   jework --out FILE --ctl FIFO [--bg] [--churn] [--busy] [--blocks N]
  *
  * --out FILE  its own readings, written (atomically) once idle; also holds its PID
  * --ctl FIFO  the pipe it blocks on; any line then makes it allocate more, check
@@ -14,6 +14,9 @@
  * them from purging while it idles, so that the figures stay still.)
  * --churn     one more thread mallocs and frees in a loop (inside jemalloc most of
  *             the time) while it idles
+ * --busy      once idle, the main thread itself mallocs and frees in a loop (checking
+ *             each block) and another thread blocks on the pipe: a stopped thread is
+ *             often inside jemalloc, and must be refused
  * The measured phase uses no stdio: nothing allocates between its reading and ours.
  */
 #define _GNU_SOURCE
@@ -42,6 +45,39 @@ static void *churn(void *arg)
 	return NULL;
 }
 
+static int ctl_fd;
+static volatile int woken;
+
+static void *wait_pipe(void *arg)
+{
+	char c[64];
+
+	(void)arg;
+	while (read(ctl_fd, c, sizeof(c)) < 0)
+		;
+	woken = 1;
+	return NULL;
+}
+
+/* The main thread's loop in --busy: 3 if a block did not keep its contents. */
+static int busy_loop(void)
+{
+	while (!woken) {
+		unsigned char *p[128];
+
+		for (int i = 0; i < 128; i++) {
+			p[i] = malloc(16 + (size_t)(i * 97) % 30000);
+			memset(p[i], i, 16);
+		}
+		for (int i = 0; i < 128; i++) {
+			if (p[i][0] != (unsigned char)i || p[i][15] != (unsigned char)i)
+				return 3;
+			free(p[i]);
+		}
+	}
+	return 0;
+}
+
 static size_t block_size(size_t i)
 {
 	/* small sizes in many classes, and every 50th a page-sized one (16-80 KiB) */
@@ -63,7 +99,7 @@ static uint64_t get(const char *name, size_t size)
 int main(int argc, char **argv)
 {
 	const char *out = NULL, *ctl = NULL;
-	int bg = 0, do_churn = 0, fd, bad = 0;
+	int bg = 0, busy = 0, do_churn = 0, fd, bad = 0;
 	size_t n = 100000;
 	char buf[2048], tmp[4096];
 	pthread_t th;
@@ -78,10 +114,12 @@ int main(int argc, char **argv)
 			n = strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--bg"))
 			bg = 1;
+		else if (!strcmp(argv[i], "--busy"))
+			busy = 1;
 		else if (!strcmp(argv[i], "--churn"))
 			do_churn = 1;
 		else {
-			fprintf(stderr, "usage: jework --out FILE --ctl FIFO [--bg] [--churn] [--blocks N]\n");
+			fprintf(stderr, "usage: jework --out FILE --ctl FIFO [--bg] [--churn] [--busy] [--blocks N]\n");
 			return 2;
 		}
 	}
@@ -137,9 +175,17 @@ int main(int argc, char **argv)
 		if (o < 0 || write(o, buf, strlen(buf)) != (ssize_t)strlen(buf) || close(o) || rename(tmp, out))
 			return 2;
 	}
-	/* idle: blocked in read(2) until the test writes a line */
-	while (read(fd, buf, sizeof(buf)) < 0)
-		;
+	ctl_fd = fd;
+	if (busy) {
+		pthread_t w;
+
+		if (pthread_create(&w, NULL, wait_pipe, NULL))
+			return 2;
+		bad = busy_loop();
+		pthread_join(w, NULL);
+	} else {
+		wait_pipe(NULL);	/* idle: blocked in read(2) until the test writes a line */
+	}
 	stop_churn = 1;
 	if (do_churn)
 		pthread_join(th, NULL);

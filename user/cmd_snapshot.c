@@ -34,7 +34,7 @@ static const char snapshot_usage[] =
 	"jemalloc: its mappings and their residency, its settings, and its own statistics\n"
 	"asked of jemalloc itself: one thread, stopped while outside jemalloc's code (the\n"
 	"others keep running), calls jemalloc's mallctl for fragscope and is restored\n"
-	"exactly, typically within a millisecond (README: \"jemalloc's own figures\").\n"
+	"exactly, within milliseconds (README: \"jemalloc's own figures\").\n"
 	"Its background threads are counted from /proc without stopping anything.\n"
 	"\n"
 	"options:\n"

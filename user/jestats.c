@@ -291,6 +291,30 @@ static const char *const je_api[] = {
 	"__libc_memalign", "__libc_valloc", "__libc_pvalloc", "__posix_memalign",
 };
 
+/* jemalloc's source files (its src directory, 5.x): a static function's STT_FILE names its object. */
+static const char *const je_sources[] = {
+	"jemalloc", "arena", "background_thread", "base", "bin", "bin_info", "bitmap", "buf_writer",
+	"cache_bin", "ckh", "counter", "ctl", "decay", "div", "ecache", "edata", "edata_cache", "ehooks",
+	"emap", "eset", "exp_grow", "extent", "extent_dss", "extent_mmap", "fxp", "san", "san_bump", "hook",
+	"hpa", "hpa_hooks", "hpdata", "inspect", "large", "log", "malloc_io", "mutex", "mutex_pool", "nstime",
+	"pa", "pa_extra", "pai", "pac", "pages", "peak_event", "prof", "prof_data", "prof_log", "prof_recent",
+	"prof_stats", "prof_sys", "psset", "rtree", "safety_check", "sc", "sec", "stats", "sz", "tcache",
+	"test_hooks", "thread_event", "ticker", "tsd", "witness", "zone", "jemalloc_cpp",
+};
+
+/* 1 if the file symbol names one of jemalloc's objects ("arena.o", "arena.c",
+ * "arena.pic.o"): a program's file of the same name is counted too (the safe side). */
+static int je_source(const char *file)
+{
+	const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+	size_t len = strcspn(base, ".");
+
+	for (size_t i = 0; i < sizeof(je_sources) / sizeof(je_sources[0]); i++)
+		if (strlen(je_sources[i]) == len && !strncmp(base, je_sources[i], len))
+			return 1;
+	return 0;
+}
+
 static int je_named(const char *nm, const char *prefix)
 {
 	if (!strncmp(nm, "je_", 3) || (prefix[0] && !strncmp(nm, prefix, strlen(prefix))))
@@ -313,14 +337,16 @@ int jestats__code_ranges(struct fs_je_fn *fns, int n, uint64_t end, struct fs_je
 	int prev = -1, next;
 
 	qsort(fns, (size_t)n, sizeof(*fns), cmp_fn);
-	/* a static (local) function takes the side of the global functions around it: its
-	 * own object's. Either neighbour jemalloc's makes it jemalloc's (the safe side: a
-	 * wrong guess only refuses a thread). */
+	/* a static (local) function of unknown object takes the side of the global
+	 * functions around it. Either neighbour jemalloc's makes it jemalloc's (the safe
+	 * side: a wrong guess only refuses a thread). */
 	for (int i = 0; i < n; i++) {
 		if (fns[i].global) {
 			prev = i;
 			continue;
 		}
+		if (fns[i].je >= 0)
+			continue;	/* its object is known */
 		for (next = i + 1; next < n && !fns[next].global; next++)
 			;
 		fns[i].je = (prev >= 0 && fns[prev].je) || (next < n && fns[next].je);
@@ -366,7 +392,7 @@ int jestats__in_code(const struct fs_je_code *c, uint64_t pc)
  * functions, static ones too). -ENOENT if the file has none (stripped). */
 static int exe_ranges(const char *path, const char *prefix, uint64_t bias, uint64_t end, struct fs_je_code *c)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), n = 0, cap = 0, r = -ENOENT, any = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), n = 0, cap = 0, r = -ENOENT, any = 0, file = -1;
 	struct fs_je_fn *fns = NULL;
 	Elf_Scn *scn = NULL;
 	Elf *e;
@@ -386,8 +412,13 @@ static int exe_ranges(const char *path, const char *prefix, uint64_t bias, uint6
 			GElf_Sym sym;
 			const char *nm;
 
-			if (!gelf_getsym(d, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_value ||
-			    sym.st_shndx == SHN_UNDEF || !(nm = elf_strptr(e, sh.sh_link, sym.st_name)))
+			if (!gelf_getsym(d, (int)i, &sym) || !(nm = elf_strptr(e, sh.sh_link, sym.st_name)))
+				continue;
+			if (GELF_ST_TYPE(sym.st_info) == STT_FILE) {	/* the locals after it are its own */
+				file = je_source(nm);
+				continue;
+			}
+			if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_value || sym.st_shndx == SHN_UNDEF)
 				continue;
 			if (n == cap) {
 				struct fs_je_fn *f = realloc(fns, (size_t)(cap = cap ? cap * 2 : 4096) * sizeof(*f));
@@ -400,8 +431,8 @@ static int exe_ranges(const char *path, const char *prefix, uint64_t bias, uint6
 			}
 			fns[n].addr = sym.st_value + bias;
 			fns[n].global = GELF_ST_BIND(sym.st_info) != STB_LOCAL;
-			fns[n].je = fns[n].global && je_named(nm, prefix);
-			any |= fns[n].je;
+			fns[n].je = fns[n].global ? je_named(nm, prefix) : file;
+			any |= fns[n].global && fns[n].je;
 			n++;
 		}
 	}
@@ -1010,8 +1041,13 @@ int jestats__read(pid_t pid, uint64_t mallctl_addr, struct fs_je_stats *out, cha
 				if (r != -ESRCH)
 					release_thread(pid, ts.tid, &h);
 				out->pause_ns = now_ns() - t0;
-				snprintf(out->how, sizeof(out->how), "mallctl called in thread %d (stopped %llu us)",
-					 ts.tid, (unsigned long long)(out->pause_ns / 1000));
+				if (tries == 1)
+					snprintf(out->how, sizeof(out->how), "mallctl called in thread %d (stopped %llu us)",
+						 ts.tid, (unsigned long long)(out->pause_ns / 1000));
+				else	/* the threads refused were each stopped for about as long as a look */
+					snprintf(out->how, sizeof(out->how),
+						 "mallctl called in thread %d (stopped %llu us; %d threads looked at)", ts.tid,
+						 (unsigned long long)(out->pause_ns / 1000), tries);
 				if (r == -EAGAIN)	/* not "try another thread" */
 					r = -EIO;
 				break;

@@ -38,11 +38,12 @@ struct fs_je_code {
 struct fs_je_fn {
 	uint64_t addr;
 	int global;	/* not STB_LOCAL */
-	int je;		/* a global named as jemalloc's (in); any jemalloc's (out) */
+	int je;		/* in: 1/0 jemalloc's or not, -1 unknown (a local of no known
+			 * object); out: 1/0 */
 };
 int jestats__in_code(const struct fs_je_code *c, uint64_t pc);
-/* Sorts fns, gives each local function the side of its global neighbours (jemalloc's if
- * either is), and writes jemalloc's runs to c->iv as [start, next function's start).
+/* Sorts fns, gives each local function of unknown side the side of its global
+ * neighbours (jemalloc's if either is), and writes jemalloc's runs to c->iv as [start, next function's start).
  * end: the end of the last function's code. 0, or -E2BIG past c->maxiv intervals. */
 int jestats__code_ranges(struct fs_je_fn *fns, int n, uint64_t end, struct fs_je_code *c);
 /* Does any 8-byte word of buf (len bytes) point into jemalloc's code? */

@@ -98,6 +98,18 @@ if start_jw je_churn "" --churn; then
 	finish_jw je_churn_target_runs_on
 fi
 
+# --- the main thread busy inside jemalloc, another blocked: the busy one is refused
+# whenever it is in jemalloc; its blocks keep their contents --------------------------
+if start_jw je_busy "" --busy; then
+	ok=1
+	for i in 1 2 3 4 5; do
+		timeout 60 "$FS" snapshot -j -p "$wpid" > "$TMP/busy$i.json" 2> "$TMP/busy$i.err"
+		[ "$(jget "$TMP/busy$i.json" .jemalloc.valid)" = true ] || { ok=0; why="run $i: $(head -c 300 "$TMP/busy$i.err")"; }
+	done
+	if [ $ok = 1 ]; then pass je_busy_read; else fail je_busy_read "$why"; fi
+	finish_jw je_busy_target_runs_on
+fi
+
 # --- jemalloc linked into the executable: its functions told apart from the program's ---
 JW_DYN=$JW JW=$TOOLS/jework-static
 if start_jw je_static ""; then

@@ -29,13 +29,13 @@ TEST(jestats_code_ranges)
 {
 	struct fs_je_fn fns[] = {
 		{ 0x1000, 1, 0 },	/* main */
-		{ 0x1100, 0, 0 },	/* the program's static: next global is jemalloc's, so counted (safe side) */
-		{ 0x1200, 0, 0 },	/* jemalloc's first object starts with a static */
+		{ 0x1100, 0, -1 },	/* a static of no known object: next global is jemalloc's, so counted */
+		{ 0x1200, 0, -1 },	/* jemalloc's first object starts with a static */
 		{ 0x1300, 1, 1 },	/* je_arena_... */
-		{ 0x1400, 0, 0 },	/* a static inside jemalloc */
+		{ 0x1400, 0, -1 },	/* a static inside jemalloc */
 		{ 0x1500, 1, 1 },	/* malloc */
 		{ 0x1600, 1, 0 },	/* the program again */
-		{ 0x1700, 0, 0 },
+		{ 0x1700, 0, -1 },
 		{ 0x1800, 1, 0 },
 	};
 	uint64_t iv[8][2];
@@ -54,6 +54,30 @@ TEST(jestats_code_ranges)
 	ASSERT_FALSE(jestats__in_code(&c, 0x2500), "outside the object");
 	c.maxiv = 0;
 	ASSERT_EQ(jestats__code_ranges(fns, 9, 0x1900, &c), -E2BIG, "no room");
+}
+
+/* Statics whose object (STT_FILE) is known keep their side, whatever their neighbours. */
+TEST(jestats_code_ranges_known_objects)
+{
+	struct fs_je_fn fns[] = {
+		{ 0x1000, 1, 0 },	/* main */
+		{ 0x1100, 0, 0 },	/* the program's static (jework.c), before jemalloc */
+		{ 0x1200, 0, 1 },	/* arena.o's static */
+		{ 0x1300, 1, 1 },	/* je_arena_... */
+		{ 0x1400, 1, 0 },	/* the program */
+		{ 0x1500, 0, 1 },	/* a cold part of a jemalloc static, far away */
+		{ 0x1600, 1, 0 },
+	};
+	uint64_t iv[8][2];
+	struct fs_je_code c = { 0x1000, 0x2000, 0, 8, iv };
+
+	if (!ASSERT_EQ(jestats__code_ranges(fns, 7, 0x1700, &c), 0, "ranges"))
+		return;
+	ASSERT_EQ(c.niv, 2, "two runs");
+	ASSERT_FALSE(jestats__in_code(&c, 0x1150), "the program's static");
+	ASSERT_TRUE(jestats__in_code(&c, 0x1250), "jemalloc's static");
+	ASSERT_TRUE(jestats__in_code(&c, 0x1550), "jemalloc's cold part");
+	ASSERT_FALSE(jestats__in_code(&c, 0x1450), "the program between");
 }
 
 TEST(jestats_forking_syscalls)
