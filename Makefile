@@ -18,10 +18,10 @@ CPPFLAGS  := -D_GNU_SOURCE
 WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation
 DEPFLAGS  = -MMD -MP
 INCLUDES  := -I$(OUTPUT) -Ibpf -Iuser
-LIBS      := -lbpf -lelf -lz -lstdc++ -lncursesw -lsqlite3
+LIBS      := -lbpf -ldw -lelf -lz -lstdc++ -lncursesw -lsqlite3
 
 # Pure modules: no libbpf, unit-testable without root.
-PURE_SRCS := user/agg.c user/census.c user/elfobj.c user/insn.c user/json.c user/log.c user/memmodel.c user/procmem.c user/render.c user/resolve.c user/symbolize.c user/session.c
+PURE_SRCS := user/agg.c user/census.c user/elfobj.c user/insn.c user/jestats.c user/json.c user/log.c user/memmodel.c user/procmem.c user/render.c user/resolve.c user/symbolize.c user/session.c
 APP_SRCS  := $(PURE_SRCS) user/collect.c user/traced.c user/main.c user/cmd_stat.c user/cmd_record.c user/cmd_report.c user/cmd_snapshot.c user/cmd_compare.c user/cmd_top.c user/tui.c user/target.c user/tracer.c user/umulti.c
 APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -30,6 +30,7 @@ TOOLS     := $(OUTPUT)/tools/rpcwork $(OUTPUT)/tools/allocwork $(OUTPUT)/tools/a
 TOOLS     += $(OUTPUT)/tools/ownheap
 TOOLS     += $(OUTPUT)/tools/heapwork
 TOOLS     += $(OUTPUT)/tools/allocwork-nopie
+TOOLS     += $(OUTPUT)/tools/jework $(OUTPUT)/tools/jework-static
 FIXTURES  := $(OUTPUT)/fixtures/dyn $(OUTPUT)/fixtures/dyn-je $(OUTPUT)/fixtures/static \
              $(OUTPUT)/fixtures/static-stripped $(OUTPUT)/fixtures/libfakemalloc.so \
              $(OUTPUT)/fixtures/dyn-fake $(OUTPUT)/fixtures/static-je-prefix $(OUTPUT)/fixtures/dyn-tc \
@@ -104,6 +105,13 @@ $(OUTPUT)/tools/allocwork-je: tools/allocwork.c | $(OUTPUT)/tools
 $(OUTPUT)/tools/allocwork-nopie: tools/allocwork.c tests/unit/malloc_addr.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g $(WARN) -pthread -no-pie -fno-pic $^ -o $@
+$(OUTPUT)/tools/jework: tools/jework.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@ -ljemalloc
+# jemalloc linked into the executable (Debian's libjemalloc.a), as bundled builds do
+$(OUTPUT)/tools/jework-static: tools/jework.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@ -Wl,-Bstatic -ljemalloc -Wl,-Bdynamic -lm -ldl
 $(OUTPUT)/tools/allocwork-cxx: tools/allocwork_cxx.cc | $(OUTPUT)/tools
 	$(call msg,CXX,$@)
 	$(Q)g++ -O2 -g -Wall -Wextra -Werror -fsized-deallocation -pthread $< -o $@
@@ -140,7 +148,7 @@ $(OUTPUT)/fixtures/static-je-prefix: tests/unit/fixture_je_prefix.c | $(OUTPUT)/
 UNIT_CFLAGS := -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer $(WARN) -Iuser -Ibpf
 $(OUTPUT)/unit/run_unit: $(UNIT_SRCS) $(PURE_SRCS) tests/unit/test.h | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(UNIT_CFLAGS) -DFIXTURES='"$(abspath $(OUTPUT)/fixtures)"' $(UNIT_SRCS) $(PURE_SRCS) -lelf -lz -lm -lstdc++ -lsqlite3 -o $@
+	$(Q)$(CC) $(UNIT_CFLAGS) -DFIXTURES='"$(abspath $(OUTPUT)/fixtures)"' $(UNIT_SRCS) $(PURE_SRCS) -ldw -lelf -lz -lm -lstdc++ -lsqlite3 -o $@
 
 unit: $(OUTPUT)/unit/run_unit fixtures
 	$(Q)$(OUTPUT)/unit/run_unit
@@ -157,7 +165,7 @@ $(FUZZ_DIR)/fuzz_session: $(FUZZ_SRCS) user/session.h | $(FUZZ_DIR)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-unused-command-line-argument \
-		-Iuser -Ibpf $(FUZZ_SRCS) -lelf -lz -lm -lstdc++ -lsqlite3 -o $@
+		-Iuser -Ibpf $(FUZZ_SRCS) -ldw -lelf -lz -lm -lstdc++ -lsqlite3 -o $@
 fuzz: $(FUZZ_DIR)/fuzz_session
 	$(Q)FUZZ_SESSION_SEED=$(FUZZ_DIR)/corpus/seed.db $(FUZZ_DIR)/fuzz_session
 	$(Q)cd $(FUZZ_DIR) && ./fuzz_session -max_total_time=$(FUZZ_TIME) -close_fd_mask=3 -timeout=10 \

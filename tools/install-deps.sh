@@ -2,7 +2,7 @@
 # install-deps.sh - installs the Debian 12 packages fragscope builds and tests with.
 # Quiet and quick when everything is there.
 set -e
-PKGS="clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config make gcc g++ \
+PKGS="clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev pkg-config make gcc g++ \
 libjemalloc-dev libjemalloc2 libc6-dev binutils tmux jq util-linux \
 libsqlite3-dev sqlite3 chromium libclang-rt-14-dev libncurses-dev bpftrace heaptrack"
 missing=""

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "census.h"
 #include "fragscope.h"
+#include "jestats.h"
 #include "json.h"
 #include "log.h"
 #include "memmodel.h"
@@ -22,7 +23,7 @@ static const char snapshot_usage[] =
 	"\n"
 	"A one-shot census of a running process's heap, for a process fragscope has never\n"
 	"traced: how much of its RSS is live data and how much is free memory the allocator\n"
-	"keeps. No probes are attached and the process is never stopped or written to.\n"
+	"keeps. No probes are attached; glibc processes are never stopped or written to.\n"
 	"\n"
 	"glibc: every arena is walked through /proc/PID/mem (main and thread arenas, their\n"
 	"heaps, chunks in use and free, fastbin and tcache chunks, top chunks, mmapped\n"
@@ -31,13 +32,17 @@ static const char snapshot_usage[] =
 	"written are not read (that would fault them in). The process keeps running:\n"
 	"a chunk that does not add up ends that heap's walk and the figures say\n"
 	"'approximate'.\n"
-	"jemalloc: its mappings and their residency, and its settings; its own structures\n"
-	"are not read (their layout is not published), so live and free figures need\n"
-	"`fragscope stat` from now on.\n"
+	"jemalloc: its mappings and their residency, its settings, and its own statistics\n"
+	"asked of jemalloc itself: one thread, stopped while outside jemalloc's code (the\n"
+	"others keep running), calls jemalloc's mallctl for fragscope and is restored\n"
+	"exactly, within milliseconds (README: \"jemalloc's own figures\").\n"
+	"Its background threads are counted from /proc without stopping anything.\n"
 	"\n"
 	"options:\n"
 	"  -p, --pid PID   the process\n"
 	"  -j, --json      one JSON document on stdout (keys in README)\n"
+	"      --no-ask    jemalloc: do not stop a thread to call mallctl (mappings,\n"
+	"                  settings and background threads only)\n"
 	"  -v              more diagnostics on stderr\n"
 	"  -h, --help      this text\n"
 	"\n"
@@ -69,8 +74,40 @@ static const char *why_diag(const struct fs_census *c, char *buf, size_t len, in
 	return buf;
 }
 
+/* jemalloc's own figures (jestats.c); "error" says why they are missing. */
+static void json_je(struct json *j, const struct fs_je_stats *js, const char *why)
+{
+	json__obj(j, "jemalloc");
+	json__bool(j, "valid", js->valid);
+	if (js->valid) {
+		json__u64(j, "allocated", js->allocated);
+		json__u64(j, "active", js->active);
+		json__u64(j, "resident", js->resident);
+		json__u64(j, "mapped", js->mapped);
+		json__u64(j, "retained", js->retained);
+		json__u64(j, "metadata", js->metadata);
+		json__u64(j, "pdirty", js->pdirty);
+		json__u64(j, "pmuzzy", js->pmuzzy);
+		json__u64(j, "page", js->page);
+		json__u64(j, "dirty_bytes", js->pdirty * js->page);
+		json__u64(j, "muzzy_bytes", js->pmuzzy * js->page);
+		json__i64(j, "dirty_decay_ms", js->dirty_decay_ms);
+		json__i64(j, "muzzy_decay_ms", js->muzzy_decay_ms);
+		json__u64(j, "pause_ns", js->pause_ns);
+	}
+	if (js->background_thread < 0)
+		json__str(j, "background_thread", NULL);
+	else
+		json__bool(j, "background_thread", js->background_thread);
+	json__i64(j, "bg_threads", js->bg_threads);
+	json__str(j, "how", js->valid ? js->how : NULL);
+	json__str(j, "error", js->valid ? NULL : why);
+	json__end_obj(j);
+}
+
 static void print_json(const struct fs_plan *plan, pid_t pid, const char *comm, const struct fs_census *c,
-		       const struct fs_memory *m, const struct fs_settings *set, int glibc)
+		       const struct fs_memory *m, const struct fs_settings *set, int glibc,
+		       const struct fs_je_stats *js, const char *je_why)
 {
 	struct json j;
 	char diag[512];
@@ -152,13 +189,45 @@ static void print_json(const struct fs_plan *plan, pid_t pid, const char *comm, 
 	json__str(&j, "GLIBC_TUNABLES", set->glibc_tunables);
 	json__str(&j, "MALLOC_ARENA_MAX", set->arena_max);
 	json__end_obj(&j);
+	if (plan->alloc == FS_ALLOC_JEMALLOC)
+		json_je(&j, js, je_why);
 	json__str(&j, "note", c->note);
 	json__end_obj(&j);
 	json__finish(&j);
 }
 
+static void text_je(const struct fs_je_stats *js, const char *why)
+{
+	char a[32], b[32];
+
+	if (!js->valid) {
+		printf("  jemalloc's own figures: not read (%s)\n", why);
+	} else {
+		printf("  jemalloc's own figures (mallctl; %s):\n", js->how);
+		printf("  %12s  allocated   blocks in use, at their size classes\n", render__bytes(js->allocated, a, sizeof(a)));
+		printf("  %12s  active      pages of extents in use (allocated + free space in its slabs)\n",
+		       render__bytes(js->active, a, sizeof(a)));
+		printf("  %12s  resident    data and metadata pages it has touched and not purged\n",
+		       render__bytes(js->resident, a, sizeof(a)));
+		printf("  %12s  mapped      extents mapped in use or dirty/muzzy\n", render__bytes(js->mapped, a, sizeof(a)));
+		printf("  %12s  retained    address space kept after purging (not resident)\n",
+		       render__bytes(js->retained, a, sizeof(a)));
+		printf("  %12s  metadata\n", render__bytes(js->metadata, a, sizeof(a)));
+		printf("  %12s  dirty       %llu pages freed and not purged (dirty_decay_ms %ld)\n",
+		       render__bytes(js->pdirty * js->page, a, sizeof(a)), (unsigned long long)js->pdirty,
+		       js->dirty_decay_ms);
+		printf("  %12s  muzzy       %llu pages lazily purged, may still be resident (muzzy_decay_ms %ld)\n",
+		       render__bytes(js->pmuzzy * js->page, b, sizeof(b)), (unsigned long long)js->pmuzzy,
+		       js->muzzy_decay_ms);
+	}
+	printf("  background threads: %s (mallctl background_thread), %d jemalloc_bg_thd thread%s running\n",
+	       js->background_thread < 0 ? "unknown" : js->background_thread ? "on" : "off", js->bg_threads,
+	       js->bg_threads == 1 ? "" : "s");
+}
+
 static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, const struct fs_census *c,
-		       const struct fs_memory *m, const struct fs_settings *set, int glibc)
+		       const struct fs_memory *m, const struct fs_settings *set, int glibc,
+		       const struct fs_je_stats *js, const char *je_why)
 {
 	char a[32], b[32], d[32], e[32], f[32], n[32], diag[512];
 	int kind;
@@ -170,8 +239,14 @@ static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, 
 		printf("  %12s  resident    (LazyFree %s)\n", render__bytes(m->resident, a, sizeof(a)),
 		       render__bytes(m->lazyfree, b, sizeof(b)));
 		printf("\n  settings: MALLOC_CONF=%s\n", set->malloc_conf[0] ? set->malloc_conf : "(default)");
-		printf("  jemalloc's own structures are not read: how much of this is live, dirty or retained\n"
-		       "  needs tracing: `fragscope stat -p %d` counts it from now on.\n\n", pid);
+		if (plan->alloc == FS_ALLOC_JEMALLOC) {
+			printf("\n");
+			text_je(js, je_why);
+		}
+		if (!js->valid)
+			printf("  how much of this is live, dirty or retained needs tracing:\n"
+			       "  `fragscope stat -p %d` counts it from now on.\n", pid);
+		printf("\n");
 		return;
 	}
 	printf("  %12s  in use      chunks in use (headers included; the live requested bytes are a little less)\n",
@@ -213,6 +288,7 @@ int cmd_snapshot(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "pid", required_argument, 0, 'p' },
 		{ "json", no_argument, 0, 'j' },
+		{ "no-ask", no_argument, 0, 'N' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
@@ -223,8 +299,9 @@ int cmd_snapshot(int argc, char **argv)
 	struct fs_settings set;
 	pid_t tpid = 0;
 	struct target tg = { .pidfd = -1, .gate = -1, .errpipe = -1 };
-	char err[512];
-	int json = 0, opt, ret = EXIT_FAIL, glibc;
+	struct fs_je_stats js = { .background_thread = -1 };
+	char err[512], je_why[512] = "";
+	int json = 0, opt, ret = EXIT_FAIL, glibc, ask = 1;
 	long pid = 0;
 
 	optind = 1;
@@ -242,6 +319,7 @@ int cmd_snapshot(int argc, char **argv)
 			break;
 		}
 		case 'j': json = 1; break;
+		case 'N': ask = 0; break;
 		case 'v': fs_verbose++; break;
 		case 'h':
 			fputs(snapshot_usage, stdout);
@@ -292,14 +370,28 @@ int cmd_snapshot(int argc, char **argv)
 			fputc('\n', stderr);
 		fs_info("read %llu MiB of the target's memory", (unsigned long long)(c->bytes_read >> 20));
 	}
+	if (plan->alloc == FS_ALLOC_JEMALLOC) {
+		uint64_t mallctl;
+		int bg = jestats__bg_threads((pid_t)pid);
+
+		js.bg_threads = bg < 0 ? 0 : bg;
+		if (!ask) {
+			snprintf(je_why, sizeof(je_why), "not asked: --no-ask");
+		} else if (jestats__find((pid_t)pid, &mallctl, je_why, sizeof(je_why)) ||
+			   jestats__read((pid_t)pid, mallctl, &js, je_why, sizeof(je_why))) {
+			fs_warn("jemalloc's own figures: %s", je_why);
+		} else {
+			fs_info("jemalloc's own figures: %s", js.how);
+		}
+	}
 	if (target__check(&tg)) {
 		fs_err("PID %ld exited during the snapshot", pid);
 		goto cleanup;
 	}
 	if (json)
-		print_json(plan, (pid_t)pid, tg.comm, c, m, &set, glibc);
+		print_json(plan, (pid_t)pid, tg.comm, c, m, &set, glibc, &js, je_why);
 	else
-		print_text(plan, (pid_t)pid, tg.comm, c, m, &set, glibc);
+		print_text(plan, (pid_t)pid, tg.comm, c, m, &set, glibc, &js, je_why);
 	ret = EXIT_OK;
 cleanup:
 	target__close(&tg);
