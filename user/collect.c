@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "collect.h"
+#include "jestats.h"
 #include "log.h"
 #include "procmem.h"
 #include "symbolize.h"
@@ -168,6 +169,53 @@ static uint64_t census_still_mapped(const struct fs_state *st, const struct fs_r
 	return bytes;
 }
 
+#define JE_EVERY_NS 10000000000ULL	/* jemalloc's statistics at most every 10 s between */
+
+/* jemalloc: whether its background threads run (from their names, every sample),
+ * and its own statistics (mallctl in a stopped thread: at the first sample, every
+ * 10 s at deep samples, and at the last). */
+static void je_figures(struct fs_state *st, pid_t pid, int alive, int deep)
+{
+	struct fs_memory *m = &st->mem;
+
+	if (alive) {
+		int n = jestats__bg_threads(pid);
+
+		if (n >= 0)
+			st->settings.je_bg_threads = n;
+	}
+	if (alive && st->je_mallctl && st->je_failures < 3 &&
+	    (!st->je_ns || st->final || (deep && st->snap.mono_ns - st->je_ns >= JE_EVERY_NS))) {
+		struct fs_je_stats je;
+		char err[256];
+
+		if (!jestats__read(pid, st->je_mallctl, &je, err, sizeof(err))) {
+			st->je = je;
+			st->je_ns = st->snap.mono_ns;
+			fs_info("jemalloc's statistics: %s", je.how);
+		} else {
+			st->je_failures++;
+			st->je_ns = st->snap.mono_ns;
+			fs_warn("jemalloc's statistics not read: %s", err);
+		}
+	}
+	if (!st->je.valid || !m->valid)
+		return;
+	m->je_valid = 1;
+	m->je_allocated = st->je.allocated;
+	m->je_active = st->je.active;
+	m->je_resident = st->je.resident;
+	m->je_mapped = st->je.mapped;
+	m->je_retained = st->je.retained;
+	m->je_metadata = st->je.metadata;
+	m->je_dirty = st->je.pdirty * st->je.page;
+	m->je_muzzy = st->je.pmuzzy * st->je.page;
+	if (st->je.background_thread >= 0 && st->settings.je_bg_threads < 0)
+		st->settings.je_bg_threads = st->je.background_thread ? 1 : 0;
+	/* the allocator's own totals say how much of the memory of unknown owner is its */
+	memmodel__claim(m, st->je.resident, st->je.mapped + st->je.retained);
+}
+
 /* How held_free can be known: every block seen, or a census of those before attach. */
 static void set_basis(struct fs_state *st)
 {
@@ -175,8 +223,11 @@ static void set_basis(struct fs_state *st)
 	uint64_t gone = st->snap.c[FS_C_FREES_UNKNOWN_CHUNK_BYTES];
 
 	m->pre_attach_live = 0;
-	if (m->je_valid)
+	if (m->je_valid) {
 		m->held_basis = FS_B_ALLOC_STATS;
+		/* jemalloc's allocated (usable bytes) covers blocks from before attach too */
+		m->pre_attach_live = m->je_allocated > m->live ? m->je_allocated - m->live : 0;
+	}
 	else if (st->traced_from_start)
 		m->held_basis = FS_B_TRACED;
 	else if (st->census_done) {
@@ -255,6 +306,8 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 	st->mem.busy = alive && st->prev_allocs && st->snap.c[FS_C_ALLOCS] > st->prev_allocs;
 	st->prev_allocs = st->snap.c[FS_C_ALLOCS];
 	st->mem.churn_faults = st->snap.k.churn_faults;
+	if (st->flavour == FS_F_JEMALLOC)
+		je_figures(st, pid, alive, deep);
 	st->mem.trim_calls = st->snap.k.trim_calls;
 	st->mem.mmapped_scanned = st->mmapped_scanned;
 	st->mem.trim_released = st->snap.k.src_resident[FS_R_MALLOC_TRIM];

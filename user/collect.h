@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 #include "agg.h"
+#include "jestats.h"
 #include "memmodel.h"
 
 struct tracer;
@@ -58,6 +59,11 @@ struct fs_state {
 	int mmapped_scanned;		/* they were looked for */
 	uint64_t census_mapped_now;	/* their bytes still mapped at the last sample */
 	int maps_complete;		/* every mapping since the program started was seen */
+	uint64_t je_mallctl;		/* jemalloc: mallctl's address in the target (0: not asked) */
+	struct fs_je_stats je;		/* its last answer (je.valid) */
+	uint64_t je_ns;			/* when (mono_ns of the sample) */
+	int je_failures;
+	int final;			/* the last sample of the trace */
 	uint64_t mapped_at_attach;	/* anonymous memory not known to be anyone else's, at the first sample */
 	int mapped_at_attach_known;
 };

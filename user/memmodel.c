@@ -281,6 +281,21 @@ void memmodel__sum(const struct fs_regions *rs, const struct fs_owned *ev, long 
 	m->valid = 1;
 }
 
+void memmodel__claim(struct fs_memory *m, uint64_t resident, uint64_t mapped)
+{
+	uint64_t r = resident > m->own_resident[FS_OWN_ALLOCATOR] ? resident - m->own_resident[FS_OWN_ALLOCATOR] : 0;
+	uint64_t v = mapped > m->own_mapped[FS_OWN_ALLOCATOR] ? mapped - m->own_mapped[FS_OWN_ALLOCATOR] : 0;
+
+	r = r < m->own_resident[FS_OWN_UNKNOWN] ? r : m->own_resident[FS_OWN_UNKNOWN];
+	v = v < m->own_mapped[FS_OWN_UNKNOWN] ? v : m->own_mapped[FS_OWN_UNKNOWN];
+	m->own_resident[FS_OWN_UNKNOWN] -= r;
+	m->own_resident[FS_OWN_ALLOCATOR] += r;
+	m->own_mapped[FS_OWN_UNKNOWN] -= v;
+	m->own_mapped[FS_OWN_ALLOCATOR] += v;
+	m->resident = m->own_resident[FS_OWN_ALLOCATOR];
+	m->mapped = m->own_mapped[FS_OWN_ALLOCATOR];
+}
+
 void memmodel__finish(struct fs_memory *m)
 {
 	uint64_t used = m->live + m->lazyfree + m->pre_attach_live;

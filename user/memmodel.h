@@ -137,6 +137,9 @@ void memmodel__own(struct fs_regions *rs, int glibc, const struct fs_owned *ev, 
  * from classified, owned regions. present (may be NULL) splits mixed regions. */
 void memmodel__sum(const struct fs_regions *rs, const struct fs_owned *ev, long nev, int dflt,
 		   fs_present_fn present, void *ctx, struct fs_memory *m);
+/* The allocator's own totals (jemalloc's stats.resident and mapped) claim anonymous
+ * memory of unknown owner for it, as far as they go. */
+void memmodel__claim(struct fs_memory *m, uint64_t resident, uint64_t mapped);
 /* held_free (or unseen) from resident, lazyfree, live and the basis; jemalloc's own
  * figures when je_valid. */
 void memmodel__finish(struct fs_memory *m);

@@ -217,6 +217,8 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		json__u64(j, "metadata", m->je_metadata);
 		json__u64(j, "dirty", m->je_dirty);
 		json__u64(j, "muzzy", m->je_muzzy);
+		json__dbl(j, "age_s", (double)(st->snap.mono_ns - st->je_ns) / 1e9);
+		json__str(j, "how", st->je.how);
 		json__end_obj(j);
 	}
 	json__dbl(j, "fragmentation", memmodel__fragmentation(m));
@@ -399,6 +401,9 @@ static void text_memory(FILE *f, const struct fs_state *st)
 		if (m->held_basis == FS_B_UNKNOWN && m->pre_attach_live)
 			fprintf(f, "  %12s  +live       glibc's mmapped chunks from before attach, still mapped (chunk bytes)\n",
 				render__bytes(m->pre_attach_live, b1, sizeof(b1)));
+		if (m->held_basis == FS_B_ALLOC_STATS && m->pre_attach_live)
+			fprintf(f, "  %12s  +live       jemalloc's allocated bytes beyond the blocks seen (from before attach; "
+				   "usable bytes)\n", render__bytes(m->pre_attach_live, b1, sizeof(b1)));
 		if (m->held_basis == FS_B_UNKNOWN) {
 			fprintf(f, "  %12s  unseen      resident allocator memory beyond live that blocks from before "
 				   "attach may fill: not known whether it is free\n", render__bytes(m->unseen, b1, sizeof(b1)));
@@ -426,7 +431,8 @@ static void text_memory(FILE *f, const struct fs_state *st)
 				render__bytes(st->census_in_use, b2, sizeof(b2)), render__bytes(gone, b3, sizeof(b3)));
 		}
 		if (m->je_valid)
-			fprintf(f, "  jemalloc's own: allocated %s, active %s, dirty %s, muzzy %s, retained %s, metadata %s\n",
+			fprintf(f, "  jemalloc's own (%.1f s ago): allocated %s, active %s, dirty %s, muzzy %s, retained %s, "
+				   "metadata %s\n", (double)(st->snap.mono_ns - st->je_ns) / 1e9,
 				render__bytes(m->je_allocated, b1, sizeof(b1)), render__bytes(m->je_active, b2, sizeof(b2)),
 				render__bytes(m->je_dirty, b3, sizeof(b3)), render__bytes(m->je_muzzy, n1, sizeof(n1)),
 				render__bytes(m->je_retained, ring(0), 32), render__bytes(m->je_metadata, ring(1), 32));

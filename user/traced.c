@@ -11,6 +11,7 @@
 #include "fragscope.h"
 #include "log.h"
 #include "census.h"
+#include "jestats.h"
 #include "procmem.h"
 #include "symbolize.h"
 #include "traced.h"
@@ -67,6 +68,10 @@ int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg
 	}
 	if (!strcmp(name, "exact-lifetimes")) {
 		o->exact_lifetimes = 1;
+		return 1;
+	}
+	if (!strcmp(name, "no-ask")) {
+		o->no_ask = 1;
 		return 1;
 	}
 	if (strcmp(name, "max-live") && strcmp(name, "sample-bytes"))
@@ -226,6 +231,12 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 		      : t->plan.alloc == FS_ALLOC_JEMALLOC ? FS_F_JEMALLOC : FS_F_OTHER;
 	t->st.flavour = topts.flavour;
 	t->st.traced_from_start = t->info.attached_at_start;
+	if (t->st.flavour == FS_F_JEMALLOC && !o->no_ask) {
+		char why[256];
+
+		if (jestats__find(t->tg.pid, &t->st.je_mallctl, why, sizeof(why)))
+			fs_info("jemalloc's statistics will not be read: %s", why);
+	}
 	t->st.sample_bytes = o->sample_bytes;
 	t->tr = tracer__new(&topts, err, errlen);
 	if (!t->tr || tracer__attach(t->tr, &t->plan, err, errlen))
@@ -290,6 +301,7 @@ int traced__stop(struct fs_traced *t, int sig, int nsites)
 				usleep(10000);
 		}
 	}
+	t->st.final = 1;	/* the last sample: jemalloc's statistics are read afresh */
 	/* A running target is detached first, so the figures are the state at the stop. */
 	if (!traced__exited(t) && !t->detached) {
 		tracer__detach(t->tr);

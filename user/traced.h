@@ -20,6 +20,7 @@ struct fs_trace_opts {
 	int census;		/* glibc, by PID: a heap census before attaching */
 	int sys_tracepoints;	/* memory syscalls via tracepoints, not libc's wrappers */
 	int exact_lifetimes;	/* time every block's lifetime, not 1 in 16 */
+	int no_ask;		/* jemalloc: never stop a thread to call mallctl */
 };
 
 #define FS_LIFETIME_SHIFT 4	/* by default 1 block in 16 has its lifetime timed */
@@ -45,7 +46,8 @@ struct fs_traced {
 	{ "sample-bytes", required_argument, 0, 'L' }, \
 	{ "census", no_argument, 0, 'L' }, \
 	{ "sys-tracepoints", no_argument, 0, 'L' }, \
-	{ "exact-lifetimes", no_argument, 0, 'L' }
+	{ "exact-lifetimes", no_argument, 0, 'L' }, \
+	{ "no-ask", no_argument, 0, 'L' }
 #define FS_TRACE_OPTS_HELP \
 	"      --sample-bytes N  sample the stack of about one allocation per N bytes\n" \
 	"                        (default 524288; 0 off): allocation sites, estimated\n" \
@@ -61,7 +63,12 @@ struct fs_traced {
 	"                        dynamic loader's own calls, and errno values, but\n" \
 	"                        slows every syscall on the machine (~30 ns each)\n" \
 	"      --exact-lifetimes time every block's lifetime (default: 1 in 16 at\n" \
-	"                        random, counts scaled), ~45 ns more per malloc+free\n"
+	"                        random, counts scaled), ~45 ns more per malloc+free\n" \
+	"      --no-ask          jemalloc: never stop a thread of the target to call\n" \
+	"                        its mallctl (by default, at attach, every 10 s and at\n" \
+	"                        the end, one thread outside allocator code is stopped\n" \
+	"                        for the call: held free then comes from jemalloc's own\n" \
+	"                        statistics; without them it is unknown when attached)\n"
 
 /* The getopt cases every tracing command shares: 'L' (FS_TRACE_LONGOPTS, named
  * name), -v, -h (prints usage) and unknown options. -1 to go on parsing, else the
