@@ -45,6 +45,8 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 	uint64_t prev_ns = st->snap.mono_ns;
 	int r = tracer__snapshot(tr, &st->snap);
 
+	if (!r)
+		r = tracer__drain_maps(tr, &st->maps);
 	if (r)
 		return r;
 	if (alive && !procmem__regions(pid, st->flavour == FS_F_GLIBC, &rs)) {
@@ -153,4 +155,5 @@ void collect__free(struct fs_state *st)
 	free(st->sites);
 	st->sites = NULL;
 	st->nsites = 0;
+	mapset__free(&st->maps);
 }

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 #include "agg.h"
+#include "mapset.h"
 #include "memmodel.h"
 
 struct tracer;
@@ -49,6 +50,7 @@ struct fs_state {
 	int nsites;
 	long sites_total;		/* sites known in the kernel */
 	int short_stacks;		/* most stacks have < 3 frames: no frame pointers */
+	struct fs_mapset maps;		/* who mapped what since attach (address ledger) */
 };
 
 /* Reads the sites, keeps the max with the most live (then allocated) bytes,

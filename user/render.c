@@ -162,6 +162,25 @@ static void json_lat(struct json *j, const char *key, const __u64 *lat)
 	json__end_arr(j);
 }
 
+/* The address ledger: bytes each owner mapped since attach and still has mapped
+ * (the rest of the address space is unknown); lost events make it approximate. */
+static void json_maps(struct json *j, const struct fs_mapset *ms)
+{
+	uint64_t b[FS_M__COUNT];
+
+	mapset__owned(ms, 0, UINT64_MAX, b);
+	json__obj(j, "maps");
+	json__obj(j, "owned");
+	for (int i = 0; i < FS_M__COUNT; i++)
+		json__u64(j, map_names[i], b[i]);
+	json__end_obj(j);
+	json__u64(j, "intervals", ms->n);
+	json__u64(j, "events", ms->events);
+	json__u64(j, "lost", ms->lost);
+	json__bool(j, "exact", ms->lost == 0);
+	json__end_obj(j);
+}
+
 void render__json_memory(struct json *j, const struct fs_state *st)
 {
 	const struct fs_memory *m = &st->mem;
@@ -270,6 +289,7 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		json__end_obj(j);
 	}
 	json__end_obj(j);
+	json_maps(j, &st->maps);
 	json__obj(j, "mappings");
 	for (int i = 0; i < FS_M__COUNT; i++) {
 		json__obj(j, map_names[i]);
