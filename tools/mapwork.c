@@ -2,7 +2,7 @@
  * after the gate it maps memory of its own, lets the allocator map some, unmaps
  * parts, and writes what each owner holds mapped since, as JSON.
  *
- *   mapwork --ready FILE --tally FILE [--no-thread] [--churn N]
+ *   mapwork --ready FILE --tally FILE [--no-thread] [--churn N] [--raw-unmap]
  *
  * Between SIGUSR1 (the gate) and the tally, in this order:
  *   program's own: mmap 5 pages (A); 3 pages right below A with MAP_FIXED_NOREPLACE
@@ -16,6 +16,8 @@
  *   a thread (256 KiB stack, one guard page) whose first malloc makes glibc create an
  *     arena heap (mmap 128 MiB PROT_NONE, head and tail unmapped, 64 MiB left)
  * --churn N: then N x (mmap, munmap) of one page of its own, which leave nothing.
+ * --raw-unmap: then 2 pages of its own (E) unmapped by a raw syscall (not libc's
+ *   wrapper) and mapped again at the same place (MAP_FIXED_NOREPLACE): 2 pages.
  * The tally's figures come from the program's own calls, the chunk headers glibc
  * wrote, and the heap's extent in /proc/self/maps (the kernel's view). The measured
  * phase and the tally use no stdio and no allocation beyond those listed. */
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -145,7 +148,7 @@ int main(int argc, char **argv)
 {
 	const char *ready = NULL, *tally = NULL;
 	uint64_t own = 0, alloc = 0, stack = 0, heap = 0, chunks = 0;
-	int with_thread = 1, churn = 0, fd, merged_alloc = 0, merged_own = 0;
+	int with_thread = 1, churn = 0, raw_unmap = 0, fd, merged_alloc = 0, merged_own = 0;
 	pthread_attr_t attr;
 	pthread_t th;
 	sigset_t set;
@@ -159,15 +162,17 @@ int main(int argc, char **argv)
 			tally = argv[++i];
 		else if (!strcmp(argv[i], "--no-thread"))
 			with_thread = 0;
+		else if (!strcmp(argv[i], "--raw-unmap"))
+			raw_unmap = 1;
 		else if (i + 1 < argc && !strcmp(argv[i], "--churn"))
 			churn = atoi(argv[++i]);
 		else {
-			fprintf(stderr, "usage: mapwork --ready FILE --tally FILE [--no-thread] [--churn N]\n");
+			fprintf(stderr, "usage: mapwork --ready FILE --tally FILE [--no-thread] [--churn N] [--raw-unmap]\n");
 			return 2;
 		}
 	}
 	if (!ready || !tally) {
-		fprintf(stderr, "usage: mapwork --ready FILE --tally FILE [--no-thread] [--churn N]\n");
+		fprintf(stderr, "usage: mapwork --ready FILE --tally FILE [--no-thread] [--churn N] [--raw-unmap]\n");
 		return 2;
 	}
 	sigemptyset(&set);
@@ -253,6 +258,14 @@ int main(int argc, char **argv)
 	for (int i = 0; i < churn; i++)
 		if (munmap(own_map(NULL, PG, 0), PG))
 			return 4;
+	if (raw_unmap) {
+		char *e = own_map(NULL, 2 * PG, 0);
+
+		if (syscall(SYS_munmap, e, 2 * PG) ||
+		    mmap(e, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != e)
+			return 4;
+		own += 2 * PG;
+	}
 	/* did the kernel merge a chunk with the program's mappings, and A with B? */
 	for (int i = 0; i < 3; i++) {
 		uint64_t vs, ve, own_at[] = { (uint64_t)a, (uint64_t)b, (uint64_t)c, (uint64_t)c + 4 * PG, (uint64_t)d };

@@ -233,6 +233,13 @@ void mapset__owned(const struct fs_mapset *ms, uint64_t lo, uint64_t hi, uint64_
 	}
 }
 
+int mapset__any(const struct fs_mapset *ms, uint64_t lo, uint64_t hi)
+{
+	size_t i = first_end_after(ms, lo);
+
+	return lo < hi && i < ms->n && ms->iv[i].start < hi;
+}
+
 void mapset__free(struct fs_mapset *ms)
 {
 	if (!ms)

@@ -21,6 +21,9 @@ struct fs_mapset {
 	uint64_t events;	/* events applied */
 	uint64_t lost;		/* events missed (the kernel's ring was full, or no memory to apply
 				 * one): the ledger is then approximate */
+	uint64_t conflicts;	/* new mappings (not MAP_FIXED) that landed on bytes the ledger
+				 * held: an unmap it saw late (another thread's, reported after) or
+				 * never (a raw syscall bypassing libc's wrappers); approximate too */
 };
 
 /* [start, start+len) is owner's now, whatever held it (MAP_FIXED replaces). 0 or -errno. */
@@ -39,6 +42,8 @@ int mapset__remap(struct fs_mapset *ms, uint64_t old, uint64_t oldlen, uint64_t 
 		  uint32_t grow_owner, int keep_old);
 /* Bytes of [lo, hi) held by each owner; the rest of the range is unknown. */
 void mapset__owned(const struct fs_mapset *ms, uint64_t lo, uint64_t hi, uint64_t bytes[FS_M__COUNT]);
+/* Whether any interval holds a byte of [lo, hi). */
+int mapset__any(const struct fs_mapset *ms, uint64_t lo, uint64_t hi);
 void mapset__free(struct fs_mapset *ms);
 
 #endif

@@ -97,16 +97,25 @@ static int on_map_event(void *ctx, void *data, size_t size)
 	len = pages_of(t, e->len);
 	switch (e->kind) {
 	case FS_E_MAP:
+		/* without MAP_FIXED the kernel only maps free space */
+		if (!(e->flags & MAP_FIXED) && mapset__any(ms, e->addr, e->addr + len))
+			ms->conflicts++;
 		r = mapset__map(ms, e->addr, len, e->owner);
 		break;
 	case FS_E_UNMAP:
 		r = mapset__unmap(ms, e->addr, len);
 		break;
-	case FS_E_REMAP:
+	case FS_E_REMAP: {
+		uint64_t nlen = pages_of(t, e->new_len), from = e->new_addr == e->addr ? e->addr + len : e->new_addr;
+
+		/* grown in place, or moved without MREMAP_FIXED: onto free space only */
+		if (!(e->flags & MREMAP_FIXED) && from < e->new_addr + nlen && mapset__any(ms, from, e->new_addr + nlen))
+			ms->conflicts++;
 		/* old_size 0 duplicates a shared mapping: the old one stays too */
 		r = mapset__remap(ms, e->addr, len, e->new_addr, pages_of(t, e->new_len), e->owner,
 				  (e->flags & MREMAP_DONTUNMAP) || !e->len);
 		break;
+	}
 	case FS_E_RELEASE:
 		r = mapset__fill(ms, e->addr, len, e->owner);
 		break;

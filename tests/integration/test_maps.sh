@@ -76,4 +76,18 @@ if FRAGSCOPE_MAP_EVENTS_BYTES=4096 map_case maps_lost "$TOOLS/mapwork" --no-thre
 	fi
 fi
 
+# A munmap by raw syscall is invisible at libc's wrappers: the mapping made again at
+# its place lands on bytes the ledger held, and the ledger says it is not exact. At
+# the tracepoints it is seen, and all is exact.
+for mode in wrappers tracepoints; do
+	args=""; [ $mode = tracepoints ] && args=--sys-tracepoints
+	if FS_ARGS=$args map_case maps_raw_$mode "$TOOLS/mapwork" --no-thread --raw-unmap; then
+		j="$TMP/maps_raw_$mode.json" t="$TMP/maps_raw_$mode.tally"
+		got="$(jget "$j" .maps.conflicts) $(jget "$j" .maps.exact) $(jget "$j" .maps.owned.other_anon)"
+		[ $mode = wrappers ] && want="1 false $(jget "$t" .other_anon)" || want="0 true $(jget "$t" .other_anon)"
+		if [ "$got" = "$want" ]; then pass maps_raw_unmap_$mode
+		else fail maps_raw_unmap_$mode "[conflicts exact other_anon] = $got, expected $want"; fi
+	fi
+done
+
 no_programs_left maps_no_programs_left

@@ -162,6 +162,11 @@ TEST(mapset_owned_clips)
 	ASSERT_EQ(b[S] + b[FS_M_FILE], 0ull, "nobody else");
 	mapset__owned(&ms, 20 * P, 30 * P, b);
 	ASSERT_EQ(b[A] + b[O], 0ull, "the gap is unknown");
+	ASSERT_FALSE(mapset__any(&ms, 20 * P, 30 * P), "nothing in the gap");
+	ASSERT_TRUE(mapset__any(&ms, 19 * P, 30 * P), "the last page of a");
+	ASSERT_TRUE(mapset__any(&ms, 20 * P, 31 * P), "the first page of o");
+	ASSERT_FALSE(mapset__any(&ms, 40 * P, 41 * P), "past the end");
+	ASSERT_FALSE(mapset__any(&ms, 12 * P, 12 * P), "empty range");
 	mapset__free(&ms);
 }
 
