@@ -67,7 +67,7 @@ done
 
 # A ring too small for the events between two samples: the loss is counted and the
 # ledger says it is not exact.
-if FRAGSCOPE_MAP_EVENTS_BYTES=4096 map_case maps_lost "$TOOLS/mapwork" --no-thread --churn 200; then
+if FRAGSCOPE_MAP_EVENTS_BYTES=4096 map_case maps_lost "$TOOLS/mapwork" --no-thread --churn 1000; then
 	j="$TMP/maps_lost.json"
 	if [ "$(jget "$j" .maps.lost)" -gt 0 ] && [ "$(jget "$j" .maps.exact)" = false ]; then
 		pass maps_lost_counted
