@@ -1,11 +1,19 @@
 /* mapset.c - the address ledger: a sorted array of disjoint intervals, found by
- * binary search. Mapping calls are rare and touching intervals of one owner are
- * merged, so the array stays short; an insert moves its tail (memmove), fine for
- * 100,000 intervals. */
+ * binary search, with a gap where the last change was (a gap buffer): the kernel
+ * places new mappings next to the previous ones (top-down), so a change moves few
+ * intervals, not the whole tail. Touching intervals of one owner are merged. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "mapset.h"
+
+/* The i-th interval in address order: those after the gap sit cap - n further. */
+#define AT(ms, i) ((ms)->iv[(i) < (ms)->gap ? (i) : (i) + (ms)->cap - (ms)->n])
+
+const struct fs_interval *mapset__at(const struct fs_mapset *ms, size_t i)
+{
+	return i < ms->n ? &AT(ms, i) : NULL;
+}
 
 /* The first interval ending after a (the one holding a, or the next one). */
 static size_t first_end_after(const struct fs_mapset *ms, uint64_t a)
@@ -15,7 +23,7 @@ static size_t first_end_after(const struct fs_mapset *ms, uint64_t a)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (ms->iv[mid].end > a)
+		if (AT(ms, mid).end > a)
 			hi = mid;
 		else
 			lo = mid + 1;
@@ -26,7 +34,7 @@ static size_t first_end_after(const struct fs_mapset *ms, uint64_t a)
 static int reserve(struct fs_mapset *ms, size_t extra)
 {
 	struct fs_interval *iv;
-	size_t cap;
+	size_t cap, tail = ms->n - ms->gap;
 
 	if (ms->n + extra <= ms->cap)
 		return 0;
@@ -36,22 +44,37 @@ static int reserve(struct fs_mapset *ms, size_t extra)
 	iv = realloc(ms->iv, cap * sizeof(*iv));
 	if (!iv)
 		return -ENOMEM;
+	/* the part after the gap goes to the new end */
+	memmove(&iv[cap - tail], &iv[ms->cap - tail], tail * sizeof(*iv));
 	ms->iv = iv;
 	ms->cap = cap;
 	return 0;
 }
 
+/* The gap to just before the i-th interval. */
+static void move_gap(struct fs_mapset *ms, size_t i)
+{
+	size_t room = ms->cap - ms->n;
+
+	if (i < ms->gap)
+		memmove(&ms->iv[i + room], &ms->iv[i], (ms->gap - i) * sizeof(*ms->iv));
+	else if (i > ms->gap)
+		memmove(&ms->iv[ms->gap], &ms->iv[ms->gap + room], (i - ms->gap) * sizeof(*ms->iv));
+	ms->gap = i;
+}
+
 /* Callers reserve first: these cannot fail. */
 static void insert_at(struct fs_mapset *ms, size_t i, uint64_t s, uint64_t e, uint32_t owner)
 {
-	memmove(&ms->iv[i + 1], &ms->iv[i], (ms->n - i) * sizeof(*ms->iv));
-	ms->iv[i] = (struct fs_interval){ .start = s, .end = e, .owner = owner };
+	move_gap(ms, i);
+	ms->iv[ms->gap++] = (struct fs_interval){ .start = s, .end = e, .owner = owner };
 	ms->n++;
 }
 
+/* The intervals after the gap are cap - n on: fewer intervals, a wider gap. */
 static void remove_at(struct fs_mapset *ms, size_t i, size_t count)
 {
-	memmove(&ms->iv[i], &ms->iv[i + count], (ms->n - i - count) * sizeof(*ms->iv));
+	move_gap(ms, i);
 	ms->n -= count;
 }
 
@@ -64,19 +87,21 @@ static int carve(struct fs_mapset *ms, uint64_t s, uint64_t e, size_t *at)
 	if (reserve(ms, 2))
 		return -ENOMEM;
 	i = first_end_after(ms, s);
-	if (i < ms->n && ms->iv[i].start < s) {
-		if (ms->iv[i].end > e) {	/* the range is inside this interval */
-			insert_at(ms, i + 1, e, ms->iv[i].end, ms->iv[i].owner);
-			ms->iv[i].end = s;
+	if (i < ms->n && AT(ms, i).start < s) {
+		if (AT(ms, i).end > e) {	/* the range is inside this interval */
+			struct fs_interval whole = AT(ms, i);
+
+			insert_at(ms, i + 1, e, whole.end, whole.owner);
+			AT(ms, i).end = s;
 			*at = i + 1;
 			return 0;
 		}
-		ms->iv[i].end = s;
+		AT(ms, i).end = s;
 		i++;
 	}
 	j = first_end_after(ms, e);	/* >= i: everything before i ends by s */
-	if (j < ms->n && ms->iv[j].start < e)
-		ms->iv[j].start = e;
+	if (j < ms->n && AT(ms, j).start < e)
+		AT(ms, j).start = e;
 	remove_at(ms, i, j - i);
 	*at = i;
 	return 0;
@@ -86,18 +111,16 @@ static int carve(struct fs_mapset *ms, uint64_t s, uint64_t e, size_t *at)
  * the same owner. */
 static void put(struct fs_mapset *ms, size_t at, uint64_t s, uint64_t e, uint32_t owner)
 {
-	struct fs_interval *iv = ms->iv;
-
-	if (at > 0 && iv[at - 1].end == s && iv[at - 1].owner == owner) {
-		iv[at - 1].end = e;
-		if (at < ms->n && iv[at].start == e && iv[at].owner == owner) {
-			iv[at - 1].end = iv[at].end;
+	if (at > 0 && AT(ms, at - 1).end == s && AT(ms, at - 1).owner == owner) {
+		AT(ms, at - 1).end = e;
+		if (at < ms->n && AT(ms, at).start == e && AT(ms, at).owner == owner) {
+			AT(ms, at - 1).end = AT(ms, at).end;
 			remove_at(ms, at, 1);
 		}
 		return;
 	}
-	if (at < ms->n && iv[at].start == e && iv[at].owner == owner) {
-		iv[at].start = s;
+	if (at < ms->n && AT(ms, at).start == e && AT(ms, at).owner == owner) {
+		AT(ms, at).start = s;
 		return;
 	}
 	insert_at(ms, at, s, e, owner);
@@ -158,16 +181,16 @@ int mapset__fill(struct fs_mapset *ms, uint64_t start, uint64_t len, uint32_t ow
 		return r < 0 ? r : 0;
 	/* the holes first: mapping them moves the intervals being walked */
 	cap = 1;
-	for (size_t i = first_end_after(ms, s); i < ms->n && ms->iv[i].start < e; i++)
+	for (size_t i = first_end_after(ms, s); i < ms->n && AT(ms, i).start < e; i++)
 		cap++;
 	holes = malloc(cap * sizeof(*holes));
 	if (!holes)
 		return -ENOMEM;
 	cur = s;
-	for (size_t i = first_end_after(ms, s); i < ms->n && ms->iv[i].start < e; i++) {
-		if (ms->iv[i].start > cur)
-			holes[nh++] = (struct fs_interval){ .start = cur, .end = ms->iv[i].start };
-		cur = ms->iv[i].end;
+	for (size_t i = first_end_after(ms, s); i < ms->n && AT(ms, i).start < e; i++) {
+		if (AT(ms, i).start > cur)
+			holes[nh++] = (struct fs_interval){ .start = cur, .end = AT(ms, i).start };
+		cur = AT(ms, i).end;
 	}
 	if (cur < e)
 		holes[nh++] = (struct fs_interval){ .start = cur, .end = e };
@@ -191,18 +214,18 @@ int mapset__remap(struct fs_mapset *ms, uint64_t old, uint64_t oldlen, uint64_t 
 	if (oldlen) {	/* grown bytes extend the mapping they continue */
 		size_t i = first_end_after(ms, old + oldlen - 1);
 
-		if (i < ms->n && ms->iv[i].start <= old + oldlen - 1)
-			grow = ms->iv[i].owner;
+		if (i < ms->n && AT(ms, i).start <= old + oldlen - 1)
+			grow = AT(ms, i).owner;
 	}
 	/* what moves, with its owners (holes stay unknown) */
 	if (!range(old, moved, &s, &e)) {
-		for (size_t i = first_end_after(ms, s); i < ms->n && ms->iv[i].start < e; i++)
+		for (size_t i = first_end_after(ms, s); i < ms->n && AT(ms, i).start < e; i++)
 			cap++;
 		pieces = malloc(cap * sizeof(*pieces));
 		if (!pieces)
 			return -ENOMEM;
-		for (size_t i = first_end_after(ms, s); i < ms->n && ms->iv[i].start < e; i++) {
-			struct fs_interval p = ms->iv[i];
+		for (size_t i = first_end_after(ms, s); i < ms->n && AT(ms, i).start < e; i++) {
+			struct fs_interval p = AT(ms, i);
 
 			p.start = p.start > s ? p.start : s;
 			p.end = p.end < e ? p.end : e;
@@ -225,11 +248,11 @@ int mapset__remap(struct fs_mapset *ms, uint64_t old, uint64_t oldlen, uint64_t 
 void mapset__owned(const struct fs_mapset *ms, uint64_t lo, uint64_t hi, uint64_t bytes[FS_M__COUNT])
 {
 	memset(bytes, 0, sizeof(uint64_t) * FS_M__COUNT);
-	for (size_t i = first_end_after(ms, lo); i < ms->n && ms->iv[i].start < hi; i++) {
-		uint64_t s = ms->iv[i].start > lo ? ms->iv[i].start : lo;
-		uint64_t e = ms->iv[i].end < hi ? ms->iv[i].end : hi;
+	for (size_t i = first_end_after(ms, lo); i < ms->n && AT(ms, i).start < hi; i++) {
+		uint64_t s = AT(ms, i).start > lo ? AT(ms, i).start : lo;
+		uint64_t e = AT(ms, i).end < hi ? AT(ms, i).end : hi;
 
-		bytes[ms->iv[i].owner] += e - s;
+		bytes[AT(ms, i).owner] += e - s;
 	}
 }
 
@@ -237,7 +260,7 @@ int mapset__any(const struct fs_mapset *ms, uint64_t lo, uint64_t hi)
 {
 	size_t i = first_end_after(ms, lo);
 
-	return lo < hi && i < ms->n && ms->iv[i].start < hi;
+	return lo < hi && i < ms->n && AT(ms, i).start < hi;
 }
 
 void mapset__free(struct fs_mapset *ms)

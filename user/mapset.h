@@ -16,8 +16,10 @@ struct fs_interval {
 
 /* Zero-initialised is empty. */
 struct fs_mapset {
-	struct fs_interval *iv;	/* sorted by start, disjoint; touching intervals of one owner merged */
-	size_t n, cap;
+	struct fs_interval *iv;	/* sorted by start, disjoint, touching intervals of one owner
+				 * merged; a gap buffer: read them with mapset__at */
+	size_t n, cap;		/* intervals, room */
+	size_t gap;		/* intervals before the gap */
 	uint64_t events;	/* events applied */
 	uint64_t lost;		/* events missed (the kernel's ring was full, or no memory to apply
 				 * one): the ledger is then approximate */
@@ -40,6 +42,8 @@ int mapset__unmap(struct fs_mapset *ms, uint64_t start, uint64_t len);
  * is unknown. 0 or -errno. */
 int mapset__remap(struct fs_mapset *ms, uint64_t old, uint64_t oldlen, uint64_t new_addr, uint64_t newlen,
 		  uint32_t grow_owner, int keep_old);
+/* The i-th interval in address order, NULL past the last (i >= n). */
+const struct fs_interval *mapset__at(const struct fs_mapset *ms, size_t i);
 /* Bytes of [lo, hi) held by each owner; the rest of the range is unknown. */
 void mapset__owned(const struct fs_mapset *ms, uint64_t lo, uint64_t hi, uint64_t bytes[FS_M__COUNT]);
 /* Whether any interval holds a byte of [lo, hi). */

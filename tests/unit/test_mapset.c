@@ -23,13 +23,14 @@ static uint64_t owned1(const struct fs_mapset *ms, uint64_t lo, uint64_t hi, int
 static bool well_formed(const struct fs_mapset *ms)
 {
 	for (size_t i = 0; i < ms->n; i++) {
-		if (ms->iv[i].start >= ms->iv[i].end || ms->iv[i].owner >= FS_M__COUNT)
+		const struct fs_interval *x = mapset__at(ms, i), *p = i ? mapset__at(ms, i - 1) : NULL;
+
+		if (x->start >= x->end || x->owner >= FS_M__COUNT)
 			return false;
-		if (i && (ms->iv[i - 1].end > ms->iv[i].start ||
-			  (ms->iv[i - 1].end == ms->iv[i].start && ms->iv[i - 1].owner == ms->iv[i].owner)))
+		if (p && (p->end > x->start || (p->end == x->start && p->owner == x->owner)))
 			return false;
 	}
-	return true;
+	return !mapset__at(ms, ms->n);
 }
 
 TEST(mapset_map_merge_and_overwrite)
@@ -75,9 +76,9 @@ TEST(mapset_unmap_splits)
 	ASSERT_EQ(ms.n, (size_t)2, "split in two");
 	ASSERT_EQ(owned1(&ms, 0, ~0ull, O), 14 * P, "bytes left");
 	ASSERT_OK(mapset__unmap(&ms, 0x10000 - P, 2 * P), "head, from before it");
-	ASSERT_EQ(ms.iv[0].start, 0x10000 + P, "head cut");
+	ASSERT_EQ(mapset__at(&ms, 0)->start, 0x10000 + P, "head cut");
 	ASSERT_OK(mapset__unmap(&ms, 0x10000 + 15 * P, 10 * P), "tail, past it");
-	ASSERT_EQ(ms.iv[1].end, 0x10000 + 15 * P, "tail cut");
+	ASSERT_EQ(mapset__at(&ms, 1)->end, 0x10000 + 15 * P, "tail cut");
 	ASSERT_EQ(owned1(&ms, 0, ~0ull, O), 12 * P, "bytes left");
 	ASSERT_OK(mapset__unmap(&ms, 0, 0x100000), "everything");
 	ASSERT_EQ(ms.n, (size_t)0, "empty");
@@ -170,18 +171,17 @@ TEST(mapset_owned_clips)
 	mapset__free(&ms);
 }
 
-/* Random operations in 256 pages against a page-by-page model. */
-#define NPG 256
-TEST(mapset_random_vs_model)
+/* Random operations in NPG pages against a page-by-page model (the array grows
+ * with its gap anywhere). */
+static void random_vs_model(int NPG, int steps, unsigned seed)
 {
 	struct fs_mapset ms = { 0 };
-	int model[NPG], tmp[NPG];
-	unsigned seed = 12345;
-	bool ok = true;
+	int *model = calloc((size_t)NPG, sizeof(int)), *tmp = calloc((size_t)NPG, sizeof(int));
+	bool ok = ASSERT_OK_PTR(model, "model") && ASSERT_OK_PTR(tmp, "model copy");
 
-	for (int i = 0; i < NPG; i++)
+	for (int i = 0; i < NPG && ok; i++)
 		model[i] = -1;
-	for (int step = 0; step < 20000 && ok; step++) {
+	for (int step = 0; step < steps && ok; step++) {
 		int op = rand_r(&seed) % 4, a = rand_r(&seed) % NPG, len = 1 + rand_r(&seed) % 24;
 		int owner = rand_r(&seed) % FS_M__COUNT, b = rand_r(&seed) % NPG, len2 = 1 + rand_r(&seed) % 24;
 		int keep = rand_r(&seed) % 8 == 0;
@@ -211,7 +211,7 @@ TEST(mapset_random_vs_model)
 			int moved = len < len2 ? len : len2, grow = model[a + len - 1] >= 0 ? model[a + len - 1] : owner;
 
 			ok = ASSERT_OK(mapset__remap(&ms, a * P, len * P, b * P, len2 * P, owner, keep), "remap");
-			memcpy(tmp, model, sizeof(tmp));
+			memcpy(tmp, model, sizeof(int) * (size_t)NPG);
 			if (!keep)
 				for (int i = a; i < a + len; i++)
 					model[i] = -1;
@@ -230,4 +230,12 @@ TEST(mapset_random_vs_model)
 		}
 	}
 	mapset__free(&ms);
+	free(model);
+	free(tmp);
+}
+
+TEST(mapset_random_vs_model)
+{
+	random_vs_model(256, 20000, 12345);
+	random_vs_model(4096, 3000, 777);	/* hundreds of intervals: the array grows */
 }
