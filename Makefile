@@ -21,7 +21,7 @@ INCLUDES  := -I$(OUTPUT) -Ibpf -Iuser
 LIBS      := -lbpf -ldw -lelf -lz -lstdc++ -lncursesw -lsqlite3
 
 # Pure modules: no libbpf, unit-testable without root.
-PURE_SRCS := user/agg.c user/census.c user/elfobj.c user/insn.c user/jestats.c user/json.c user/log.c user/memmodel.c user/procmem.c user/render.c user/resolve.c user/symbolize.c user/session.c
+PURE_SRCS := user/agg.c user/census.c user/elfobj.c user/insn.c user/jestats.c user/json.c user/log.c user/mapset.c user/memmodel.c user/procmem.c user/render.c user/resolve.c user/symbolize.c user/session.c
 APP_SRCS  := $(PURE_SRCS) user/collect.c user/traced.c user/main.c user/cmd_stat.c user/cmd_record.c user/cmd_report.c user/cmd_snapshot.c user/cmd_compare.c user/cmd_top.c user/tui.c user/target.c user/tracer.c user/umulti.c
 APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -31,6 +31,7 @@ TOOLS     += $(OUTPUT)/tools/ownheap
 TOOLS     += $(OUTPUT)/tools/heapwork
 TOOLS     += $(OUTPUT)/tools/allocwork-nopie
 TOOLS     += $(OUTPUT)/tools/jework $(OUTPUT)/tools/jework-static
+TOOLS     += $(OUTPUT)/tools/mapwork $(OUTPUT)/tools/mapwork-je
 FIXTURES  := $(OUTPUT)/fixtures/dyn $(OUTPUT)/fixtures/dyn-je $(OUTPUT)/fixtures/static \
              $(OUTPUT)/fixtures/static-stripped $(OUTPUT)/fixtures/libfakemalloc.so \
              $(OUTPUT)/fixtures/dyn-fake $(OUTPUT)/fixtures/static-je-prefix $(OUTPUT)/fixtures/dyn-tc \
@@ -112,6 +113,12 @@ $(OUTPUT)/tools/jework: tools/jework.c | $(OUTPUT)/tools
 $(OUTPUT)/tools/jework-static: tools/jework.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@ -Wl,-Bstatic -ljemalloc -Wl,-Bdynamic -lm -ldl
+$(OUTPUT)/tools/mapwork: tools/mapwork.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@
+$(OUTPUT)/tools/mapwork-je: tools/mapwork.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -DMAPWORK_JEMALLOC -pthread $< -o $@ -ljemalloc
 $(OUTPUT)/tools/allocwork-cxx: tools/allocwork_cxx.cc | $(OUTPUT)/tools
 	$(call msg,CXX,$@)
 	$(Q)g++ -O2 -g -Wall -Wextra -Werror -fsized-deallocation -pthread $< -o $@

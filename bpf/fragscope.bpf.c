@@ -143,6 +143,14 @@ struct {
 } releases SEC(".maps");
 __u32 release_next;
 
+/* The address ledger's events (struct fs_map_event); user space drains them at each
+ * sample, so they never wake it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, FS_MAP_EVENTS_BYTES);
+} map_events SEC(".maps");
+__u64 map_events_lost;	/* events that found the ring full: the ledger is approximate */
+
 /* The allocator's code, learnt at its first probed call: tells its releases from
  * the program's own madvise/munmap calls. */
 __u64 alloc_bias;
@@ -893,8 +901,42 @@ static __always_inline void note_release(__u64 start, __u64 len, __u64 now)
 	}
 }
 
-/* The syscall ends: failed, with errno err (0: unknown). */
-static __always_inline void sys_end(__u32 wsys, int failed, __u64 err)
+/* One event of the address ledger (rare calls: mmap, munmap, mremap). */
+static __always_inline void map_event(__u32 kind, __u32 owner, __u64 addr, __u64 len, __u64 new_addr,
+				      __u64 new_len, __u64 prot, __u64 flags)
+{
+	struct fs_map_event *e = bpf_ringbuf_reserve(&map_events, sizeof(*e), 0);
+
+	if (!e) {
+		__sync_fetch_and_add(&map_events_lost, 1);
+		return;
+	}
+	e->kind = kind;
+	e->owner = owner;
+	e->addr = addr;
+	e->len = len;
+	e->new_addr = new_addr;
+	e->new_len = new_len;
+	e->prot = (__u32)prot;
+	e->flags = (__u32)flags;
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+/* Who owns a new anonymous mapping: file-backed memory is nobody's anonymous
+ * bytes, a thread stack is a stack whoever creates it (jemalloc's background
+ * thread is started inside a malloc call), then the allocator's calls. */
+static __always_inline __u32 ledger_owner(struct tstate *t, __u64 flags)
+{
+	if (!(flags & F_MAP_ANONYMOUS))
+		return FS_M_FILE;
+	if (flags & F_MAP_STACK)
+		return FS_M_STACK;
+	return t->active ? FS_M_ALLOCATOR : FS_M_OTHER_ANON;
+}
+
+/* The syscall ends: ret its result (the mapped address for mmap and mremap),
+ * failed, with errno err (0: unknown). */
+static __always_inline void sys_end(__u32 wsys, long ret, int failed, __u64 err)
 {
 	struct fs_kstats *ks;
 	struct tstate *t;
@@ -931,8 +973,11 @@ static __always_inline void sys_end(__u32 wsys, int failed, __u64 err)
 			break;
 		if ((flags & F_MAP_FIXED) && t->sys_arg[2] == 0) {
 			is_release = 1;	/* glibc's heap shrink without overcommit: a release */
+			map_event(FS_E_RELEASE, t->active || t->sys_from_alloc ? FS_M_ALLOCATOR
+					      : ledger_owner(t, flags), (__u64)ret, len, 0, 0, 0, flags);
 			break;
 		}
+		map_event(FS_E_MAP, ledger_owner(t, flags), (__u64)ret, len, 0, 0, t->sys_arg[2], flags);
 		if (t->active)
 			cls = FS_M_ALLOCATOR;
 		else if (flags & F_MAP_STACK)
@@ -948,9 +993,14 @@ static __always_inline void sys_end(__u32 wsys, int failed, __u64 err)
 	case FS_S_MUNMAP:
 		len = t->sys_arg[1];
 		is_release = !failed;
+		if (!failed)
+			map_event(FS_E_UNMAP, 0, addr, len, 0, 0, 0, 0);
 		break;
 	case FS_S_MREMAP:
 		len = t->sys_arg[2];
+		if (!failed)
+			map_event(FS_E_REMAP, t->active ? FS_M_ALLOCATOR : FS_M_OTHER_ANON, addr, t->sys_arg[1],
+				  (__u64)ret, t->sys_arg[2], 0, t->sys_arg[3]);
 		if (!failed && t->sys_arg[2] < t->sys_arg[1]) {
 			/* shrinking in place (realloc of an mmapped chunk): the tail goes back */
 			is_release = 1;
@@ -1026,7 +1076,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 
 	if (sys == FS_S__COUNT || !ours())	/* the number first: this runs for every syscall */
 		return 0;
-	sys_end(sys, ret < 0 && ret > -4096, (__u64)(-ret));
+	sys_end(sys, ret, ret < 0 && ret > -4096, (__u64)(-ret));
 	return 0;
 }
 
@@ -1040,7 +1090,7 @@ int BPF_KRETPROBE(sysw_exit)
 	if (sys >= FS_S__COUNT || !ours())
 		return 0;
 	/* mmap and mremap return a pointer (MAP_FAILED), the others an int */
-	sys_end(sys, sys == FS_S_MMAP || sys == FS_S_MREMAP ? ret == -1 : (int)ret == -1, 0);
+	sys_end(sys, ret, sys == FS_S_MMAP || sys == FS_S_MREMAP ? ret == -1 : (int)ret == -1, 0);
 	return 0;
 }
 

@@ -192,4 +192,32 @@ _Static_assert(sizeof(struct fs_func_stat) == 32, "fs_func_stat ABI");
 #define FS_COOKIE_FUNC(c) ((__u32)((c) & 0xff))
 #define FS_COOKIE_KIND(c) ((__u32)(((c) >> 8) & 0xff))
 
+/* ---- the address ledger: who mapped what since attach ----
+ * One ring-buffer event per successful mmap, munmap and mremap of the target (rare
+ * next to malloc/free), drained by user space at each sample; events that found the
+ * ring full are counted (map_events_lost), and the ledger is then approximate. */
+enum fs_map_ev {
+	FS_E_MAP = 0,	/* [addr, addr+len) newly mapped (MAP_FIXED: over whatever was there) by owner */
+	FS_E_UNMAP,	/* [addr, addr+len) unmapped */
+	FS_E_REMAP,	/* mremap: [addr, addr+len) now at [new_addr, new_addr+new_len); owner for grown bytes */
+	FS_E_RELEASE,	/* mmap(MAP_FIXED, PROT_NONE) over a range (glibc shrinking a heap): pages given
+			 * back, the range keeps its owners; owner only for bytes the ledger did not know */
+	FS_E__COUNT,
+};
+
+struct fs_map_event {
+	__u64 addr;
+	__u64 len;		/* as passed: user space rounds to pages */
+	__u64 new_addr;		/* FS_E_REMAP: the result */
+	__u64 new_len;
+	__u32 kind;		/* enum fs_map_ev */
+	__u32 owner;		/* enum fs_map */
+	__u32 prot;		/* mmap */
+	__u32 flags;		/* mmap's or mremap's flags */
+};
+
+#define FS_MAP_EVENTS_BYTES (4u << 20)	/* ~75,000 events between two samples */
+
+_Static_assert(sizeof(struct fs_map_event) == 48, "fs_map_event ABI");
+
 #endif

@@ -11,18 +11,27 @@
 
 #define PAGE 4096ULL
 
+/* Every mapping since the program started is in the ledger: traced from the start,
+ * nothing lost or missed. */
+static int maps_complete(const struct fs_state *st)
+{
+	return st->traced_from_start && st->maps.events && !st->maps.lost && !st->maps.conflicts;
+}
+
 /* Anonymous memory no evidence names: the allocator's only when the program was
- * traced from its start and no ledger of mappings tells otherwise. */
+ * traced from its start and the ledger of mappings is not complete. */
 static int anon_default(const struct fs_state *st)
 {
-	return st->traced_from_start && !st->maps_complete ? FS_OWN_ALLOCATOR : FS_OWN_UNKNOWN;
+	return st->traced_from_start && !maps_complete(st) ? FS_OWN_ALLOCATOR : FS_OWN_UNKNOWN;
 }
 
 static int cmp_owned(const void *a, const void *b)
 {
 	const struct fs_owned *x = a, *y = b;
 
-	return x->start < y->start ? -1 : x->start > y->start;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->prio - y->prio;	/* at one start, the stronger evidence first */
 }
 
 long collect__evidence_norm(struct fs_owned *ev, long n)
@@ -89,6 +98,7 @@ static void live_evidence(struct fs_state *st, const struct fs_regions *rs, cons
 		ev[k].start = (addr[i] >= 16 ? addr[i] - 16 : 0) & ~(PAGE - 1);
 		ev[k].end = (addr[i] + (size[i] ? size[i] : 1) + PAGE - 1) & ~(PAGE - 1);
 		ev[k].owner = FS_OWN_ALLOCATOR;
+		ev[k].prio = 2;
 		k++;
 	}
 	free(st->live_ev);
@@ -96,17 +106,29 @@ static void live_evidence(struct fs_state *st, const struct fs_regions *rs, cons
 	st->nlive_ev = collect__evidence_norm(ev, k);
 }
 
-/* Every piece of evidence at hand, normalised; *out to be freed. */
+/* Every piece of evidence at hand, normalised; *out to be freed. The ledger of
+ * mappings seen since attach comes first: where it overlaps other evidence, it wins. */
 static long evidence(const struct fs_state *st, struct fs_owned **out)
 {
-	long n = st->nlive_ev + st->ncensus_ev, k = 0;
+	long n = st->nlive_ev + st->ncensus_ev + (long)st->maps.n, k = 0;
 	struct fs_owned *ev = malloc(sizeof(*ev) * (size_t)(n + 1));
+	const struct fs_interval *iv;
 
 	*out = ev;
 	if (!ev)
 		return 0;
-	for (long i = 0; i < st->ncensus_ev; i++)
-		ev[k++] = st->census_ev[i];
+	for (size_t i = 0; (iv = mapset__at(&st->maps, i)); i++) {
+		int owner = iv->owner == FS_M_ALLOCATOR ? FS_OWN_ALLOCATOR
+			  : iv->owner == FS_M_OTHER_ANON ? FS_OWN_PROGRAM
+			  : iv->owner == FS_M_STACK ? FS_OWN_STACK : -1;
+
+		if (owner >= 0)
+			ev[k++] = (struct fs_owned){ iv->start, iv->end, owner, 0 };
+	}
+	for (long i = 0; i < st->ncensus_ev; i++) {
+		ev[k] = st->census_ev[i];
+		ev[k++].prio = 1;
+	}
 	for (long i = 0; i < st->nlive_ev; i++)
 		ev[k++] = st->live_ev[i];
 	return collect__evidence_norm(ev, k);
@@ -247,6 +269,8 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 	uint64_t prev_ns = st->snap.mono_ns;
 	int r = tracer__snapshot(tr, &st->snap);
 
+	if (!r)
+		r = tracer__drain_maps(tr, &st->maps);
 	if (r)
 		return r;
 	if (alive && !procmem__regions(pid, st->flavour == FS_F_GLIBC, &rs)) {
@@ -380,4 +404,5 @@ void collect__free(struct fs_state *st)
 	free(st->sites);
 	st->sites = NULL;
 	st->nsites = 0;
+	mapset__free(&st->maps);
 }

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include "agg.h"
 #include "jestats.h"
+#include "mapset.h"
 #include "memmodel.h"
 
 struct tracer;
@@ -58,7 +59,6 @@ struct fs_state {
 	int census_mm_more;		/* more of them than were listed */
 	int mmapped_scanned;		/* they were looked for */
 	uint64_t census_mapped_now;	/* their bytes still mapped at the last sample */
-	int maps_complete;		/* every mapping since the program started was seen */
 	uint64_t je_mallctl;		/* jemalloc: mallctl's address in the target (0: not asked) */
 	struct fs_je_stats je;		/* its last answer (je.valid) */
 	uint64_t je_ns;			/* when (mono_ns of the sample) */
@@ -66,6 +66,7 @@ struct fs_state {
 	int final;			/* the last sample of the trace */
 	uint64_t mapped_at_attach;	/* anonymous memory not known to be anyone else's, at the first sample */
 	int mapped_at_attach_known;
+	struct fs_mapset maps;		/* who mapped what since attach (address ledger) */
 };
 
 /* Sorts evidence by start and clips overlaps (the earlier range keeps its bytes). */

@@ -39,6 +39,7 @@ const char *memmodel__owner_name(int owner);
 struct fs_owned {
 	uint64_t start, end;
 	int owner;
+	int prio;	/* where evidence overlaps at one start, the lower prio wins */
 };
 
 struct fs_region {

@@ -162,6 +162,42 @@ static void json_lat(struct json *j, const char *key, const __u64 *lat)
 	json__end_arr(j);
 }
 
+/* The address ledger: bytes each owner mapped since attach and still has mapped
+ * (the rest of the address space is unknown); lost events make it approximate. */
+static void json_maps(struct json *j, const struct fs_mapset *ms)
+{
+	uint64_t b[FS_M__COUNT];
+
+	mapset__owned(ms, 0, UINT64_MAX, b);
+	json__obj(j, "maps");
+	json__obj(j, "owned");
+	for (int i = 0; i < FS_M__COUNT; i++)
+		json__u64(j, map_names[i], b[i]);
+	json__end_obj(j);
+	json__u64(j, "intervals", ms->n);
+	json__u64(j, "events", ms->events);
+	json__u64(j, "lost", ms->lost);
+	json__u64(j, "conflicts", ms->conflicts);
+	json__bool(j, "exact", ms->lost == 0 && ms->conflicts == 0);
+	json__end_obj(j);
+}
+
+static void text_maps(FILE *f, const struct fs_mapset *ms)
+{
+	static const char *const what[FS_M__COUNT] = { "allocator", "stacks", "files", "program's own" };
+	uint64_t b[FS_M__COUNT];
+	char b1[32];
+
+	mapset__owned(ms, 0, UINT64_MAX, b);
+	fprintf(f, "  mapped since attach, still mapped:");
+	for (int i = 0; i < FS_M__COUNT; i++)
+		fprintf(f, "%s %s %s", i ? "," : "", what[i], render__bytes(b[i], b1, sizeof(b1)));
+	if (ms->lost || ms->conflicts)
+		fprintf(f, " — APPROXIMATE: %llu mapping events lost, %llu unmaps seen late or never",
+			(unsigned long long)ms->lost, (unsigned long long)ms->conflicts);
+	fprintf(f, "\n");
+}
+
 void render__json_memory(struct json *j, const struct fs_state *st)
 {
 	const struct fs_memory *m = &st->mem;
@@ -297,6 +333,7 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		json__end_obj(j);
 	}
 	json__end_obj(j);
+	json_maps(j, &st->maps);
 	json__obj(j, "mappings");
 	for (int i = 0; i < FS_M__COUNT; i++) {
 		json__obj(j, map_names[i]);
@@ -480,6 +517,7 @@ static void text_memory(FILE *f, const struct fs_state *st)
 				(double)k->sys[i].ns / 1e6, k->sys[i].errors ? ", errors" : "");
 	fprintf(f, "\n  page faults: %s (%s on pages released < 1 s before)\n", render__num(k->faults, n1, sizeof(n1)),
 		render__num(k->churn_faults, b1, sizeof(b1)));
+	text_maps(f, &st->maps);
 	if (m->narenas) {
 		fprintf(f, "\n  %-8s %-16s %6s %12s %12s %12s %10s\n", "arena", "", "heaps", "mapped", "resident", "live", "blocks");
 		for (int i = 0; i < m->narenas; i++) {

@@ -28,6 +28,7 @@ _Static_assert(offsetof(struct fragscope_bpf, rodata) == offsetof(struct fragsco
 	       offsetof(struct fragscope_bpf, maps) == offsetof(struct fragscope_atomic_bpf, maps),
 	       "skeleton layouts differ");
 #include "log.h"
+#include "mapset.h"
 #include "tracer.h"
 #include "umulti.h"
 
@@ -46,6 +47,10 @@ struct tracer {
 	int ncpu;
 	pid_t pid;
 	void *buf;	/* per-CPU read buffer, sized for the largest value */
+	struct ring_buffer *map_rb;	/* the address ledger's events */
+	struct fs_mapset *drain_to;	/* where tracer__drain_maps applies them */
+	uint64_t maps_dropped;		/* events read but not applied (no memory) */
+	uint64_t page;
 };
 
 static int print_libbpf(enum libbpf_print_level lvl, const char *fmt, va_list ap)
@@ -65,6 +70,61 @@ static int kernel_has_func(const char *name)
 
 	btf__free(btf);
 	return r;
+}
+
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
+/* The kernel rounds every length up to whole pages. */
+static uint64_t pages_of(const struct tracer *t, uint64_t len)
+{
+	return len + t->page - 1 < len ? len : (len + t->page - 1) & ~(t->page - 1);
+}
+
+static int on_map_event(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+	const struct fs_map_event *e = data;
+	struct fs_mapset *ms = t->drain_to;
+	uint64_t len;
+	int r = -EINVAL;
+
+	if (size < sizeof(*e) || !ms) {
+		t->maps_dropped++;
+		return 0;
+	}
+	len = pages_of(t, e->len);
+	switch (e->kind) {
+	case FS_E_MAP:
+		/* without MAP_FIXED the kernel only maps free space */
+		if (!(e->flags & MAP_FIXED) && mapset__any(ms, e->addr, e->addr + len))
+			ms->conflicts++;
+		r = mapset__map(ms, e->addr, len, e->owner);
+		break;
+	case FS_E_UNMAP:
+		r = mapset__unmap(ms, e->addr, len);
+		break;
+	case FS_E_REMAP: {
+		uint64_t nlen = pages_of(t, e->new_len), from = e->new_addr == e->addr ? e->addr + len : e->new_addr;
+
+		/* grown in place, or moved without MREMAP_FIXED: onto free space only */
+		if (!(e->flags & MREMAP_FIXED) && from < e->new_addr + nlen && mapset__any(ms, from, e->new_addr + nlen))
+			ms->conflicts++;
+		/* old_size 0 duplicates a shared mapping: the old one stays too */
+		r = mapset__remap(ms, e->addr, len, e->new_addr, pages_of(t, e->new_len), e->owner,
+				  (e->flags & MREMAP_DONTUNMAP) || !e->len);
+		break;
+	}
+	case FS_E_RELEASE:
+		r = mapset__fill(ms, e->addr, len, e->owner);
+		break;
+	}
+	if (r)
+		t->maps_dropped++;
+	else
+		ms->events++;
+	return 0;	/* go on: a bad event is counted, not a reason to stop */
 }
 
 struct tracer *tracer__new(const struct tracer_opts *opts, char *err, size_t errlen)
@@ -126,6 +186,10 @@ again:
 		bpf_map__set_max_entries(t->skel->maps.buckets, t->nbuckets);
 		bpf_map__set_max_entries(t->skel->maps.allocs, want);
 	}
+	/* Tests shrink the ledger's ring (a power of 2 of pages) to see lost events counted. */
+	if (getenv("FRAGSCOPE_MAP_EVENTS_BYTES"))
+		bpf_map__set_max_entries(t->skel->maps.map_events,
+					 (__u32)strtoul(getenv("FRAGSCOPE_MAP_EVENTS_BYTES"), NULL, 0));
 	r = fragscope_bpf__load(t->skel);
 	if (r && t->multi && r != -EPERM) {
 		/* an older kernel: one perf event per probe */
@@ -141,6 +205,12 @@ again:
 		libbpf_strerror(r, msg, sizeof(msg));
 		snprintf(err, errlen, "load BPF programs: %s%s", msg,
 			 r == -EPERM ? " (needs root: CAP_BPF and CAP_PERFMON)" : "");
+		goto fail;
+	}
+	t->page = (uint64_t)sysconf(_SC_PAGESIZE);
+	t->map_rb = ring_buffer__new(bpf_map__fd(t->skel->maps.map_events), on_map_event, t, NULL);
+	if (!t->map_rb) {
+		snprintf(err, errlen, "map events ring buffer: %s", strerror(errno));
 		goto fail;
 	}
 	return t;
@@ -541,11 +611,23 @@ long tracer__sites(struct tracer *t, struct fs_site **out)
 	return n;
 }
 
+int tracer__drain_maps(struct tracer *t, struct fs_mapset *ms)
+{
+	int n;
+
+	t->drain_to = ms;
+	n = ring_buffer__consume(t->map_rb);
+	t->drain_to = NULL;
+	ms->lost = __atomic_load_n(&t->skel->bss->map_events_lost, __ATOMIC_RELAXED) + t->maps_dropped;
+	return n < 0 ? n : 0;
+}
+
 void tracer__free(struct tracer *t)
 {
 	if (!t)
 		return;
 	tracer__detach(t);
+	ring_buffer__free(t->map_rb);
 	fragscope_bpf__destroy(t->skel);
 	free(t->buf);
 	free(t);

@@ -8,6 +8,7 @@
 #include "resolve.h"
 
 struct tracer;
+struct fs_mapset;
 
 struct fs_live_block {
 	uint64_t addr;
@@ -43,6 +44,10 @@ long tracer__sites(struct tracer *t, struct fs_site **out);
 /* The live blocks (address, requested size), sorted by address; count or -errno.
  * *out is malloc'd, to be freed by the caller. */
 long tracer__live_blocks(struct tracer *t, struct fs_live_block **out);
+/* Applies the mmap/munmap/mremap events since the last call to the ledger ms (one
+ * ledger per tracer: events are consumed) and sets ms->lost to the events missed
+ * so far. No wait: what the kernel has not written yet comes next time. 0 or -errno. */
+int tracer__drain_maps(struct tracer *t, struct fs_mapset *ms);
 void tracer__free(struct tracer *t);
 
 #endif

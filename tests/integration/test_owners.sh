@@ -45,6 +45,36 @@ if start_ownheap own_before --own 64 --threads 8; then
 	fi
 fi
 
+# --- the program maps its own heap while traced: the ledger names it the program's
+if start_ownheap own_after --own 16; then
+	j="$TMP/own_after.json"
+	"$FS" -v stat -j -d 30 -p "$OPID" > "$j" 2> "$TMP/own_after.err" &
+	fpid=$!
+	if wait_for "grep -qs 'tracing PID' '$TMP/own_after.err'" 300; then
+		kill -USR1 "$OPID"
+		wait_for "grep -qs mapped '$TMP/own_after.log'" 100
+		sleep 0.6	# one more sample
+	fi
+	kill -INT $fpid; wait $fpid; rc=$?
+	kill $OPID; wait $OPID 2>/dev/null
+	read -r prog other kind <<< "$(jq -r '"\(.memory.program_own) \(.memory.other_anon) \(.diagnosis.kind)"' "$j" 2>/dev/null)"
+	if [ $rc = 0 ] && within "$prog" $((16 << 20)) 2 && [ "$other" -ge $((16 << 20)) ] && [ "$kind" = not_allocator ]; then
+		pass own_heap_mapped_while_traced
+	else
+		fail own_heap_mapped_while_traced "rc=$rc program_own=$prog other_anon=$other kind=$kind (16 MiB each)"
+	fi
+fi
+
+# --- traced from the start: every mapping was seen, the program's own is not the allocator's
+j="$TMP/own_start.json"
+timeout 60 "$FS" stat -j -d 2 -- "$OH" --own 32 > "$j" 2> "$TMP/own_start.err"
+read -r prog alloc kind <<< "$(jq -r '"\(.memory.program_own) \(.memory.allocator) \(.diagnosis.kind)"' "$j" 2>/dev/null)"
+if within "$prog" $((32 << 20)) 2 && [ "$alloc" -lt $((4 << 20)) ] && [ "$kind" = not_allocator ]; then
+	pass own_heap_traced_from_start
+else
+	fail own_heap_traced_from_start "program_own=$prog allocator=$alloc kind=$kind (32 MiB mapped by the program): $(tail -1 "$TMP/own_start.err")"
+fi
+
 # --- glibc's big blocks from before attach (mmapped chunks side by side, one merged
 # mapping, as memcached's slabs): the allocator's, live, and nothing to trim
 if start_ownheap chunks_before --own 0 --chunks 64; then
