@@ -934,6 +934,14 @@ static __always_inline __u32 ledger_owner(struct tstate *t, __u64 flags)
 	return t->active ? FS_M_ALLOCATOR : FS_M_OTHER_ANON;
 }
 
+/* Released bytes measured across a call, at most the pages its range covers. */
+static __always_inline __u64 clamp_released(__u64 released, __u64 len)
+{
+	__u64 max = (len + 4095) & ~4095ULL;
+
+	return released < max ? released : max;
+}
+
 /* The syscall ends: ret its result (the mapped address for mmap and mremap),
  * failed, with errno err (0: unknown). */
 static __always_inline void sys_end(__u32 wsys, long ret, int failed, __u64 err)
@@ -1043,6 +1051,7 @@ static __always_inline void sys_end(__u32 wsys, long ret, int failed, __u64 err)
 		AADD(as->bytes, len);
 		if (failed)
 			AADD(as->errors, 1);
+		released = clamp_released(released, len);
 		AADD(as->resident, released);
 		AADD(as->lat[log2_ns(ns) & (FS_LAT_BUCKETS - 1)], 1);
 		is_release = !failed && (adv == FS_A_DONTNEED || adv == FS_A_FREE);
@@ -1050,6 +1059,10 @@ static __always_inline void sys_end(__u32 wsys, long ret, int failed, __u64 err)
 	}
 	}
 
+	/* The RSS counter is the process's: another thread's release during this call
+	 * falls in its window too. A call never releases more than it covers. */
+	if (is_release && sys != FS_S_MADVISE)
+		released = clamp_released(released, rel_len ? rel_len : len);
 	AADD(ks->sys[sys].calls, 1);
 	AADD(ks->sys[sys].ns, ns);
 	AADD(ks->sys[sys].bytes, len);
