@@ -544,6 +544,13 @@ static int je_bg_running(const struct fs_settings *set)
 /* Appends to out->text at offset o. */
 #define SAY(...) (o += (size_t)snprintf(out->text + o, o < sizeof(out->text) ? sizeof(out->text) - o : 0, __VA_ARGS__))
 
+static void remedy(struct fs_diagnosis *out, const char *what, int64_t expect, const char *evidence)
+{
+	snprintf(out->remedy, sizeof(out->remedy), "%s", what);
+	out->expect = expect;
+	snprintf(out->evidence, sizeof(out->evidence), "%s", evidence);
+}
+
 /* What the memory outside the allocator is, as far as the evidence goes. */
 static void foreign_detail(const struct fs_memory *m, int flavour, struct fs_diagnosis *out, size_t *op)
 {
@@ -568,6 +575,7 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 	size_t o = 0;
 
 	memset(out, 0, sizeof(*out));
+	out->expect = -1;
 	if (!m->valid) {
 		out->kind = FS_D_NONE;
 		SAY("no memory figures (the target exited before they were read)");
@@ -626,6 +634,8 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 		else
 			SAY("; how much of it is unpurged pages is not known without jemalloc's own stats: "
 			    "`fragscope snapshot -p PID` reads them). ");
+		remedy(out, !je_bg_running(set) ? "background_thread" : "dirty_decay_ms",
+		       m->je_valid ? (int64_t)purge : -1, m->je_valid ? "jemalloc stats" : "");
 		if (!je_bg_running(set))
 			SAY("Without background_thread, dirty pages are purged only when the allocator is called: "
 			    "idle threads never give them back. Remedy: MALLOC_CONF=background_thread:true "
@@ -675,13 +685,17 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 			    MIB(m->low_occupancy));
 		SAY("glibc returns memory only from the top of a heap: free pages in the middle stay until "
 		    "malloc_trim(). Remedies: call malloc_trim(0) after a load (");
-		if (fresh && !m->pages_approximate)
+		remedy(out, "malloc_trim", -1, "");
+		if (fresh && !m->pages_approximate) {
 			SAY("up to %s: heap pages holding no live block, by fragscope's page census of every live "
 			    "block", MIB(m->heap_no_live));
-		else if (fresh && m->held_basis == FS_B_UNKNOWN && m->heap_no_live > m->unseen + (1u << 20))
+			remedy(out, "malloc_trim", (int64_t)m->heap_no_live, "page census of the live set");
+		} else if (fresh && m->held_basis == FS_B_UNKNOWN && m->heap_no_live > m->unseen + (1u << 20)) {
 			SAY("up to %s: heap pages holding no block fragscope saw allocated, less the %s that blocks "
 			    "from before attach could fill at most", MIB(m->heap_no_live - m->unseen), MIB(m->unseen));
-		else
+			remedy(out, "malloc_trim", (int64_t)(m->heap_no_live - m->unseen),
+			       "page census, less memory mapped at attach");
+		} else
 			SAY("amount unknown%s: `fragscope snapshot -p PID` tells what it would release now",
 			    m->held_basis == FS_B_CENSUS ? ": the census is from attach" : "");
 		if (m->trim_calls)

@@ -180,6 +180,10 @@ const char *memmodel__diag_name(int kind);
 struct fs_diagnosis {
 	int kind;
 	char text[1536];
+	/* the main remedy's figure, only when evidence backs it */
+	char remedy[32];	/* "malloc_trim", "background_thread", "dirty_decay_ms"; "" none */
+	int64_t expect;		/* bytes it is expected to give back (at most); -1 unknown */
+	char evidence[48];	/* what backs the figure: "page census", "jemalloc stats", ... */
 };
 
 /* What remains after a load: now against the peak of live bytes seen. flavour is

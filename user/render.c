@@ -379,6 +379,9 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__obj(j, "diagnosis");
 	json__str(j, "kind", memmodel__diag_name(st->diag.kind));
 	json__str(j, "text", st->diag.text);
+	json__str(j, "remedy", st->diag.remedy);
+	json__i64(j, "expected_release", st->diag.expect);
+	json__str(j, "evidence", st->diag.evidence);
 	json__end_obj(j);
 	json__obj(j, "sampling");
 	json__u64(j, "period_bytes", st->sample_bytes);

@@ -28,6 +28,10 @@ rpc_case() {
 	kill -INT $fpid
 	wait $fpid
 	rc=$?
+	if [ -n "$TRIM_AFTER" ]; then	# malloc_trim(0) in the process, after fragscope's diagnosis
+		kill -USR1 "$wpid"
+		wait_for "grep -qs '^trim' '$log'" 300
+	fi
 	kill -USR2 "$wpid" 2>/dev/null
 	wait "$wpid" 2>/dev/null
 	[ $rc = 0 ] || { fail "$name" "fragscope exited $rc: $(tail -1 "$err")"; return 1; }
@@ -38,7 +42,7 @@ logval() { awk -v k="$2" '$1 == k { print $3 == "" ? $2 : $2 " " $3 }' "$1"; }
 
 
 # --- glibc after the load: retention, with the evidence --------------------------
-if rpc_case glibc_retention "" start $LOAD --idle 1; then
+if TRIM_AFTER=1 rpc_case glibc_retention "" start $LOAD --idle 1; then
 	j="$TMP/glibc_retention.json"
 	kind=$(jget "$j" .diagnosis.kind)
 	nolive=$(jget "$j" .pages.resident_no_live)
@@ -50,6 +54,17 @@ if rpc_case glibc_retention "" start $LOAD --idle 1; then
 		pass glibc_retention_diagnosed
 	else
 		fail glibc_retention_diagnosed "kind=$kind resident_no_live=$nolive resident=$res live=$live (workload: $loglive)"
+	fi
+	# the promise checked: what malloc_trim(0) then releases in the process is what the
+	# diagnosis said it would, at most (up to 10% over: RssAnon is approximate), and most of it
+	read -r before after <<< "$(logval "$TMP/glibc_retention.log" trim)"
+	read -r remedy expect <<< "$(jq -r '.diagnosis | "\(.remedy) \(.expected_release)"' "$j")"
+	rel=$((before - after))
+	if [ "$remedy" = malloc_trim ] && [ "$expect" -gt 0 ] && [ $((rel * 10)) -le $((expect * 11)) ] \
+		&& [ $((rel * 10)) -ge $((expect * 7)) ]; then
+		pass glibc_trim_promise_kept
+	else
+		fail glibc_trim_promise_kept "remedy=$remedy expected_release=$expect, malloc_trim released $rel"
 	fi
 	# 4 worker threads, default arena_max (8 x cores): the main arena and one per thread
 	n=$(jget "$j" '.arenas | length'); main=$(jget "$j" '[.arenas[] | select(.kind == "main")] | length')
@@ -107,6 +122,28 @@ if rpc_case jemalloc_idle "LD_PRELOAD=$JEMALLOC" idle $LOAD --idle 2; then
 	else
 		fail jemalloc_cache_diagnosed "kind=$kind: $(jget "$j" .diagnosis.text)"
 	fi
+fi
+
+# --- jemalloc's promise checked: the dirty pages its own statistics showed are what
+# the background thread then gives back (turned on at run time, after the diagnosis)
+rm -f "$TMP/je_promise.ready" "$TMP/je_promise.log"
+env LD_PRELOAD=$JEMALLOC MALLOC_CONF=dirty_decay_ms:1000 "$RW" $LOAD --gate-after-load --bg-at-gate --idle 4 --hold \
+	--ready "$TMP/je_promise.ready" --log "$TMP/je_promise.log" &
+if wait_for "[ -s '$TMP/je_promise.ready' ] && grep -qs loaded '$TMP/je_promise.log'" 600; then
+	wpid=$(cat "$TMP/je_promise.ready")
+	timeout 120 "$FS" stat -j -d 2 -p "$wpid" > "$TMP/je_promise.json" 2> "$TMP/je_promise.err"
+	kill -USR1 "$wpid"
+	wait_for "grep -qs done '$TMP/je_promise.log'" 300
+	kill -USR2 "$wpid"; wait "$wpid" 2>/dev/null
+	read -r remedy expect evidence <<< "$(jq -r '.diagnosis | "\(.remedy) \(.expected_release) \(.evidence)"' "$TMP/je_promise.json")"
+	fall=$(( $(logval "$TMP/je_promise.log" resumed) - $(logval "$TMP/je_promise.log" idle) ))
+	if [ "$remedy" = background_thread ] && [ "$expect" -gt $((8 << 20)) ] && within "$fall" "$expect" 15; then
+		pass jemalloc_background_promise_kept
+	else
+		fail jemalloc_background_promise_kept "remedy=$remedy expected_release=$expect ($evidence), RssAnon fell by $fall"
+	fi
+else
+	fail jemalloc_background_promise_kept "rpcwork never loaded"
 fi
 
 # --- the memory syscalls are the target's only, and aggregated --------------------
