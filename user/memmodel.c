@@ -625,7 +625,7 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 		uint64_t frag = m->je_active > m->je_allocated ? m->je_active - m->je_allocated : 0;
 		uint64_t purge = m->je_dirty + m->je_muzzy;
 
-		out->kind = FS_D_CACHE;
+		out->kind = m->je_valid && frag > purge ? FS_D_RETENTION : FS_D_CACHE;
 		SAY("jemalloc holds %s beyond %s live (%s returned so far", MIB(idle),
 		    MIB(m->je_valid ? m->je_allocated : m->live), MIB(m->returned));
 		if (m->je_valid)
@@ -634,29 +634,34 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 		else
 			SAY("; how much of it is unpurged pages is not known without jemalloc's own stats: "
 			    "`fragscope snapshot -p PID` reads them). ");
-		remedy(out, !je_bg_running(set) ? "background_thread" : "dirty_decay_ms",
-		       m->je_valid ? (int64_t)purge : -1, m->je_valid ? "jemalloc stats" : "");
-		if (!je_bg_running(set))
+		if (m->je_valid && purge < (1u << 20)) {
+			SAY("Nothing worth a purge setting awaits purging%s. ",
+			    je_bg_running(set) ? " (background_thread is on: its threads run)" : "");
+		} else if (!je_bg_running(set)) {
+			remedy(out, "background_thread", m->je_valid ? (int64_t)purge : -1, m->je_valid ? "jemalloc stats" : "");
 			SAY("Without background_thread, dirty pages are purged only when the allocator is called: "
 			    "idle threads never give them back. Remedy: MALLOC_CONF=background_thread:true "
 			    "(or mallctl \"background_thread\" at run time), %s%s%s within dirty_decay_ms "
 			    "(default 10 s); a lower dirty_decay_ms returns it sooner.",
 			    m->je_valid ? "expected to return the " : "amount unknown",
 			    m->je_valid ? MIB(purge) : "", m->je_valid ? " of unpurged pages (jemalloc's stats)" : "");
-		else if (set->je_dirty_decay_set && set->je_dirty_decay_ms < 0)
+		} else if (set->je_dirty_decay_set && set->je_dirty_decay_ms < 0) {
+			remedy(out, "dirty_decay_ms", m->je_valid ? (int64_t)purge : -1, m->je_valid ? "jemalloc stats" : "");
 			SAY("dirty_decay_ms:-1 turns purging off: this memory never comes back on its own. "
 			    "Remedy: a dirty_decay_ms >= 0 (%s%s).", m->je_valid ? "expected to return " : "amount unknown",
 			    m->je_valid ? MIB(purge) : "");
-		else
+		} else {
+			remedy(out, "dirty_decay_ms", m->je_valid ? (int64_t)purge : -1, m->je_valid ? "jemalloc stats" : "");
 			SAY("background_thread is on%s: dirty pages are purged after dirty_decay_ms (%ld ms%s). "
 			    "Remedy: lower dirty_decay_ms to return %s%s sooner.",
 			    set->je_bg_threads > 0 ? " (its threads run)" : "",
 			    set->je_dirty_decay_set ? set->je_dirty_decay_ms : 10000,
 			    set->je_dirty_decay_set ? "" : ", default", m->je_valid ? MIB(purge) : "them",
 			    m->je_valid ? " of unpurged pages" : "");
+		}
 		if (m->je_valid && frag >= purge && frag >= (8u << 20))
-			SAY(" Most of it (%s) is fragmentation inside jemalloc's slabs: no purge returns it, only "
-			    "freeing the blocks that pin them.", MIB(frag));
+			SAY(" Most of it (%s) is fragmentation inside jemalloc's slabs: no purge or setting returns "
+			    "it, only freeing or moving the blocks that pin them (redis: activedefrag).", MIB(frag));
 		goto foreign_note;
 	}
 	if (flavour != FS_F_GLIBC) {

@@ -913,7 +913,10 @@ TEST(memmodel_diagnose_evidence)
 	m->je_dirty = 2 * MiB;
 	m->je_muzzy = 0;
 	diagnose_now(m, 60 * MiB, FS_F_JEMALLOC, &no_settings, &d);
-	ASSERT_EQ(d.kind, FS_D_CACHE, "jemalloc stats: cache");
+	ASSERT_EQ(d.kind, FS_D_RETENTION, "jemalloc stats, mostly slab fragmentation: retention");
+	ASSERT_STREQ(d.remedy, "background_thread", "remedy named");
+	ASSERT_EQ(d.expect, 2 * MiB, "remedy: the unpurged pages");
+	ASSERT_STREQ(d.evidence, "jemalloc stats", "remedy: its evidence");
 	ASSERT_EQ(m->held_free, 34 * MiB, "jemalloc stats: held free");
 	ASSERT_HAS_STR(d.text, "expected to return the 2.0 MiB of unpurged pages", "only dirty+muzzy promised");
 	ASSERT_HAS_STR(d.text, "32.0 MiB) is fragmentation inside jemalloc's slabs", "fragmentation named");
@@ -921,5 +924,11 @@ TEST(memmodel_diagnose_evidence)
 	diagnose_now(m, 60 * MiB, FS_F_JEMALLOC, &bg_now, &d);
 	ASSERT_FALSE(strstr(d.text, "MALLOC_CONF=background_thread:true"), "running background thread: not suggested");
 	ASSERT_HAS_STR(d.text, "background_thread is on (its threads run)", "running background thread: said");
+	/* nothing to purge: no purge remedy at all (redis after deletions) */
+	m->je_dirty = 0;
+	diagnose_now(m, 60 * MiB, FS_F_JEMALLOC, &bg_now, &d);
+	ASSERT_HAS_STR(d.text, "Nothing worth a purge setting awaits purging", "nothing to purge: said");
+	ASSERT_STREQ(d.remedy, "", "nothing to purge: no remedy");
+	ASSERT_EQ(d.expect, -1, "nothing to purge: no figure");
 	free(m);
 }
