@@ -11,6 +11,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 target_tgid = 0;
 const volatile __u32 flavour = FS_F_GLIBC;	/* enum fs_flavour */
+__u64 rel_gen, rel_inflight;	/* releases begun; in flight (RSS windows that may overlap) */
 const volatile __u64 sample_period = 0;		/* mean bytes between sampled stacks; 0: off */
 /* Lifetimes are timed for 1 block in 2^lifetime_shift, chosen at random, and counted
  * 2^lifetime_shift times: reading the clock costs ~24 ns here, twice a block. */
@@ -111,7 +112,8 @@ struct tstate {
 	__u32 sys;		/* enum fs_sys */
 	__u32 sys_active;
 	__u32 sys_from_alloc;	/* called from the allocator's code */
-	__u32 _pad3;
+	__u32 sys_overlap;	/* another thread's release ran during this one's window */
+	__u64 sys_gen;		/* rel_gen when this release began */
 	__s64 sample_left;	/* bytes until the next sampled stack */
 	__u32 sample_armed;
 	__u32 _pad2;
@@ -812,6 +814,12 @@ static __always_inline void sys_begin(__u32 sys, __u64 a0, __u64 a1, __u64 a2, _
 	    (sys == FS_S_MREMAP && a2 < a1) ||
 	    (sys == FS_S_MMAP && (a3 & F_MAP_FIXED) && a2 == 0))
 		t->sys_rss = anon_rss();
+	/* Releases of several threads at once share the process's RSS counter: note it. */
+	t->sys_overlap = 0;
+	if (t->sys_rss >= 0) {
+		t->sys_gen = __sync_fetch_and_add(&rel_gen, 1);
+		t->sys_overlap = __sync_fetch_and_add(&rel_inflight, 1) > 0;
+	}
 	/* Unknown until learnt: the allocator. */
 	t->sys_from_alloc = 1;
 	if (t->sys_rss >= 0 && alloc_text_hi) {
@@ -934,12 +942,14 @@ static __always_inline __u32 ledger_owner(struct tstate *t, __u64 flags)
 	return t->active ? FS_M_ALLOCATOR : FS_M_OTHER_ANON;
 }
 
-/* Released bytes measured across a call, at most the pages its range covers. */
-static __always_inline __u64 clamp_released(__u64 released, __u64 len)
+/* Released bytes measured across a call, at most the pages its range covers:
+ * applied only when another thread's release shared the window (alone, a release
+ * the RSS counter shows late, in the next call, belongs to the run of calls). */
+static __always_inline __u64 clamp_released(struct tstate *t, __u64 released, __u64 len)
 {
 	__u64 max = (len + 4095) & ~4095ULL;
 
-	return released < max ? released : max;
+	return !t->sys_overlap || released < max ? released : max;
 }
 
 /* The syscall ends: ret its result (the mapped address for mmap and mremap),
@@ -969,6 +979,9 @@ static __always_inline void sys_end(__u32 wsys, long ret, int failed, __u64 err)
 
 		if (after >= 0 && after < t->sys_rss)
 			released = (__u64)(t->sys_rss - after) * 4096;
+		/* another release began after this one, or was running when it began */
+		t->sys_overlap |= __sync_fetch_and_add(&rel_gen, 0) != t->sys_gen + 1;
+		__sync_fetch_and_sub(&rel_inflight, 1);
 	}
 
 	switch (sys) {
@@ -1051,7 +1064,7 @@ static __always_inline void sys_end(__u32 wsys, long ret, int failed, __u64 err)
 		AADD(as->bytes, len);
 		if (failed)
 			AADD(as->errors, 1);
-		released = clamp_released(released, len);
+		released = clamp_released(t, released, len);
 		AADD(as->resident, released);
 		AADD(as->lat[log2_ns(ns) & (FS_LAT_BUCKETS - 1)], 1);
 		is_release = !failed && (adv == FS_A_DONTNEED || adv == FS_A_FREE);
@@ -1062,7 +1075,7 @@ static __always_inline void sys_end(__u32 wsys, long ret, int failed, __u64 err)
 	/* The RSS counter is the process's: another thread's release during this call
 	 * falls in its window too. A call never releases more than it covers. */
 	if (is_release && sys != FS_S_MADVISE)
-		released = clamp_released(released, rel_len ? rel_len : len);
+		released = clamp_released(t, released, rel_len ? rel_len : len);
 	AADD(ks->sys[sys].calls, 1);
 	AADD(ks->sys[sys].ns, ns);
 	AADD(ks->sys[sys].bytes, len);
