@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "rssanon.h"
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -46,21 +47,6 @@ static void say(const char *fmt, ...)
 		_exit(3);
 }
 
-static unsigned long long rss_anon(void)
-{
-	static char buf[8192];
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	char *p;
-
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strstr(buf, "RssAnon:");
-	return p ? strtoull(p + 8, NULL, 10) * 1024 : 0;
-}
 
 /* The live blocks, to tally their chunks. */
 static void **live;
@@ -240,7 +226,7 @@ int main(int argc, char **argv)
 			after = rss_anon();
 			say("trim %llu %llu\n", before, after);
 		} else if (!strcmp(line, "rss")) {
-			say("rss %llu\n", rss_anon());
+			say("rss %llu\n", (unsigned long long)rss_anon());
 		} else if (!strcmp(line, "quit")) {
 			break;
 		} else {

@@ -21,21 +21,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "rssanon.h"
 
-static uint64_t rss_anon(void)
-{
-	char buf[4096], *p;
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strstr(buf, "RssAnon:");
-	return p ? strtoull(p + 8, NULL, 10) * 1024 : 0;
-}
 
 static void own_map(size_t bytes)
 {

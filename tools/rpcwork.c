@@ -38,6 +38,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#include "rssanon.h"
 
 static int nthreads = 4, burst = 64, survivors = 64, phases = 1, want_wait, gate_after, want_hold, do_trim, bg_at_gate;
 static long requests = 20000;
@@ -56,20 +57,6 @@ static uint64_t chunk_of(size_t n)
 }
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-static uint64_t rss_anon(void)
-{
-	char buf[4096], *p;
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strstr(buf, "RssAnon:");
-	return p ? strtoull(p + 8, NULL, 10) * 1024 : 0;
-}
 
 static void say(const char *fmt, unsigned long long a, unsigned long long b)
 {
