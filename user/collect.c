@@ -206,6 +206,12 @@ static void je_figures(struct fs_state *st, pid_t pid, int alive, int deep)
 		if (n >= 0)
 			st->settings.je_bg_threads = n;
 	}
+	if (alive && st->je_ask && !st->je_mallctl && st->je_find_tries < 5 && (deep || !st->je_find_tries)) {
+		char why[256];
+
+		if (jestats__find(pid, &st->je_mallctl, why, sizeof(why)) && ++st->je_find_tries == 5)
+			fs_info("jemalloc's statistics will not be read: %s", why);
+	}
 	if (alive && st->je_mallctl && st->je_failures < 3 &&
 	    (!st->je_ns || st->final || (deep && st->snap.mono_ns - st->je_ns >= JE_EVERY_NS))) {
 		struct fs_je_stats je;
@@ -214,6 +220,7 @@ static void je_figures(struct fs_state *st, pid_t pid, int alive, int deep)
 		if (!jestats__read(pid, st->je_mallctl, &je, err, sizeof(err))) {
 			st->je = je;
 			st->je_ns = st->snap.mono_ns;
+			st->je_calls = st->snap.c[FS_C_ALLOCS] + st->snap.c[FS_C_FREES];
 			fs_info("jemalloc's statistics: %s", je.how);
 		} else {
 			st->je_failures++;
@@ -221,7 +228,8 @@ static void je_figures(struct fs_state *st, pid_t pid, int alive, int deep)
 			fs_warn("jemalloc's statistics not read: %s", err);
 		}
 	}
-	if (!st->je.valid || !m->valid)
+	/* the figures hold only while the program has not called the allocator since */
+	if (!st->je.valid || !m->valid || st->snap.c[FS_C_ALLOCS] + st->snap.c[FS_C_FREES] != st->je_calls)
 		return;
 	m->je_valid = 1;
 	m->je_allocated = st->je.allocated;

@@ -59,9 +59,12 @@ struct fs_state {
 	int census_mm_more;		/* more of them than were listed */
 	int mmapped_scanned;		/* they were looked for */
 	uint64_t census_mapped_now;	/* their bytes still mapped at the last sample */
-	uint64_t je_mallctl;		/* jemalloc: mallctl's address in the target (0: not asked) */
+	int je_ask;			/* jemalloc: ask it for its statistics (not --no-ask) */
+	int je_find_tries;
+	uint64_t je_mallctl;		/* mallctl's address in the target (0: not found yet) */
 	struct fs_je_stats je;		/* its last answer (je.valid) */
 	uint64_t je_ns;			/* when (mono_ns of the sample) */
+	uint64_t je_calls;		/* allocations + frees counted then */
 	int je_failures;
 	int final;			/* the last sample of the trace */
 	uint64_t mapped_at_attach;	/* anonymous memory not known to be anyone else's, at the first sample */

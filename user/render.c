@@ -242,18 +242,20 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		json__bool(j, "approximate", st->census_approximate);
 		json__end_obj(j);
 	}
-	if (m->je_valid) {
-		/* jemalloc's own figures (mallctl), not estimates */
+	if (st->je.valid) {
+		/* jemalloc's own figures (mallctl), not estimates; used only while no call
+		 * was made since (current) */
 		json__obj(j, "jemalloc");
-		json__u64(j, "allocated", m->je_allocated);
-		json__u64(j, "active", m->je_active);
-		json__u64(j, "resident", m->je_resident);
-		json__u64(j, "mapped", m->je_mapped);
-		json__u64(j, "retained", m->je_retained);
-		json__u64(j, "metadata", m->je_metadata);
-		json__u64(j, "dirty", m->je_dirty);
-		json__u64(j, "muzzy", m->je_muzzy);
+		json__u64(j, "allocated", st->je.allocated);
+		json__u64(j, "active", st->je.active);
+		json__u64(j, "resident", st->je.resident);
+		json__u64(j, "mapped", st->je.mapped);
+		json__u64(j, "retained", st->je.retained);
+		json__u64(j, "metadata", st->je.metadata);
+		json__u64(j, "dirty", st->je.pdirty * st->je.page);
+		json__u64(j, "muzzy", st->je.pmuzzy * st->je.page);
 		json__dbl(j, "age_s", (double)(st->snap.mono_ns - st->je_ns) / 1e9);
+		json__bool(j, "current", m->je_valid);
 		json__str(j, "how", st->je.how);
 		json__end_obj(j);
 	}
@@ -470,12 +472,14 @@ static void text_memory(FILE *f, const struct fs_state *st)
 				render__bytes(st->census_in_use > gone ? st->census_in_use - gone : 0, b1, sizeof(b1)),
 				render__bytes(st->census_in_use, b2, sizeof(b2)), render__bytes(gone, b3, sizeof(b3)));
 		}
-		if (m->je_valid)
-			fprintf(f, "  jemalloc's own (%.1f s ago): allocated %s, active %s, dirty %s, muzzy %s, retained %s, "
+		if (st->je.valid)
+			fprintf(f, "  jemalloc's own (%.1f s ago%s): allocated %s, active %s, dirty %s, muzzy %s, retained %s, "
 				   "metadata %s\n", (double)(st->snap.mono_ns - st->je_ns) / 1e9,
-				render__bytes(m->je_allocated, b1, sizeof(b1)), render__bytes(m->je_active, b2, sizeof(b2)),
-				render__bytes(m->je_dirty, b3, sizeof(b3)), render__bytes(m->je_muzzy, n1, sizeof(n1)),
-				render__bytes(m->je_retained, ring(0), 32), render__bytes(m->je_metadata, ring(1), 32));
+				m->je_valid ? "" : "; the program called the allocator since: not used",
+				render__bytes(st->je.allocated, b1, sizeof(b1)), render__bytes(st->je.active, b2, sizeof(b2)),
+				render__bytes(st->je.pdirty * st->je.page, b3, sizeof(b3)),
+				render__bytes(st->je.pmuzzy * st->je.page, n1, sizeof(n1)),
+				render__bytes(st->je.retained, ring(0), 32), render__bytes(st->je.metadata, ring(1), 32));
 		fprintf(f, "  all anonymous memory (RssAnon %s): allocator %s + stacks %s + program's own %s + "
 			   "file data %s + unknown owner %s%s\n",
 			render__bytes(m->rss_anon, b1, sizeof(b1)),

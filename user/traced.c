@@ -231,12 +231,8 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 		      : t->plan.alloc == FS_ALLOC_JEMALLOC ? FS_F_JEMALLOC : FS_F_OTHER;
 	t->st.flavour = topts.flavour;
 	t->st.traced_from_start = t->info.attached_at_start;
-	if (t->st.flavour == FS_F_JEMALLOC && !o->no_ask) {
-		char why[256];
-
-		if (jestats__find(t->tg.pid, &t->st.je_mallctl, why, sizeof(why)))
-			fs_info("jemalloc's statistics will not be read: %s", why);
-	}
+	/* found at the first samples (a command has not mapped its libraries yet) */
+	t->st.je_ask = t->st.flavour == FS_F_JEMALLOC && !o->no_ask;
 	t->st.sample_bytes = o->sample_bytes;
 	t->tr = tracer__new(&topts, err, errlen);
 	if (!t->tr || tracer__attach(t->tr, &t->plan, err, errlen))
@@ -288,6 +284,11 @@ int traced__sample(struct fs_traced *t, int deep, int nsites)
 
 int traced__stop(struct fs_traced *t, int sig, int nsites)
 {
+	if (t->tg.child && !traced__exited(t) && sig && t->st.je_mallctl) {
+		/* jemalloc's statistics while the command still runs: it is about to end */
+		t->st.final = 1;
+		traced__sample(t, 1, 0);
+	}
 	if (t->tg.child && !traced__exited(t) && sig) {
 		/* Like perf stat: the command stops with us (it may have had the signal already). */
 		kill(t->tg.pid, sig);
