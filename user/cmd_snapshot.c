@@ -48,6 +48,31 @@ static const char snapshot_usage[] =
 	"\n"
 	"exit status: 0 ok, 1 failure, 2 usage\n";
 
+/* jemalloc's figures through the memory model: its totals claim the anonymous
+ * memory, held free and the diagnosis from its own statistics. */
+static struct fs_diagnosis je_diag;
+static int je_diag_valid;
+
+static void je_diagnose(struct fs_memory *m, const struct fs_je_stats *js, struct fs_settings *set)
+{
+	memmodel__claim(m, js->resident, js->mapped + js->retained);
+	m->je_valid = 1;
+	m->je_allocated = js->allocated;
+	m->je_active = js->active;
+	m->je_resident = js->resident;
+	m->je_mapped = js->mapped;
+	m->je_retained = js->retained;
+	m->je_metadata = js->metadata;
+	m->je_dirty = js->pdirty * js->page;
+	m->je_muzzy = js->pmuzzy * js->page;
+	m->held_basis = FS_B_ALLOC_STATS;
+	m->pre_attach_live = js->allocated;
+	set->je_bg_threads = js->bg_threads;
+	memmodel__finish(m);
+	memmodel__diagnose(m, 0, FS_F_JEMALLOC, set, &je_diag);
+	je_diag_valid = 1;
+}
+
 static void progress(uint64_t done, uint64_t total)
 {
 	if (isatty(2))
@@ -179,9 +204,15 @@ static void print_json(const struct fs_plan *plan, pid_t pid, const char *comm, 
 		why_diag(c, diag, sizeof(diag), &kind);
 		json__str(&j, "kind", memmodel__diag_name(kind));
 		json__str(&j, "text", diag);
+	} else if (je_diag_valid) {
+		json__str(&j, "kind", memmodel__diag_name(je_diag.kind));
+		json__str(&j, "text", je_diag.text);
+		json__str(&j, "remedy", je_diag.remedy);
+		json__i64(&j, "expected_release", je_diag.expect);
+		json__str(&j, "evidence", je_diag.evidence);
 	} else {
 		json__str(&j, "kind", "none");
-		json__str(&j, "text", "jemalloc's structures are not read: live and free figures need `fragscope stat`");
+		json__str(&j, "text", "jemalloc's own statistics were not read: live and free figures need `fragscope stat`");
 	}
 	json__end_obj(&j);
 	json__obj(&j, "settings");
@@ -246,6 +277,8 @@ static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, 
 		if (!js->valid)
 			printf("  how much of this is live, dirty or retained needs tracing:\n"
 			       "  `fragscope stat -p %d` counts it from now on.\n", pid);
+		else if (je_diag_valid)
+			printf("\n  diagnosis: %s: %s\n", memmodel__diag_name(je_diag.kind), je_diag.text);
 		printf("\n");
 		return;
 	}
@@ -369,6 +402,18 @@ int cmd_snapshot(int argc, char **argv)
 		if (isatty(2) && m->mapped > (256ULL << 20))
 			fputc('\n', stderr);
 		fs_info("read %llu MiB of the target's memory", (unsigned long long)(c->bytes_read >> 20));
+		/* the mmapped chunks it found are the allocator's: the waterfall again, with them */
+		{
+			struct fs_owned *ev = calloc((size_t)c->nmm + 1, sizeof(*ev));
+
+			for (int i = 0; ev && i < c->nmm; i++)
+				ev[i] = (struct fs_owned){ c->mm[i].start, c->mm[i].end, FS_OWN_ALLOCATOR, 0 };
+			if (ev) {
+				memmodel__own(&rs, glibc, ev, c->nmm, FS_OWN_UNKNOWN);
+				memmodel__sum(&rs, ev, c->nmm, FS_OWN_UNKNOWN, procmem__present, &tpid, m);
+			}
+			free(ev);
+		}
 	}
 	if (plan->alloc == FS_ALLOC_JEMALLOC) {
 		uint64_t mallctl;
@@ -382,6 +427,7 @@ int cmd_snapshot(int argc, char **argv)
 			fs_warn("jemalloc's own figures: %s", je_why);
 		} else {
 			fs_info("jemalloc's own figures: %s", js.how);
+			je_diagnose(m, &js, &set);
 		}
 	}
 	if (target__check(&tg)) {

@@ -72,10 +72,17 @@ if [ $ok = 1 ]; then pass snapshot_mutating_heap; else fail snapshot_mutating_he
 if start_held census_je "LD_PRELOAD=$JEMALLOC MALLOC_CONF=dirty_decay_ms:5000" --threads 2 --requests 5000; then
 	"$FS" snapshot -j -p "$wpid" > "$TMP/je.json" 2>/dev/null
 	if [ "$(jget "$TMP/je.json" .allocator.name)" = jemalloc ] && [ "$(jget "$TMP/je.json" .settings.MALLOC_CONF)" = dirty_decay_ms:5000 ] \
-		&& [ "$(jget "$TMP/je.json" .totals.resident)" -gt 0 ] && jget "$TMP/je.json" .diagnosis.text | grep -q 'fragscope stat'; then
+		&& [ "$(jget "$TMP/je.json" .totals.resident)" -gt 0 ] && jget "$TMP/je.json" .diagnosis.text | grep -q "jemalloc's own stats"; then
 		pass snapshot_jemalloc
 	else
-		fail snapshot_jemalloc "$(jq -c '{allocator, totals, settings}' "$TMP/je.json")"
+		fail snapshot_jemalloc "$(jq -c '{allocator, totals, settings, diagnosis}' "$TMP/je.json")"
+	fi
+	# not asked: nothing is known to be free, and it says what would tell
+	"$FS" snapshot -j --no-ask -p "$wpid" > "$TMP/je-noask.json" 2>/dev/null
+	if jget "$TMP/je-noask.json" .diagnosis.text | grep -q 'fragscope stat' && [ "$(jget "$TMP/je-noask.json" .totals.resident)" = 0 ]; then
+		pass snapshot_jemalloc_not_asked
+	else
+		fail snapshot_jemalloc_not_asked "$(jq -c '{totals, diagnosis}' "$TMP/je-noask.json")"
 	fi
 	stop_held
 fi
