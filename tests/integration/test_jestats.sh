@@ -157,3 +157,5 @@ else
 	fail je_glibc_not_asked "allocwork never got ready"
 fi
 kill -9 "$gpid" 2>/dev/null; wait "$gpid" 2>/dev/null
+
+no_programs_left nothing_left_attached_after_jestats
