@@ -79,9 +79,11 @@ fpid=$!
 wait_for "grep -qs 'tracing PID' '$TMP/busy.err'" 300
 kill -USR1 "$wpid"; sleep 1.5
 kill -INT $fpid; wait $fpid; kill -9 "$wpid"; wait "$wpid" 2>/dev/null
-got=$(jq -r '[.totals.frees_unknown, .lost.stale, .live.exact, .live.count == ([.histograms.live_size[].count] | add // 0), .totals.allocs > 100000] | join(" ")' "$TMP/busy.json")
+# (busy: 10,000 calls at least; on a VM whose uprobe traps cost ~14 us, 1.5 s
+# gives 25,000-40,000, not the 100,000 of faster ones)
+got=$(jq -r '[.totals.frees_unknown, .lost.stale, .live.exact, .live.count == ([.histograms.live_size[].count] | add // 0), .totals.allocs > 10000] | join(" ")' "$TMP/busy.json")
 if [ "$got" = "0 0 true true true" ]; then pass stop_busy_target_consistent
-else fail stop_busy_target_consistent "[frees_unknown, stale, exact, live.count == live blocks read, allocs > 100000] = $got"; fi
+else fail stop_busy_target_consistent "[frees_unknown, stale, exact, live.count == live blocks read, allocs > 10000] = $got"; fi
 
 # --- memory syscalls with known callers: the allocator's and the program's own ------
 # 20 mmapped chunks (malloc + free of 1 MiB) and 20 of the program's own mmap, madvise,
