@@ -45,6 +45,12 @@ else
 	fail cxx_jemalloc_sized_delete_probed "no calls of _ZdlPvm counted: $(jq -c '[.functions[]|select(.calls>0)|[.name,.calls]]' "$TMP/cxx_jemalloc_linked.full.json")"
 fi
 
+# An allocator whose size classes fragscope does not model: usable bytes unknown, not guessed.
+timeout 30 "$FS" stat -j -o "$TMP/fake.json" -- "$ROOT/.output/fixtures/dyn-fake" > /dev/null 2>&1
+got=$(jq -c '[.allocator.name, .live.usable_bytes, .live.internal_fragmentation_bytes, .live.usable_exact]' "$TMP/fake.json" 2>&1)
+if [ "$got" = '["unknown",null,null,false]' ]; then pass usable_unknown_allocator
+else fail usable_unknown_allocator "[allocator, usable_bytes, internal_fragmentation_bytes, usable_exact] = $got"; fi
+
 # --- attached to a running process: `stat -p PID` ---------------------------------
 # 50 blocks allocated before attach, freed after: frees of unknown size, never
 # subtracted from live bytes.
