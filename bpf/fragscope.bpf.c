@@ -95,6 +95,8 @@ struct tstate {
 	__u64 size;		/* bytes requested */
 	__u64 arg;		/* realloc: old pointer; posix_memalign: where the result goes */
 	__u64 extra;		/* xallocx: extra */
+	__u64 align;		/* alignment asked for; 0: none */
+	__u64 bump0;		/* jemalloc: an aligned request of 0 bytes is sized as 1 */
 	struct fs_block old;	/* realloc: the old block, removed at entry */
 	__u32 func;
 	__u32 kind;
@@ -217,15 +219,19 @@ static __always_inline struct fs_bucket *bucket_of(__u64 ptr)
 
 static __always_inline void slot_get(const struct fs_slot *sl, struct fs_block *out)
 {
-	out->size = sl->size;
+	__u64 v = sl->size;
+
+	out->size = FS_SLOT_SIZE(v);
+	out->usable = out->size + FS_SLOT_SLACK(v);
 	out->ts_ns = sl->ts_ns;
 	out->stackid = sl->stackid;
 	out->_pad = 0;
 }
 
+/* Only for a block that FS_SLOT_FITS. */
 static __always_inline void slot_set(struct fs_slot *sl, const struct fs_block *b)
 {
-	sl->size = b->size;
+	sl->size = FS_SLOT_PACK(b->size, b->usable);
 	sl->ts_ns = b->ts_ns;
 	sl->stackid = b->stackid;
 }
@@ -241,27 +247,6 @@ static __always_inline void touch_bucket(__u64 ptr)
 
 		asm volatile("" : : "r"(v));
 	}
-}
-
-/* The size of the tracked block at ptr, to change in place; NULL if untracked. */
-static __always_inline __u64 *find_size(__u64 ptr)
-{
-	struct fs_bucket *bk;
-	struct fs_block *b;
-
-	if (!ptr)
-		return NULL;
-	bk = bucket_of(ptr);
-	if (!bk)
-		return NULL;
-#pragma unroll
-	for (int i = 0; i < FS_BUCKET_SLOTS; i++)
-		if (bk->s[i].ptr == ptr)
-			return &bk->s[i].size;
-	if (!bk->s[0].ovf)
-		return NULL;
-	b = bpf_map_lookup_elem(&allocs, &ptr);
-	return b ? &b->size : NULL;
 }
 
 /* Removes a tracked block; 1 if it was ours to remove. The caller owns ptr (it is
@@ -317,6 +302,7 @@ static __always_inline void retire_stale(struct counters *c, struct fs_block *ol
 {
 	ADD(c->c[FS_C_STALE], 1);
 	ADD(c->c[FS_C_STALE_BYTES], old->size);
+	ADD(c->c[FS_C_TRACKED_FREE_USABLE], old->usable);
 	site_release(old);
 }
 
@@ -328,6 +314,7 @@ static __always_inline long put_block(__u64 ptr, const struct fs_block *nb, stru
 {
 	struct fs_bucket *bk = bucket_of(ptr);
 	struct fs_block *old, ob;
+	int fits = FS_SLOT_FITS(nb->size, nb->usable);
 	long err;
 
 	if (!bk)
@@ -339,6 +326,10 @@ static __always_inline long put_block(__u64 ptr, const struct fs_block *nb, stru
 				return -17;
 			slot_get(&bk->s[i], &ob);
 			retire_stale(c, &ob);
+			if (!fits) {	/* the new block goes to the hash */
+				bk->s[i].ptr = 0;
+				goto overflow;
+			}
 			slot_set(&bk->s[i], nb);
 			return 0;
 		}
@@ -352,14 +343,17 @@ static __always_inline long put_block(__u64 ptr, const struct fs_block *nb, stru
 			return 0;
 		}
 	}
+	if (fits) {
 #pragma unroll
-	for (int i = 0; i < FS_BUCKET_SLOTS; i++)
-		if (!bk->s[i].ptr && __sync_val_compare_and_swap(&bk->s[i].ptr, 0, FS_SLOT_BUSY) == 0) {
-			slot_set(&bk->s[i], nb);
-			barrier();
-			bk->s[i].ptr = ptr;
-			return 0;
-		}
+		for (int i = 0; i < FS_BUCKET_SLOTS; i++)
+			if (!bk->s[i].ptr && __sync_val_compare_and_swap(&bk->s[i].ptr, 0, FS_SLOT_BUSY) == 0) {
+				slot_set(&bk->s[i], nb);
+				barrier();
+				bk->s[i].ptr = ptr;
+				return 0;
+			}
+	}
+overflow:
 	/* counted first: a release on another thread must know to look */
 	__sync_fetch_and_add(&bk->s[0].ovf, 1);
 	err = bpf_map_update_elem(&allocs, &ptr, nb, BPF_NOEXIST);
@@ -431,6 +425,7 @@ static __always_inline void account_release(struct counters *c, struct hists *h,
 {
 	ADD(c->c[FS_C_TRACKED_FREES], 1);
 	ADD(c->c[FS_C_TRACKED_FREE_BYTES], b->size);
+	ADD(c->c[FS_C_TRACKED_FREE_USABLE], b->usable);
 	site_release(b);
 	if (fs)
 		ADD(fs->bytes, b->size);
@@ -439,9 +434,9 @@ static __always_inline void account_release(struct counters *c, struct hists *h,
 }
 
 static __always_inline void account_alloc(struct counters *c, struct hists *h, __u64 ptr,
-					  __u64 size, __u64 now, __s32 stackid)
+					  __u64 size, __u64 usable, __u64 now, __s32 stackid)
 {
-	struct fs_block b = { .size = size, .ts_ns = now, .stackid = stackid };
+	struct fs_block b = { .size = size, .ts_ns = now, .stackid = stackid, .usable = usable };
 	long err;
 
 	if (h)
@@ -456,6 +451,7 @@ static __always_inline void account_alloc(struct counters *c, struct hists *h, _
 	}
 	ADD(c->c[FS_C_TRACKED_ALLOCS], 1);
 	ADD(c->c[FS_C_TRACKED_BYTES], size);
+	ADD(c->c[FS_C_TRACKED_USABLE], usable);
 }
 
 /* glibc: the size of the chunk holding user pointer p, from its header (unknown
@@ -467,6 +463,28 @@ static __always_inline __u64 glibc_chunk_size(__u64 p)
 	if (flavour != FS_F_GLIBC || bpf_probe_read_user(&hdr, sizeof(hdr), (void *)(p - 8)))
 		return 0;
 	return hdr & ~7ULL;
+}
+
+/* The usable size of a new block (what malloc_usable_size reports): glibc's from
+ * the chunk header, since no request size predicts it (a chunk taken whole from a
+ * bin can be 16 bytes larger than the request needs; mmapped chunks; aligned and
+ * realloc'ed chunks); jemalloc's from its size classes, exact by construction.
+ * size + 2^63 when unknown (header unreadable, or another allocator). */
+#define USABLE_UNKNOWN (1ULL << 63)
+static __always_inline __u64 usable_of(struct tstate *t, __u64 ptr, __u64 size)
+{
+	__u64 hdr = 0, u;
+
+	if (flavour == FS_F_JEMALLOC) {
+		u = t->align ? fs_je_sa2u(size ? size : t->bump0, t->align) : fs_je_s2u(size);
+		return u >= size ? u : size | USABLE_UNKNOWN;
+	}
+	if (flavour != FS_F_GLIBC || bpf_probe_read_user(&hdr, sizeof(hdr), (void *)(ptr - 8)))
+		return size | USABLE_UNKNOWN;
+	/* chunk size - 8 in use; an mmapped chunk (bit 1) has no next chunk to lend it
+	 * the next chunk's prev_size field: - 16 */
+	u = (hdr & ~7ULL) - (hdr & 2 ? 16 : 8);
+	return u >= size && u - size < (1ULL << 40) ? u : size | USABLE_UNKNOWN;
 }
 
 /* A hit inside another probed call of this thread (deeper stack, or a tail jump
@@ -529,6 +547,24 @@ static __always_inline void alloc_enter_body(struct pt_regs *ctx)
 	t->kind = kind;
 	t->old_known = 0;
 	t->arg = 0;
+	t->align = 0;
+	t->bump0 = 0;
+	if (flavour == FS_F_JEMALLOC) {	/* glibc's usable size comes from the chunk header */
+		switch (FS_COOKIE_ALIGN(cookie)) {
+		case FS_AL_ARG2: t->align = PT_REGS_PARM2(ctx); t->bump0 = 1; break;
+		case FS_AL_BUMP0: t->bump0 = 1; break;
+		case FS_AL_PAGE: t->align = 4096; break;
+		/* MALLOCX_LG_ALIGN(la) is la in the low 6 bits; 0 asks for none */
+		case FS_AL_FLAGS2: t->align = (1ULL << (PT_REGS_PARM2(ctx) & 63)) & ~1ULL; break;
+		case FS_AL_FLAGS3: t->align = (1ULL << (PT_REGS_PARM3(ctx) & 63)) & ~1ULL; break;
+		}
+		if (kind == FS_K_MEMALIGN)
+			t->align = PT_REGS_PARM1(ctx);
+		else if (kind == FS_K_POSIX_MEMALIGN) {
+			t->align = PT_REGS_PARM2(ctx);
+			t->bump0 = 1;
+		}
+	}
 	switch (kind) {
 	case FS_K_MALLOC:
 		t->size = PT_REGS_PARM1(ctx);
@@ -578,7 +614,7 @@ int BPF_KPROBE(alloc_enter)
 
 static __always_inline void alloc_exit_body(struct pt_regs *ctx)
 {
-	__u64 cookie, ret, ptr, sp = PT_REGS_SP(ctx);
+	__u64 cookie, ret, ptr, usable, sp = PT_REGS_SP(ctx);
 	struct fs_func_stat *fs;
 	struct counters *c;
 	struct hists *h;
@@ -620,25 +656,30 @@ static __always_inline void alloc_exit_body(struct pt_regs *ctx)
 			ptr = 0;
 		break;
 	case FS_K_XALLOCX: {
-		__u64 *sz;
-		__u64 want = t->size + t->extra;
+		struct fs_block b;
+		__u64 want = t->size + t->extra, nsz;
 
 		/* Returns the usable size; the block grew or shrank in place if it covers size. */
-		if (ret < t->size)
+		if (ret < t->size || !t->arg || !take_block(t->arg, &b))
 			return;
-		sz = find_size(t->arg);
-		if (sz) {
-			__u64 nsz = ret < want ? ret : want;
-
-			if (nsz != *sz) {
-				ADD(c->c[FS_C_RESIZE_IN_PLACE], 1);
-				if (nsz > *sz)
-					ADD(c->c[FS_C_RESIZE_GROW_BYTES], nsz - *sz);
-				else
-					ADD(c->c[FS_C_RESIZE_SHRINK_BYTES], *sz - nsz);
-				*sz = nsz;
-			}
+		/* Taken out and put back (rare: jemalloc's xallocx only), since the new
+		 * figures may not fit a slot. The caller owns the block meanwhile. */
+		nsz = ret < want ? ret : want;
+		if (nsz != b.size) {
+			ADD(c->c[FS_C_RESIZE_IN_PLACE], 1);
+			if (nsz > b.size)
+				ADD(c->c[FS_C_RESIZE_GROW_BYTES], nsz - b.size);
+			else
+				ADD(c->c[FS_C_RESIZE_SHRINK_BYTES], b.size - nsz);
+			b.size = nsz;
 		}
+		if (ret > b.usable)
+			ADD(c->c[FS_C_TRACKED_USABLE], ret - b.usable);
+		else
+			ADD(c->c[FS_C_TRACKED_FREE_USABLE], b.usable - ret);
+		b.usable = ret;
+		if (put_block(t->arg, &b, 0))
+			retire_stale(c, &b);	/* no room left: no longer tracked, and counted */
 		return;
 	}
 	case FS_K_REALLOC:
@@ -669,7 +710,12 @@ static __always_inline void alloc_exit_body(struct pt_regs *ctx)
 		return;
 	}
 	ADD(fs->bytes, t->size);
-	account_alloc(c, h, ptr, t->size, alloc_ts(t), maybe_sample(ctx, t, c, t->size));
+	usable = usable_of(t, ptr, t->size);
+	if (usable & USABLE_UNKNOWN) {
+		ADD(c->c[FS_C_USABLE_UNKNOWN], 1);
+		usable = t->size;
+	}
+	account_alloc(c, h, ptr, t->size, usable, alloc_ts(t), maybe_sample(ctx, t, c, t->size));
 	return;
 }
 

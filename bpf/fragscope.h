@@ -6,6 +6,9 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
 
 #define FS_MAX_FUNCS 64  /* probed entry points per tracer */
 #define FS_HIST_BUCKETS 64 /* log2 buckets: bucket b holds values in [2^(b-1), 2^b) , 0 in bucket 0 */
@@ -53,6 +56,13 @@ enum fs_counter {
 	FS_C_STACKS_LOST,	/* samples whose stack could not be stored (stack map full or collision) */
 	FS_C_FREES_INTERNAL,	/* unknown blocks released by the allocator's own code
 				 * (glibc flushing a thread's tcache at exit): not the program's */
+	/* Usable bytes (what malloc_usable_size reports) of tracked blocks: gained by
+	 * allocations and in-place growth; lost by releases, in-place shrinking and
+	 * retired (stale) blocks. Live usable = the first - the second. */
+	FS_C_TRACKED_USABLE,
+	FS_C_TRACKED_FREE_USABLE,
+	FS_C_USABLE_UNKNOWN,	/* tracked allocations whose usable size could not be read
+				 * (counted as their requested size: live usable is then not exact) */
 	FS_C__COUNT,
 };
 
@@ -71,6 +81,7 @@ struct fs_block {
 	__u64 ts_ns;	/* bpf_ktime_get_ns() at allocation */
 	__s32 stackid;	/* sampled: its allocation site in the stacks map; -1 not sampled */
 	__u32 _pad;
+	__u64 usable;	/* bytes the block really takes (malloc_usable_size) */
 };
 
 /* The table of live blocks: buckets of FS_BUCKET_SLOTS slots, one cache line each,
@@ -83,7 +94,9 @@ struct fs_block {
 
 struct fs_slot {
 	__u64 ptr;
-	__u64 size;	/* as struct fs_block */
+	__u64 size;	/* requested bytes in the low FS_SLOT_SIZE_BITS, usable - requested
+			 * above them; a block whose figures do not fit goes to the overflow
+			 * hash, whose struct fs_block keeps both whole */
 	__u64 ts_ns;
 	__s32 stackid;
 	__u32 ovf;	/* s[0] only: this bucket's blocks in the overflow hash */
@@ -92,6 +105,14 @@ struct fs_slot {
 struct fs_bucket {
 	struct fs_slot s[FS_BUCKET_SLOTS];
 };
+
+#define FS_SLOT_SIZE_BITS 40
+#define FS_SLOT_SIZE(v) ((v) & ((1ULL << FS_SLOT_SIZE_BITS) - 1))
+#define FS_SLOT_SLACK(v) ((v) >> FS_SLOT_SIZE_BITS)
+#define FS_SLOT_FITS(size, usable) \
+	((size) < (1ULL << FS_SLOT_SIZE_BITS) && (usable) >= (size) && \
+	 (usable) - (size) < (1ULL << (64 - FS_SLOT_SIZE_BITS)))
+#define FS_SLOT_PACK(size, usable) ((size) | (((usable) - (size)) << FS_SLOT_SIZE_BITS))
 
 #define FS_STACK_DEPTH 32	/* frames kept per sampled stack */
 
@@ -182,15 +203,89 @@ struct fs_func_info {
 };
 
 _Static_assert(sizeof(struct fs_func_info) == 56, "fs_func_info ABI");
-_Static_assert(sizeof(struct fs_block) == 24, "fs_block ABI");
+_Static_assert(sizeof(struct fs_block) == 32, "fs_block ABI");
 _Static_assert(sizeof(struct fs_bucket) == 64, "a bucket is one cache line");
 _Static_assert(sizeof(struct fs_site_stat) == 32, "fs_site_stat ABI");
 _Static_assert(sizeof(struct fs_func_stat) == 32, "fs_func_stat ABI");
 
-/* The BPF cookie of every probe: function index | kind << 8. */
+/* The BPF cookie of every probe: function index | kind << 8 | enum fs_align << 16. */
 #define FS_COOKIE(func, kind) ((__u64)(func) | ((__u64)(kind) << 8))
 #define FS_COOKIE_FUNC(c) ((__u32)((c) & 0xff))
 #define FS_COOKIE_KIND(c) ((__u32)(((c) >> 8) & 0xff))
+#define FS_COOKIE_ALIGN(c) ((__u32)(((c) >> 16) & 0xff))
+
+/* Where an allocating call's alignment comes from, beyond what its kind says
+ * (memalign, aligned_alloc: argument 1; posix_memalign: argument 2): jemalloc's
+ * usable size depends on it. */
+enum fs_align {
+	FS_AL_NONE = 0,
+	FS_AL_ARG2,		/* operator new(size, align_val_t) */
+	FS_AL_PAGE,		/* valloc, pvalloc */
+	FS_AL_FLAGS2,		/* mallocx(size, flags): MALLOCX_LG_ALIGN in flags */
+	FS_AL_FLAGS3,		/* rallocx(p, size, flags) */
+	FS_AL_BUMP0,		/* aligned_alloc: as its kind says, and a size of 0 counts as 1
+				 * (so do posix_memalign and aligned new; not memalign, valloc) */
+};
+
+/* jemalloc 5.3's size classes as Debian builds them (LG_QUANTUM 4, 4 KiB pages,
+ * SC_LG_NGROUP 2): the usable size of a request, as sz_s2u and sz_sa2u compute
+ * it. Shared by the BPF programs and the unit tests. 0: no such size class. */
+#define FS_JE_LG_QUANTUM 4
+#define FS_JE_LG_NGROUP 2
+#define FS_JE_PAGE 4096ULL
+#define FS_JE_SMALL_MAXCLASS 14336ULL	/* the largest small class */
+#define FS_JE_LARGE_MINCLASS 16384ULL	/* PAGE << LG_NGROUP */
+#define FS_JE_LARGE_MAXCLASS (7ULL << 60)	/* 2^62 + 3 * 2^60 */
+
+/* floor(log2(v)) for v > 0, without a loop (BPF has no clz). */
+static __always_inline __u32 fs_lg_floor(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) { r += 1; }
+	return r;
+}
+
+static __always_inline __u64 fs_je_s2u(__u64 size)
+{
+	__u32 x, lg_delta;
+	__u64 mask;
+
+	if (size > FS_JE_LARGE_MAXCLASS)
+		return 0;
+	if (size <= 8)		/* the one tiny class (and malloc(0)) */
+		return 8;
+	x = fs_lg_floor((size << 1) - 1);	/* lg of the power of two >= size */
+	lg_delta = x < FS_JE_LG_NGROUP + FS_JE_LG_QUANTUM + 1 ? FS_JE_LG_QUANTUM : x - FS_JE_LG_NGROUP - 1;
+	mask = (1ULL << lg_delta) - 1;
+	return (size + mask) & ~mask;
+}
+
+static __always_inline __u64 fs_je_sa2u(__u64 size, __u64 align)
+{
+	__u64 usize;
+
+	if (align <= 1)
+		return fs_je_s2u(size);
+	if (align & (align - 1))
+		return 0;
+	if (size <= FS_JE_SMALL_MAXCLASS && align <= FS_JE_PAGE) {
+		usize = fs_je_s2u((size + align - 1) & ~(align - 1));
+		if (usize < FS_JE_LARGE_MINCLASS)
+			return usize;
+	}
+	if (align > FS_JE_LARGE_MAXCLASS)
+		return 0;
+	if (size <= FS_JE_LARGE_MINCLASS)
+		return FS_JE_LARGE_MINCLASS;
+	usize = fs_je_s2u(size);
+	return usize < size ? 0 : usize;
+}
 
 /* ---- the address ledger: who mapped what since attach ----
  * One ring-buffer event per successful mmap, munmap and mremap of the target (rare

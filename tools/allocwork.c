@@ -16,6 +16,13 @@
  * --syscalls N  after the gate, the main thread also does N times: malloc(1 MiB)
  *            (mmapped with MALLOC_MMAP_THRESHOLD_=131072), touch, free; and N times
  *            its own mmap(64 KiB), touch, madvise(MADV_DONTNEED), munmap
+ * --big      after the gate, the main thread also keeps three large blocks: 40 MiB + 1
+ *            and 128 MiB + 1 (above glibc's largest dynamic mmap threshold; jemalloc
+ *            rounds the second up by 32 MiB) and one grown from 1 MiB by realloc
+ *            (not with --rounds 0: the tests' baseline runs do everything else)
+ *
+ * The tally's live_usable is the sum of malloc_usable_size of the live blocks (what
+ * redis's used_memory sums), taken when each block is kept.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,7 +47,7 @@ static const char *const api_names[A__COUNT] = {
 /* What the workload itself counts, in fragscope's vocabulary. */
 struct tally {
 	uint64_t allocs, frees, bytes_allocated, bytes_freed, failed, free_null;
-	uint64_t live_count, live_bytes;
+	uint64_t live_count, live_bytes, live_usable;
 	uint64_t calls[A__COUNT + 1], bytes[A__COUNT + 1];	/* last slot: free */
 };
 
@@ -98,7 +105,8 @@ static void *worker(void *arg)
 	pthread_barrier_wait(&start_barrier);
 	for (long i = 0; i < rounds; i++) {
 		int api = apis[(i + seed) % napis];
-		size_t n = sizes[(size_t)(i + seed) % NSIZES];
+		/* i / NSIZES: blocks kept every K-th round take varied sizes */
+		size_t n = sizes[(size_t)(i + seed + i / (long)NSIZES) % NSIZES];
 		void *p = NULL;
 
 		switch (api) {
@@ -114,14 +122,16 @@ static void *worker(void *arg)
 			break;
 		case A_REALLOC:
 		case A_REALLOCARRAY: {
-			/* malloc, then grow: the grow is one release and one allocation */
+			/* malloc, then grow (or, every other time, shrink): one release and
+			 * one allocation */
 			void *q = malloc(n);
+			size_t to = (i / 2) % 2 ? n / 3 : n * 2;
 
 			got(&t, A_MALLOC, n);
-			p = api == A_REALLOC ? realloc(q, n * 2) : reallocarray(q, n, 2);
+			p = api == A_REALLOC ? realloc(q, to) : reallocarray(q, to, 1);
 			t.frees++;
 			t.bytes_freed += n;
-			n *= 2;
+			n = to;
 			break;
 		}
 		case A_FREE_NULL: {
@@ -153,6 +163,7 @@ static void *worker(void *arg)
 			kept_size[nkept++] = n;
 			t.live_count++;
 			t.live_bytes += n;
+			t.live_usable += malloc_usable_size(p);
 		} else {
 			release(&t, p, n);
 		}
@@ -167,7 +178,8 @@ static void *worker(void *arg)
 	return kept;
 }
 
-static int nsyscalls;
+static int nsyscalls, want_big;
+static void *big[3];
 
 /* Memory syscalls with known callers: N by the allocator (an mmapped chunk and its
  * munmap), N of the program's own (mmap, madvise, munmap). */
@@ -191,6 +203,33 @@ static void do_syscalls(void)
 		if (madvise(q, 65536, MADV_DONTNEED) || munmap(q, 65536))
 			abort();
 	}
+	if (want_big && rounds) {
+		/* kept until exit; only their first page is touched */
+		static const size_t bs[2] = { (40u << 20) + 1, (128u << 20) + 1 };
+		char *q;
+
+		for (int i = 0; i < 2; i++) {
+			if (!(big[i] = malloc(bs[i])))
+				abort();
+			got(&t, A_MALLOC, bs[i]);
+		}
+		if (!(q = malloc(1 << 20)))
+			abort();
+		got(&t, A_MALLOC, 1 << 20);
+		if (!(big[2] = realloc(q, 3u << 20)))
+			abort();
+		got(&t, A_REALLOC, 3u << 20);
+		t.frees++;
+		t.bytes_freed += 1 << 20;
+		for (int i = 0; i < 3; i++) {
+			size_t n = i < 2 ? bs[i] : 3u << 20;
+
+			*(char *)big[i] = 1;
+			totals.live_count++;
+			totals.live_bytes += n;
+			totals.live_usable += malloc_usable_size(big[i]);
+		}
+	}
 	totals.allocs += t.allocs;
 	totals.frees += t.frees;
 	totals.bytes_allocated += t.bytes_allocated;
@@ -209,9 +248,9 @@ static void write_tally(void)
 	n = snprintf(buf, sizeof(buf),
 		     "{\"pid\": %d, \"threads\": %d, \"allocs\": %lu, \"frees\": %lu, \"bytes_allocated\": %lu, "
 		     "\"bytes_freed\": %lu, \"failed_allocs\": %lu, \"free_null\": %lu, \"frees_unknown\": %d, "
-		     "\"live_count\": %lu, \"live_bytes\": %lu, \"functions\": {",
+		     "\"live_count\": %lu, \"live_bytes\": %lu, \"live_usable\": %lu, \"functions\": {",
 		     getpid(), nthreads, totals.allocs, totals.frees + (uint64_t)pre_count, totals.bytes_allocated, totals.bytes_freed,
-		     totals.failed, totals.free_null, pre_count, totals.live_count, totals.live_bytes);
+		     totals.failed, totals.free_null, pre_count, totals.live_count, totals.live_bytes, totals.live_usable);
 	for (int a = 0; a <= A__COUNT; a++) {
 		if (a == A_FREE_NULL || a == A_FAIL)
 			continue;
@@ -268,6 +307,7 @@ int main(int argc, char **argv)
 
 		if (!strcmp(o, "--wait")) want_wait = 1;
 		else if (!strcmp(o, "--hold")) want_hold = 1;
+		else if (!strcmp(o, "--big")) want_big = 1;
 		else if (v && !strcmp(o, "--threads")) { nthreads = atoi(v); i++; }
 		else if (v && !strcmp(o, "--rounds")) { rounds = atol(v); i++; }
 		else if (v && !strcmp(o, "--keep")) { keep_every = atoi(v); i++; }
@@ -278,7 +318,7 @@ int main(int argc, char **argv)
 		else if (v && !strcmp(o, "--api")) { if (parse_apis(v)) return 2; i++; }
 		else {
 			fprintf(stderr, "usage: allocwork [--threads N] [--rounds R] [--keep K] [--api LIST] "
-					"[--pre N] [--wait] [--hold] [--tally FILE] [--ready FILE] [--syscalls N]\n");
+					"[--pre N] [--wait] [--hold] [--tally FILE] [--ready FILE] [--syscalls N] [--big]\n");
 			return 2;
 		}
 	}

@@ -84,6 +84,16 @@ uint64_t agg__live_bytes(const struct fs_snapshot *s)
 	       s->c[FS_C_RESIZE_GROW_BYTES] - s->c[FS_C_RESIZE_SHRINK_BYTES];
 }
 
+uint64_t agg__live_usable(const struct fs_snapshot *s)
+{
+	return s->c[FS_C_TRACKED_USABLE] - s->c[FS_C_TRACKED_FREE_USABLE];
+}
+
+int agg__usable_exact(const struct fs_snapshot *s)
+{
+	return agg__lost(s) == 0 && s->c[FS_C_USABLE_UNKNOWN] == 0;
+}
+
 uint64_t agg__lost(const struct fs_snapshot *s)
 {
 	return s->c[FS_C_UNTRACKED] + s->c[FS_C_STALE] + s->c[FS_C_UNMATCHED] + s->prog_misses;

@@ -29,6 +29,10 @@ void agg__add_func(struct fs_snapshot *s, int func, const void *percpu, int ncpu
 void agg__derive(struct fs_snapshot *s);
 uint64_t agg__live_count(const struct fs_snapshot *s);
 uint64_t agg__live_bytes(const struct fs_snapshot *s);
+/* What the live blocks really take, as malloc_usable_size reports it (glibc's
+ * chunk sizes, jemalloc's size classes); exact when agg__usable_exact. */
+uint64_t agg__live_usable(const struct fs_snapshot *s);
+int agg__usable_exact(const struct fs_snapshot *s);
 /* Counts that make live figures a bound rather than exact. */
 uint64_t agg__lost(const struct fs_snapshot *s);
 /* Resident bytes given back so far, all sources. */

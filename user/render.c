@@ -102,6 +102,17 @@ void render__json_core(struct json *j, const struct fs_view *v)
 	json__u64(j, "count", agg__live_count(s));
 	json__u64(j, "bytes", agg__live_bytes(s));
 	json__bool(j, "exact", agg__lost(s) == 0);
+	if (p->alloc == FS_ALLOC_GLIBC || p->alloc == FS_ALLOC_JEMALLOC) {
+		uint64_t u = agg__live_usable(s), b = agg__live_bytes(s);
+
+		json__u64(j, "usable_bytes", u);
+		json__u64(j, "internal_fragmentation_bytes", u > b ? u - b : 0);
+		json__bool(j, "usable_exact", agg__usable_exact(s));
+	} else {	/* another allocator's size classes are not modelled: unknown, not guessed */
+		json__str(j, "usable_bytes", NULL);
+		json__str(j, "internal_fragmentation_bytes", NULL);
+		json__bool(j, "usable_exact", 0);
+	}
 	json__end_obj(j);
 
 	json__obj(j, "lost");
@@ -440,6 +451,15 @@ static void text_memory(FILE *f, const struct fs_state *st)
 			st->mem_age_ns ? " — last sample before exit" : "");
 		fprintf(f, "  %12s  live        requested bytes of live blocks%s\n", render__bytes(m->live, b1, sizeof(b1)),
 			st->traced_from_start ? "" : " allocated since attach");
+		if (st->flavour == FS_F_GLIBC || st->flavour == FS_F_JEMALLOC) {
+			uint64_t u = agg__live_usable(&st->snap);
+
+			fprintf(f, "  %12s  usable      what they take (malloc_usable_size): internal fragmentation %s%s\n",
+				render__bytes(u, b1, sizeof(b1)), render__bytes(u > m->live ? u - m->live : 0, b2, sizeof(b2)),
+				agg__usable_exact(&st->snap) ? "" : " (a lower bound: not exact)");
+		} else {
+			fprintf(f, "  %12s  usable      unknown: this allocator's size classes are not modelled\n", "?");
+		}
 		if (m->held_basis == FS_B_UNKNOWN && m->pre_attach_live)
 			fprintf(f, "  %12s  +live       glibc's mmapped chunks from before attach, still mapped (chunk bytes)\n",
 				render__bytes(m->pre_attach_live, b1, sizeof(b1)));

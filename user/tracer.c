@@ -230,11 +230,34 @@ static const char *attach_errstr(int err, char *buf, size_t len)
 	return buf;
 }
 
+/* A probe's cookie: its function, kind and, for jemalloc's usable sizes, where the
+ * call's alignment comes from when the kind does not say (names may carry a prefix). */
+static uint64_t probe_cookie(int func, const struct fs_probe *p)
+{
+	const char *n = p->name;
+	size_t len = strlen(n);
+	uint64_t al = FS_AL_NONE;
+
+#define ENDS(s) (len >= sizeof(s) - 1 && !strcmp(n + len - (sizeof(s) - 1), s))
+	if (p->kind == FS_K_MALLOC && strstr(n, "align_val_t"))
+		al = FS_AL_ARG2;
+	else if (ENDS("valloc"))	/* valloc, pvalloc */
+		al = FS_AL_PAGE;
+	else if (ENDS("mallocx"))
+		al = FS_AL_FLAGS2;
+	else if (ENDS("rallocx"))
+		al = FS_AL_FLAGS3;
+	else if (ENDS("aligned_alloc"))
+		al = FS_AL_BUMP0;
+#undef ENDS
+	return FS_COOKIE(func, p->kind) | al << 16;
+}
+
 static int attach_one(struct tracer *t, struct bpf_program *prog, const struct fs_probe *p,
 		      int func, int retprobe, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = retprobe,
-		    .bpf_cookie = FS_COOKIE(func, p->kind));
+		    .bpf_cookie = probe_cookie(func, p));
 	struct bpf_link *l;
 	char msg[128];
 	int r;
@@ -274,7 +297,7 @@ static int attach_multi(struct tracer *t, struct bpf_program *prog, const struct
 			if ((p->kind == FS_K_FREE) != want_free || strcmp(p->path, path))
 				continue;
 			offs[n] = p->sym_off + p->place;
-			cookies[n++] = FS_COOKIE(k, p->kind);
+			cookies[n++] = probe_cookie(k, p);
 			fs_info("attached %-36s %s+0x%llx (probe at +%u: %s)%s", p->name, path,
 				(unsigned long long)p->sym_off, p->place, p->why, ret ? " [return]" : "");
 		}
@@ -534,7 +557,7 @@ long tracer__live_blocks(struct tracer *t, struct fs_live_block **out)
 				continue;
 			size = __atomic_load_n(&tab[i].s[k].size, __ATOMIC_ACQUIRE);
 			if (__atomic_load_n(&tab[i].s[k].ptr, __ATOMIC_ACQUIRE) == p)	/* not refilled meanwhile */
-				res[count++] = (struct fs_live_block){ p, size };
+				res[count++] = (struct fs_live_block){ p, FS_SLOT_SIZE(size) };
 		}
 	}
 	munmap((void *)tab, tsize);

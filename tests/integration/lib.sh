@@ -32,7 +32,9 @@ jget() { jq -r "$2" "$1"; }
 
 # compare_counts NAME FS_JSON EXPECTED_JSON: every tally key against fragscope's figure.
 # EXPECTED_JSON has keys allocs, frees, bytes_allocated, bytes_freed, failed_allocs,
-# free_null, frees_unknown, live_count, live_bytes (and optionally functions).
+# free_null, frees_unknown, live_count, live_bytes (and optionally functions, and
+# live_usable: the sum of malloc_usable_size of the live blocks, against
+# live.usable_bytes, which must then be exact).
 compare_counts() {
 	local name=$1 out=$2 exp=$3 diffs
 	diffs=$(jq -rn --slurpfile f "$out" --slurpfile e "$exp" '
@@ -55,17 +57,24 @@ compare_counts() {
 			    | select([$f.functions[] | ([.name] + (.aliases | split(","))) | index($k)] | map(select(. != null)) | length == 0)
 			    | "\($k): no such probe" ]
 		    else [] end )
+		+ ( if $e.live_usable == null then []
+		    elif $f.live.usable_bytes != $e.live_usable then
+			["live_usable fragscope=\($f.live.usable_bytes) expected=\($e.live_usable) (live bytes \($f.live.bytes))"]
+		    elif $f.live.usable_exact != true then ["live usable not exact"]
+		    else [] end )
 		+ ( if $f.live.exact != true then ["live not exact: \($f.lost)"] else [] end )
 		| join("; ")' 2>&1)
 	if [ -z "$diffs" ]; then pass "$name"; else fail "$name" "$diffs"; fi
 }
 
-# add_json A B OUT: key-wise sum of the numeric top-level counts (baseline + tally).
+# add_json A B OUT: key-wise sum of the numeric top-level counts (baseline + tally);
+# live_usable only when B (the tally) has it.
 add_json() {
 	jq -n --slurpfile a "$1" --slurpfile b "$2" '
 		($a[0]) as $a | ($b[0]) as $b |
 		reduce ("allocs","frees","bytes_allocated","bytes_freed","failed_allocs","free_null",
-			"frees_unknown","live_count","live_bytes") as $k ({}; .[$k] = (($a[$k] // 0) + ($b[$k] // 0)))' > "$3"
+			"frees_unknown","live_count","live_bytes") as $k ({}; .[$k] = (($a[$k] // 0) + ($b[$k] // 0)))
+		| if $b.live_usable != null then .live_usable = (($a.live_usable // 0) + $b.live_usable) else . end' > "$3"
 }
 
 # fs_counts_as_tally FS_JSON OUT: fragscope's figures in the tally's shape (for baselines).
@@ -73,7 +82,7 @@ fs_counts_as_tally() {
 	jq '{allocs: .totals.allocs, frees: .totals.frees, bytes_allocated: .totals.bytes_allocated,
 	     bytes_freed: .totals.bytes_freed, failed_allocs: .totals.failed_allocs,
 	     free_null: .totals.free_null, frees_unknown: .totals.frees_unknown,
-	     live_count: .live.count, live_bytes: .live.bytes}' "$1" > "$2"
+	     live_count: .live.count, live_bytes: .live.bytes, live_usable: .live.usable_bytes}' "$1" > "$2"
 }
 
 # run_cmd_case NAME ENVSPEC -- WORKLOAD ARGS...: traces the workload from its start

@@ -1,7 +1,9 @@
 #!/bin/bash
 # test_core.sh - integration tests of exact accounting: real kernel, real libbpf, real glibc and jemalloc,
 # real processes. Needs root. Each case compares fragscope's JSON with the
-# workload's own tally, exactly.
+# workload's own tally, exactly, including live usable bytes against the sum of
+# malloc_usable_size the workload takes of its live blocks (--big adds blocks above
+# glibc's mmap threshold and one that does not fit a slot under jemalloc).
 . "$(dirname "$0")/lib.sh"
 
 ROUNDS=${ROUNDS:-3000}
@@ -13,22 +15,22 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # --- traced from the first instruction: `stat -- CMD` ---------------------------
-run_cmd_case glibc_cmd "" -- "$AW" --rounds __ROUNDS__ --keep 16 --tally "$TMP/glibc_cmd.tally"
+run_cmd_case glibc_cmd "" -- "$AW" --rounds __ROUNDS__ --keep 16 --big --tally "$TMP/glibc_cmd.tally"
 # the fallback for kernels without uprobe_multi: one perf-event link per probe
 run_cmd_case glibc_cmd_perf_event_links "FRAGSCOPE_NO_UPROBE_MULTI=1" -- "$AW" --rounds __ROUNDS__ --keep 16 \
 	--tally "$TMP/glibc_cmd_perf_event_links.tally"
 run_cmd_case jemalloc_perf_event_links "FRAGSCOPE_NO_UPROBE_MULTI=1 LD_PRELOAD=$JEMALLOC" -- "$TOOLS/allocwork-cxx" __ROUNDS__ 1 5 \
 	"$TMP/jemalloc_perf_event_links.tally"
-run_cmd_case glibc_8threads "" -- "$AW" --threads 8 --rounds __ROUNDS__ --keep 32 --tally "$TMP/glibc_8threads.tally"
+run_cmd_case glibc_8threads "" -- "$AW" --threads 8 --rounds __ROUNDS__ --keep 32 --big --tally "$TMP/glibc_8threads.tally"
 # the object for kernels without bpf_preempt_disable (atomic adds), alone and with
 # perf-event links, as a kernel before 6.6 would get both
 run_cmd_case glibc_8threads_atomic_adds "FRAGSCOPE_ATOMIC_ADDS=1" -- "$AW" --threads 8 --rounds __ROUNDS__ --keep 32 \
 	--tally "$TMP/glibc_8threads_atomic_adds.tally"
 run_cmd_case jemalloc_old_kernel_paths "FRAGSCOPE_ATOMIC_ADDS=1 FRAGSCOPE_NO_UPROBE_MULTI=1 LD_PRELOAD=$JEMALLOC" -- \
 	"$TOOLS/allocwork-cxx" __ROUNDS__ 1 5 "$TMP/jemalloc_old_kernel_paths.tally"
-run_cmd_case jemalloc_preload "LD_PRELOAD=$JEMALLOC" -- "$AW" --api $JE_APIS --rounds __ROUNDS__ --keep 16 \
+run_cmd_case jemalloc_preload "LD_PRELOAD=$JEMALLOC" -- "$AW" --api $JE_APIS --rounds __ROUNDS__ --keep 16 --big \
 	--tally "$TMP/jemalloc_preload.tally"
-run_cmd_case jemalloc_linked "" -- "$TOOLS/allocwork-je" --api $JE_APIS --threads 4 --rounds __ROUNDS__ --keep 16 \
+run_cmd_case jemalloc_linked "" -- "$TOOLS/allocwork-je" --api $JE_APIS --threads 4 --rounds __ROUNDS__ --keep 16 --big \
 	--tally "$TMP/jemalloc_linked.tally"
 run_cmd_case cxx_glibc "" -- "$TOOLS/allocwork-cxx" __ROUNDS__ 2 7 "$TMP/cxx_glibc.tally"
 run_cmd_case cxx_jemalloc_linked "" -- "$TOOLS/allocwork-cxx-je" __ROUNDS__ 2 7 "$TMP/cxx_jemalloc_linked.tally"
@@ -43,10 +45,16 @@ else
 	fail cxx_jemalloc_sized_delete_probed "no calls of _ZdlPvm counted: $(jq -c '[.functions[]|select(.calls>0)|[.name,.calls]]' "$TMP/cxx_jemalloc_linked.full.json")"
 fi
 
+# An allocator whose size classes fragscope does not model: usable bytes unknown, not guessed.
+timeout 30 "$FS" stat -j -o "$TMP/fake.json" -- "$ROOT/.output/fixtures/dyn-fake" > /dev/null 2>&1
+got=$(jq -c '[.allocator.name, .live.usable_bytes, .live.internal_fragmentation_bytes, .live.usable_exact]' "$TMP/fake.json" 2>&1)
+if [ "$got" = '["unknown",null,null,false]' ]; then pass usable_unknown_allocator
+else fail usable_unknown_allocator "[allocator, usable_bytes, internal_fragmentation_bytes, usable_exact] = $got"; fi
+
 # --- attached to a running process: `stat -p PID` ---------------------------------
 # 50 blocks allocated before attach, freed after: frees of unknown size, never
 # subtracted from live bytes.
-attach_case glibc_attach_pre "" "$AW" --threads 2 --rounds $ROUNDS --keep 10 --pre 50
+attach_case glibc_attach_pre "" "$AW" --threads 2 --rounds $ROUNDS --keep 10 --pre 50 --big
 # glibc: the chunks of those 50 blocks of 777 bytes (800 each) were read from their headers
 got=$(jget "$TMP/glibc_attach_pre.json" .totals.frees_unknown_chunk_bytes)
 if [ "$got" = 40000 ]; then pass unknown_frees_chunk_bytes; else fail unknown_frees_chunk_bytes "got $got, expected 40000"; fi
@@ -56,7 +64,7 @@ j="$TMP/glibc_attach_census.json"
 read -r in_use gone est <<< "$(jq -r '.memory.before_attach | "\(.census_in_use) \(.released_since) \(.live_est)"' "$j")"
 if [ "$gone" = 40000 ] && [ "$in_use" -ge 40000 ] && [ "$est" = $((in_use - 40000)) ]; then pass census_before_attach
 else fail census_before_attach "census_in_use=$in_use released_since=$gone live_est=$est"; fi
-attach_case jemalloc_attach "LD_PRELOAD=$JEMALLOC" "$AW" --api $JE_APIS --threads 4 --rounds $ROUNDS --keep 10 --pre 20
+attach_case jemalloc_attach "LD_PRELOAD=$JEMALLOC" "$AW" --api $JE_APIS --threads 4 --rounds $ROUNDS --keep 10 --pre 20 --big
 attach_case glibc_attach_calloc_realloc "" "$AW" --api calloc,realloc,reallocarray,posix_memalign,aligned_alloc \
 	--rounds $ROUNDS --keep 3
 
