@@ -62,6 +62,7 @@
 	X(resident, SG_MEMORY, I_, m->resident)						\
 	X(lazyfree, SG_MEMORY, I_, m->lazyfree)						\
 	X(live, SG_MEMORY, I_, m->live)							\
+	X(live_usable, SG_MEMORY, I_, agg__live_usable(sn))				\
 	X(held_free, SG_MEMORY, I_, m->held_free)					\
 	X(held_free_basis, SG_MEMORY, I_, m->held_basis)				\
 	X(unseen, SG_MEMORY, I_, m->unseen)						\
