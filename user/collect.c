@@ -206,6 +206,12 @@ static void je_figures(struct fs_state *st, pid_t pid, int alive, int deep)
 		if (n >= 0)
 			st->settings.je_bg_threads = n;
 	}
+	if (!st->first_ns)
+		st->first_ns = st->snap.mono_ns;
+	/* a command just started may be in its loader or its constructors (jemalloc's
+	 * own initialisation among them): give it a second before stopping a thread */
+	if (st->traced_from_start && st->snap.mono_ns - st->first_ns < 1000000000ULL && !st->final)
+		goto figures;
 	if (alive && st->je_ask && !st->je_mallctl && st->je_find_tries < 5 && (deep || !st->je_find_tries)) {
 		char why[256];
 
@@ -228,6 +234,7 @@ static void je_figures(struct fs_state *st, pid_t pid, int alive, int deep)
 			fs_warn("jemalloc's statistics not read: %s", err);
 		}
 	}
+figures:
 	/* the figures hold only while the program has not called the allocator since */
 	if (!st->je.valid || !m->valid || st->snap.c[FS_C_ALLOCS] + st->snap.c[FS_C_FREES] != st->je_calls)
 		return;

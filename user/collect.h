@@ -67,6 +67,7 @@ struct fs_state {
 	uint64_t je_calls;		/* allocations + frees counted then */
 	int je_failures;
 	int final;			/* the last sample of the trace */
+	uint64_t first_ns;		/* mono_ns of the first sample */
 	uint64_t mapped_at_attach;	/* anonymous memory not known to be anyone else's, at the first sample */
 	int mapped_at_attach_known;
 	struct fs_mapset maps;		/* who mapped what since attach (address ledger) */
