@@ -99,36 +99,6 @@ static const char *why_diag(const struct fs_census *c, char *buf, size_t len, in
 	return buf;
 }
 
-/* jemalloc's own figures (jestats.c); "error" says why they are missing. */
-static void json_je(struct json *j, const struct fs_je_stats *js, const char *why)
-{
-	json__obj(j, "jemalloc");
-	json__bool(j, "valid", js->valid);
-	if (js->valid) {
-		json__u64(j, "allocated", js->allocated);
-		json__u64(j, "active", js->active);
-		json__u64(j, "resident", js->resident);
-		json__u64(j, "mapped", js->mapped);
-		json__u64(j, "retained", js->retained);
-		json__u64(j, "metadata", js->metadata);
-		json__u64(j, "pdirty", js->pdirty);
-		json__u64(j, "pmuzzy", js->pmuzzy);
-		json__u64(j, "page", js->page);
-		json__u64(j, "dirty_bytes", js->pdirty * js->page);
-		json__u64(j, "muzzy_bytes", js->pmuzzy * js->page);
-		json__i64(j, "dirty_decay_ms", js->dirty_decay_ms);
-		json__i64(j, "muzzy_decay_ms", js->muzzy_decay_ms);
-		json__u64(j, "pause_ns", js->pause_ns);
-	}
-	if (js->background_thread < 0)
-		json__str(j, "background_thread", NULL);
-	else
-		json__bool(j, "background_thread", js->background_thread);
-	json__i64(j, "bg_threads", js->bg_threads);
-	json__str(j, "how", js->valid ? js->how : NULL);
-	json__str(j, "error", js->valid ? NULL : why);
-	json__end_obj(j);
-}
 
 static void print_json(const struct fs_plan *plan, pid_t pid, const char *comm, const struct fs_census *c,
 		       const struct fs_memory *m, const struct fs_settings *set, int glibc,
@@ -221,7 +191,11 @@ static void print_json(const struct fs_plan *plan, pid_t pid, const char *comm, 
 	json__str(&j, "MALLOC_ARENA_MAX", set->arena_max);
 	json__end_obj(&j);
 	if (plan->alloc == FS_ALLOC_JEMALLOC)
-		json_je(&j, js, je_why);
+	{
+		json__obj(&j, "jemalloc");
+		render__json_je(&j, js, je_why);
+		json__end_obj(&j);
+	}
 	json__str(&j, "note", c->note);
 	json__end_obj(&j);
 	json__finish(&j);

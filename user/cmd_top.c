@@ -69,7 +69,8 @@ static const char top_usage[] =
 	"held free, resident allocator memory holding no live byte; resident and mapped,\n"
 	"the allocator's memory in RAM and in address space; returned, resident bytes given\n"
 	"back to the OS since attach; fragmentation, (resident - live) / resident. Blocks\n"
-	"allocated before attach are not in live: attach before the load to see it whole.\n"
+	"allocated before attach are not in live: attach before the load to see it whole;\n"
+	"held free then counts only memory they cannot fill, a floor ('+' in --batch).\n"
 	"\n"
 	"exit status: 0 ok, 1 failure, 2 usage\n";
 
@@ -169,6 +170,17 @@ static void batch_header(void)
 }
 
 /* "1.5 MiB" -> "1.5MiB": one field per column. */
+static const char *bytes_field(uint64_t v, char *buf, size_t len);
+
+/* Held free, with a '+' when it is a floor (blocks from before attach unseen). */
+static const char *held_field(const struct fs_memory *m, char *buf, size_t len)
+{
+	bytes_field(m->held_free, buf, len - 1);
+	if (m->unseen)
+		strcat(buf, "+");
+	return buf;
+}
+
 static const char *bytes_field(uint64_t v, char *buf, size_t len)
 {
 	char tmp[32], *o = buf;
@@ -191,7 +203,7 @@ static void batch_line(const struct top_proc *p)
 
 	strftime(tb, sizeof(tb), "%H:%M:%S", localtime(&now));
 	printf("%-8s %7d %-15s %10s %10s %10s %10s %10.0f %10.0f %-6s %s\n", tb, t->info.pid, t->info.comm,
-	       bytes_field(m->live, b1, sizeof(b1)), bytes_field(m->held_free, b2, sizeof(b2)),
+	       bytes_field(m->live, b1, sizeof(b1)), held_field(m, b2, sizeof(b2)),
 	       bytes_field(m->resident, b3, sizeof(b3)), bytes_field(m->returned, b4, sizeof(b4)),
 	       rate(d->c[FS_C_ALLOCS], d->mono_ns), rate(d->c[FS_C_FREES], d->mono_ns),
 	       t->info.exited ? "exited" : "run", memmodel__diag_name(t->st.diag.kind));

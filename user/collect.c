@@ -200,7 +200,7 @@ static void je_figures(struct fs_state *st, pid_t pid, int alive, int deep)
 {
 	struct fs_memory *m = &st->mem;
 
-	if (alive) {
+	if (alive && (deep || st->final || st->settings.je_bg_threads < 0)) {
 		int n = jestats__bg_threads(pid);
 
 		if (n >= 0)
@@ -319,17 +319,17 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 			free(ev);
 		}
 		st->mem_age_ns = 0;
+		st->census_mapped_now = census_still_mapped(st, &rs);
 		if (!st->rss_anon_start) {
 			st->rss_anon_start = st->mem.rss_anon;
 			st->resident_start = st->mem.resident;
 			/* blocks from before attach can only be in what was mapped then (the
 			 * mmapped chunks found at attach are counted on their own) */
 			st->mapped_at_attach = st->mem.own_mapped[FS_OWN_ALLOCATOR] + st->mem.own_mapped[FS_OWN_UNKNOWN];
-			st->mapped_at_attach -= st->mapped_at_attach > census_still_mapped(st, &rs)
-						? census_still_mapped(st, &rs) : st->mapped_at_attach;
+			st->mapped_at_attach -= st->mapped_at_attach > st->census_mapped_now
+						? st->census_mapped_now : st->mapped_at_attach;
 			st->mapped_at_attach_known = 1;
 		}
-		st->census_mapped_now = census_still_mapped(st, &rs);
 	} else {
 		if (st->mem.valid)
 			st->mem_age_ns += st->snap.mono_ns - prev_ns;

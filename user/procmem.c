@@ -200,8 +200,8 @@ static void libc_rw(const struct fs_regions *rs, uint64_t *lo, uint64_t *hi)
 	}
 }
 
-int procmem__census(pid_t pid, const struct fs_regions *rs, void (*progress)(uint64_t, uint64_t),
-		    struct fs_census *c)
+static int census(pid_t pid, const struct fs_regions *rs, int mmapped_only,
+		  void (*progress)(uint64_t, uint64_t), struct fs_census *c)
 {
 	struct procmem_pagemap pm;
 	char path[64];
@@ -220,11 +220,22 @@ int procmem__census(pid_t pid, const struct fs_regions *rs, void (*progress)(uin
 		return r;
 	}
 	libc_rw(rs, &lo, &hi);
-	if (progress == PROCMEM_MMAPPED_ONLY)
+	if (mmapped_only)
 		r = census__glibc_mmapped(rs, read_mem, &fd, procmem__pages, &pm, c);
 	else
 		r = census__glibc(rs, lo, hi, read_mem, &fd, procmem__pages, &pm, progress, c);
 	close(fd);
 	procmem__pagemap_close(&pm);
 	return r;
+}
+
+int procmem__census(pid_t pid, const struct fs_regions *rs, void (*progress)(uint64_t, uint64_t),
+		    struct fs_census *c)
+{
+	return census(pid, rs, 0, progress, c);
+}
+
+int procmem__census_mmapped(pid_t pid, const struct fs_regions *rs, struct fs_census *c)
+{
+	return census(pid, rs, 1, NULL, c);
 }

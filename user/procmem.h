@@ -26,9 +26,10 @@ int procmem__pages(void *pm, uint64_t start, uint64_t npages, uint8_t *state);
 struct fs_census;
 /* A census of glibc's heap in PID (see census.h): regions classified with glibc=1.
  * progress may be NULL. 0 or -errno. */
-/* As progress: only the mmapped chunks (census__glibc_mmapped). */
-#define PROCMEM_MMAPPED_ONLY ((void (*)(uint64_t, uint64_t))1)
 int procmem__census(pid_t pid, const struct fs_regions *rs, void (*progress)(uint64_t, uint64_t),
 		    struct fs_census *c);
+
+/* Only glibc's mmapped chunks (census__glibc_mmapped): one page read each. */
+int procmem__census_mmapped(pid_t pid, const struct fs_regions *rs, struct fs_census *c);
 
 #endif

@@ -209,6 +209,34 @@ static void text_maps(FILE *f, const struct fs_mapset *ms)
 	fprintf(f, "\n");
 }
 
+void render__json_je(struct json *j, const struct fs_je_stats *js, const char *why)
+{
+	json__bool(j, "valid", js->valid);
+	if (js->valid) {
+		json__u64(j, "allocated", js->allocated);
+		json__u64(j, "active", js->active);
+		json__u64(j, "resident", js->resident);
+		json__u64(j, "mapped", js->mapped);
+		json__u64(j, "retained", js->retained);
+		json__u64(j, "metadata", js->metadata);
+		json__u64(j, "pdirty", js->pdirty);
+		json__u64(j, "pmuzzy", js->pmuzzy);
+		json__u64(j, "page", js->page);
+		json__u64(j, "dirty_bytes", js->pdirty * js->page);
+		json__u64(j, "muzzy_bytes", js->pmuzzy * js->page);
+		json__i64(j, "dirty_decay_ms", js->dirty_decay_ms);
+		json__i64(j, "muzzy_decay_ms", js->muzzy_decay_ms);
+		json__u64(j, "pause_ns", js->pause_ns);
+	}
+	if (js->background_thread < 0)
+		json__str(j, "background_thread", NULL);
+	else
+		json__bool(j, "background_thread", js->background_thread);
+	json__i64(j, "bg_threads", js->bg_threads);
+	json__str(j, "how", js->valid ? js->how : NULL);
+	json__str(j, "error", js->valid ? NULL : why);
+}
+
 void render__json_memory(struct json *j, const struct fs_state *st)
 {
 	const struct fs_memory *m = &st->mem;
@@ -257,17 +285,9 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		/* jemalloc's own figures (mallctl), not estimates; used only while no call
 		 * was made since (current) */
 		json__obj(j, "jemalloc");
-		json__u64(j, "allocated", st->je.allocated);
-		json__u64(j, "active", st->je.active);
-		json__u64(j, "resident", st->je.resident);
-		json__u64(j, "mapped", st->je.mapped);
-		json__u64(j, "retained", st->je.retained);
-		json__u64(j, "metadata", st->je.metadata);
-		json__u64(j, "dirty", st->je.pdirty * st->je.page);
-		json__u64(j, "muzzy", st->je.pmuzzy * st->je.page);
+		render__json_je(j, &st->je, NULL);
 		json__dbl(j, "age_s", (double)(st->snap.mono_ns - st->je_ns) / 1e9);
 		json__bool(j, "current", m->je_valid);
-		json__str(j, "how", st->je.how);
 		json__end_obj(j);
 	}
 	json__dbl(j, "fragmentation", memmodel__fragmentation(m));

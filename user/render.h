@@ -34,6 +34,9 @@ void render__stat_json(FILE *f, const struct fs_view *v);
 void render__json_core(struct json *j, const struct fs_view *v);
 /* memory, releases, syscalls, arenas, pages, diagnosis keys. */
 void render__json_memory(struct json *j, const struct fs_state *st);
+struct fs_je_stats;
+/* jemalloc's own figures, as keys of the object open in j ("error": why missing). */
+void render__json_je(struct json *j, const struct fs_je_stats *js, const char *why);
 /* 1234567 -> "1,234,567" */
 const char *render__num(uint64_t v, char *buf, size_t len);
 /* 1536 -> "1.5 KiB" */

@@ -190,7 +190,7 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 		struct fs_census *c = calloc(1, sizeof(*c));
 
 		if (c && !procmem__regions(pid, 1, &rs) &&
-		    !procmem__census(pid, &rs, o->census ? NULL : PROCMEM_MMAPPED_ONLY, c)) {
+		    !(o->census ? procmem__census(pid, &rs, NULL, c) : procmem__census_mmapped(pid, &rs, c))) {
 			t->st.census_ev = calloc((size_t)c->nmm + 1, sizeof(*t->st.census_ev));
 			for (int i = 0; t->st.census_ev && i < c->nmm; i++)
 				t->st.census_ev[t->st.ncensus_ev++] =
