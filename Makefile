@@ -22,7 +22,7 @@ LIBS      := -lbpf -ldw -lelf -lz -lstdc++ -lncursesw -lsqlite3
 
 # Pure modules: no libbpf, unit-testable without root.
 PURE_SRCS := user/agg.c user/census.c user/elfobj.c user/insn.c user/jestats.c user/json.c user/log.c user/mapset.c user/memmodel.c user/procmem.c user/render.c user/resolve.c user/symbolize.c user/session.c
-APP_SRCS  := $(PURE_SRCS) user/collect.c user/traced.c user/main.c user/cmd_stat.c user/cmd_record.c user/cmd_report.c user/cmd_snapshot.c user/cmd_compare.c user/cmd_top.c user/tui.c user/target.c user/tracer.c user/umulti.c
+APP_SRCS  := $(PURE_SRCS) user/collect.c user/traced.c user/family.c user/main.c user/cmd_stat.c user/cmd_record.c user/cmd_report.c user/cmd_snapshot.c user/cmd_compare.c user/cmd_top.c user/tui.c user/target.c user/tracer.c user/umulti.c
 APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOLS     := $(OUTPUT)/tools/rpcwork $(OUTPUT)/tools/allocwork $(OUTPUT)/tools/allocwork-je $(OUTPUT)/tools/allocwork-cxx \
@@ -32,6 +32,7 @@ TOOLS     += $(OUTPUT)/tools/heapwork
 TOOLS     += $(OUTPUT)/tools/allocwork-nopie
 TOOLS     += $(OUTPUT)/tools/jework $(OUTPUT)/tools/jework-static
 TOOLS     += $(OUTPUT)/tools/mapwork $(OUTPUT)/tools/mapwork-je
+TOOLS     += $(OUTPUT)/tools/forkwork $(OUTPUT)/tools/static-stripped
 FIXTURES  := $(OUTPUT)/fixtures/dyn $(OUTPUT)/fixtures/dyn-je $(OUTPUT)/fixtures/static \
              $(OUTPUT)/fixtures/static-stripped $(OUTPUT)/fixtures/libfakemalloc.so \
              $(OUTPUT)/fixtures/dyn-fake $(OUTPUT)/fixtures/static-je-prefix $(OUTPUT)/fixtures/dyn-tc \
@@ -90,6 +91,14 @@ tools: $(TOOLS)
 $(OUTPUT)/tools/allocwork: tools/allocwork.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@
+$(OUTPUT)/tools/forkwork: tools/forkwork.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror $< -o $@
+# A program fragscope cannot trace (static, no symbols): followed into, it is named.
+$(OUTPUT)/tools/static-stripped: tools/forkwork.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -static -s -Wall $< -o $@
+
 $(OUTPUT)/tools/ownheap: tools/ownheap.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@

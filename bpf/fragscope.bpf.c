@@ -155,6 +155,18 @@ struct {
 } map_events SEC(".maps");
 __u64 map_events_lost;	/* events that found the ring full: the ledger is approximate */
 
+/* New processes and images of the traced process (struct fs_proc_event). Each one
+ * wakes user space: when following, the process waits, stopped, until its tracer
+ * is attached. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, FS_PROC_EVENTS_BYTES);
+} proc_events SEC(".maps");
+const volatile __u32 follow = 0;	/* stop new children and new images for user space */
+const volatile __u32 exec_skip = 0;	/* execs expected (a command's own first exec) */
+__u32 execs_seen;
+__u64 nforks, nexecs, proc_events_lost;
+
 /* The allocator's code, learnt at its first probed call: tells its releases from
  * the program's own madvise/munmap calls. */
 __u64 alloc_bias;
@@ -845,6 +857,8 @@ static __always_inline void sys_begin(__u32 sys, __u64 a0, __u64 a1, __u64 a2, _
 {
 	struct tstate *t;
 
+	if (stopping)	/* detaching, or the image this tracer knew is gone (exec) */
+		return;
 	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!t)
 		return;
@@ -1188,5 +1202,69 @@ int BPF_PROG(page_fault_user, unsigned long address, struct pt_regs *regs, unsig
 			break;
 		}
 	}
+	return 0;
+}
+
+/* A child of the traced process: a new process, which starts as a copy of this one
+ * (its heap included) but is traced by a tracer of its own. When following, it is
+ * stopped before it ever runs: the signal is queued now, before the child is first
+ * woken, and taken on its way out of fork into user space. */
+#ifndef FS_ATOMIC_ADDS
+extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type, __u64 value) __ksym;
+#endif
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct fs_proc_event *e;
+
+	if ((__u32)parent->tgid != target_tgid || child->tgid == parent->tgid)	/* a thread */
+		return 0;
+	AADD(nforks, 1);
+	/* the event first: a child stopped with no event to say so would never resume */
+	e = bpf_ringbuf_reserve(&proc_events, sizeof(*e), 0);
+	if (!e) {
+		AADD(proc_events_lost, 1);
+		return 0;
+	}
+	e->kind = FS_PE_FORK;
+	e->pid = (__u32)child->tgid;
+	e->ppid = target_tgid;
+	e->ts = bpf_ktime_get_ns();
+#ifdef FS_ATOMIC_ADDS
+	e->held = follow ? -38 : 1;	/* ENOSYS: no bpf_send_signal_task before Linux 6.13 */
+#else
+	e->held = follow ? bpf_send_signal_task(child, 19 /* SIGSTOP */, PIDTYPE_TGID, 0) : 1;
+#endif
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* The traced process replaced its image: this tracer's probes belong to the old
+ * one, so it ignores every call from now on (user space attaches a new tracer to
+ * the new image when following). The process is stopped before the new image's
+ * first instruction (the dynamic loader's). */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct fs_proc_event *e;
+
+	if (!ours())
+		return 0;
+	if (execs_seen++ < exec_skip)	/* one thread left: no race */
+		return 0;
+	stopping = 1;
+	AADD(nexecs, 1);
+	e = bpf_ringbuf_reserve(&proc_events, sizeof(*e), 0);
+	if (!e) {
+		AADD(proc_events_lost, 1);
+		return 0;
+	}
+	e->kind = FS_PE_EXEC;
+	e->pid = target_tgid;
+	e->ppid = 0;
+	e->ts = bpf_ktime_get_ns();
+	e->held = follow ? bpf_send_signal(19 /* SIGSTOP */) : 1;
+	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

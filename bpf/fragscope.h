@@ -315,4 +315,25 @@ struct fs_map_event {
 
 _Static_assert(sizeof(struct fs_map_event) == 48, "fs_map_event ABI");
 
+/* A new process or a new program image in the traced process (its descendants are
+ * followed one tracer each: see user/family.c). */
+enum fs_proc_ev {
+	FS_PE_FORK = 1,		/* pid: the child, a new process (not a thread) */
+	FS_PE_EXEC = 2,		/* pid: the traced process, which runs a new image */
+};
+
+struct fs_proc_event {
+	__u32 kind;		/* enum fs_proc_ev */
+	__u32 pid;
+	__u32 ppid;		/* the traced process */
+	__s32 held;		/* 0: stopped (SIGSTOP) before its first user instruction, for
+				 * user space to attach and continue it; 1: not asked to; <0:
+				 * the stop failed (-errno) */
+	__u64 ts;		/* bpf_ktime_get_ns() */
+};
+
+#define FS_PROC_EVENTS_BYTES (64u << 10)
+
+_Static_assert(sizeof(struct fs_proc_event) == 24, "fs_proc_event ABI");
+
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "fragscope.h"
 #include "log.h"
+#include "family.h"
 #include "render.h"
 #include "traced.h"
 
@@ -24,6 +25,14 @@ static const char stat_usage[] =
 	"COMMAND, the probes are in place before it runs its first instruction and its exit\n"
 	"status is passed through.\n"
 	"\n"
+	"A COMMAND's descendants are followed: each child it forks and each program it execs\n"
+	"(a shell, env, a server's workers) is held before its first instruction until its\n"
+	"own probes are in place, so every process is counted exactly, each with its own\n"
+	"figures; the summary lists them all and ends when the last one exits. With -p,\n"
+	"children born during the trace are counted and named, and traced with --follow.\n"
+	"A process that could not be followed (a static binary, --max-procs reached) is\n"
+	"named and the summary says NOT EXACT.\n"
+	"\n"
 	"options:\n"
 	"  -p, --pid PID         attach to a running process\n"
 	"  -d, --duration SECS   stop after SECS seconds (default: until Ctrl-C or exit);\n"
@@ -32,6 +41,13 @@ static const char stat_usage[] =
 	"  -j, --json            print one JSON document on stdout (keys in README)\n"
 	"  -o, --output FILE     write the summary to FILE instead (text goes to stderr\n"
 	"                        by default when a COMMAND shares stdout, as perf stat)\n"
+	"      --follow          with -p: trace the children it forks and the programs it\n"
+	"                        execs from now on (default with a COMMAND)\n"
+	"      --no-follow       trace only the first process (children and new images\n"
+	"                        are counted and named, not traced)\n"
+	"      --max-procs N     trace at most N processes at once (default 32; each\n"
+	"                        tracer pins its own maps, about 100 MiB at --max-live\n"
+	"                        1048576); beyond, processes run untraced and are named\n"
 	FS_TRACE_OPTS_HELP
 	"  -v                    more diagnostics on stderr (-vv debug, -vvv libbpf)\n"
 	"  -h, --help            this text\n"
@@ -46,12 +62,17 @@ int cmd_stat(int argc, char **argv)
 		{ "interval", required_argument, 0, 'i' },
 		{ "json", no_argument, 0, 'j' },
 		{ "output", required_argument, 0, 'o' },
+		{ "follow", no_argument, 0, 'F' },
+		{ "no-follow", no_argument, 0, 'N' },
+		{ "max-procs", required_argument, 0, 'M' },
 		FS_TRACE_LONGOPTS,
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
 	struct fs_trace_opts topts = FS_TRACE_OPTS_DEFAULT;
+	struct fs_family *fam = NULL;
 	struct fs_traced *t = NULL;
+	int follow = -1, max_procs = FS_MAX_PROCS_DEFAULT;
 	const char *outfile = NULL;
 	double duration = 0, interval = 0.5;
 	int json = 0, opt, idx, ret = EXIT_FAIL, sfd, stop_sig = 0, code;
@@ -87,6 +108,23 @@ int cmd_stat(int argc, char **argv)
 		case 'o':
 			outfile = optarg;
 			break;
+		case 'F':
+			follow = 1;
+			break;
+		case 'N':
+			follow = 0;
+			break;
+		case 'M': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (end == optarg || *end || v < 1 || v > 1024) {
+				fs_err("invalid --max-procs '%s' (1 to 1024)", optarg);
+				return EXIT_USAGE;
+			}
+			max_procs = (int)v;
+			break;
+		}
 		default: {
 			int r = traced__shared_opt(opt, opt == 'L' ? longopts[idx].name : NULL, optarg, &topts,
 						   "stat", stat_usage);
@@ -102,27 +140,43 @@ int cmd_stat(int argc, char **argv)
 	if (check_can_trace())
 		return EXIT_FAIL;
 
+	topts.follow = follow >= 0 ? follow : pid == 0;
 	sfd = traced__signalfd(&oldmask);
-	t = traced__start(pid, argv + optind, &topts, err, sizeof(err));
-	if (!t) {
+	fam = family__start(pid, argv + optind, &topts, max_procs, err, sizeof(err));
+	if (!fam) {
 		fs_err("%s", err);
 		goto cleanup;
 	}
+	t = family__primary(fam);
 	for (;;) {
-		struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN }, { .fd = t->tg.pidfd, .events = POLLIN } };
-		double left = duration ? duration - traced__elapsed(t) : interval;
+		struct pollfd pf[3] = { { .fd = sfd, .events = POLLIN }, { .fd = family__fd(fam), .events = POLLIN },
+					{ .fd = t->tg.pidfd, .events = POLLIN } };
+		double left = duration ? duration - traced__elapsed(t) : interval, wait_s, t0;
+		int np = 2 + (!t->done && !t->info.exited && t->tg.pidfd >= 0);
 
 		/* deep samples (arenas, pages) at every interval while the heap is small, every
 		 * 8th beyond: a command that exits keeps the last ones, labelled with their age */
 		nsamples++;
-		traced__sample(t, t->st.mem.resident < (512ull << 20) || nsamples % 8 == 2, 0);
+		family__sample(fam, t->st.mem.resident < (512ull << 20) || nsamples % 8 == 2, 0);
+		t = family__primary(fam);
 		if (duration && left <= 0) {
 			stop_sig = t->tg.child ? SIGTERM : 0;	/* as perf stat --timeout */
 			break;
 		}
-		if (poll(pf, t->tg.pidfd >= 0 ? 2 : 1, (int)((left < interval ? left : interval) * 1000) + 1) < 0 &&
-		    errno != EINTR)
-			break;
+		wait_s = left < interval ? left : interval;
+		t0 = traced__elapsed(t);
+		do {
+			double waited = traced__elapsed(t) - t0;
+
+			/* a new process waits, stopped, for its tracer: handled at once */
+			if (poll(pf, (nfds_t)np, waited < wait_s ? (int)((wait_s - waited) * 1000) + 1 : 0) < 0 &&
+			    errno != EINTR)
+				goto stop;
+			if (pf[1].revents & POLLIN) {
+				family__handle(fam);
+				t = family__primary(fam);
+			}
+		} while ((pf[1].revents & POLLIN) && !(pf[0].revents & POLLIN) && !(np > 2 && (pf[2].revents & POLLIN)));
 		if (pf[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -130,34 +184,54 @@ int cmd_stat(int argc, char **argv)
 				stop_sig = (int)si.ssi_signo;
 			break;
 		}
-		if (traced__exited(t))
+		if (family__exited(fam))
 			break;
 	}
-	if (traced__stop(t, stop_sig, 10)) {
+stop:
+	if (family__stop(fam, stop_sig, 10)) {
 		fs_err("read BPF maps: %s", strerror(errno));
 		goto cleanup;
 	}
+	t = family__primary(fam);
 	{
-		struct fs_view view;
-		FILE *out = outfile ? fopen(outfile, "we") : (json || !t->tg.child ? stdout : stderr);
+		struct fs_view *views = NULL;
+		struct fs_procs_view pv;
+		FILE *out = outfile ? fopen(outfile, "we") : (json || !fam->m[0]->info.attached_at_start ? stdout : stderr);
 
 		if (!out) {
 			fs_err("open %s: %s", outfile, strerror(errno));
 			goto cleanup;
 		}
-		traced__view(t, &view);
+		if (family__views(fam, &views, &pv)) {
+			fs_err("out of memory");
+			goto cleanup;
+		}
 		/* Like perf stat, text goes to stderr when a command shares our stdout. */
-		if (json)
-			render__stat_json(out, &view);
-		else
-			render__stat_text(out, &view);
+		if (json) {
+			struct json j;
+
+			json__init(&j, out, 1);
+			json__obj(&j, NULL);
+			render__json_core(&j, &views[pv.primary]);
+			render__procs_json(&j, &pv);
+			json__end_obj(&j);
+			json__finish(&j);
+		} else {
+			/* one summary per process that made allocator calls (the one asked for always) */
+			for (int i = 0; i < pv.n; i++)
+				if (i == pv.primary || views[i].snap->c[FS_C_ALLOCS] || views[i].snap->c[FS_C_FREES])
+					render__stat_text(out, &views[i]);
+			if (pv.n > 1 || pv.nuf || pv.uf_more || pv.events_lost)
+				render__procs_text(out, &pv);
+		}
+		free(views);
 		if (outfile)
 			fclose(out);
 	}
 	code = traced__exit_code(t);
 	ret = code >= 0 ? code : EXIT_OK;
 cleanup:
-	traced__free(t);
+	family__free(fam);
 	if (sfd >= 0)
 		close(sfd);
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);

@@ -719,3 +719,181 @@ void render__stat_text(FILE *f, const struct fs_view *v)
 		     : v->target->attached_at_start ? "every call since start was counted"
 						    : "every call since attach was counted");
 }
+
+/* --- a traced family: every process, what was not traced -------------------------- */
+
+static const char *role_name(int role)
+{
+	return role == FS_ROLE_CHILD ? "child" : role == FS_ROLE_EXEC ? "exec" : "target";
+}
+
+static const char *traced_from(const struct fs_target_info *t)
+{
+	return t->role == FS_ROLE_CHILD ? "birth" : t->attached_at_start ? "start" : "attach";
+}
+
+static int view_exact(const struct fs_view *v)
+{
+	return agg__lost(v->snap) == 0 && !v->target->late[0];
+}
+
+/* Processes that ran untraced though they were to be traced. */
+static uint64_t procs_missed(const struct fs_procs_view *pv)
+{
+	uint64_t n = pv->uf_more + pv->events_lost;
+
+	for (int i = 0; i < pv->nuf; i++)
+		n += !pv->uf[i].chosen;
+	return n;
+}
+
+int render__procs_exact(const struct fs_procs_view *pv)
+{
+	if (procs_missed(pv))
+		return 0;
+	for (int i = 0; i < pv->n; i++)
+		if (!view_exact(&pv->views[i]))
+			return 0;
+	return 1;
+}
+
+void render__procs_text(FILE *f, const struct fs_procs_view *pv)
+{
+	uint64_t allocs = 0, frees = 0, live = 0, nlive = 0;
+	char n1[32], n2[32], b1[32], b2[32];
+	int exact = render__procs_exact(pv), late = 0;
+
+	fprintf(f, "\n processes: %d traced%s\n", pv->n, pv->follow ? " (children and new images followed)" : "");
+	fprintf(f, "  %8s %8s  %-16s %-6s %-9s %14s %14s %10s  %s\n", "PID", "PPID", "comm", "role", "allocator",
+		"allocations", "frees", "live", "status");
+	for (int i = 0; i < pv->n; i++) {
+		const struct fs_view *v = &pv->views[i];
+		const struct fs_target_info *t = v->target;
+		char st[64], pp[16];
+
+		allocs += v->snap->c[FS_C_ALLOCS];
+		frees += v->snap->c[FS_C_FREES];
+		live += agg__live_bytes(v->snap);
+		nlive += agg__live_count(v->snap);
+		late += t->late[0] != 0;
+		if (t->replaced)
+			snprintf(st, sizeof(st), "replaced (exec)");
+		else if (t->exited && t->exit_code >= 0)
+			snprintf(st, sizeof(st), "exited %d", t->exit_code);
+		else
+			snprintf(st, sizeof(st), "%s", t->exited ? "exited" : "running");
+		snprintf(pp, sizeof(pp), t->ppid ? "%d" : "-", t->ppid);
+		fprintf(f, "  %8d %8s  %-16.16s %-6s %-9.9s %14s %14s %10s  %s%s%s\n", t->pid, pp, t->comm,
+			role_name(t->role), v->plan->alloc_name, render__num(v->snap->c[FS_C_ALLOCS], n1, sizeof(n1)),
+			render__num(v->snap->c[FS_C_FREES], n2, sizeof(n2)),
+			render__bytes(agg__live_bytes(v->snap), b1, sizeof(b1)), st, i == pv->primary ? " *" : "",
+			view_exact(v) ? "" : " NOT EXACT");
+	}
+	fprintf(f, "  %8s %8s  %-16s %-6s %-9s %14s %14s %10s\n", "", "", "total", "", "",
+		render__num(allocs, n1, sizeof(n1)), render__num(frees, n2, sizeof(n2)),
+		render__bytes(live, b2, sizeof(b2)));
+	fprintf(f, "  (* the process asked for; live: %s blocks in all, each process's own since it was traced)\n",
+		render__num(nlive, n1, sizeof(n1)));
+	if (pv->nuf || pv->uf_more || pv->events_lost) {
+		fprintf(f, "\n not traced:\n");
+		for (int i = 0; i < pv->nuf; i++)
+			fprintf(f, "  %8d %8d  %-16.16s %s\n", pv->uf[i].pid, pv->uf[i].ppid, pv->uf[i].comm, pv->uf[i].why);
+		if (pv->uf_more)
+			fprintf(f, "  and %llu more\n", (unsigned long long)pv->uf_more);
+		if (pv->events_lost)
+			fprintf(f, "  %llu births or execs never reported (event ring full)\n",
+				(unsigned long long)pv->events_lost);
+	}
+	if (exact && pv->nuf)
+		fprintf(f, "\n exact for the processes traced; %d not followed, as asked (listed above; --follow traces them)\n\n",
+			pv->nuf);
+	else if (exact)
+		fprintf(f, "\n exact: every call of every process was counted, each from its first instruction%s\n\n",
+			pv->views[0].target->attached_at_start ? "" : " (the target: from attach)");
+	else
+		fprintf(f, "\n NOT EXACT: %s%s\n\n",
+			procs_missed(pv) ? "processes ran untraced that were to be followed (listed above)"
+					 : "some processes' counts are not exact",
+			late ? "; some were not held at birth and their first calls were missed" : "");
+}
+
+void render__procs_json(struct json *j, const struct fs_procs_view *pv)
+{
+	uint64_t allocs = 0, frees = 0, ba = 0, bf = 0, live = 0, nlive = 0;
+
+	json__bool(j, "follow", pv->follow);
+	json__arr(j, "processes");
+	for (int i = 0; i < pv->n; i++) {
+		const struct fs_view *v = &pv->views[i];
+		const struct fs_target_info *t = v->target;
+		const struct fs_snapshot *s = v->snap;
+
+		allocs += s->c[FS_C_ALLOCS];
+		frees += s->c[FS_C_FREES];
+		ba += s->c[FS_C_ALLOC_BYTES];
+		bf += s->c[FS_C_FREE_BYTES];
+		live += agg__live_bytes(s);
+		nlive += agg__live_count(s);
+		json__obj(j, NULL);
+		json__i64(j, "pid", t->pid);
+		json__i64(j, "ppid", t->ppid);
+		json__str(j, "comm", t->comm);
+		json__str(j, "role", role_name(t->role));
+		json__bool(j, "primary", i == pv->primary);
+		json__str(j, "traced_from", traced_from(t));
+		json__bool(j, "replaced", t->replaced);
+		json__bool(j, "exited", t->exited);
+		if (t->exit_code >= 0)
+			json__i64(j, "exit_code", t->exit_code);
+		json__str(j, "allocator", v->plan->alloc_name);
+		json__str(j, "object", v->plan->object);
+		json__u64(j, "allocs", s->c[FS_C_ALLOCS]);
+		json__u64(j, "frees", s->c[FS_C_FREES]);
+		json__u64(j, "bytes_allocated", s->c[FS_C_ALLOC_BYTES]);
+		json__u64(j, "bytes_freed", s->c[FS_C_FREE_BYTES]);
+		json__u64(j, "frees_unknown", s->c[FS_C_FREES_UNKNOWN]);
+		json__u64(j, "failed_allocs", s->c[FS_C_FAILED]);
+		json__u64(j, "free_null", s->c[FS_C_FREE_NULL]);
+		json__u64(j, "live_count", agg__live_count(s));
+		json__u64(j, "live_bytes", agg__live_bytes(s));
+		if (v->plan->alloc == FS_ALLOC_GLIBC || v->plan->alloc == FS_ALLOC_JEMALLOC) {
+			json__u64(j, "live_usable_bytes", agg__live_usable(s));
+			json__bool(j, "usable_exact", agg__usable_exact(s));
+		}
+		json__u64(j, "children_born", t->children);
+		if (v->st && v->st->mem.valid)
+			json__u64(j, "resident", v->st->mem.resident);
+		json__bool(j, "exact", view_exact(v));
+		if (t->late[0])
+			json__str(j, "not_exact_why", t->late);
+		json__dbl(j, "duration_s", v->duration_s);
+		json__end_obj(j);
+	}
+	json__end_arr(j);
+	json__obj(j, "processes_total");
+	json__u64(j, "processes", (uint64_t)pv->n);
+	json__u64(j, "allocs", allocs);
+	json__u64(j, "frees", frees);
+	json__u64(j, "bytes_allocated", ba);
+	json__u64(j, "bytes_freed", bf);
+	json__u64(j, "live_count", nlive);
+	json__u64(j, "live_bytes", live);
+	json__bool(j, "exact", render__procs_exact(pv));
+	json__end_obj(j);
+	json__obj(j, "untraced");
+	json__u64(j, "count", (uint64_t)pv->nuf + pv->uf_more + pv->events_lost);
+	json__u64(j, "missed", procs_missed(pv));
+	json__u64(j, "events_lost", pv->events_lost);
+	json__arr(j, "processes");
+	for (int i = 0; i < pv->nuf; i++) {
+		json__obj(j, NULL);
+		json__i64(j, "pid", pv->uf[i].pid);
+		json__i64(j, "ppid", pv->uf[i].ppid);
+		json__str(j, "comm", pv->uf[i].comm);
+		json__str(j, "why", pv->uf[i].why);
+		json__bool(j, "chosen", pv->uf[i].chosen);
+		json__end_obj(j);
+	}
+	json__end_arr(j);
+	json__end_obj(j);
+}

@@ -156,33 +156,19 @@ static void show_sys(const struct fs_plan *plan, int uprobes)
 	}
 }
 
-struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_trace_opts *o,
-				char *err, size_t errlen)
+/* Census of what predates the probes, tracer, probes: the part of starting that
+ * does not depend on how the process came to be traced. */
+static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t errlen)
 {
-	struct fs_traced *t = calloc(1, sizeof(*t));
+	const struct fs_trace_opts *o = &t->opts;
 	struct tracer_opts topts;
+	pid_t pid = t->tg.pid;
 
-	if (!t) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	t->tg.pidfd = t->tg.gate = t->tg.errpipe = -1;
-	t->info.exit_code = -1;
-	t->opts = *o;
-	if (pid) {
-		if (target__open(&t->tg, pid, err, errlen) || resolve__pid(t->tg.pid, &t->plan, err, errlen))
-			goto fail;
-	} else {
-		if (target__spawn(&t->tg, argv, err, errlen) ||
-		    resolve__cmd(t->tg.path, environ, &t->plan, err, errlen))
-			goto fail;
-		t->info.attached_at_start = 1;
-	}
 	t->info.pid = t->tg.pid;
 	snprintf(t->info.comm, sizeof(t->info.comm), "%s", t->tg.comm);
 	show_plan(&t->plan);
 
-	if (pid && t->plan.alloc == FS_ALLOC_GLIBC) {
+	if (!t->info.attached_at_start && t->plan.alloc == FS_ALLOC_GLIBC) {
 		/* What the heap held before the probes: with --census every chunk, counted now,
 		 * its releases seen later; without, only the mmapped chunks (one page read
 		 * each), so the allocator's big blocks are not taken for someone else's memory. */
@@ -215,7 +201,7 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 		}
 		memmodel__regions_free(&rs);
 		free(c);
-	} else if (o->census && pid) {
+	} else if (o->census && !t->info.attached_at_start) {
 		fs_warn("--census reads glibc heaps only: not done for %s", t->plan.alloc_name);
 	}
 	memset(&topts, 0, sizeof(topts));
@@ -224,6 +210,8 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 	topts.sample_bytes = o->sample_bytes;
 	topts.sys_uprobes = t->plan.nsys == FS_S__COUNT && !o->sys_tracepoints;
 	topts.lifetime_shift = o->exact_lifetimes ? 0 : FS_LIFETIME_SHIFT;
+	topts.follow = o->follow;
+	topts.exec_skip = exec_skip;
 	t->st.lifetime_sampling = 1u << topts.lifetime_shift;
 	t->st.sys_tracepoints = !topts.sys_uprobes;
 	show_sys(&t->plan, topts.sys_uprobes);
@@ -236,6 +224,49 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 	t->st.sample_bytes = o->sample_bytes;
 	t->tr = tracer__new(&topts, err, errlen);
 	if (!t->tr || tracer__attach(t->tr, &t->plan, err, errlen))
+		return -1;
+	return 0;
+}
+
+static struct fs_traced *traced__alloc(const struct fs_trace_opts *o)
+{
+	struct fs_traced *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->tg.pidfd = t->tg.gate = t->tg.errpipe = -1;
+	t->info.exit_code = -1;
+	t->opts = *o;
+	return t;
+}
+
+static void traced__begun(struct fs_traced *t)
+{
+	procmem__settings(t->tg.pid, &t->st.settings);
+	t->sym = symbolizer__new(t->tg.pid);
+	t->t0_ns = now_ns();
+	fs_info("tracing PID %d (%s)", t->tg.pid, t->tg.comm);
+}
+
+struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_trace_opts *o,
+				char *err, size_t errlen)
+{
+	struct fs_traced *t = traced__alloc(o);
+
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (pid) {
+		if (target__open(&t->tg, pid, err, errlen) || resolve__pid(t->tg.pid, &t->plan, err, errlen))
+			goto fail;
+	} else {
+		if (target__spawn(&t->tg, argv, err, errlen) ||
+		    resolve__cmd(t->tg.path, environ, &t->plan, err, errlen))
+			goto fail;
+		t->info.attached_at_start = 1;
+	}
+	if (traced__attach(t, pid ? 0 : 1, err, errlen))
 		goto fail;
 	if (t->tg.child) {
 		if (target__release(&t->tg, err, errlen))
@@ -244,10 +275,112 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 		snprintf(err, errlen, "PID %d exited while the probes were being attached", t->tg.pid);
 		goto fail;
 	}
-	procmem__settings(t->tg.pid, &t->st.settings);
-	t->sym = symbolizer__new(t->tg.pid);
-	t->t0_ns = now_ns();
-	fs_info("tracing PID %d (%s)", t->tg.pid, t->tg.comm);
+	traced__begun(t);
+	return t;
+fail:
+	traced__free(t);
+	return NULL;
+}
+
+/* A NULL-terminated copy of a process's environment (what its loader will read). */
+static char **read_environ(pid_t pid)
+{
+	char path[64], *buf = NULL, **env;
+	size_t len = 0, cap = 0, n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	for (;;) {
+		size_t got;
+
+		if (len + 4096 + 1 > cap) {
+			char *nb = realloc(buf, cap = (cap ? cap * 2 : 8192));
+
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+		}
+		got = fread(buf + len, 1, 4096, f);
+		len += got;
+		if (!got)
+			break;
+	}
+	fclose(f);
+	buf[len] = 0;
+	for (size_t i = 0; i < len; i++)
+		n += !buf[i];
+	env = calloc(n + 2, sizeof(*env) + 0);
+	if (!env) {
+		free(buf);
+		return NULL;
+	}
+	n = 0;
+	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+		env[n++] = buf + i;
+	env[n] = NULL;
+	env[n + 1] = buf;	/* the strings, freed with the array */
+	return env;
+}
+
+static void free_environ(char **env)
+{
+	size_t n = 0;
+
+	if (!env)
+		return;
+	while (env[n])
+		n++;
+	free(env[n + 1]);
+	free(env);
+}
+
+struct fs_traced *traced__adopt(pid_t pid, int role, pid_t ppid, const struct fs_trace_opts *o,
+				char *err, size_t errlen)
+{
+	struct fs_traced *t = traced__alloc(o);
+
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->info.role = role;
+	t->info.ppid = ppid;
+	if (target__open(&t->tg, pid, err, errlen))
+		goto fail;
+	if (role == FS_ROLE_EXEC) {
+		/* Stopped before the loader's first instruction: nothing but the executable and
+		 * the loader is mapped yet, so its libraries are found as the loader will find
+		 * them, with the environment it was given. */
+		char exe[64], **env = read_environ(pid);
+		ssize_t n;
+		int r;
+
+		snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+		n = readlink(exe, t->tg.path, sizeof(t->tg.path) - 1);
+		if (n <= 0 || !env) {
+			snprintf(err, errlen, "PID %d: read its new image: %s", pid, strerror(errno));
+			free_environ(env);
+			goto fail;
+		}
+		t->tg.path[n] = 0;
+		/* the path of the mapped file: /proc/PID/exe reaches it even if replaced */
+		r = resolve__cmd(access(t->tg.path, R_OK) ? exe : t->tg.path, env, &t->plan, err, errlen);
+		free_environ(env);
+		if (r)
+			goto fail;
+		t->info.attached_at_start = 1;
+	} else if (resolve__pid(pid, &t->plan, err, errlen)) {
+		goto fail;
+	}
+	if (traced__attach(t, 0, err, errlen))
+		goto fail;
+	traced__begun(t);
 	return t;
 fail:
 	traced__free(t);
@@ -256,6 +389,8 @@ fail:
 
 int traced__exited(struct fs_traced *t)
 {
+	if (t->info.replaced)
+		return 1;
 	if (!t->info.exited && target__check(&t->tg)) {
 		t->info.exited = 1;
 		if (t->tg.child)
@@ -267,12 +402,18 @@ int traced__exited(struct fs_traced *t)
 
 int traced__sample(struct fs_traced *t, int deep, int nsites)
 {
-	int alive = !traced__exited(t), r;
+	int alive, r;
 	uint64_t t0 = now_ns();
+
+	if (t->done)
+		return 0;
+	alive = !traced__exited(t) && !t->info.replaced;
 
 	r = collect__sample(&t->st, t->tr, t->tg.pid, alive, deep, 16ull << 30);
 	if (r)
 		return r;
+	tracer__procs(t->tr, &t->forks, &t->execs, &t->proc_lost);
+	t->info.children = t->forks;
 	t->sample_ns = now_ns() - t0;
 	fs_debug("%s sample took %.2f ms", deep ? "deep" : "light", (double)t->sample_ns / 1e6);
 	if (t->sym && alive)
@@ -282,8 +423,26 @@ int traced__sample(struct fs_traced *t, int deep, int nsites)
 	return 0;
 }
 
+int traced__finish(struct fs_traced *t, int nsites)
+{
+	int r;
+
+	if (t->done)
+		return 0;
+	t->st.final = 1;
+	r = traced__sample(t, 0, nsites);
+	t->done = 1;
+	tracer__free(t->tr);
+	t->tr = NULL;
+	symbolizer__free(t->sym);
+	t->sym = NULL;
+	return r;
+}
+
 int traced__stop(struct fs_traced *t, int sig, int nsites)
 {
+	if (t->done)
+		return 0;
 	if (t->tg.child && !traced__exited(t) && sig && t->st.je_mallctl) {
 		/* jemalloc's statistics while the command still runs: it is about to end */
 		t->st.final = 1;

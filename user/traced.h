@@ -21,6 +21,8 @@ struct fs_trace_opts {
 	int sys_tracepoints;	/* memory syscalls via tracepoints, not libc's wrappers */
 	int exact_lifetimes;	/* time every block's lifetime, not 1 in 16 */
 	int no_ask;		/* jemalloc: never stop a thread to call mallctl */
+	int follow;		/* stop the target's children and new images for their own tracers
+				 * (struct fs_family); else they are only counted */
 };
 
 #define FS_LIFETIME_SHIFT 4	/* by default 1 block in 16 has its lifetime timed */
@@ -37,6 +39,9 @@ struct fs_traced {
 	uint64_t t0_ns;		/* monotonic time tracing began */
 	uint64_t sample_ns;	/* how long the last sample took */
 	int detached;
+	int done;		/* final figures taken, tracer released (exited, or exec'd) */
+	uint64_t forks, execs;	/* children born, images replaced (from the kernel) */
+	uint64_t proc_lost;	/* births or execs the event ring had no room for */
 };
 
 /* The options every tracing command takes: getopt_long entries (all 'L', handled by
@@ -88,6 +93,14 @@ int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg
  * in err; nothing is left attached or running then. */
 struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_trace_opts *o,
 				char *err, size_t errlen);
+/* Traces pid, a process stopped by the tracer of its parent (FS_ROLE_CHILD, just
+ * born) or by its own former tracer (FS_ROLE_EXEC, a new image). The process is not
+ * continued here. NULL with the cause in err. */
+struct fs_traced *traced__adopt(pid_t pid, int role, pid_t ppid, const struct fs_trace_opts *o,
+				char *err, size_t errlen);
+/* Final figures of a process that has exited or replaced its image, then the tracer
+ * (and the kernel memory of its maps) is released. 0 or -errno. */
+int traced__finish(struct fs_traced *t, int nsites);
 /* A periodic sample (cheap) or a deep one (arenas, page occupancy, sites). */
 int traced__sample(struct fs_traced *t, int deep, int nsites);
 /* 1 once the target has exited. */

@@ -173,6 +173,8 @@ again:
 	t->skel->rodata->flavour = (__u32)opts->flavour;
 	t->skel->rodata->sample_period = opts->sample_bytes;
 	t->skel->rodata->lifetime_shift = opts->lifetime_shift;
+	t->skel->rodata->follow = opts->follow ? 1 : 0;
+	t->skel->rodata->exec_skip = (__u32)opts->exec_skip;
 	/* Room for max_live blocks, guaranteed by the overflow hash alone; the table in
 	 * front of it takes the common case, one cache line a call, with a bucket (two
 	 * slots) per 8 blocks: small enough to stay in the caches and the TLB. */
@@ -394,10 +396,11 @@ int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size
 		r = attach_sys(t, plan, 0, err, errlen);
 	/* Page faults (and without the wrappers, the syscalls): BTF tracepoints, no tracefs. */
 	{
-		struct bpf_program *progs[] = { t->skel->progs.page_fault_user, t->skel->progs.sys_enter,
+		struct bpf_program *progs[] = { t->skel->progs.proc_fork, t->skel->progs.proc_exec,
+						 t->skel->progs.page_fault_user, t->skel->progs.sys_enter,
 						 t->skel->progs.sys_exit };
 
-		for (size_t i = 0; !r && i < (t->sys_uprobes ? 1 : 3); i++) {
+		for (size_t i = 0; !r && i < (t->sys_uprobes ? 3 : 5); i++) {
 			struct bpf_link *l = bpf_program__attach(progs[i]);
 
 			if (!l) {
@@ -643,6 +646,18 @@ int tracer__drain_maps(struct tracer *t, struct fs_mapset *ms)
 	t->drain_to = NULL;
 	ms->lost = __atomic_load_n(&t->skel->bss->map_events_lost, __ATOMIC_RELAXED) + t->maps_dropped;
 	return n < 0 ? n : 0;
+}
+
+int tracer__proc_events_fd(const struct tracer *t)
+{
+	return bpf_map__fd(t->skel->maps.proc_events);
+}
+
+void tracer__procs(const struct tracer *t, uint64_t *forks, uint64_t *execs, uint64_t *lost)
+{
+	*forks = __atomic_load_n(&t->skel->bss->nforks, __ATOMIC_RELAXED);
+	*execs = __atomic_load_n(&t->skel->bss->nexecs, __ATOMIC_RELAXED);
+	*lost = __atomic_load_n(&t->skel->bss->proc_events_lost, __ATOMIC_RELAXED);
 }
 
 void tracer__free(struct tracer *t)

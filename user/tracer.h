@@ -23,6 +23,8 @@ struct tracer_opts {
 	unsigned lifetime_shift;	/* time 1 block's lifetime in 2^shift (0: all) */
 	int sys_uprobes;	/* memory syscalls at the plan's libc wrappers (plan->nsys),
 				 * else with the syscall tracepoints */
+	int follow;		/* stop new children and new images (SIGSTOP) for user space */
+	int exec_skip;		/* execs to let pass unseen (a command's own first one) */
 };
 
 /* Opens and loads; NULL with the cause in err. */
@@ -48,6 +50,11 @@ long tracer__live_blocks(struct tracer *t, struct fs_live_block **out);
  * ledger per tracer: events are consumed) and sets ms->lost to the events missed
  * so far. No wait: what the kernel has not written yet comes next time. 0 or -errno. */
 int tracer__drain_maps(struct tracer *t, struct fs_mapset *ms);
+/* The ring of struct fs_proc_event (children born, images exec'd): its map fd, for a
+ * ring_buffer that watches every tracer of a family. */
+int tracer__proc_events_fd(const struct tracer *t);
+/* Children born, execs, and events that found the ring full, since load. */
+void tracer__procs(const struct tracer *t, uint64_t *forks, uint64_t *execs, uint64_t *lost);
 void tracer__free(struct tracer *t);
 
 #endif

@@ -151,7 +151,7 @@ expect_error() {
 }
 
 # fragscope's programs loaded now, by id, with the PIDs holding them.
-our_programs() { bpftool prog show 2>/dev/null | awk '/name (alloc_enter|alloc_exit|free_enter|sys_enter|sys_exit|sysw_enter|sysw_exit|page_fault_user) / { sub(":", "", $1); id = $1 } /pids fragscope\(/ && id { print id; id = "" }' | sort; }
+our_programs() { bpftool prog show 2>/dev/null | awk '/name (alloc_enter|alloc_exit|free_enter|sys_enter|sys_exit|sysw_enter|sysw_exit|page_fault_user|proc_fork|proc_exec) / { sub(":", "", $1); id = $1 } /pids fragscope\(/ && id { print id; id = "" }' | sort; }
 PROGS_BEFORE=$(our_programs)
 
 no_programs_left() {
