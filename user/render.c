@@ -74,6 +74,9 @@ void render__json_core(struct json *j, const struct fs_view *v)
 	if (v->target->exit_code >= 0)
 		json__i64(j, "exit_code", v->target->exit_code);
 	json__bool(j, "traced_from_start", v->target->attached_at_start);
+	json__u64(j, "children_born", v->target->children);
+	json__u64(j, "execs", v->target->execs);
+	json__bool(j, "descendants_followed", v->target->follow);
 	json__end_obj(j);
 
 	json__obj(j, "allocator");
@@ -714,6 +717,17 @@ void render__stat_text(FILE *f, const struct fs_view *v)
 		text_memory(f, v->st);
 	for (int i = 0; i < p->nnotes; i++)
 		fprintf(f, "\n  note: %s", p->notes[i]);
+	if ((v->target->children || v->target->execs) && !v->target->follow) {
+		fprintf(f, "\n  not traced: %llu child process%s born during the trace%s (fragscope stat follows them)",
+			(unsigned long long)v->target->children, v->target->children == 1 ? "" : "es",
+			v->target->execs ? ", and the new image it exec'd" : "");
+		fprintf(f, "\n %s over %.2f s for PID %d alone: %s\n\n", lost ? "NOT EXACT" : "exact", v->duration_s,
+			v->target->pid,
+			lost ? "see the counts of untracked/unseen above"
+			     : v->target->attached_at_start ? "every call of its first image since start was counted"
+							    : "every call since attach was counted, up to any exec");
+		return;
+	}
 	fprintf(f, "\n %s over %.2f s: %s\n\n", lost ? "NOT EXACT" : "exact", v->duration_s,
 		lost ? "see the counts of untracked/unseen above"
 		     : v->target->attached_at_start ? "every call since start was counted"

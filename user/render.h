@@ -28,6 +28,8 @@ struct fs_target_info {
 	int replaced;		/* this image was replaced by exec: figures end there */
 	char late[96];		/* not held at birth: why (calls before attach missed) */
 	uint64_t children;	/* children born during the trace (traced or not) */
+	uint64_t execs;		/* images replaced (exec) during the trace */
+	int follow;		/* children and new images are traced (by a family) */
 };
 
 struct fs_view {

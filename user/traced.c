@@ -211,6 +211,7 @@ static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t 
 	topts.sys_uprobes = t->plan.nsys == FS_S__COUNT && !o->sys_tracepoints;
 	topts.lifetime_shift = o->exact_lifetimes ? 0 : FS_LIFETIME_SHIFT;
 	topts.follow = o->follow;
+	t->info.follow = o->follow;
 	topts.exec_skip = exec_skip;
 	t->st.lifetime_sampling = 1u << topts.lifetime_shift;
 	t->st.sys_tracepoints = !topts.sys_uprobes;
@@ -413,7 +414,18 @@ int traced__sample(struct fs_traced *t, int deep, int nsites)
 	if (r)
 		return r;
 	tracer__procs(t->tr, &t->forks, &t->execs, &t->proc_lost);
+	if (!t->opts.follow && (t->forks > t->info.children || t->execs > t->info.execs)) {
+		/* said once for each new event, as it happens: these calls are not counted */
+		if (t->forks > t->info.children)
+			fs_warn("PID %d (%s): %llu child process%s born, not traced (fragscope stat follows children)",
+				t->tg.pid, t->tg.comm, (unsigned long long)(t->forks - t->info.children),
+				t->forks - t->info.children > 1 ? "es" : "");
+		if (t->execs > t->info.execs)
+			fs_warn("PID %d (%s) replaced its image (exec): not traced from there (fragscope stat follows it)",
+				t->tg.pid, t->tg.comm);
+	}
 	t->info.children = t->forks;
+	t->info.execs = t->execs;
 	t->sample_ns = now_ns() - t0;
 	fs_debug("%s sample took %.2f ms", deep ? "deep" : "light", (double)t->sample_ns / 1e6);
 	if (t->sym && alive)

@@ -85,6 +85,16 @@ if [ "$(jget "$TMP/nof.json" '.processes | length')" = 1 ] && [ "$(jget "$TMP/no
 	&& [ "$(jget "$TMP/nof.json" '.untraced.processes[0].chosen')" = true ]; then pass follow_no_follow
 else fail follow_no_follow "$(jq -c '.untraced' "$TMP/nof.json")"; fi
 
+# --- --max-procs: beyond it, processes run untraced, named, and NOT EXACT -------------
+d="$TMP/maxp"; mkdir -p "$d"
+timeout 120 "$FS" stat -j --max-procs 2 -- "$FW" --workers 3 --rounds 100 --dir "$d" > "$TMP/maxp.json" 2> /dev/null
+rc=$?
+nw=$(ls "$d"/worker.* 2>/dev/null | wc -l)
+if [ $rc = 0 ] && [ "$nw" = 3 ] && [ "$(jget "$TMP/maxp.json" '.processes | length')" = 2 ] \
+	&& [ "$(jget "$TMP/maxp.json" .untraced.missed)" = 2 ] && [ "$(jget "$TMP/maxp.json" .processes_total.exact)" = false ] \
+	&& jget "$TMP/maxp.json" '.untraced.processes[0].why' | grep -q -- '--max-procs'; then pass follow_max_procs
+else fail follow_max_procs "rc=$rc workers=$nw $(jq -c '.untraced' "$TMP/maxp.json")"; fi
+
 # --- -p: children born during the trace are counted and named; --follow traces them --
 for mode in plain follow; do
 	d="$TMP/p$mode"; mkdir -p "$d"; rm -f "$d"/*
