@@ -128,9 +128,15 @@ timeout 30 "$FS" stat -o "$TMP/exit7.txt" -- sh -c 'exit 7' 2> /dev/null
 rc=$?
 if [ $rc = 7 ] && grep -qs 'exited' "$TMP/exit7.txt"; then pass exit_status_passed_through; else fail exit_status_passed_through "rc=$rc"; fi
 
-sleep 1.5 &
+# the target exits once the probes are in (not after a fixed time: attaching takes
+# longer on a loaded machine)
+sleep 60 &
 spid=$!
-timeout 30 "$FS" stat -j -p $spid > "$TMP/midexit.json" 2> "$TMP/midexit.err"
+timeout 60 "$FS" -v stat -j -p $spid > "$TMP/midexit.json" 2> "$TMP/midexit.err" &
+fpid=$!
+wait_for "grep -qs 'tracing PID' '$TMP/midexit.err'" 300
+kill $spid
+wait $fpid
 rc=$?
 if [ $rc = 0 ] && [ "$(jq -r .target.exited "$TMP/midexit.json")" = true ]; then pass target_exits_mid_trace
 else fail target_exits_mid_trace "rc=$rc $(cat "$TMP/midexit.err")"; fi
