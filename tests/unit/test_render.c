@@ -131,3 +131,59 @@ TEST(render_stat_text)
 	ASSERT_FALSE(strstr(out, "frees of unknown size"), "no unknown-size row when traced from start");
 	free(out);
 }
+
+/* A family of processes: totals add up; a process that was to be followed and ran
+ * untraced makes the whole NOT EXACT, one not followed by choice does not. */
+TEST(render_procs)
+{
+	static struct fs_plan plan[2];
+	struct fs_target_info t[2];
+	struct fs_snapshot s[2];
+	struct fs_view v[2];
+	struct fs_unfollowed uf = { .pid = 77, .ppid = 4243, .comm = "static", .why = "statically linked" };
+	struct fs_procs_view pv = { .views = v, .n = 2, .primary = 1, .follow = 1, .uf = &uf, .nuf = 1 };
+	char *out = NULL;
+	size_t n = 0;
+	FILE *f;
+
+	make_view(&v[0], &t[0], &plan[0], &s[0]);
+	make_view(&v[1], &t[1], &plan[1], &s[1]);
+	t[0].replaced = 1;
+	t[1].pid = 4243;
+	t[1].role = FS_ROLE_CHILD;
+	t[1].ppid = 4242;
+	s[1].c[FS_C_ALLOCS] = 10;
+	ASSERT_FALSE(render__procs_exact(&pv), "a process to follow ran untraced");
+	uf.chosen = 1;
+	ASSERT_TRUE(render__procs_exact(&pv), "not followed as asked: still exact for the rest");
+	uf.chosen = 0;
+	f = open_memstream(&out, &n);
+	if (!ASSERT_OK_PTR(f, "open_memstream"))
+		return;
+	render__procs_text(f, &pv);
+	fclose(f);
+	ASSERT_HAS_STR(out, "processes: 2 traced (children and new images followed)", "title");
+	ASSERT_HAS_STR(out, "replaced (exec)", "the first image was replaced");
+	ASSERT_HAS_STR(out, "1,234,577", "total allocations: 1,234,567 + 10");
+	ASSERT_HAS_STR(out, "statically linked", "the untraced process and why");
+	ASSERT_HAS_STR(out, "NOT EXACT: processes ran untraced", "verdict");
+	free(out);
+	out = NULL;
+	f = open_memstream(&out, &n);
+	if (!ASSERT_OK_PTR(f, "open_memstream"))
+		return;
+	{
+		struct json j;
+
+		json__init(&j, f, 0);
+		json__obj(&j, NULL);
+		render__procs_json(&j, &pv);
+		json__end_obj(&j);
+		json__finish(&j);
+	}
+	fclose(f);
+	ASSERT_HAS_STR(out, "\"role\":\"child\"", "role");
+	ASSERT_HAS_STR(out, "\"missed\":1", "one missed");
+	ASSERT_HAS_STR(out, "\"allocs\":1234577", "total");
+	free(out);
+}
