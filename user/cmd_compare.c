@@ -1,7 +1,9 @@
 /* cmd_compare.c - `fragscope compare`: the same workload under glibc and jemalloc
  * variants, each traced and recorded, side by side, with a verdict. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,12 +18,16 @@
 #include "json.h"
 #include "log.h"
 #include "render.h"
+#include "resolve.h"
 #include "session.h"
 #include "traced.h"
 
-#define JEMALLOC_LIB "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"	/* Debian's libjemalloc2 */
+#define JEMALLOC_SONAME "libjemalloc.so.2"
 
-static const char *jemalloc_lib = JEMALLOC_LIB;
+extern char **environ;
+
+static const char *jemalloc_lib;	/* --jemalloc, or found as the dynamic linker would */
+static char jemalloc_found[PATH_MAX];
 #define MAX_VARIANTS 16
 #define MAX_POINTS 4096
 
@@ -40,6 +46,13 @@ static const char compare_usage[] =
 	"A COMMAND that keeps running after its load (a server) gets SIGTERM after the idle\n"
 	"period; one that exits ends its variant.\n"
 	"\n"
+	"Each variant's allocator is resolved before it runs, and traced while it runs. A\n"
+	"variant whose allocator cannot be substituted (glibc for a program that links or\n"
+	"contains jemalloc, an LD_PRELOAD a static program ignores) is not run: it is\n"
+	"listed as skipped with the reason and left out of the verdict. jemalloc variants\n"
+	"of a program with its own jemalloc run that jemalloc, tuned by its MALLOC_CONF\n"
+	"(PREFIX_MALLOC_CONF for a prefixed build), without LD_PRELOAD.\n"
+	"\n"
 	"options:\n"
 	"      --variants LIST   comma separated (default glibc,glibc-arena2,jemalloc,jemalloc-bg):\n"
 	"                          glibc         glibc malloc, defaults\n"
@@ -50,7 +63,8 @@ static const char compare_usage[] =
 	"                        NAME=jemalloc[:CONF] (MALLOC_CONF), e.g.\n"
 	"                        trim=glibc:glibc.malloc.trim_threshold=65536\n"
 	"      --idle SECS       keep watching SECS after the load ends (default 5)\n"
-	"      --jemalloc PATH   the jemalloc library to preload (default " JEMALLOC_LIB ")\n"
+	"      --jemalloc PATH   the jemalloc library to preload (default: " JEMALLOC_SONAME "\n"
+	"                        where the dynamic linker finds it)\n"
 	"      --load 'CMD'      a separate load command (run with sh -c) against each\n"
 	"                        variant, started 1 s after COMMAND; its end ends the load\n"
 	"  -i, --interval MS     sampling interval (default 250)\n"
@@ -63,8 +77,9 @@ static const char compare_usage[] =
 	"  -v                    more diagnostics on stderr\n"
 	"  -h, --help            this text\n"
 	"\n"
-	"exit status: 0 if every variant ran, 1 if one failed (the others are still\n"
-	"compared), 2 usage\n";
+	"exit status: 0 if every variant ran or was skipped with its reason and at least\n"
+	"one was compared, 1 if one failed (the others are still compared) or none could\n"
+	"be compared, 2 usage\n";
 
 struct variant {
 	char name[32];
@@ -79,6 +94,14 @@ struct variant {
 	uint64_t allocs_load, untracked;
 	double frag_idle, wall_s, load_s;
 	int narenas, exit_code, exited;
+	/* which allocator really ran: the variant is compared only if it is the one asked for */
+	int native;		/* jemalloc asked of a program whose own allocator is jemalloc */
+	char je_prefix[16];	/* that jemalloc's prefix: it reads <PREFIX>MALLOC_CONF */
+	char alloc_traced[32];	/* the resolved plan of the run; "" if not run */
+	char alloc_object[PATH_MAX];	/* where malloc bound (or would bind, if skipped) */
+	int substituted;	/* the allocator asked for is the one that ran */
+	char why_not[320];	/* the allocator asked for cannot be had: not run (skipped), or
+				 * ran another one; either way not compared */
 	char diag_kind[24];
 	char diag[512];
 	int npoints;
@@ -136,9 +159,31 @@ static int parse_variant(const char *spec, struct variant *v)
 	return -1;
 }
 
+static const char *requested(const struct variant *v)
+{
+	return v->jemalloc ? "jemalloc" : "glibc";
+}
+
+/* The variable the variant's jemalloc reads: a build with a prefix reads
+ * <PREFIX in capitals>MALLOC_CONF (jemalloc's configure), e.g. _RJEM_MALLOC_CONF. */
+static void conf_var(const struct variant *v, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = v->native ? v->je_prefix : ""; *p && n + 12 < len; p++)
+		buf[n++] = (char)toupper((unsigned char)*p);
+	snprintf(buf + n, len - n, "MALLOC_CONF");
+}
+
 static void settings_text(const struct variant *v, char *buf, size_t len)
 {
-	if (v->jemalloc)
+	char var[40];
+
+	conf_var(v, var, sizeof(var));
+	if (v->jemalloc && v->native)
+		snprintf(buf, len, "the program's own jemalloc (%s)%s%s%s%s", v->alloc_object, v->conf[0] ? " " : "",
+			 v->conf[0] ? var : "", v->conf[0] ? "=" : "", v->conf);
+	else if (v->jemalloc)
 		snprintf(buf, len, "LD_PRELOAD=%s%s%s", jemalloc_lib, v->conf[0] ? " MALLOC_CONF=" : "", v->conf);
 	else if (v->arena_max[0])
 		snprintf(buf, len, "MALLOC_ARENA_MAX=%s", v->arena_max);
@@ -148,17 +193,50 @@ static void settings_text(const struct variant *v, char *buf, size_t len)
 		snprintf(buf, len, "(defaults)");
 }
 
-/* The variant's environment in ours, for the child to inherit; undone after. */
-static void apply_env(const struct variant *v)
+/* The variables a variant sets, saved before and restored after: the child inherits
+ * the variant's environment from ours. */
+#define NENV 5
+struct saved_env {
+	char name[NENV][40];
+	char *val[NENV];
+};
+
+static void save_env(struct saved_env *s, const struct variant *v)
 {
-	unsetenv("MALLOC_CONF");
-	unsetenv("MALLOC_ARENA_MAX");
-	unsetenv("GLIBC_TUNABLES");
-	unsetenv("LD_PRELOAD");
+	static const char *const names[NENV - 1] = { "MALLOC_CONF", "MALLOC_ARENA_MAX", "GLIBC_TUNABLES",
+						     "LD_PRELOAD" };
+
+	for (int i = 0; i < NENV - 1; i++)
+		snprintf(s->name[i], sizeof(s->name[i]), "%s", names[i]);
+	conf_var(v, s->name[NENV - 1], sizeof(s->name[NENV - 1]));
+	for (int i = 0; i < NENV; i++) {
+		const char *val = getenv(s->name[i]);
+
+		s->val[i] = val ? strdup(val) : NULL;
+	}
+}
+
+static void restore_env(struct saved_env *s)
+{
+	for (int i = 0; i < NENV; i++) {
+		if (s->val[i])
+			setenv(s->name[i], s->val[i], 1);
+		else
+			unsetenv(s->name[i]);
+		free(s->val[i]);
+		s->val[i] = NULL;
+	}
+}
+
+static void apply_env(const struct variant *v, const struct saved_env *s)
+{
+	for (int i = 0; i < NENV; i++)
+		unsetenv(s->name[i]);
 	if (v->jemalloc) {
-		setenv("LD_PRELOAD", jemalloc_lib, 1);
+		if (!v->native)
+			setenv("LD_PRELOAD", jemalloc_lib, 1);
 		if (v->conf[0])
-			setenv("MALLOC_CONF", v->conf, 1);
+			setenv(s->name[NENV - 1], v->conf, 1);
 	} else {
 		if (v->arena_max[0])
 			setenv("MALLOC_ARENA_MAX", v->arena_max, 1);
@@ -167,31 +245,69 @@ static void apply_env(const struct variant *v)
 	}
 }
 
-struct saved_env {
-	char *val[4];
-};
-static const char *const env_names[4] = { "MALLOC_CONF", "MALLOC_ARENA_MAX", "GLIBC_TUNABLES", "LD_PRELOAD" };
-
-static void save_env(struct saved_env *s)
+/* Where malloc binds for exe under the variant's environment, as the dynamic linker
+ * will find it: 0 and plan filled, or -errno (the run itself will say why). */
+static int resolve_variant(const struct variant *v, const char *exe, struct fs_plan *plan)
 {
-	for (int i = 0; i < 4; i++) {
-		const char *v = getenv(env_names[i]);
+	struct saved_env saved;
+	char err[256];
+	int r;
 
-		s->val[i] = v ? strdup(v) : NULL;
+	save_env(&saved, v);
+	apply_env(v, &saved);
+	r = resolve__cmd(exe, environ, plan, err, sizeof(err));
+	restore_env(&saved);
+	if (r)
+		fs_debug("resolve %s for variant %s: %s", exe, v->name, err);
+	return r;
+}
+
+/* Why malloc cannot be had as the variant asks: where it binds instead. */
+static void not_substitutable(const struct variant *v, const struct fs_plan *p, const char *exe, char *buf,
+			      size_t len)
+{
+	const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+	int own = !strcmp(p->object, exe);
+
+	if (v->jemalloc && own)
+		snprintf(buf, len, "not substitutable: %s contains %s's malloc%s%s (%s), LD_PRELOAD cannot replace it",
+			 base, p->alloc_name, p->prefix[0] ? " prefixed " : "", p->prefix, p->how);
+	else if (v->jemalloc)
+		snprintf(buf, len, "not substitutable: with LD_PRELOAD=%s, malloc still binds to %s in %s",
+			 jemalloc_lib, p->alloc_name, p->object);
+	else
+		snprintf(buf, len, "not substitutable: %s %s %s%s%s (%s)", base, own ? "contains" : "links",
+			 p->alloc_name, p->prefix[0] ? " prefixed " : "", p->prefix, p->object);
+}
+
+/* Decides, before running, whether each variant can be produced: base is the plan
+ * without any variant's settings (NULL if it could not be resolved). */
+static void plan_variant(struct variant *v, const char *exe, const struct fs_plan *base, struct fs_plan *scratch)
+{
+	if (!base)
+		return;
+	if (!v->jemalloc) {
+		if (base->alloc != FS_ALLOC_GLIBC)
+			not_substitutable(v, base, exe, v->why_not, sizeof(v->why_not));
+		snprintf(v->alloc_object, sizeof(v->alloc_object), "%s", base->object);
+		return;
+	}
+	if (base->alloc == FS_ALLOC_JEMALLOC) {	/* its own: tuned through its MALLOC_CONF */
+		v->native = 1;
+		snprintf(v->je_prefix, sizeof(v->je_prefix), "%s", base->prefix);
+		snprintf(v->alloc_object, sizeof(v->alloc_object), "%s", base->object);
+		return;
+	}
+	if (access(jemalloc_lib, R_OK))
+		return;		/* run_variant says it is missing */
+	if (!resolve_variant(v, exe, scratch)) {
+		snprintf(v->alloc_object, sizeof(v->alloc_object), "%s", scratch->object);
+		if (scratch->alloc != FS_ALLOC_JEMALLOC)
+			not_substitutable(v, scratch, exe, v->why_not, sizeof(v->why_not));
 	}
 }
 
-static void restore_env(struct saved_env *s)
-{
-	for (int i = 0; i < 4; i++) {
-		if (s->val[i])
-			setenv(env_names[i], s->val[i], 1);
-		else
-			unsetenv(env_names[i]);
-	}
-}
-
-static pid_t start_load(const char *cmd)
+static pid_t start_load(const char *cmd, int json)
 {
 	pid_t p = fork();
 
@@ -200,13 +316,15 @@ static pid_t start_load(const char *cmd)
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (json && dup2(2, 1) != 1)	/* stdout: the document only */
+			_exit(127);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
 	return p;
 }
 
-static void run_variant(struct variant *v, char **argv, const char *dir, const char *load, double idle,
+static void run_variant(struct variant *v, char **argv, const char *dir, const char *load, int json, double idle,
 			double interval, double timeout, const struct fs_trace_opts *opts, int sfd)
 {
 	struct saved_env saved;
@@ -218,17 +336,15 @@ static void run_variant(struct variant *v, char **argv, const char *dir, const c
 	pid_t load_pid = -1;
 	int n = 0, stop_sig = SIGTERM;
 
-	if (v->jemalloc && access(jemalloc_lib, R_OK)) {
+	if (v->jemalloc && !v->native && access(jemalloc_lib, R_OK)) {
 		snprintf(v->error, sizeof(v->error), "jemalloc library %s is missing (apt-get install libjemalloc2)",
 			 jemalloc_lib);
 		return;
 	}
-	save_env(&saved);
-	apply_env(v);
+	save_env(&saved, v);
+	apply_env(v, &saved);
 	t = traced__start(0, argv, opts, err, sizeof(err));
 	restore_env(&saved);
-	for (int i = 0; i < 4; i++)
-		free(saved.val[i]);
 	if (!t) {
 		snprintf(v->error, sizeof(v->error), "%s", err);
 		return;
@@ -242,6 +358,9 @@ static void run_variant(struct variant *v, char **argv, const char *dir, const c
 		traced__view(t, &view);
 		session__set_target(ses, &view);
 		session__set_meta(ses, "variant", v->name);
+		session__set_meta(ses, "variant_allocator_requested", requested(v));
+		settings_text(v, err, sizeof(err));
+		session__set_meta(ses, "variant_settings", err);
 	}
 	t0 = now_ns();
 	for (;;) {
@@ -262,7 +381,7 @@ static void run_variant(struct variant *v, char **argv, const char *dir, const c
 			v->live[v->npoints++] = (float)t->st.mem.live;
 		}
 		if (load && load_pid < 0 && el >= 1.0)
-			load_pid = start_load(load);
+			load_pid = start_load(load, json);
 		/* The load ends with the load command, or at the first quiet interval. */
 		if (!load_end_ns) {
 			int ended = load ? (load_pid > 0 && waitpid(load_pid, NULL, WNOHANG) == load_pid)
@@ -309,7 +428,18 @@ static void run_variant(struct variant *v, char **argv, const char *dir, const c
 	v->exited = traced__exited(t);
 	traced__stop(t, stop_sig, 20);
 	traced__view(t, &view);
+	/* What really ran, from the plan the run was traced with: a variant that asked for
+	 * one allocator and ran another is labelled so and left out of the verdict. */
+	snprintf(v->alloc_traced, sizeof(v->alloc_traced), "%s", t->plan.alloc_name);
+	snprintf(v->alloc_object, sizeof(v->alloc_object), "%s", t->plan.object);
+	v->substituted = !strcmp(v->alloc_traced, requested(v));
+	if (!v->substituted)
+		snprintf(v->why_not, sizeof(v->why_not), "not substitutable: asked for %s, %s ran (%s)", requested(v),
+			 v->alloc_traced, v->alloc_object);
 	if (ses) {
+		session__set_meta(ses, "variant_note", v->why_not);
+		session__set_meta(ses, "variant_allocator_traced", v->alloc_traced);
+		session__set_meta(ses, "variant_substituted", v->substituted ? "true" : "false");
 		session__append(ses, &view, 1);
 		session__finish(ses, traced__exit_code(t), traced__elapsed(t));
 		session__close(ses);
@@ -345,63 +475,120 @@ static double pct(uint64_t part, uint64_t whole)
 	return whole ? 100.0 * (double)part / (double)whole : 0;
 }
 
+/* In the verdict: it ran to the end, and ran the allocator it asked for. */
+static int compared(const struct variant *v)
+{
+	return v->ran && !v->error[0] && v->substituted;
+}
+
+/* "a, b" : the variants with the same why_not as vs[k]. */
+static size_t names_with_reason(const struct variant *vs, int n, int k, char *out, size_t len)
+{
+	size_t o = 0;
+	int m = 0;
+
+	for (int i = 0; i < n && o < len; i++)
+		if (vs[i].why_not[0] && !strcmp(vs[i].why_not, vs[k].why_not))
+			o += (size_t)snprintf(out + o, len - o, "%s%s", m++ ? ", " : "", vs[i].name);
+	return o;
+}
+
 static void verdict(const struct variant *vs, int n, char *out, size_t len)
 {
 	const struct variant *best = NULL, *worst = NULL;
+	int ncmp = 0, one_alloc = 1, said = 0;
 	size_t o = 0;
 	char a[32], b[32];
 
 	for (int i = 0; i < n; i++) {
-		if (!vs[i].ran || vs[i].error[0])
+		if (!compared(&vs[i]))
 			continue;
+		if (best && strcmp(best->alloc_traced, vs[i].alloc_traced))
+			one_alloc = 0;
+		ncmp++;
 		if (!best || vs[i].rss_idle < best->rss_idle)
 			best = &vs[i];
 		if (!worst || vs[i].rss_idle > worst->rss_idle)
 			worst = &vs[i];
 	}
-	if (!best) {
-		snprintf(out, len, "no variant ran to the end");
-		return;
-	}
-	o += (size_t)snprintf(out + o, len - o, "%s keeps the least after the idle period: %s (it returns %.0f%% of its "
-			      "post-load RSS)", best->name, render__bytes(best->rss_idle, a, sizeof(a)),
-			      best->rss_end > best->rss_idle ? pct(best->rss_end - best->rss_idle, best->rss_end) : 0.0);
-	if (worst && worst != best && o < len)
+	if (!best)
+		o += (size_t)snprintf(out, len, "no variant could be compared.");
+	else if (ncmp == 1)
+		o += (size_t)snprintf(out, len, "only %s was compared: it keeps %s after the idle period (it returns "
+				      "%.0f%% of its post-load RSS).", best->name,
+				      render__bytes(best->rss_idle, a, sizeof(a)),
+				      best->rss_end > best->rss_idle ? pct(best->rss_end - best->rss_idle, best->rss_end)
+								     : 0.0);
+	else
+		o += (size_t)snprintf(out, len, "%s keeps the least after the idle period: %s (it returns %.0f%% of "
+				      "its post-load RSS)", best->name, render__bytes(best->rss_idle, a, sizeof(a)),
+				      best->rss_end > best->rss_idle ? pct(best->rss_end - best->rss_idle, best->rss_end)
+								     : 0.0);
+	if (ncmp > 1 && worst != best && o < len)
 		o += (size_t)snprintf(out + o, len - o, "; %s keeps %s%s%s%s", worst->name,
 				      render__bytes(worst->rss_idle, b, sizeof(b)),
 				      worst->narenas ? " in " : "", worst->narenas ? "glibc arenas" : "",
 				      strcmp(worst->diag_kind, "none") ? " (" : "");
-	if (worst && worst != best && strcmp(worst->diag_kind, "none") && o < len)
+	if (ncmp > 1 && worst != best && strcmp(worst->diag_kind, "none") && o < len)
 		o += (size_t)snprintf(out + o, len - o, "%s)", worst->diag_kind);
-	if (o < len)
-		snprintf(out + o, len - o, ".");
+	if (ncmp > 1 && o < len)
+		o += (size_t)snprintf(out + o, len - o, ".");
+	/* what was really compared: variants that could not have their allocator are named */
+	for (int i = 0; i < n && o < len; i++) {
+		int first = 1;
+
+		if (!vs[i].why_not[0])
+			continue;
+		for (int k = 0; k < i; k++)
+			if (vs[k].why_not[0] && !strcmp(vs[k].why_not, vs[i].why_not))
+				first = 0;
+		if (!first)
+			continue;
+		if (ncmp > 1 && one_alloc && !said++)
+			o += (size_t)snprintf(out + o, len - o, " All compared variants ran %s: settings of one "
+					      "allocator were compared, not glibc against jemalloc.", best->alloc_traced);
+		if (o < len)
+			o += (size_t)snprintf(out + o, len - o, " Not compared: ");
+		if (o < len)
+			o += names_with_reason(vs, n, i, out + o, len - o);
+		if (o < len)
+			o += (size_t)snprintf(out + o, len - o, " (%s%s).", vs[i].ran ? "" : "skipped, ", vs[i].why_not);
+	}
 }
 
 static void print_table(FILE *f, const struct variant *vs, int n, const char *verdict_text)
 {
-	char b[12][32];
+	char b[12][32], set[512];
 
-	fprintf(f, "\n %-14s %10s %10s %10s %10s %10s %6s %10s %9s %9s %7s %10s %9s\n", "variant", "peak RSS",
-		"RSS end", "RSS idle", "live end", "live idle", "frag", "returned", "faults", "madvise", "wall",
-		"allocs/s", "untracked");
+	fprintf(f, "\n %-14s %-9s %10s %10s %10s %10s %10s %6s %10s %9s %9s %7s %10s %9s\n", "variant", "allocator",
+		"peak RSS", "RSS end", "RSS idle", "live end", "live idle", "frag", "returned", "faults", "madvise",
+		"wall", "allocs/s", "untracked");
 	for (int i = 0; i < n; i++) {
 		const struct variant *v = &vs[i];
 
 		if (!v->ran) {
-			fprintf(f, " %-14s %s\n", v->name, v->error[0] ? v->error : "not run");
+			fprintf(f, " %-14s %-9s %s%s\n", v->name, requested(v), v->why_not[0] ? "skipped: " : "",
+				v->why_not[0] ? v->why_not : v->error[0] ? v->error : "not run");
 			continue;
 		}
 		snprintf(b[0], 32, "%.0f%%", 100 * v->frag_idle);
 		snprintf(b[1], 32, "%.0f ms", (double)v->madvise_ns / 1e6);
 		snprintf(b[2], 32, "%.1f s", v->wall_s);
-		fprintf(f, " %-14s %10s %10s %10s %10s %10s %6s %10s %9s %9s %7s %10s %9s%s%s\n", v->name,
-			render__bytes(v->peak_rss, b[3], 32), render__bytes(v->rss_end, b[4], 32),
+		fprintf(f, " %-14s %-9s %10s %10s %10s %10s %10s %6s %10s %9s %9s %7s %10s %9s%s%s%s%s\n", v->name,
+			v->alloc_traced, render__bytes(v->peak_rss, b[3], 32), render__bytes(v->rss_end, b[4], 32),
 			render__bytes(v->rss_idle, b[5], 32), render__bytes(v->live_end, b[6], 32),
 			render__bytes(v->live_idle, b[7], 32), b[0], render__bytes(v->returned, b[8], 32),
 			render__num(v->faults, b[9], 32), b[1], b[2],
 			render__num(v->load_s > 0 ? (uint64_t)((double)v->allocs_load / v->load_s) : 0, b[10], 32),
-			render__num(v->untracked, b[11], 32), v->error[0] ? "  ! " : "", v->error);
+			render__num(v->untracked, b[11], 32), v->why_not[0] ? "  ! " : "", v->why_not,
+			v->error[0] ? "  ! " : "", v->error);
 	}
+	fprintf(f, "\n settings:\n");
+	for (int i = 0; i < n; i++)
+		if (vs[i].ran) {
+			settings_text(&vs[i], set, sizeof(set));
+			fprintf(f, "   %-14s %s\n", vs[i].name, set);
+		}
 	fprintf(f, "\n verdict: %s\n", verdict_text);
 	fprintf(f, "\n sessions:");
 	for (int i = 0; i < n; i++)
@@ -425,6 +612,16 @@ static void print_json(const struct variant *vs, int n, const char *verdict_text
 		json__obj(&j, NULL);
 		json__str(&j, "name", v->name);
 		json__str(&j, "settings", set);
+		json__str(&j, "allocator_requested", requested(v));
+		json__str(&j, "allocator_traced", v->ran ? v->alloc_traced : NULL);
+		json__str(&j, "allocator_object", v->alloc_object[0] ? v->alloc_object : NULL);
+		if (v->ran || v->why_not[0])
+			json__bool(&j, "substituted", v->ran && v->substituted);
+		else
+			json__str(&j, "substituted", NULL);	/* did not start: unknown */
+		json__bool(&j, "skipped", !v->ran && v->why_not[0]);
+		json__str(&j, "note", v->why_not[0] ? v->why_not : NULL);
+		json__bool(&j, "compared", compared(v));
 		json__bool(&j, "ran", v->ran);
 		json__str(&j, "error", v->error[0] ? v->error : NULL);
 		json__u64(&j, "peak_rss", v->peak_rss);
@@ -446,6 +643,11 @@ static void print_json(const struct variant *vs, int n, const char *verdict_text
 		json__end_obj(&j);
 	}
 	json__end_arr(&j);
+	json__arr(&j, "compared");
+	for (int i = 0; i < n; i++)
+		if (compared(&vs[i]))
+			json__str(&j, NULL, vs[i].name);
+	json__end_arr(&j);
 	json__str(&j, "verdict", verdict_text);
 	json__end_obj(&j);
 	json__finish(&j);
@@ -456,7 +658,7 @@ static int write_html(const char *path, const struct variant *vs, int n, const c
 	static const char *const colors[] = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b" };
 	FILE *f = fopen(path, "we");
 	double tmax = 1, ymax = 1;
-	char b[32];
+	char b[32], set[512];
 
 	if (!f)
 		return -errno;
@@ -484,19 +686,29 @@ static int write_html(const char *path, const struct variant *vs, int n, const c
 		for (int k = 0; k < vs[i].npoints; k++)
 			fprintf(f, "%.1f,%.1f ", 60 + 820 * vs[i].t[k] / tmax, 310 - 300 * vs[i].rss[k] / ymax);
 		fprintf(f, "\"><title>%s RssAnon</title></polyline>", vs[i].name);
-		fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"%s\">%s</text>", 700, 30 + 16 * i, colors[i % 6], vs[i].name);
+		fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"%s\">%s (%s%s)</text>", 620, 30 + 16 * i, colors[i % 6],
+			vs[i].name, vs[i].alloc_traced, compared(&vs[i]) ? "" : ", not compared");
 	}
-	fprintf(f, "</svg><table><tr><th>variant</th><th>peak RSS</th><th>RSS end</th><th>RSS idle</th>"
-		   "<th>live idle</th><th>fragmentation</th><th>returned</th><th>faults</th><th>wall s</th><th>diagnosis</th></tr>");
+	fprintf(f, "</svg><table><tr><th>variant</th><th>allocator</th><th>settings</th><th>peak RSS</th><th>RSS end</th>"
+		   "<th>RSS idle</th><th>live idle</th><th>fragmentation</th><th>returned</th><th>faults</th><th>wall s</th>"
+		   "<th>diagnosis</th></tr>");
 	for (int i = 0; i < n; i++) {
 		const struct variant *v = &vs[i];
 		char c[6][32];
 
-		fprintf(f, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%.0f%%</td><td>%s</td>"
-			   "<td>%llu</td><td>%.1f</td><td>%s</td></tr>", v->name, render__bytes(v->peak_rss, c[0], 32),
-			render__bytes(v->rss_end, c[1], 32), render__bytes(v->rss_idle, c[2], 32),
-			render__bytes(v->live_idle, c[3], 32), 100 * v->frag_idle, render__bytes(v->returned, c[4], 32),
-			(unsigned long long)v->faults, v->wall_s, v->error[0] ? v->error : v->diag_kind);
+		settings_text(v, set, sizeof(set));
+		if (!v->ran) {
+			fprintf(f, "<tr><td>%s</td><td>%s</td><td>%s</td><td colspan=\"9\" style=\"text-align:left\">%s%s</td></tr>",
+				v->name, requested(v), set, v->why_not[0] ? "skipped: " : "",
+				v->why_not[0] ? v->why_not : v->error[0] ? v->error : "not run");
+			continue;
+		}
+		fprintf(f, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%.0f%%</td>"
+			   "<td>%s</td><td>%llu</td><td>%.1f</td><td>%s%s%s</td></tr>", v->name, v->alloc_traced, set,
+			render__bytes(v->peak_rss, c[0], 32), render__bytes(v->rss_end, c[1], 32),
+			render__bytes(v->rss_idle, c[2], 32), render__bytes(v->live_idle, c[3], 32), 100 * v->frag_idle,
+			render__bytes(v->returned, c[4], 32), (unsigned long long)v->faults, v->wall_s,
+			v->error[0] ? v->error : v->diag_kind, v->why_not[0] ? "; " : "", v->why_not);
 	}
 	fprintf(f, "</table></body></html>\n");
 	return fclose(f) ? -errno : 0;
@@ -524,7 +736,8 @@ int cmd_compare(int argc, char **argv)
 	double idle = 5, interval = 0.25, timeout = 600;
 	int json = 0, opt, idx, nv = 0, ret = EXIT_OK, sfd;
 	struct variant *vs = calloc(MAX_VARIANTS, sizeof(*vs));
-	char *copy, *tok, *save = NULL, vtext[1024];
+	char *copy, *tok, *save = NULL, vtext[2048], exe[PATH_MAX];
+	struct fs_plan *base = NULL, *scratch = NULL;
 	sigset_t oldmask;
 
 	if (!vs)
@@ -583,15 +796,50 @@ int cmd_compare(int argc, char **argv)
 		free(vs);
 		return EXIT_FAIL;
 	}
+	if (!jemalloc_lib) {
+		jemalloc_lib = JEMALLOC_SONAME;
+		if (!resolve__find_lib(JEMALLOC_SONAME, NULL, NULL, getenv("LD_LIBRARY_PATH"), NULL, jemalloc_found,
+				       sizeof(jemalloc_found)))
+			jemalloc_lib = jemalloc_found;
+	}
+	/* Which allocator each variant would run, before running any: the program's own
+	 * allocator, then each variant's settings on top. */
+	base = calloc(1, sizeof(*base));
+	scratch = calloc(1, sizeof(*scratch));
+	if (base && scratch && !target__find_exe(argv[optind], exe, sizeof(exe))) {
+		struct variant defaults = { .name = "defaults" };
+		int base_ok = !resolve_variant(&defaults, exe, base);
+
+		for (int i = 0; i < nv; i++)
+			plan_variant(&vs[i], exe, base_ok ? base : NULL, scratch);
+	}
+	free(base);
+	free(scratch);
+	target__stdout_to_stderr(json);	/* stdout: the document only */
 	sfd = traced__signalfd(&oldmask);
 	for (int i = 0; i < nv && !stop_all; i++) {
+		if (vs[i].why_not[0]) {
+			fprintf(stderr, "fragscope: variant %d of %d: %s skipped: %s\n", i + 1, nv, vs[i].name,
+				vs[i].why_not);
+			continue;
+		}
 		fs_info("variant %s", vs[i].name);
 		fprintf(stderr, "fragscope: variant %d of %d: %s\n", i + 1, nv, vs[i].name);
-		run_variant(&vs[i], argv + optind, dir, load, idle, interval, timeout, &topts, sfd);
+		run_variant(&vs[i], argv + optind, dir, load, json, idle, interval, timeout, &topts, sfd);
 		if (vs[i].error[0]) {
 			fs_err("variant %s: %s", vs[i].name, vs[i].error);
 			ret = EXIT_FAIL;
+		} else if (vs[i].why_not[0]) {
+			fs_warn("variant %s: %s", vs[i].name, vs[i].why_not);
 		}
+	}
+	{
+		int ncmp = 0;
+
+		for (int i = 0; i < nv; i++)
+			ncmp += compared(&vs[i]);
+		if (!ncmp)
+			ret = EXIT_FAIL;
 	}
 	verdict(vs, nv, vtext, sizeof(vtext));
 	if (json)

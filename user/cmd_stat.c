@@ -142,6 +142,7 @@ int cmd_stat(int argc, char **argv)
 
 	topts.follow = follow >= 0 ? follow : pid == 0;
 	sfd = traced__signalfd(&oldmask);
+	target__stdout_to_stderr(json && !outfile);	/* stdout: the document only */
 	fam = family__start(pid, argv + optind, &topts, max_procs, err, sizeof(err));
 	if (!fam) {
 		fs_err("%s", err);

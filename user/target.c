@@ -17,6 +17,14 @@ static int pidfd_open_(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
+/* With --json our stdout carries one document: a started command writes to stderr. */
+static int child_stdout_to_stderr;
+
+void target__stdout_to_stderr(int on)
+{
+	child_stdout_to_stderr = on;
+}
+
 int target__comm(pid_t pid, char *buf, size_t len)
 {
 	char path[64];
@@ -96,7 +104,8 @@ int target__spawn(struct target *t, char *const argv[], char *err, size_t errlen
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (read(gate[0], &go, 1) != 1)
 			_exit(127);	/* fragscope went away before the probes were in place */
-		execv(t->path, argv);
+		if (!child_stdout_to_stderr || dup2(2, 1) == 1)
+			execv(t->path, argv);
 		e = errno;
 		if (write(ep[1], &e, sizeof(e)) < 0)
 			_exit(127);

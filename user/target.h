@@ -22,6 +22,8 @@ struct target {
 int target__find_exe(const char *name, char *out, size_t outlen);
 /* Forks a child that waits, with signals as ours, before exec'ing argv. */
 int target__spawn(struct target *t, char *const argv[], char *err, size_t errlen);
+/* Commands spawned from now on get our stderr as their stdout (on: --json). */
+void target__stdout_to_stderr(int on);
 /* Lets the child exec; -errno if exec failed. */
 int target__release(struct target *t, char *err, size_t errlen);
 int target__open(struct target *t, pid_t pid, char *err, size_t errlen);
