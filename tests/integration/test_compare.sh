@@ -1,7 +1,9 @@
 #!/bin/bash
 # test_compare.sh - `fragscope compare` on the bundled RPC-server-like workload:
 # real runs per variant, the table equal to each variant's session, the known
-# direction of the effect, and bad input. Needs root.
+# direction of the effect, and bad input; variants labelled with the allocator that
+# really ran (a program that links jemalloc); only JSON on stdout with --json (compare
+# and stat). Needs root.
 . "$(dirname "$0")/lib.sh"
 
 RW="$TOOLS/rpcwork --threads 4 --requests 20000 --burst 128 --hold"
@@ -97,4 +99,68 @@ if [ $rc = 1 ] && grep -q 'variant jemalloc: exited with status 3' cmp4.err && [
 else
 	fail compare_variant_exits_nonzero "rc=$rc $(cat cmp4.err)"
 fi
+# A program that links jemalloc (as Debian's redis-server does): glibc cannot be had by
+# unsetting LD_PRELOAD, so the glibc variant is skipped with the reason, never run as
+# jemalloc under glibc's name; the jemalloc variants tune the program's own jemalloc
+# through its MALLOC_CONF (stats_print:true makes that jemalloc print its statistics at
+# exit: the option reached it). allocwork prints its tally on stdout: with --json it
+# must land on stderr, once per variant that ran.
+"$FS" compare --variants glibc,jemalloc,stats=jemalloc:stats_print:true --idle 0 -o cmpje --json \
+	--html cmpje/page.html -- $TOOLS/allocwork-je --api $JE_APIS --threads 1 --rounds 2000 --keep 4 > cmpje.json 2> cmpje.err
+rc=$?
+got=$(jq -c '[.variants[] | [.name, .allocator_requested, .allocator_traced, .substituted, .skipped, .compared, .ran]]' cmpje.json 2>&1)
+want='[["glibc","glibc",null,false,true,false,false],["jemalloc","jemalloc","jemalloc",true,false,true,true],["stats","jemalloc","jemalloc",true,false,true,true]]'
+note=$(jq -r '.variants[0].note' cmpje.json 2>/dev/null)
+if [ $rc = 0 ] && [ "$got" = "$want" ] && [ "$note" = "not substitutable: allocwork-je links jemalloc ($(jq -r '.variants[1].allocator_object' cmpje.json))" ] \
+	&& [ "$(jq -c .compared cmpje.json)" = '["jemalloc","stats"]' ] \
+	&& jq -r '.variants[1].settings' cmpje.json | grep -q "^the program's own jemalloc (/" \
+	&& jq -r '.variants[2].settings' cmpje.json | grep -q ' MALLOC_CONF=stats_print:true$' \
+	&& grep -q 'variant 1 of 3: glibc skipped: not substitutable: allocwork-je links jemalloc' cmpje.err; then
+	pass compare_linked_jemalloc_labelled
+else
+	fail compare_linked_jemalloc_labelled "rc=$rc got $got note '$note' $(tail -2 cmpje.err)"
+fi
+# the verdict names what was compared: jemalloc settings, not glibc against jemalloc
+v=$(jq -r .verdict cmpje.json 2>/dev/null)
+if grep -q 'All compared variants ran jemalloc: settings of one allocator were compared, not glibc against jemalloc\. Not compared: glibc (skipped, not substitutable: allocwork-je links jemalloc' <<<"$v" \
+	&& grep -Eq '^(jemalloc|stats) keeps the least' <<<"$v" && ! grep -q '^glibc' <<<"$v" \
+	&& grep -q 'skipped: not substitutable: allocwork-je links jemalloc' cmpje/page.html \
+	&& [ "$("$FS" report --json cmpje/stats.db 2>/dev/null | jq -c '.session.meta | [.variant_allocator_requested, .variant_allocator_traced, .variant_substituted, .allocator]')" = '["jemalloc","jemalloc","true","jemalloc"]' ]; then
+	pass compare_linked_jemalloc_verdict
+else
+	fail compare_linked_jemalloc_verdict "$v"
+fi
+# the option reached the linked jemalloc (once: the stats variant), and the command's
+# stdout went to stderr, once per run
+if [ "$(grep -c 'Begin jemalloc statistics' cmpje.err)" = 1 ] && [ "$(grep -c '^{"pid": [0-9]*, "threads": 1, "allocs": [0-9]*,' cmpje.err)" = 2 ]; then
+	pass compare_linked_jemalloc_conf
+else
+	fail compare_linked_jemalloc_conf "$(grep -c 'Begin jemalloc statistics' cmpje.err) stats prints, $(grep -c '"threads": 1' cmpje.err) tallies on stderr"
+fi
+
+# --json: only the document on stdout; the command's and the load command's stdout go
+# to stderr
+"$FS" compare --json --variants glibc --idle 0 -o cmp7 --load 'sh -c "echo requests=1"' \
+	-- sh -c 'echo cmdout; exec sleep 5' > cmp7.json 2> cmp7.err
+rc=$?
+if [ $rc = 0 ] && jq -e '.variants[0].ran' cmp7.json > /dev/null && grep -qx 'requests=1' cmp7.err && grep -qx cmdout cmp7.err; then
+	pass compare_json_load_stdout
+else
+	fail compare_json_load_stdout "rc=$rc stdout: $(head -c 200 cmp7.json) stderr: $(tail -2 cmp7.err)"
+fi
+"$FS" stat -j -- sh -c 'echo hello' > stat.json 2> stat.err
+rc=$?
+if [ $rc = 0 ] && jq -e .totals stat.json > /dev/null && grep -qx hello stat.err; then
+	pass stat_json_command_stdout
+else
+	fail stat_json_command_stdout "rc=$rc stdout: $(head -c 200 stat.json) stderr: $(tail -2 stat.err)"
+fi
+# with -o FILE the document goes to the file, and the command keeps our stdout
+"$FS" stat -j -o stat2.json -- sh -c 'echo hello' > stat2.out 2> stat2.err
+if [ "$(cat stat2.out)" = hello ] && jq -e .totals stat2.json > /dev/null; then
+	pass stat_json_file_command_stdout
+else
+	fail stat_json_file_command_stdout "stdout: $(head -c 200 stat2.out)"
+fi
+
 no_programs_left nothing_left_attached_after_compare
