@@ -70,7 +70,8 @@ static const char compare_usage[] =
 	"  -i, --interval MS     sampling interval (default 250)\n"
 	"  -o, --output DIR      where the sessions go (default fragscope-compare)\n"
 	"      --timeout SECS    longest run of one variant (default 600)\n"
-	"  -j, --json            the table as one JSON document on stdout\n"
+	"  -j, --json            the table as one JSON document on stdout (COMMAND's and\n"
+	"                        --load's stdout then go to stderr)\n"
 	"      --sample-bytes N  stack sampling of every run (default 524288; 0 off)\n"
 	"      --max-live N      capacity of the live-allocation map (default 1048576)\n"
 	"      --html OUT.html   the comparison as one page, RSS curves on one chart\n"
@@ -99,7 +100,7 @@ struct variant {
 	char je_prefix[16];	/* that jemalloc's prefix: it reads <PREFIX>MALLOC_CONF */
 	char alloc_traced[32];	/* the resolved plan of the run; "" if not run */
 	char alloc_object[PATH_MAX];	/* where malloc bound (or would bind, if skipped) */
-	int substituted;	/* the allocator asked for is the one that ran */
+	int substituted;	/* the allocator asked for is the one that ran (-1: not known) */
 	char why_not[320];	/* the allocator asked for cannot be had: not run (skipped), or
 				 * ran another one; either way not compared */
 	char diag_kind[24];
@@ -358,9 +359,6 @@ static void run_variant(struct variant *v, char **argv, const char *dir, const c
 		traced__view(t, &view);
 		session__set_target(ses, &view);
 		session__set_meta(ses, "variant", v->name);
-		session__set_meta(ses, "variant_allocator_requested", requested(v));
-		settings_text(v, err, sizeof(err));
-		session__set_meta(ses, "variant_settings", err);
 	}
 	t0 = now_ns();
 	for (;;) {
@@ -436,10 +434,20 @@ static void run_variant(struct variant *v, char **argv, const char *dir, const c
 	if (!v->substituted)
 		snprintf(v->why_not, sizeof(v->why_not), "not substitutable: asked for %s, %s ran (%s)", requested(v),
 			 v->alloc_traced, v->alloc_object);
+	if (t->execs) {	/* compare traces the first image only: the program it became is unseen */
+		v->substituted = -1;
+		snprintf(v->alloc_traced, sizeof(v->alloc_traced), "unknown");
+		snprintf(v->why_not, sizeof(v->why_not), "allocator unknown: %s replaced its image (exec) and compare "
+			 "does not follow it, so what ran after was not traced", t->tg.comm);
+	}
 	if (ses) {
-		session__set_meta(ses, "variant_note", v->why_not);
-		session__set_meta(ses, "variant_allocator_traced", v->alloc_traced);
-		session__set_meta(ses, "variant_substituted", v->substituted ? "true" : "false");
+		settings_text(v, err, sizeof(err));
+		if (session__set_meta(ses, "variant_allocator_requested", requested(v)) ||
+		    session__set_meta(ses, "variant_allocator_traced", v->alloc_traced) ||
+		    session__set_meta(ses, "variant_substituted",
+				      v->substituted < 0 ? "unknown" : v->substituted ? "true" : "false") ||
+		    session__set_meta(ses, "variant_settings", err) || session__set_meta(ses, "variant_note", v->why_not))
+			fs_warn("variant %s: session %s: metadata not written", v->name, v->session);
 		session__append(ses, &view, 1);
 		session__finish(ses, traced__exit_code(t), traced__elapsed(t));
 		session__close(ses);
@@ -478,7 +486,7 @@ static double pct(uint64_t part, uint64_t whole)
 /* In the verdict: it ran to the end, and ran the allocator it asked for. */
 static int compared(const struct variant *v)
 {
-	return v->ran && !v->error[0] && v->substituted;
+	return v->ran && !v->error[0] && v->substituted > 0;
 }
 
 /* "a, b" : the variants with the same why_not as vs[k]. */
@@ -567,7 +575,7 @@ static void print_table(FILE *f, const struct variant *vs, int n, const char *ve
 		const struct variant *v = &vs[i];
 
 		if (!v->ran) {
-			fprintf(f, " %-14s %-9s %s%s\n", v->name, requested(v), v->why_not[0] ? "skipped: " : "",
+			fprintf(f, " %-14s %-9s %s%s\n", v->name, "-", v->why_not[0] ? "skipped: " : "",
 				v->why_not[0] ? v->why_not : v->error[0] ? v->error : "not run");
 			continue;
 		}
@@ -615,10 +623,10 @@ static void print_json(const struct variant *vs, int n, const char *verdict_text
 		json__str(&j, "allocator_requested", requested(v));
 		json__str(&j, "allocator_traced", v->ran ? v->alloc_traced : NULL);
 		json__str(&j, "allocator_object", v->alloc_object[0] ? v->alloc_object : NULL);
-		if (v->ran || v->why_not[0])
+		if ((v->ran && v->substituted >= 0) || (!v->ran && v->why_not[0]))
 			json__bool(&j, "substituted", v->ran && v->substituted);
 		else
-			json__str(&j, "substituted", NULL);	/* did not start: unknown */
+			json__str(&j, "substituted", NULL);	/* did not start, or exec'd: unknown */
 		json__bool(&j, "skipped", !v->ran && v->why_not[0]);
 		json__str(&j, "note", v->why_not[0] ? v->why_not : NULL);
 		json__bool(&j, "compared", compared(v));
@@ -658,7 +666,7 @@ static int write_html(const char *path, const struct variant *vs, int n, const c
 	static const char *const colors[] = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b" };
 	FILE *f = fopen(path, "we");
 	double tmax = 1, ymax = 1;
-	char b[32], set[512];
+	char b[32];
 
 	if (!f)
 		return -errno;
@@ -686,15 +694,14 @@ static int write_html(const char *path, const struct variant *vs, int n, const c
 		for (int k = 0; k < vs[i].npoints; k++)
 			fprintf(f, "%.1f,%.1f ", 60 + 820 * vs[i].t[k] / tmax, 310 - 300 * vs[i].rss[k] / ymax);
 		fprintf(f, "\"><title>%s RssAnon</title></polyline>", vs[i].name);
-		fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"%s\">%s (%s%s)</text>", 620, 30 + 16 * i, colors[i % 6],
-			vs[i].name, vs[i].alloc_traced, compared(&vs[i]) ? "" : ", not compared");
+		fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"%s\">%s</text>", 700, 30 + 16 * i, colors[i % 6], vs[i].name);
 	}
 	fprintf(f, "</svg><table><tr><th>variant</th><th>allocator</th><th>settings</th><th>peak RSS</th><th>RSS end</th>"
 		   "<th>RSS idle</th><th>live idle</th><th>fragmentation</th><th>returned</th><th>faults</th><th>wall s</th>"
 		   "<th>diagnosis</th></tr>");
 	for (int i = 0; i < n; i++) {
 		const struct variant *v = &vs[i];
-		char c[6][32];
+		char c[6][32], set[512];
 
 		settings_text(v, set, sizeof(set));
 		if (!v->ran) {

@@ -138,10 +138,33 @@ else
 	fail compare_linked_jemalloc_conf "$(grep -c 'Begin jemalloc statistics' cmpje.err) stats prints, $(grep -c '"threads": 1' cmpje.err) tallies on stderr"
 fi
 
+# the text table: the skipped row says why, the row that ran names the allocator that ran
+"$FS" compare --variants glibc,jemalloc --idle 0 -o cmpje2 -- $TOOLS/allocwork-je --api $JE_APIS --threads 1 --rounds 200 > cmpje2.txt 2> cmpje2.err
+if grep -Eq '^ glibc +- +skipped: not substitutable: allocwork-je links jemalloc \(/' cmpje2.txt \
+	&& grep -Eq '^ jemalloc +jemalloc +[0-9]' cmpje2.txt && grep -Eq "^ +jemalloc +the program's own jemalloc \(/" cmpje2.txt \
+	&& grep -q '^ verdict: only jemalloc was compared: .* Not compared: glibc (skipped, not substitutable' cmpje2.txt; then
+	pass compare_linked_jemalloc_table
+else
+	fail compare_linked_jemalloc_table "$(grep -E '^ (glibc|jemalloc|verdict)' cmpje2.txt)"
+fi
+
+# a wrapper that execs the real program: compare traces the first image only, so what
+# ran is unknown and said so, never labelled glibc because sh is
+"$FS" compare --json --variants glibc --idle 0 -o cmp8 -- sh -c "exec $TOOLS/allocwork-je --api $JE_APIS --threads 1 --rounds 200" > cmp8.json 2> cmp8.err
+rc=$?
+if [ $rc = 1 ] && [ "$(jq -c '.variants[0] | [.allocator_traced, .substituted, .compared, .ran]' cmp8.json)" = '["unknown",null,false,true]' ] \
+	&& jq -r '.variants[0].note' cmp8.json | grep -q '^allocator unknown: sh replaced its image (exec)' \
+	&& jq -r .verdict cmp8.json | grep -q '^no variant could be compared\. Not compared: glibc (allocator unknown'; then
+	pass compare_exec_wrapper_unknown
+else
+	fail compare_exec_wrapper_unknown "rc=$rc $(jq -c '.variants[0] | [.allocator_traced, .substituted, .note]' cmp8.json) $(jq -r .verdict cmp8.json)"
+fi
+
 # --json: only the document on stdout; the command's and the load command's stdout go
-# to stderr
+# to stderr (the command waits on a FIFO nobody opens: no child left behind)
+mkfifo cmp7.fifo
 "$FS" compare --json --variants glibc --idle 0 -o cmp7 --load 'sh -c "echo requests=1"' \
-	-- sh -c 'echo cmdout; exec sleep 5' > cmp7.json 2> cmp7.err
+	-- sh -c 'echo cmdout; read x < cmp7.fifo' > cmp7.json 2> cmp7.err
 rc=$?
 if [ $rc = 0 ] && jq -e '.variants[0].ran' cmp7.json > /dev/null && grep -qx 'requests=1' cmp7.err && grep -qx cmdout cmp7.err; then
 	pass compare_json_load_stdout
