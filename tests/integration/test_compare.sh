@@ -64,10 +64,10 @@ kill -INT $cpid
 wait $cpid
 rc=$?
 if [ "$(jq -c '[.variants[] | [.name, .ran, .error]]' cmp6.json 2>/dev/null)" = '[["glibc",true,null],["jemalloc",true,"interrupted"]]' ] \
-	&& [ $rc = 1 ] && [ -z "$(pgrep -f 'rpcwork --threads 4 --requests 20000 --burst 128 --hold$')" ]; then
+	&& [ $rc = 1 ] && [ -z "$(pgrep -f "^$TOOLS/rpcwork --threads 4 --requests 20000 --burst 128 --hold$")" ]; then
 	pass compare_ctrl_c
 else
-	fail compare_ctrl_c "rc=$rc $(jq -c '[.variants[] | [.name, .ran, .error]]' cmp6.json 2>&1) $(tail -2 cmp6.err)"
+	fail compare_ctrl_c "rc=$rc $(jq -c '[.variants[] | [.name, .ran, .error]]' cmp6.json 2>&1) $(tail -2 cmp6.err) left: $(pgrep -af "^$TOOLS/rpcwork")"
 fi
 
 # bad input: one line naming the cause; the other variants are still compared
@@ -103,8 +103,7 @@ fi
 # unsetting LD_PRELOAD, so the glibc variant is skipped with the reason, never run as
 # jemalloc under glibc's name; the jemalloc variants tune the program's own jemalloc
 # through its MALLOC_CONF (stats_print:true makes that jemalloc print its statistics at
-# exit: the option reached it). allocwork prints its tally on stdout: with --json it
-# must land on stderr, once per variant that ran.
+# exit: the option reached it).
 "$FS" compare --variants glibc,jemalloc,stats=jemalloc:stats_print:true --idle 0 -o cmpje --json \
 	--html cmpje/page.html -- $TOOLS/allocwork-je --api $JE_APIS --threads 1 --rounds 2000 --keep 4 > cmpje.json 2> cmpje.err
 rc=$?
@@ -130,12 +129,11 @@ if grep -q 'All compared variants ran jemalloc: settings of one allocator were c
 else
 	fail compare_linked_jemalloc_verdict "$v"
 fi
-# the option reached the linked jemalloc (once: the stats variant), and the command's
-# stdout went to stderr, once per run
-if [ "$(grep -c 'Begin jemalloc statistics' cmpje.err)" = 1 ] && [ "$(grep -c '^{"pid": [0-9]*, "threads": 1, "allocs": [0-9]*,' cmpje.err)" = 2 ]; then
+# the option reached the linked jemalloc: its statistics printed once (the stats variant)
+if [ "$(grep -c 'Begin jemalloc statistics' cmpje.err)" = 1 ]; then
 	pass compare_linked_jemalloc_conf
 else
-	fail compare_linked_jemalloc_conf "$(grep -c 'Begin jemalloc statistics' cmpje.err) stats prints, $(grep -c '"threads": 1' cmpje.err) tallies on stderr"
+	fail compare_linked_jemalloc_conf "$(grep -c 'Begin jemalloc statistics' cmpje.err) statistics prints"
 fi
 
 # the text table: the skipped row says why, the row that ran names the allocator that ran
