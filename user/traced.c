@@ -14,6 +14,7 @@
 #include "jestats.h"
 #include "procmem.h"
 #include "symbolize.h"
+#include "calib.h"
 #include "traced.h"
 #include "tracer.h"
 
@@ -227,6 +228,7 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 	t->st.lifetime_sampling = 1u << topts.lifetime_shift;
 	t->st.sys_tracepoints = !topts.sys_uprobes;
 	show_sys(&t->plan, topts.sys_uprobes);
+	calib__rates();	/* measured before the probes go in; reported once they are */
 	topts.flavour = t->plan.alloc == FS_ALLOC_GLIBC ? FS_F_GLIBC
 		      : t->plan.alloc == FS_ALLOC_JEMALLOC ? FS_F_JEMALLOC : FS_F_OTHER;
 	t->st.flavour = topts.flavour;
@@ -244,6 +246,7 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 		snprintf(err, errlen, "PID %d exited while the probes were being attached", t->tg.pid);
 		goto fail;
 	}
+	calib__report_attach(&t->plan, topts.sys_uprobes);
 	procmem__settings(t->tg.pid, &t->st.settings);
 	t->sym = symbolizer__new(t->tg.pid);
 	t->t0_ns = now_ns();
@@ -325,6 +328,7 @@ void traced__view(const struct fs_traced *t, struct fs_view *v)
 	v->st = &t->st;
 	v->duration_s = traced__elapsed(t);
 	v->max_live = t->opts.max_live;
+	v->rates = calib__rates();
 }
 
 int traced__exit_code(const struct fs_traced *t)
