@@ -228,7 +228,6 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 	t->st.lifetime_sampling = 1u << topts.lifetime_shift;
 	t->st.sys_tracepoints = !topts.sys_uprobes;
 	show_sys(&t->plan, topts.sys_uprobes);
-	calib__rates();	/* measured before the probes go in; reported once they are */
 	topts.flavour = t->plan.alloc == FS_ALLOC_GLIBC ? FS_F_GLIBC
 		      : t->plan.alloc == FS_ALLOC_JEMALLOC ? FS_F_JEMALLOC : FS_F_OTHER;
 	t->st.flavour = topts.flavour;
@@ -246,10 +245,13 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 		snprintf(err, errlen, "PID %d exited while the probes were being attached", t->tg.pid);
 		goto fail;
 	}
-	calib__report_attach(&t->plan, topts.sys_uprobes);
 	procmem__settings(t->tg.pid, &t->st.settings);
 	t->sym = symbolizer__new(t->tg.pid);
 	t->t0_ns = now_ns();
+	/* after attaching, so the trap costs' measurement (~10 ms of CPU) neither widens
+	 * the window in which a target can exit under us nor falls outside the interval
+	 * the calls are counted in */
+	calib__report_attach(&t->plan, topts.sys_uprobes);
 	fs_info("tracing PID %d (%s)", t->tg.pid, t->tg.comm);
 	return t;
 fail:
