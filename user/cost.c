@@ -150,12 +150,28 @@ const char *cost__percent(double fraction, char *buf, size_t len)
 	return buf;
 }
 
+/* 12345.6 -> "12,346" */
+static const char *grouped(double v, char *buf, size_t len)
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof(tmp), "%.0f", v), o = 0;
+
+	for (int i = 0; i < n && (size_t)o + 2 < len; i++) {
+		if (i && (n - i) % 3 == 0 && tmp[i - 1] != '-')
+			buf[o++] = ',';
+		buf[o++] = tmp[i];
+	}
+	buf[o] = 0;
+	return buf;
+}
+
 void cost__line(const struct fs_cost_est *e, const struct fs_cost_rates *r, char *buf, size_t len)
 {
-	char p[16], m[24];
+	char p[16], m[24], c[32];
 
-	snprintf(buf, len, "probes cost the target about %s of a CPU (estimate: %.0f probed calls/s x ~%s a call; "
+	snprintf(buf, len, "probes cost the target about %s of a CPU (estimate: %s probed calls/s x ~%s a call; "
 		 "trap costs %s; the BPF programs' own work not included)",
-		 cost__percent(e->cpu_fraction, p, sizeof(p)), e->calls_per_s, us(e->mean_ns, m, sizeof(m)),
+		 cost__percent(e->cpu_fraction, p, sizeof(p)), grouped(e->calls_per_s, c, sizeof(c)),
+		 us(e->mean_ns, m, sizeof(m)),
 		 r->measured ? "measured on this machine at start" : "from PROBING.md, not measured here");
 }

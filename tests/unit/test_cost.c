@@ -126,9 +126,16 @@ TEST(cost_estimate_arithmetic)
 	ASSERT_EQ(e.calls_per_s, 5000.0, "calls/s with wrappers");
 
 	cost__line(&e, &r, buf, sizeof(buf));
-	ASSERT_HAS_STR(buf, "probes cost the target about 2.7% of a CPU (estimate: 5000 probed calls/s x ~5.3 us a call",
+	ASSERT_HAS_STR(buf, "probes cost the target about 2.7% of a CPU (estimate: 5,000 probed calls/s x ~5.3 us a call",
 		       "the line");
 	ASSERT_HAS_STR(buf, "measured on this machine", "basis");
+
+	e.calls_per_s = 1234567.8;
+	cost__line(&e, &r, buf, sizeof(buf));
+	ASSERT_HAS_STR(buf, "(estimate: 1,234,568 probed calls/s", "grouped");
+	e.calls_per_s = 999;
+	cost__line(&e, &r, buf, sizeof(buf));
+	ASSERT_HAS_STR(buf, "(estimate: 999 probed calls/s", "under a thousand");
 
 	ASSERT_EQ(cost__estimate(&pl, &s, 0, 0, &r, &e), -EINVAL, "no interval");
 	memset(&s, 0, sizeof(s));
