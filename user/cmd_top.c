@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "fragscope.h"
+#include "calib.h"
+#include "cost.h"
 #include "json.h"
 #include "log.h"
 #include "render.h"
@@ -165,8 +167,25 @@ static double rate(uint64_t v, uint64_t ns)
 
 static void batch_header(void)
 {
-	printf("%-8s %7s %-15s %10s %10s %10s %10s %10s %10s %-6s %s\n", "TIME", "PID", "COMMAND", "LIVE", "HELD_FREE",
-	       "RESIDENT", "RETURNED", "ALLOC/S", "FREE/S", "STATE", "DIAGNOSIS");
+	const struct fs_cost_rates *r = calib__rates();
+
+	/* PROBES last: the columns before it keep their places */
+	printf("%-8s %7s %-15s %10s %10s %10s %10s %10s %10s %-6s %-22s %s\n", "TIME", "PID", "COMMAND", "LIVE",
+	       "HELD_FREE", "RESIDENT", "RETURNED", "ALLOC/S", "FREE/S", "STATE", "DIAGNOSIS", "PROBES");
+	fprintf(stderr, "fragscope: PROBES: the CPU the probes cost the target, estimated: probed calls/s of the interval "
+		"x trap cost a call (%s; the BPF programs' own work not included)\n",
+		r->measured ? "trap costs measured here at start" : "PROBING.md's constants, not measured here");
+}
+
+/* The probes' estimated cost over the last interval: 0, or -1 before the first. */
+static int interval_cost(const struct top_proc *p, struct fs_cost_est *e)
+{
+	const struct fs_traced *t = p->t;
+
+	if (!p->have_delta)
+		return -1;
+	return cost__estimate(&t->plan, &p->delta, !t->st.sys_tracepoints && t->plan.nsys == FS_S__COUNT,
+			      (double)p->delta.mono_ns / 1e9, calib__rates(), e);
 }
 
 /* "1.5 MiB" -> "1.5MiB": one field per column. */
@@ -202,11 +221,16 @@ static void batch_line(const struct top_proc *p)
 	time_t now = time(NULL);
 
 	strftime(tb, sizeof(tb), "%H:%M:%S", localtime(&now));
-	printf("%-8s %7d %-15s %10s %10s %10s %10s %10.0f %10.0f %-6s %s\n", tb, t->info.pid, t->info.comm,
+	struct fs_cost_est e;
+	char pc[16] = "-";
+
+	if (!interval_cost(p, &e))
+		cost__percent(e.cpu_fraction, pc, sizeof(pc));
+	printf("%-8s %7d %-15s %10s %10s %10s %10s %10.0f %10.0f %-6s %-22s %s\n", tb, t->info.pid, t->info.comm,
 	       bytes_field(m->live, b1, sizeof(b1)), held_field(m, b2, sizeof(b2)),
 	       bytes_field(m->resident, b3, sizeof(b3)), bytes_field(m->returned, b4, sizeof(b4)),
 	       rate(d->c[FS_C_ALLOCS], d->mono_ns), rate(d->c[FS_C_FREES], d->mono_ns),
-	       t->info.exited ? "exited" : "run", memmodel__diag_name(t->st.diag.kind));
+	       t->info.exited ? "exited" : "run", memmodel__diag_name(t->st.diag.kind), pc);
 }
 
 static void json_line(const struct top_proc *p, long seq)
@@ -238,6 +262,14 @@ static void json_line(const struct top_proc *p, long seq)
 	json__u64(&j, "munmap_calls", d->k.sys[FS_S_MUNMAP].calls);
 	json__u64(&j, "brk_shrink_calls", d->k.brk_shrink_calls);
 	json__u64(&j, "released_resident_bytes", agg__returned(d));
+	{
+		struct fs_cost_est e;
+
+		if (!interval_cost(p, &e))
+			json__dbl(&j, "probe_est_cpu_fraction", e.cpu_fraction);	/* probe_cost: the whole trace */
+		else
+			json__str(&j, "probe_est_cpu_fraction", NULL);
+	}
 	json__end_obj(&j);
 	json__obj(&j, "process");
 	json__str(&j, "cmdline", p->cmdline);

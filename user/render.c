@@ -1,6 +1,7 @@
 /* render.c - text and JSON views of a snapshot. */
 #include <inttypes.h>
 #include <string.h>
+#include "cost.h"
 #include "render.h"
 
 const char *render__num(uint64_t v, char *buf, size_t len)
@@ -155,6 +156,7 @@ void render__json_core(struct json *j, const struct fs_view *v)
 
 	if (v->st)
 		render__json_memory(j, v->st);
+	render__json_probe_cost(j, v);
 
 	json__arr(j, "notes");
 	for (int i = 0; i < p->nnotes; i++)
@@ -606,6 +608,66 @@ static void text_memory(FILE *f, const struct fs_state *st)
 	fprintf(f, "\n  diagnosis: %s: %s\n", memmodel__diag_name(st->diag.kind), st->diag.text);
 }
 
+/* Whether the memory-syscall wrappers were probed (not the tracepoints). */
+static int sys_uprobes(const struct fs_view *v)
+{
+	return v->st && !v->st->sys_tracepoints && v->plan->nsys == FS_S__COUNT;
+}
+
+void render__probe_cost_text(FILE *f, const struct fs_view *v)
+{
+	struct fs_cost_est e;
+	char line[384];
+
+	if (!v->rates || cost__estimate(v->plan, v->snap, sys_uprobes(v), v->duration_s, v->rates, &e))
+		return;
+	cost__line(&e, v->rates, line, sizeof(line));
+	fprintf(f, "\n  %s\n", line);
+}
+
+void render__json_probe_cost(struct json *j, const struct fs_view *v)
+{
+	const struct fs_cost_rates *r = v->rates;
+	struct fs_cost_kinds k;
+	struct fs_cost_est e;
+	uint64_t fcalls = 0;
+
+	if (!r)
+		return;
+	json__obj(j, "probe_cost");
+	if (cost__estimate(v->plan, v->snap, sys_uprobes(v), v->duration_s, r, &e)) {
+		json__str(j, "error", "no interval to estimate over");
+		json__end_obj(j);
+		return;
+	}
+	for (int i = 0; i < v->plan->nprobes && i < v->snap->nfuncs; i++)
+		fcalls += v->snap->f[i].calls;
+	cost__kinds(v->plan, sys_uprobes(v), &k);
+	json__dbl(j, "seconds", e.seconds);
+	json__u64(j, "function_calls", fcalls);
+	json__u64(j, "syscall_wrapper_calls", e.calls - fcalls);
+	json__u64(j, "other_hits", e.other_hits);
+	json__dbl(j, "calls_per_s", e.calls_per_s);
+	json__dbl(j, "ns_per_call", e.mean_ns);
+	json__dbl(j, "est_cpu_fraction", e.cpu_fraction);
+	json__obj(j, "ns_per_hit");
+	json__dbl(j, "emulated", r->emulated_ns);
+	json__dbl(j, "single_stepped", r->stepped_ns);
+	json__dbl(j, "return", r->return_ns);
+	json__end_obj(j);
+	json__obj(j, "probes");
+	json__i64(j, "functions", k.funcs);
+	json__i64(j, "emulated", k.emulated);
+	json__i64(j, "single_stepped", k.stepped);
+	json__i64(j, "with_return", k.returns);
+	json__i64(j, "syscall_wrappers", k.sys);
+	json__end_obj(j);
+	json__bool(j, "measured", r->measured);
+	json__str(j, "basis", r->basis);
+	json__str(j, "excludes", "the BPF programs' own run time (about a third more, PROBING.md)");
+	json__end_obj(j);
+}
+
 void render__stat_json(FILE *f, const struct fs_view *v)
 {
 	struct json j;
@@ -717,6 +779,7 @@ void render__stat_text(FILE *f, const struct fs_view *v)
 		text_memory(f, v->st);
 	for (int i = 0; i < p->nnotes; i++)
 		fprintf(f, "\n  note: %s", p->notes[i]);
+	render__probe_cost_text(f, v);
 	if ((v->target->children || v->target->execs) && !v->target->follow) {
 		fprintf(f, "\n  not traced: %llu child process%s born during the trace%s (fragscope stat follows them)",
 			(unsigned long long)v->target->children, v->target->children == 1 ? "" : "es",

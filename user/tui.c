@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "calib.h"
+#include "cost.h"
 #include "render.h"
 #include "traced.h"
 #include "tui.h"
@@ -304,6 +306,21 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 	    "untracked %s (%s)  lost %s%s", render__num(s->c[FS_C_UNTRACKED], n1, sizeof(n1)),
 	    render__bytes(s->c[FS_C_UNTRACKED_BYTES], b1, sizeof(b1)), render__num(agg__lost(s), n2, sizeof(n2)),
 	    agg__lost(s) ? "  live figures are a lower bound" : "");
+	ROW();
+	{	/* what the probes cost the target over the last interval */
+		const struct fs_cost_rates *r = calib__rates();
+		struct fs_cost_est e;
+
+		if (p->have_delta && !cost__estimate(&t->plan, d, !st->sys_tracepoints && t->plan.nsys == FS_S__COUNT,
+						     (double)d->mono_ns / 1e9, r, &e))
+			put(y, x, w, e.cpu_fraction >= 0.1 ? attr_of(C_WARN) : 0,
+			    "probes cost the target about %s of a CPU (estimate: %s calls/s x ~%.1f us; %s)",
+			    cost__percent(e.cpu_fraction, b1, sizeof(b1)),
+			    render__num((uint64_t)e.calls_per_s, n1, sizeof(n1)), e.mean_ns / 1000,
+			    r->measured ? "trap costs measured here" : "PROBING.md's trap costs");
+		else
+			put(y, x, w, attr_of(C_DIM), "probes cost the target: (after the first interval)");
+	}
 	ROW();
 	ROW();
 
