@@ -307,6 +307,13 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 	    render__bytes(s->c[FS_C_UNTRACKED_BYTES], b1, sizeof(b1)), render__num(agg__lost(s), n2, sizeof(n2)),
 	    agg__lost(s) ? "  live figures are a lower bound" : "");
 	ROW();
+	if (t->info.children || t->info.execs) {
+		/* top watches the PID only: what it started is not in these figures */
+		put(y, x, w, attr_of(C_WARN), "not traced: %llu child process%s born%s (fragscope stat --follow)",
+		    (unsigned long long)t->info.children, t->info.children == 1 ? "" : "es",
+		    t->info.execs ? ", and it exec'd a new image" : "");
+		ROW();
+	}
 	{	/* what the probes cost the target over the last interval */
 		const struct fs_cost_rates *r = calib__rates();
 		struct fs_cost_est e;
