@@ -37,6 +37,10 @@ void render__json_memory(struct json *j, const struct fs_state *st);
 struct fs_je_stats;
 /* jemalloc's own figures, as keys of the object open in j ("error": why missing). */
 void render__json_je(struct json *j, const struct fs_je_stats *js, const char *why);
+/* How the sites' figures relate to the exact totals, for a reader: "sites:
+ * estimated from N sampled stacks, scaled to the exact live total ...". */
+struct fs_state;
+const char *render__sites_note(const struct fs_state *st, char *buf, size_t len);
 /* 1234567 -> "1,234,567" */
 const char *render__num(uint64_t v, char *buf, size_t len);
 /* 1536 -> "1.5 KiB" */
