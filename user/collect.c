@@ -345,6 +345,7 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 	st->mem.busy = alive && st->prev_allocs && st->snap.c[FS_C_ALLOCS] > st->prev_allocs;
 	st->prev_allocs = st->snap.c[FS_C_ALLOCS];
 	st->mem.churn_faults = st->snap.k.churn_faults;
+	memcpy(st->mem.churn_src, st->snap.k.churn_src, sizeof(st->mem.churn_src));
 	if (st->flavour == FS_F_JEMALLOC)
 		je_figures(st, pid, alive, deep);
 	st->mem.trim_calls = st->snap.k.trim_calls;

@@ -402,6 +402,10 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__obj(j, "faults");
 	json__u64(j, "total", k->faults);
 	json__u64(j, "churn", k->churn_faults);
+	json__obj(j, "churn_by_source");	/* who released the pages faulted back in */
+	for (int i = 0; i < FS_R__COUNT; i++)
+		json__u64(j, src_names[i], k->churn_src[i]);
+	json__end_obj(j);
 	json__end_obj(j);
 
 	json__arr(j, "arenas");
