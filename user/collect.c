@@ -465,6 +465,7 @@ int collect__sites(struct fs_state *st, struct tracer *tr, struct symbolizer *sy
 		d->nframes = x->nframes;
 		snprintf(d->truncated, sizeof(d->truncated), "%s", all[i].why);
 		for (int f = 0; f < d->nframes; f++) {
+			d->ip[f] = x->ips[f];
 			if (sym)
 				symbolizer__frame(sym, x->ips[f], d->frame[f], FS_SITE_FRAME);
 			else

@@ -27,6 +27,7 @@ struct fs_site_sym {
 	int nframes;		/* code addresses only: the stack is cut at the first that is not */
 	char truncated[80];	/* why the stack is cut short ("" whole) */
 	char frame[FS_STACK_DEPTH][FS_SITE_FRAME];	/* innermost first */
+	uint64_t ip[FS_STACK_DEPTH];	/* the frames' addresses */
 };
 
 struct fs_state {

@@ -471,6 +471,14 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		for (int f = 0; f < x->nframes; f++)
 			json__str(j, NULL, x->frame[f]);
 		json__end_arr(j);
+		json__arr(j, "addresses");	/* of the frames, for symbolizers of one's own */
+		for (int f = 0; f < x->nframes; f++) {
+			char a[24];
+
+			snprintf(a, sizeof(a), "0x%llx", (unsigned long long)x->ip[f]);
+			json__str(j, NULL, a);
+		}
+		json__end_arr(j);
 		json__str(j, "truncated", x->truncated[0] ? x->truncated : NULL);
 		json__end_obj(j);
 	}
