@@ -631,7 +631,7 @@ static void text_memory(FILE *f, const struct fs_state *st)
 	if (st->nsites) {
 		char b4[32], note[256];
 
-		fprintf(f, "\n  top allocation sites by live bytes (~1 stack per %s allocated; %s)\n",
+		fprintf(f, "\n  top allocation sites by live bytes (~1 stack per %s allocated)\n  %s\n",
 			render__bytes(st->sample_bytes, b4, sizeof(b4)), render__sites_note(st, note, sizeof(note)));
 		for (int i = 0; i < st->nsites && i < 5; i++) {
 			const struct fs_site_sym *x = &st->sites[i];
