@@ -211,6 +211,32 @@ static int ends_indirect_call(const uint8_t b[8])
 	return 0;
 }
 
+/* The 8 code bytes before ip, from its object's file: 0, or -1 when they cannot be
+ * read (anonymous code, an object that will not open). */
+static int bytes_before(struct symbolizer *s, const struct smap *m, uint64_t ip, uint8_t b[8])
+{
+	struct sobj *o;
+	uint64_t off;
+
+	if (m->obj < 0)
+		return -1;
+	o = obj_open(s, m->obj);
+	if (!o->elf || o->bias == UINT64_MAX || elfobj__vaddr_to_off(o->elf, ip - o->bias, &off) || off < 8 ||
+	    elfobj__read(o->elf, off - 8, b, 8) != 8)
+		return -1;
+	return 0;
+}
+
+/* A return address follows a call: direct (e8 rel32) or indirect. Garbage read
+ * through a broken frame pointer chain that happens to point into code rarely
+ * does. When the bytes cannot be read, it is taken as code. */
+static int after_call(struct symbolizer *s, const struct smap *m, uint64_t ip)
+{
+	uint8_t b[8];
+
+	return bytes_before(s, m, ip, b) || b[3] == 0xe8 || ends_indirect_call(b);
+}
+
 /* Every thread's stack starts in libc: __libc_start_call_main calls main, and
  * start_thread the thread's routine, both through a pointer, with rbp 0 from
  * the entry point, so the frame pointer walk ends there. A stack that ends in
@@ -219,8 +245,6 @@ static int ends_indirect_call(const uint8_t b[8])
 static int is_root(struct symbolizer *s, uint64_t ip)
 {
 	const struct smap *m = map_of(s, ip);
-	struct sobj *o;
-	uint64_t off;
 	uint8_t b[8];
 	const char *n;
 
@@ -229,11 +253,16 @@ static int is_root(struct symbolizer *s, uint64_t ip)
 	n = base(s->objs[m->obj].path);
 	if (strncmp(n, "libc.so", 7) && strncmp(n, "libc-", 5))
 		return 0;
-	o = obj_open(s, m->obj);
-	if (!o->elf || o->bias == UINT64_MAX || elfobj__vaddr_to_off(o->elf, ip - o->bias, &off) || off < 8 ||
-	    elfobj__read(o->elf, off - 8, b, sizeof(b)) != (ssize_t)sizeof(b))
-		return 0;
-	return b[3] != 0xe8 && ends_indirect_call(b);
+	return !bytes_before(s, m, ip, b) && b[3] != 0xe8 && ends_indirect_call(b);
+}
+
+/* Every frame of a user stack is a return address: in an executable mapping,
+ * right after a call instruction. */
+static int is_return_address(struct symbolizer *s, uint64_t ip)
+{
+	const struct smap *m = map_of(s, ip);
+
+	return m && m->exec && after_call(s, m, ip);
 }
 
 int symbolizer__stack_end(struct symbolizer *s, const uint64_t *ips, int n, int max, char *why, size_t len)
@@ -241,7 +270,7 @@ int symbolizer__stack_end(struct symbolizer *s, const uint64_t *ips, int n, int 
 	int k = 0;
 
 	*why = 0;
-	while (k < n && symbolizer__is_code(s, ips[k]))
+	while (k < n && is_return_address(s, ips[k]))
 		k++;
 	if (k < n) {
 		/* the frame pointer chain ran into something that is not code: the last
@@ -249,7 +278,7 @@ int symbolizer__stack_end(struct symbolizer *s, const uint64_t *ips, int n, int 
 		if (k)
 			snprintf(why, len, "no frame pointers in %s", obj_name(s, ips[k - 1]));
 		else
-			snprintf(why, len, "not a code address: 0x%llx", (unsigned long long)ips[0]);
+			snprintf(why, len, "not a return address: 0x%llx", (unsigned long long)ips[0]);
 	} else if (n >= max) {
 		snprintf(why, len, "at the limit of %d frames", max);
 	} else if (n && !is_root(s, ips[n - 1])) {
