@@ -87,6 +87,10 @@ void render__json_je(struct json *j, const struct fs_je_stats *js, const char *w
  * stat summary's line, and the probe_cost JSON object. */
 void render__probe_cost_text(FILE *f, const struct fs_view *v);
 void render__json_probe_cost(struct json *j, const struct fs_view *v);
+/* How the sites' figures relate to the exact totals, for a reader: "sites:
+ * estimated from N sampled stacks, scaled to the exact live total ...". */
+struct fs_state;
+const char *render__sites_note(const struct fs_state *st, char *buf, size_t len);
 /* 1234567 -> "1,234,567" */
 const char *render__num(uint64_t v, char *buf, size_t len);
 /* 1536 -> "1.5 KiB" */

@@ -364,8 +364,13 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 		put(y, x, w, attr_of(C_DIM), "sites: stack sampling off (--sample-bytes 0)");
 		return;
 	}
-	put(y, x, w, A_BOLD, "sites by %s (1 stack per %s allocated)%s", tui__sort_name(ui->sort),
-	    render__bytes(st->sample_bytes, b1, sizeof(b1)), st->short_stacks ? "; no frame pointers: stacks are short" : "");
+	put(y, x, w, A_BOLD, "sites by %s (1 stack per %s allocated, %s%s%s)", tui__sort_name(ui->sort),
+	    render__bytes(st->sample_bytes, b1, sizeof(b1)),
+	    st->sites_live.rule == AGG_SITES_SCALED ? "scaled to the exact live total"
+	    : st->sites_live.rule == AGG_SITES_CLAMPED && st->sites_live.est_sum > st->sites_live.exact
+		    ? "scaled down to the exact live total" : "as sampled",
+	    st->truncated_stacks ? "; truncated stacks: " : "",
+	    st->truncated_stacks ? render__num((uint64_t)st->truncated_stacks, b3, sizeof(b3)) : "");
 	ROW();
 	put(y, x, w, A_UNDERLINE, "%10s %10s %8s  %s", "live~", "alloc~", "samples", "where");
 	ROW();
@@ -386,15 +391,15 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 		for (int i = 0; i < st->nsites && y < ymax; i++) {
 			const struct fs_site_sym *x2 = &st->sites[order[i]];
 
-			put(y, x, w, 0, "%10s %10s %8s  %s%s%s", bytes_s(x2->live_bytes, b1, sizeof(b1)),
+			put(y, x, w, 0, "%10s %10s %8s  %s%s%s%s%s%s", bytes_s(x2->live_bytes, b1, sizeof(b1)),
 			    render__bytes(x2->bytes, b2, sizeof(b2)), render__num(x2->samples, n1, sizeof(n1)),
 			    x2->nframes ? x2->frame[0] : "(no stack)", x2->nframes > 1 ? " < " : "",
-			    x2->nframes > 1 ? x2->frame[1] : "");
+			    x2->nframes > 1 ? x2->frame[1] : "", x2->truncated[0] ? " [truncated: " : "",
+			    x2->truncated, x2->truncated[0] ? "]" : "");
 			y++;
 		}
 		free(order);
 	}
-	(void)b3;
 #undef ROW
 }
 
@@ -412,7 +417,8 @@ static void draw_help(void)
 		"live: bytes the program holds; held free: resident allocator memory",
 		"with no live data; returned: given back to the OS since attach;",
 		"fragmentation: (resident - live) / resident. Sites are estimates",
-		"from byte-sampled stacks (~ marks an estimate).",
+		"from byte-sampled stacks (~ marks an estimate), scaled so that they",
+		"sum to the exact live total; a stack is cut where frame pointers end.",
 	};
 	int n = (int)(sizeof(lines) / sizeof(lines[0])), w = 72, h = n + 2;
 	int y0 = (LINES - h) / 2, x0 = (COLS - w) / 2;
