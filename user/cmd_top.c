@@ -366,13 +366,15 @@ static void top_json_keys(FILE *f)
 	struct fs_plan plan;
 	struct fs_snapshot d;
 	struct fs_state *st = calloc(1, sizeof(*st));
-	struct fs_view view = { .target = &info, .plan = &plan };
+	struct fs_cost_rates rates;	/* the constants: help measures nothing */
+	struct fs_view view = { .target = &info, .plan = &plan, .rates = &rates };
 	char *buf = NULL, keys[4096] = "", keys_cols[256];
 	size_t len = 0;
 	FILE *m;
 
 	memset(&plan, 0, sizeof(plan));
 	memset(&d, 0, sizeof(d));
+	cost__default_rates(&rates);
 	m = st ? open_memstream(&buf, &len) : NULL;
 	if (!m) {
 		free(st);
