@@ -188,6 +188,8 @@ void chart__lines(FILE *f, const struct chart *c)
 	}
 	for (int s = 0; s < c->nseries; s++) {
 		const struct chart_series *se = &c->series[s];
+		double lastx = 0, lasty = 0;
+		long drawn = 0;
 
 		fprintf(f, "<polyline class=\"");
 		chart__xml(f, se->cls ? se->cls : "series");
@@ -201,11 +203,19 @@ void chart__lines(FILE *f, const struct chart *c)
 				continue;
 			t = t < 0 ? 0 : t > tmax ? tmax : t;
 			v = v < 0 ? 0 : v > ya.top ? ya.top : v;
-			fprintf(f, "%.1f,%.1f ", ML + pw * t / tmax, y0 - ph * v / ya.top);
+			lastx = ML + pw * t / tmax;
+			lasty = y0 - ph * v / ya.top;
+			fprintf(f, "%.1f,%.1f ", lastx, lasty);
+			drawn++;
 		}
 		fprintf(f, "\"><title>");
 		chart__xml(f, se->label);
 		fprintf(f, "</title></polyline>\n");
+		if (drawn == 1) {	/* one point draws no line: a dot */
+			fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"", lastx, lasty);
+			chart__xml(f, se->color);
+			fprintf(f, "\"/>\n");
+		}
 		/* the legend, in a row above the plot */
 		fprintf(f, "<rect x=\"%.0f\" y=\"%d\" width=\"14\" height=\"%d\" fill=\"", lx, se->dashed ? 10 : 6,
 		se->dashed ? 3 : 10);

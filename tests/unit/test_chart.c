@@ -111,5 +111,17 @@ TEST(chart_lines_guards)
 	ASSERT_TRUE(!strstr(doc, "nan") && !strstr(doc, "inf"), "no non-finite coordinates");
 	/* three finite points: (0,10), (3,0 clamped from -4) and none for the NaN/inf ones */
 	ASSERT_TRUE(strstr(doc, "points=\"66.0,30.0 842.0,212.0 \"") != NULL, "points");
+	ASSERT_TRUE(!strstr(doc, "<circle"), "two points make a line, no dot");
+	free(doc);
+	/* one point draws no line: it gets a dot */
+	doc = NULL;
+	f = open_memstream(&doc, &len);
+	if (!ASSERT_TRUE(f != NULL, "memstream"))
+		return;
+	chart__lines(f, &(struct chart){ .title = "one", .yunit = CU_BYTES,
+					 .series = &(struct chart_series){ .label = "x", .color = "#000", .t = t, .v = v, .n = 1 },
+					 .nseries = 1 });
+	fclose(f);
+	ASSERT_TRUE(strstr(doc, "<circle") != NULL, "a dot for a single point");
 	free(doc);
 }
