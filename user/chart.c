@@ -131,7 +131,7 @@ void chart__xml(FILE *f, const char *s)
 
 /* The drawing's size (the viewBox: the svg scales down with the window). */
 #define W 860
-#define H 250
+#define H_DEFAULT 250
 #define ML 66	/* left: the value labels */
 #define MR 18
 #define MT 30	/* top: the legend */
@@ -139,6 +139,7 @@ void chart__xml(FILE *f, const char *s)
 
 void chart__lines(FILE *f, const struct chart *c)
 {
+	const int H = c->height >= MT + MB + 40 ? c->height : H_DEFAULT;
 	const double pw = W - ML - MR, ph = H - MT - MB, y0 = MT + ph;
 	struct chart_axis ya, ta;
 	double tmax = c->tmax, ymax = 0, lx = ML;

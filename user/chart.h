@@ -60,6 +60,7 @@ struct chart {
 	const char *id;		/* the svg element's id, or NULL */
 	enum chart_unit yunit;
 	double tmax;		/* the time axis' end; <= 0: the data's last time */
+	int height;		/* of the drawing; 0: the default (250) */
 	const struct chart_series *series;
 	int nseries;
 	const struct chart_mark *marks;

@@ -704,7 +704,7 @@ static int html_charts(FILE *f, const struct session_data *d)
 					 .nseries = 4, .marks = marks, .nmarks = nmarks });
 	chart__lines(f, &(struct chart){ .title = "bytes returned to the OS since the start (cumulative, its own scale)",
 					 .id = "returned", .yunit = CU_BYTES, .tmax = last_row(d)->t_s, .series = s + 4,
-					 .nseries = 1 });
+					 .nseries = 1, .height = 170 });
 	chart__lines(f, &(struct chart){ .title = "allocation and free rates", .id = "rates", .yunit = CU_BYTES_PER_S,
 					 .tmax = last_row(d)->t_s, .series = s + 5, .nseries = 2 });
 	r = 0;
@@ -771,6 +771,8 @@ static void svg_hist(FILE *f, const struct session_data *d, const char *name, co
 		if (strcmp(h->name, name))
 			continue;
 		bh = h->count > 0 ? ph * (double)h->count / ya.top : 0;
+		if (h->count > 0 && bh < 1.5)
+			bh = 1.5;	/* a bucket with few values still shows */
 		x = HI_L + k * bw;
 		if (h->lt) {
 			lab[0] = '<';
