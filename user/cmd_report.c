@@ -49,7 +49,7 @@ static const char report_usage[] =
 	"                        still live at the end, or alloc the bytes allocated over the\n"
 	"                        whole session, freed or not (a workload that frees all it\n"
 	"                        allocates has no live bytes). Sampled: estimates\n"
-	"      --flamegraph OUT.svg  draws those stacks as a flame graph (an SVG file)\n"
+	"      --flamegraph OUT.svg  draws the live bytes by stack as a flame graph (an SVG file)\n"
 	"      --diff A B        two sessions side by side, with the difference B - A\n"
 	"  -h, --help            this text\n"
 	"\n"
