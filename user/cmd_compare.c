@@ -12,8 +12,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "fragscope.h"
 #include "chart.h"
+#include "fragscope.h"
 #include "json.h"
 #include "log.h"
 #include "render.h"

@@ -205,7 +205,7 @@ static void text_ledger(FILE *f, const struct session_data *d)
 			seq = e->seq;
 			sum = 0;
 		}
-		sum += e->resident;
+		sum = (int64_t)((uint64_t)sum + (uint64_t)e->resident);	/* a damaged file: wrap, no UB */
 		if (sum > best_res) {
 			best_res = sum;
 			best = i;
@@ -634,25 +634,30 @@ static double *col_values(const struct session_data *d, const char *col, int mem
 
 #define MARK_TITLE 256
 
-/* One mark per interval with releases: when, how many calls, how much, by whom. */
+/* One mark per interval with releases: when, how many calls, how much, by whom.
+ * Without marks, only counts them. Sums wrap rather than overflow: a damaged file
+ * may hold any numbers. */
 static long release_marks(const struct session_data *d, struct chart_mark *marks, char *titles)
 {
 	long n = 0;
 
 	for (long i = 0; i < d->nevents;) {
 		long seq = d->events[i].seq, k = i;
-		int64_t res = 0, calls = 0;
-		char *t = titles + n * MARK_TITLE, b[32];
+		uint64_t res = 0, calls = 0;
+		char *t, b[32];
 		size_t o;
 
 		for (; k < d->nevents && d->events[k].seq == seq; k++)
 			if (!strcmp(d->events[k].kind, "source")) {
-				res += d->events[k].resident;
-				calls += d->events[k].calls;
+				res += (uint64_t)d->events[k].resident;
+				calls += (uint64_t)d->events[k].calls;
 			}
-		if (calls) {
-			o = (size_t)snprintf(t, MARK_TITLE, "%.1f s: %" PRId64 " release calls, %s resident returned (",
-					     d->events[i].t_s, calls, render__bytes(res > 0 ? (uint64_t)res : 0, b, sizeof(b)));
+		if (calls && !marks) {
+			n++;
+		} else if (calls) {
+			t = titles + n * MARK_TITLE;
+			o = (size_t)snprintf(t, MARK_TITLE, "%.1f s: %" PRIu64 " release calls, %s resident returned (",
+					     d->events[i].t_s, calls, render__bytes((int64_t)res > 0 ? res : 0, b, sizeof(b)));
 			for (long e = i, first = 1; e < k && o < MARK_TITLE; e++)
 				if (!strcmp(d->events[e].kind, "source")) {
 					o += (size_t)snprintf(t + o, MARK_TITLE - o, "%s%s", first ? "" : ", ", d->events[e].name);
@@ -679,10 +684,10 @@ static int html_charts(FILE *f, const struct session_data *d)
 	};
 	enum { NC = sizeof(cols) / sizeof(cols[0]) };
 	struct chart_series s[NC];
-	struct chart_mark *marks = calloc((size_t)d->nrows + 1, sizeof(*marks));
-	char *titles = malloc(((size_t)d->nrows + 1) * MARK_TITLE);
+	long nmarks = release_marks(d, NULL, NULL);
+	struct chart_mark *marks = calloc((size_t)nmarks + 1, sizeof(*marks));
+	char *titles = malloc(((size_t)nmarks + 1) * MARK_TITLE);
 	double *t = malloc(sizeof(*t) * (size_t)d->nrows);
-	long nmarks = 0;
 	int r = -ENOMEM, n = 0;
 
 	memset(s, 0, sizeof(s));
