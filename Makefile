@@ -18,10 +18,10 @@ CPPFLAGS  := -D_GNU_SOURCE
 WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation
 DEPFLAGS  = -MMD -MP
 INCLUDES  := -I$(OUTPUT) -Ibpf -Iuser
-LIBS      := -lbpf -ldw -lelf -lz -lstdc++ -lncursesw -lsqlite3
+LIBS      := -lbpf -ldw -lelf -lz -lstdc++ -lncursesw -lsqlite3 -lm
 
 # Pure modules: no libbpf, unit-testable without root.
-PURE_SRCS := user/agg.c user/census.c user/cost.c user/elfobj.c user/insn.c user/jestats.c user/json.c user/log.c user/mapset.c user/memmodel.c user/procmem.c user/render.c user/resolve.c user/symbolize.c user/session.c
+PURE_SRCS := user/agg.c user/census.c user/cost.c user/elfobj.c user/insn.c user/jestats.c user/json.c user/log.c user/mapset.c user/memmodel.c user/procmem.c user/render.c user/resolve.c user/symbolize.c user/session.c user/chart.c
 APP_SRCS  := $(PURE_SRCS) user/collect.c user/traced.c user/family.c user/main.c user/cmd_stat.c user/cmd_record.c user/cmd_report.c user/cmd_snapshot.c user/cmd_compare.c user/cmd_top.c user/tui.c user/target.c user/tracer.c user/umulti.c user/calib.c
 APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
