@@ -18,11 +18,11 @@ CPPFLAGS  := -D_GNU_SOURCE
 WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation
 DEPFLAGS  = -MMD -MP
 INCLUDES  := -I$(OUTPUT) -Ibpf -Iuser
-LIBS      := -lbpf -ldw -lelf -lz -lstdc++ -lncursesw -lsqlite3
+LIBS      := -lbpf -ldw -lelf -lz -lstdc++ -lncursesw -lsqlite3 -lm
 
 # Pure modules: no libbpf, unit-testable without root.
-PURE_SRCS := user/agg.c user/census.c user/elfobj.c user/insn.c user/jestats.c user/json.c user/log.c user/mapset.c user/memmodel.c user/procmem.c user/render.c user/resolve.c user/symbolize.c user/session.c
-APP_SRCS  := $(PURE_SRCS) user/collect.c user/traced.c user/family.c user/main.c user/cmd_stat.c user/cmd_record.c user/cmd_report.c user/cmd_snapshot.c user/cmd_compare.c user/cmd_top.c user/tui.c user/target.c user/tracer.c user/umulti.c
+PURE_SRCS := user/agg.c user/census.c user/cost.c user/elfobj.c user/insn.c user/jestats.c user/json.c user/log.c user/mapset.c user/memmodel.c user/procmem.c user/render.c user/resolve.c user/symbolize.c user/session.c user/chart.c
+APP_SRCS  := $(PURE_SRCS) user/collect.c user/traced.c user/family.c user/main.c user/cmd_stat.c user/cmd_record.c user/cmd_report.c user/cmd_snapshot.c user/cmd_compare.c user/cmd_top.c user/tui.c user/target.c user/tracer.c user/umulti.c user/calib.c
 APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOLS     := $(OUTPUT)/tools/rpcwork $(OUTPUT)/tools/allocwork $(OUTPUT)/tools/allocwork-je $(OUTPUT)/tools/allocwork-cxx \
@@ -36,7 +36,7 @@ TOOLS     += $(OUTPUT)/tools/forkwork $(OUTPUT)/tools/static-stripped
 FIXTURES  := $(OUTPUT)/fixtures/dyn $(OUTPUT)/fixtures/dyn-je $(OUTPUT)/fixtures/static \
              $(OUTPUT)/fixtures/static-stripped $(OUTPUT)/fixtures/libfakemalloc.so \
              $(OUTPUT)/fixtures/dyn-fake $(OUTPUT)/fixtures/static-je-prefix $(OUTPUT)/fixtures/dyn-tc \
-             $(OUTPUT)/fixtures/refused $(OUTPUT)/fixtures/nopie
+             $(OUTPUT)/fixtures/refused $(OUTPUT)/fixtures/nopie $(OUTPUT)/fixtures/stepped
 
 VMLINUX   := vmlinux/vmlinux.h
 
@@ -153,6 +153,10 @@ $(OUTPUT)/fixtures/libfaketcmalloc.so: tests/unit/faketcmalloc.c tests/unit/fake
 	$(Q)$(CC) -O1 -shared -fPIC $< -o $@
 $(OUTPUT)/fixtures/dyn-tc: tests/unit/fixture.c $(OUTPUT)/fixtures/libfaketcmalloc.so
 	$(Q)$(CC) -O1 $< -o $@ -L$(OUTPUT)/fixtures -lfaketcmalloc -Wl,-rpath,'$$ORIGIN'
+$(OUTPUT)/fixtures/libfakestep.so: tests/unit/fakemalloc.c | $(OUTPUT)/fixtures
+	$(Q)$(CC) -O1 -shared -fPIC -DFAKE_STEPPED_FREE $< -o $@
+$(OUTPUT)/fixtures/stepped: tests/unit/fixture_stepped.c $(OUTPUT)/fixtures/libfakestep.so
+	$(Q)$(CC) -O1 $< -o $@ -L$(OUTPUT)/fixtures -lfakestep -Wl,-rpath,'$$ORIGIN'
 $(OUTPUT)/fixtures/refused: tests/unit/fixture_refused.S | $(OUTPUT)/fixtures
 	$(Q)$(CC) -nostdlib -static $< -o $@
 $(OUTPUT)/fixtures/nopie: tests/unit/fixture_nopie.c tests/unit/malloc_addr.c | $(OUTPUT)/fixtures

@@ -138,7 +138,7 @@ struct {
 
 /* The last releases, to recognise pages faulted back in soon after (churn). */
 #define NRELEASES 32
-struct release { __u64 start, end, ts; };
+struct release { __u64 start, end, ts, src; };	/* src: enum fs_src, who released */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, NRELEASES);
@@ -957,7 +957,7 @@ static __always_inline __u32 release_source(struct tstate *t, __u32 sys, __u64 a
 	return FS_R_OTHER;
 }
 
-static __always_inline void note_release(__u64 start, __u64 len, __u64 now)
+static __always_inline void note_release(__u64 start, __u64 len, __u64 now, __u32 src)
 {
 	__u32 i = __sync_fetch_and_add(&release_next, 1) % NRELEASES;
 	struct release *r = bpf_map_lookup_elem(&releases, &i);
@@ -966,6 +966,7 @@ static __always_inline void note_release(__u64 start, __u64 len, __u64 now)
 		r->start = start;
 		r->end = start + len;
 		r->ts = now;
+		r->src = src;
 	}
 }
 
@@ -1151,7 +1152,7 @@ static __always_inline void sys_end(__u32 wsys, long ret, int failed, __u64 err)
 			AADD(ks->src_calls[src], 1);
 			AADD(ks->src_resident[src], released);
 		}
-		note_release(addr, rel_len ? rel_len : len, now);
+		note_release(addr, rel_len ? rel_len : len, now, src);
 	}
 	}
 
@@ -1198,7 +1199,11 @@ int BPF_PROG(page_fault_user, unsigned long address, struct pt_regs *regs, unsig
 		struct release *r = bpf_map_lookup_elem(&releases, &k);
 
 		if (r && address >= r->start && address < r->end && now - r->ts < 1000000000ULL) {
+			__u64 src = r->src;
+
 			AADD(ks->churn_faults, 1);
+			if (src < FS_R__COUNT)	/* who released the page: the remedy differs */
+				AADD(ks->churn_src[src], 1);
 			break;
 		}
 	}

@@ -185,6 +185,7 @@ struct fs_kstats {
 	__u64 churn_faults;	/* faults on a page released less than a second before */
 	__u64 trim_calls;	/* malloc_trim() calls */
 	__u64 trim_released;	/* of which returned 1 (memory released) */
+	__u64 churn_src[FS_R__COUNT];	/* churn_faults by who released the page (enum fs_src) */
 };
 
 /* Allocator flavour, set before load: selects release attribution. */

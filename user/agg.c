@@ -136,3 +136,42 @@ int agg__bucket_of(uint64_t v)
 	}
 	return b < FS_HIST_BUCKETS ? b : FS_HIST_BUCKETS - 1;
 }
+
+void agg__site_scale_init(struct agg_site_scale *sc, uint64_t est_sum, uint64_t exact, int samples_lost)
+{
+	sc->est_sum = est_sum;
+	sc->exact = exact;
+	if (!est_sum)
+		sc->rule = AGG_SITES_AS_SAMPLED;
+	else if (samples_lost)
+		sc->rule = AGG_SITES_CLAMPED;
+	else
+		sc->rule = AGG_SITES_SCALED;
+}
+
+uint64_t agg__site_scaled(const struct agg_site_scale *sc, int64_t est)
+{
+	uint64_t v = est > 0 ? (uint64_t)est : 0;
+
+	if (sc->rule == AGG_SITES_AS_SAMPLED || (sc->rule == AGG_SITES_CLAMPED && sc->est_sum <= sc->exact))
+		return v;
+	/* 128 bits: est * exact overflows 64 beyond 4 GiB * 4 GiB; rounding down keeps
+	 * the sum of the sites at or below exact */
+	return (uint64_t)((unsigned __int128)v * sc->exact / sc->est_sum);
+}
+
+double agg__site_factor(const struct agg_site_scale *sc)
+{
+	if (sc->rule == AGG_SITES_AS_SAMPLED || (sc->rule == AGG_SITES_CLAMPED && sc->est_sum <= sc->exact))
+		return 1.0;
+	return (double)sc->exact / (double)sc->est_sum;
+}
+
+const char *agg__site_rule_name(int rule)
+{
+	switch (rule) {
+	case AGG_SITES_SCALED: return "scaled_to_exact";
+	case AGG_SITES_CLAMPED: return "clamped_to_exact";
+	default: return "as_sampled";
+	}
+}

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "chart.h"
 #include "fragscope.h"
 #include "json.h"
 #include "log.h"
@@ -30,6 +31,7 @@ static const char *jemalloc_lib;	/* --jemalloc, or found as the dynamic linker w
 static char jemalloc_found[PATH_MAX];
 #define MAX_VARIANTS 16
 #define MAX_POINTS 4096
+#define DEEP_EVERY 8	/* intervals between deep samples (sites, histograms, diagnosis) */
 
 static const char compare_usage[] =
 	"usage: fragscope compare [options] -- COMMAND [ARGS...]\n"
@@ -356,15 +358,23 @@ static void run_variant(struct variant *v, char **argv, const char *dir, const c
 	if (!ses)
 		fs_warn("variant %s: no session: %s", v->name, err);
 	else {
+		char set[512];
+		int argc = 0;
+
+		while (argv[argc])
+			argc++;
+		settings_text(v, set, sizeof(set));
 		traced__view(t, &view);
-		session__set_target(ses, &view);
-		session__set_meta(ses, "variant", v->name);
+		/* the metadata record writes (command, kernel, start, version...), and the variant's */
+		if (session__set_run(ses, argc, argv, 0, interval, DEEP_EVERY) || session__set_target(ses, &view) ||
+		    session__set_meta(ses, "variant", v->name) || session__set_meta(ses, "variant_settings", set))
+			fs_warn("variant %s: session %s: %s", v->name, v->session, session__errmsg(ses));
 	}
 	t0 = now_ns();
 	for (;;) {
 		struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN }, { .fd = t->tg.pidfd, .events = POLLIN } };
 		double el = (double)(now_ns() - t0) / 1e9;
-		int deep = n % 8 == 0, exited;
+		int deep = n % DEEP_EVERY == 0, exited;
 
 		traced__sample(t, deep, deep ? 20 : 0);
 		traced__view(t, &view);
@@ -661,63 +671,101 @@ static void print_json(const struct variant *vs, int n, const char *verdict_text
 	json__finish(&j);
 }
 
-static int write_html(const char *path, const struct variant *vs, int n, const char *verdict_text)
+/* RssAnon of every variant over time (solid), its live bytes (dashed, same colour),
+ * on report's chart code. */
+static int html_chart(FILE *f, const struct variant *vs, int n)
 {
 	static const char *const colors[] = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b" };
+	struct chart_series *s = calloc((size_t)n * 2 + 1, sizeof(*s));
+	char (*labels)[48] = calloc((size_t)n * 2 + 1, sizeof(*labels));
+	int ns = 0, r = -ENOMEM;
+
+	if (!s || !labels)
+		goto cleanup;
+	for (int i = 0; i < n; i++) {
+		const struct variant *v = &vs[i];
+		double *t, *rss, *live;
+
+		if (!v->npoints)
+			continue;
+		t = malloc(sizeof(double) * (size_t)v->npoints * 3);
+		if (!t)
+			goto cleanup;
+		rss = t + v->npoints;
+		live = rss + v->npoints;
+		for (int k = 0; k < v->npoints; k++) {
+			t[k] = v->t[k];
+			rss[k] = v->rss[k];
+			live[k] = v->live[k];
+		}
+		snprintf(labels[ns], sizeof(labels[ns]), "%s RssAnon", v->name);
+		s[ns] = (struct chart_series){ .label = labels[ns], .color = colors[i % 6], .cls = "variant", .t = t,
+					       .v = rss, .n = v->npoints };
+		ns++;
+		snprintf(labels[ns], sizeof(labels[ns]), "%s live", v->name);
+		s[ns] = (struct chart_series){ .label = labels[ns], .color = colors[i % 6], .cls = "variant-live", .t = t,
+					       .v = live, .n = v->npoints, .dashed = 1 };
+		ns++;
+	}
+	chart__lines(f, &(struct chart){ .title = "RssAnon (solid) and live bytes (dashed) of each variant",
+					 .id = "rss", .yunit = CU_BYTES, .series = s, .nseries = ns });
+	r = 0;
+cleanup:
+	for (int i = 0; s && i < ns; i += 2)
+		free((void *)s[i].t);
+	free(s);
+	free(labels);
+	return r;
+}
+
+static int write_html(const char *path, const struct variant *vs, int n, const char *verdict_text)
+{
 	FILE *f = fopen(path, "we");
-	double tmax = 1, ymax = 1;
-	char b[32];
 
 	if (!f)
 		return -errno;
-	for (int i = 0; i < n; i++)
-		for (int k = 0; k < vs[i].npoints; k++) {
-			if (vs[i].t[k] > tmax)
-				tmax = vs[i].t[k];
-			if (vs[i].rss[k] > ymax)
-				ymax = vs[i].rss[k];
-		}
 	fprintf(f, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>fragscope compare</title>"
 		   "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-		   "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#eee}</style></head><body>"
-		   "<h1>fragscope compare</h1><p>%s</p>", verdict_text);
-	fprintf(f, "<svg id=\"rss\" width=\"900\" height=\"360\" viewBox=\"0 0 900 360\" xmlns=\"http://www.w3.org/2000/svg\">"
-		   "<rect x=\"60\" y=\"10\" width=\"820\" height=\"300\" fill=\"none\" stroke=\"#888\"/>"
-		   "<text x=\"470\" y=\"350\" text-anchor=\"middle\">seconds</text>"
-		   "<text x=\"5\" y=\"20\">%s</text><text x=\"5\" y=\"310\">0</text>",
-		render__bytes((uint64_t)ymax, b, sizeof(b)));
-	for (int i = 0; i < n; i++) {
-		if (!vs[i].npoints)
-			continue;
-		fprintf(f, "<polyline class=\"variant\" fill=\"none\" stroke-width=\"2\" stroke=\"%s\" points=\"",
-			colors[i % 6]);
-		for (int k = 0; k < vs[i].npoints; k++)
-			fprintf(f, "%.1f,%.1f ", 60 + 820 * vs[i].t[k] / tmax, 310 - 300 * vs[i].rss[k] / ymax);
-		fprintf(f, "\"><title>%s RssAnon</title></polyline>", vs[i].name);
-		fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"%s\">%s</text>", 700, 30 + 16 * i, colors[i % 6], vs[i].name);
+		   "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td{white-space:nowrap}th{background:#eee}"
+		   "figure{margin:12px 0}figcaption{font-weight:600}.wide{overflow-x:auto}</style></head><body>"
+		   "<h1>fragscope compare</h1><p>");
+	chart__xml(f, verdict_text);	/* variant names are the user's */
+	fprintf(f, "</p>\n");
+	if (html_chart(f, vs, n)) {
+		fclose(f);
+		return -ENOMEM;
 	}
-	fprintf(f, "</svg><table><tr><th>variant</th><th>allocator</th><th>settings</th><th>peak RSS</th><th>RSS end</th>"
-		   "<th>RSS idle</th><th>live idle</th><th>fragmentation</th><th>returned</th><th>faults</th><th>wall s</th>"
-		   "<th>diagnosis</th></tr>");
+	fprintf(f, "<div class=\"wide\"><table><tr><th>variant</th><th>allocator</th><th>settings</th><th>peak RSS</th>"
+		   "<th>RSS end</th><th>RSS idle</th><th>live idle</th><th>fragmentation</th><th>returned</th><th>faults</th>"
+		   "<th>wall s</th><th>diagnosis</th></tr>");
 	for (int i = 0; i < n; i++) {
 		const struct variant *v = &vs[i];
 		char c[6][32], set[512];
 
+		/* the settings and notes hold the user's strings (names, MALLOC_CONF): escaped */
 		settings_text(v, set, sizeof(set));
+		fprintf(f, "<tr><td>");
+		chart__xml(f, v->name);
+		fprintf(f, "</td><td>%s</td><td style=\"text-align:left\">", v->ran ? v->alloc_traced : "-");
+		chart__xml(f, set);
 		if (!v->ran) {
-			fprintf(f, "<tr><td>%s</td><td>%s</td><td>%s</td><td colspan=\"9\" style=\"text-align:left\">%s%s</td></tr>",
-				v->name, requested(v), set, v->why_not[0] ? "skipped: " : "",
-				v->why_not[0] ? v->why_not : v->error[0] ? v->error : "not run");
+			fprintf(f, "</td><td colspan=\"9\" style=\"text-align:left\">%s", v->why_not[0] ? "skipped: " : "");
+			chart__xml(f, v->why_not[0] ? v->why_not : v->error[0] ? v->error : "not run");
+			fprintf(f, "</td></tr>");
 			continue;
 		}
-		fprintf(f, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%.0f%%</td>"
-			   "<td>%s</td><td>%llu</td><td>%.1f</td><td>%s%s%s</td></tr>", v->name, v->alloc_traced, set,
-			render__bytes(v->peak_rss, c[0], 32), render__bytes(v->rss_end, c[1], 32),
+		fprintf(f, "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%.0f%%</td><td>%s</td><td>%llu</td>"
+			   "<td>%.1f</td><td>", render__bytes(v->peak_rss, c[0], 32), render__bytes(v->rss_end, c[1], 32),
 			render__bytes(v->rss_idle, c[2], 32), render__bytes(v->live_idle, c[3], 32), 100 * v->frag_idle,
-			render__bytes(v->returned, c[4], 32), (unsigned long long)v->faults, v->wall_s,
-			v->error[0] ? v->error : v->diag_kind, v->why_not[0] ? "; " : "", v->why_not);
+			render__bytes(v->returned, c[4], 32), (unsigned long long)v->faults, v->wall_s);
+		chart__xml(f, v->error[0] ? v->error : v->diag_kind);
+		if (v->why_not[0]) {
+			fprintf(f, "; ");
+			chart__xml(f, v->why_not);
+		}
+		fprintf(f, "</td></tr>");
 	}
-	fprintf(f, "</table></body></html>\n");
+	fprintf(f, "</table></div></body></html>\n");
 	return fclose(f) ? -errno : 0;
 }
 

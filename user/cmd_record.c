@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include "fragscope.h"
@@ -55,41 +54,6 @@ static const char record_usage[] =
 	"  fragscope record -o before.db -- ./server --load-test\n"
 	"  fragscope report before.db\n";
 
-/* Words joined by spaces, those with blanks or quotes single-quoted (as a shell reads them). */
-static char *join_args(int argc, char **argv)
-{
-	size_t cap = 16, n = 0;
-	char *out;
-
-	for (int i = 0; i < argc; i++)
-		cap += strlen(argv[i]) * 4 + 3;
-	out = malloc(cap);
-	if (!out)
-		return NULL;
-	out[0] = 0;
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		int quote = !*a || strpbrk(a, " \t\n'\"\\$`*?;&|<>()") != NULL;
-
-		if (i)
-			out[n++] = ' ';
-		if (quote)
-			out[n++] = '\'';
-		for (; *a; a++) {
-			if (*a == '\'' && quote) {
-				memcpy(out + n, "'\\''", 4);
-				n += 4;
-			} else {
-				out[n++] = *a;
-			}
-		}
-		if (quote)
-			out[n++] = '\'';
-		out[n] = 0;
-	}
-	return out;
-}
-
 static long long file_size(const char *path)
 {
 	char wal[4200];
@@ -111,39 +75,6 @@ static void progress(const char *path, double elapsed, long snaps, int last)
 	fprintf(stderr, "\rfragscope record: %.1f s, %ld snapshot%s, %s %s  %s", elapsed, snaps, snaps == 1 ? "" : "s",
 		render__bytes((uint64_t)file_size(path), b, sizeof(b)), path, last ? "\n" : "");
 	fflush(stderr);
-}
-
-static int write_meta(struct session *s, int argc, char **argv, int cmd_at, double interval)
-{
-	char buf[64], *cmdline = NULL, *opts = NULL;
-	struct utsname un;
-	time_t now = time(NULL);
-	struct tm tm;
-	int r;
-
-	cmdline = join_args(argc - cmd_at, argv + cmd_at);
-	opts = join_args(cmd_at, argv);
-	if (!cmdline || !opts) {
-		free(cmdline);
-		free(opts);
-		return -ENOMEM;
-	}
-	r = session__set_meta(s, "fragscope_version", FRAGSCOPE_VERSION);
-	r = r ?: session__set_meta(s, "command", cmdline);
-	r = r ?: session__set_meta(s, "options", opts);
-	r = r ?: session__set_meta(s, "kernel", uname(&un) ? "" : un.release);
-	gmtime_r(&now, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	r = r ?: session__set_meta(s, "start_time", buf);
-	snprintf(buf, sizeof(buf), "%lld", (long long)now);
-	r = r ?: session__set_meta(s, "start_unix", buf);
-	snprintf(buf, sizeof(buf), "%.0f", interval * 1000);
-	r = r ?: session__set_meta(s, "interval_ms", buf);
-	snprintf(buf, sizeof(buf), "%d", DEEP_EVERY);
-	r = r ?: session__set_meta(s, "deep_every", buf);
-	free(cmdline);
-	free(opts);
-	return r;
 }
 
 int cmd_record(int argc, char **argv)
@@ -232,7 +163,7 @@ int cmd_record(int argc, char **argv)
 		fs_err("%s", err);
 		goto undo;
 	}
-	if (write_meta(s, argc, argv, optind, interval)) {
+	if (session__set_run(s, argc, argv, optind, interval, DEEP_EVERY)) {
 		fs_err("%s: %s", path, session__errmsg(s));
 		goto undo;
 	}

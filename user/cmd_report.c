@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "chart.h"
 #include "fragscope.h"
 #include "json.h"
 #include "log.h"
@@ -37,13 +38,18 @@ static const char report_usage[] =
 	"                        SERIES: counters, rates, memory, releases, all, or events\n"
 	"                        (one row per release or mapping delta of an interval)\n"
 	"      --html OUT.html   one self-contained page (no external resources): SVG charts\n"
-	"                        of RSS, mapped, resident, live and returned bytes over time\n"
-	"                        with the releases marked, the size and lifetime histograms,\n"
-	"                        the waterfall, ledger, diagnosis and the sites table\n"
-	"      --folded          live bytes by stack, one line per site: frames outermost\n"
-	"                        first joined by ';', a space, the bytes (flamegraph.pl,\n"
-	"                        speedscope and inferno read it)\n"
-	"      --flamegraph OUT.svg  draws those stacks as a flame graph (an SVG file)\n"
+	"                        of RssAnon, mapped, resident and live bytes over time with\n"
+	"                        the releases marked, of the bytes returned to the OS (on\n"
+	"                        their own scale), of the allocation and free rates, the size\n"
+	"                        and lifetime histograms, the waterfall, ledger, diagnosis\n"
+	"                        and the sites table\n"
+	"      --folded[=WHAT]   bytes by stack, one line per site: frames outermost first\n"
+	"                        joined by ';', a space, the bytes (flamegraph.pl, speedscope\n"
+	"                        and inferno read it). WHAT: live (the default) the bytes\n"
+	"                        still live at the end, or alloc the bytes allocated over the\n"
+	"                        whole session, freed or not (a workload that frees all it\n"
+	"                        allocates has no live bytes). Sampled: estimates\n"
+	"      --flamegraph OUT.svg  draws the live bytes by stack as a flame graph (an SVG file)\n"
 	"      --diff A B        two sessions side by side, with the difference B - A\n"
 	"  -h, --help            this text\n"
 	"\n"
@@ -58,8 +64,10 @@ static const char report_usage[] =
 
 static const char *const adv_names[] = { "DONTNEED", "FREE", "HUGEPAGE", "NOHUGEPAGE", "OTHER" };
 static const char *const adv_cols[] = { "dontneed", "free", "hugepage", "nohugepage", "other" };
+/* every release source `stat` shows, in its order */
 static const char *const src_cols[] = { "glibc_trim", "malloc_trim", "jemalloc_decay", "jemalloc_background",
-					"munmap_block", "other" };
+					"munmap_block", "program", "other" };
+#define NSRC ((int)(sizeof(src_cols) / sizeof(src_cols[0])))
 
 static const struct session_row *last_row(const struct session_data *d)
 {
@@ -175,12 +183,14 @@ static void text_ledger(FILE *f, const struct session_data *d)
 		fprintf(f, "  %-22s %10s %12s %14s\n", "malloc_trim()", render__num(U(r, "malloc_trim_calls"), n1, sizeof(n1)),
 			"", render__bytes(U(r, "malloc_trim_resident"), b2, sizeof(b2)));
 	fprintf(f, "  by source:");
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < NSRC; i++) {
 		char c2[48];
 
 		snprintf(col, sizeof(col), "src_%s_calls", src_cols[i]);
 		snprintf(c2, sizeof(c2), "src_%s_resident", src_cols[i]);
-		if (U(r, col))
+		if (session__col_absent(d, COL(col)))
+			fprintf(f, " %s not recorded (a session from an older fragscope)", src_cols[i]);
+		else if (U(r, col))
 			fprintf(f, " %s %s (%s calls)", src_cols[i], render__bytes(U(r, c2), b1, sizeof(b1)),
 				render__num(U(r, col), n1, sizeof(n1)));
 	}
@@ -195,7 +205,7 @@ static void text_ledger(FILE *f, const struct session_data *d)
 			seq = e->seq;
 			sum = 0;
 		}
-		sum += e->resident;
+		sum = (int64_t)((uint64_t)sum + (uint64_t)e->resident);	/* a damaged file: wrap, no UB */
 		if (sum > best_res) {
 			best_res = sum;
 			best = i;
@@ -454,12 +464,15 @@ static void folded_frame(FILE *f, const char *s)
 		fputc(*s == ';' ? ':' : *s == '\n' || *s == '\r' ? ' ' : *s, f);
 }
 
-static void report_folded(FILE *f, const struct session_data *d)
+/* Live bytes by stack, or (alloc) the bytes each stack allocated over the whole
+ * session, freed or not: the sites of the last deep snapshot, sampled estimates. */
+static void report_folded(FILE *f, const struct session_data *d, int alloc)
 {
 	for (int i = 0; i < d->nsites; i++) {
 		const struct session_site *x = &d->sites[i];
+		uint64_t v = alloc ? x->bytes : site_live(x);
 
-		if (!site_live(x))
+		if (!v)
 			continue;
 		if (!x->nframes)
 			fputs("[no stack]", f);
@@ -468,29 +481,7 @@ static void report_folded(FILE *f, const struct session_data *d)
 			if (fr)
 				fputc(';', f);
 		}
-		fprintf(f, " %" PRIu64 "\n", site_live(x));
-	}
-}
-
-static void xml_str(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '<')
-			fputs("&lt;", f);
-		else if (c == '>')
-			fputs("&gt;", f);
-		else if (c == '&')
-			fputs("&amp;", f);
-		else if (c == '"')
-			fputs("&quot;", f);
-		else if (c == '\'')
-			fputs("&#39;", f);
-		else if (c < 0x20 && c != '\n' && c != '\t')
-			fputc(' ', f);	/* not allowed in XML 1.0 */
-		else
-			fputc(c, f);
+		fprintf(f, " %" PRIu64 "\n", v);
 	}
 }
 
@@ -557,7 +548,7 @@ static void flame_draw(FILE *f, const struct fnode *n, double x, int depth, doub
 	for (const char *p = n->name; *p; p++)
 		h = h * 31 + (unsigned char)*p;
 	fprintf(f, "<g><title>");
-	xml_str(f, n->name);
+	chart__xml(f, n->name);
 	fprintf(f, " (%s, %.1f%%)</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"rgb(%u,%u,%u)\" rx=\"2\"/>",
 		render__bytes(n->value, b, sizeof(b)), total ? 100.0 * (double)n->value / (double)total : 0, x,
 		30 + depth * FG_ROW, w > 0.5 ? w - 0.5 : w, FG_ROW - 1, 205 + h % 50, 80 + (h >> 8) % 130, 40 + (h >> 16) % 50);
@@ -567,12 +558,12 @@ static void flame_draw(FILE *f, const struct fnode *n, double x, int depth, doub
 
 		fprintf(f, "<text x=\"%.2f\" y=\"%d\">", x + 3, 30 + depth * FG_ROW + 13);
 		if (len <= chars) {
-			xml_str(f, n->name);
+			chart__xml(f, n->name);
 		} else if (chars > 2) {
 			char *cut = strndup(n->name, (size_t)(chars - 2));
 
 			if (cut)
-				xml_str(f, cut);
+				chart__xml(f, cut);
 			fputs("..", f);
 			free(cut);
 		}
@@ -616,7 +607,7 @@ static int report_flamegraph(FILE *f, const struct session_data *d)
 		   "<rect width=\"100%%\" height=\"100%%\" fill=\"#fdfdf6\"/>\n"
 		   "<text x=\"%.0f\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">live bytes by allocation stack: ",
 		FG_W + 20, height, FG_W + 20, height, (FG_W + 20) / 2);
-	xml_str(f, d->path);
+	chart__xml(f, d->path);
 	fprintf(f, " (%s, sampled estimates)</text>\n", render__bytes(root.value, b, sizeof(b)));
 	if (root.value)
 		flame_draw(f, &root, 10, 0, FG_W / (double)root.value, root.value);
@@ -629,168 +620,202 @@ static int report_flamegraph(FILE *f, const struct session_data *d)
 
 /* ---- HTML ---- */
 
-#define CH_W 900
-#define CH_H 260
-#define CH_L 80	/* left margin: y labels */
-#define CH_B 30
-
-struct line { const char *col, *label, *color; };
-
-/* A line chart of byte columns over time, releases marked under the axis. */
-static void svg_chart(FILE *f, const struct session_data *d, const char *title, const struct line *lines, int nlines,
-		      int mark_releases)
+/* A column over the snapshots, for a chart; memory figures of snapshots whose
+ * memory was not read are NaN (not drawn), not 0. NULL when out of memory. */
+static double *col_values(const struct session_data *d, const char *col, int memory)
 {
-	double tmax = last_row(d)->t_s, ymax = 0, pw = CH_W - CH_L - 20, ph = CH_H - CH_B - 30;
-	char b[32];
+	double *v = malloc(sizeof(*v) * (size_t)d->nrows);
+	int c = COL(col), valid = COL("mem_valid");
 
-	for (int l = 0; l < nlines; l++)
-		for (long i = 0; i < d->nrows; i++) {
-			double v = session__rowd(&d->rows[i], COL(lines[l].col));
-
-			if (isfinite(v) && v > ymax)
-				ymax = v;
-		}
-	if (!(tmax > 0))
-		tmax = 1;
-	if (!(ymax > 0))
-		ymax = 1;
-	fprintf(f, "<figure><figcaption>");
-	xml_str(f, title);
-	fprintf(f, "</figcaption>\n<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-		   "viewBox=\"0 0 %d %d\">\n", CH_W, CH_H, CH_W, CH_H);
-	for (int g = 0; g <= 4; g++) {
-		double y = 20 + ph - ph * g / 4;
-
-		fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-			   "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" class=\"ax\">%s</text>\n",
-			CH_L, y, CH_L + pw, y, CH_L - 6, y + 4, render__bytes((uint64_t)(ymax * g / 4), b, sizeof(b)));
-	}
-	for (int g = 0; g <= 5; g++) {
-		double x = CH_L + pw * g / 5;
-
-		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" class=\"ax\">%.3g s</text>\n", x,
-			CH_H - 8, tmax * g / 5);
-	}
-	for (int l = 0; l < nlines; l++) {
-		fprintf(f, "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", lines[l].color);
-		for (long i = 0; i < d->nrows; i++) {
-			double v = session__rowd(&d->rows[i], COL(lines[l].col)), t = d->rows[i].t_s;
-
-			if (!isfinite(v) || !isfinite(t))
-				continue;
-			if (v < 0)
-				v = 0;
-			if (t < 0)
-				t = 0;
-			fprintf(f, "%.1f,%.1f ", CH_L + pw * (t > tmax ? 1 : t / tmax), 20 + ph - ph * (v > ymax ? 1 : v / ymax));
-		}
-		fprintf(f, "\"><title>%s</title></polyline>\n", lines[l].label);
-		fprintf(f, "<rect x=\"%.0f\" y=\"4\" width=\"10\" height=\"10\" fill=\"%s\"/>"
-			   "<text x=\"%.0f\" y=\"13\" class=\"ax\">%s</text>\n",
-			CH_L + 10.0 + l * 150, lines[l].color, CH_L + 24.0 + l * 150, lines[l].label);
-	}
-	if (mark_releases) {
-		for (long i = 0; i < d->nevents;) {
-			long seq = d->events[i].seq, k = i;
-			int64_t res = 0, calls = 0;
-			double t = d->events[i].t_s, x;
-
-			for (; k < d->nevents && d->events[k].seq == seq; k++)
-				if (!strcmp(d->events[k].kind, "source")) {
-					res += d->events[k].resident;
-					calls += d->events[k].calls;
-				}
-			if (calls && isfinite(t)) {
-				x = CH_L + pw * (t < 0 ? 0 : t > tmax ? 1 : t / tmax);
-				fprintf(f, "<path class=\"release\" d=\"M%.1f %.1f l-4 8 h8 z\" fill=\"#c0392b\"><title>%.1f s: "
-					   "%" PRId64 " release calls, %s resident returned (",
-					x, 20 + ph + 1, t, calls, render__bytes(res > 0 ? (uint64_t)res : 0, b, sizeof(b)));
-				for (long e = i, first = 1; e < k; e++)
-					if (!strcmp(d->events[e].kind, "source")) {
-						fprintf(f, "%s", first ? "" : ", ");
-						xml_str(f, d->events[e].name);
-						first = 0;
-					}
-				fprintf(f, ")</title></path>\n");
-			}
-			i = k;
-		}
-	}
-	fprintf(f, "</svg></figure>\n");
+	for (long i = 0; v && i < d->nrows; i++)
+		v[i] = memory && !session__rowi(&d->rows[i], valid) ? NAN : session__rowd(&d->rows[i], c);
+	return v;
 }
 
+#define MARK_TITLE 256
+
+/* One mark per interval with releases: when, how many calls, how much, by whom.
+ * Without marks, only counts them. Sums wrap rather than overflow: a damaged file
+ * may hold any numbers. */
+static long release_marks(const struct session_data *d, struct chart_mark *marks, char *titles)
+{
+	long n = 0;
+
+	for (long i = 0; i < d->nevents;) {
+		long seq = d->events[i].seq, k = i;
+		uint64_t res = 0, calls = 0;
+		char *t, b[32];
+		size_t o;
+
+		for (; k < d->nevents && d->events[k].seq == seq; k++)
+			if (!strcmp(d->events[k].kind, "source")) {
+				res += (uint64_t)d->events[k].resident;
+				calls += (uint64_t)d->events[k].calls;
+			}
+		if (calls && !marks) {
+			n++;
+		} else if (calls) {
+			t = titles + n * MARK_TITLE;
+			o = (size_t)snprintf(t, MARK_TITLE, "%.1f s: %" PRIu64 " release calls, %s resident returned (",
+					     d->events[i].t_s, calls, render__bytes((int64_t)res > 0 ? res : 0, b, sizeof(b)));
+			for (long e = i, first = 1; e < k && o < MARK_TITLE; e++)
+				if (!strcmp(d->events[e].kind, "source")) {
+					o += (size_t)snprintf(t + o, MARK_TITLE - o, "%s%s", first ? "" : ", ", d->events[e].name);
+					first = 0;
+				}
+			if (o < MARK_TITLE)
+				snprintf(t + o, MARK_TITLE - o, ")");
+			marks[n].t = d->events[i].t_s;
+			marks[n++].title = t;
+		}
+		i = k;
+	}
+	return n;
+}
+
+static int html_charts(FILE *f, const struct session_data *d)
+{
+	static const struct { const char *col, *label, *color; int memory; } cols[] = {
+		/* RssAnon last, dashed: it often runs along resident, which would hide it */
+		{ "mapped", "mapped", "#8e44ad", 1 }, { "resident", "resident", "#e67e22", 1 },
+		{ "live", "live", "#27ae60", 1 }, { "rss_anon", "RssAnon (whole process)", "#333333", 1 },
+		{ "returned", "returned (cumulative)", "#c0392b", 0 },
+		{ "bytes_allocated_per_s", "allocated/s", "#2e86c1", 0 }, { "bytes_freed_per_s", "freed/s", "#d35400", 0 },
+	};
+	enum { NC = sizeof(cols) / sizeof(cols[0]) };
+	struct chart_series s[NC];
+	long nmarks = release_marks(d, NULL, NULL);
+	struct chart_mark *marks = calloc((size_t)nmarks + 1, sizeof(*marks));
+	char *titles = malloc(((size_t)nmarks + 1) * MARK_TITLE);
+	double *t = malloc(sizeof(*t) * (size_t)d->nrows);
+	int r = -ENOMEM, n = 0;
+
+	memset(s, 0, sizeof(s));
+	if (!marks || !titles || !t)
+		goto cleanup;
+	for (long i = 0; i < d->nrows; i++)
+		t[i] = d->rows[i].t_s;
+	for (; n < NC; n++) {
+		s[n] = (struct chart_series){ .label = cols[n].label, .color = cols[n].color, .t = t, .n = d->nrows,
+					      .v = col_values(d, cols[n].col, cols[n].memory), .dashed = n == 3 };
+		if (!s[n].v)
+			goto cleanup;
+	}
+	nmarks = release_marks(d, marks, titles);
+	/* returned is cumulative (GiB where RSS is MiB): on one scale with RSS it would
+	 * flatten the RSS-against-live story into a line at zero */
+	chart__lines(f, &(struct chart){ .title = "allocator memory; red marks: releases to the OS (hover for details)",
+					 .id = "memory", .yunit = CU_BYTES, .tmax = last_row(d)->t_s, .series = s,
+					 .nseries = 4, .marks = marks, .nmarks = nmarks });
+	chart__lines(f, &(struct chart){ .title = "bytes returned to the OS since the start (cumulative, its own scale)",
+					 .id = "returned", .yunit = CU_BYTES, .tmax = last_row(d)->t_s, .series = s + 4,
+					 .nseries = 1, .height = 170 });
+	chart__lines(f, &(struct chart){ .title = "allocation and free rates", .id = "rates", .yunit = CU_BYTES_PER_S,
+					 .tmax = last_row(d)->t_s, .series = s + 5, .nseries = 2 });
+	r = 0;
+cleanup:
+	for (int i = 0; i < n; i++)
+		free((void *)s[i].v);
+	free(marks);
+	free(titles);
+	free(t);
+	return r;
+}
+
+#define HI_W 860
+#define HI_H 220
+#define HI_L 66
+#define HI_T 14
+#define HI_B 26
+
+/* A histogram of power-of-two buckets: bars on a count axis with round ticks,
+ * bucket labels in human units, as many as fit without overlapping. */
 static void svg_hist(FILE *f, const struct session_data *d, const char *name, const char *title, int is_ns)
 {
-	int n = 0, k = 0;
+	const double pw = HI_W - HI_L - 18, ph = HI_H - HI_T - HI_B, y0 = HI_T + ph;
+	struct chart_axis ya;
+	int n = 0, k = 0, every = 1;
 	int64_t max = 0;
+	size_t longest = 1;
 	double bw;
+	char lab[40], cnt[32];
 
 	for (int i = 0; i < d->nhists; i++)
 		if (!strcmp(d->hists[i].name, name)) {
 			n++;
 			if (d->hists[i].count > max)
 				max = d->hists[i].count;
+			chart__fmt((double)d->hists[i].lt, is_ns ? CU_NS : CU_BYTES, lab, sizeof(lab));
+			if (strlen(lab) + 1 > longest)
+				longest = strlen(lab) + 1;
 		}
 	fprintf(f, "<figure><figcaption>%s</figcaption>\n", title);
 	if (!n || max <= 0) {
 		fprintf(f, "<p class=\"none\">none recorded</p></figure>\n");
 		return;
 	}
-	bw = (double)(CH_W - CH_L - 20) / n;
-	fprintf(f, "<svg class=\"hist\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n",
-		CH_W, CH_H, CH_W, CH_H);
+	bw = pw / n;
+	/* 12px sans-serif: about 7 px a character, and a gap */
+	while (every * bw < 7 * (double)longest + 10 && every < n)
+		every++;
+	chart__axis(&ya, (double)max, CU_COUNT, 4, 1);
+	fprintf(f, "<svg class=\"hist\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+		   "style=\"max-width:100%%;height:auto\" font-family=\"sans-serif\" font-size=\"12\">\n",
+		HI_W, HI_H, HI_W, HI_H);
+	for (int i = 0; i < ya.nticks; i++) {
+		double y = y0 - ph * (i * ya.step) / ya.top;
+
+		fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>"
+			   "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#555\">%s</text>\n", HI_L, y, HI_L + pw, y,
+			i ? "#e4e4e4" : "#999", HI_L - 6, y + 4, chart__tick_label(&ya, i, cnt, sizeof(cnt)));
+	}
 	for (int i = 0; i < d->nhists; i++) {
 		const struct session_hist *h = &d->hists[i];
 		double bh, x;
-		char lab[32], cnt[32];
 
 		if (strcmp(h->name, name))
 			continue;
-		bh = h->count > 0 ? (double)(CH_H - CH_B - 30) * (double)h->count / (double)max : 0;
-		x = CH_L + k * bw;
-		if (is_ns)
-			snprintf(lab, sizeof(lab), "<%.3g us", (double)h->lt / 1000);
-		else if (h->lt)
-			snprintf(lab, sizeof(lab), "<%s", render__bytes(h->lt, cnt, sizeof(cnt)));
-		else
+		bh = h->count > 0 ? ph * (double)h->count / ya.top : 0;
+		if (h->count > 0 && bh < 1.5)
+			bh = 1.5;	/* a bucket with few values still shows */
+		x = HI_L + k * bw;
+		if (h->lt) {
+			lab[0] = '<';
+			chart__fmt((double)h->lt, is_ns ? CU_NS : CU_BYTES, lab + 1, sizeof(lab) - 1);
+		} else {
 			snprintf(lab, sizeof(lab), "0");
+		}
 		fprintf(f, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#2e86c1\">"
-			   "<title>%s: %s</title></rect>\n", x + 1, CH_H - CH_B - bh, bw > 3 ? bw - 2 : bw, bh, lab,
-			render__num(h->count > 0 ? (uint64_t)h->count : 0, cnt, sizeof(cnt)));
-		if (bw > 40 || k % 2 == 0)
-			fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" class=\"ax\">%s</text>\n", x + bw / 2,
-				CH_H - 10, lab);
+			   "<title>", x + 1, y0 - bh, bw > 3 ? bw - 2 : bw, bh);
+		chart__xml(f, lab);
+		fprintf(f, ": %s</title></rect>\n", render__num(h->count > 0 ? (uint64_t)h->count : 0, cnt, sizeof(cnt)));
+		if (k % every == 0) {
+			fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">", x + bw / 2, HI_H - 8);
+			chart__xml(f, lab);
+			fprintf(f, "</text>\n");
+		}
 		k++;
 	}
-	fprintf(f, "<text x=\"%d\" y=\"16\" class=\"ax\">max %s</text></svg></figure>\n", CH_L,
-		render__num((uint64_t)max, (char[32]){ 0 }, 32));
+	fprintf(f, "</svg></figure>\n");
 }
 
 static void html_kv(FILE *f, const char *k, const char *v)
 {
 	fprintf(f, "<tr><th>");
-	xml_str(f, k);
+	chart__xml(f, k);
 	fprintf(f, "</th><td>");
-	xml_str(f, v);
+	chart__xml(f, v);
 	fprintf(f, "</td></tr>\n");
 }
 
 static int report_html(FILE *f, const struct session_data *d)
 {
-	static const struct line mem_lines[] = {
-		{ "rss_anon", "RssAnon", "#7f8c8d" }, { "mapped", "mapped", "#8e44ad" },
-		{ "resident", "resident", "#e67e22" }, { "live", "live", "#27ae60" },
-		{ "returned", "returned", "#c0392b" },
-	};
-	static const struct line rate_lines[] = {
-		{ "bytes_allocated_per_s", "allocated/s", "#2e86c1" }, { "bytes_freed_per_s", "freed/s", "#d35400" },
-	};
 	static const char *const wf[] = { "live", "held_free", "mapped", "resident", "lazyfree", "returned", "rss_anon" };
 	const struct session_row *end = last_row(d), *pk = session__peak(d, COL("resident"));
 	char b1[32], b2[32], n1[32];
 
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>fragscope report: ");
-	xml_str(f, d->path);
+	chart__xml(f, d->path);
 	fprintf(f, "</title>\n<style>\n"
 		   "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1000px}\n"
 		   "h1{font-size:20px}h2{font-size:16px;margin-top:28px;border-bottom:1px solid #ccc}\n"
@@ -799,11 +824,14 @@ static int report_html(FILE *f, const struct session_data *d)
 		   "figure{margin:12px 0}figcaption{font-weight:600}.ax{font-size:11px;fill:#555}\n"
 		   "code{font-size:12px}.warn{color:#a00}\n</style></head><body>\n");
 	fprintf(f, "<h1>fragscope report: ");
-	xml_str(f, d->path);
+	chart__xml(f, d->path);
 	fprintf(f, "</h1>\n<table>\n");
 	html_kv(f, "target", session__meta(d, "comm", "?"));
 	html_kv(f, "PID", session__meta(d, "pid", "?"));
-	html_kv(f, "command", session__meta(d, "command", ""));
+	html_kv(f, "command", session__meta(d, "command", "")[0] ? session__meta(d, "command", "")
+								 : "(attached to a running process)");
+	if (session__meta(d, "variant", NULL))
+		html_kv(f, "compare variant", session__meta(d, "variant", ""));
 	html_kv(f, "allocator", session__meta(d, "allocator", "?"));
 	html_kv(f, "allocator object", session__meta(d, "allocator_object", "?"));
 	html_kv(f, "recorded", session__meta(d, "start_time", "?"));
@@ -817,8 +845,8 @@ static int report_html(FILE *f, const struct session_data *d)
 			   "of the last snapshot.</p>\n");
 
 	fprintf(f, "<h2>Memory over time</h2>\n<div id=\"charts\">\n");
-	svg_chart(f, d, "allocator memory (bytes); red marks: releases to the OS", mem_lines, 5, 1);
-	svg_chart(f, d, "allocation and free rates (bytes per second)", rate_lines, 2, 0);
+	if (html_charts(f, d))
+		return -ENOMEM;
 	fprintf(f, "</div>\n");
 
 	fprintf(f, "<h2>Totals at the end</h2>\n<table>\n");
@@ -856,14 +884,28 @@ static int report_html(FILE *f, const struct session_data *d)
 	fprintf(f, "<tr><th>brk shrink</th><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
 		render__num(U(end, "brk_shrink_calls"), n1, sizeof(n1)), render__bytes(U(end, "brk_shrink_bytes"), b1, sizeof(b1)),
 		render__bytes(U(end, "brk_shrink_resident"), b2, sizeof(b2)));
-	fprintf(f, "<tr><th>malloc_trim()</th><td class=\"n\">%s</td><td></td><td class=\"n\">%s</td></tr></table>\n",
+	fprintf(f, "<tr><th>malloc_trim()</th><td class=\"n\">%s</td><td></td><td class=\"n\">%s</td></tr>\n",
 		render__num(U(end, "malloc_trim_calls"), n1, sizeof(n1)),
 		render__bytes(U(end, "malloc_trim_resident"), b2, sizeof(b2)));
+	fprintf(f, "<tr><th colspan=\"4\">by source (who made the calls)</th></tr>\n");
+	for (int i = 0; i < NSRC; i++) {
+		char c[48], c2[48];
+
+		snprintf(c, sizeof(c), "src_%s_calls", src_cols[i]);
+		snprintf(c2, sizeof(c2), "src_%s_resident", src_cols[i]);
+		if (session__col_absent(d, COL(c)))
+			fprintf(f, "<tr class=\"src\"><th>%s</th><td colspan=\"3\">not recorded (a session from an older "
+				   "fragscope)</td></tr>\n", src_cols[i]);
+		else if (U(end, c))
+			fprintf(f, "<tr class=\"src\"><th>%s</th><td class=\"n\">%s</td><td></td><td class=\"n\">%s</td></tr>\n",
+				src_cols[i], render__num(U(end, c), n1, sizeof(n1)), render__bytes(U(end, c2), b1, sizeof(b1)));
+	}
+	fprintf(f, "</table>\n");
 
 	fprintf(f, "<h2>Diagnosis</h2>\n<p><b>");
-	xml_str(f, d->diag_kind[0] ? d->diag_kind : "none");
+	chart__xml(f, d->diag_kind[0] ? d->diag_kind : "none");
 	fprintf(f, "</b>: ");
-	xml_str(f, d->diag_text ? d->diag_text : "(no deep snapshot was recorded)");
+	chart__xml(f, d->diag_text ? d->diag_text : "(no deep snapshot was recorded)");
 	fprintf(f, "</p>\n<h2>Histograms</h2>\n");
 	svg_hist(f, d, "alloc_size", "allocation sizes (all allocations)", 0);
 	svg_hist(f, d, "live_size", "sizes of the blocks live at the end", 0);
@@ -882,7 +924,7 @@ static int report_html(FILE *f, const struct session_data *d)
 		for (int fr = 0; fr < x->nframes; fr++) {
 			if (fr)
 				fputs("<br>", f);
-			xml_str(f, x->frame[fr]);
+			chart__xml(f, x->frame[fr]);
 		}
 		fprintf(f, "</code></td></tr>\n");
 	}
@@ -989,7 +1031,7 @@ int cmd_report(int argc, char **argv)
 		{ "json", no_argument, 0, 'j' },
 		{ "csv", required_argument, 0, 'C' },
 		{ "html", required_argument, 0, 'H' },
-		{ "folded", no_argument, 0, 'F' },
+		{ "folded", optional_argument, 0, 'F' },
 		{ "flamegraph", required_argument, 0, 'G' },
 		{ "diff", no_argument, 0, 'D' },
 		{ "help", no_argument, 0, 'h' },
@@ -998,7 +1040,7 @@ int cmd_report(int argc, char **argv)
 	struct session_data *d = NULL, *d2 = NULL;
 	const char *arg = NULL, *path = "fragscope.db";
 	char err[4096 + 512];
-	int mode = M_TEXT, modes = 0, opt, ret = EXIT_FAIL;
+	int mode = M_TEXT, modes = 0, opt, ret = EXIT_FAIL, folded_alloc = 0;
 	FILE *out = NULL;
 
 	optind = 0;
@@ -1007,7 +1049,15 @@ int cmd_report(int argc, char **argv)
 		case 'j': mode = M_JSON; modes++; break;
 		case 'C': mode = M_CSV; arg = optarg; modes++; break;
 		case 'H': mode = M_HTML; arg = optarg; modes++; break;
-		case 'F': mode = M_FOLDED; modes++; break;
+		case 'F':
+			mode = M_FOLDED;
+			modes++;
+			if (optarg && strcmp(optarg, "live") && strcmp(optarg, "alloc")) {
+				fs_err("unknown --folded=%s (live or alloc)", optarg);
+				return EXIT_USAGE;
+			}
+			folded_alloc = optarg && !strcmp(optarg, "alloc");
+			break;
 		case 'G': mode = M_FLAME; arg = optarg; modes++; break;
 		case 'D': mode = M_DIFF; modes++; break;
 		case 'v': fs_verbose++; break;
@@ -1051,17 +1101,18 @@ int cmd_report(int argc, char **argv)
 	case M_TEXT: report_text(stdout, d); break;
 	case M_JSON: report_json(stdout, d); break;
 	case M_CSV: report_csv(stdout, d, arg); break;
-	case M_FOLDED: report_folded(stdout, d); break;
+	case M_FOLDED: report_folded(stdout, d, folded_alloc); break;
 	case M_DIFF: report_diff(stdout, d, d2); break;
 	case M_HTML:
 	case M_FLAME:
 		out = open_out(arg);
 		if (!out)
 			goto cleanup;
-		if (mode == M_HTML)
-			report_html(out, d);
-		else if (report_flamegraph(out, d))
+		if (mode == M_HTML ? report_html(out, d) : report_flamegraph(out, d)) {
 			fs_err("%s: out of memory", arg);
+			fclose(out);
+			goto cleanup;
+		}
 		if (close_out(out, arg))
 			goto cleanup;
 		break;

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "fragscope.h"
+#include "calib.h"
+#include "cost.h"
 #include "json.h"
 #include "log.h"
 #include "render.h"
@@ -26,6 +28,14 @@
 #define TOP_SITES 64		/* sites kept for the panel (re-sorted by the chosen key) */
 #define TOP_JSON_SITES 10
 #define TOP_HISTORY_S 300	/* the longest history window */
+
+/* The batch columns, one table for the header and the help: name, printf width
+ * (negative: left-aligned). */
+#define TOP_COLUMNS(X) X("TIME", -8) X("PID", 7) X("COMMAND", -15) X("LIVE", 10) X("HELD_FREE", 10) \
+	X("RESIDENT", 10) X("RETURNED", 10) X("ALLOC/S", 10) X("FREE/S", 10) X("STATE", -6) X("DIAGNOSIS", -22) \
+	X("PROBES", 0)
+#define TOP_COLUMN_ROW(n, w) { n, w },
+static const struct { const char *name; int width; } top_cols[] = { TOP_COLUMNS(TOP_COLUMN_ROW) };
 
 static const char top_usage[] =
 	"usage: fragscope top [options] -p PID [-p PID ...]\n"
@@ -43,12 +53,11 @@ static const char top_usage[] =
 	"A process that exits keeps its last figures, marked \"exited\"; the others go on.\n"
 	"\n"
 	"When stdout is not a terminal, or with --batch, nothing is drawn: one line per\n"
-	"interval and process (time, PID, command, live, held free, resident, returned,\n"
-	"allocations/s, frees/s, state, diagnosis) is printed instead, or with --json one\n"
-	"JSON object per line in the vocabulary of `fragscope stat --json` (target,\n"
-	"allocator, totals, live, lost, memory, releases, diagnosis, ...) plus \"time\",\n"
-	"\"interval\" (rates and releases of the last interval) and \"process\" (command\n"
-	"line, threads). Batch mode ends when every process has exited, after -n\n"
+	"interval and process is printed instead (the columns are listed below), or with\n"
+	"--json one JSON object per line in the vocabulary of `fragscope stat --json`,\n"
+	"plus \"time_ms\" (wall clock, ms since the epoch), \"interval\" (rates and\n"
+	"releases of the last interval) and \"process\" (command line, threads): every\n"
+	"key is listed below. Batch mode ends when every process has exited, after -n\n"
 	"intervals, or on Ctrl-C.\n"
 	"\n"
 	"options:\n"
@@ -165,8 +174,26 @@ static double rate(uint64_t v, uint64_t ns)
 
 static void batch_header(void)
 {
-	printf("%-8s %7s %-15s %10s %10s %10s %10s %10s %10s %-6s %s\n", "TIME", "PID", "COMMAND", "LIVE", "HELD_FREE",
-	       "RESIDENT", "RETURNED", "ALLOC/S", "FREE/S", "STATE", "DIAGNOSIS");
+	const struct fs_cost_rates *r = calib__rates();
+
+	/* PROBES last: the columns before it keep their places */
+	for (size_t i = 0; i < sizeof(top_cols) / sizeof(top_cols[0]); i++)
+		printf("%s%*s", i ? " " : "", top_cols[i].width, top_cols[i].name);
+	printf("\n");
+	fprintf(stderr, "fragscope: PROBES: the CPU the probes cost the target, estimated: probed calls/s of the interval "
+		"x trap cost a call (%s; the BPF programs' own work not included)\n",
+		r->measured ? "trap costs measured here at start" : "PROBING.md's constants, not measured here");
+}
+
+/* The probes' estimated cost over the last interval: 0, or -1 before the first. */
+static int interval_cost(const struct top_proc *p, struct fs_cost_est *e)
+{
+	const struct fs_traced *t = p->t;
+
+	if (!p->have_delta)
+		return -1;
+	return cost__estimate(&t->plan, &p->delta, !t->st.sys_tracepoints && t->plan.nsys == FS_S__COUNT,
+			      (double)p->delta.mono_ns / 1e9, calib__rates(), e);
 }
 
 /* "1.5 MiB" -> "1.5MiB": one field per column. */
@@ -202,31 +229,33 @@ static void batch_line(const struct top_proc *p)
 	time_t now = time(NULL);
 
 	strftime(tb, sizeof(tb), "%H:%M:%S", localtime(&now));
-	printf("%-8s %7d %-15s %10s %10s %10s %10s %10.0f %10.0f %-6s %s\n", tb, t->info.pid, t->info.comm,
+	struct fs_cost_est e;
+	char pc[16] = "-";
+
+	if (!interval_cost(p, &e))
+		cost__percent(e.cpu_fraction, pc, sizeof(pc));
+	printf("%-8s %7d %-15s %10s %10s %10s %10s %10.0f %10.0f %-6s %-22s %s\n", tb, t->info.pid, t->info.comm,
 	       bytes_field(m->live, b1, sizeof(b1)), held_field(m, b2, sizeof(b2)),
 	       bytes_field(m->resident, b3, sizeof(b3)), bytes_field(m->returned, b4, sizeof(b4)),
 	       rate(d->c[FS_C_ALLOCS], d->mono_ns), rate(d->c[FS_C_FREES], d->mono_ns),
-	       t->info.exited ? "exited" : "run", memmodel__diag_name(t->st.diag.kind));
+	       t->info.exited ? "exited" : "run", memmodel__diag_name(t->st.diag.kind), pc);
 }
 
-static void json_line(const struct top_proc *p, long seq)
+/* One JSON line: the keys of `stat --json`, then top's own. The help lists the
+ * keys by writing a line of zeros through this very function (top_json_keys). */
+static void json_doc(FILE *f, const struct fs_view *view, const struct fs_snapshot *d, const char *cmdline,
+		     int threads, long seq, uint64_t time_ms, const double *probe_frac)
 {
-	const struct fs_traced *t = p->t;
-	const struct fs_snapshot *d = &p->delta;
-	struct fs_view view;
 	struct json j;
-	struct timespec ts;
 	uint64_t adv = 0;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
 	for (int a = 0; a < FS_A__COUNT; a++)
 		if (a == FS_A_DONTNEED || a == FS_A_FREE)
 			adv += d->k.adv[a].calls;
-	traced__view(t, &view);
-	json__init(&j, stdout, 0);
+	json__init(&j, f, 0);
 	json__obj(&j, NULL);
-	json__u64(&j, "time_ms", (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
-	render__json_core(&j, &view);	/* with view.st set, the memory keys too */
+	json__u64(&j, "time_ms", time_ms);
+	render__json_core(&j, view);	/* with view.st set, the memory keys too */
 	json__obj(&j, "interval");
 	json__i64(&j, "seq", seq);
 	json__dbl(&j, "seconds", (double)d->mono_ns / 1e9);
@@ -238,13 +267,134 @@ static void json_line(const struct top_proc *p, long seq)
 	json__u64(&j, "munmap_calls", d->k.sys[FS_S_MUNMAP].calls);
 	json__u64(&j, "brk_shrink_calls", d->k.brk_shrink_calls);
 	json__u64(&j, "released_resident_bytes", agg__returned(d));
+	if (probe_frac)
+		json__dbl(&j, "probe_est_cpu_fraction", *probe_frac);	/* probe_cost: the whole trace */
+	else
+		json__str(&j, "probe_est_cpu_fraction", NULL);
 	json__end_obj(&j);
 	json__obj(&j, "process");
-	json__str(&j, "cmdline", p->cmdline);
-	json__i64(&j, "threads", p->threads);
+	json__str(&j, "cmdline", cmdline);
+	json__i64(&j, "threads", threads);
 	json__end_obj(&j);
 	json__end_obj(&j);
 	json__finish(&j);
+}
+
+static void json_line(const struct top_proc *p, long seq)
+{
+	const struct fs_traced *t = p->t;
+	struct fs_view view;
+	struct timespec ts;
+	struct fs_cost_est e;
+	int have_cost = !interval_cost(p, &e);
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	traced__view(t, &view);
+	json_doc(stdout, &view, &p->delta, p->cmdline, p->threads, seq,
+		 (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000, have_cost ? &e.cpu_fraction : NULL);
+}
+
+/* Appends to out the keys at depth 1 of the JSON text js, and those at depth 2
+ * inside the objects open names ("|interval|process|"): "a, b (x, y), c". */
+static void json_keys(const char *js, const char *open, char *out, size_t len)
+{
+	int depth = 0, inner = 0;
+	size_t o = strlen(out);
+
+	for (const char *c = js; *c && o + 3 < len; c++) {
+		if (*c == '"') {
+			const char *k = c + 1, *e = k;
+
+			while (*e && *e != '"')
+				e += *e == '\\' && e[1] ? 2 : 1;
+			if (!*e)
+				break;
+			if (e[1] == ':' && (depth == 1 || (depth == 2 && inner))) {
+				int n = (int)(e - k), w;
+
+				w = snprintf(out + o, len - o, "%s%.*s", o && out[o - 1] != '(' ? ", " : "", n, k);
+				o = w > 0 && o + (size_t)w < len ? o + (size_t)w : len - 1;
+				if (depth == 1) {
+					char name[64];
+
+					snprintf(name, sizeof(name), "|%.*s|", n, k);
+					inner = strstr(open, name) != NULL;
+				}
+			}
+			c = e;
+		} else if (*c == '{' || *c == '[') {
+			if (++depth == 2 && inner && *c == '{') {
+				out[o++] = ' ';
+				out[o++] = '(';
+				out[o] = 0;
+			}
+		} else if (*c == '}' || *c == ']') {
+			if (depth-- == 2 && inner && *c == '}') {
+				out[o++] = ')';
+				out[o] = 0;
+				inner = 0;
+			}
+		}
+	}
+}
+
+/* A list, wrapped at 80 columns, two spaces in. */
+static void print_wrapped(FILE *f, const char *text)
+{
+	const char *line = text;
+
+	while (*line) {
+		const char *brk = line + strlen(line);
+
+		if (strlen(line) > 76) {
+			brk = NULL;
+			for (const char *q = line; *q && q - line <= 76; q++)
+				if (*q == ' ')
+					brk = q;
+			if (!brk)
+				brk = line + strlen(line);
+		}
+		fprintf(f, "  %.*s\n", (int)(brk - line), line);
+		line = *brk ? brk + 1 : brk;
+	}
+}
+
+/* The keys of top's JSON lines, from a line of zeros written as real lines are. */
+static void top_json_keys(FILE *f)
+{
+	struct fs_target_info info = { .pid = 0, .exit_code = -1 };
+	struct fs_plan plan;
+	struct fs_snapshot d;
+	struct fs_state *st = calloc(1, sizeof(*st));
+	struct fs_cost_rates rates;	/* the constants: help measures nothing */
+	struct fs_view view = { .target = &info, .plan = &plan, .rates = &rates };
+	char *buf = NULL, keys[4096] = "", keys_cols[256];
+	size_t len = 0;
+	FILE *m;
+
+	memset(&plan, 0, sizeof(plan));
+	memset(&d, 0, sizeof(d));
+	cost__default_rates(&rates);
+	m = st ? open_memstream(&buf, &len) : NULL;
+	if (!m) {
+		free(st);
+		return;
+	}
+	view.snap = &st->snap;
+	view.st = st;
+	json_doc(m, &view, &d, "", 0, 0, 0, NULL);
+	fclose(m);
+	json_keys(buf, "|interval|process|", keys, sizeof(keys));
+	fprintf(f, "\nbatch columns (--batch, without --json):\n");
+	keys_cols[0] = 0;
+	for (size_t i = 0; i < sizeof(top_cols) / sizeof(top_cols[0]); i++)
+		snprintf(keys_cols + strlen(keys_cols), sizeof(keys_cols) - strlen(keys_cols), "%s%s", i ? ", " : "",
+			 top_cols[i].name);
+	print_wrapped(f, keys_cols);
+	fprintf(f, "\nJSON keys of each line (--json; README explains those of stat --json):\n");
+	print_wrapped(f, keys);
+	free(buf);
+	free(st);
 }
 
 static void *free_one(void *arg)
@@ -373,6 +523,10 @@ int cmd_top(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case 'h':
+			fputs(top_usage, stdout);
+			top_json_keys(stdout);
+			return EXIT_OK;
 		default: {
 			int r = traced__shared_opt(opt, opt == 'L' ? longopts[idx].name : NULL, optarg, &topts,
 						   "top", top_usage);

@@ -345,6 +345,7 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 	st->mem.busy = alive && st->prev_allocs && st->snap.c[FS_C_ALLOCS] > st->prev_allocs;
 	st->prev_allocs = st->snap.c[FS_C_ALLOCS];
 	st->mem.churn_faults = st->snap.k.churn_faults;
+	memcpy(st->mem.churn_src, st->snap.k.churn_src, sizeof(st->mem.churn_src));
 	if (st->flavour == FS_F_JEMALLOC)
 		je_figures(st, pid, alive, deep);
 	st->mem.trim_calls = st->snap.k.trim_calls;
@@ -358,26 +359,91 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 	if (st->mem.resident > st->peak_resident)
 		st->peak_resident = st->mem.resident;
 	memmodel__diagnose(&st->mem, st->peak_live, st->flavour, &st->settings, &st->diag);
+	collect__sites_scale(st);	/* the sites against this sample's exact totals */
 	return 0;
 }
 
+/* A sampled site with its stack cut where it stops being code, and why. */
+struct cut_site {
+	struct fs_site s;
+	char why[80];
+};
+
 static int cmp_site(const void *a, const void *b)
 {
-	const struct fs_site *x = a, *y = b;
+	const struct fs_site *x = &((const struct cut_site *)a)->s, *y = &((const struct cut_site *)b)->s;
 
 	if (x->stat.live_bytes != y->stat.live_bytes)
 		return x->stat.live_bytes < y->stat.live_bytes ? 1 : -1;
 	return x->stat.bytes < y->stat.bytes ? 1 : x->stat.bytes > y->stat.bytes ? -1 : 0;
 }
 
+static int cmp_stack(const void *a, const void *b)
+{
+	const struct fs_site *x = &((const struct cut_site *)a)->s, *y = &((const struct cut_site *)b)->s;
+
+	if (x->nframes != y->nframes)
+		return x->nframes < y->nframes ? -1 : 1;
+	for (int f = 0; f < x->nframes; f++)
+		if (x->ips[f] != y->ips[f])
+			return x->ips[f] < y->ips[f] ? -1 : 1;
+	return 0;
+}
+
+/* Stacks that differ only in the garbage cut off them are one site. */
+static long merge_sites(struct cut_site *all, long n)
+{
+	long k = 0;
+
+	qsort(all, (size_t)n, sizeof(*all), cmp_stack);
+	for (long i = 0; i < n; i++) {
+		if (k && !cmp_stack(&all[k - 1], &all[i])) {
+			struct fs_site_stat *d = &all[k - 1].s.stat;
+
+			d->samples += all[i].s.stat.samples;
+			d->bytes += all[i].s.stat.bytes;
+			d->live_samples += all[i].s.stat.live_samples;
+			d->live_bytes += all[i].s.stat.live_bytes;
+			continue;
+		}
+		all[k++] = all[i];
+	}
+	return k;
+}
+
 int collect__sites(struct fs_state *st, struct tracer *tr, struct symbolizer *sym, int max)
 {
-	struct fs_site *all = NULL;
-	long n = tracer__sites(tr, &all), shorts = 0;
+	struct fs_site *raw = NULL;
+	struct cut_site *all;
+	long n = tracer__sites(tr, &raw), shorts = 0;
+	uint64_t live_sum = 0, bytes_sum = 0;
 
 	if (n < 0)
 		return (int)n;
+	all = calloc((size_t)(n ? n : 1), sizeof(*all));
+	if (!all) {
+		free(raw);
+		return -ENOMEM;
+	}
+	for (long i = 0; i < n; i++) {
+		all[i].s = raw[i];
+		shorts += raw[i].nframes < 3;
+		if (sym)
+			all[i].s.nframes = symbolizer__stack_end(sym, raw[i].ips, raw[i].nframes, FS_STACK_DEPTH,
+								 all[i].why, sizeof(all[i].why));
+	}
+	free(raw);
+	st->short_stacks = n && shorts * 2 > n;
+	n = merge_sites(all, n);
 	qsort(all, (size_t)n, sizeof(*all), cmp_site);
+	st->truncated_stacks = 0;
+	for (long i = 0; i < n; i++) {
+		live_sum += all[i].s.stat.live_bytes > 0 ? (uint64_t)all[i].s.stat.live_bytes : 0;
+		bytes_sum += all[i].s.stat.bytes;
+		st->truncated_stacks += !!all[i].why[0];
+	}
+	st->sites_live.est_sum = live_sum;
+	st->sites_bytes.est_sum = bytes_sum;
 	free(st->sites);
 	st->nsites = (int)(n < max ? n : max);
 	st->sites_total = n;
@@ -387,27 +453,42 @@ int collect__sites(struct fs_state *st, struct tracer *tr, struct symbolizer *sy
 		st->nsites = 0;
 		return -ENOMEM;
 	}
-	for (long i = 0; i < n; i++)
-		shorts += all[i].nframes < 3;
-	st->short_stacks = n && shorts * 2 > n;
 	for (int i = 0; i < st->nsites; i++) {
 		struct fs_site_sym *d = &st->sites[i];
+		const struct fs_site *x = &all[i].s;
 
-		d->stackid = all[i].stackid;
-		d->samples = all[i].stat.samples;
-		d->bytes = all[i].stat.bytes;
-		d->live_bytes = all[i].stat.live_bytes;
-		d->live_samples = all[i].stat.live_samples;
-		d->nframes = all[i].nframes;
+		d->stackid = x->stackid;
+		d->samples = x->stat.samples;
+		d->bytes_sampled = x->stat.bytes;
+		d->live_sampled = x->stat.live_bytes;
+		d->live_samples = x->stat.live_samples;
+		d->nframes = x->nframes;
+		snprintf(d->truncated, sizeof(d->truncated), "%s", all[i].why);
 		for (int f = 0; f < d->nframes; f++) {
+			d->ip[f] = x->ips[f];
 			if (sym)
-				symbolizer__frame(sym, all[i].ips[f], d->frame[f], FS_SITE_FRAME);
+				symbolizer__frame(sym, x->ips[f], d->frame[f], FS_SITE_FRAME);
 			else
-				snprintf(d->frame[f], FS_SITE_FRAME, "0x%llx", (unsigned long long)all[i].ips[f]);
+				snprintf(d->frame[f], FS_SITE_FRAME, "0x%llx", (unsigned long long)x->ips[f]);
 		}
 	}
 	free(all);
+	collect__sites_scale(st);
 	return 0;
+}
+
+void collect__sites_scale(struct fs_state *st)
+{
+	int lost = st->snap.c[FS_C_STACKS_LOST] > 0;
+
+	agg__site_scale_init(&st->sites_live, st->sites_live.est_sum, agg__live_bytes(&st->snap), lost);
+	agg__site_scale_init(&st->sites_bytes, st->sites_bytes.est_sum, st->snap.c[FS_C_ALLOC_BYTES], lost);
+	for (int i = 0; i < st->nsites; i++) {
+		struct fs_site_sym *d = &st->sites[i];
+
+		d->bytes = agg__site_scaled(&st->sites_bytes, (int64_t)d->bytes_sampled);
+		d->live_bytes = (int64_t)agg__site_scaled(&st->sites_live, d->live_sampled);
+	}
 }
 
 void collect__free(struct fs_state *st)

@@ -19,11 +19,15 @@ struct symbolizer;
 struct fs_site_sym {
 	uint32_t stackid;
 	uint64_t samples;
-	uint64_t bytes;		/* estimated bytes allocated here */
-	int64_t live_bytes;	/* estimated live bytes */
+	uint64_t bytes;		/* estimated bytes allocated here (scaled: fs_state.sites_bytes) */
+	int64_t live_bytes;	/* estimated live bytes (scaled: fs_state.sites_live) */
 	int64_t live_samples;
-	int nframes;
+	uint64_t bytes_sampled;	/* the estimates as sampled, before scaling */
+	int64_t live_sampled;
+	int nframes;		/* code addresses only: the stack is cut at the first that is not */
+	char truncated[80];	/* why the stack is cut short ("" whole) */
 	char frame[FS_STACK_DEPTH][FS_SITE_FRAME];	/* innermost first */
+	uint64_t ip[FS_STACK_DEPTH];	/* the frames' addresses */
 };
 
 struct fs_state {
@@ -51,6 +55,8 @@ struct fs_state {
 	int nsites;
 	long sites_total;		/* sites known in the kernel */
 	int short_stacks;		/* most stacks have < 3 frames: no frame pointers */
+	long truncated_stacks;		/* sites whose stack is cut short (of sites_total) */
+	struct agg_site_scale sites_live, sites_bytes;	/* the sites against the exact totals */
 	/* evidence of who owns anonymous memory (see memmodel__own) */
 	struct fs_owned *live_ev;	/* pages of live blocks outside glibc's heaps, at the last deep sample */
 	long nlive_ev;
@@ -80,6 +86,9 @@ long collect__evidence_norm(struct fs_owned *ev, long n);
  * symbolizes them with sym (may be NULL: raw addresses). 0 or -errno. */
 int collect__sites(struct fs_state *st, struct tracer *tr, struct symbolizer *sym, int max);
 void collect__free(struct fs_state *st);
+/* Scales the sites' estimates to the exact totals of the last sample (their
+ * shares stay those of the last collect__sites). */
+void collect__sites_scale(struct fs_state *st);
 
 /* A sample: counters always; memory figures while the target lives. With deep, also
  * glibc arenas and page occupancy (dumps the live set: costlier). */

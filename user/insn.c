@@ -7,7 +7,7 @@
 enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI, R_8, R_9 };
 static const int arg_regs[6] = { R_DI, R_SI, R_DX, R_CX, R_8, R_9 };
 
-#define MAX_SCAN 48	/* bytes of prologue worth walking */
+#define MAX_SCAN 64	/* bytes of prologue worth walking (jemalloc's free: a jne at +48) */
 
 struct dec {
 	int len;	/* 0: not understood */
@@ -53,7 +53,9 @@ static void decode(const uint8_t *p, size_t n, struct dec *d)
 		d->len = 4;	/* endbr64 */
 		return;
 	}
-	while (i < n && (p[i] == 0x66 || p[i] == 0xf2 || p[i] == 0xf3 || p[i] == 0x2e || p[i] == 0x3e)) {
+	/* operand size, rep, and segment prefixes (%fs: thread-local reads in fast paths) */
+	while (i < n && (p[i] == 0x66 || p[i] == 0xf2 || p[i] == 0xf3 || p[i] == 0x2e || p[i] == 0x3e ||
+			 p[i] == 0x64 || p[i] == 0x65)) {
 		opsz16 |= p[i] == 0x66;
 		i++;
 	}
@@ -90,6 +92,9 @@ static void decode(const uint8_t *p, size_t n, struct dec *d)
 			d->emulated = 1;
 		} else if (op == 0x1f) {	/* nop r/m */
 			MODRM();
+		} else if (op == 0xb6 || op == 0xb7 || op == 0xbe || op == 0xbf) { /* movzx, movsx */
+			MODRM();
+			d->dest = RR(reg);
 		} else {
 			return;
 		}
@@ -100,6 +105,26 @@ static void decode(const uint8_t *p, size_t n, struct dec *d)
 		break;
 	case 0x3c: i += 1; break;	/* cmp al, imm8 */
 	case 0x3d: i += opsz16 ? 2 : 4; break;
+	case 0xa8: i += 1; break;	/* test al, imm8 */
+	case 0xa9: i += opsz16 ? 2 : 4; break;
+	case 0x04: case 0x0c: case 0x24: case 0x2c: case 0x34: /* add/or/and/sub/xor al, imm8 */
+		i += 1;
+		d->dest = R_AX;
+		break;
+	case 0x05: case 0x0d: case 0x25: case 0x2d: case 0x35: /* ... eax/rax, imm32 */
+		i += opsz16 ? 2 : 4;
+		d->dest = R_AX;
+		break;
+	case 0xc1: case 0xd1: case 0xd3: /* group 2: rol..sar r/m, imm8 / 1 / cl */
+		MODRM();
+		i += op == 0xc1;
+		if (mod == 3)
+			d->dest = RB(rm);
+		break;
+	case 0x63:			/* movsxd r, r/m32 */
+		MODRM();
+		d->dest = RR(reg);
+		break;
 	case 0x80: case 0x81: case 0x83: /* group 1: add..cmp r/m, imm */
 		MODRM();
 		i += op == 0x81 ? (opsz16 ? 2 : 4) : 1;
@@ -155,6 +180,14 @@ int insn__len(const uint8_t *code, size_t len)
 
 	decode(code, len, &d);
 	return d.len;
+}
+
+int insn__emulated(const uint8_t *code, size_t len)
+{
+	struct dec d;
+
+	decode(code, len, &d);
+	return d.len && d.emulated;
 }
 
 static int is_arg(int reg, int nargs)

@@ -22,4 +22,7 @@ void insn__place(const uint8_t *code, size_t len, int nargs, struct insn_place *
 /* Length of one instruction of the subset the placer understands, or 0. */
 int insn__len(const uint8_t *code, size_t len);
 
+/* 1 if the first instruction of code is one the kernel emulates. */
+int insn__emulated(const uint8_t *code, size_t len);
+
 #endif

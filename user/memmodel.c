@@ -504,21 +504,86 @@ static const char *MIB(uint64_t v)
 static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 		     const struct fs_settings *set, struct fs_diagnosis *out);
 
+/* Who released pages that were faulted back in, and the remedy of that very
+ * mechanism: churn after the program's own munmap is no allocator's doing. */
+static void churn_cause(int src, int flavour, const char **who, const char **remedy)
+{
+	switch (src) {
+	case FS_R_PROGRAM:
+		*who = "the program's own munmap or madvise calls released them, not the allocator";
+		*remedy = "its own memory manager (pymalloc's arenas, a runtime's heap) gives back pages it soon "
+			  "needs again, which no allocator setting changes; the remedy is in the program (keep "
+			  "released regions for reuse; for Python, PYTHONMALLOC=malloc hands small objects to malloc)";
+		break;
+	case FS_R_GLIBC_TRIM:
+		*who = "glibc's trim of heap tops after frees released them";
+		*remedy = "a higher glibc.malloc.trim_threshold (or glibc.malloc.top_pad) trades that memory for speed";
+		break;
+	case FS_R_MALLOC_TRIM:
+		*who = "the program's malloc_trim() calls released them";
+		*remedy = "calling it less often (when idle) keeps pages that are about to be reused";
+		break;
+	case FS_R_JE_DECAY:
+	case FS_R_JE_BACKGROUND:
+		*who = "jemalloc's decay purged them";
+		*remedy = "a longer dirty_decay_ms (and muzzy_decay_ms) keeps pages that are about to be reused";
+		break;
+	case FS_R_MUNMAP_BLOCK:
+		*who = flavour == FS_F_GLIBC ? "glibc unmapped large blocks (mmapped chunks, or whole heaps)"
+					     : "the allocator unmapped large blocks";
+		*remedy = flavour == FS_F_GLIBC ? "a higher glibc.malloc.mmap_threshold keeps such blocks in the heap"
+						: "the program allocates them again soon";
+		break;
+	default:
+		*who = "the allocator released them";
+		*remedy = "its settings for returning memory decide";
+		break;
+	}
+}
+
 /* Memory given back only to be faulted in again: speed lost, not memory. */
 static void churn(const struct fs_memory *m, int flavour, struct fs_diagnosis *out)
 {
 	size_t o = strlen(out->text);
-	uint64_t bytes = m->churn_faults * PAGE;
+	uint64_t bytes = m->churn_faults * PAGE, known = 0;
+	int first = -1, second = -1;
 
 	if (bytes < (16u << 20) || m->churn_faults * 4 < m->faults || o + 2 >= sizeof(out->text))
 		return;
-	snprintf(out->text + o, sizeof(out->text) - o,
-		 "%s Churn: %s were faulted back in less than a second after being returned (%.0f%% of %llu page "
-		 "faults)%s", o && out->text[o - 1] != '.' && out->text[o - 1] != ' ' ? "." : "", MIB(bytes), 100.0 * (double)m->churn_faults / (double)m->faults,
-		 (unsigned long long)m->faults,
-		 flavour == FS_F_GLIBC ? ": glibc trims heap tops after frees and faults them in again; a higher "
-					 "glibc.malloc.trim_threshold (or glibc.malloc.top_pad) trades that memory for speed."
-				       : ": a longer decay (dirty_decay_ms) keeps pages that are about to be reused.");
+	for (int i = 0; i < FS_R__COUNT; i++) {
+		known += m->churn_src[i];
+		if (!m->churn_src[i])
+			continue;
+		if (first < 0 || m->churn_src[i] > m->churn_src[first]) {
+			second = first;
+			first = i;
+		} else if (second < 0 || m->churn_src[i] > m->churn_src[second]) {
+			second = i;
+		}
+	}
+	o += (size_t)snprintf(out->text + o, sizeof(out->text) - o,
+			      "%s Churn: %s were faulted back in less than a second after being returned (%.0f%% of "
+			      "%llu page faults)",
+			      o && out->text[o - 1] != '.' && out->text[o - 1] != ' ' ? "." : "", MIB(bytes),
+			      100.0 * (double)m->churn_faults / (double)m->faults, (unsigned long long)m->faults);
+	if (first < 0) {
+		if (o < sizeof(out->text))
+			snprintf(out->text + o, sizeof(out->text) - o, ": who released them is not known.");
+		return;
+	}
+	/* the main mechanism, and a second one when it holds a quarter or more */
+	for (int k = 0; k < 2 && o < sizeof(out->text); k++) {
+		int src = k ? second : first;
+		const char *who, *remedy;
+
+		if (src < 0 || (k && m->churn_src[src] * 4 < known))
+			break;
+		churn_cause(src, flavour, &who, &remedy);
+		o += (size_t)snprintf(out->text + o, sizeof(out->text) - o, "%s %s (%.0f%% of those pages): %s",
+				      k ? ";" : ":", who, 100.0 * (double)m->churn_src[src] / (double)known, remedy);
+	}
+	if (o < sizeof(out->text))
+		snprintf(out->text + o, sizeof(out->text) - o, ".");
 }
 
 void memmodel__diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include "../bpf/fragscope.h"
 
 enum fs_region_kind {
 	FS_RG_HEAP = 0,		/* [heap]: glibc's main arena (brk) */
@@ -102,6 +103,7 @@ struct fs_memory {
 	uint64_t rss_anon;	/* the process's whole RssAnon (all anonymous memory) */
 	uint64_t faults;	/* page faults of the target since attach */
 	uint64_t churn_faults;	/* of which on pages released less than a second before */
+	uint64_t churn_src[FS_R__COUNT];	/* churn_faults by who released the page (enum fs_src) */
 	int busy;		/* the program allocated since the previous sample */
 	uint64_t kind_mapped[FS_RG__COUNT], kind_resident[FS_RG__COUNT];
 	int narenas;		/* glibc only; 0 otherwise */

@@ -1,6 +1,7 @@
 /* render.c - text and JSON views of a snapshot. */
 #include <inttypes.h>
 #include <string.h>
+#include "cost.h"
 #include "render.h"
 
 const char *render__num(uint64_t v, char *buf, size_t len)
@@ -155,6 +156,7 @@ void render__json_core(struct json *j, const struct fs_view *v)
 
 	if (v->st)
 		render__json_memory(j, v->st);
+	render__json_probe_cost(j, v);
 
 	json__arr(j, "notes");
 	for (int i = 0; i < p->nnotes; i++)
@@ -194,6 +196,29 @@ static void json_maps(struct json *j, const struct fs_mapset *ms)
 	json__u64(j, "conflicts", ms->conflicts);
 	json__bool(j, "exact", ms->lost == 0 && ms->conflicts == 0);
 	json__end_obj(j);
+}
+
+const char *render__sites_note(const struct fs_state *st, char *buf, size_t len)
+{
+	char n1[32], n2[32], n3[32];
+	const struct agg_site_scale *sc = &st->sites_live;
+	size_t o;
+
+	snprintf(buf, len, "sites: estimated from %s sampled stacks", render__num(st->snap.c[FS_C_SAMPLES], n1, sizeof(n1)));
+	o = strlen(buf);
+	if (sc->rule == AGG_SITES_SCALED)
+		snprintf(buf + o, len - o, ", scaled to the exact live total (%s sampled, %s exact)",
+			 render__bytes(sc->est_sum, n2, sizeof(n2)), render__bytes(sc->exact, n3, sizeof(n3)));
+	else if (sc->rule == AGG_SITES_CLAMPED && sc->est_sum > sc->exact)
+		snprintf(buf + o, len - o, ", scaled down to the exact live total (%s sampled, %s exact; stacks lost)",
+			 render__bytes(sc->est_sum, n2, sizeof(n2)), render__bytes(sc->exact, n3, sizeof(n3)));
+	else if (sc->rule == AGG_SITES_CLAMPED)
+		snprintf(buf + o, len - o, ", as sampled (stacks lost: the sites seen hold part of the live bytes)");
+	o = strlen(buf);
+	if (st->truncated_stacks)
+		snprintf(buf + o, len - o, "; %ld of %ld stacks truncated", st->truncated_stacks,
+			 st->sites_total);
+	return buf;
 }
 
 static void text_maps(FILE *f, const struct fs_mapset *ms)
@@ -244,6 +269,7 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 {
 	const struct fs_memory *m = &st->mem;
 	const struct fs_kstats *k = &st->snap.k;
+	char note[256];
 
 	json__obj(j, "memory");
 	json__bool(j, "valid", m->valid);
@@ -381,6 +407,10 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__obj(j, "faults");
 	json__u64(j, "total", k->faults);
 	json__u64(j, "churn", k->churn_faults);
+	json__obj(j, "churn_by_source");	/* who released the pages faulted back in */
+	for (int i = 0; i < FS_R__COUNT; i++)
+		json__u64(j, src_names[i], k->churn_src[i]);
+	json__end_obj(j);
 	json__end_obj(j);
 
 	json__arr(j, "arenas");
@@ -425,6 +455,13 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__u64(j, "stacks_lost", st->snap.c[FS_C_STACKS_LOST]);
 	json__i64(j, "sites", st->sites_total);
 	json__bool(j, "short_stacks", st->short_stacks);
+	json__i64(j, "truncated_stacks", st->truncated_stacks);
+	json__str(j, "scaling", agg__site_rule_name(st->sites_live.rule));
+	json__u64(j, "live_bytes_sampled", st->sites_live.est_sum);
+	json__dbl(j, "live_scale", agg__site_factor(&st->sites_live));
+	json__u64(j, "bytes_sampled", st->sites_bytes.est_sum);
+	json__dbl(j, "bytes_scale", agg__site_factor(&st->sites_bytes));
+	json__str(j, "note", render__sites_note(st, note, sizeof(note)));
 	json__end_obj(j);
 	json__arr(j, "sites");
 	for (int i = 0; i < st->nsites; i++) {
@@ -439,6 +476,15 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		for (int f = 0; f < x->nframes; f++)
 			json__str(j, NULL, x->frame[f]);
 		json__end_arr(j);
+		json__arr(j, "addresses");	/* of the frames, for symbolizers of one's own */
+		for (int f = 0; f < x->nframes; f++) {
+			char a[24];
+
+			snprintf(a, sizeof(a), "0x%llx", (unsigned long long)x->ip[f]);
+			json__str(j, NULL, a);
+		}
+		json__end_arr(j);
+		json__str(j, "truncated", x->truncated[0] ? x->truncated : NULL);
 		json__end_obj(j);
 	}
 	json__end_arr(j);
@@ -588,11 +634,10 @@ static void text_memory(FILE *f, const struct fs_state *st)
 	if (m->pages_valid && m->deep_age_ns >= 1000000000ULL)
 		fprintf(f, "  (arenas and pages from a sample %.1f s before the other figures)\n", (double)m->deep_age_ns / 1e9);
 	if (st->nsites) {
-		char b4[32];
+		char b4[32], note[256];
 
-		fprintf(f, "\n  top allocation sites by live bytes (sampled: ~1 stack per %s allocated%s)\n",
-			render__bytes(st->sample_bytes, b4, sizeof(b4)),
-			st->short_stacks ? "; stacks are short: no frame pointers" : "");
+		fprintf(f, "\n  top allocation sites by live bytes (~1 stack per %s allocated)\n  %s\n",
+			render__bytes(st->sample_bytes, b4, sizeof(b4)), render__sites_note(st, note, sizeof(note)));
 		for (int i = 0; i < st->nsites && i < 5; i++) {
 			const struct fs_site_sym *x = &st->sites[i];
 
@@ -601,9 +646,71 @@ static void text_memory(FILE *f, const struct fs_state *st)
 				render__bytes(x->bytes, b2, sizeof(b2)), x->nframes ? x->frame[0] : "(no stack)");
 			for (int fr = 1; fr < x->nframes && fr < 4; fr++)
 				fprintf(f, "  %12s       %12s             %s\n", "", "", x->frame[fr]);
+			if (x->truncated[0])
+				fprintf(f, "  %12s       %12s             [truncated: %s]\n", "", "", x->truncated);
 		}
 	}
 	fprintf(f, "\n  diagnosis: %s: %s\n", memmodel__diag_name(st->diag.kind), st->diag.text);
+}
+
+/* Whether the memory-syscall wrappers were probed (not the tracepoints). */
+static int sys_uprobes(const struct fs_view *v)
+{
+	return v->st && !v->st->sys_tracepoints && v->plan->nsys == FS_S__COUNT;
+}
+
+void render__probe_cost_text(FILE *f, const struct fs_view *v)
+{
+	struct fs_cost_est e;
+	char line[384];
+
+	if (!v->rates || cost__estimate(v->plan, v->snap, sys_uprobes(v), v->duration_s, v->rates, &e))
+		return;
+	cost__line(&e, v->rates, line, sizeof(line));
+	fprintf(f, "\n  %s\n", line);
+}
+
+void render__json_probe_cost(struct json *j, const struct fs_view *v)
+{
+	const struct fs_cost_rates *r = v->rates;
+	struct fs_cost_kinds k;
+	struct fs_cost_est e;
+	uint64_t fcalls = 0;
+
+	if (!r)
+		return;
+	json__obj(j, "probe_cost");
+	if (cost__estimate(v->plan, v->snap, sys_uprobes(v), v->duration_s, r, &e)) {
+		json__str(j, "error", "no interval to estimate over");
+		json__end_obj(j);
+		return;
+	}
+	for (int i = 0; i < v->plan->nprobes && i < v->snap->nfuncs; i++)
+		fcalls += v->snap->f[i].calls;
+	cost__kinds(v->plan, sys_uprobes(v), &k);
+	json__dbl(j, "seconds", e.seconds);
+	json__u64(j, "function_calls", fcalls);
+	json__u64(j, "syscall_wrapper_calls", e.calls - fcalls);
+	json__u64(j, "other_hits", e.other_hits);
+	json__dbl(j, "calls_per_s", e.calls_per_s);
+	json__dbl(j, "ns_per_call", e.mean_ns);
+	json__dbl(j, "est_cpu_fraction", e.cpu_fraction);
+	json__obj(j, "ns_per_hit");
+	json__dbl(j, "emulated", r->emulated_ns);
+	json__dbl(j, "single_stepped", r->stepped_ns);
+	json__dbl(j, "return", r->return_ns);
+	json__end_obj(j);
+	json__obj(j, "probes");
+	json__i64(j, "functions", k.funcs);
+	json__i64(j, "emulated", k.emulated);
+	json__i64(j, "single_stepped", k.stepped);
+	json__i64(j, "with_return", k.returns);
+	json__i64(j, "syscall_wrappers", k.sys);
+	json__end_obj(j);
+	json__bool(j, "measured", r->measured);
+	json__str(j, "basis", r->basis);
+	json__str(j, "excludes", "the BPF programs' own run time (about a third more, PROBING.md)");
+	json__end_obj(j);
 }
 
 void render__stat_json(FILE *f, const struct fs_view *v)
@@ -717,6 +824,7 @@ void render__stat_text(FILE *f, const struct fs_view *v)
 		text_memory(f, v->st);
 	for (int i = 0; i < p->nnotes; i++)
 		fprintf(f, "\n  note: %s", p->notes[i]);
+	render__probe_cost_text(f, v);
 	if ((v->target->children || v->target->execs) && !v->target->follow) {
 		fprintf(f, "\n  not traced: %llu child process%s born during the trace%s (fragscope stat follows them)",
 			(unsigned long long)v->target->children, v->target->children == 1 ? "" : "es",

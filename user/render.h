@@ -10,6 +10,8 @@
 #include "json.h"
 #include "resolve.h"
 
+struct fs_cost_rates;
+
 /* How a traced process came to be traced. */
 enum fs_role {
 	FS_ROLE_TARGET,		/* the PID or command asked for */
@@ -39,6 +41,7 @@ struct fs_view {
 	const struct fs_state *st;	/* memory, diagnosis; NULL when not collected */
 	double duration_s;
 	uint32_t max_live;
+	const struct fs_cost_rates *rates;	/* trap costs (cost.h); NULL: no probe_cost */
 };
 
 /* A process seen and not traced, and why. */
@@ -80,6 +83,14 @@ void render__json_memory(struct json *j, const struct fs_state *st);
 struct fs_je_stats;
 /* jemalloc's own figures, as keys of the object open in j ("error": why missing). */
 void render__json_je(struct json *j, const struct fs_je_stats *js, const char *why);
+/* The probes' estimated cost to the target over the trace (needs v->rates): the
+ * stat summary's line, and the probe_cost JSON object. */
+void render__probe_cost_text(FILE *f, const struct fs_view *v);
+void render__json_probe_cost(struct json *j, const struct fs_view *v);
+/* How the sites' figures relate to the exact totals, for a reader: "sites:
+ * estimated from N sampled stacks, scaled to the exact live total ...". */
+struct fs_state;
+const char *render__sites_note(const struct fs_state *st, char *buf, size_t len);
 /* 1234567 -> "1,234,567" */
 const char *render__num(uint64_t v, char *buf, size_t len);
 /* 1536 -> "1.5 KiB" */

@@ -198,8 +198,31 @@ static int add_api(struct fs_plan *plan, const struct elfobj *o, const char *pat
 	return 0;
 }
 
+/* A rel32 branch anywhere in the object into (vaddr, vaddr + place] of a probe
+ * placed past its function's start: fill_probe saw only the function's own
+ * branches; a jump from elsewhere (a .cold part, a shared tail) would reach the
+ * probe without passing the start, or twice per call. The probe goes back to +0.
+ * Raw bytes: a false hit only costs the cheaper placement. */
+static void branch_in_from_elsewhere(struct fs_plan *plan, int first, const uint8_t *text, uint64_t lo,
+				     uint64_t hi, uint64_t i, int64_t rel, int len)
+{
+	uint64_t target = lo + i + (uint64_t)len + (uint64_t)rel;
+
+	for (int k = first; k < plan->nprobes; k++) {
+		struct fs_probe *p = &plan->probes[k];
+
+		if (!p->place || target <= p->vaddr || target > p->vaddr + p->place || p->vaddr < lo || p->vaddr >= hi)
+			continue;
+		snprintf(p->why, sizeof(p->why), "+%u emulated but a branch at 0x%llx lands before it: +0",
+			 p->place, (unsigned long long)(lo + i));
+		p->place = 0;
+		p->emulated = insn__emulated(text + (p->vaddr - lo), hi - p->vaddr < 16 ? hi - p->vaddr : 16);
+	}
+}
+
 /* The allocator's own direct calls (call rel32) of its releasing functions: their
- * return addresses tell an internal release from the program's. */
+ * return addresses tell an internal release from the program's. Also checks every
+ * rel32 branch against the probes placed past their function's start. */
 static void internal_callers(struct fs_plan *plan, const struct elfobj *o, int first)
 {
 	uint64_t lo, hi, off;
@@ -215,9 +238,17 @@ static void internal_callers(struct fs_plan *plan, const struct elfobj *o, int f
 			int32_t rel;
 			uint64_t target;
 
+			if (text[i] == 0xe9 || (text[i] == 0x0f && (text[i + 1] & 0xf0) == 0x80 && i + 6 <= hi - lo)) {
+				int n = text[i] == 0xe9 ? 5 : 6;
+
+				memcpy(&rel, text + i + n - 4, 4);
+				branch_in_from_elsewhere(plan, first, text, lo, hi, i, rel, n);
+				continue;
+			}
 			if (text[i] != 0xe8)
 				continue;
 			memcpy(&rel, text + i + 1, 4);
+			branch_in_from_elsewhere(plan, first, text, lo, hi, i, rel, 5);
 			target = lo + i + 5 + (uint64_t)(int64_t)rel;
 			for (int k = first; k < plan->nprobes; k++) {
 				struct fs_probe *p = &plan->probes[k];

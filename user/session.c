@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
+#include "fragscope.h"
 #include "session.h"
 
 /* ---- the snapshot columns: one row per interval ---- */
@@ -100,6 +102,7 @@
 	SRC(X, jemalloc_background, FS_R_JE_BACKGROUND)					\
 	SRC(X, munmap_block, FS_R_MUNMAP_BLOCK)						\
 	SRC(X, other, FS_R_OTHER)							\
+	SRC(X, program, FS_R_PROGRAM)							\
 	X(mmap_calls, SG_RELEASES, I_, k->sys[FS_S_MMAP].calls)				\
 	X(mmap_bytes, SG_RELEASES, I_, k->sys[FS_S_MMAP].bytes)				\
 	X(brk_grow, SG_RELEASES, I_, k->brk_grow)					\
@@ -112,8 +115,12 @@ enum { SNAP_COLS(COL_ENUM) NCOLS };
 static const struct { const char *name; int group, real; } cols[NCOLS] = { SNAP_COLS(COL_DEF) };
 
 static const char *const adv_names[FS_A__COUNT] = { "DONTNEED", "FREE", "HUGEPAGE", "NOHUGEPAGE", "OTHER" };
-static const char *const src_names[FS_R__COUNT] = { "glibc_trim", "malloc_trim", "jemalloc_decay",
-						   "jemalloc_background", "munmap_block", "other" };
+static const char *const src_names[FS_R__COUNT] = {
+	[FS_R_GLIBC_TRIM] = "glibc_trim", [FS_R_MALLOC_TRIM] = "malloc_trim", [FS_R_JE_DECAY] = "jemalloc_decay",
+	[FS_R_JE_BACKGROUND] = "jemalloc_background", [FS_R_MUNMAP_BLOCK] = "munmap_block",
+	[FS_R_PROGRAM] = "program", [FS_R_OTHER] = "other",
+};
+_Static_assert(FS_R__COUNT == 7, "a new release source needs its name and its SRC() columns");
 static const char *const map_names[FS_M__COUNT] = { "allocator", "stack", "file", "other_anon" };
 static const char *const hist_names[FS_H__COUNT] = { "alloc_size", "live_size", "lifetime_ns" };
 
@@ -173,8 +180,9 @@ static const char schema_sql[] =
 	"CREATE TABLE stat_json(id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, t_s REAL NOT NULL,"
 	" doc TEXT NOT NULL);\n";
 
-/* CREATE TABLE snapshots(...) / INSERT / SELECT, from the column list. */
-static char *snap_sql(int which)
+/* CREATE TABLE snapshots(...) / INSERT / SELECT, from the column list. The
+ * SELECT reads 0 for the columns absent (a session from an older fragscope). */
+static char *snap_sql(int which, const unsigned char *absent)
 {
 	size_t cap = 64 + NCOLS * 48;
 	char *q = malloc(cap);
@@ -194,6 +202,8 @@ static char *snap_sql(int which)
 					      cols[c].real ? "REAL" : "INTEGER");
 		else if (which == 1)
 			n += (size_t)snprintf(q + n, cap - n, ", ?");
+		else if (absent && absent[c])
+			n += (size_t)snprintf(q + n, cap - n, ", 0");
 		else
 			n += (size_t)snprintf(q + n, cap - n, ", %s", cols[c].name);
 	}
@@ -319,7 +329,7 @@ struct session *session__create(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 2000);
-	create = snap_sql(0);
+	create = snap_sql(0, NULL);
 	snprintf(pragmas, sizeof(pragmas), "PRAGMA application_id = %d; PRAGMA user_version = %d;",
 		 SESSION_APP_ID, SESSION_SCHEMA);
 	/* The schema goes into the main file before WAL starts: a session killed at any
@@ -331,7 +341,7 @@ struct session *session__create(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	free(create);
-	create = snap_sql(1);
+	create = snap_sql(1, NULL);
 	if (!create || sqlite3_prepare_v2(s->db, create, -1, &s->st[ST_SNAP], NULL) != SQLITE_OK)
 		goto prep_fail;
 	for (int i = 0; i < ST__COUNT; i++)
@@ -395,6 +405,75 @@ int session__set_target(struct session *s, const struct fs_view *v)
 		return r;
 	}
 	return exec(s, "COMMIT");
+}
+
+/* Words joined by spaces, those with blanks or quotes single-quoted (as a shell reads them). */
+static char *join_args(int argc, char **argv)
+{
+	size_t cap = 16, n = 0;
+	char *out;
+
+	for (int i = 0; i < argc; i++)
+		cap += strlen(argv[i]) * 4 + 3;
+	out = malloc(cap);
+	if (!out)
+		return NULL;
+	out[0] = 0;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		int quote = !*a || strpbrk(a, " \t\n'\"\\$`*?;&|<>()") != NULL;
+
+		if (i)
+			out[n++] = ' ';
+		if (quote)
+			out[n++] = '\'';
+		for (; *a; a++) {
+			if (*a == '\'' && quote) {
+				memcpy(out + n, "'\\''", 4);
+				n += 4;
+			} else {
+				out[n++] = *a;
+			}
+		}
+		if (quote)
+			out[n++] = '\'';
+		out[n] = 0;
+	}
+	return out;
+}
+
+int session__set_run(struct session *s, int argc, char **argv, int cmd_at, double interval_s, int deep_every)
+{
+	char buf[64], *cmdline = NULL, *opts = NULL;
+	struct utsname un;
+	time_t now = time(NULL);
+	struct tm tm;
+	int r;
+
+	cmdline = join_args(argc - cmd_at, argv + cmd_at);
+	opts = join_args(cmd_at, argv);
+	if (!cmdline || !opts) {
+		free(cmdline);
+		free(opts);
+		snprintf(s->err, sizeof(s->err), "out of memory");
+		return -ENOMEM;
+	}
+	r = session__set_meta(s, "fragscope_version", FRAGSCOPE_VERSION);
+	r = r ?: session__set_meta(s, "command", cmdline);
+	r = r ?: session__set_meta(s, "options", opts);
+	r = r ?: session__set_meta(s, "kernel", uname(&un) ? "" : un.release);
+	gmtime_r(&now, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	r = r ?: session__set_meta(s, "start_time", buf);
+	snprintf(buf, sizeof(buf), "%lld", (long long)now);
+	r = r ?: session__set_meta(s, "start_unix", buf);
+	snprintf(buf, sizeof(buf), "%.0f", interval_s * 1000);
+	r = r ?: session__set_meta(s, "interval_ms", buf);
+	snprintf(buf, sizeof(buf), "%d", deep_every);
+	r = r ?: session__set_meta(s, "deep_every", buf);
+	free(cmdline);
+	free(opts);
+	return r;
 }
 
 static int event(struct session *s, long seq, double t, const char *kind, const char *name, int64_t calls,
@@ -688,6 +767,7 @@ void session__data_free(struct session_data *d)
 	}
 	free(d->sites);
 	free(d->hists);
+	free(d->absent);
 	free(d->diag_text);
 	free(d->stat_json);
 	free(d);
@@ -699,6 +779,11 @@ const char *session__meta(const struct session_data *d, const char *key, const c
 		if (!strcmp(d->meta_key[i], key))
 			return d->meta_val[i];
 	return def;
+}
+
+int session__col_absent(const struct session_data *d, int col)
+{
+	return col < 0 || col >= NCOLS || !d->absent || d->absent[col];
 }
 
 const struct session_row *session__peak(const struct session_data *d, int col)
@@ -845,14 +930,40 @@ static int load_meta(struct loader *l)
 	return done(l, q, rc, "meta");
 }
 
+/* Columns added after a session was written read as 0, and are named absent:
+ * a report says "not recorded" rather than "none". */
+static int find_absent(struct loader *l)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	l->d->absent = malloc(NCOLS);
+	if (!l->d->absent)
+		return oom(l, NULL);
+	memset(l->d->absent, 1, NCOLS);
+	if (prep(l, &q, "SELECT name FROM pragma_table_info('snapshots')", "snapshots' columns"))
+		return -1;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const unsigned char *name = sqlite3_column_text(q, 0);
+		int c = name ? session__col((const char *)name) : -1;
+
+		if (c >= 0)
+			l->d->absent[c] = 0;
+	}
+	return done(l, q, rc, "snapshots' columns");
+}
+
 static int load_rows(struct loader *l)
 {
 	struct session_data *d = l->d;
-	char *sql = snap_sql(2);
+	char *sql;
 	sqlite3_stmt *q;
 	long cap = 0;
 	int rc;
 
+	if (find_absent(l))
+		return -1;
+	sql = snap_sql(2, d->absent);
 	if (!sql)
 		return oom(l, NULL);
 	rc = prep(l, &q, sql, "snapshots");

@@ -19,6 +19,10 @@ struct session;
 struct session *session__create(const char *path, char *err, size_t errlen);
 /* One metadata key (replaces an earlier value). 0 or -EIO. */
 int session__set_meta(struct session *s, const char *key, const char *value);
+/* The run, as metadata: fragscope's version, the command (argv[cmd_at..argc),
+ * quoted as a shell reads it), fragscope's own options (argv[0..cmd_at)), the
+ * kernel, the start time, the interval and the deep-sample cadence. 0 or -errno. */
+int session__set_run(struct session *s, int argc, char **argv, int cmd_at, double interval_s, int deep_every);
 /* Target, allocator and settings from a view, as metadata. */
 int session__set_target(struct session *s, const struct fs_view *v);
 /* One snapshot, committed before it returns: its counters and waterfall, the
@@ -100,6 +104,7 @@ struct session_data {
 	struct session_hist *hists;
 	char diag_kind[32];
 	char *diag_text;
+	unsigned char *absent;		/* per column: 1 when the file has no such column */
 	char *stat_json;		/* `stat --json` as of the last snapshot, NULL if none */
 	double stat_json_t;
 };
@@ -111,6 +116,9 @@ struct session_data *session__load(const char *path, char *err, size_t errlen);
 void session__data_free(struct session_data *d);
 /* A metadata value, or def. */
 const char *session__meta(const struct session_data *d, const char *key, const char *def);
+/* 1 when the session has no such column (written by an older fragscope): its
+ * values read 0 but are unknown. */
+int session__col_absent(const struct session_data *d, int col);
 /* The row with the highest value of col (first of equals); NULL when no rows. */
 const struct session_row *session__peak(const struct session_data *d, int col);
 

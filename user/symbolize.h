@@ -17,6 +17,17 @@ int symbolizer__refresh(struct symbolizer *s);
 int symbolizer__frame(struct symbolizer *s, uint64_t ip, char *buf, size_t len);
 void symbolizer__free(struct symbolizer *s);
 
+/* ip lies in an executable mapping of the process (as of the last refresh). */
+int symbolizer__is_code(const struct symbolizer *s, uint64_t ip);
+/* Where a sampled user stack (n addresses, innermost first, at most max kept by
+ * the kernel) ends truthfully. The kernel walks frame pointers; code built without
+ * them (Debian's libraries) keeps data in rbp, so the walk reads garbage such as
+ * 0x4b676f48654b5856, or stops early. Returns how many leading frames are return
+ * addresses (in an executable mapping, right after a call instruction); why is "" when the stack is whole (it ends where libc calls main
+ * or a thread's routine), else why it is cut ("no frame pointers in libpython3.11.so.1.0",
+ * "at the limit of 32 frames"). */
+int symbolizer__stack_end(struct symbolizer *s, const uint64_t *ips, int n, int max, char *why, size_t len);
+
 /* The demangled form of a C++ name, or a copy of name. Free with free(). */
 char *symbolize__demangle(const char *name);
 

@@ -14,6 +14,7 @@
 #include "jestats.h"
 #include "procmem.h"
 #include "symbolize.h"
+#include "calib.h"
 #include "traced.h"
 #include "tracer.h"
 
@@ -277,6 +278,10 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 		goto fail;
 	}
 	traced__begun(t);
+	/* after attaching, so the trap costs' measurement (~10 ms of CPU) neither widens
+	 * the window in which a target can exit under us nor falls outside the interval
+	 * the calls are counted in */
+	calib__report_attach(&t->plan, !t->st.sys_tracepoints);
 	return t;
 fail:
 	traced__free(t);
@@ -496,6 +501,7 @@ void traced__view(const struct fs_traced *t, struct fs_view *v)
 	v->st = &t->st;
 	v->duration_s = traced__elapsed(t);
 	v->max_live = t->opts.max_live;
+	v->rates = calib__rates();
 }
 
 int traced__exit_code(const struct fs_traced *t)

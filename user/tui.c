@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "calib.h"
+#include "cost.h"
 #include "render.h"
 #include "traced.h"
 #include "tui.h"
@@ -305,6 +307,28 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 	    render__bytes(s->c[FS_C_UNTRACKED_BYTES], b1, sizeof(b1)), render__num(agg__lost(s), n2, sizeof(n2)),
 	    agg__lost(s) ? "  live figures are a lower bound" : "");
 	ROW();
+	if (t->info.children || t->info.execs) {
+		/* top watches the PID only: what it started is not in these figures */
+		put(y, x, w, attr_of(C_WARN), "not traced: %llu child process%s born%s (fragscope stat --follow)",
+		    (unsigned long long)t->info.children, t->info.children == 1 ? "" : "es",
+		    t->info.execs ? ", and it exec'd a new image" : "");
+		ROW();
+	}
+	{	/* what the probes cost the target over the last interval */
+		const struct fs_cost_rates *r = calib__rates();
+		struct fs_cost_est e;
+
+		if (p->have_delta && !cost__estimate(&t->plan, d, !st->sys_tracepoints && t->plan.nsys == FS_S__COUNT,
+						     (double)d->mono_ns / 1e9, r, &e))
+			put(y, x, w, e.cpu_fraction >= 0.1 ? attr_of(C_WARN) : 0,
+			    "probes cost the target about %s of a CPU (estimate: %s calls/s x ~%.1f us; %s)",
+			    cost__percent(e.cpu_fraction, b1, sizeof(b1)),
+			    render__num((uint64_t)e.calls_per_s, n1, sizeof(n1)), e.mean_ns / 1000,
+			    r->measured ? "trap costs measured here" : "PROBING.md's trap costs");
+		else
+			put(y, x, w, attr_of(C_DIM), "probes cost the target: (after the first interval)");
+	}
+	ROW();
 	ROW();
 
 	/* history: resident against live, on one scale */
@@ -340,8 +364,13 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 		put(y, x, w, attr_of(C_DIM), "sites: stack sampling off (--sample-bytes 0)");
 		return;
 	}
-	put(y, x, w, A_BOLD, "sites by %s (1 stack per %s allocated)%s", tui__sort_name(ui->sort),
-	    render__bytes(st->sample_bytes, b1, sizeof(b1)), st->short_stacks ? "; no frame pointers: stacks are short" : "");
+	put(y, x, w, A_BOLD, "sites by %s (1 stack per %s allocated, %s%s%s)", tui__sort_name(ui->sort),
+	    render__bytes(st->sample_bytes, b1, sizeof(b1)),
+	    st->sites_live.rule == AGG_SITES_SCALED ? "scaled to the exact live total"
+	    : st->sites_live.rule == AGG_SITES_CLAMPED && st->sites_live.est_sum > st->sites_live.exact
+		    ? "scaled down to the exact live total" : "as sampled",
+	    st->truncated_stacks ? "; truncated stacks: " : "",
+	    st->truncated_stacks ? render__num((uint64_t)st->truncated_stacks, b3, sizeof(b3)) : "");
 	ROW();
 	put(y, x, w, A_UNDERLINE, "%10s %10s %8s  %s", "live~", "alloc~", "samples", "where");
 	ROW();
@@ -362,15 +391,15 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 		for (int i = 0; i < st->nsites && y < ymax; i++) {
 			const struct fs_site_sym *x2 = &st->sites[order[i]];
 
-			put(y, x, w, 0, "%10s %10s %8s  %s%s%s", bytes_s(x2->live_bytes, b1, sizeof(b1)),
+			put(y, x, w, 0, "%10s %10s %8s  %s%s%s%s%s%s", bytes_s(x2->live_bytes, b1, sizeof(b1)),
 			    render__bytes(x2->bytes, b2, sizeof(b2)), render__num(x2->samples, n1, sizeof(n1)),
 			    x2->nframes ? x2->frame[0] : "(no stack)", x2->nframes > 1 ? " < " : "",
-			    x2->nframes > 1 ? x2->frame[1] : "");
+			    x2->nframes > 1 ? x2->frame[1] : "", x2->truncated[0] ? " [truncated: " : "",
+			    x2->truncated, x2->truncated[0] ? "]" : "");
 			y++;
 		}
 		free(order);
 	}
-	(void)b3;
 #undef ROW
 }
 
@@ -388,7 +417,8 @@ static void draw_help(void)
 		"live: bytes the program holds; held free: resident allocator memory",
 		"with no live data; returned: given back to the OS since attach;",
 		"fragmentation: (resident - live) / resident. Sites are estimates",
-		"from byte-sampled stacks (~ marks an estimate).",
+		"from byte-sampled stacks (~ marks an estimate), scaled so that they",
+		"sum to the exact live total; a stack is cut where frame pointers end.",
 	};
 	int n = (int)(sizeof(lines) / sizeof(lines[0])), w = 72, h = n + 2;
 	int y0 = (LINES - h) / 2, x0 = (COLS - w) / 2;

@@ -128,6 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	report("--csv", "events");
 	report("--html", "/dev/null");
 	report("--folded", NULL);
+	report("--folded=alloc", NULL);
 	report("--flamegraph", "/dev/null");
 	{
 		char *argv[] = { "report", "--diff", path, path, NULL };

@@ -2,8 +2,11 @@
 # test_record.sh - `fragscope record` and `report`: a recorded workload reports the
 # same figures as `stat` and as its own tally; a recorder killed with SIGKILL leaves
 # a session that reports; bad files are refused in one line; the HTML page loads in
-# headless Chromium; folded stacks sum to the sites' live bytes; the reader survives
-# a bounded fuzzing run. Needs root.
+# headless Chromium, with returned bytes on their own chart and human ticks; folded
+# stacks sum to the sites' live bytes, and --folded=alloc gives the exact bytes of
+# sites whose every allocation is sampled; the program's own releases show in every
+# output; sessions written by compare carry record's metadata; the reader survives a
+# bounded fuzzing run. Needs root.
 . "$(dirname "$0")/lib.sh"
 
 AW=$TOOLS/allocwork
@@ -112,6 +115,79 @@ else
 	fail flamegraph_svg "not a well-formed SVG with the stacks: $(head -c 200 "$TMP/flame.svg")"
 fi
 
+# --- --folded=alloc: bytes allocated by stack, exact where every allocation is sampled --
+# rpcwork --survivors 0 frees every block, so live bytes by stack are empty. With
+# --sample-bytes 64 every allocation of 96 bytes or more is sampled (the countdown is
+# re-armed below 96) with its own size as weight: the request and response sites (all
+# 1 KiB or more) then hold the sizes rpcwork's generator draws, which this model of
+# pick_size() predicts, and the few smaller blocks sampled or not move the sites'
+# figures by their share only when they are scaled to the exact total allocated
+# (within 0.01%). The session objects (64 B to 1 KiB) are estimates.
+RW_THREADS=2 RW_REQ=2000
+read -r want_req want_resp < <(python3 - $RW_THREADS $RW_REQ <<'PY'
+import sys
+threads, requests, burst, M = int(sys.argv[1]), int(sys.argv[2]), 64, (1 << 64) - 1
+req = resp = 0
+for t in range(1, threads + 1):  # worker's seed: (thread index + 1) * 7919 + 1
+    s = t * 7919 + 1
+    def pick():
+        global s
+        s = (s * 6364136223846793005 + 1442695040888963407) & M
+        return (1024 << ((s >> 33) % 9)) | ((s >> 20) & 1023)
+    for r in range(0, requests, burst):
+        for i in range(min(burst, requests - r)):
+            req += pick()
+            resp += pick()
+print(req, resp)
+PY
+)
+if ! timeout 120 "$FS" record -q -i 100 --sample-bytes 64 -o "$TMP/rw.db" -- "$TOOLS/rpcwork" --threads $RW_THREADS \
+	--requests $RW_REQ --survivors 0 > /dev/null 2> "$TMP/rw.err"; then
+	fail folded_alloc_exact "record exited non-zero: $(tail -1 "$TMP/rw.err")"
+elif report rw_alloc "$TMP/rw.db" --folded=alloc && report rw_live "$TMP/rw.db" --folded \
+	&& report rw_live2 "$TMP/rw.db" --folded=live && report rw_json "$TMP/rw.db" --json; then
+	lost=$(jget "$TMP/rw_json.out" '.series[-1].stacks_lost')
+	near='function d(a, b) { return a > b ? a - b : b - a } /worker/ && d($NF, w) <= w / 10000 { print $NF }'
+	got_req=$(awk -v w="$want_req" "$near" "$TMP/rw_alloc.out")
+	got_resp=$(awk -v w="$want_resp" "$near" "$TMP/rw_alloc.out")
+	sum=$(awk '{ s += $NF } END { print s + 0 }' "$TMP/rw_alloc.out")
+	sites=$(jq '[.sites[].bytes_est | select(. > 0)] | add // 0' "$TMP/rw_json.out")
+	total=$(jget "$TMP/rw_json.out" .totals.bytes_allocated)
+	# scaled to the exact total, rounded down site by site: never above it
+	[ "$sum" -le "$total" ] && [ "$sum" -ge $((total - 1000)) ] || sum="$sum (exact total $total)"
+	worker_live=$(grep -c worker "$TMP/rw_live.out")
+	if [ "$lost" = 0 ] && [ -n "$got_req" ] && [ -n "$got_resp" ] && [ "$sum" = "$sites" ] && [ "$worker_live" = 0 ] \
+		&& cmp -s "$TMP/rw_live.out" "$TMP/rw_live2.out"; then
+		pass folded_alloc_exact
+	else
+		fail folded_alloc_exact "want request/response sites $want_req/$want_resp, got '$got_req'/'$got_resp' in: $(tr '\n' '|' < "$TMP/rw_alloc.out" | head -c 300); sum $sum vs sites $sites; stacks lost $lost; live worker lines $worker_live"
+	fi
+fi
+expect_error folded_bad_kind 2 'unknown --folded=peak' "$FS" report --folded=peak "$TMP/rw.db"
+
+# --- the program's own releases: every source stat shows, in each output ------------
+# allocwork --syscalls N: the program itself madvise(DONTNEED)s and munmaps N mappings
+# of its own: 2N release calls by the "program" source.
+N=20
+if ! timeout 120 "$FS" record -q -i 100 -o "$TMP/own.db" -- "$AW" --api malloc --threads 1 --rounds 100 \
+	--syscalls $N --tally "$TMP/own.tally" 2> "$TMP/own.err"; then
+	fail report_program_source "record exited non-zero: $(tail -1 "$TMP/own.err")"
+elif report own_text "$TMP/own.db" && report own_json "$TMP/own.db" --json && report own_csv "$TMP/own.db" --csv releases \
+	&& report own_html "$TMP/own.db" --html "$TMP/own.html"; then
+	j=$(jget "$TMP/own_json.out" .releases.by_source.program.calls)
+	t=$(grep -o 'program [0-9.]* [KMG]*i*B (\([0-9,]*\) calls)' "$TMP/own_text.out" | grep -o '([0-9,]*' | tr -d '(,')
+	c=$(python3 -c 'import csv, sys; print(list(csv.DictReader(open(sys.argv[1])))[-1]["src_program_calls"])' "$TMP/own_csv.out")
+	h=$(grep -o '<tr class="src"><th>program</th><td class="n">[0-9,]*' "$TMP/own.html" | grep -o '[0-9,]*$' | tr -d ,)
+	# every source of stat's by_source has its columns in the session
+	miss=$(jq -r '.releases.by_source | keys[]' "$TMP/own_json.out" | while read -r k; do
+		head -1 "$TMP/own_csv.out" | tr , '\n' | grep -qx "src_${k}_calls" || echo -n "$k "; done)
+	if [ "$j" = $((2 * N)) ] && [ "$t" = "$j" ] && [ "$c" = "$j" ] && [ "$h" = "$j" ] && [ -z "$miss" ]; then
+		pass report_program_source
+	else
+		fail report_program_source "want $((2 * N)) program calls: json '$j' text '$t' csv '$c' html '$h'; sources without columns: '$miss'"
+	fi
+fi
+
 # --- the HTML page in headless Chromium ------------------------------------------------
 if report html "$TMP/cmd.db" --html "$TMP/page.html"; then
 	if ! command -v chromium > /dev/null; then
@@ -132,6 +208,42 @@ if report html "$TMP/cmd.db" --html "$TMP/page.html"; then
 			fail html_in_chromium "rc=$rc svg=$svgs polylines=$lines external='$ext' $(grep -io '.\{40\}error.\{40\}' "$TMP/dom.html" | head -1)"
 		fi
 	fi
+fi
+
+# --- the page's charts: returned bytes on their own chart, round ticks in human units ---
+# svg_block FILE ID: the chart with that id
+svg_block() { sed -n "/<svg class=\"chart\" id=\"$2\"/,/<\/svg>/p" "$1"; }
+if [ -s "$TMP/page.html" ]; then
+	mem=$(svg_block "$TMP/page.html" memory | grep -o '<polyline[^>]*>[^<]*<title>[^<]*' | sed 's/.*<title>//' | tr '\n' ,)
+	ret=$(svg_block "$TMP/page.html" returned | grep -o '<title>[^<]*' | sed 's/<title>//' | tr '\n' ,)
+	tticks=$(svg_block "$TMP/page.html" memory | grep -Ec '>[0-9.]+ (ms|s)</text>')
+	yticks=$(svg_block "$TMP/page.html" memory | grep -Ec '>[0-9.]+ (B|KiB|MiB|GiB)</text>')
+	expo=$(grep -Eo '>[^<>]*[0-9]e[+-][0-9][^<>]*<' "$TMP/page.html" | head -1)
+	if [[ $mem == *RssAnon* && $mem == *live* && $mem != *returned* && $ret == *returned* ]] \
+		&& [ "$tticks" -ge 3 ] && [ "$yticks" -ge 2 ] && [ -z "$expo" ]; then
+		pass html_returned_own_chart
+	else
+		fail html_returned_own_chart "memory chart: '$mem', returned chart: '$ret', $tticks time and $yticks value ticks, exponent label '$expo'"
+	fi
+fi
+
+# --- sessions written by compare carry record's metadata; its chart has time ticks ------
+timeout 120 "$FS" compare --variants glibc --idle 0.5 -i 100 -o "$TMP/cmp" --html "$TMP/cmp.html" \
+	-- "$TOOLS/rpcwork" --threads 1 --requests 1500 > "$TMP/cmp.out" 2> "$TMP/cmp.err"
+rc=$?
+if [ $rc != 0 ]; then
+	fail compare_session_meta "compare exited $rc: $(tail -1 "$TMP/cmp.err")"
+elif report cmp_json "$TMP/cmp/glibc.db" --json && report cmp_text "$TMP/cmp/glibc.db"; then
+	m=$(jq -r --arg cmd "$TOOLS/rpcwork --threads 1 --requests 1500" --arg k "$(uname -r)" '.session.meta |
+		[ (select(.command != $cmd) | "command \(.command)"), (select(.kernel != $k) | "kernel \(.kernel)"),
+		  (select((.start_time // "") | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T") | not) | "start_time \(.start_time)"),
+		  (select((.fragscope_version // "") == "") | "no version"), (select(.variant != "glibc") | "variant \(.variant)"),
+		  (select(.interval_ms != "100") | "interval_ms \(.interval_ms)") ] | join("; ")' "$TMP/cmp_json.out")
+	q=$(grep -E '^ +(recorded|command) ' "$TMP/cmp_text.out" | grep -E '\?|attached to a running' | head -1)
+	tt=$(svg_block "$TMP/cmp.html" rss | grep -Ec '>[0-9.]+ (ms|s)</text>')
+	nv=$(grep -o '<polyline class="variant"' "$TMP/cmp.html" | wc -l)
+	if [ -z "$m" ] && [ -z "$q" ] && [ "$tt" -ge 2 ] && [ "$nv" = 1 ]; then pass compare_session_meta
+	else fail compare_session_meta "meta: '$m'; text: '$q'; compare page: $tt time ticks, $nv RSS curves"; fi
 fi
 
 # --- a recorder killed with SIGKILL leaves a session that reports --------------------

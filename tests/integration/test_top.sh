@@ -1,7 +1,9 @@
 #!/bin/bash
 # test_top.sh - `fragscope top`: batch and JSON lines checked against the workload's
 # tally, two processes side by side, the full-screen view inside tmux (figures,
-# resize, quit, terminal restored, signals), a target that exits, errors. Needs root.
+# resize, quit, terminal restored, signals), a target that exits, the sampled sites
+# against the exact totals and the target's code mappings, --help against the keys
+# written, errors. Needs root.
 . "$(dirname "$0")/lib.sh"
 
 AW=$TOOLS/allocwork
@@ -177,6 +179,137 @@ else
 	fail top_tui_figures "workload never got ready"
 fi
 tm kill-server 2>/dev/null
+
+# frames_not_code PID FILE: the site addresses in FILE's JSON lines that lie in no
+# executable mapping of PID (as "address (frame)"), nothing when all do.
+frames_not_code() {
+	local maps a f lo hi ok
+	maps=$(awk '$2 ~ /x/ { split($1, r, "-"); print r[1], r[2] }' "/proc/$1/maps")
+	jq -r '.sites[] | [.addresses, .stack] | transpose[] | "\(.[0]) \(.[1])"' "$2" | sort -u | while read -r a f; do
+		ok=
+		while read -r lo hi; do
+			if (( a >= 16#$lo && a < 16#$hi )); then ok=1; break; fi
+		done <<< "$maps"
+		[ -n "$ok" ] || echo "$a ($f)"
+	done
+}
+
+# --- 6. sites: consistent with the exact totals; frames are code; truncation said --
+# allocwork is built without frame pointers (-O2): its stacks break after a frame
+# or two, where the kernel's walk reads rbp's data. A stack is sampled about every
+# 4 KiB allocated, so every line has sites.
+if start_work sites "" --api malloc,calloc,realloc --rounds 3000 --keep 2 --threads 2 --hold; then
+	W=$WPID
+	out="$TMP/sites.jsonl"
+	timeout 30 "$FS" top --batch --json -i 200 -n 11 --sample-bytes 4096 -p "$W" > "$out" 2> "$TMP/sites.err" &
+	fpid=$!
+	if wait_for "[ -s '$out' ]" 100; then
+		kill -USR1 "$W"
+		wait $fpid
+		rc=$?
+		# every line: the sites shown never add up to more than the exact live bytes
+		over=$(jq -c 'select((.sites | length) > 0) | select(([.sites[].live_bytes_est] | add) > .live.bytes)
+			| {live: .live.bytes, sites: ([.sites[].live_bytes_est] | add)}' "$out" | head -3)
+		nsites=$(jq -s 'map(select((.sites | length) > 0)) | length' "$out")
+		if [ "$rc" = 0 ] && [ "$nsites" -ge 2 ] && [ -z "$over" ]; then
+			pass top_sites_within_live
+		else
+			fail top_sites_within_live "rc=$rc lines with sites=$nsites over the live total: $over $(tail -1 "$TMP/sites.err")"
+		fi
+		# all sites shown (at most 10): they sum to the exact total, less rounding
+		# (one byte a site at most), and the note says how
+		scaled=$(jq -c 'select((.sites | length) > 0 and .sampling.sites == (.sites | length)
+			and .sampling.scaling == "scaled_to_exact") | [.live.bytes - ([.sites[].live_bytes_est] | add), (.sites | length),
+			(.sampling.note | test("^sites: estimated from [0-9,]+ sampled stacks, scaled to the exact live total"))]' "$out")
+		bad=$(echo "$scaled" | jq -c 'select(.[0] < 0 or .[0] >= .[1] or .[2] != true)' | head -3)
+		if [ -n "$scaled" ] && [ -z "$bad" ]; then
+			pass top_sites_scaled_to_exact_live
+		else
+			fail top_sites_scaled_to_exact_live "[live - sum, sites, note ok] per line: $(echo "$scaled" | head -3 | tr '\n' ' ') bad: $bad"
+		fi
+		# every frame is code: its address lies in an executable mapping of the
+		# target (read while it still runs, held)
+		badf=$(frames_not_code "$W" "$out")
+		if [ -n "$(jq -r '.sites[].addresses[]' "$out" | head -1)" ] && [ -z "$badf" ]; then
+			pass top_sites_frames_are_code
+		else
+			fail top_sites_frames_are_code "$badf"
+		fi
+		# the stacks cut short say so, each naming the object without frame pointers,
+		# and they are counted
+		last=$(tail -1 "$out")
+		nt=$(jq '[.sites[] | select(.truncated != null)] | length' <<< "$last")
+		why=$(jq -r '[.sites[].truncated | select(. != null)] | unique | join("|")' <<< "$last")
+		count=$(jq '.sampling.truncated_stacks' <<< "$last")
+		all=$(jq '.sampling.sites == (.sites | length)' <<< "$last")
+		if [ "$nt" -ge 1 ] && [[ "$why" =~ ^(no\ frame\ pointers\ in\ [^|]+\|?)+$ ]] \
+			&& { [ "$all" != true ] || [ "$count" = "$nt" ]; } && [ "$count" -ge "$nt" ]; then
+			pass top_sites_truncation_said
+		else
+			fail top_sites_truncation_said "truncated sites=$nt (counted $count, all shown: $all) reasons: $why"
+		fi
+	else
+		fail top_sites_within_live "no line: $(tail -1 "$TMP/sites.err")"
+		kill -9 $fpid
+	fi
+	kill -USR2 "$W" 2>/dev/null
+else
+	fail top_sites_within_live "workload never got ready"
+fi
+
+# Debian's python3.11 has no frame pointers: the kernel's walk reads rbp's data as
+# return addresses (python3.11+0x54dc00, in its data segment, before the cut)
+PY=/usr/bin/python3.11
+if [ -x "$PY" ]; then
+	rm -f "$TMP/py.ready"
+	timeout 60 "$PY" -c '
+import os, sys, time
+open(sys.argv[1], "w").write(str(os.getpid()))
+keep = []
+t0 = time.time()
+while time.time() - t0 < 50:
+    junk = [bytearray(5000) for _ in range(2000)]
+    keep.append([bytearray(3000) for _ in range(200)])
+    if len(keep) > 20: keep.pop(0)
+    del junk' "$TMP/py.ready" &
+	PIDS+=($!)
+	disown $!
+	if wait_for "[ -s '$TMP/py.ready' ]" 100; then
+		P=$(cat "$TMP/py.ready")
+		out="$TMP/py.jsonl"
+		timeout 30 "$FS" top --batch --json -i 250 -n 12 --sample-bytes 65536 -p "$P" > "$out" 2> "$TMP/py.err"
+		rc=$?
+		badf=$(frames_not_code "$P" "$out")
+		n=$(jq -r '.sites[].addresses[]' "$out" | sort -u | wc -l)
+		why=$(jq -r '.sites[].truncated | select(. != null)' "$out" | sort -u | tr '\n' '|')
+		if [ "$rc" = 0 ] && [ "$n" -ge 1 ] && [ -z "$badf" ] && [ "$why" = "no frame pointers in python3.11|" ]; then
+			pass top_sites_python_frames_are_code
+		else
+			fail top_sites_python_frames_are_code "rc=$rc addresses=$n not code: $badf truncated: $why $(tail -1 "$TMP/py.err")"
+		fi
+		kill -9 "$P" 2>/dev/null
+	else
+		fail top_sites_python_frames_are_code "python3.11 never got ready"
+	fi
+else
+	fail top_sites_python_frames_are_code "$PY not installed (tools/install-deps.sh)"
+fi
+
+# --- 7. --help lists the keys and columns top really writes -------------------------
+help=$("$FS" top --help)
+hkeys=$(sed -n '/^JSON keys of each line/,$p' <<< "$help" | tail -n +2 | tr -d '\n' | sed -E 's/ \(([^)]*)\)//g; s/ +/ /g; s/, /\n/g; s/^ //' | sort)
+hinner=$(sed -n '/^JSON keys of each line/,$p' <<< "$help" | tail -n +2 | tr -d '\n' | sed -E 's/ +/ /g' | grep -oE '[a-z_]+ \([^)]*\)' | sort)
+hcols=$(sed -n '/^batch columns/,/^$/p' <<< "$help" | tail -n +2 | tr -d '\n' | sed -E 's/ +/ /g; s/^ //; s/,//g')
+line=$(tail -1 "$TMP/sites.jsonl" 2>/dev/null)
+jkeys=$(jq -r 'keys_unsorted[]' <<< "$line" | sort)
+jinner=$(jq -r '"interval (" + (.interval | keys_unsorted | join(", ")) + ")", "process (" + (.process | keys_unsorted | join(", ")) + ")"' <<< "$line" | sort)
+cols=$(timeout 30 "$FS" top --batch -i 100 -n 1 -p $$ 2>/dev/null | head -1 | sed -E 's/ +/ /g; s/ $//')
+if [ -n "$line" ] && [ "$hkeys" = "$jkeys" ] && [ "$hinner" = "$jinner" ] && [ "$hcols" = "$cols" ] \
+	&& grep -q '"time_ms"' <<< "$help" && ! grep -q '"time"' <<< "$help"; then
+	pass top_help_lists_real_keys
+else
+	fail top_help_lists_real_keys "help keys vs a line's: $(diff <(echo "$hkeys") <(echo "$jkeys") | tr '\n' ' ') inner: $(diff <(echo "$hinner") <(echo "$jinner") | tr '\n' ' ') columns: [$hcols] vs [$cols]"
+fi
 
 # --- 5. errors: one line, exit 1; usage, exit 2 -------------------------------------
 expect_error top_bad_pid 1 'no process with PID 2147483600' "$FS" top --batch -p 2147483600

@@ -1,5 +1,5 @@
 /* fakemalloc.c - libfakemalloc.so, an allocator fragscope does not know: a bump
- * allocator that never frees. Only inspected by the unit tests, never run. */
+ * allocator that never frees. Also built as libfakestep.so (FAKE_STEPPED_FREE). */
 #include <stddef.h>
 #include <string.h>
 
@@ -18,10 +18,16 @@ void *malloc(size_t size)
 	return p;
 }
 
+#ifdef FAKE_STEPPED_FREE
+/* libfakestep.so: a free whose first instruction (mov) the kernel single-steps and
+ * that has no emulated one to move the probe to: fragscope warns at attach. */
+__asm__(".globl free\n.type free, @function\nfree:\n\tmov %rdi, %rax\n\tret\n.size free, .-free\n");
+#else
 void free(void *p)
 {
 	(void)p;
 }
+#endif
 
 void *calloc(size_t n, size_t size)
 {

@@ -180,3 +180,51 @@ TEST(agg_bucket_max)
 	ASSERT_EQ(agg__bucket_max(64), UINT64_MAX, "past the last bucket");
 	ASSERT_EQ(agg__bucket_max(-1), 0, "negative bucket");
 }
+
+/* The case a user met in top: 11 samples of 512 KiB (5.5 MiB of sites) under
+ * 3.3 MiB live. Scaled, the sites keep their shares (6:5) and sum to the exact
+ * total, never above it. */
+TEST(agg_sites_scaled_to_exact_live)
+{
+	struct agg_site_scale sc;
+	uint64_t a, b;
+
+	agg__site_scale_init(&sc, 11 * 524288, 3460300, 0);
+	ASSERT_EQ(sc.rule, AGG_SITES_SCALED, "rule");
+	a = agg__site_scaled(&sc, 6 * 524288);
+	b = agg__site_scaled(&sc, 5 * 524288);
+	ASSERT_EQ(a, 1887436, "site of 6 samples: 3 MiB * 3460300 / 5.5 MiB, rounded down");
+	ASSERT_EQ(b, 1572863, "site of 5 samples");
+	ASSERT_TRUE(a + b <= 3460300 && a + b >= 3460300 - 2, "the sites sum to the exact total (rounding down)");
+	ASSERT_EQ(agg__site_scaled(&sc, -524288), 0, "a negative estimate counts as nothing");
+	ASSERT_TRUE(agg__site_factor(&sc) > 0.59 && agg__site_factor(&sc) < 0.61, "factor 0.6");
+	ASSERT_STREQ(agg__site_rule_name(sc.rule), "scaled_to_exact", "name");
+
+	/* fewer sampled bytes than live: scaled up to the exact total as well */
+	agg__site_scale_init(&sc, 2 * 524288, 2516582, 0);
+	ASSERT_EQ(agg__site_scaled(&sc, 524288), 1258291, "half of the exact total");
+
+	/* nothing sampled: nothing to scale */
+	agg__site_scale_init(&sc, 0, 3460300, 0);
+	ASSERT_EQ(sc.rule, AGG_SITES_AS_SAMPLED, "no samples");
+	ASSERT_EQ(agg__site_scaled(&sc, 0), 0, "zero stays zero");
+
+	/* 4 GiB sites of 5 GiB estimated against 3 GiB exact: no 64-bit overflow */
+	agg__site_scale_init(&sc, 5ull << 30, 3ull << 30, 0);
+	ASSERT_EQ(agg__site_scaled(&sc, 4ll << 30), (12ull << 30) / 5, "128-bit product");
+}
+
+/* Samples lost (stacks not stored): the sites seen cover only part of the bytes,
+ * so they are never scaled up, only down to the exact total. */
+TEST(agg_sites_clamped_when_samples_lost)
+{
+	struct agg_site_scale sc;
+
+	agg__site_scale_init(&sc, 2 * 524288, 2516582, 1);
+	ASSERT_EQ(sc.rule, AGG_SITES_CLAMPED, "rule");
+	ASSERT_EQ(agg__site_scaled(&sc, 524288), 524288, "below the total: as sampled");
+	ASSERT_TRUE(agg__site_factor(&sc) == 1.0, "factor 1");
+	agg__site_scale_init(&sc, 11 * 524288, 3460300, 1);
+	ASSERT_EQ(agg__site_scaled(&sc, 6 * 524288) + agg__site_scaled(&sc, 5 * 524288), 3460299,
+		  "above the total: scaled down to it");
+}

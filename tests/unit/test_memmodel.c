@@ -783,11 +783,46 @@ TEST(memmodel_diagnose_churn)
 	m->live = 3u << 20;
 	m->faults = 10000;
 	m->churn_faults = 9000;		/* 35.2 MiB faulted back soon after release */
+	m->churn_src[FS_R_GLIBC_TRIM] = 9000;	/* all of it on pages glibc's trim released */
 	diagnose_now(m, 3u << 20, FS_F_GLIBC, &set, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "churn does not change the kind");
 	ASSERT_HAS_STR(d.text, "Churn: 35.2 MiB were faulted back", "churn: figure");
 	ASSERT_HAS_STR(d.text, "(90% of 10000 page faults)", "churn: share");
+	ASSERT_HAS_STR(d.text, "glibc's trim of heap tops after frees released them (100% of those pages)",
+		       "churn: glibc's trim named");
 	ASSERT_HAS_STR(d.text, "glibc.malloc.trim_threshold", "churn: glibc remedy");
+	ASSERT_FALSE(strstr(d.text, "the program's own"), "churn: not the program's");
+
+	/* pymalloc's case: a glibc process whose churn follows the program's own
+	 * munmaps (its arenas) - glibc's trim is not to blame, nor its settings */
+	m->churn_src[FS_R_GLIBC_TRIM] = 900;
+	m->churn_src[FS_R_PROGRAM] = 8100;
+	diagnose_now(m, 3u << 20, FS_F_GLIBC, &set, &d);
+	ASSERT_HAS_STR(d.text, "the program's own munmap or madvise calls released them, not the allocator "
+			       "(90% of those pages)", "churn: the program named");
+	ASSERT_HAS_STR(d.text, "the remedy is in the program", "churn: the program's remedy");
+	ASSERT_FALSE(strstr(d.text, "trim_threshold"), "churn: 10% from glibc's trim: no glibc remedy");
+
+	/* two mechanisms of weight: both named, the larger first */
+	m->churn_src[FS_R_GLIBC_TRIM] = 3000;
+	m->churn_src[FS_R_PROGRAM] = 6000;
+	diagnose_now(m, 3u << 20, FS_F_GLIBC, &set, &d);
+	ASSERT_HAS_STR(d.text, "not the allocator (67% of those pages)", "churn: program first");
+	ASSERT_HAS_STR(d.text, "; glibc's trim of heap tops after frees released them (33% of those pages): a higher "
+			       "glibc.malloc.trim_threshold", "churn: glibc's trim second");
+
+	/* jemalloc: its decay, not glibc's trim */
+	memset(m->churn_src, 0, sizeof(m->churn_src));
+	m->churn_src[FS_R_JE_DECAY] = 9000;
+	diagnose_now(m, 3u << 20, FS_F_JEMALLOC, &set, &d);
+	ASSERT_HAS_STR(d.text, "jemalloc's decay purged them (100% of those pages): a longer dirty_decay_ms",
+		       "churn: jemalloc's decay");
+
+	/* no attribution: nobody blamed */
+	memset(m->churn_src, 0, sizeof(m->churn_src));
+	diagnose_now(m, 3u << 20, FS_F_GLIBC, &set, &d);
+	ASSERT_HAS_STR(d.text, "who released them is not known", "churn: unknown");
+	ASSERT_FALSE(strstr(d.text, "trim_threshold"), "churn: unknown: no glibc remedy");
 	m->churn_faults = 1000;		/* under a quarter of the faults: no word of it */
 	diagnose_now(m, 3u << 20, FS_F_GLIBC, &set, &d);
 	ASSERT_FALSE(strstr(d.text, "Churn"), "little churn: not mentioned");
