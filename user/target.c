@@ -41,6 +41,39 @@ int target__comm(pid_t pid, char *buf, size_t len)
 	return 0;
 }
 
+int target__interpreter(const char *path, char *out, size_t outlen)
+{
+	char cur[PATH_MAX];
+	int script = 0;
+
+	snprintf(cur, sizeof(cur), "%s", path);
+	for (int depth = 0; depth < 4; depth++) {
+		char line[256], *p, *end;
+		FILE *f = fopen(cur, "re");
+		size_t n;
+
+		if (!f)
+			return script ? 1 : -errno;
+		n = fread(line, 1, sizeof(line) - 1, f);
+		fclose(f);
+		line[n] = 0;
+		if (n < 3 || line[0] != '#' || line[1] != '!')
+			break;
+		p = line + 2;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		end = p + strcspn(p, " \t\n");
+		*end = 0;
+		if (!*p)
+			break;
+		snprintf(cur, sizeof(cur), "%s", p);
+		script = 1;
+	}
+	if (script)
+		snprintf(out, outlen, "%s", cur);
+	return script;
+}
+
 int target__find_exe(const char *name, char *out, size_t outlen)
 {
 	const char *path = getenv("PATH");

@@ -33,5 +33,9 @@ int target__check(struct target *t);
 void target__abort(struct target *t);
 void target__close(struct target *t);
 int target__comm(pid_t pid, char *buf, size_t len);
+/* A script's interpreter ("#!/usr/bin/env python3" -> "/usr/bin/env"), what the
+ * kernel runs for it: 1 if path is a script (out set), 0 if not, -errno. Nested
+ * interpreters are followed, as the kernel does, a few levels deep. */
+int target__interpreter(const char *path, char *out, size_t outlen);
 
 #endif

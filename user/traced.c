@@ -214,6 +214,7 @@ static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t 
 	topts.follow = o->follow;
 	t->info.follow = o->follow;
 	topts.exec_skip = exec_skip;
+	topts.lazy = t->info.role != FS_ROLE_TARGET;
 	t->st.lifetime_sampling = 1u << topts.lifetime_shift;
 	t->st.sys_tracepoints = !topts.sys_uprobes;
 	show_sys(&t->plan, topts.sys_uprobes);
@@ -263,8 +264,16 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 		if (target__open(&t->tg, pid, err, errlen) || resolve__pid(t->tg.pid, &t->plan, err, errlen))
 			goto fail;
 	} else {
-		if (target__spawn(&t->tg, argv, err, errlen) ||
-		    resolve__cmd(t->tg.path, environ, &t->plan, err, errlen))
+		char interp[PATH_MAX];
+		/* a script: what runs is its interpreter (followed, it execs the rest) */
+		int script = 0;
+
+		if (target__spawn(&t->tg, argv, err, errlen))
+			goto fail;
+		script = target__interpreter(t->tg.path, interp, sizeof(interp)) == 1;
+		if (script)
+			fs_info("%s is a script run by %s", t->tg.path, interp);
+		if (resolve__cmd(script ? interp : t->tg.path, environ, &t->plan, err, errlen))
 			goto fail;
 		t->info.attached_at_start = 1;
 	}

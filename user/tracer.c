@@ -146,7 +146,15 @@ struct tracer *tracer__new(const struct tracer_opts *opts, char *err, size_t err
 	t->buf = calloc((size_t)t->ncpu, sizeof(struct fs_kstats) + 8 * (FS_H__COUNT * FS_HIST_BUCKETS + FS_C__COUNT + 8));
 	t->multi = !getenv("FRAGSCOPE_NO_UPROBE_MULTI");
 	/* Plain adds under bpf_preempt_disable (Linux 6.10+), else atomic adds. */
-	t->atomic = getenv("FRAGSCOPE_ATOMIC_ADDS") || !kernel_has_func("bpf_preempt_disable");
+	{
+		/* asked once: the kernel's BTF is megabytes to parse, and every process
+		 * followed gets a tracer */
+		static int has_preempt = -1;
+
+		if (has_preempt < 0)
+			has_preempt = kernel_has_func("bpf_preempt_disable");
+		t->atomic = getenv("FRAGSCOPE_ATOMIC_ADDS") || !has_preempt;
+	}
 	if (t->atomic)
 		fs_info("counters: atomic adds (%s)", getenv("FRAGSCOPE_ATOMIC_ADDS") ? "FRAGSCOPE_ATOMIC_ADDS"
 			: "the kernel has no bpf_preempt_disable");
@@ -187,6 +195,12 @@ again:
 		t->skel->rodata->bucket_bits = bits;
 		bpf_map__set_max_entries(t->skel->maps.buckets, t->nbuckets);
 		bpf_map__set_max_entries(t->skel->maps.allocs, want);
+		/* Preallocating the room (~80 bytes a block) takes most of a tracer's start-up
+		 * (0.3 s of system time at 2^20); allocated as used, an insert can fail for want
+		 * of memory, and is then counted untracked like one beyond the room. */
+		if (opts->lazy)
+			bpf_map__set_map_flags(t->skel->maps.allocs,
+					       bpf_map__map_flags(t->skel->maps.allocs) | BPF_F_NO_PREALLOC);
 	}
 	/* Tests shrink the ledger's ring (a power of 2 of pages) to see lost events counted. */
 	if (getenv("FRAGSCOPE_MAP_EVENTS_BYTES"))

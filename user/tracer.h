@@ -25,6 +25,8 @@ struct tracer_opts {
 				 * else with the syscall tracepoints */
 	int follow;		/* stop new children and new images (SIGSTOP) for user space */
 	int exec_skip;		/* execs to let pass unseen (a command's own first one) */
+	int lazy;		/* the overflow hash allocated as used, not up front: a process
+				 * waits, stopped, while its tracer is made (children, execs) */
 };
 
 /* Opens and loads; NULL with the cause in err. */

@@ -64,6 +64,15 @@ fs_counts_as_tally "$TMP/env.0.doc" "$TMP/env.base"
 add_json "$TMP/env.base" "$TMP/env.5000.tally" "$TMP/env.expected"
 compare_counts follow_env_preload_exact "$TMP/env.5000.doc" "$TMP/env.expected"
 
+# --- a script as the command: its interpreter runs it (and is traced) ----------------
+printf '#!/bin/sh\nexec %s --rounds 100 "$@"\n' "$AW" > "$TMP/script.sh"; chmod +x "$TMP/script.sh"
+timeout 120 "$FS" stat -j -- "$TMP/script.sh" --keep 4 > "$TMP/script.json" 2> "$TMP/script.err"
+rc=$?
+roles=$(jq -r '[.processes[] | "\(.comm):\(.role)"] | join(",")' "$TMP/script.json" 2>/dev/null)
+if [ $rc = 0 ] && [ "$roles" = "script.sh:target,allocwork:exec" ] && [ "$(jget "$TMP/script.json" .processes_total.exact)" = true ]; then
+	pass follow_script
+else fail follow_script "rc=$rc roles=$roles $(tail -1 "$TMP/script.err")"; fi
+
 # --- the text names every process ---------------------------------------------------
 timeout 120 "$FS" stat -o "$TMP/text.out" -- sh -c "$AW --rounds 100; true" 2> /dev/null
 if grep -q '^ processes: 3 traced' "$TMP/text.out" && grep -Eq ' allocwork +exec +glibc' "$TMP/text.out" \
