@@ -863,7 +863,12 @@ int cmd_compare(int argc, char **argv)
 	scratch = calloc(1, sizeof(*scratch));
 	if (base && scratch && !target__find_exe(argv[optind], exe, sizeof(exe))) {
 		struct variant defaults = { .name = "defaults" };
-		int base_ok = !resolve_variant(&defaults, exe, base);
+		char interp[PATH_MAX];
+		int base_ok;
+
+		if (target__interpreter(exe, interp, sizeof(interp)) == 1)	/* a script: what the kernel runs */
+			snprintf(exe, sizeof(exe), "%s", interp);
+		base_ok = !resolve_variant(&defaults, exe, base);
 
 		for (int i = 0; i < nv; i++)
 			plan_variant(&vs[i], exe, base_ok ? base : NULL, scratch);
