@@ -128,12 +128,19 @@ timeout 30 "$FS" stat -o "$TMP/exit7.txt" -- sh -c 'exit 7' 2> /dev/null
 rc=$?
 if [ $rc = 7 ] && grep -qs 'exited' "$TMP/exit7.txt"; then pass exit_status_passed_through; else fail exit_status_passed_through "rc=$rc"; fi
 
-sleep 1.5 &
+# the target ends once fragscope traces it (a sleep of fixed length ended during the
+# attach itself on a loaded machine)
+sleep 600 &
 spid=$!
-timeout 30 "$FS" stat -j -p $spid > "$TMP/midexit.json" 2> "$TMP/midexit.err"
+disown $spid	# killed below: no job notice
+timeout 30 "$FS" -v stat -j -p $spid > "$TMP/midexit.json" 2> "$TMP/midexit.err" &
+fpid=$!
+wait_for "grep -qs 'tracing PID' '$TMP/midexit.err'" 300
+kill $spid
+wait $fpid
 rc=$?
 if [ $rc = 0 ] && [ "$(jq -r .target.exited "$TMP/midexit.json")" = true ]; then pass target_exits_mid_trace
-else fail target_exits_mid_trace "rc=$rc $(cat "$TMP/midexit.err")"; fi
+else fail target_exits_mid_trace "rc=$rc $(grep -v '^fragscope:  ' "$TMP/midexit.err" | tail -2)"; fi
 
 sleep 30 &
 spid=$!
