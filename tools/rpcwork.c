@@ -7,7 +7,7 @@
  *
  *   rpcwork [--threads N] [--requests R] [--burst B] [--survivors K] [--phases P]
  *           [--idle SECS] [--trim] [--wait] [--gate-after-load] [--hold]
- *           [--log FILE] [--ready FILE]
+ *           [--thp] [--freeze-thp] [--log FILE] [--ready FILE]
  *
  * --requests   requests per thread and phase (default 20000)
  * --burst      requests in flight per burst (default 64)
@@ -16,6 +16,16 @@
  * --trim       malloc_trim(0) after the idle phase
  * --bg-at-gate under jemalloc, turn its background thread on through mallctl when
  *              the gate after the load opens (as redis does at run time)
+ * --thp        transparent huge pages as under THP "always", whatever the machine's
+ *              mode: once every worker's arena exists, each private anonymous mapping
+ *              (the arenas' heaps, reserved part included, the brk heap, the stacks)
+ *              gets MADV_HUGEPAGE before the load; fails (exit 3) if THP is "never"
+ * --freeze-thp while holding, THP off for the process (PR_SET_THP_DISABLE): no fault
+ *              maps a huge page and khugepaged leaves it alone, so the held state
+ *              changes only on a signal; a SIGHUP then does once what khugepaged
+ *              does in the background (MADV_COLLAPSE on every private anonymous
+ *              mapping: 2 MiB ranges with a page present become huge pages, their
+ *              pages given back refilled) and logs "collapse BEFORE AFTER"
  * --wait       start the load on SIGUSR1; --gate-after-load: wait for another SIGUSR1
  *              after it; --hold: wait for SIGUSR2 or SIGTERM before exiting (a SIGUSR1
  *              meanwhile calls malloc_trim(0) and logs "trim BEFORE AFTER")
@@ -36,16 +46,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 #include "rssanon.h"
 
-static int nthreads = 4, burst = 64, survivors = 64, phases = 1, want_wait, gate_after, want_hold, do_trim, bg_at_gate;
+static int nthreads = 4, burst = 64, survivors = 64, phases = 1, want_wait, gate_after, want_hold, do_trim, bg_at_gate, thp, freeze_thp;
 static long requests = 20000;
 static double idle_s;
 static const char *log_path, *ready_path;
 static int log_fd = 2;
-static pthread_barrier_t start_b, done_b, leave_b;
+static pthread_barrier_t arena_b, start_b, done_b, leave_b;
 static uint64_t live_count, live_bytes, live_chunks;
 
 /* glibc's chunk for a request of n bytes: header, 16-byte alignment, 32 at least. */
@@ -84,6 +95,12 @@ static void *worker(void *arg)
 	size_t *sess_size = mmap(NULL, sizeof(size_t) * (size_t)burst, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
+	if (thp) {
+		void *volatile first = malloc(1);	/* this thread's arena, madvised before the load */
+
+		free(first);
+	}
+	pthread_barrier_wait(&arena_b);
 	pthread_barrier_wait(&start_b);
 	for (int ph = 0; ph < phases; ph++) {
 		for (long r = 0; r < requests; r += burst) {
@@ -126,6 +143,44 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+/* advice on every private anonymous mapping of ours. MADV_HUGEPAGE: the VMAs then
+ * fault in huge pages and are khugepaged's, as all are under THP "always" (0 or -1);
+ * MADV_COLLAPSE: best effort, a range that cannot be collapsed stays as it is.
+ * /proc/self/maps read with no allocation. */
+static int thp_all(int advice)
+{
+	static char buf[1 << 16];
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), n = 0, done = 0;
+	ssize_t got;
+
+	if (fd < 0)
+		return -1;
+	while (n < (int)sizeof(buf) - 1 && (got = read(fd, buf + n, sizeof(buf) - 1 - (size_t)n)) > 0)
+		n += (int)got;
+	close(fd);
+	buf[n] = 0;
+	for (char *l = buf, *nl; *l; l = nl + 1) {
+		unsigned long lo, hi;
+		char perms[8], name[64] = "";
+
+		nl = strchr(l, '\n');
+		if (!nl)
+			break;
+		*nl = 0;
+		if (sscanf(l, "%lx-%lx %7s %*s %*s %*s %63s", &lo, &hi, perms, name) < 3 || perms[3] != 'p' ||
+		    (name[0] && strcmp(name, "[heap]")))
+			continue;
+		if (madvise((void *)lo, hi - lo, advice) && advice == MADV_HUGEPAGE)
+			return -1;
+		done++;
+	}
+	return done ? 0 : -1;
+}
+
 static void wait_sig(int a, int b)
 {
 	sigset_t set;
@@ -151,6 +206,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(o, "--hold")) want_hold = 1;
 		else if (!strcmp(o, "--trim")) do_trim = 1;
 		else if (!strcmp(o, "--bg-at-gate")) bg_at_gate = 1;
+		else if (!strcmp(o, "--thp")) thp = 1;
+		else if (!strcmp(o, "--freeze-thp")) freeze_thp = 1;
 		else if (v && !strcmp(o, "--threads")) { nthreads = atoi(v); i++; }
 		else if (v && !strcmp(o, "--requests")) { requests = atol(v); i++; }
 		else if (v && !strcmp(o, "--burst")) { burst = atoi(v); i++; }
@@ -162,7 +219,7 @@ int main(int argc, char **argv)
 		else {
 			fprintf(stderr, "usage: rpcwork [--threads N] [--requests R] [--burst B] [--survivors K] "
 					"[--phases P] [--idle SECS] [--trim] [--bg-at-gate] [--wait] [--gate-after-load] [--hold] "
-					"[--log FILE] [--ready FILE]\n");
+					"[--thp] [--freeze-thp] [--log FILE] [--ready FILE]\n");
 			return 2;
 		}
 	}
@@ -174,13 +231,20 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_barrier_init(&arena_b, NULL, (unsigned)nthreads + 1);
 	pthread_barrier_init(&start_b, NULL, (unsigned)nthreads + 1);
 	pthread_barrier_init(&done_b, NULL, (unsigned)nthreads + 1);
 	pthread_barrier_init(&leave_b, NULL, (unsigned)nthreads + 1);
 	for (int i = 0; i < nthreads; i++)
 		if (pthread_create(&th[i], NULL, worker, (void *)(uintptr_t)(i + 1)))
 			return 3;
+	pthread_barrier_wait(&arena_b);
+	if (thp && thp_all(MADV_HUGEPAGE)) {
+		say("thp %llu%.0llu\n", 0, 0);	/* "thp 0": could not */
+		return 3;
+	}
 	if (ready_path) {
 		int fd = open(ready_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		char pid[32];
@@ -222,8 +286,11 @@ int main(int argc, char **argv)
 		malloc_trim(0);
 		say("trim %llu %llu\n", (unsigned long long)before, (unsigned long long)rss_anon());
 	}
+	if (want_hold && freeze_thp && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
+		return 3;
 	say("done %llu%.0llu\n", 0, 0);
-	/* holding: SIGUSR1 trims (and says what it gave back), SIGUSR2 or SIGTERM ends */
+	/* holding: SIGUSR1 trims (and says what it gave back), SIGHUP collapses
+	 * (--freeze-thp), SIGUSR2 or SIGTERM ends */
 	while (want_hold) {
 		sigset_t hs;
 		int sig;
@@ -232,7 +299,19 @@ int main(int argc, char **argv)
 		sigaddset(&hs, SIGUSR1);
 		sigaddset(&hs, SIGUSR2);
 		sigaddset(&hs, SIGTERM);
+		sigaddset(&hs, SIGHUP);
 		sigwait(&hs, &sig);
+		if (sig == SIGHUP && freeze_thp) {
+			uint64_t before = rss_anon();
+
+			if (prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0))
+				return 3;
+			thp_all(MADV_COLLAPSE);
+			if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
+				return 3;
+			say("collapse %llu %llu\n", (unsigned long long)before, (unsigned long long)rss_anon());
+			continue;
+		}
 		if (sig != SIGUSR1)
 			break;
 		{

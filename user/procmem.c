@@ -58,35 +58,77 @@ int procmem__regions(pid_t pid, int glibc, struct fs_regions *rs)
 	return 0;
 }
 
-/* The shared zero page's frame: reading untouched anonymous memory (as a census
- * does through /proc/PID/mem) maps it, and pagemap then says "present" for a page
- * that holds nothing and costs no RSS. Learnt from a page of our own. */
-static uint64_t zero_pfn(void)
+/* The shared zero pages' frames: reading untouched anonymous memory (as the target
+ * itself may) can map the 4 KiB zero page, or in a THP-eligible range the huge zero
+ * page (512 frames), and pagemap then says "present" for pages that hold nothing
+ * and cost no RSS. Learnt from pages of our own: a frame is taken for a zero page
+ * only if two untouched pages read back map the same one. Some kernels map no zero
+ * page on reads (a fresh page each time); then no frame is one, and a frame learnt
+ * from a page we then free must never be taken for it (the target may get it). */
+static uint64_t zero_small, zero_huge;	/* 0: none */
+
+static uint64_t frame_of(int fd, const volatile char *p)
 {
-	static uint64_t pfn = UINT64_MAX;
-	volatile char *p;
 	uint64_t e = 0;
+
+	(void)p[0];
+	if (pread(fd, &e, 8, (off_t)((uintptr_t)p / 4096 * 8)) != 8 || !(e >> 63))
+		return 0;
+	return e & ((1ULL << 55) - 1);
+}
+
+static void zero_frames_learn(void)
+{
+	static int learnt;
+	uint64_t a, b, hp = 2ULL << 20;
+	char *p;
 	int fd;
 
-	if (pfn != UINT64_MAX)
-		return pfn;
-	pfn = 0;
-	p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return pfn;
-	(void)p[0];
+	if (learnt)
+		return;
+	learnt = 1;
 	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && pread(fd, &e, 8, (off_t)((uintptr_t)p / 4096 * 8)) == 8 && (e >> 63))
-		pfn = e & ((1ULL << 55) - 1);
-	if (fd >= 0)
-		close(fd);
-	munmap((void *)p, 4096);
-	return pfn;
+	if (fd < 0)
+		return;
+	p = mmap(NULL, 3 * hp, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p != MAP_FAILED) {
+		a = frame_of(fd, p);
+		b = frame_of(fd, p + 4096);
+		if (a && a == b)
+			zero_small = a;
+		munmap(p, 3 * hp);
+	}
+	/* two huge-page-aligned reads of a range advised for THP: the same frame, and
+	 * its next 4 KiB the next frame, is the huge zero page */
+	p = mmap(NULL, 4 * hp, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p != MAP_FAILED) {
+		char *h = (char *)(((uintptr_t)p + hp - 1) & ~(uintptr_t)(hp - 1));
+
+		if (!madvise(h, 2 * hp, MADV_HUGEPAGE)) {
+			a = frame_of(fd, h);
+			b = frame_of(fd, h + hp);
+			if (a && a == b && frame_of(fd, h + 4096) == a + 1 && !(a & 511))
+				zero_huge = a;
+		}
+		munmap(p, 4 * hp);
+	}
+	close(fd);
+}
+
+static int zero_frame(uint64_t pfn)
+{
+	return (zero_small && pfn == zero_small) || (zero_huge && pfn >= zero_huge && pfn < zero_huge + 512);
+}
+
+static uint64_t zero_pfn(void)
+{
+	zero_frames_learn();
+	return zero_small;
 }
 
 int procmem__present(void *pidp, uint64_t start, uint64_t npages, uint8_t *present)
 {
-	uint64_t zp = zero_pfn();
+	zero_frames_learn();
 	pid_t pid = *(pid_t *)pidp;
 	uint64_t buf[512];
 	char path[64];
@@ -106,7 +148,7 @@ int procmem__present(void *pidp, uint64_t start, uint64_t npages, uint8_t *prese
 		}
 		n = (uint64_t)got / 8;
 		for (uint64_t i = 0; i < n; i++)
-			present[done + i] = (buf[i] >> 63) & 1 && (!zp || (buf[i] & ((1ULL << 55) - 1)) != zp);
+			present[done + i] = (buf[i] >> 63) & 1 && !zero_frame(buf[i] & ((1ULL << 55) - 1));
 		done += n;
 	}
 	close(fd);
@@ -146,8 +188,7 @@ int procmem__pages(void *pmp, uint64_t start, uint64_t npages, uint8_t *state)
 			uint64_t e = buf[i];
 
 			if (e >> 63)
-				state[done + i] = pm->zero_pfn && (e & ((1ULL << 55) - 1)) == pm->zero_pfn ? FS_PG_ZERO
-													 : FS_PG_RESIDENT;
+				state[done + i] = zero_frame(e & ((1ULL << 55) - 1)) ? FS_PG_ZERO : FS_PG_RESIDENT;
 			else
 				state[done + i] = (e >> 62) & 1 ? FS_PG_SWAPPED : FS_PG_NONE;
 		}

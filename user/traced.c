@@ -56,7 +56,7 @@ int traced__check_target(const char *cmd, int have_pid, int have_command)
 
 int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg)
 {
-	char *end;
+	char *end, msg[160];
 	unsigned long long v;
 
 	if (!strcmp(name, "census")) {
@@ -89,6 +89,10 @@ int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg
 			return -1;
 		}
 		o->max_live = (uint32_t)v;
+		if (tracer__check_max_live(o->max_live, msg, sizeof(msg))) {
+			fs_err("%s", msg);
+			return -1;
+		}
 	} else {
 		if (v && v < 64) {
 			fs_err("invalid --sample-bytes '%s' (0, or at least 64)", arg);
@@ -226,8 +230,14 @@ static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t 
 	t->st.je_ask = t->st.flavour == FS_F_JEMALLOC && !o->no_ask;
 	t->st.sample_bytes = o->sample_bytes;
 	t->tr = tracer__new(&topts, err, errlen);
-	if (!t->tr || tracer__attach(t->tr, &t->plan, err, errlen))
+	if (!t->tr)
 		return -1;
+	if (tracer__attach(t->tr, &t->plan, err, errlen)) {
+		/* its libraries' paths and its PID are gone with it (ENOENT, ESRCH): say why */
+		if (target__check(&t->tg))
+			snprintf(err, errlen, "process %d exited while fragscope was attaching", t->tg.pid);
+		return -1;
+	}
 	return 0;
 }
 

@@ -127,6 +127,69 @@ static int on_map_event(void *ctx, void *data, size_t size)
 	return 0;	/* go on: a bad event is counted, not a reason to stop */
 }
 
+/* log2 of the live-block table's buckets for room for want blocks: one bucket (two
+ * slots) per 8 blocks, at least 2^10, at most 2^27. */
+static uint32_t bucket_bits_for(uint32_t want)
+{
+	uint32_t bits = 10;
+
+	while (bits < 28 && (1u << bits) < want / 8)
+		bits++;
+	return bits;
+}
+
+static uint64_t meminfo_kib(const char *key)
+{
+	char line[128];
+	uint64_t v = 0;
+	size_t n = strlen(key);
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			v = strtoull(line + n + 1, NULL, 10);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* The live-block maps for want blocks, checked before anything is created (the
+ * kernel takes tens of seconds to allocate and clear gigabytes, then may refuse):
+ * - the overflow hash: the kernel rounds its buckets up to a power of 2 of 16-byte
+ *   heads that must fit in 4 GiB (htab_map_alloc: -E2BIG past 2^27 entries);
+ * - both maps are preallocated kernel memory, charged when they are created (to the
+ *   memory cgroup since Linux 5.11, not RLIMIT_MEMLOCK, which libbpf raises where it
+ *   still applies): the table's buckets (64 bytes each, vmalloc'ed whole for mmap),
+ *   and per hash entry an element (48-byte header, 8-byte key, the fs_block value)
+ *   and its share of the bucket heads, plus one spare element per CPU. More than
+ *   half of MemAvailable is refused: the target and the machine need the rest.
+ * Called when --max-live is parsed and again here. 0, or -E2BIG / -ENOMEM with err set. */
+int tracer__check_max_live(uint32_t want, char *err, size_t errlen)
+{
+	int ncpu = libbpf_num_possible_cpus();
+
+	const uint64_t hash_max = 1ULL << 27, elem = 48 + 8 + ((sizeof(struct fs_block) + 7) & ~7ULL);
+	uint64_t heads = 1, pinned, avail;
+
+	if (want > hash_max) {
+		snprintf(err, errlen, "--max-live %u: the kernel's hash map holds at most %llu entries", want,
+			 (unsigned long long)hash_max);
+		return -E2BIG;
+	}
+	while (heads < want)
+		heads <<= 1;
+	pinned = (64ULL << bucket_bits_for(want)) + heads * 16 + (want + (uint64_t)(ncpu > 0 ? ncpu : 1)) * elem;
+	avail = meminfo_kib("MemAvailable") * 1024;
+	if (avail && pinned > avail / 2) {
+		snprintf(err, errlen, "--max-live %u: its maps would pin %.1f GiB of kernel memory, more than half of "
+			 "MemAvailable (%.1f GiB)", want, (double)pinned / (1 << 30), (double)avail / (1 << 30));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 struct tracer *tracer__new(const struct tracer_opts *opts, char *err, size_t errlen)
 {
 	struct tracer *t = calloc(1, sizeof(*t));
@@ -143,6 +206,8 @@ struct tracer *tracer__new(const struct tracer_opts *opts, char *err, size_t err
 		snprintf(err, errlen, "cannot count possible CPUs: %s", strerror(-t->ncpu));
 		goto fail;
 	}
+	if (tracer__check_max_live(opts->max_live ? opts->max_live : 1 << 20, err, errlen))
+		goto fail;
 	t->buf = calloc((size_t)t->ncpu, sizeof(struct fs_kstats) + 8 * (FS_H__COUNT * FS_HIST_BUCKETS + FS_C__COUNT + 8));
 	t->multi = !getenv("FRAGSCOPE_NO_UPROBE_MULTI");
 	/* Plain adds under bpf_preempt_disable (Linux 6.10+), else atomic adds. */
@@ -187,10 +252,8 @@ again:
 	 * front of it takes the common case, one cache line a call, with a bucket (two
 	 * slots) per 8 blocks: small enough to stay in the caches and the TLB. */
 	{
-		uint32_t want = opts->max_live ? opts->max_live : 1 << 20, bits = 10;
+		uint32_t want = opts->max_live ? opts->max_live : 1 << 20, bits = bucket_bits_for(want);
 
-		while (bits < 28 && (1u << bits) < want / 8)
-			bits++;
 		t->nbuckets = 1u << bits;
 		t->skel->rodata->bucket_bits = bits;
 		bpf_map__set_max_entries(t->skel->maps.buckets, t->nbuckets);

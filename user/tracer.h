@@ -31,6 +31,9 @@ struct tracer_opts {
 
 /* Opens and loads; NULL with the cause in err. */
 struct tracer *tracer__new(const struct tracer_opts *opts, char *err, size_t errlen);
+/* Whether the kernel would take live-block maps for max_live blocks, and the memory
+ * they would pin fits: before anything is created. 0, or -errno with err set. */
+int tracer__check_max_live(uint32_t max_live, char *err, size_t errlen);
 /* Attaches every probe of the plan (releases first, then returns, then entries, so
  * no block is seen allocated without its release being watched). All or nothing. */
 int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size_t errlen);

@@ -128,18 +128,19 @@ timeout 30 "$FS" stat -o "$TMP/exit7.txt" -- sh -c 'exit 7' 2> /dev/null
 rc=$?
 if [ $rc = 7 ] && grep -qs 'exited' "$TMP/exit7.txt"; then pass exit_status_passed_through; else fail exit_status_passed_through "rc=$rc"; fi
 
-# the target exits once the probes are in (not after a fixed time: attaching takes
-# longer on a loaded machine)
-sleep 60 &
+# the target ends once fragscope traces it (a sleep of fixed length ended during the
+# attach itself on a loaded machine)
+sleep 600 &
 spid=$!
-timeout 60 "$FS" -v stat -j -p $spid > "$TMP/midexit.json" 2> "$TMP/midexit.err" &
+disown $spid	# killed below: no job notice
+timeout 30 "$FS" -v stat -j -p $spid > "$TMP/midexit.json" 2> "$TMP/midexit.err" &
 fpid=$!
 wait_for "grep -qs 'tracing PID' '$TMP/midexit.err'" 300
 kill $spid
 wait $fpid
 rc=$?
 if [ $rc = 0 ] && [ "$(jq -r .target.exited "$TMP/midexit.json")" = true ]; then pass target_exits_mid_trace
-else fail target_exits_mid_trace "rc=$rc $(cat "$TMP/midexit.err")"; fi
+else fail target_exits_mid_trace "rc=$rc $(grep -v '^fragscope:  ' "$TMP/midexit.err" | tail -2)"; fi
 
 sleep 30 &
 spid=$!
@@ -174,7 +175,7 @@ cp /bin/true "$TMP/not-executable" && chmod 644 "$TMP/not-executable"
 expect_error not_executable 1 'not-executable: Permission denied' "$FS" stat -- "$TMP/not-executable"
 expect_error static_stripped 1 'statically linked.*no malloc symbol' "$FS" stat -- "$ROOT/.output/fixtures/static-stripped"
 expect_error not_elf 1 'not an x86-64 ELF' "$FS" stat -- "$ROOT/tests/integration/run.sh"
-expect_error map_too_big 1 'load BPF programs' "$FS" stat --max-live 1073741824 -- true
+expect_error map_too_big 2 'max-live 1073741824: the kernel.s hash map holds at most 134217728 entries' "$FS" stat --max-live 1073741824 -- true
 expect_error kernel_thread 1 'has no executable \(kernel thread' "$FS" stat -p 2
 expect_error tcmalloc_refused 1 'tcmalloc in .* not traced yet' "$FS" stat -- "$ROOT/.output/fixtures/dyn-tc"
 # a probe the kernel refuses: a malloc whose first instruction cannot take a uprobe
@@ -265,3 +266,41 @@ wait(d + "/leave")
 	fi
 fi
 no_programs_left nothing_left_attached_after_nopie
+
+# --- --max-live beyond what the kernel takes, or the memory it would pin: refused at
+# once (the kernel's hash map takes at most 2^27 entries; 2^27 would pin 14 GiB) -------
+t0=$(date +%s%N)
+expect_error max_live_over_kernel_limit 2 '^fragscope: --max-live 1073741824: the kernel.s hash map holds at most 134217728 entries$' \
+	"$FS" stat --max-live 1073741824 -- true
+t1=$(date +%s%N)
+if [ $(((t1 - t0) / 1000000)) -lt 1000 ]; then pass max_live_refused_within_a_second
+else fail max_live_refused_within_a_second "took $(((t1 - t0) / 1000000)) ms"; fi
+avail=$(awk '$1 == "MemAvailable:" { printf "%d", $2 * 1024 }' /proc/meminfo)
+if [ "$avail" -lt $((28 << 30)) ]; then
+	expect_error max_live_over_memory 2 '^fragscope: --max-live 134217728: its maps would pin 14\.0 GiB of kernel memory, more than half of MemAvailable' \
+		"$FS" stat --max-live 134217728 -- true
+else
+	echo "SKIP max_live_over_memory: MemAvailable $avail bytes holds twice 14 GiB"
+fi
+
+# --- a target that exits while fragscope attaches: fragscope stopped (gdb) at
+# tracer__attach, the target killed and gone (or a zombie), then let go ---------------
+if command -v gdb > /dev/null; then
+	sleep 600 &
+	spid=$!
+	disown $spid	# killed below: no job notice
+	timeout 120 gdb -batch -nx -q -ex 'set pagination off' -ex 'break tracer__attach' \
+		-ex "run stat -p $spid > $TMP/exit_attach.out 2> $TMP/exit_attach.err" \
+		-ex "shell kill -9 $spid; for i in \$(seq 100); do [ -e /proc/$spid/stat ] && ! grep -qs '^[0-9]* ([^)]*) Z' /proc/$spid/stat || break; sleep 0.05; done" \
+		-ex continue -ex 'print $_exitcode' --args "$FS" > "$TMP/exit_attach.gdb" 2>&1
+	rc=$(awk '/^\$1 = / { print $3 }' "$TMP/exit_attach.gdb")
+	if [ "$rc" = 1 ] && [ "$(grep -c . "$TMP/exit_attach.err")" = 1 ] &&
+		grep -qx "fragscope: process $spid exited while fragscope was attaching" "$TMP/exit_attach.err" && [ ! -s "$TMP/exit_attach.out" ]; then
+		pass exited_while_attaching
+	else
+		fail exited_while_attaching "exit ${rc:-?}, stderr: $(head -c 300 "$TMP/exit_attach.err"); gdb: $(grep -v '^\[' "$TMP/exit_attach.gdb" | tail -3 | tr '\n' ' ')"
+	fi
+	no_programs_left nothing_left_attached_after_exit_while_attaching
+else
+	echo "SKIP exited_while_attaching: no gdb to stop fragscope at tracer__attach"
+fi

@@ -17,32 +17,89 @@ start_held() {
 
 stop_held() { kill -USR2 "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null; }
 
-# --- 4 threads, known survivors: the arenas it made, in-use bytes ~ its tally ------
-if start_held census "" --threads 4 --requests 20000 --burst 128; then
-	out="$TMP/census.json"
-	"$FS" snapshot -j -p "$wpid" > "$out" 2> "$TMP/census.err"
+rss_anon() { awk '$1 == "RssAnon:" { print $2 * 1024 }' "/proc/$1/status"; }
+# thp_advised PID: its thread arenas' heaps (read-write, 64 MiB-aligned) advised for
+# huge pages (VmFlags hg; THPeligible reads 0 while the workload holds THP frozen)
+thp_advised() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { split($1, a, "-"); heap = $2 == "rw-p" && NF == 5 && a[1] ~ /[048c]000000$/ }
+	     heap && $1 == "VmFlags:" && / hg/ { n++ } END { print n + 0 }' "/proc/$1/smaps"
+}
+thp_mode() { sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; }
+
+# trim_case PREFIX RPCWORK_ARGS...: a held heap (4 threads, known survivors), THP frozen
+# while it is held (--freeze-thp: under THP "always" or --thp, khugepaged would
+# otherwise refill the pages malloc_trim gives back at a time of its choosing); the
+# census against the workload's own tally, what malloc_trim then gives back, and the
+# target's RssAnon around every census. Leaves the workload held ($wpid, $log) and
+# $fr set, or returns 1.
+trim_case() {
+	local p=$1 out rc n main chunks inuse d before after r0 r1; shift
+	start_held "$p" "" --threads 4 --requests 20000 --burst 128 --freeze-thp "$@" || return 1
+	out="$TMP/$p.json"
+	adv0=$(thp_advised "$wpid")
+	r0=$(rss_anon "$wpid")
+	"$FS" snapshot -j -p "$wpid" > "$out" 2> "$TMP/$p.err"
 	rc=$?
+	r1=$(rss_anon "$wpid")
 	n=$(jget "$out" '.arenas | length'); main=$(jget "$out" '[.arenas[] | select(.kind == "main")] | length')
-	if [ $rc = 0 ] && [ "$n" = 5 ] && [ "$main" = 1 ]; then pass snapshot_arenas
-	else fail snapshot_arenas "rc=$rc arenas=$n main=$main $(head -c 200 "$TMP/census.err")"; fi
+	if [ $rc = 0 ] && [ "$n" = 5 ] && [ "$main" = 1 ]; then pass "${p}_arenas"
+	else fail "${p}_arenas" "rc=$rc arenas=$n main=$main $(head -c 200 "$TMP/$p.err")"; fi
 	# in use = the survivors' chunks (request + 8, 16-aligned, >= 32) plus libc's own few
 	# chunks (each thread's 0x290 tcache, stdio): within 16 KiB
 	chunks=$(awk '$1 == "chunks" { print $2 }' "$log")
 	inuse=$(jget "$out" .totals.in_use)
 	d=$((inuse - chunks))
-	if [ "$(jget "$out" .approximate)" = false ] && [ $d -ge 0 ] && [ $d -le 16384 ]; then pass snapshot_in_use_matches_tally
-	else fail snapshot_in_use_matches_tally "in_use=$inuse workload chunks=$chunks (diff $d)"; fi
+	if [ "$(jget "$out" .approximate)" = false ] && [ $d -ge 0 ] && [ $d -le 16384 ]; then pass "${p}_in_use_matches_tally"
+	else fail "${p}_in_use_matches_tally" "in_use=$inuse workload chunks=$chunks (diff $d)"; fi
 	# what malloc_trim then releases, measured by the workload itself
 	fr=$(jget "$out" .totals.free_resident)
 	kill -USR1 "$wpid"
 	wait_for "grep -qs trim '$log'" 100
 	read -r before after <<< "$(awk '$1 == "trim" { print $2, $3 }' "$log")"
-	if [ -n "$before" ] && within "$fr" $((before - after)) 10; then pass snapshot_free_resident_is_what_trim_releases
-	else fail snapshot_free_resident_is_what_trim_releases "free_resident=$fr, malloc_trim released $((before - after))"; fi
-	# and after the trim, nothing much is left to release
-	"$FS" snapshot -j -p "$wpid" > "$TMP/census2.json" 2>/dev/null
-	fr2=$(jget "$TMP/census2.json" .totals.free_resident)
-	if [ "$fr2" -lt $((fr / 10)) ]; then pass snapshot_after_trim; else fail snapshot_after_trim "free_resident after trim: $fr2 (before: $fr)"; fi
+	if [ -n "$before" ] && within "$fr" $((before - after)) 10; then pass "${p}_free_resident_is_what_trim_releases"
+	else fail "${p}_free_resident_is_what_trim_releases" "free_resident=$fr, malloc_trim released $((before - after))"; fi
+	# and after the trim, nothing much is left to release; neither census read a page
+	# that was not there (a read of one faults it in: on kernels that map no zero page
+	# on reads, or in a THP range, as real RSS, which the next census counts)
+	"$FS" snapshot -j -p "$wpid" > "$TMP/$p-2.json" 2>/dev/null
+	fr2=$(jget "$TMP/$p-2.json" .totals.free_resident)
+	r2=$(rss_anon "$wpid")
+	if [ "$fr2" -lt $((fr / 10)) ]; then pass "${p}_after_trim"; else fail "${p}_after_trim" "free_resident after trim: $fr2 (before: $fr)"; fi
+	if [ "$r0" = "$r1" ] && [ "$after" = "$r2" ]; then pass "${p}_faults_nothing_in"
+	else fail "${p}_faults_nothing_in" "target's RssAnon $r0 -> $r1 across the first census, $after -> $r2 across the second"; fi
+}
+
+# --- 4 threads, known survivors: the arenas it made, in-use bytes ~ its tally ------
+if trim_case snapshot; then
+	stop_held
+fi
+
+# --- the same under transparent huge pages (rpcwork --thp: its mappings advised, as
+# all are under THP "always"): malloc_trim splits huge pages; then khugepaged's work,
+# done at once (MADV_COLLAPSE), refills freed pages, and the census sees them again ---
+if [ "$(thp_mode)" = never ]; then
+	echo "SKIP snapshot_thp: transparent huge pages are 'never' on this machine"
+elif trim_case snapshot_thp --thp; then
+	# how many huge pages are left after the load is up to the kernel (malloc's own
+	# trims split them, the deferred split breaks them up): the arenas are advised,
+	# and the collapse below must make huge pages
+	if [ "$adv0" = 4 ]; then pass snapshot_thp_advised
+	else fail snapshot_thp_advised "$adv0 arena heaps advised for huge pages after the load, expected 4"; fi
+	kill -HUP "$wpid"
+	wait_for "grep -qs collapse '$log'" 100
+	read -r cb ca <<< "$(awk '$1 == "collapse" { print $2, $3 }' "$log")"
+	"$FS" snapshot -j -p "$wpid" > "$TMP/thp3.json" 2>/dev/null
+	fr3=$(jget "$TMP/thp3.json" .totals.free_resident)
+	kill -USR1 "$wpid"
+	wait_for "[ \$(grep -c '^trim' '$log') = 2 ]" 100
+	read -r before after <<< "$(awk '$1 == "trim" { b = $2; a = $3 } END { print b, a }' "$log")"
+	# refilled: RSS grew by more than a huge page, and the census says what trim gives back again
+	ahp=$(awk '$1 == "AnonHugePages:" { s += $2 } END { print s * 1024 }' "/proc/$wpid/smaps")
+	if [ -n "$ca" ] && [ $((ca - cb)) -gt $((2 << 20)) ] && [ "$fr3" -gt $((2 << 20)) ] && within "$fr3" $((before - after)) 10; then
+		pass snapshot_thp_refilled_pages
+	else
+		fail snapshot_thp_refilled_pages "collapse RssAnon ${cb:-?} -> ${ca:-?}; free_resident $fr3, malloc_trim released $((before - after)); AnonHugePages after it $ahp"
+	fi
 	stop_held
 fi
 
