@@ -174,7 +174,9 @@ expect_error command_not_found 1 'no-such-cmd-xyz: command not found' "$FS" stat
 cp /bin/true "$TMP/not-executable" && chmod 644 "$TMP/not-executable"
 expect_error not_executable 1 'not-executable: Permission denied' "$FS" stat -- "$TMP/not-executable"
 expect_error static_stripped 1 'statically linked.*no malloc symbol' "$FS" stat -- "$ROOT/.output/fixtures/static-stripped"
-expect_error not_elf 1 'not an x86-64 ELF' "$FS" stat -- "$ROOT/tests/integration/run.sh"
+# (a script would run: its interpreter is traced; a file that is neither is refused)
+printf 'plain words, no #!\n' > "$TMP/notelf"; chmod +x "$TMP/notelf"
+expect_error not_elf 1 'not an x86-64 ELF' "$FS" stat -- "$TMP/notelf"
 expect_error map_too_big 2 'max-live 1073741824: the kernel.s hash map holds at most 134217728 entries' "$FS" stat --max-live 1073741824 -- true
 expect_error kernel_thread 1 'has no executable \(kernel thread' "$FS" stat -p 2
 expect_error tcmalloc_refused 1 'tcmalloc in .* not traced yet' "$FS" stat -- "$ROOT/.output/fixtures/dyn-tc"
