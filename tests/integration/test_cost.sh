@@ -102,3 +102,4 @@ else
 fi
 kill $spid 2>/dev/null
 wait $spid 2>/dev/null
+no_programs_left nothing_left_attached_after_cost_tests
