@@ -258,14 +258,24 @@ static void traced__begun(struct fs_traced *t)
 	procmem__settings(t->tg.pid, &t->st.settings);
 	t->sym = symbolizer__new(t->tg.pid);
 	t->t0_ns = now_ns();
+	/* what was mapped at attach bounds what blocks from before it can hold: read now,
+	 * before anyone is told tracing began (a load started then must not count) */
+	if (!t->info.attached_at_start)
+		traced__sample(t, 0, 0);
 	fs_info("tracing PID %d (%s)", t->tg.pid, t->tg.comm);
 }
 
 struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_trace_opts *o,
 				char *err, size_t errlen)
 {
-	struct fs_traced *t = traced__alloc(o);
+	struct fs_traced *t;
 
+	/* The trap costs are measured first (once a run, ~10 ms of CPU, up to a few
+	 * hundred ms of waiting for the kernel): between "tracing PID" and the first
+	 * sample they would let a target's load start before what was mapped at attach
+	 * is read, and that figure bounds the diagnosis's promises. */
+	calib__rates();
+	t = traced__alloc(o);
 	if (!t) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -296,11 +306,8 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 		snprintf(err, errlen, "PID %d exited while the probes were being attached", t->tg.pid);
 		goto fail;
 	}
+	calib__report_attach(&t->plan, !t->st.sys_tracepoints);	/* measured already: no wait */
 	traced__begun(t);
-	/* after attaching, so the trap costs' measurement (~10 ms of CPU) neither widens
-	 * the window in which a target can exit under us nor falls outside the interval
-	 * the calls are counted in */
-	calib__report_attach(&t->plan, !t->st.sys_tracepoints);
 	return t;
 fail:
 	traced__free(t);
