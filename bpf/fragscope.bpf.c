@@ -195,17 +195,8 @@ extern void bpf_preempt_enable(void) __ksym;
 
 static __always_inline __u32 bucket(__u64 v)
 {
-	__u32 r = 0;
+	__u32 r = v ? fs_lg_floor(v) + 1 : 0;
 
-	if (!v)
-		return 0;
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8) { v >>= 8; r += 8; }
-	if (v >> 4) { v >>= 4; r += 4; }
-	if (v >> 2) { v >>= 2; r += 2; }
-	if (v >> 1) { r += 1; }
-	r += 1;
 	return r < FS_HIST_BUCKETS ? r : FS_HIST_BUCKETS - 1;
 }
 

@@ -262,8 +262,6 @@ static int handle(struct fs_family *f, int ending)
 	f->npend = 0;
 	ring_buffer__consume(f->rb);
 	n = f->npend;
-	/* the list may grow while it is walked (adopting a process adds none, but keep
-	 * to indices) */
 	for (int i = 0; i < f->npend; i++) {
 		struct fs_proc_event e = f->pend[i].e;
 
@@ -330,15 +328,6 @@ int family__stop(struct fs_family *f, int sig, int nsites)
 	 * meanwhile. */
 	handle(f, 1);
 	return r;
-}
-
-uint64_t family__untraced(const struct fs_family *f)
-{
-	uint64_t n = (uint64_t)f->nuf + f->uf_more + f->events_lost;
-
-	for (int i = 0; i < f->n; i++)
-		n += f->m[i]->proc_lost + (f->m[i]->info.late[0] != 0);
-	return n;
 }
 
 int family__views(const struct fs_family *f, struct fs_view **views, struct fs_procs_view *pv)

@@ -40,9 +40,6 @@ int family__sample(struct fs_family *f, int deep, int nsites);
 int family__exited(struct fs_family *f);
 /* Ends tracing: the command (if started) gets sig, the rest are detached. */
 int family__stop(struct fs_family *f, int sig, int nsites);
-/* Processes and execs seen but not traced (children born with -p and no --follow,
- * events lost, failures). */
-uint64_t family__untraced(const struct fs_family *f);
 /* The views renderers take: views[] one per image, in order (allocated, n). */
 int family__views(const struct fs_family *f, struct fs_view **views, struct fs_procs_view *pv);
 void family__free(struct fs_family *f);
