@@ -17,12 +17,14 @@ CFLAGS    ?= -O2 -g
 CPPFLAGS  := -D_GNU_SOURCE
 WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation
 DEPFLAGS  = -MMD -MP
-INCLUDES  := -I$(OUTPUT) -Ibpf -Iuser
+INCLUDES  := -I$(OUTPUT) -I. -Iuser
 LIBS      := -lbpf -ldw -lelf -lz -lstdc++ -lncursesw -lsqlite3 -lm
 
-# Pure modules: no libbpf, unit-testable without root.
-PURE_SRCS := user/agg.c user/census.c user/cost.c user/elfobj.c user/insn.c user/jestats.c user/json.c user/log.c user/mapset.c user/memmodel.c user/procmem.c user/render.c user/resolve.c user/symbolize.c user/session.c user/chart.c
-APP_SRCS  := $(PURE_SRCS) user/collect.c user/traced.c user/family.c user/main.c user/cmd_stat.c user/cmd_record.c user/cmd_report.c user/cmd_snapshot.c user/cmd_compare.c user/cmd_top.c user/tui.c user/target.c user/tracer.c user/umulti.c user/calib.c
+# Layers are folders (user/README.md). The pure ones never include libbpf and are
+# unit-tested without root; trace/ (libbpf) and cmd/ (commands, ncurses) are not.
+PURE_DIRS := util plan alloc model out
+PURE_SRCS := $(sort $(foreach d,$(PURE_DIRS),$(wildcard user/$(d)/*.c)))
+APP_SRCS  := $(PURE_SRCS) $(sort $(wildcard user/trace/*.c user/cmd/*.c))
 APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOLS     := $(OUTPUT)/tools/rpcwork $(OUTPUT)/tools/allocwork $(OUTPUT)/tools/allocwork-je $(OUTPUT)/tools/allocwork-cxx \
@@ -76,10 +78,11 @@ $(OUTPUT)/fragscope_atomic.skel.h: $(OUTPUT)/fragscope_atomic.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name fragscope_atomic_bpf > $@
 
-$(OUTPUT)/user/tracer.o: $(OUTPUT)/fragscope.skel.h $(OUTPUT)/fragscope_atomic.skel.h
+$(OUTPUT)/user/trace/tracer.o: $(OUTPUT)/fragscope.skel.h $(OUTPUT)/fragscope_atomic.skel.h
 
 $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) $(INCLUDES) -c $< -o $@
 
 fragscope: $(APP_OBJS)
@@ -165,7 +168,7 @@ $(OUTPUT)/fixtures/static-je-prefix: tests/unit/fixture_je_prefix.c | $(OUTPUT)/
 	$(Q)$(CC) -O1 $< -o $@
 
 # Unit tests link only the pure modules: a stray libbpf dependency fails to build.
-UNIT_CFLAGS := -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer $(WARN) -Iuser -Ibpf
+UNIT_CFLAGS := -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer $(WARN) -I. -Iuser
 $(OUTPUT)/unit/run_unit: $(UNIT_SRCS) $(PURE_SRCS) tests/unit/test.h | $(OUTPUT)/unit
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(UNIT_CFLAGS) -DFIXTURES='"$(abspath $(OUTPUT)/fixtures)"' $(UNIT_SRCS) $(PURE_SRCS) -ldw -lelf -lz -lm -lstdc++ -lsqlite3 -o $@
@@ -177,15 +180,15 @@ unit: $(OUTPUT)/unit/run_unit fixtures
 # `make fuzz` seeds a corpus with a small real session and runs FUZZ_TIME seconds.
 FUZZ_TIME ?= 30
 FUZZ_DIR  := $(OUTPUT)/fuzz
-FUZZ_SRCS := tests/fuzz/fuzz_session.c user/cmd_report.c $(PURE_SRCS)
+FUZZ_SRCS := tests/fuzz/fuzz_session.c user/cmd/cmd_report.c $(PURE_SRCS)
 .PHONY: fuzz
 $(FUZZ_DIR):
 	$(Q)mkdir -p $@ $@/corpus
-$(FUZZ_DIR)/fuzz_session: $(FUZZ_SRCS) user/session.h | $(FUZZ_DIR)
+$(FUZZ_DIR)/fuzz_session: $(FUZZ_SRCS) user/out/session.h | $(FUZZ_DIR)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-unused-command-line-argument \
-		-Iuser -Ibpf $(FUZZ_SRCS) -ldw -lelf -lz -lm -lstdc++ -lsqlite3 -o $@
+		-I. -Iuser $(FUZZ_SRCS) -ldw -lelf -lz -lm -lstdc++ -lsqlite3 -o $@
 fuzz: $(FUZZ_DIR)/fuzz_session
 	$(Q)FUZZ_SESSION_SEED=$(FUZZ_DIR)/corpus/seed.db $(FUZZ_DIR)/fuzz_session
 	$(Q)cd $(FUZZ_DIR) && ./fuzz_session -max_total_time=$(FUZZ_TIME) -close_fd_mask=3 -timeout=10 \
@@ -212,7 +215,7 @@ bench: deps
 # runs every variant once with tiny N and times nothing (for CI).
 BENCH_OUT   := $(OUTPUT)/bench
 BENCH_BINS  := $(BENCH_OUT)/floor $(BENCH_OUT)/workload $(BENCH_OUT)/workload-cxx-je
-FLOOR_OBJS  := $(BENCH_OUT)/floor.o $(patsubst user/%.c,$(OUTPUT)/user/%.o,user/resolve.c user/elfobj.c user/insn.c user/log.c user/umulti.c)
+FLOOR_OBJS  := $(BENCH_OUT)/floor.o $(patsubst user/%.c,$(OUTPUT)/user/%.o,user/plan/resolve.c user/plan/elfobj.c user/plan/insn.c user/util/log.c user/trace/umulti.c)
 .PHONY: bench-build bench-quick
 bench-build: fragscope $(BENCH_BINS)
 bench-quick:
@@ -229,7 +232,7 @@ $(BENCH_OUT)/floor.skel.h: $(BENCH_OUT)/floor.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@
 $(BENCH_OUT)/floor.o: bench/floor.c $(BENCH_OUT)/floor.skel.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -I$(BENCH_OUT) -Iuser -Ibpf -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -I$(BENCH_OUT) -I. -Iuser -c $< -o $@
 $(BENCH_OUT)/floor: $(FLOOR_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
@@ -246,4 +249,4 @@ clean:
 	$(call msg,CLEAN,)
 	$(Q)rm -rf $(OUTPUT) fragscope
 
--include $(wildcard $(OUTPUT)/user/*.d)
+-include $(wildcard $(OUTPUT)/user/*/*.d)

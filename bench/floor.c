@@ -19,9 +19,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "floor.skel.h"
-#include "log.h"
-#include "resolve.h"
-#include "umulti.h"
+#include "util/log.h"
+#include "plan/resolve.h"
+#include "trace/umulti.h"
 
 extern char **environ;
 

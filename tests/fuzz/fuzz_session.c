@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "fragscope.h"
-#include "session.h"
+#include "cmd/cmd.h"
+#include "out/session.h"
 
 static char path[64], wal[80], shm[80];
 

@@ -2,7 +2,7 @@
  * rounded up to 8 bytes), live figures, deltas and histogram bounds. */
 #include <stdint.h>
 #include <stdlib.h>
-#include "agg.h"
+#include "model/agg.h"
 #include "test.h"
 
 #define STRIDE(sz) (((sz) + 7) & ~(size_t)7)

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include "census.h"
+#include "alloc/census.h"
 #include "test.h"
 
 #define PG 4096ULL

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "chart.h"
+#include "out/chart.h"
 #include "test.h"
 
 TEST(chart_fmt_units)

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "jestats.h"
+#include "alloc/jestats.h"
 #include "test.h"
 
 TEST(jestats_points_into)

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include "json.h"
+#include "util/json.h"
 #include "test.h"
 
 struct buf {

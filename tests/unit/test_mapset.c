@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include "mapset.h"
+#include "model/mapset.h"
 #include "test.h"
 
 #define P 4096ull

@@ -5,8 +5,8 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include "../../bpf/fragscope.h"	/* enum fs_flavour */
-#include "memmodel.h"
+#include "bpf/fragscope.h"	/* enum fs_flavour */
+#include "model/memmodel.h"
 #include "test.h"
 
 #define KiB 1024ULL

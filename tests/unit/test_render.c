@@ -1,7 +1,7 @@
 /* test_render.c - number and size formatting, and a few keys of the stat views. */
 #include <stdint.h>
 #include <stdlib.h>
-#include "render.h"
+#include "out/render.h"
 #include "test.h"
 
 TEST(render_num)

@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "elfobj.h"
-#include "insn.h"
-#include "resolve.h"
+#include "plan/elfobj.h"
+#include "plan/insn.h"
+#include "plan/resolve.h"
 #include "test.h"
 
 #define LIBJE "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "session.h"
+#include "out/session.h"
 #include "test.h"
 
 struct fake {

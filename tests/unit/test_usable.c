@@ -4,7 +4,7 @@
  * 64 by 16, then four classes per doubling; and the slot packing. */
 #include <string.h>
 #include "test.h"
-#include "agg.h"
+#include "model/agg.h"
 
 /* The smallest documented class >= n (n <= 2^40). */
 static uint64_t class_of(uint64_t n)

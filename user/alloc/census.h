@@ -1,0 +1,101 @@
+/* census.h - what a running glibc heap holds, read from outside without stopping
+ * the process: arenas, chunks in use and free, top chunks, mmapped chunks, and
+ * what malloc_trim could give back. Pure: memory comes through a read callback,
+ * so the walk is testable on a synthetic heap image. Never writes. */
+#ifndef FS_CENSUS_H
+#define FS_CENSUS_H
+
+#include <stdint.h>
+#include "model/memmodel.h"
+
+/* Reads len bytes of the target at addr; 0 or -errno. May have written part of buf
+ * when it fails (as a short pread of /proc/PID/mem does). */
+typedef int (*fs_read_fn)(void *ctx, uint64_t addr, void *buf, uint64_t len);
+
+/* What pagemap says of a page, for the census's page-state callback (an
+ * fs_present_fn whose bytes are these values). In anonymous memory a page that is
+ * neither present nor swapped holds zeros and is never read: a read through
+ * /proc/PID/mem would fault it in (the target's RSS would grow because we looked). */
+enum {
+	FS_PG_NONE = 0,		/* not present, not swapped: zeros, no RSS */
+	FS_PG_RESIDENT = 1,	/* present, a page of its own: counts in RSS */
+	FS_PG_SWAPPED = 2,	/* in swap: has contents, not resident */
+	FS_PG_ZERO = 3,		/* mapped to the shared zero page: zeros, no RSS */
+};
+
+/* glibc 2.36 x86-64 layout (malloc/malloc.c, malloc/arena.c). */
+#define GL_MINSIZE 32ULL
+#define GL_ALIGN 16ULL
+#define GL_HEAP_MAX (64ULL << 20)
+#define GL_HEAP_INFO_SIZE 48ULL		/* sizeof(heap_info), 16-aligned */
+#define GL_ARENA_SIZE 2200ULL		/* sizeof(struct malloc_state) */
+#define GL_ARENA_TOP 96			/* offsetof(struct malloc_state, top) */
+#define GL_ARENA_FASTBINS 16		/* fastbinsY[10] */
+#define GL_ARENA_NEXT 2160
+#define GL_ARENA_SYSTEM_MEM 2184
+#define GL_TCACHE_CHUNK 0x290ULL	/* tcache_perthread_struct's chunk */
+
+struct fs_census_arena {
+	uint64_t ar_ptr;	/* malloc_state address */
+	int main;
+	int heaps;
+	uint64_t size;		/* bytes of its heaps (system_mem) */
+	uint64_t in_use;	/* chunk bytes in use (headers included) */
+	uint64_t chunks_in_use;
+	uint64_t free;		/* free chunk bytes: bins, fastbins, tcache, top */
+	uint64_t cached;	/* of which in fastbins or a tcache (look in use to glibc) */
+	uint64_t largest_free;
+	uint64_t top;		/* top chunk size */
+	uint64_t free_resident;	/* resident pages malloc_trim(0) would release: free chunks
+				 * merged with fastbin chunks (it consolidates them first),
+				 * and the main arena's top; never a thread arena's top */
+	uint64_t pin_addr;	/* the highest in-use chunk below top: what pins the heap's end */
+	uint64_t pin_size;
+	int walk_cut;		/* a chunk failed validation: figures are partial */
+	char note[128];
+};
+
+#define FS_CENSUS_MAX_ARENAS 128
+#define FS_CENSUS_MAX_MM 4096
+
+/* Address space holding glibc's mmapped chunks (each chunk's whole mapping,
+ * alignment offset included; adjacent chunks merged into one range). */
+struct fs_census_range {
+	uint64_t start, end;
+	uint64_t resident;	/* bytes of its pages present (pagemap) */
+};
+
+struct fs_census {
+	int narenas;
+	struct fs_census_arena arenas[FS_CENSUS_MAX_ARENAS];
+	/* mmapped chunks: found by walking every private anonymous mapping from its
+	 * start chunk by chunk (the kernel merges adjacent chunk mappings into one
+	 * VMA); the walk of a mapping stops at the first thing that is not a valid
+	 * mmapped chunk and what follows is not claimed. mmapped_bytes: chunk sizes
+	 * (what is in use); the mappings' bytes are the ranges'. */
+	uint64_t mmapped_chunks, mmapped_bytes;
+	int nmm;
+	int mm_more;		/* more ranges than FS_CENSUS_MAX_MM: counted above, not listed */
+	struct fs_census_range mm[FS_CENSUS_MAX_MM];
+	uint64_t in_use, free, free_resident, mapped, resident;
+	int approximate;
+	char note[256];
+	uint64_t bytes_read;
+};
+
+/* Walks every arena reachable from the classified regions: heaps carry ar_ptr (see
+ * procmem); main_arena is found through the arena list, or, with one arena, by a
+ * validated search of rw_lo..rw_hi (libc's writable data). pages() gives each
+ * page's FS_PG_* state (may be NULL: then every byte is read and nothing counts as
+ * resident). progress(ctx, done, total) may be NULL. */
+int census__glibc(const struct fs_regions *rs, uint64_t rw_lo, uint64_t rw_hi, fs_read_fn rd, void *rctx,
+		  fs_present_fn pages, void *pctx, void (*progress)(uint64_t done, uint64_t total),
+		  struct fs_census *out);
+
+/* Only the mmapped chunks (glibc's blocks above the mmap threshold) of the
+ * anonymous regions: what they are and where (mm ranges), in_use their bytes.
+ * Reads one page at each chunk's start, never the heaps. */
+int census__glibc_mmapped(const struct fs_regions *rs, fs_read_fn rd, void *rctx, fs_present_fn pages, void *pctx,
+			  struct fs_census *c);
+
+#endif

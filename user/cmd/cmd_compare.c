@@ -1,0 +1,921 @@
+/* cmd_compare.c - `fragscope compare`: the same workload under glibc and jemalloc
+ * variants, each traced and recorded, side by side, with a verdict. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "out/chart.h"
+#include "cmd/cmd.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "out/render.h"
+#include "plan/resolve.h"
+#include "out/session.h"
+#include "trace/traced.h"
+
+#define JEMALLOC_SONAME "libjemalloc.so.2"
+
+extern char **environ;
+
+static const char *jemalloc_lib;	/* --jemalloc, or found as the dynamic linker would */
+static char jemalloc_found[PATH_MAX];
+#define MAX_VARIANTS 16
+#define MAX_POINTS 4096
+#define DEEP_EVERY 8	/* intervals between deep samples (sites, histograms, diagnosis) */
+
+static const char compare_usage[] =
+	"usage: fragscope compare [options] -- COMMAND [ARGS...]\n"
+	"\n"
+	"Would this program keep less memory under jemalloc, or with other settings, and\n"
+	"why? Runs COMMAND once per allocator variant, each traced from its first\n"
+	"instruction and recorded as a session, with the same arguments and environment\n"
+	"otherwise. For each: the peak RSS, the RSS when the load ends (the first interval\n"
+	"without allocations, or the end of --load), the RSS after --idle more seconds, live\n"
+	"bytes at those moments, fragmentation, bytes returned to the OS, page faults, time\n"
+	"in madvise, wall time and allocation rate (a memory win that costs speed shows).\n"
+	"Then a verdict, and the session files for `fragscope report --diff`.\n"
+	"\n"
+	"A COMMAND that keeps running after its load (a server) gets SIGTERM after the idle\n"
+	"period; one that exits ends its variant.\n"
+	"\n"
+	"Each variant's allocator is resolved before it runs, and traced while it runs. A\n"
+	"variant whose allocator cannot be substituted (glibc for a program that links or\n"
+	"contains jemalloc, an LD_PRELOAD a static program ignores) is not run: it is\n"
+	"listed as skipped with the reason and left out of the verdict. jemalloc variants\n"
+	"of a program with its own jemalloc run that jemalloc, tuned by its MALLOC_CONF\n"
+	"(PREFIX_MALLOC_CONF for a prefixed build), without LD_PRELOAD.\n"
+	"\n"
+	"options:\n"
+	"      --variants LIST   comma separated (default glibc,glibc-arena2,jemalloc,jemalloc-bg):\n"
+	"                          glibc         glibc malloc, defaults\n"
+	"                          glibc-arena2  glibc with MALLOC_ARENA_MAX=2\n"
+	"                          jemalloc      LD_PRELOAD of jemalloc (--jemalloc)\n"
+	"                          jemalloc-bg   jemalloc, MALLOC_CONF=background_thread:true,dirty_decay_ms:1000\n"
+	"                        or your own: NAME=glibc[:TUNABLES] (GLIBC_TUNABLES) or\n"
+	"                        NAME=jemalloc[:CONF] (MALLOC_CONF), e.g.\n"
+	"                        trim=glibc:glibc.malloc.trim_threshold=65536\n"
+	"      --idle SECS       keep watching SECS after the load ends (default 5)\n"
+	"      --jemalloc PATH   the jemalloc library to preload (default: " JEMALLOC_SONAME "\n"
+	"                        where the dynamic linker finds it)\n"
+	"      --load 'CMD'      a separate load command (run with sh -c) against each\n"
+	"                        variant, started 1 s after COMMAND; its end ends the load\n"
+	"  -i, --interval MS     sampling interval (default 250)\n"
+	"  -o, --output DIR      where the sessions go (default fragscope-compare)\n"
+	"      --timeout SECS    longest run of one variant (default 600)\n"
+	"  -j, --json            the table as one JSON document on stdout (COMMAND's and\n"
+	"                        --load's stdout then go to stderr)\n"
+	"      --sample-bytes N  stack sampling of every run (default 524288; 0 off)\n"
+	"      --max-live N      capacity of the live-allocation map (default 1048576)\n"
+	"      --html OUT.html   the comparison as one page, RSS curves on one chart\n"
+	"  -v                    more diagnostics on stderr\n"
+	"  -h, --help            this text\n"
+	"\n"
+	"exit status: 0 if every variant ran or was skipped with its reason and at least\n"
+	"one was compared, 1 if one failed (the others are still compared) or none could\n"
+	"be compared, 2 usage\n";
+
+struct variant {
+	char name[32];
+	int jemalloc;
+	char conf[256];		/* MALLOC_CONF or GLIBC_TUNABLES */
+	char arena_max[16];
+	/* results */
+	int ran;
+	char error[256];
+	char session[4200];
+	uint64_t peak_rss, rss_end, rss_idle, live_end, live_idle, returned, faults, madvise_ns;
+	uint64_t allocs_load, untracked;
+	double frag_idle, wall_s, load_s;
+	int narenas, exit_code, exited;
+	/* which allocator really ran: the variant is compared only if it is the one asked for */
+	int native;		/* jemalloc asked of a program whose own allocator is jemalloc */
+	char je_prefix[16];	/* that jemalloc's prefix: it reads <PREFIX>MALLOC_CONF */
+	char alloc_traced[32];	/* the resolved plan of the run; "" if not run */
+	char alloc_object[PATH_MAX];	/* where malloc bound (or would bind, if skipped) */
+	int substituted;	/* the allocator asked for is the one that ran (-1: not known) */
+	char why_not[320];	/* the allocator asked for cannot be had: not run (skipped), or
+				 * ran another one; either way not compared */
+	char diag_kind[24];
+	char diag[512];
+	int npoints;
+	float t[MAX_POINTS], rss[MAX_POINTS], live[MAX_POINTS];
+};
+
+static volatile int stop_all;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int parse_variant(const char *spec, struct variant *v)
+{
+	const char *eq = strchr(spec, '=');
+
+	memset(v, 0, sizeof(*v));
+	if (!eq) {
+		snprintf(v->name, sizeof(v->name), "%s", spec);
+		if (!strcmp(spec, "glibc"))
+			return 0;
+		if (!strcmp(spec, "glibc-arena2")) {
+			snprintf(v->arena_max, sizeof(v->arena_max), "2");
+			return 0;
+		}
+		if (!strcmp(spec, "jemalloc")) {
+			v->jemalloc = 1;
+			return 0;
+		}
+		if (!strcmp(spec, "jemalloc-bg")) {
+			v->jemalloc = 1;
+			snprintf(v->conf, sizeof(v->conf), "background_thread:true,dirty_decay_ms:1000");
+			return 0;
+		}
+		return -1;
+	}
+	if (eq == spec || (size_t)(eq - spec) >= sizeof(v->name))
+		return -1;
+	snprintf(v->name, sizeof(v->name), "%.*s", (int)(eq - spec), spec);
+	if (!strncmp(eq + 1, "glibc", 5) && (eq[6] == 0 || eq[6] == ':')) {
+		if (eq[6] == ':')
+			snprintf(v->conf, sizeof(v->conf), "%s", eq + 7);
+		return 0;
+	}
+	if (!strncmp(eq + 1, "jemalloc", 8) && (eq[9] == 0 || eq[9] == ':')) {
+		v->jemalloc = 1;
+		if (eq[9] == ':')
+			snprintf(v->conf, sizeof(v->conf), "%s", eq + 10);
+		return 0;
+	}
+	return -1;
+}
+
+static const char *requested(const struct variant *v)
+{
+	return v->jemalloc ? "jemalloc" : "glibc";
+}
+
+/* The variable the variant's jemalloc reads: a build with a prefix reads
+ * <PREFIX in capitals>MALLOC_CONF (jemalloc's configure), e.g. _RJEM_MALLOC_CONF. */
+static void conf_var(const struct variant *v, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = v->native ? v->je_prefix : ""; *p && n + 12 < len; p++)
+		buf[n++] = (char)toupper((unsigned char)*p);
+	snprintf(buf + n, len - n, "MALLOC_CONF");
+}
+
+static void settings_text(const struct variant *v, char *buf, size_t len)
+{
+	char var[40];
+
+	conf_var(v, var, sizeof(var));
+	if (v->jemalloc && v->native)
+		snprintf(buf, len, "the program's own jemalloc (%s)%s%s%s%s", v->alloc_object, v->conf[0] ? " " : "",
+			 v->conf[0] ? var : "", v->conf[0] ? "=" : "", v->conf);
+	else if (v->jemalloc)
+		snprintf(buf, len, "LD_PRELOAD=%s%s%s", jemalloc_lib, v->conf[0] ? " MALLOC_CONF=" : "", v->conf);
+	else if (v->arena_max[0])
+		snprintf(buf, len, "MALLOC_ARENA_MAX=%s", v->arena_max);
+	else if (v->conf[0])
+		snprintf(buf, len, "GLIBC_TUNABLES=%s", v->conf);
+	else
+		snprintf(buf, len, "(defaults)");
+}
+
+/* The variables a variant sets, saved before and restored after: the child inherits
+ * the variant's environment from ours. */
+#define NENV 5
+struct saved_env {
+	char name[NENV][40];
+	char *val[NENV];
+};
+
+static void save_env(struct saved_env *s, const struct variant *v)
+{
+	static const char *const names[NENV - 1] = { "MALLOC_CONF", "MALLOC_ARENA_MAX", "GLIBC_TUNABLES",
+						     "LD_PRELOAD" };
+
+	for (int i = 0; i < NENV - 1; i++)
+		snprintf(s->name[i], sizeof(s->name[i]), "%s", names[i]);
+	conf_var(v, s->name[NENV - 1], sizeof(s->name[NENV - 1]));
+	for (int i = 0; i < NENV; i++) {
+		const char *val = getenv(s->name[i]);
+
+		s->val[i] = val ? strdup(val) : NULL;
+	}
+}
+
+static void restore_env(struct saved_env *s)
+{
+	for (int i = 0; i < NENV; i++) {
+		if (s->val[i])
+			setenv(s->name[i], s->val[i], 1);
+		else
+			unsetenv(s->name[i]);
+		free(s->val[i]);
+		s->val[i] = NULL;
+	}
+}
+
+static void apply_env(const struct variant *v, const struct saved_env *s)
+{
+	for (int i = 0; i < NENV; i++)
+		unsetenv(s->name[i]);
+	if (v->jemalloc) {
+		if (!v->native)
+			setenv("LD_PRELOAD", jemalloc_lib, 1);
+		if (v->conf[0])
+			setenv(s->name[NENV - 1], v->conf, 1);
+	} else {
+		if (v->arena_max[0])
+			setenv("MALLOC_ARENA_MAX", v->arena_max, 1);
+		if (v->conf[0])
+			setenv("GLIBC_TUNABLES", v->conf, 1);
+	}
+}
+
+/* Where malloc binds for exe under the variant's environment, as the dynamic linker
+ * will find it: 0 and plan filled, or -errno (the run itself will say why). */
+static int resolve_variant(const struct variant *v, const char *exe, struct fs_plan *plan)
+{
+	struct saved_env saved;
+	char err[256];
+	int r;
+
+	save_env(&saved, v);
+	apply_env(v, &saved);
+	r = resolve__cmd(exe, environ, plan, err, sizeof(err));
+	restore_env(&saved);
+	if (r)
+		fs_debug("resolve %s for variant %s: %s", exe, v->name, err);
+	return r;
+}
+
+/* Why malloc cannot be had as the variant asks: where it binds instead. */
+static void not_substitutable(const struct variant *v, const struct fs_plan *p, const char *exe, char *buf,
+			      size_t len)
+{
+	const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+	int own = !strcmp(p->object, exe);
+
+	if (v->jemalloc && own)
+		snprintf(buf, len, "not substitutable: %s contains %s's malloc%s%s (%s), LD_PRELOAD cannot replace it",
+			 base, p->alloc_name, p->prefix[0] ? " prefixed " : "", p->prefix, p->how);
+	else if (v->jemalloc)
+		snprintf(buf, len, "not substitutable: with LD_PRELOAD=%s, malloc still binds to %s in %s",
+			 jemalloc_lib, p->alloc_name, p->object);
+	else
+		snprintf(buf, len, "not substitutable: %s %s %s%s%s (%s)", base, own ? "contains" : "links",
+			 p->alloc_name, p->prefix[0] ? " prefixed " : "", p->prefix, p->object);
+}
+
+/* Decides, before running, whether each variant can be produced: base is the plan
+ * without any variant's settings (NULL if it could not be resolved). */
+static void plan_variant(struct variant *v, const char *exe, const struct fs_plan *base, struct fs_plan *scratch)
+{
+	if (!base)
+		return;
+	if (!v->jemalloc) {
+		if (base->alloc != FS_ALLOC_GLIBC)
+			not_substitutable(v, base, exe, v->why_not, sizeof(v->why_not));
+		snprintf(v->alloc_object, sizeof(v->alloc_object), "%s", base->object);
+		return;
+	}
+	if (base->alloc == FS_ALLOC_JEMALLOC) {	/* its own: tuned through its MALLOC_CONF */
+		v->native = 1;
+		snprintf(v->je_prefix, sizeof(v->je_prefix), "%s", base->prefix);
+		snprintf(v->alloc_object, sizeof(v->alloc_object), "%s", base->object);
+		return;
+	}
+	if (access(jemalloc_lib, R_OK))
+		return;		/* run_variant says it is missing */
+	if (!resolve_variant(v, exe, scratch)) {
+		snprintf(v->alloc_object, sizeof(v->alloc_object), "%s", scratch->object);
+		if (scratch->alloc != FS_ALLOC_JEMALLOC)
+			not_substitutable(v, scratch, exe, v->why_not, sizeof(v->why_not));
+	}
+}
+
+static pid_t start_load(const char *cmd, int json)
+{
+	pid_t p = fork();
+
+	if (p == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (json && dup2(2, 1) != 1)	/* stdout: the document only */
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	return p;
+}
+
+static void run_variant(struct variant *v, char **argv, const char *dir, const char *load, int json, double idle,
+			double interval, double timeout, const struct fs_trace_opts *opts, int sfd)
+{
+	struct saved_env saved;
+	struct fs_traced *t;
+	struct session *ses = NULL;
+	struct fs_view view;
+	char err[512];
+	uint64_t prev_allocs = 0, load_end_ns = 0, t0;
+	pid_t load_pid = -1;
+	int n = 0, stop_sig = SIGTERM;
+
+	if (v->jemalloc && !v->native && access(jemalloc_lib, R_OK)) {
+		snprintf(v->error, sizeof(v->error), "jemalloc library %s is missing (apt-get install libjemalloc2)",
+			 jemalloc_lib);
+		return;
+	}
+	save_env(&saved, v);
+	apply_env(v, &saved);
+	t = traced__start(0, argv, opts, err, sizeof(err));
+	restore_env(&saved);
+	if (!t) {
+		snprintf(v->error, sizeof(v->error), "%s", err);
+		return;
+	}
+	snprintf(v->session, sizeof(v->session), "%s/%s.db", dir, v->name);
+	session__rotate(v->session);
+	ses = session__create(v->session, err, sizeof(err));
+	if (!ses)
+		fs_warn("variant %s: no session: %s", v->name, err);
+	else {
+		char set[512];
+		int argc = 0;
+
+		while (argv[argc])
+			argc++;
+		settings_text(v, set, sizeof(set));
+		traced__view(t, &view);
+		/* the metadata record writes (command, kernel, start, version...), and the variant's */
+		if (session__set_run(ses, argc, argv, 0, interval, DEEP_EVERY) || session__set_target(ses, &view) ||
+		    session__set_meta(ses, "variant", v->name) || session__set_meta(ses, "variant_settings", set))
+			fs_warn("variant %s: session %s: %s", v->name, v->session, session__errmsg(ses));
+	}
+	t0 = now_ns();
+	for (;;) {
+		struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN }, { .fd = t->tg.pidfd, .events = POLLIN } };
+		double el = (double)(now_ns() - t0) / 1e9;
+		int deep = n % DEEP_EVERY == 0, exited;
+
+		traced__sample(t, deep, deep ? 20 : 0);
+		traced__view(t, &view);
+		if (ses)
+			session__append(ses, &view, deep);
+		exited = traced__exited(t);
+		if (t->st.mem.valid && t->st.mem.rss_anon > v->peak_rss)
+			v->peak_rss = t->st.mem.rss_anon;
+		if (v->npoints < MAX_POINTS && t->st.mem.valid) {
+			v->t[v->npoints] = (float)el;
+			v->rss[v->npoints] = (float)t->st.mem.rss_anon;
+			v->live[v->npoints++] = (float)t->st.mem.live;
+		}
+		if (load && load_pid < 0 && el >= 1.0)
+			load_pid = start_load(load, json);
+		/* The load ends with the load command, or at the first quiet interval. */
+		if (!load_end_ns) {
+			int ended = load ? (load_pid > 0 && waitpid(load_pid, NULL, WNOHANG) == load_pid)
+					 : (t->st.snap.c[FS_C_ALLOCS] > 0 && t->st.snap.c[FS_C_ALLOCS] == prev_allocs);
+
+			if (ended || exited) {
+				load_end_ns = now_ns();
+				v->rss_end = t->st.mem.rss_anon;
+				v->live_end = t->st.mem.live;
+				v->load_s = el;
+				v->allocs_load = t->st.snap.c[FS_C_ALLOCS];
+				fs_info("variant %s: load ended after %.1f s", v->name, el);
+			}
+		}
+		prev_allocs = t->st.snap.c[FS_C_ALLOCS];
+		if (exited)
+			break;
+		if (load_end_ns && (double)(now_ns() - load_end_ns) / 1e9 >= idle)
+			break;
+		if (el > timeout) {
+			snprintf(v->error, sizeof(v->error), "still running after %.0f s (--timeout)", timeout);
+			break;
+		}
+		if (isatty(2))
+			fprintf(stderr, "\rfragscope: %-14s %5.1f s  RSS %-10.1f MiB%s", v->name, el,
+				(double)t->st.mem.rss_anon / 1048576, load_end_ns ? "  idle" : "  load");
+		if (poll(pf, t->tg.pidfd >= 0 ? 2 : 1, (int)(interval * 1000)) > 0 && (pf[0].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+				stop_sig = (int)si.ssi_signo;
+			stop_all = 1;
+			snprintf(v->error, sizeof(v->error), "interrupted");
+			break;
+		}
+		n++;
+	}
+	if (isatty(2))
+		fputc('\n', stderr);
+	if (load_pid > 0) {
+		kill(load_pid, SIGTERM);
+		waitpid(load_pid, NULL, 0);
+	}
+	v->exited = traced__exited(t);
+	traced__stop(t, stop_sig, 20);
+	traced__view(t, &view);
+	/* What really ran, from the plan the run was traced with: a variant that asked for
+	 * one allocator and ran another is labelled so and left out of the verdict. */
+	snprintf(v->alloc_traced, sizeof(v->alloc_traced), "%s", t->plan.alloc_name);
+	snprintf(v->alloc_object, sizeof(v->alloc_object), "%s", t->plan.object);
+	v->substituted = !strcmp(v->alloc_traced, requested(v));
+	if (!v->substituted)
+		snprintf(v->why_not, sizeof(v->why_not), "not substitutable: asked for %s, %s ran (%s)", requested(v),
+			 v->alloc_traced, v->alloc_object);
+	if (t->execs) {	/* compare traces the first image only: the program it became is unseen */
+		v->substituted = -1;
+		snprintf(v->alloc_traced, sizeof(v->alloc_traced), "unknown");
+		snprintf(v->why_not, sizeof(v->why_not), "allocator unknown: %s replaced its image (exec) and compare "
+			 "does not follow it, so what ran after was not traced", t->tg.comm);
+	}
+	if (ses) {
+		settings_text(v, err, sizeof(err));
+		if (session__set_meta(ses, "variant_allocator_requested", requested(v)) ||
+		    session__set_meta(ses, "variant_allocator_traced", v->alloc_traced) ||
+		    session__set_meta(ses, "variant_substituted",
+				      v->substituted < 0 ? "unknown" : v->substituted ? "true" : "false") ||
+		    session__set_meta(ses, "variant_settings", err) || session__set_meta(ses, "variant_note", v->why_not))
+			fs_warn("variant %s: session %s: metadata not written", v->name, v->session);
+		session__append(ses, &view, 1);
+		session__finish(ses, traced__exit_code(t), traced__elapsed(t));
+		session__close(ses);
+	}
+	v->rss_idle = t->st.mem.rss_anon;
+	v->live_idle = t->st.mem.live;
+	if (!load_end_ns) {
+		v->rss_end = v->rss_idle;
+		v->live_end = v->live_idle;
+	}
+	v->frag_idle = memmodel__fragmentation(&t->st.mem);
+	v->returned = t->st.mem.returned;
+	v->faults = t->st.snap.k.faults;
+	v->madvise_ns = t->st.snap.k.sys[FS_S_MADVISE].ns;
+	v->untracked = t->st.snap.c[FS_C_UNTRACKED];
+	v->narenas = t->st.mem.narenas;
+	v->wall_s = traced__elapsed(t);
+	v->exit_code = traced__exit_code(t);
+	if (!v->load_s)
+		v->load_s = v->wall_s;
+	if (!v->allocs_load)
+		v->allocs_load = t->st.snap.c[FS_C_ALLOCS];
+	snprintf(v->diag_kind, sizeof(v->diag_kind), "%s", memmodel__diag_name(t->st.diag.kind));
+	snprintf(v->diag, sizeof(v->diag), "%s", t->st.diag.text);
+	if (v->exited && v->exit_code > 0 && v->exit_code != 128 + SIGTERM && !v->error[0])
+		snprintf(v->error, sizeof(v->error), "exited with status %d", v->exit_code);
+	v->ran = 1;
+	traced__free(t);
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0;
+}
+
+/* In the verdict: it ran to the end, and ran the allocator it asked for. */
+static int compared(const struct variant *v)
+{
+	return v->ran && !v->error[0] && v->substituted > 0;
+}
+
+/* "a, b" : the variants with the same why_not as vs[k]. */
+static size_t names_with_reason(const struct variant *vs, int n, int k, char *out, size_t len)
+{
+	size_t o = 0;
+	int m = 0;
+
+	for (int i = 0; i < n && o < len; i++)
+		if (vs[i].why_not[0] && !strcmp(vs[i].why_not, vs[k].why_not))
+			o += (size_t)snprintf(out + o, len - o, "%s%s", m++ ? ", " : "", vs[i].name);
+	return o;
+}
+
+static void verdict(const struct variant *vs, int n, char *out, size_t len)
+{
+	const struct variant *best = NULL, *worst = NULL;
+	int ncmp = 0, one_alloc = 1, said = 0;
+	size_t o = 0;
+	char a[32], b[32];
+
+	for (int i = 0; i < n; i++) {
+		if (!compared(&vs[i]))
+			continue;
+		if (best && strcmp(best->alloc_traced, vs[i].alloc_traced))
+			one_alloc = 0;
+		ncmp++;
+		if (!best || vs[i].rss_idle < best->rss_idle)
+			best = &vs[i];
+		if (!worst || vs[i].rss_idle > worst->rss_idle)
+			worst = &vs[i];
+	}
+	if (!best)
+		o += (size_t)snprintf(out, len, "no variant could be compared.");
+	else if (ncmp == 1)
+		o += (size_t)snprintf(out, len, "only %s was compared: it keeps %s after the idle period (it returns "
+				      "%.0f%% of its post-load RSS).", best->name,
+				      render__bytes(best->rss_idle, a, sizeof(a)),
+				      best->rss_end > best->rss_idle ? pct(best->rss_end - best->rss_idle, best->rss_end)
+								     : 0.0);
+	else
+		o += (size_t)snprintf(out, len, "%s keeps the least after the idle period: %s (it returns %.0f%% of "
+				      "its post-load RSS)", best->name, render__bytes(best->rss_idle, a, sizeof(a)),
+				      best->rss_end > best->rss_idle ? pct(best->rss_end - best->rss_idle, best->rss_end)
+								     : 0.0);
+	if (ncmp > 1 && worst != best && o < len)
+		o += (size_t)snprintf(out + o, len - o, "; %s keeps %s%s%s%s", worst->name,
+				      render__bytes(worst->rss_idle, b, sizeof(b)),
+				      worst->narenas ? " in " : "", worst->narenas ? "glibc arenas" : "",
+				      strcmp(worst->diag_kind, "none") ? " (" : "");
+	if (ncmp > 1 && worst != best && strcmp(worst->diag_kind, "none") && o < len)
+		o += (size_t)snprintf(out + o, len - o, "%s)", worst->diag_kind);
+	if (ncmp > 1 && o < len)
+		o += (size_t)snprintf(out + o, len - o, ".");
+	/* what was really compared: variants that could not have their allocator are named */
+	for (int i = 0; i < n && o < len; i++) {
+		int first = 1;
+
+		if (!vs[i].why_not[0])
+			continue;
+		for (int k = 0; k < i; k++)
+			if (vs[k].why_not[0] && !strcmp(vs[k].why_not, vs[i].why_not))
+				first = 0;
+		if (!first)
+			continue;
+		if (ncmp > 1 && one_alloc && !said++)
+			o += (size_t)snprintf(out + o, len - o, " All compared variants ran %s: settings of one "
+					      "allocator were compared, not glibc against jemalloc.", best->alloc_traced);
+		if (o < len)
+			o += (size_t)snprintf(out + o, len - o, " Not compared: ");
+		if (o < len)
+			o += names_with_reason(vs, n, i, out + o, len - o);
+		if (o < len)
+			o += (size_t)snprintf(out + o, len - o, " (%s%s).", vs[i].ran ? "" : "skipped, ", vs[i].why_not);
+	}
+}
+
+static void print_table(FILE *f, const struct variant *vs, int n, const char *verdict_text)
+{
+	char b[12][32], set[512];
+
+	fprintf(f, "\n %-14s %-9s %10s %10s %10s %10s %10s %6s %10s %9s %9s %7s %10s %9s\n", "variant", "allocator",
+		"peak RSS", "RSS end", "RSS idle", "live end", "live idle", "frag", "returned", "faults", "madvise",
+		"wall", "allocs/s", "untracked");
+	for (int i = 0; i < n; i++) {
+		const struct variant *v = &vs[i];
+
+		if (!v->ran) {
+			fprintf(f, " %-14s %-9s %s%s\n", v->name, "-", v->why_not[0] ? "skipped: " : "",
+				v->why_not[0] ? v->why_not : v->error[0] ? v->error : "not run");
+			continue;
+		}
+		snprintf(b[0], 32, "%.0f%%", 100 * v->frag_idle);
+		snprintf(b[1], 32, "%.0f ms", (double)v->madvise_ns / 1e6);
+		snprintf(b[2], 32, "%.1f s", v->wall_s);
+		fprintf(f, " %-14s %-9s %10s %10s %10s %10s %10s %6s %10s %9s %9s %7s %10s %9s%s%s%s%s\n", v->name,
+			v->alloc_traced, render__bytes(v->peak_rss, b[3], 32), render__bytes(v->rss_end, b[4], 32),
+			render__bytes(v->rss_idle, b[5], 32), render__bytes(v->live_end, b[6], 32),
+			render__bytes(v->live_idle, b[7], 32), b[0], render__bytes(v->returned, b[8], 32),
+			render__num(v->faults, b[9], 32), b[1], b[2],
+			render__num(v->load_s > 0 ? (uint64_t)((double)v->allocs_load / v->load_s) : 0, b[10], 32),
+			render__num(v->untracked, b[11], 32), v->why_not[0] ? "  ! " : "", v->why_not,
+			v->error[0] ? "  ! " : "", v->error);
+	}
+	fprintf(f, "\n settings:\n");
+	for (int i = 0; i < n; i++)
+		if (vs[i].ran) {
+			settings_text(&vs[i], set, sizeof(set));
+			fprintf(f, "   %-14s %s\n", vs[i].name, set);
+		}
+	fprintf(f, "\n verdict: %s\n", verdict_text);
+	fprintf(f, "\n sessions:");
+	for (int i = 0; i < n; i++)
+		if (vs[i].ran && vs[i].session[0])
+			fprintf(f, " %s", vs[i].session);
+	fprintf(f, "\n (fragscope report --diff A B compares two of them)\n\n");
+}
+
+static void print_json(const struct variant *vs, int n, const char *verdict_text)
+{
+	struct json j;
+	char set[512];
+
+	json__init(&j, stdout, 1);
+	json__obj(&j, NULL);
+	json__arr(&j, "variants");
+	for (int i = 0; i < n; i++) {
+		const struct variant *v = &vs[i];
+
+		settings_text(v, set, sizeof(set));
+		json__obj(&j, NULL);
+		json__str(&j, "name", v->name);
+		json__str(&j, "settings", set);
+		json__str(&j, "allocator_requested", requested(v));
+		json__str(&j, "allocator_traced", v->ran ? v->alloc_traced : NULL);
+		json__str(&j, "allocator_object", v->alloc_object[0] ? v->alloc_object : NULL);
+		if ((v->ran && v->substituted >= 0) || (!v->ran && v->why_not[0]))
+			json__bool(&j, "substituted", v->ran && v->substituted);
+		else
+			json__str(&j, "substituted", NULL);	/* did not start, or exec'd: unknown */
+		json__bool(&j, "skipped", !v->ran && v->why_not[0]);
+		json__str(&j, "note", v->why_not[0] ? v->why_not : NULL);
+		json__bool(&j, "compared", compared(v));
+		json__bool(&j, "ran", v->ran);
+		json__str(&j, "error", v->error[0] ? v->error : NULL);
+		json__u64(&j, "peak_rss", v->peak_rss);
+		json__u64(&j, "rss_end", v->rss_end);
+		json__u64(&j, "rss_idle", v->rss_idle);
+		json__u64(&j, "live_end", v->live_end);
+		json__u64(&j, "live_idle", v->live_idle);
+		json__dbl(&j, "fragmentation", v->frag_idle);
+		json__u64(&j, "returned", v->returned);
+		json__u64(&j, "page_faults", v->faults);
+		json__u64(&j, "madvise_ns", v->madvise_ns);
+		json__dbl(&j, "wall_s", v->wall_s);
+		json__dbl(&j, "load_s", v->load_s);
+		json__dbl(&j, "allocs_per_s", v->load_s > 0 ? (double)v->allocs_load / v->load_s : 0);
+		json__u64(&j, "untracked", v->untracked);
+		json__i64(&j, "arenas", v->narenas);
+		json__str(&j, "diagnosis", v->diag_kind);
+		json__str(&j, "session", v->session[0] ? v->session : NULL);
+		json__end_obj(&j);
+	}
+	json__end_arr(&j);
+	json__arr(&j, "compared");
+	for (int i = 0; i < n; i++)
+		if (compared(&vs[i]))
+			json__str(&j, NULL, vs[i].name);
+	json__end_arr(&j);
+	json__str(&j, "verdict", verdict_text);
+	json__end_obj(&j);
+	json__finish(&j);
+}
+
+/* RssAnon of every variant over time (solid), its live bytes (dashed, same colour),
+ * on report's chart code. */
+static int html_chart(FILE *f, const struct variant *vs, int n)
+{
+	static const char *const colors[] = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b" };
+	struct chart_series *s = calloc((size_t)n * 2 + 1, sizeof(*s));
+	char (*labels)[48] = calloc((size_t)n * 2 + 1, sizeof(*labels));
+	int ns = 0, r = -ENOMEM;
+
+	if (!s || !labels)
+		goto cleanup;
+	for (int i = 0; i < n; i++) {
+		const struct variant *v = &vs[i];
+		double *t, *rss, *live;
+
+		if (!v->npoints)
+			continue;
+		t = malloc(sizeof(double) * (size_t)v->npoints * 3);
+		if (!t)
+			goto cleanup;
+		rss = t + v->npoints;
+		live = rss + v->npoints;
+		for (int k = 0; k < v->npoints; k++) {
+			t[k] = v->t[k];
+			rss[k] = v->rss[k];
+			live[k] = v->live[k];
+		}
+		snprintf(labels[ns], sizeof(labels[ns]), "%s RssAnon", v->name);
+		s[ns] = (struct chart_series){ .label = labels[ns], .color = colors[i % 6], .cls = "variant", .t = t,
+					       .v = rss, .n = v->npoints };
+		ns++;
+		snprintf(labels[ns], sizeof(labels[ns]), "%s live", v->name);
+		s[ns] = (struct chart_series){ .label = labels[ns], .color = colors[i % 6], .cls = "variant-live", .t = t,
+					       .v = live, .n = v->npoints, .dashed = 1 };
+		ns++;
+	}
+	chart__lines(f, &(struct chart){ .title = "RssAnon (solid) and live bytes (dashed) of each variant",
+					 .id = "rss", .yunit = CU_BYTES, .series = s, .nseries = ns });
+	r = 0;
+cleanup:
+	for (int i = 0; s && i < ns; i += 2)
+		free((void *)s[i].t);
+	free(s);
+	free(labels);
+	return r;
+}
+
+static int write_html(const char *path, const struct variant *vs, int n, const char *verdict_text)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f)
+		return -errno;
+	fprintf(f, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>fragscope compare</title>"
+		   "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+		   "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td{white-space:nowrap}th{background:#eee}"
+		   "figure{margin:12px 0}figcaption{font-weight:600}.wide{overflow-x:auto}</style></head><body>"
+		   "<h1>fragscope compare</h1><p>");
+	chart__xml(f, verdict_text);	/* variant names are the user's */
+	fprintf(f, "</p>\n");
+	if (html_chart(f, vs, n)) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	fprintf(f, "<div class=\"wide\"><table><tr><th>variant</th><th>allocator</th><th>settings</th><th>peak RSS</th>"
+		   "<th>RSS end</th><th>RSS idle</th><th>live idle</th><th>fragmentation</th><th>returned</th><th>faults</th>"
+		   "<th>wall s</th><th>diagnosis</th></tr>");
+	for (int i = 0; i < n; i++) {
+		const struct variant *v = &vs[i];
+		char c[6][32], set[512];
+
+		/* the settings and notes hold the user's strings (names, MALLOC_CONF): escaped */
+		settings_text(v, set, sizeof(set));
+		fprintf(f, "<tr><td>");
+		chart__xml(f, v->name);
+		fprintf(f, "</td><td>%s</td><td style=\"text-align:left\">", v->ran ? v->alloc_traced : "-");
+		chart__xml(f, set);
+		if (!v->ran) {
+			fprintf(f, "</td><td colspan=\"9\" style=\"text-align:left\">%s", v->why_not[0] ? "skipped: " : "");
+			chart__xml(f, v->why_not[0] ? v->why_not : v->error[0] ? v->error : "not run");
+			fprintf(f, "</td></tr>");
+			continue;
+		}
+		fprintf(f, "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%.0f%%</td><td>%s</td><td>%llu</td>"
+			   "<td>%.1f</td><td>", render__bytes(v->peak_rss, c[0], 32), render__bytes(v->rss_end, c[1], 32),
+			render__bytes(v->rss_idle, c[2], 32), render__bytes(v->live_idle, c[3], 32), 100 * v->frag_idle,
+			render__bytes(v->returned, c[4], 32), (unsigned long long)v->faults, v->wall_s);
+		chart__xml(f, v->error[0] ? v->error : v->diag_kind);
+		if (v->why_not[0]) {
+			fprintf(f, "; ");
+			chart__xml(f, v->why_not);
+		}
+		fprintf(f, "</td></tr>");
+	}
+	fprintf(f, "</table></div></body></html>\n");
+	return fclose(f) ? -errno : 0;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "variants", required_argument, 0, 'V' },
+		{ "idle", required_argument, 0, 'I' },
+		{ "jemalloc", required_argument, 0, 'J' },
+		{ "load", required_argument, 0, 'l' },
+		{ "interval", required_argument, 0, 'i' },
+		{ "output", required_argument, 0, 'o' },
+		{ "timeout", required_argument, 0, 'T' },
+		{ "json", no_argument, 0, 'j' },
+		{ "html", required_argument, 0, 'H' },
+		FS_TRACE_LONGOPTS,
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	struct fs_trace_opts topts = FS_TRACE_OPTS_DEFAULT;
+	const char *list = "glibc,glibc-arena2,jemalloc,jemalloc-bg", *dir = "fragscope-compare", *load = NULL;
+	const char *html = NULL;
+	double idle = 5, interval = 0.25, timeout = 600;
+	int json = 0, opt, idx, nv = 0, ret = EXIT_OK, sfd;
+	struct variant *vs = calloc(MAX_VARIANTS, sizeof(*vs));
+	char *copy, *tok, *save = NULL, vtext[2048], exe[PATH_MAX];
+	struct fs_plan *base = NULL, *scratch = NULL;
+	sigset_t oldmask;
+
+	if (!vs)
+		return EXIT_FAIL;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+i:o:jvh", longopts, &idx)) != -1) {
+		switch (opt) {
+		case 'V': list = optarg; break;
+		case 'I': idle = strtod(optarg, NULL); break;
+		case 'J': jemalloc_lib = optarg; break;
+		case 'l': load = optarg; break;
+		case 'i': interval = strtod(optarg, NULL) / 1000; break;
+		case 'o': dir = optarg; break;
+		case 'T': timeout = strtod(optarg, NULL); break;
+		case 'j': json = 1; break;
+		case 'H': html = optarg; break;
+		case 'L':
+			if (traced__parse_opt(&topts, longopts[idx].name, optarg) < 0)
+				goto usage;
+			break;
+		case 'v': fs_verbose++; break;
+		case 'h':
+			fputs(compare_usage, stdout);
+			free(vs);
+			return EXIT_OK;
+		default:
+			fs_err("see fragscope compare --help");
+			goto usage;
+		}
+	}
+	if (optind >= argc) {
+		fs_err("nothing to compare: give -- COMMAND (see fragscope compare --help)");
+		goto usage;
+	}
+	if (idle < 0 || interval < 0.01 || timeout <= 0) {
+		fs_err("invalid --idle, --interval or --timeout");
+		goto usage;
+	}
+	copy = strdup(list);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (nv == MAX_VARIANTS || parse_variant(tok, &vs[nv])) {
+			fs_err("unknown variant '%s' (glibc, glibc-arena2, jemalloc, jemalloc-bg, or NAME=glibc[:TUNABLES] / "
+			       "NAME=jemalloc[:CONF])", tok);
+			free(copy);
+			goto usage;
+		}
+		nv++;
+	}
+	free(copy);
+	if (check_can_trace()) {
+		free(vs);
+		return EXIT_FAIL;
+	}
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		fs_err("create %s: %s", dir, strerror(errno));
+		free(vs);
+		return EXIT_FAIL;
+	}
+	if (!jemalloc_lib) {
+		jemalloc_lib = JEMALLOC_SONAME;
+		if (!resolve__find_lib(JEMALLOC_SONAME, NULL, NULL, getenv("LD_LIBRARY_PATH"), NULL, jemalloc_found,
+				       sizeof(jemalloc_found)))
+			jemalloc_lib = jemalloc_found;
+	}
+	/* Which allocator each variant would run, before running any: the program's own
+	 * allocator, then each variant's settings on top. */
+	base = calloc(1, sizeof(*base));
+	scratch = calloc(1, sizeof(*scratch));
+	if (base && scratch && !target__find_exe(argv[optind], exe, sizeof(exe))) {
+		struct variant defaults = { .name = "defaults" };
+		char interp[PATH_MAX];
+		int base_ok;
+
+		if (target__interpreter(exe, interp, sizeof(interp)) == 1)	/* a script: what the kernel runs */
+			snprintf(exe, sizeof(exe), "%s", interp);
+		base_ok = !resolve_variant(&defaults, exe, base);
+
+		for (int i = 0; i < nv; i++)
+			plan_variant(&vs[i], exe, base_ok ? base : NULL, scratch);
+	}
+	free(base);
+	free(scratch);
+	target__stdout_to_stderr(json);	/* stdout: the document only */
+	sfd = traced__signalfd(&oldmask);
+	for (int i = 0; i < nv && !stop_all; i++) {
+		if (vs[i].why_not[0]) {
+			fprintf(stderr, "fragscope: variant %d of %d: %s skipped: %s\n", i + 1, nv, vs[i].name,
+				vs[i].why_not);
+			continue;
+		}
+		fs_info("variant %s", vs[i].name);
+		fprintf(stderr, "fragscope: variant %d of %d: %s\n", i + 1, nv, vs[i].name);
+		run_variant(&vs[i], argv + optind, dir, load, json, idle, interval, timeout, &topts, sfd);
+		if (vs[i].error[0]) {
+			fs_err("variant %s: %s", vs[i].name, vs[i].error);
+			ret = EXIT_FAIL;
+		} else if (vs[i].why_not[0]) {
+			fs_warn("variant %s: %s", vs[i].name, vs[i].why_not);
+		}
+	}
+	{
+		int ncmp = 0;
+
+		for (int i = 0; i < nv; i++)
+			ncmp += compared(&vs[i]);
+		if (!ncmp)
+			ret = EXIT_FAIL;
+	}
+	verdict(vs, nv, vtext, sizeof(vtext));
+	if (json)
+		print_json(vs, nv, vtext);
+	else
+		print_table(stdout, vs, nv, vtext);
+	if (html && write_html(html, vs, nv, vtext)) {
+		fs_err("write %s: %s", html, strerror(errno));
+		ret = EXIT_FAIL;
+	}
+	if (sfd >= 0)
+		close(sfd);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	free(vs);
+	return ret;
+usage:
+	free(vs);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,249 @@
+/* cmd_record.c - `fragscope record`: trace a PID or a command like `stat`, and
+ * write every snapshot to a session file as it goes (user/session.c). */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "cmd/cmd.h"
+#include "util/log.h"
+#include "out/render.h"
+#include "out/session.h"
+#include "trace/traced.h"
+
+#define DEEP_EVERY 10	/* intervals between deep samples (live set, arenas, sites) */
+
+static const char record_usage[] =
+	"usage: fragscope record [options] -p PID\n"
+	"       fragscope record [options] -- COMMAND [ARGS...]\n"
+	"\n"
+	"Traces one process as `fragscope stat` does and records it into a session file,\n"
+	"to study later with `fragscope report`, share, or compare with another run.\n"
+	"Every interval adds one snapshot (counters, memory waterfall, rates, the madvise\n"
+	"ledger and the releases since the previous one); every tenth interval and the\n"
+	"end also add the sampled allocation sites with symbolized stacks, the size and\n"
+	"lifetime histograms and the diagnosis. Each snapshot is committed when taken: a\n"
+	"recorder killed (even with SIGKILL) leaves a session that reports up to its last\n"
+	"interval. The session is an SQLite database (schema in the README, section\n"
+	"\"Sessions\"), created mode 0600: it holds command lines and addresses.\n"
+	"\n"
+	"options:\n"
+	"  -p, --pid PID         attach to a running process\n"
+	"  -o, --output FILE     the session file (default fragscope.db); an existing FILE\n"
+	"                        is first renamed FILE.old, as perf record does\n"
+	"  -i, --interval MS     one snapshot every MS milliseconds (default 1000, >= 10)\n"
+	"  -d, --duration SECS   stop after SECS seconds (default: until Ctrl-C or exit);\n"
+	"                        a COMMAND then gets SIGTERM\n"
+	"  -q, --quiet           no progress line on stderr\n"
+	FS_TRACE_OPTS_HELP
+	"  -v                    more diagnostics on stderr (-vv debug, -vvv libbpf)\n"
+	"  -h, --help            this text\n"
+	"\n"
+	"While recording, stderr shows one line updated in place: elapsed time,\n"
+	"snapshots written and the size of the file (with its write-ahead log).\n"
+	"\n"
+	"exit status: 0 ok (or the command's own), 1 failure, 2 usage\n"
+	"\n"
+	"example:\n"
+	"  fragscope record -o before.db -- ./server --load-test\n"
+	"  fragscope report before.db\n";
+
+static long long file_size(const char *path)
+{
+	char wal[4200];
+	struct stat sb;
+	long long n = 0;
+
+	if (!stat(path, &sb))
+		n += sb.st_size;
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if (!stat(wal, &sb))
+		n += sb.st_size;
+	return n;
+}
+
+static void progress(const char *path, double elapsed, long snaps, int last)
+{
+	char b[32];
+
+	fprintf(stderr, "\rfragscope record: %.1f s, %ld snapshot%s, %s %s  %s", elapsed, snaps, snaps == 1 ? "" : "s",
+		render__bytes((uint64_t)file_size(path), b, sizeof(b)), path, last ? "\n" : "");
+	fflush(stderr);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, 0, 'p' },
+		{ "output", required_argument, 0, 'o' },
+		{ "interval", required_argument, 0, 'i' },
+		{ "duration", required_argument, 0, 'd' },
+		{ "quiet", no_argument, 0, 'q' },
+		FS_TRACE_LONGOPTS,
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	struct fs_trace_opts topts = FS_TRACE_OPTS_DEFAULT;
+	struct fs_traced *t = NULL;
+	struct session *s = NULL;
+	struct fs_view view;
+	const char *path = "fragscope.db";
+	double duration = 0, interval = 1.0;
+	int quiet = 0, opt, idx, ret = EXIT_FAIL, sfd = -1, stop_sig = 0, code, rotated = 0, failed = 0, masked = 0;
+	char err[512] = "", old[4200];
+	pid_t pid = 0;
+	sigset_t oldmask;
+	long n = 0;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "+p:o:i:d:qvh", longopts, &idx)) != -1) {
+		switch (opt) {
+		case 'p':
+			if (traced__parse_pid(optarg, &pid))
+				return EXIT_USAGE;
+			break;
+		case 'o':
+			if (!*optarg) {
+				fs_err("invalid output file name ''");
+				return EXIT_USAGE;
+			}
+			path = optarg;
+			break;
+		case 'i':
+			interval = strtod(optarg, NULL) / 1000;
+			if (!(interval >= 0.01)) {
+				fs_err("invalid interval '%s' (milliseconds, >= 10)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'd':
+			duration = strtod(optarg, NULL);
+			if (!(duration > 0)) {
+				fs_err("invalid duration '%s' (seconds, > 0)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		default: {
+			int r = traced__shared_opt(opt, opt == 'L' ? longopts[idx].name : NULL, optarg, &topts,
+						   "record", record_usage);
+
+			if (r >= 0)
+				return r;
+			break;
+		}
+		}
+	}
+	if (traced__check_target("record", pid != 0, optind < argc))
+		return EXIT_USAGE;
+	if (check_can_trace())
+		return EXIT_FAIL;
+
+	/* The file first: nothing is started if it cannot be written. */
+	snprintf(old, sizeof(old), "%s.old", path);
+	if (access(path, F_OK) == 0) {
+		int r = session__rotate(path);
+
+		if (r) {
+			fs_err("rename %s to %s: %s", path, old, strerror(-r));
+			return EXIT_FAIL;
+		}
+		rotated = 1;
+	}
+	s = session__create(path, err, sizeof(err));
+	if (!s) {
+		fs_err("%s", err);
+		goto undo;
+	}
+	if (session__set_run(s, argc, argv, optind, interval, DEEP_EVERY)) {
+		fs_err("%s: %s", path, session__errmsg(s));
+		goto undo;
+	}
+
+	sfd = traced__signalfd(&oldmask);
+	masked = 1;
+	t = traced__start(pid, argv + optind, &topts, err, sizeof(err));
+	if (!t) {
+		fs_err("%s", err);
+		goto undo;
+	}
+	traced__view(t, &view);
+	if (session__set_target(s, &view)) {
+		fs_err("%s: %s", path, session__errmsg(s));
+		failed = 1;
+	}
+	while (!failed) {
+		struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN }, { .fd = t->tg.pidfd, .events = POLLIN } };
+		double left;
+		int deep = n % DEEP_EVERY == DEEP_EVERY - 1;
+
+		traced__sample(t, deep, deep ? 50 : 0);
+		traced__view(t, &view);
+		if (session__append(s, &view, deep)) {
+			fs_err("%s%s: %s", quiet ? "" : "\n", path, session__errmsg(s));
+			failed = 1;
+			break;
+		}
+		n++;
+		if (!quiet)
+			progress(path, view.duration_s, n, 0);
+		left = duration ? duration - traced__elapsed(t) : interval;
+		if (duration && left <= 0) {
+			stop_sig = t->tg.child ? SIGTERM : 0;
+			break;
+		}
+		if (poll(pf, t->tg.pidfd >= 0 ? 2 : 1, (int)((left < interval ? left : interval) * 1000) + 1) < 0 &&
+		    errno != EINTR)
+			break;
+		if (pf[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+				stop_sig = (int)si.ssi_signo;
+			break;
+		}
+		if (traced__exited(t))
+			break;
+	}
+	if (traced__stop(t, failed ? SIGTERM : stop_sig, 200)) {
+		fs_err("%sread BPF maps: %s", quiet ? "" : "\n", strerror(errno));
+		failed = 1;
+	}
+	code = traced__exit_code(t);
+	if (!failed) {
+		traced__view(t, &view);
+		if (session__append(s, &view, 1) || session__finish(s, code, view.duration_s)) {
+			fs_err("%s%s: %s", quiet ? "" : "\n", path, session__errmsg(s));
+			failed = 1;
+		} else if (!quiet) {
+			progress(path, view.duration_s, session__count(s), 1);
+		}
+	}
+	ret = failed ? EXIT_FAIL : code >= 0 ? code : EXIT_OK;
+	goto cleanup;
+undo:
+	/* nothing recorded: the previous session stays the current one */
+	if (s) {
+		session__close(s);
+		s = NULL;
+		unlink(path);
+	}
+	if (rotated)
+		rename(old, path);
+cleanup:
+	session__close(s);
+	traced__free(t);
+	if (sfd >= 0)
+		close(sfd);
+	if (masked)
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	return ret;
+}

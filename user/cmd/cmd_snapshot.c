@@ -1,0 +1,423 @@
+/* cmd_snapshot.c - `fragscope snapshot`: what a running heap holds right now, read
+ * from outside (no probes, no BPF): glibc's arenas walked through /proc/PID/mem. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "alloc/census.h"
+#include "cmd/cmd.h"
+#include "alloc/jestats.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "model/memmodel.h"
+#include "model/procmem.h"
+#include "out/render.h"
+#include "plan/resolve.h"
+#include "trace/target.h"
+
+static const char snapshot_usage[] =
+	"usage: fragscope snapshot [options] -p PID\n"
+	"\n"
+	"A one-shot census of a running process's heap, for a process fragscope has never\n"
+	"traced: how much of its RSS is live data and how much is free memory the allocator\n"
+	"keeps. No probes are attached; glibc processes are never stopped or written to.\n"
+	"\n"
+	"glibc: every arena is walked through /proc/PID/mem (main and thread arenas, their\n"
+	"heaps, chunks in use and free, fastbin and tcache chunks, top chunks, mmapped\n"
+	"chunks, also side by side in one mapping); with /proc/PID/pagemap, how much\n"
+	"free memory is resident: what malloc_trim(0) would give back now. Pages never\n"
+	"written are not read (that would fault them in). The process keeps running:\n"
+	"a chunk that does not add up ends that heap's walk and the figures say\n"
+	"'approximate'.\n"
+	"jemalloc: its mappings and their residency, its settings, and its own statistics\n"
+	"asked of jemalloc itself: one thread, stopped while outside jemalloc's code (the\n"
+	"others keep running), calls jemalloc's mallctl for fragscope and is restored\n"
+	"exactly, within milliseconds (README: \"jemalloc's own figures\").\n"
+	"Its background threads are counted from /proc without stopping anything.\n"
+	"\n"
+	"options:\n"
+	"  -p, --pid PID   the process\n"
+	"  -j, --json      one JSON document on stdout (keys in README)\n"
+	"      --no-ask    jemalloc: do not stop a thread to call mallctl (mappings,\n"
+	"                  settings and background threads only)\n"
+	"  -v              more diagnostics on stderr\n"
+	"  -h, --help      this text\n"
+	"\n"
+	"exit status: 0 ok, 1 failure, 2 usage\n";
+
+/* jemalloc's figures through the memory model: its totals claim the anonymous
+ * memory, held free and the diagnosis from its own statistics. */
+static struct fs_diagnosis je_diag;
+static int je_diag_valid;
+
+static void je_diagnose(struct fs_memory *m, const struct fs_je_stats *js, struct fs_settings *set)
+{
+	memmodel__claim(m, js->resident, js->mapped + js->retained);
+	m->je_valid = 1;
+	m->je_allocated = js->allocated;
+	m->je_active = js->active;
+	m->je_resident = js->resident;
+	m->je_mapped = js->mapped;
+	m->je_retained = js->retained;
+	m->je_metadata = js->metadata;
+	m->je_dirty = js->pdirty * js->page;
+	m->je_muzzy = js->pmuzzy * js->page;
+	m->held_basis = FS_B_ALLOC_STATS;
+	m->pre_attach_live = js->allocated;
+	set->je_bg_threads = js->bg_threads;
+	memmodel__finish(m);
+	memmodel__diagnose(m, 0, FS_F_JEMALLOC, set, &je_diag);
+	je_diag_valid = 1;
+}
+
+static void progress(uint64_t done, uint64_t total)
+{
+	if (isatty(2))
+		fprintf(stderr, "\rfragscope: walking heaps: %llu of %llu MiB", (unsigned long long)(done >> 20),
+			(unsigned long long)(total >> 20));
+}
+
+static const char *why_diag(const struct fs_census *c, char *buf, size_t len, int *kind)
+{
+	char a[32], b[32], d[32];
+
+	*kind = FS_D_NONE;
+	if (c->free_resident > (4u << 20) && c->free_resident * 4 > c->resident) {
+		*kind = FS_D_RETENTION;
+		snprintf(buf, len, "malloc_trim would release about %s now: %s of free memory is resident inside "
+			 "glibc's heaps (%s in use). glibc never returns free pages in the middle of a heap on its own.",
+			 render__bytes(c->free_resident, a, sizeof(a)), render__bytes(c->free_resident, b, sizeof(b)),
+			 render__bytes(c->in_use, d, sizeof(d)));
+	} else {
+		snprintf(buf, len, "%s in use, %s free of which %s resident: little to give back",
+			 render__bytes(c->in_use, a, sizeof(a)), render__bytes(c->free, b, sizeof(b)),
+			 render__bytes(c->free_resident, d, sizeof(d)));
+	}
+	return buf;
+}
+
+
+static void print_json(const struct fs_plan *plan, pid_t pid, const char *comm, const struct fs_census *c,
+		       const struct fs_memory *m, const struct fs_settings *set, int glibc,
+		       const struct fs_je_stats *js, const char *je_why)
+{
+	struct json j;
+	char diag[512];
+	int kind;
+
+	json__init(&j, stdout, 1);
+	json__obj(&j, NULL);
+	json__obj(&j, "target");
+	json__i64(&j, "pid", pid);
+	json__str(&j, "comm", comm);
+	json__end_obj(&j);
+	json__obj(&j, "allocator");
+	json__str(&j, "name", plan->alloc_name);
+	json__str(&j, "object", plan->object);
+	json__end_obj(&j);
+	json__bool(&j, "approximate", c->approximate);
+	json__arr(&j, "arenas");
+	for (int i = 0; i < c->narenas; i++) {
+		const struct fs_census_arena *a = &c->arenas[i];
+
+		json__obj(&j, NULL);
+		json__str(&j, "kind", a->main ? "main" : "thread");
+		json__u64(&j, "ar_ptr", a->ar_ptr);
+		json__u64(&j, "heaps", (uint64_t)a->heaps);
+		json__u64(&j, "size", a->size);
+		json__u64(&j, "in_use", a->in_use);
+		json__u64(&j, "free", a->free);
+		json__u64(&j, "cached", a->cached);
+		json__u64(&j, "free_resident", a->free_resident);
+		json__u64(&j, "largest_free", a->largest_free);
+		json__u64(&j, "top", a->top);
+		json__u64(&j, "chunks_in_use", a->chunks_in_use);
+		json__obj(&j, "pinned_by");
+		json__u64(&j, "addr", a->pin_addr);
+		json__u64(&j, "size", a->pin_size);
+		json__end_obj(&j);
+		json__bool(&j, "approximate", a->walk_cut);
+		json__str(&j, "note", a->note);
+		json__end_obj(&j);
+	}
+	json__end_arr(&j);
+	json__obj(&j, "totals");
+	json__u64(&j, "in_use", c->in_use);
+	json__u64(&j, "free", c->free);
+	json__u64(&j, "free_resident", c->free_resident);
+	json__u64(&j, "mapped", m->mapped);
+	json__u64(&j, "resident", m->resident);
+	json__u64(&j, "lazyfree", m->lazyfree);
+	json__u64(&j, "mmapped_chunks", c->mmapped_chunks);
+	json__u64(&j, "mmapped_bytes", c->mmapped_bytes);
+	json__end_obj(&j);
+	/* where glibc's mmapped chunks are: anonymous memory that is the allocator's */
+	json__obj(&j, "mmapped");
+	json__u64(&j, "chunks", c->mmapped_chunks);
+	json__u64(&j, "bytes", c->mmapped_bytes);
+	json__bool(&j, "ranges_complete", !c->mm_more);
+	json__arr(&j, "ranges");
+	for (int i = 0; i < c->nmm; i++) {
+		json__obj(&j, NULL);
+		json__u64(&j, "start", c->mm[i].start);
+		json__u64(&j, "end", c->mm[i].end);
+		json__u64(&j, "resident", c->mm[i].resident);
+		json__end_obj(&j);
+	}
+	json__end_arr(&j);
+	json__end_obj(&j);
+	json__obj(&j, "diagnosis");
+	if (glibc) {
+		why_diag(c, diag, sizeof(diag), &kind);
+		json__str(&j, "kind", memmodel__diag_name(kind));
+		json__str(&j, "text", diag);
+	} else if (je_diag_valid) {
+		json__str(&j, "kind", memmodel__diag_name(je_diag.kind));
+		json__str(&j, "text", je_diag.text);
+		json__str(&j, "remedy", je_diag.remedy);
+		json__i64(&j, "expected_release", je_diag.expect);
+		json__str(&j, "evidence", je_diag.evidence);
+	} else {
+		json__str(&j, "kind", "none");
+		json__str(&j, "text", "jemalloc's own statistics were not read: live and free figures need `fragscope stat`");
+	}
+	json__end_obj(&j);
+	json__obj(&j, "settings");
+	json__str(&j, "MALLOC_CONF", set->malloc_conf);
+	json__str(&j, "GLIBC_TUNABLES", set->glibc_tunables);
+	json__str(&j, "MALLOC_ARENA_MAX", set->arena_max);
+	json__end_obj(&j);
+	if (plan->alloc == FS_ALLOC_JEMALLOC)
+	{
+		json__obj(&j, "jemalloc");
+		render__json_je(&j, js, je_why);
+		json__end_obj(&j);
+	}
+	json__str(&j, "note", c->note);
+	json__end_obj(&j);
+	json__finish(&j);
+}
+
+static void text_je(const struct fs_je_stats *js, const char *why)
+{
+	char a[32], b[32];
+
+	if (!js->valid) {
+		printf("  jemalloc's own figures: not read (%s)\n", why);
+	} else {
+		printf("  jemalloc's own figures (mallctl; %s):\n", js->how);
+		printf("  %12s  allocated   blocks in use, at their size classes\n", render__bytes(js->allocated, a, sizeof(a)));
+		printf("  %12s  active      pages of extents in use (allocated + free space in its slabs)\n",
+		       render__bytes(js->active, a, sizeof(a)));
+		printf("  %12s  resident    data and metadata pages it has touched and not purged\n",
+		       render__bytes(js->resident, a, sizeof(a)));
+		printf("  %12s  mapped      extents mapped in use or dirty/muzzy\n", render__bytes(js->mapped, a, sizeof(a)));
+		printf("  %12s  retained    address space kept after purging (not resident)\n",
+		       render__bytes(js->retained, a, sizeof(a)));
+		printf("  %12s  metadata\n", render__bytes(js->metadata, a, sizeof(a)));
+		printf("  %12s  dirty       %llu pages freed and not purged (dirty_decay_ms %ld)\n",
+		       render__bytes(js->pdirty * js->page, a, sizeof(a)), (unsigned long long)js->pdirty,
+		       js->dirty_decay_ms);
+		printf("  %12s  muzzy       %llu pages lazily purged, may still be resident (muzzy_decay_ms %ld)\n",
+		       render__bytes(js->pmuzzy * js->page, b, sizeof(b)), (unsigned long long)js->pmuzzy,
+		       js->muzzy_decay_ms);
+	}
+	printf("  background threads: %s (mallctl background_thread), %d jemalloc_bg_thd thread%s running\n",
+	       js->background_thread < 0 ? "unknown" : js->background_thread ? "on" : "off", js->bg_threads,
+	       js->bg_threads == 1 ? "" : "s");
+}
+
+static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, const struct fs_census *c,
+		       const struct fs_memory *m, const struct fs_settings *set, int glibc,
+		       const struct fs_je_stats *js, const char *je_why)
+{
+	char a[32], b[32], d[32], e[32], f[32], n[32], diag[512];
+	int kind;
+
+	printf("\n fragscope snapshot: PID %d (%s), %s allocator in %s%s\n\n", pid, comm, plan->alloc_name,
+	       plan->object, c->approximate ? " — APPROXIMATE (the heap changed during the walk)" : "");
+	if (!glibc) {
+		printf("  %12s  mapped      anonymous memory outside stacks\n", render__bytes(m->mapped, a, sizeof(a)));
+		printf("  %12s  resident    (LazyFree %s)\n", render__bytes(m->resident, a, sizeof(a)),
+		       render__bytes(m->lazyfree, b, sizeof(b)));
+		printf("\n  settings: MALLOC_CONF=%s\n", set->malloc_conf[0] ? set->malloc_conf : "(default)");
+		if (plan->alloc == FS_ALLOC_JEMALLOC) {
+			printf("\n");
+			text_je(js, je_why);
+		}
+		if (!js->valid)
+			printf("  how much of this is live, dirty or retained needs tracing:\n"
+			       "  `fragscope stat -p %d` counts it from now on.\n", pid);
+		else if (je_diag_valid)
+			printf("\n  diagnosis: %s: %s\n", memmodel__diag_name(je_diag.kind), je_diag.text);
+		printf("\n");
+		return;
+	}
+	printf("  %12s  in use      chunks in use (headers included; the live requested bytes are a little less)\n",
+	       render__bytes(c->in_use, a, sizeof(a)));
+	printf("  %12s  free        held by glibc: bins, fastbins and tcaches, top chunks\n",
+	       render__bytes(c->free, a, sizeof(a)));
+	printf("  %12s  mapped      heaps and mmapped chunks\n", render__bytes(m->mapped, a, sizeof(a)));
+	printf("  %12s  resident    of which free and resident: %s (what malloc_trim(0) would release)\n\n",
+	       render__bytes(m->resident, a, sizeof(a)), render__bytes(c->free_resident, b, sizeof(b)));
+	printf("  %-6s %6s %11s %11s %11s %11s %11s %11s  %s\n", "arena", "heaps", "size", "in use", "free",
+	       "free+resid", "largest", "top", "pinned by (highest chunk in use)");
+	for (int i = 0; i < c->narenas; i++) {
+		const struct fs_census_arena *x = &c->arenas[i];
+
+		snprintf(n, sizeof(n), "0x%llx+%llu", (unsigned long long)x->pin_addr, (unsigned long long)x->pin_size);
+		printf("  %-6s %6d %11s %11s %11s %11s %11s %11s  %s%s%s\n", x->main ? "main" : "thread", x->heaps,
+		       render__bytes(x->size, a, sizeof(a)), render__bytes(x->in_use, b, sizeof(b)),
+		       render__bytes(x->free, d, sizeof(d)), render__bytes(x->free_resident, e, sizeof(e)),
+		       render__bytes(x->largest_free, f, sizeof(f)), render__bytes(x->top, diag, sizeof(diag)),
+		       x->pin_addr ? n : "-", x->walk_cut ? "  (walk cut: " : "", x->walk_cut ? x->note : "");
+	}
+	if (c->mmapped_chunks) {
+		uint64_t mapped = 0, res = 0;
+
+		for (int i = 0; i < c->nmm; i++) {
+			mapped += c->mm[i].end - c->mm[i].start;
+			res += c->mm[i].resident;
+		}
+		printf("  mmapped chunks: %llu in use, %s in %d range%s%s (%s mapped, %s resident)\n",
+		       (unsigned long long)c->mmapped_chunks, render__bytes(c->mmapped_bytes, a, sizeof(a)), c->nmm,
+		       c->nmm == 1 ? "" : "s", c->mm_more ? " listed, more not" : "", render__bytes(mapped, b, sizeof(b)),
+		       render__bytes(res, d, sizeof(d)));
+	}
+	printf("\n  diagnosis: %s\n\n", why_diag(c, diag, sizeof(diag), &kind));
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, 0, 'p' },
+		{ "json", no_argument, 0, 'j' },
+		{ "no-ask", no_argument, 0, 'N' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	struct fs_plan *plan = calloc(1, sizeof(*plan));
+	struct fs_census *c = calloc(1, sizeof(*c));
+	struct fs_memory *m = calloc(1, sizeof(*m));
+	struct fs_regions rs = { 0 };
+	struct fs_settings set;
+	pid_t tpid = 0;
+	struct target tg = { .pidfd = -1, .gate = -1, .errpipe = -1 };
+	struct fs_je_stats js = { .background_thread = -1 };
+	char err[512], je_why[512] = "";
+	int json = 0, opt, ret = EXIT_FAIL, glibc, ask = 1;
+	long pid = 0;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "p:jvh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'p': {
+			char *end;
+
+			pid = strtol(optarg, &end, 10);
+			if (*end || pid <= 0 || pid > 0x7fffffff) {
+				fs_err("invalid PID '%s'", optarg);
+				ret = EXIT_USAGE;
+				goto cleanup;
+			}
+			break;
+		}
+		case 'j': json = 1; break;
+		case 'N': ask = 0; break;
+		case 'v': fs_verbose++; break;
+		case 'h':
+			fputs(snapshot_usage, stdout);
+			ret = EXIT_OK;
+			goto cleanup;
+		default:
+			fs_err("see fragscope snapshot --help");
+			ret = EXIT_USAGE;
+			goto cleanup;
+		}
+	}
+	if (!pid || optind < argc) {
+		fs_err("give the process with -p PID (see fragscope snapshot --help)");
+		ret = EXIT_USAGE;
+		goto cleanup;
+	}
+	if (!plan || !c || !m) {
+		fs_err("out of memory");
+		goto cleanup;
+	}
+	if (geteuid() != 0) {
+		fs_err("must run as root: reading another process's memory needs CAP_SYS_PTRACE");
+		goto cleanup;
+	}
+	if (target__open(&tg, (pid_t)pid, err, sizeof(err)) || resolve__pid((pid_t)pid, plan, err, sizeof(err))) {
+		fs_err("%s", err);
+		goto cleanup;
+	}
+	glibc = plan->alloc == FS_ALLOC_GLIBC;
+	tpid = (pid_t)pid;
+	if (plan->alloc != FS_ALLOC_GLIBC && plan->alloc != FS_ALLOC_JEMALLOC)
+		fs_warn("%s allocator: only its mappings are shown", plan->alloc_name);
+	if (procmem__regions((pid_t)pid, glibc, &rs)) {
+		fs_err("read /proc/%ld/smaps: %s", pid, strerror(errno));
+		goto cleanup;
+	}
+	memmodel__own(&rs, glibc, NULL, 0, FS_OWN_UNKNOWN);
+	memmodel__sum(&rs, NULL, 0, FS_OWN_UNKNOWN, procmem__present, &tpid, m);
+	procmem__settings((pid_t)pid, &set);
+	if (glibc) {
+		int r = procmem__census((pid_t)pid, &rs, progress, c);
+
+		if (r) {
+			fs_err("read /proc/%ld/mem: %s", pid, strerror(-r));
+			goto cleanup;
+		}
+		if (isatty(2) && m->mapped > (256ULL << 20))
+			fputc('\n', stderr);
+		fs_info("read %llu MiB of the target's memory", (unsigned long long)(c->bytes_read >> 20));
+		/* the mmapped chunks it found are the allocator's: the waterfall again, with them */
+		{
+			struct fs_owned *ev = calloc((size_t)c->nmm + 1, sizeof(*ev));
+
+			for (int i = 0; ev && i < c->nmm; i++)
+				ev[i] = (struct fs_owned){ c->mm[i].start, c->mm[i].end, FS_OWN_ALLOCATOR, 0 };
+			if (ev) {
+				memmodel__own(&rs, glibc, ev, c->nmm, FS_OWN_UNKNOWN);
+				memmodel__sum(&rs, ev, c->nmm, FS_OWN_UNKNOWN, procmem__present, &tpid, m);
+			}
+			free(ev);
+		}
+	}
+	if (plan->alloc == FS_ALLOC_JEMALLOC) {
+		uint64_t mallctl;
+		int bg = jestats__bg_threads((pid_t)pid);
+
+		js.bg_threads = bg < 0 ? 0 : bg;
+		if (!ask) {
+			snprintf(je_why, sizeof(je_why), "not asked: --no-ask");
+		} else if (jestats__find((pid_t)pid, &mallctl, je_why, sizeof(je_why)) ||
+			   jestats__read((pid_t)pid, mallctl, &js, je_why, sizeof(je_why))) {
+			fs_warn("jemalloc's own figures: %s", je_why);
+		} else {
+			fs_info("jemalloc's own figures: %s", js.how);
+			je_diagnose(m, &js, &set);
+		}
+	}
+	if (target__check(&tg)) {
+		fs_err("PID %ld exited during the snapshot", pid);
+		goto cleanup;
+	}
+	if (json)
+		print_json(plan, (pid_t)pid, tg.comm, c, m, &set, glibc, &js, je_why);
+	else
+		print_text(plan, (pid_t)pid, tg.comm, c, m, &set, glibc, &js, je_why);
+	ret = EXIT_OK;
+cleanup:
+	target__close(&tg);
+	memmodel__regions_free(&rs);
+	free(plan);
+	free(c);
+	free(m);
+	return ret;
+}

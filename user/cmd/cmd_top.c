@@ -1,0 +1,672 @@
+/* cmd_top.c - `fragscope top`: watch one or more running processes live, full
+ * screen (tui.c), or one line (or JSON object) per interval and process in batch. */
+#include <curses.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+#include "cmd/cmd.h"
+#include "trace/calib.h"
+#include "plan/cost.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "out/render.h"
+#include "trace/traced.h"
+#include "cmd/tui.h"
+
+#define TOP_MAX_PIDS 16
+#define TOP_DEEP_EVERY 5	/* intervals between deep samples (arenas, pages, sites) */
+#define TOP_SITES 64		/* sites kept for the panel (re-sorted by the chosen key) */
+#define TOP_JSON_SITES 10
+#define TOP_HISTORY_S 300	/* the longest history window */
+
+/* The batch columns, one table for the header and the help: name, printf width
+ * (negative: left-aligned). */
+#define TOP_COLUMNS(X) X("TIME", -8) X("PID", 7) X("COMMAND", -15) X("LIVE", 10) X("HELD_FREE", 10) \
+	X("RESIDENT", 10) X("RETURNED", 10) X("ALLOC/S", 10) X("FREE/S", 10) X("STATE", -6) X("DIAGNOSIS", -22) \
+	X("PROBES", 0)
+#define TOP_COLUMN_ROW(n, w) { n, w },
+static const struct { const char *name; int width; } top_cols[] = { TOP_COLUMNS(TOP_COLUMN_ROW) };
+
+static const char top_usage[] =
+	"usage: fragscope top [options] -p PID [-p PID ...]\n"
+	"\n"
+	"Watches running processes live, as top does: every allocation and release is\n"
+	"counted exactly in the kernel, and every interval the view shows, per process:\n"
+	"its command line, allocator and allocator settings (MALLOC_CONF, GLIBC_TUNABLES,\n"
+	"MALLOC_ARENA_MAX), threads and glibc arenas; the memory waterfall with bars\n"
+	"(live, held free, resident, mapped, returned); allocation and free rates (calls/s\n"
+	"and bytes/s); the madvise, munmap and brk releases of the last interval; the\n"
+	"fragmentation ratio; a graph of resident memory against live bytes over the last\n"
+	"minute (or five); the current diagnosis; what could not be tracked; and the top\n"
+	"allocation sites from sampled stacks, symbolized. Several PIDs stand side by side\n"
+	"in columns, e.g. a glibc and a jemalloc build of one service under the same load.\n"
+	"A process that exits keeps its last figures, marked \"exited\"; the others go on.\n"
+	"\n"
+	"When stdout is not a terminal, or with --batch, nothing is drawn: one line per\n"
+	"interval and process is printed instead (the columns are listed below), or with\n"
+	"--json one JSON object per line in the vocabulary of `fragscope stat --json`,\n"
+	"plus \"time_ms\" (wall clock, ms since the epoch), \"interval\" (rates and\n"
+	"releases of the last interval) and \"process\" (command line, threads): every\n"
+	"key is listed below. Batch mode ends when every process has exited, after -n\n"
+	"intervals, or on Ctrl-C.\n"
+	"\n"
+	"options:\n"
+	"  -p, --pid PID         a process to watch (repeat for up to 16, side by side)\n"
+	"  -i, --interval MS     refresh every MS milliseconds (default 1000, >= 10)\n"
+	"  -b, --batch           print lines instead of drawing, even on a terminal\n"
+	"  -j, --json            in batch mode, one JSON object per line and process\n"
+	"  -n, --iterations N    stop after N intervals (default: until q, Ctrl-C, or\n"
+	"                        in batch mode every process's exit)\n"
+	FS_TRACE_OPTS_HELP
+	"  -v                    more diagnostics on stderr (-vv debug, -vvv libbpf)\n"
+	"  -h, --help            this text\n"
+	"\n"
+	"keys: q quit, space pause, s cycle the sort of the sites (live bytes, allocated\n"
+	"bytes, samples), t history window (1 min / 5 min), ? help\n"
+	"\n"
+	"Figures: live is what the program holds (requested bytes, tracked since attach);\n"
+	"held free, resident allocator memory holding no live byte; resident and mapped,\n"
+	"the allocator's memory in RAM and in address space; returned, resident bytes given\n"
+	"back to the OS since attach; fragmentation, (resident - live) / resident. Blocks\n"
+	"allocated before attach are not in live: attach before the load to see it whole;\n"
+	"held free then counts only memory they cannot fill, a floor ('+' in --batch).\n"
+	"\n"
+	"exit status: 0 ok, 1 failure, 2 usage\n";
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void read_cmdline(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0) {
+		buf[0] = 0;
+		return;
+	}
+	while (n > 0 && !buf[n - 1])
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	buf[n] = 0;
+}
+
+static int count_threads(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* One interval of one process: counters (and, when deep, arenas, pages and sites),
+ * the rates since the last sample, the history. An exited process is sampled once
+ * more for its last counters, then frozen. */
+static void sample(struct top_proc *p, int deep, int nsites)
+{
+	struct fs_traced *t = p->t;
+
+	if (p->frozen)
+		return;
+	p->prev = t->st.snap;
+	if (traced__sample(t, deep, deep ? nsites : 0))
+		return;
+	p->last_ns = now_ns();
+	if (p->prev.mono_ns) {
+		agg__delta(&p->prev, &t->st.snap, &p->delta);
+		p->have_delta = 1;
+	}
+	if (t->info.exited) {
+		p->frozen = 1;
+	} else {
+		p->threads = count_threads(t->info.pid);
+		if (!*p->cmdline)
+			read_cmdline(t->info.pid, p->cmdline, sizeof(p->cmdline));
+	}
+	if (t->st.mem.valid && !t->st.mem_age_ns) {
+		struct top_point *pt = &p->hist[p->hist_head];
+
+		pt->ns = p->last_ns;
+		pt->resident = t->st.mem.resident;
+		pt->live = t->st.mem.live;
+		p->hist_head = (p->hist_head + 1) % p->hist_cap;
+		if (p->hist_n < p->hist_cap)
+			p->hist_n++;
+	}
+}
+
+static double rate(uint64_t v, uint64_t ns)
+{
+	return ns ? (double)v * 1e9 / (double)ns : 0;
+}
+
+static void batch_header(void)
+{
+	const struct fs_cost_rates *r = calib__rates();
+
+	/* PROBES last: the columns before it keep their places */
+	for (size_t i = 0; i < sizeof(top_cols) / sizeof(top_cols[0]); i++)
+		printf("%s%*s", i ? " " : "", top_cols[i].width, top_cols[i].name);
+	printf("\n");
+	fprintf(stderr, "fragscope: PROBES: the CPU the probes cost the target, estimated: probed calls/s of the interval "
+		"x trap cost a call (%s; the BPF programs' own work not included)\n",
+		r->measured ? "trap costs measured here at start" : "PROBING.md's constants, not measured here");
+}
+
+/* The probes' estimated cost over the last interval: 0, or -1 before the first. */
+static int interval_cost(const struct top_proc *p, struct fs_cost_est *e)
+{
+	const struct fs_traced *t = p->t;
+
+	if (!p->have_delta)
+		return -1;
+	return cost__estimate(&t->plan, &p->delta, !t->st.sys_tracepoints && t->plan.nsys == FS_S__COUNT,
+			      (double)p->delta.mono_ns / 1e9, calib__rates(), e);
+}
+
+/* "1.5 MiB" -> "1.5MiB": one field per column. */
+static const char *bytes_field(uint64_t v, char *buf, size_t len);
+
+/* Held free, with a '+' when it is a floor (blocks from before attach unseen). */
+static const char *held_field(const struct fs_memory *m, char *buf, size_t len)
+{
+	bytes_field(m->held_free, buf, len - 1);
+	if (m->unseen)
+		strcat(buf, "+");
+	return buf;
+}
+
+static const char *bytes_field(uint64_t v, char *buf, size_t len)
+{
+	char tmp[32], *o = buf;
+
+	render__bytes(v, tmp, sizeof(tmp));
+	for (const char *s = tmp; *s && (size_t)(o - buf) < len - 1; s++)
+		if (*s != ' ')
+			*o++ = *s;
+	*o = 0;
+	return buf;
+}
+
+static void batch_line(const struct top_proc *p)
+{
+	const struct fs_traced *t = p->t;
+	const struct fs_memory *m = &t->st.mem;
+	const struct fs_snapshot *d = &p->delta;
+	char tb[16], b1[32], b2[32], b3[32], b4[32];
+	time_t now = time(NULL);
+
+	strftime(tb, sizeof(tb), "%H:%M:%S", localtime(&now));
+	struct fs_cost_est e;
+	char pc[16] = "-";
+
+	if (!interval_cost(p, &e))
+		cost__percent(e.cpu_fraction, pc, sizeof(pc));
+	printf("%-8s %7d %-15s %10s %10s %10s %10s %10.0f %10.0f %-6s %-22s %s\n", tb, t->info.pid, t->info.comm,
+	       bytes_field(m->live, b1, sizeof(b1)), held_field(m, b2, sizeof(b2)),
+	       bytes_field(m->resident, b3, sizeof(b3)), bytes_field(m->returned, b4, sizeof(b4)),
+	       rate(d->c[FS_C_ALLOCS], d->mono_ns), rate(d->c[FS_C_FREES], d->mono_ns),
+	       t->info.exited ? "exited" : "run", memmodel__diag_name(t->st.diag.kind), pc);
+}
+
+/* One JSON line: the keys of `stat --json`, then top's own. The help lists the
+ * keys by writing a line of zeros through this very function (top_json_keys). */
+static void json_doc(FILE *f, const struct fs_view *view, const struct fs_snapshot *d, const char *cmdline,
+		     int threads, long seq, uint64_t time_ms, const double *probe_frac)
+{
+	struct json j;
+	uint64_t adv = 0;
+
+	for (int a = 0; a < FS_A__COUNT; a++)
+		if (a == FS_A_DONTNEED || a == FS_A_FREE)
+			adv += d->k.adv[a].calls;
+	json__init(&j, f, 0);
+	json__obj(&j, NULL);
+	json__u64(&j, "time_ms", time_ms);
+	render__json_core(&j, view);	/* with view.st set, the memory keys too */
+	json__obj(&j, "interval");
+	json__i64(&j, "seq", seq);
+	json__dbl(&j, "seconds", (double)d->mono_ns / 1e9);
+	json__dbl(&j, "allocs_per_s", rate(d->c[FS_C_ALLOCS], d->mono_ns));
+	json__dbl(&j, "frees_per_s", rate(d->c[FS_C_FREES], d->mono_ns));
+	json__dbl(&j, "bytes_allocated_per_s", rate(d->c[FS_C_ALLOC_BYTES], d->mono_ns));
+	json__dbl(&j, "bytes_freed_per_s", rate(d->c[FS_C_FREE_BYTES], d->mono_ns));
+	json__u64(&j, "madvise_calls", adv);
+	json__u64(&j, "munmap_calls", d->k.sys[FS_S_MUNMAP].calls);
+	json__u64(&j, "brk_shrink_calls", d->k.brk_shrink_calls);
+	json__u64(&j, "released_resident_bytes", agg__returned(d));
+	if (probe_frac)
+		json__dbl(&j, "probe_est_cpu_fraction", *probe_frac);	/* probe_cost: the whole trace */
+	else
+		json__str(&j, "probe_est_cpu_fraction", NULL);
+	json__end_obj(&j);
+	json__obj(&j, "process");
+	json__str(&j, "cmdline", cmdline);
+	json__i64(&j, "threads", threads);
+	json__end_obj(&j);
+	json__end_obj(&j);
+	json__finish(&j);
+}
+
+static void json_line(const struct top_proc *p, long seq)
+{
+	const struct fs_traced *t = p->t;
+	struct fs_view view;
+	struct timespec ts;
+	struct fs_cost_est e;
+	int have_cost = !interval_cost(p, &e);
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	traced__view(t, &view);
+	json_doc(stdout, &view, &p->delta, p->cmdline, p->threads, seq,
+		 (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000, have_cost ? &e.cpu_fraction : NULL);
+}
+
+/* Appends to out the keys at depth 1 of the JSON text js, and those at depth 2
+ * inside the objects open names ("|interval|process|"): "a, b (x, y), c". */
+static void json_keys(const char *js, const char *open, char *out, size_t len)
+{
+	int depth = 0, inner = 0;
+	size_t o = strlen(out);
+
+	for (const char *c = js; *c && o + 3 < len; c++) {
+		if (*c == '"') {
+			const char *k = c + 1, *e = k;
+
+			while (*e && *e != '"')
+				e += *e == '\\' && e[1] ? 2 : 1;
+			if (!*e)
+				break;
+			if (e[1] == ':' && (depth == 1 || (depth == 2 && inner))) {
+				int n = (int)(e - k), w;
+
+				w = snprintf(out + o, len - o, "%s%.*s", o && out[o - 1] != '(' ? ", " : "", n, k);
+				o = w > 0 && o + (size_t)w < len ? o + (size_t)w : len - 1;
+				if (depth == 1) {
+					char name[64];
+
+					snprintf(name, sizeof(name), "|%.*s|", n, k);
+					inner = strstr(open, name) != NULL;
+				}
+			}
+			c = e;
+		} else if (*c == '{' || *c == '[') {
+			if (++depth == 2 && inner && *c == '{') {
+				out[o++] = ' ';
+				out[o++] = '(';
+				out[o] = 0;
+			}
+		} else if (*c == '}' || *c == ']') {
+			if (depth-- == 2 && inner && *c == '}') {
+				out[o++] = ')';
+				out[o] = 0;
+				inner = 0;
+			}
+		}
+	}
+}
+
+/* A list, wrapped at 80 columns, two spaces in. */
+static void print_wrapped(FILE *f, const char *text)
+{
+	const char *line = text;
+
+	while (*line) {
+		const char *brk = line + strlen(line);
+
+		if (strlen(line) > 76) {
+			brk = NULL;
+			for (const char *q = line; *q && q - line <= 76; q++)
+				if (*q == ' ')
+					brk = q;
+			if (!brk)
+				brk = line + strlen(line);
+		}
+		fprintf(f, "  %.*s\n", (int)(brk - line), line);
+		line = *brk ? brk + 1 : brk;
+	}
+}
+
+/* The keys of top's JSON lines, from a line of zeros written as real lines are. */
+static void top_json_keys(FILE *f)
+{
+	struct fs_target_info info = { .pid = 0, .exit_code = -1 };
+	struct fs_plan plan;
+	struct fs_snapshot d;
+	struct fs_state *st = calloc(1, sizeof(*st));
+	struct fs_cost_rates rates;	/* the constants: help measures nothing */
+	struct fs_view view = { .target = &info, .plan = &plan, .rates = &rates };
+	char *buf = NULL, keys[4096] = "", keys_cols[256];
+	size_t len = 0;
+	FILE *m;
+
+	memset(&plan, 0, sizeof(plan));
+	memset(&d, 0, sizeof(d));
+	cost__default_rates(&rates);
+	m = st ? open_memstream(&buf, &len) : NULL;
+	if (!m) {
+		free(st);
+		return;
+	}
+	view.snap = &st->snap;
+	view.st = st;
+	json_doc(m, &view, &d, "", 0, 0, 0, NULL);
+	fclose(m);
+	json_keys(buf, "|interval|process|", keys, sizeof(keys));
+	fprintf(f, "\nbatch columns (--batch, without --json):\n");
+	keys_cols[0] = 0;
+	for (size_t i = 0; i < sizeof(top_cols) / sizeof(top_cols[0]); i++)
+		snprintf(keys_cols + strlen(keys_cols), sizeof(keys_cols) - strlen(keys_cols), "%s%s", i ? ", " : "",
+			 top_cols[i].name);
+	print_wrapped(f, keys_cols);
+	fprintf(f, "\nJSON keys of each line (--json; README explains those of stat --json):\n");
+	print_wrapped(f, keys);
+	free(buf);
+	free(st);
+}
+
+static void *free_one(void *arg)
+{
+	traced__free(arg);
+	return NULL;
+}
+
+/* Detaching takes seconds (uprobes leave one by one): the processes' tracers are
+ * independent, so they are taken down side by side. */
+static void free_all(struct top_proc *procs, int n)
+{
+	pthread_t th[TOP_MAX_PIDS];
+	int started[TOP_MAX_PIDS] = { 0 };
+
+	for (int i = 0; procs && i < n; i++)
+		if (procs[i].t && i > 0)
+			started[i] = !pthread_create(&th[i], NULL, free_one, procs[i].t);
+	for (int i = 0; procs && i < n; i++) {
+		if (!started[i])
+			traced__free(procs[i].t);
+	}
+	for (int i = 0; procs && i < n; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+		free(procs[i].hist);
+	}
+	free(procs);
+}
+
+/* Keys of the full-screen view. Returns 1 to quit. */
+static int handle_keys(struct tui_state *ui, int *redraw)
+{
+	int ch;
+
+	while ((ch = getch()) != ERR) {
+		*redraw = 1;
+		if (ui->help && ch != KEY_RESIZE) {
+			ui->help = 0;
+			continue;
+		}
+		switch (ch) {
+		case 'q':
+		case 'Q':
+			return 1;
+		case ' ':
+			ui->paused = !ui->paused;
+			break;
+		case 's':
+			ui->sort = (ui->sort + 1) % TOP_SORT__COUNT;
+			break;
+		case 't':
+			ui->window_s = ui->window_s == 60 ? TOP_HISTORY_S : 60;
+			break;
+		case '?':
+		case 'h':
+			ui->help = 1;
+			break;
+		default:	/* KEY_RESIZE among them: ncurses has the new size */
+			break;
+		}
+	}
+	return 0;
+}
+
+int cmd_top(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, 0, 'p' },
+		{ "interval", required_argument, 0, 'i' },
+		{ "batch", no_argument, 0, 'b' },
+		{ "json", no_argument, 0, 'j' },
+		{ "iterations", required_argument, 0, 'n' },
+		FS_TRACE_LONGOPTS,
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	struct fs_trace_opts topts = FS_TRACE_OPTS_DEFAULT;
+	struct top_proc *procs = NULL;
+	struct tui_state ui = { .sort = TOP_SORT_LIVE, .window_s = 60, .interval_ms = 1000 };
+	pid_t pids[TOP_MAX_PIDS];
+	int npids = 0, batch = 0, json = 0, opt, idx, ret = EXIT_FAIL, sfd = -1, screen = 0, keys;
+	long iterations = 0, seq = 0;
+	char err[512] = "", *end;
+	uint64_t next_ns;
+	sigset_t oldmask;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+p:i:bjn:vh", longopts, &idx)) != -1) {
+		switch (opt) {
+		case 'p':
+			if (npids == TOP_MAX_PIDS) {
+				fs_err("too many PIDs (at most %d)", TOP_MAX_PIDS);
+				return EXIT_USAGE;
+			}
+			if (traced__parse_pid(optarg, &pids[npids]))
+				return EXIT_USAGE;
+			for (int i = 0; i < npids; i++)
+				if (pids[i] == pids[npids]) {
+					fs_err("PID %d given twice", pids[i]);
+					return EXIT_USAGE;
+				}
+			npids++;
+			break;
+		case 'i': {
+			double v = strtod(optarg, &end);
+
+			if (end == optarg || *end || v < 10 || v > 3600000) {
+				fs_err("invalid interval '%s' (milliseconds, 10 to 3600000)", optarg);
+				return EXIT_USAGE;
+			}
+			ui.interval_ms = (unsigned)v;
+			break;
+		}
+		case 'b':
+			batch = 1;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'n':
+			errno = 0;
+			iterations = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || iterations <= 0) {
+				fs_err("invalid iteration count '%s' (> 0)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			fputs(top_usage, stdout);
+			top_json_keys(stdout);
+			return EXIT_OK;
+		default: {
+			int r = traced__shared_opt(opt, opt == 'L' ? longopts[idx].name : NULL, optarg, &topts,
+						   "top", top_usage);
+
+			if (r >= 0)
+				return r;
+			break;
+		}
+		}
+	}
+	if (optind < argc) {
+		fs_err("unexpected argument '%s': top watches running processes, give -p PID (see fragscope top --help)",
+		       argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!npids) {
+		fs_err("nothing to watch: give -p PID (see fragscope top --help)");
+		return EXIT_USAGE;
+	}
+	if (json)
+		batch = 1;
+	if (!isatty(STDOUT_FILENO))
+		batch = 1;
+	if (check_can_trace())
+		return EXIT_FAIL;
+
+	sfd = traced__signalfd(&oldmask);
+	procs = calloc((size_t)npids, sizeof(*procs));
+	if (!procs) {
+		fs_err("out of memory");
+		goto cleanup;
+	}
+	for (int i = 0; i < npids; i++) {
+		struct top_proc *p = &procs[i];
+
+		p->t = traced__start(pids[i], NULL, &topts, err, sizeof(err));
+		if (!p->t) {
+			fs_err("%s", err);
+			goto cleanup;
+		}
+		p->hist_cap = (int)(TOP_HISTORY_S * 1000 / ui.interval_ms) + 2;
+		p->hist_cap = p->hist_cap > 30002 ? 30002 : p->hist_cap;
+		p->hist = calloc((size_t)p->hist_cap, sizeof(*p->hist));
+		if (!p->hist) {
+			fs_err("out of memory");
+			goto cleanup;
+		}
+		read_cmdline(pids[i], p->cmdline, sizeof(p->cmdline));
+	}
+	if (!batch) {
+		if (tui__init()) {
+			fs_err("cannot draw on this terminal (TERM=%s): use --batch", getenv("TERM") ?: "unset");
+			goto cleanup;
+		}
+		screen = 1;
+	} else if (!json) {
+		batch_header();
+	}
+	keys = screen && isatty(STDIN_FILENO);
+
+	next_ns = now_ns();
+	for (;;) {
+		int all_exited = 1, quit = 0, redraw = 0;
+		uint64_t t;
+
+		if (!ui.paused) {
+			int deep = seq % TOP_DEEP_EVERY == 0;
+
+			for (int i = 0; i < npids; i++) {
+				sample(&procs[i], deep, batch ? TOP_JSON_SITES : TOP_SITES);
+				all_exited &= procs[i].t->info.exited;
+			}
+			seq++;
+			if (screen) {
+				redraw = 1;
+			} else {
+				for (int i = 0; i < npids; i++)
+					if (json)
+						json_line(&procs[i], seq);
+					else
+						batch_line(&procs[i]);
+				fflush(stdout);
+			}
+		} else {
+			all_exited = 0;
+		}
+		if ((iterations && seq >= iterations) || (!screen && all_exited)) {
+			if (screen) {
+				ui.now_ns = now_ns();
+				tui__draw(procs, npids, &ui);
+			}
+			break;
+		}
+		next_ns += (uint64_t)ui.interval_ms * 1000000ull;
+		t = now_ns();
+		if (next_ns < t)	/* sampling took longer than the interval: no burst to catch up */
+			next_ns = t + (uint64_t)ui.interval_ms * 1000000ull;
+		/* wait for the next interval, answering keys, resizes and signals meanwhile */
+		while (!quit) {
+			struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN }, { .fd = STDIN_FILENO, .events = POLLIN } };
+			int r;
+
+			/* keys first: a resize (ncurses' SIGWINCH handler) shows up here as KEY_RESIZE */
+			if (screen && handle_keys(&ui, &redraw)) {
+				quit = 1;
+				break;
+			}
+			if (screen && redraw) {
+				ui.now_ns = now_ns();
+				tui__draw(procs, npids, &ui);
+				redraw = 0;
+			}
+			t = now_ns();
+			if (t >= next_ns)
+				break;
+			r = poll(pf, keys ? 2 : 1, (int)((next_ns - t) / 1000000) + 1);
+			if (r < 0 && errno != EINTR) {
+				fs_err("poll: %s", strerror(errno));
+				quit = 1;
+				break;
+			}
+			if (r > 0 && (pf[0].revents & POLLIN)) {
+				struct signalfd_siginfo si;
+
+				if (read(sfd, &si, sizeof(si)) < 0)
+					fs_debug("signalfd: %s", strerror(errno));
+				quit = 1;
+				break;
+			}
+		}
+		if (quit)
+			break;
+	}
+	ret = EXIT_OK;
+cleanup:
+	if (screen)
+		tui__end();
+	free_all(procs, npids);
+	if (sfd >= 0)
+		close(sfd);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	return ret;
+}

@@ -1,0 +1,35 @@
+/* procmem.h - reads a live process's memory state from /proc: smaps, glibc's
+ * heap_info headers, pagemap, the allocator settings in its environment. */
+#ifndef FS_PROCMEM_H
+#define FS_PROCMEM_H
+
+#include <sys/types.h>
+#include "model/memmodel.h"
+
+/* Regions of PID, classified; glibc heaps validated against their heap_info. */
+int procmem__regions(pid_t pid, int glibc, struct fs_regions *rs);
+/* Residency of npages pages from start (pagemap bit 63). 0 or -errno. */
+int procmem__present(void *pidp, uint64_t start, uint64_t npages, uint8_t *present);
+int procmem__settings(pid_t pid, struct fs_settings *s);
+
+/* PID's pagemap, open for procmem__pages. */
+struct procmem_pagemap {
+	int fd;
+	uint64_t zero_pfn;	/* the shared zero page's frame, 0 if unknown */
+};
+int procmem__pagemap_open(pid_t pid, struct procmem_pagemap *pm);
+void procmem__pagemap_close(struct procmem_pagemap *pm);
+/* Each page's state from pagemap as census.h's FS_PG_* (an fs_present_fn on a
+ * struct procmem_pagemap). 0 or -errno. */
+int procmem__pages(void *pm, uint64_t start, uint64_t npages, uint8_t *state);
+
+struct fs_census;
+/* A census of glibc's heap in PID (see census.h): regions classified with glibc=1.
+ * progress may be NULL. 0 or -errno. */
+int procmem__census(pid_t pid, const struct fs_regions *rs, void (*progress)(uint64_t, uint64_t),
+		    struct fs_census *c);
+
+/* Only glibc's mmapped chunks (census__glibc_mmapped): one page read each. */
+int procmem__census_mmapped(pid_t pid, const struct fs_regions *rs, struct fs_census *c);
+
+#endif

@@ -1,0 +1,125 @@
+/* session.h - the session store of `fragscope record`/`report`: one SQLite file
+ * per recording (schema in README, "Sessions"). Pure: no libbpf, so the writer and
+ * the reader are unit-tested and the reader is fuzzed. */
+#ifndef FS_SESSION_H
+#define FS_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "out/render.h"
+
+#define SESSION_SCHEMA 1		/* PRAGMA user_version */
+#define SESSION_APP_ID 0x46536370	/* PRAGMA application_id: "FScp" */
+
+struct session;
+
+/* ---- writing ---- */
+
+/* Creates path (which must not exist) mode 0600, WAL, schema v1. NULL with the cause in err. */
+struct session *session__create(const char *path, char *err, size_t errlen);
+/* One metadata key (replaces an earlier value). 0 or -EIO. */
+int session__set_meta(struct session *s, const char *key, const char *value);
+/* The run, as metadata: fragscope's version, the command (argv[cmd_at..argc),
+ * quoted as a shell reads it), fragscope's own options (argv[0..cmd_at)), the
+ * kernel, the start time, the interval and the deep-sample cadence. 0 or -errno. */
+int session__set_run(struct session *s, int argc, char **argv, int cmd_at, double interval_s, int deep_every);
+/* Target, allocator and settings from a view, as metadata. */
+int session__set_target(struct session *s, const struct fs_view *v);
+/* One snapshot, committed before it returns: its counters and waterfall, the
+ * release deltas since the previous one, and `stat --json`'s document. With deep,
+ * also the sites (new stacks and frames as they appear), histograms and the diagnosis. */
+int session__append(struct session *s, const struct fs_view *v, int deep);
+/* Marks the recording complete and leaves one self-contained file (journal_mode DELETE). */
+int session__finish(struct session *s, int exit_code, double duration_s);
+long session__count(const struct session *s);
+const char *session__errmsg(const struct session *s);
+void session__close(struct session *s);
+
+/* perf style: an existing path becomes path.old (with its -wal, if a crashed
+ * recorder left one). 0, or -errno. */
+int session__rotate(const char *path);
+
+/* ---- the snapshot columns ---- */
+
+enum session_group { SG_TIME = 1, SG_COUNTERS = 2, SG_RATES = 4, SG_MEMORY = 8, SG_RELEASES = 16 };
+
+int session__ncols(void);
+const char *session__col_name(int col);
+int session__col_group(int col);
+int session__col_real(int col);
+/* Index of a column by name, -1 if none. */
+int session__col(const char *name);
+
+union session_val {
+	int64_t i;
+	double r;
+};
+
+struct session_row {
+	long seq;
+	double t_s;
+	union session_val *v;	/* session__ncols() values */
+};
+
+/* A column as a double / int64, whatever its type. */
+double session__rowd(const struct session_row *r, int col);
+int64_t session__rowi(const struct session_row *r, int col);
+
+/* ---- reading ---- */
+
+struct session_event {		/* a release (or mapping) delta over one interval */
+	long seq;
+	double t_s;
+	char kind[16];		/* "madvise", "munmap", "brk_shrink", "malloc_trim", "source", "mapping" */
+	char name[32];		/* advice, source or mapping kind; "" for the others */
+	int64_t calls, bytes, resident;
+};
+
+struct session_site {
+	long id;
+	uint64_t samples, bytes;	/* estimated bytes allocated */
+	int64_t live_bytes, live_samples;
+	int nframes;
+	char **frame;			/* innermost first */
+};
+
+struct session_hist {
+	char name[16];			/* alloc_size, live_size, lifetime_ns */
+	uint64_t lt;			/* values < lt (and >= lt/2); 0: the value 0 */
+	int64_t count;
+};
+
+struct session_data {
+	char path[4096];
+	int nmeta;
+	char **meta_key, **meta_val;
+	long nrows;
+	struct session_row *rows;
+	long nevents;
+	struct session_event *events;
+	long sites_seq;			/* the deep snapshot the sites are from, -1 none */
+	int nsites;
+	struct session_site *sites;	/* by live bytes, then bytes */
+	int nhists;
+	struct session_hist *hists;
+	char diag_kind[32];
+	char *diag_text;
+	unsigned char *absent;		/* per column: 1 when the file has no such column */
+	char *stat_json;		/* `stat --json` as of the last snapshot, NULL if none */
+	double stat_json_t;
+};
+
+/* Opens path read-only, checks it is a session this version reads (SQLite header,
+ * size, application id, schema version, integrity, at least one snapshot) and
+ * reads it whole. NULL with one line naming the problem in err. */
+struct session_data *session__load(const char *path, char *err, size_t errlen);
+void session__data_free(struct session_data *d);
+/* A metadata value, or def. */
+const char *session__meta(const struct session_data *d, const char *key, const char *def);
+/* 1 when the session has no such column (written by an older fragscope): its
+ * values read 0 but are unknown. */
+int session__col_absent(const struct session_data *d, int col);
+/* The row with the highest value of col (first of equals); NULL when no rows. */
+const struct session_row *session__peak(const struct session_data *d, int col);
+
+#endif

@@ -1,0 +1,1018 @@
+/* resolve.c - find the allocator malloc binds to, and plan a probe for each entry
+ * point of its API. Files are opened through /proc/PID/root so containers work. */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <link.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "plan/elfobj.h"
+#include "plan/insn.h"
+#include "util/log.h"
+#include "plan/resolve.h"
+
+struct api_fn {
+	const char *name;
+	unsigned char kind;
+	unsigned char nargs;	/* integer arguments the probe reads */
+};
+
+static const struct api_fn glibc_api[] = {
+	{ "malloc", FS_K_MALLOC, 1 }, { "free", FS_K_FREE, 1 }, { "cfree", FS_K_FREE, 1 },
+	{ "calloc", FS_K_CALLOC, 2 }, { "realloc", FS_K_REALLOC, 2 },
+	{ "reallocarray", FS_K_REALLOCARRAY, 3 }, { "posix_memalign", FS_K_POSIX_MEMALIGN, 3 },
+	{ "aligned_alloc", FS_K_MEMALIGN, 2 }, { "memalign", FS_K_MEMALIGN, 2 },
+	{ "valloc", FS_K_MALLOC, 1 }, { "pvalloc", FS_K_MALLOC, 1 },
+	{ "malloc_trim", FS_K_TRIM, 1 },
+	{ 0 },
+};
+
+/* The C API every malloc replacement exports. */
+static const struct api_fn c_api[] = {
+	{ "malloc", FS_K_MALLOC, 1 }, { "free", FS_K_FREE, 1 },
+	{ "calloc", FS_K_CALLOC, 2 }, { "realloc", FS_K_REALLOC, 2 },
+	{ "posix_memalign", FS_K_POSIX_MEMALIGN, 3 }, { "aligned_alloc", FS_K_MEMALIGN, 2 },
+	{ "memalign", FS_K_MEMALIGN, 2 }, { "valloc", FS_K_MALLOC, 1 },
+	{ 0 },
+};
+
+static const struct api_fn jemalloc_api[] = {
+	{ "mallocx", FS_K_MALLOC, 1 }, { "rallocx", FS_K_REALLOC, 2 },
+	{ "xallocx", FS_K_XALLOCX, 3 }, { "dallocx", FS_K_FREE, 1 }, { "sdallocx", FS_K_FREE, 1 },
+	{ 0 },
+};
+
+/* C++ operators an allocator may export. jemalloc's never reach its malloc/free. */
+static const struct api_fn cxx_api[] = {
+	{ "_Znwm", FS_K_MALLOC, 1 }, { "_Znam", FS_K_MALLOC, 1 },
+	{ "_ZnwmRKSt9nothrow_t", FS_K_MALLOC, 1 }, { "_ZnamRKSt9nothrow_t", FS_K_MALLOC, 1 },
+	{ "_ZnwmSt11align_val_t", FS_K_MALLOC, 1 }, { "_ZnamSt11align_val_t", FS_K_MALLOC, 1 },
+	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", FS_K_MALLOC, 1 },
+	{ "_ZnamSt11align_val_tRKSt9nothrow_t", FS_K_MALLOC, 1 },
+	{ "_ZdlPv", FS_K_FREE, 1 }, { "_ZdaPv", FS_K_FREE, 1 },
+	{ "_ZdlPvRKSt9nothrow_t", FS_K_FREE, 1 }, { "_ZdaPvRKSt9nothrow_t", FS_K_FREE, 1 },
+	{ "_ZdlPvm", FS_K_FREE, 1 }, { "_ZdaPvm", FS_K_FREE, 1 },
+	{ "_ZdlPvSt11align_val_t", FS_K_FREE, 1 }, { "_ZdaPvSt11align_val_t", FS_K_FREE, 1 },
+	{ "_ZdlPvSt11align_val_tRKSt9nothrow_t", FS_K_FREE, 1 },
+	{ "_ZdaPvSt11align_val_tRKSt9nothrow_t", FS_K_FREE, 1 },
+	{ "_ZdlPvmSt11align_val_t", FS_K_FREE, 1 }, { "_ZdaPvmSt11align_val_t", FS_K_FREE, 1 },
+	{ 0 },
+};
+
+static const char *const je_prefixes[] = { "", "je_", "_rjem_" };
+
+const char *resolve__alloc_name(int alloc)
+{
+	switch (alloc) {
+	case FS_ALLOC_GLIBC: return "glibc";
+	case FS_ALLOC_JEMALLOC: return "jemalloc";
+	case FS_ALLOC_TCMALLOC: return "tcmalloc";
+	case FS_ALLOC_MIMALLOC: return "mimalloc";
+	default: return "unknown";
+	}
+}
+
+static void note(struct fs_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct fs_plan *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->nnotes >= FS_MAX_NOTES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->notes[p->nnotes++], sizeof(p->notes[0]), fmt, ap);
+	va_end(ap);
+}
+
+static int has_fn(const struct elfobj *o, const char *prefix, const char *name)
+{
+	struct elfsym s;
+	char full[128];
+
+	snprintf(full, sizeof(full), "%s%s", prefix, name);
+	return elfobj__sym(o, full, &s) == 0;
+}
+
+static void identify_obj(struct fs_plan *plan, const struct elfobj *o)
+{
+	plan->alloc = FS_ALLOC_UNKNOWN;
+	plan->prefix[0] = 0;
+	for (size_t i = 0; i < sizeof(je_prefixes) / sizeof(je_prefixes[0]); i++) {
+		if (has_fn(o, je_prefixes[i], "mallctl") && has_fn(o, je_prefixes[i], "malloc")) {
+			plan->alloc = FS_ALLOC_JEMALLOC;
+			snprintf(plan->prefix, sizeof(plan->prefix), "%s", je_prefixes[i]);
+			break;
+		}
+	}
+	if (plan->alloc == FS_ALLOC_UNKNOWN) {
+		if (has_fn(o, "", "tc_malloc"))
+			plan->alloc = FS_ALLOC_TCMALLOC;
+		else if (has_fn(o, "", "mi_malloc"))
+			plan->alloc = FS_ALLOC_MIMALLOC;
+		else if (has_fn(o, "", "__libc_malloc"))
+			plan->alloc = FS_ALLOC_GLIBC;
+	}
+	snprintf(plan->alloc_name, sizeof(plan->alloc_name), "%s", resolve__alloc_name(plan->alloc));
+}
+
+int resolve__identify(struct fs_plan *plan, const char *path)
+{
+	struct elfobj *o = elfobj__open(path);
+
+	if (!o)
+		return -errno;
+	identify_obj(plan, o);
+	elfobj__free(o);
+	return 0;
+}
+
+/* A probe on the function at symbol s of o: file offset, code range and placement. */
+static int fill_probe(struct fs_probe *p, const struct elfobj *o, const char *path, const char *name,
+		      const struct elfsym *s, unsigned kind, int nargs)
+{
+	static uint8_t code[65536];	/* the whole function: branches back into its prologue */
+	struct insn_place pl;
+	uint64_t off;
+	ssize_t n;
+
+	if (elfobj__vaddr_to_off(o, s->vaddr, &off))
+		return -ENOENT;
+	n = elfobj__read(o, off, code, s->size && s->size < sizeof(code) ? s->size : sizeof(code));
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->path, sizeof(p->path), "%s", path);
+	p->vaddr = s->vaddr;
+	p->sym_off = off;
+	elfobj__text_range(o, &p->text_lo, &p->text_hi);
+	p->kind = kind;
+	insn__place(code, n > 0 ? (size_t)n : 0, nargs, &pl);
+	p->place = pl.offset;
+	p->emulated = pl.emulated;
+	snprintf(p->why, sizeof(p->why), "%s", pl.why);
+	return 0;
+}
+
+static int add_probe(struct fs_plan *plan, const struct elfobj *o, const char *path,
+		     const char *prefix, const struct api_fn *fn)
+{
+	struct elfsym s;
+	struct fs_probe *p;
+	char name[128];
+
+	snprintf(name, sizeof(name), "%s%s", prefix, fn->name);
+	if (elfobj__sym(o, name, &s))
+		return 0;
+	if (s.ifunc) {
+		note(plan, "%s is an IFUNC in %s: not probed (a probe would hit its resolver)", name, path);
+		return 0;
+	}
+	for (int i = 0; i < plan->nprobes; i++) {
+		p = &plan->probes[i];
+		if (p->vaddr == s.vaddr && !strcmp(p->path, path)) {	/* alias: attach once */
+			size_t l = strlen(p->aliases);
+
+			snprintf(p->aliases + l, sizeof(p->aliases) - l, "%s%s", l ? "," : "", name);
+			return 0;
+		}
+	}
+	if (plan->nprobes >= FS_MAX_FUNCS)
+		return -E2BIG;
+	if (!fill_probe(&plan->probes[plan->nprobes], o, path, name, &s, fn->kind, fn->nargs))
+		plan->nprobes++;
+	return 0;
+}
+
+static int add_api(struct fs_plan *plan, const struct elfobj *o, const char *path,
+		   const char *prefix, const struct api_fn *api)
+{
+	for (; api->name; api++) {
+		int err = add_probe(plan, o, path, prefix, api);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* A rel32 branch anywhere in the object into (vaddr, vaddr + place] of a probe
+ * placed past its function's start: fill_probe saw only the function's own
+ * branches; a jump from elsewhere (a .cold part, a shared tail) would reach the
+ * probe without passing the start, or twice per call. The probe goes back to +0.
+ * Raw bytes: a false hit only costs the cheaper placement. */
+static void branch_in_from_elsewhere(struct fs_plan *plan, int first, const uint8_t *text, uint64_t lo,
+				     uint64_t hi, uint64_t i, int64_t rel, int len)
+{
+	uint64_t target = lo + i + (uint64_t)len + (uint64_t)rel;
+
+	for (int k = first; k < plan->nprobes; k++) {
+		struct fs_probe *p = &plan->probes[k];
+
+		if (!p->place || target <= p->vaddr || target > p->vaddr + p->place || p->vaddr < lo || p->vaddr >= hi)
+			continue;
+		snprintf(p->why, sizeof(p->why), "+%u emulated but a branch at 0x%llx lands before it: +0",
+			 p->place, (unsigned long long)(lo + i));
+		p->place = 0;
+		p->emulated = insn__emulated(text + (p->vaddr - lo), hi - p->vaddr < 16 ? hi - p->vaddr : 16);
+	}
+}
+
+/* The allocator's own direct calls (call rel32) of its releasing functions: their
+ * return addresses tell an internal release from the program's. Also checks every
+ * rel32 branch against the probes placed past their function's start. */
+static void internal_callers(struct fs_plan *plan, const struct elfobj *o, int first)
+{
+	uint64_t lo, hi, off;
+	uint8_t *text;
+
+	if (elfobj__text_range(o, &lo, &hi) || hi - lo > (256u << 20) || elfobj__vaddr_to_off(o, lo, &off))
+		return;
+	text = malloc(hi - lo);
+	if (!text)
+		return;
+	if (elfobj__read(o, off, text, hi - lo) == (ssize_t)(hi - lo)) {
+		for (uint64_t i = 0; i + 5 <= hi - lo; i++) {
+			int32_t rel;
+			uint64_t target;
+
+			if (text[i] == 0xe9 || (text[i] == 0x0f && (text[i + 1] & 0xf0) == 0x80 && i + 6 <= hi - lo)) {
+				int n = text[i] == 0xe9 ? 5 : 6;
+
+				memcpy(&rel, text + i + n - 4, 4);
+				branch_in_from_elsewhere(plan, first, text, lo, hi, i, rel, n);
+				continue;
+			}
+			if (text[i] != 0xe8)
+				continue;
+			memcpy(&rel, text + i + 1, 4);
+			branch_in_from_elsewhere(plan, first, text, lo, hi, i, rel, 5);
+			target = lo + i + 5 + (uint64_t)(int64_t)rel;
+			for (int k = first; k < plan->nprobes; k++) {
+				struct fs_probe *p = &plan->probes[k];
+				int n = 0;
+
+				if (p->kind != FS_K_FREE || p->vaddr != target)
+					continue;
+				while (n < FS_INTERNAL_CALLERS && p->internal_ret[n])
+					n++;
+				if (n < FS_INTERNAL_CALLERS)
+					p->internal_ret[n] = lo + i + 5;
+			}
+		}
+	}
+	free(text);
+}
+
+static int plan_object(struct fs_plan *plan, const struct elfobj *o, const char *path,
+		       char *err, size_t errlen)
+{
+	const char *pre = plan->prefix;
+	int before = plan->nprobes, r;
+	int have_malloc = 0, have_free = 0;
+
+	switch (plan->alloc) {
+	case FS_ALLOC_TCMALLOC:
+	case FS_ALLOC_MIMALLOC:
+		snprintf(err, errlen, "%s in %s is not traced yet: its fast paths would make the numbers wrong",
+			 plan->alloc_name, path);
+		return -ENOTSUP;
+	case FS_ALLOC_GLIBC:
+		r = add_api(plan, o, path, "", glibc_api);
+		break;
+	case FS_ALLOC_JEMALLOC:
+		r = add_api(plan, o, path, pre, c_api);
+		if (!r)
+			r = add_api(plan, o, path, pre, jemalloc_api);
+		if (!r && !*pre)
+			r = add_api(plan, o, path, "", cxx_api);
+		break;
+	default:
+		r = add_api(plan, o, path, "", c_api);
+		if (!r)
+			r = add_api(plan, o, path, "", cxx_api);
+		note(plan, "unknown allocator in %s: only its standard entry points are traced", path);
+		break;
+	}
+	if (r) {
+		snprintf(err, errlen, "too many entry points in %s", path);
+		return r;
+	}
+	for (int i = before; i < plan->nprobes; i++) {
+		char m[64], f[64];
+
+		snprintf(m, sizeof(m), "%smalloc", pre);
+		snprintf(f, sizeof(f), "%sfree", pre);
+		have_malloc |= !strcmp(plan->probes[i].name, m);
+		have_free |= !strcmp(plan->probes[i].name, f);
+	}
+	if (!have_malloc || !have_free) {
+		snprintf(err, errlen, "%s defines no %smalloc/%sfree function to probe%s", path, pre, pre,
+			 !elfobj__has_symtab(o) && !elfobj__has_dynsym(o) ? " (stripped: no symbol table)" : "");
+		return -ENOENT;
+	}
+	if (!elfobj__has_symtab(o) && !elfobj__has_interp(o) && !elfobj__is_dyn(o))
+		note(plan, "%s has no .symtab: using .dynsym", path);
+	internal_callers(plan, o, before);
+	return 0;
+}
+
+/* libc's wrappers of the memory syscalls, by every name they go by; the allocators
+ * call these (glibc's malloc its internal aliases of the same code, jemalloc the
+ * exported names), so probing them sees what the allocator asks of the kernel
+ * without slowing every syscall as syscall tracepoints do. */
+static const struct { unsigned sys; int nargs; const char *names[3]; } sys_wrappers[FS_S__COUNT] = {
+	{ FS_S_MMAP, 4, { "__mmap", "mmap64", "mmap" } },
+	{ FS_S_MUNMAP, 2, { "__munmap", "munmap" } },
+	{ FS_S_MREMAP, 3, { "__mremap", "mremap" } },
+	{ FS_S_BRK, 1, { "__brk", "brk" } },
+	{ FS_S_MADVISE, 3, { "__madvise", "madvise" } },
+	{ FS_S_MPROTECT, 3, { "__mprotect", "mprotect" } },
+};
+
+int resolve__plan_syscalls(struct fs_plan *plan, const char *libc_path)
+{
+	struct elfobj *o = elfobj__open(libc_path);
+
+	plan->nsys = 0;
+	if (!o) {
+		snprintf(plan->sys_why, sizeof(plan->sys_why), "cannot open %s: %s", libc_path, strerror(errno));
+		return -ENOENT;
+	}
+	for (int i = 0; i < FS_S__COUNT; i++) {
+		struct elfsym s;
+		int k = 0;
+
+		while (k < 3 && sys_wrappers[i].names[k] && elfobj__sym(o, sys_wrappers[i].names[k], &s))
+			k++;
+		if (k == 3 || !sys_wrappers[i].names[k] || s.ifunc ||
+		    fill_probe(&plan->sys[i], o, libc_path, sys_wrappers[i].names[k], &s,
+			       sys_wrappers[i].sys, sys_wrappers[i].nargs)) {
+			snprintf(plan->sys_why, sizeof(plan->sys_why), "no %s wrapper found in %s",
+				 sys_wrappers[i].names[0] + 2, libc_path);
+			elfobj__free(o);
+			return -ENOENT;
+		}
+	}
+	plan->nsys = FS_S__COUNT;
+	elfobj__free(o);
+	return 0;
+}
+
+int resolve__plan_probes(struct fs_plan *plan, const char *path, char *err, size_t errlen)
+{
+	struct elfobj *o = elfobj__open(path);
+	int r;
+
+	if (!o) {
+		r = -errno;
+		snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+		return r;
+	}
+	identify_obj(plan, o);
+	r = plan_object(plan, o, path, err, errlen);
+	elfobj__free(o);
+	return r;
+}
+
+/* ---- the dynamic linker's search, for commands not yet started ---- */
+
+static int usable_lib(const char *path)
+{
+	struct elfobj *o = elfobj__open(path);
+	int ok = o != NULL;
+
+	elfobj__free(o);
+	return ok;
+}
+
+static int find_lib(const char *name, const char *rpath, const char *runpath, const char *origin,
+		    const char *ld_library_path, const char *root, char *out, size_t outlen);
+
+static int try_dirs(const char *dirs, const char *name, const char *origin, const char *root,
+		    char *out, size_t outlen)
+{
+	char buf[PATH_MAX], *save = NULL, *copy, *d;
+	int found = 0;
+
+	if (!dirs || !*dirs)
+		return 0;
+	copy = strdup(dirs);
+	for (d = strtok_r(copy, ":;", &save); d && !found; d = strtok_r(NULL, ":;", &save)) {
+		char dir[PATH_MAX];
+		const char *o = strstr(d, "$ORIGIN");
+
+		if (o && origin)
+			snprintf(dir, sizeof(dir), "%.*s%s%s", (int)(o - d), d, origin, o + 7);
+		else if (!strncmp(d, "${ORIGIN}", 9) && origin)
+			snprintf(dir, sizeof(dir), "%s%s", origin, d + 9);
+		else
+			snprintf(dir, sizeof(dir), "%s", d);
+		snprintf(buf, sizeof(buf), "%s%s/%s", root ? root : "", dir, name);
+		if (usable_lib(buf)) {
+			snprintf(out, outlen, "%s", buf);
+			found = 1;
+		}
+	}
+	free(copy);
+	return found;
+}
+
+static void conf_dirs(const char *root, char *out, size_t outlen)
+{
+	char pat[PATH_MAX], line[PATH_MAX];
+	glob_t g;
+	size_t used = 0;
+
+	out[0] = 0;
+	snprintf(pat, sizeof(pat), "%s/etc/ld.so.conf.d/*.conf", root ? root : "");
+	if (glob(pat, 0, NULL, &g))
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		FILE *f = fopen(g.gl_pathv[i], "re");
+
+		while (f && fgets(line, sizeof(line), f)) {
+			line[strcspn(line, " \t\r\n#")] = 0;
+			if (line[0] == '/' && used + strlen(line) + 2 < outlen)
+				used += (size_t)snprintf(out + used, outlen - used, "%s%s", used ? ":" : "", line);
+		}
+		if (f)
+			fclose(f);
+	}
+	globfree(&g);
+}
+
+int resolve__find_lib(const char *name, const char *runpath, const char *origin,
+		      const char *ld_library_path, const char *root, char *out, size_t outlen)
+{
+	return find_lib(name, NULL, runpath, origin, ld_library_path, root, out, outlen);
+}
+
+/* ld.so's order: DT_RPATH (only without DT_RUNPATH), LD_LIBRARY_PATH, DT_RUNPATH,
+ * ld.so.conf directories, the defaults. */
+static int find_lib(const char *name, const char *rpath, const char *runpath, const char *origin,
+		    const char *ld_library_path, const char *root, char *out, size_t outlen)
+{
+	static const char defaults[] =
+		"/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/lib:/usr/lib";
+	char conf[4096];
+
+	if (strchr(name, '/')) {
+		snprintf(out, outlen, "%s%s", root ? root : "", name);
+		return usable_lib(out) ? 0 : -ENOENT;
+	}
+	if (try_dirs(rpath, name, origin, root, out, outlen) ||
+	    try_dirs(ld_library_path, name, origin, root, out, outlen) ||
+	    try_dirs(runpath, name, origin, root, out, outlen))
+		return 0;
+	conf_dirs(root, conf, sizeof(conf));
+	if (try_dirs(conf, name, origin, root, out, outlen) ||
+	    try_dirs(defaults, name, origin, root, out, outlen))
+		return 0;
+	return -ENOENT;
+}
+
+static const char *env_get(char *const env[], const char *key)
+{
+	size_t k = strlen(key);
+
+	for (; env && *env; env++)
+		if (!strncmp(*env, key, k) && (*env)[k] == '=')
+			return *env + k + 1;
+	return NULL;
+}
+
+#define MAX_OBJS 256
+
+struct objlist {
+	char *path[MAX_OBJS];
+	char *name[MAX_OBJS];
+	int n;
+};
+
+static int objlist_has(const struct objlist *l, const char *name, const char *path)
+{
+	for (int i = 0; i < l->n; i++)
+		if ((name && l->name[i] && !strcmp(l->name[i], name)) || !strcmp(l->path[i], path))
+			return 1;
+	return 0;
+}
+
+static void objlist_add(struct objlist *l, const char *name, const char *path)
+{
+	if (l->n < MAX_OBJS && !objlist_has(l, name, path)) {
+		l->name[l->n] = name ? strdup(name) : NULL;
+		l->path[l->n++] = strdup(path);
+	}
+}
+
+static void objlist_free(struct objlist *l)
+{
+	for (int i = 0; i < l->n; i++) {
+		free(l->path[i]);
+		free(l->name[i]);
+	}
+}
+
+static void add_preloads(struct objlist *l, const char *list, const char *ldlp)
+{
+	char *copy, *save = NULL, *t, path[PATH_MAX];
+
+	if (!list)
+		return;
+	copy = strdup(list);
+	for (t = strtok_r(copy, " :\t\n", &save); t; t = strtok_r(NULL, " :\t\n", &save))
+		if (!resolve__find_lib(t, NULL, NULL, ldlp, NULL, path, sizeof(path)))
+			objlist_add(l, t, path);
+	free(copy);
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	buf = calloc(1, 65536);
+	n = buf ? fread(buf, 1, 65535, f) : 0;
+	if (buf)
+		buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+/* Objects in the order ld.so binds symbols: executable, preloads, DT_NEEDED breadth first. */
+static void load_order(const char *exe, char *const env[], struct objlist *l)
+{
+	const char *ldlp = env_get(env, "LD_LIBRARY_PATH");
+	char *preload_file = read_file("/etc/ld.so.preload");
+
+	objlist_add(l, NULL, exe);
+	add_preloads(l, env_get(env, "LD_PRELOAD"), ldlp);
+	add_preloads(l, preload_file, ldlp);
+	free(preload_file);
+	for (int i = 0; i < l->n; i++) {
+		struct elfobj *o = elfobj__open(l->path[i]);
+		char origin[PATH_MAX], path[PATH_MAX], *slash;
+
+		if (!o)
+			continue;
+		snprintf(origin, sizeof(origin), "%s", l->path[i]);
+		slash = strrchr(origin, '/');
+		if (slash)
+			*slash = 0;
+		for (int k = 0; k < elfobj__needed_count(o); k++) {
+			const char *nm = elfobj__needed(o, k);
+
+			if (objlist_has(l, nm, "\x01"))
+				continue;
+			const char *rp = elfobj__runpath(o);
+			int has_runpath = elfobj__has_runpath(o);
+
+			if (!find_lib(nm, has_runpath ? NULL : rp, has_runpath ? rp : NULL, origin, ldlp,
+				      NULL, path, sizeof(path)))
+				objlist_add(l, nm, path);
+		}
+		elfobj__free(o);
+	}
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+static int defines_sym(const char *path, const char *name)
+{
+	struct elfobj *o = elfobj__open(path);
+	struct elfsym s;
+	int r = o && elfobj__sym(o, name, &s) == 0 && !s.ifunc;
+
+	elfobj__free(o);
+	return r;
+}
+
+static int defines_malloc(const char *path)
+{
+	return defines_sym(path, "malloc");
+}
+
+/* A statically linked jemalloc with a prefix lives beside glibc's malloc: trace both. */
+static int add_prefixed_jemalloc(struct fs_plan *plan, const char *exe, const char *libc_path,
+				 char *err, size_t errlen)
+{
+	struct elfobj *o = elfobj__open(exe);
+	struct fs_plan je;
+	int r = 0;
+
+	if (!o)
+		return 0;
+	memset(&je, 0, sizeof(je));
+	identify_obj(&je, o);
+	if (je.alloc == FS_ALLOC_JEMALLOC && je.prefix[0] && plan->alloc == FS_ALLOC_GLIBC) {
+		char *glibc_probes = NULL;
+		int n = plan->nprobes;
+
+		glibc_probes = malloc(sizeof(plan->probes[0]) * (size_t)n);
+		if (!glibc_probes) {
+			elfobj__free(o);
+			return -ENOMEM;
+		}
+		memcpy(glibc_probes, plan->probes, sizeof(plan->probes[0]) * (size_t)n);
+		plan->nprobes = 0;
+		plan->alloc = FS_ALLOC_JEMALLOC;
+		snprintf(plan->alloc_name, sizeof(plan->alloc_name), "jemalloc");
+		snprintf(plan->prefix, sizeof(plan->prefix), "%s", je.prefix);
+		r = plan_object(plan, o, exe, err, errlen);
+		for (int i = 0; !r && i < n && plan->nprobes < FS_MAX_FUNCS; i++)
+			plan->probes[plan->nprobes++] = ((struct fs_probe *)glibc_probes)[i];
+		free(glibc_probes);
+		note(plan, "jemalloc (prefix %s) is linked into %s; glibc's malloc in %s is traced too",
+		     je.prefix, exe, libc_path);
+		snprintf(plan->object, sizeof(plan->object), "%s", exe);
+	}
+	elfobj__free(o);
+	return r;
+}
+
+int resolve__cmd(const char *path, char *const env[], struct fs_plan *plan, char *err, size_t errlen)
+{
+	struct objlist l = { 0 };
+	struct elfobj *exe;
+	const char *winner = NULL;
+	int r;
+
+	memset(plan, 0, sizeof(*plan));
+	exe = elfobj__open(path);
+	if (!exe) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, errno == ENOEXEC ? "not an x86-64 ELF executable" : strerror(errno));
+		return r;
+	}
+	if (!elfobj__has_interp(exe)) {
+		elfobj__free(exe);
+		if (!defines_malloc(path)) {
+			snprintf(err, errlen, "%s is statically linked and %s", path,
+				 "has no malloc symbol (stripped, or no allocator)");
+			return -ENOENT;
+		}
+		snprintf(plan->object, sizeof(plan->object), "%s", path);
+		snprintf(plan->how, sizeof(plan->how), "statically linked executable");
+		r = resolve__plan_probes(plan, path, err, errlen);
+		if (!r)
+			resolve__plan_syscalls(plan, path);
+		return r;
+	}
+	elfobj__free(exe);
+	load_order(path, env, &l);
+	for (int i = 0; i < l.n && !winner; i++)
+		if (defines_malloc(l.path[i]))
+			winner = l.path[i];
+	if (!winner) {
+		snprintf(err, errlen, "no object loaded by %s defines malloc", path);
+		objlist_free(&l);
+		return -ENOENT;
+	}
+	snprintf(plan->object, sizeof(plan->object), "%s", winner);
+	snprintf(plan->how, sizeof(plan->how), "first definition in the dynamic linker's search order");
+	r = resolve__plan_probes(plan, winner, err, errlen);
+	if (!r)
+		r = add_prefixed_jemalloc(plan, path, winner, err, errlen);
+	if (!r) {	/* libc's wrappers: the object named libc.so*, else the first defining munmap */
+		const char *libc = NULL;
+
+		for (int i = 0; i < l.n && !libc; i++)
+			if (!strncmp(base_name(l.path[i]), "libc.so", 7))
+				libc = l.path[i];
+		for (int i = 0; i < l.n && !libc; i++)
+			if (defines_sym(l.path[i], "munmap"))
+				libc = l.path[i];
+		if (libc)
+			resolve__plan_syscalls(plan, libc);
+		else
+			snprintf(plan->sys_why, sizeof(plan->sys_why), "no object loaded by %s defines munmap", path);
+	}
+	objlist_free(&l);
+	return r;
+}
+
+/* ---- running processes ---- */
+
+struct mapping {
+	uint64_t start, end, off;
+	int obj;
+};
+
+#define MAX_MAPS 4096
+
+struct procmaps {
+	struct mapping m[MAX_MAPS];
+	int nm;
+	char *obj[MAX_OBJS];
+	uint64_t obj_start[MAX_OBJS];	/* start of its mapping at file offset 0 */
+	int nobj;
+};
+
+static int read_maps(pid_t pid, struct procmaps *pm)
+{
+	char path[64], line[PATH_MAX + 128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f) && pm->nm < MAX_MAPS) {
+		unsigned long long s, e, off;
+		char perms[8], *file;
+		int pos = 0, k;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s%n", &s, &e, perms, &off, &pos) < 4)
+			continue;
+		file = line + pos;
+		while (*file == ' ')
+			file++;
+		file[strcspn(file, "\n")] = 0;
+		if (file[0] != '/')
+			continue;
+		for (k = 0; k < pm->nobj && strcmp(pm->obj[k], file); k++)
+			;
+		if (k == pm->nobj) {
+			if (pm->nobj >= MAX_OBJS)
+				continue;
+			pm->obj[pm->nobj] = strdup(file);
+			pm->obj_start[pm->nobj++] = UINT64_MAX;
+		}
+		if (off == 0 && pm->obj_start[k] == UINT64_MAX)
+			pm->obj_start[k] = s;
+		pm->m[pm->nm++] = (struct mapping){ s, e, off, k };
+	}
+	fclose(f);
+	return 0;
+}
+
+static void free_maps(struct procmaps *pm)
+{
+	for (int i = 0; i < pm->nobj; i++)
+		free(pm->obj[i]);
+}
+
+/* The object of pm whose mapping holds addr, or -1. */
+static int obj_at(const struct procmaps *pm, uint64_t addr)
+{
+	for (int i = 0; i < pm->nm; i++)
+		if (addr >= pm->m[i].start && addr < pm->m[i].end)
+			return pm->m[i].obj;
+	return -1;
+}
+
+static int read_u64(int fd, uint64_t addr, uint64_t *v)
+{
+	return pread(fd, v, 8, (off_t)addr) == 8 ? 0 : -EIO;
+}
+
+/* Opens the file of mapped object k; its load bias in *bias. NULL if not mapped at offset 0. */
+static struct elfobj *open_mapped(const struct procmaps *pm, const char *root, int k, uint64_t *bias)
+{
+	char path[PATH_MAX];
+	struct elfobj *o;
+
+	if (k < 0 || pm->obj_start[k] == UINT64_MAX)
+		return NULL;
+	snprintf(path, sizeof(path), "%s%s", root, pm->obj[k]);
+	o = elfobj__open(path);
+	if (o)
+		*bias = pm->obj_start[k] - elfobj__base_vaddr(o);
+	return o;
+}
+
+/* The first object other than skip in the process's link map (ld.so's load order,
+ * the order its symbol search follows; the executable comes first) that defines
+ * malloc. An object dlopen'ed without RTLD_GLOBAL is in the chain too but not in the
+ * search; it comes after the initial objects, libc among them. The chain starts at the
+ * r_debug the dynamic linker publishes through the executable's DT_DEBUG entry;
+ * struct r_debug and struct link_map are glibc's public ABI (<link.h>). */
+static int first_in_link_map(int fd, const struct procmaps *pm, const char *root, int exe, int skip)
+{
+	struct elfobj *o;
+	uint64_t bias = 0, dyn, dynsz, rdebug = 0, lm = 0;
+	int found = -1;
+
+	o = open_mapped(pm, root, exe, &bias);
+	if (!o)
+		return -1;
+	if (elfobj__dynamic(o, &dyn, &dynsz))
+		dynsz = 0;
+	elfobj__free(o);
+	for (uint64_t off = 0; off + 16 <= dynsz && !rdebug; off += 16) {
+		uint64_t tag, val;
+
+		if (read_u64(fd, bias + dyn + off, &tag) || tag == DT_NULL)
+			break;
+		if (tag == DT_DEBUG && !read_u64(fd, bias + dyn + off + 8, &val))
+			rdebug = val;
+	}
+	if (!rdebug || read_u64(fd, rdebug + offsetof(struct r_debug, r_map), &lm))
+		return -1;
+	for (int n = 0; lm && n < 2 * MAX_OBJS && found < 0; n++) {
+		uint64_t ld, next;
+		char path[PATH_MAX];
+		int k;
+
+		if (read_u64(fd, lm + offsetof(struct link_map, l_ld), &ld) ||
+		    read_u64(fd, lm + offsetof(struct link_map, l_next), &next))
+			break;
+		k = obj_at(pm, ld);
+		if (k >= 0 && k != skip) {
+			snprintf(path, sizeof(path), "%s%s", root, pm->obj[k]);
+			if (defines_malloc(path))
+				found = k;
+		}
+		lm = next;
+	}
+	return found;
+}
+
+/* A non-PIE executable that takes malloc's address (or just references it) makes
+ * its own PLT entry malloc's canonical address, and ld.so binds libc's GLOB_DAT for
+ * malloc there: the slot names the executable, not the allocator. That PLT entry
+ * jumps through the executable's JUMP_SLOT, which ld.so binds past the executable
+ * (lookups for PLT relocations skip undefined symbols), so read that slot instead.
+ * Before the first call through the entry (lazy binding) the slot still points into
+ * the PLT; then the allocator is what ld.so will bind: the first object in its
+ * search order defining malloc. 1: looked through, 0: not a PLT entry, -1: a PLT
+ * entry that leads nowhere. */
+static int look_through_plt(int fd, const struct procmaps *pm, const char *root, int exe, int obj,
+			    uint64_t addr, int *winner, uint64_t *addr_out, char *how, size_t howlen)
+{
+	struct elfobj *o;
+	uint64_t bias = 0, canon = 0, slot, to = 0;
+	char who[PATH_MAX + 8];
+	int plt, k = -1;
+
+	if (obj == exe)
+		snprintf(who, sizeof(who), "the executable's");
+	else
+		snprintf(who, sizeof(who), "%s's", pm->obj[obj]);
+	o = open_mapped(pm, root, obj, &bias);
+	if (!o)
+		return 0;
+	plt = (!elfobj__plt_sym(o, "malloc", &canon) && canon == addr - bias) || elfobj__in_plt(o, addr - bias);
+	if (plt && !elfobj__jump_slot(o, "malloc", &slot) && !read_u64(fd, bias + slot, &to))
+		k = obj_at(pm, to);
+	elfobj__free(o);
+	if (!plt)
+		return 0;
+	if (k >= 0 && k != obj) {
+		*winner = k;
+		*addr_out = to;
+		snprintf(how, howlen, "libc's GOT slot for malloc points at %s PLT entry 0x%llx: looked through it "
+			 "to 0x%llx (its GOT slot for malloc)", who, (unsigned long long)addr, (unsigned long long)to);
+		return 1;
+	}
+	k = first_in_link_map(fd, pm, root, exe, obj);
+	if (k < 0)
+		return -1;
+	*winner = k;
+	*addr_out = 0;
+	snprintf(how, howlen, "libc's GOT slot for malloc points at %s PLT entry 0x%llx, not yet bound: looked "
+		 "through it to the first object defining malloc in the link map", who, (unsigned long long)addr);
+	return 1;
+}
+
+/* libc's own GOT slot for malloc holds the address the dynamic linker bound. */
+static int bound_by_got(pid_t pid, struct procmaps *pm, const char *root, int libc, int exe,
+			int *winner, uint64_t *addr_out, char *how, size_t howlen)
+{
+	char path[PATH_MAX];
+	struct elfobj *o;
+	uint64_t slot, bias = 0, addr = 0;
+	int fd, k, r = -ENOENT;
+
+	o = open_mapped(pm, root, libc, &bias);
+	if (!o)
+		return -ENOENT;
+	if (elfobj__got_slot(o, "malloc", &slot)) {
+		elfobj__free(o);
+		return -ENOENT;
+	}
+	elfobj__free(o);
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (!read_u64(fd, bias + slot, &addr) && (k = obj_at(pm, addr)) >= 0) {
+		int through = k == libc ? 0 : look_through_plt(fd, pm, root, exe, k, addr, winner, addr_out, how, howlen);
+
+		r = through < 0 ? -ENOENT : 0;
+		if (!through) {
+			*winner = k;
+			*addr_out = addr;
+			snprintf(how, howlen, "libc's GOT slot for malloc points to 0x%llx", (unsigned long long)addr);
+		}
+	}
+	close(fd);
+	return r;
+}
+
+int resolve__pid(pid_t pid, struct fs_plan *plan, char *err, size_t errlen)
+{
+	struct procmaps *pm;
+	char root[64], link[64], exe[PATH_MAX], path[PATH_MAX];
+	int libc = -1, winner = -1, r = 0, exe_idx = -1;
+	uint64_t addr = 0;
+	ssize_t n;
+
+	memset(plan, 0, sizeof(*plan));
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n < 0) {
+		r = -errno;
+		if (errno == ENOENT && access(root, F_OK) == 0)
+			snprintf(err, errlen, "process %d has no executable (kernel thread or zombie)", pid);
+		else if (errno == ENOENT)
+			snprintf(err, errlen, "no process with PID %d", pid);
+		else
+			snprintf(err, errlen, "read %s: %s", link, strerror(errno));
+		return r;
+	}
+	exe[n] = 0;
+	pm = calloc(1, sizeof(*pm));
+	if (!pm)
+		return -ENOMEM;
+	r = read_maps(pid, pm);
+	if (r) {
+		snprintf(err, errlen, "read /proc/%d/maps: %s", pid, strerror(-r));
+		goto out;
+	}
+	for (int i = 0; i < pm->nobj; i++) {
+		if (!strcmp(pm->obj[i], exe))
+			exe_idx = i;
+		if (!strncmp(base_name(pm->obj[i]), "libc.so", 7))
+			libc = i;
+	}
+	if (exe_idx < 0 && strstr(exe, " (deleted)")) {
+		snprintf(err, errlen, "the executable of PID %d was deleted: cannot place probes on it", pid);
+		r = -ENOENT;
+		goto out;
+	}
+	if (libc >= 0 && !bound_by_got(pid, pm, root, libc, exe_idx, &winner, &addr, plan->how, sizeof(plan->how))) {
+		fs_debug("malloc of PID %d bound to 0x%llx in %s", pid, (unsigned long long)addr, pm->obj[winner]);
+	} else {
+		/* Static, or no libc: the executable, then whatever else defines malloc. */
+		int order[MAX_OBJS], no = 0;
+
+		if (exe_idx >= 0)
+			order[no++] = exe_idx;
+		for (int i = 0; i < pm->nobj; i++)
+			if (i != exe_idx && i != libc)
+				order[no++] = i;
+		if (libc >= 0)
+			order[no++] = libc;
+		for (int i = 0; i < no && winner < 0; i++) {
+			snprintf(path, sizeof(path), "%s%s", root, pm->obj[order[i]]);
+			if (defines_malloc(path))
+				winner = order[i];
+		}
+		snprintf(plan->how, sizeof(plan->how), "%s",
+			 libc < 0 ? "statically linked: malloc defined in the executable"
+				  : "first mapped object defining malloc (libc's GOT slot gave no answer)");
+	}
+	if (winner < 0) {
+		snprintf(path, sizeof(path), "%s%s", root, exe);
+		struct elfobj *o = elfobj__open(path);
+
+		snprintf(err, errlen, "no allocator found in PID %d: %s defines no malloc%s", pid, exe,
+			 o && !elfobj__has_symtab(o) && !elfobj__has_dynsym(o)
+				 ? " (stripped: no .symtab or .dynsym)" : "");
+		elfobj__free(o);
+		r = -ENOENT;
+		goto out;
+	}
+	snprintf(plan->object, sizeof(plan->object), "%s", pm->obj[winner]);
+	snprintf(path, sizeof(path), "%s%s", root, pm->obj[winner]);
+	r = resolve__plan_probes(plan, path, err, errlen);
+	if (!r && exe_idx >= 0 && winner != exe_idx) {
+		char exe_path[PATH_MAX];
+
+		snprintf(exe_path, sizeof(exe_path), "%s%s", root, exe);
+		r = add_prefixed_jemalloc(plan, exe_path, pm->obj[winner], err, errlen);
+	}
+	if (!r && (libc >= 0 || exe_idx >= 0)) {	/* libc's wrappers, or a static executable's */
+		snprintf(path, sizeof(path), "%s%s", root, pm->obj[libc >= 0 ? libc : exe_idx]);
+		resolve__plan_syscalls(plan, path);
+	} else if (!r) {
+		snprintf(plan->sys_why, sizeof(plan->sys_why), "no libc mapped in PID %d", pid);
+	}
+out:
+	free_maps(pm);
+	free(pm);
+	return r;
+}

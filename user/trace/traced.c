@@ -1,0 +1,549 @@
+/* traced.c - the lifecycle of one traced process, shared by the commands. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "cmd/cmd.h"
+#include "util/log.h"
+#include "alloc/census.h"
+#include "alloc/jestats.h"
+#include "model/procmem.h"
+#include "plan/symbolize.h"
+#include "trace/calib.h"
+#include "trace/traced.h"
+#include "trace/tracer.h"
+
+extern char **environ;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int traced__parse_pid(const char *s, pid_t *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v <= 0 || v > 0x7fffffff) {
+		fs_err("invalid PID '%s'", s);
+		return -1;
+	}
+	*out = (pid_t)v;
+	return 0;
+}
+
+int traced__check_target(const char *cmd, int have_pid, int have_command)
+{
+	if (have_pid == have_command) {
+		fs_err("%s (see fragscope %s --help)",
+		       have_pid ? "give either -p PID or a command, not both" : "nothing to trace: give -p PID or -- COMMAND",
+		       cmd);
+		return 2;
+	}
+	return 0;
+}
+
+int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg)
+{
+	char *end, msg[160];
+	unsigned long long v;
+
+	if (!strcmp(name, "census")) {
+		o->census = 1;
+		return 1;
+	}
+	if (!strcmp(name, "sys-tracepoints")) {
+		o->sys_tracepoints = 1;
+		return 1;
+	}
+	if (!strcmp(name, "exact-lifetimes")) {
+		o->exact_lifetimes = 1;
+		return 1;
+	}
+	if (!strcmp(name, "no-ask")) {
+		o->no_ask = 1;
+		return 1;
+	}
+	if (strcmp(name, "max-live") && strcmp(name, "sample-bytes"))
+		return 0;
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-') {
+		fs_err("invalid --%s '%s'", name, arg);
+		return -1;
+	}
+	if (!strcmp(name, "max-live")) {
+		if (v < 1 || v > (1u << 30)) {
+			fs_err("invalid --max-live '%s' (1 to 2^30)", arg);
+			return -1;
+		}
+		o->max_live = (uint32_t)v;
+		if (tracer__check_max_live(o->max_live, msg, sizeof(msg))) {
+			fs_err("%s", msg);
+			return -1;
+		}
+	} else {
+		if (v && v < 64) {
+			fs_err("invalid --sample-bytes '%s' (0, or at least 64)", arg);
+			return -1;
+		}
+		o->sample_bytes = v;
+	}
+	return 1;
+}
+
+int traced__shared_opt(int c, const char *name, const char *arg, struct fs_trace_opts *o,
+		       const char *cmd, const char *usage)
+{
+	switch (c) {
+	case 'L':
+		return traced__parse_opt(o, name, arg) < 0 ? EXIT_USAGE : -1;
+	case 'v':
+		fs_verbose++;
+		return -1;
+	case 'h':
+		fputs(usage, stdout);
+		return EXIT_OK;
+	default:
+		fs_err("see fragscope %s --help", cmd);
+		return EXIT_USAGE;
+	}
+}
+
+int traced__signalfd(sigset_t *oldmask)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, oldmask);
+	return signalfd(-1, &mask, SFD_CLOEXEC);
+}
+
+static void show_plan(const struct fs_plan *plan)
+{
+	fs_info("allocator: %s in %s (%s)", plan->alloc_name, plan->object, plan->how);
+	for (int i = 0; i < plan->nprobes; i++) {
+		const struct fs_probe *p = &plan->probes[i];
+
+		fs_info("  %-36s 0x%-8llx probe +%-2u %s%s%s%s", p->name, (unsigned long long)p->vaddr,
+			p->place, p->emulated ? "emulated" : "single-stepped", *p->aliases ? " (also " : "",
+			p->aliases, *p->aliases ? ")" : "");
+		fs_debug("    placement: %s", p->why);
+	}
+	for (int i = 0; i < plan->nnotes; i++)
+		fs_info("note: %s", plan->notes[i]);
+}
+
+static void show_sys(const struct fs_plan *plan, int uprobes)
+{
+	if (uprobes) {
+		fs_info("memory syscalls: probes on the wrappers in %s", plan->sys[0].path);
+		for (int i = 0; i < plan->nsys; i++)
+			fs_debug("  %-36s 0x%-8llx probe +%u", plan->sys[i].name,
+				 (unsigned long long)plan->sys[i].vaddr, plan->sys[i].place);
+	} else {
+		fs_info("memory syscalls: syscall tracepoints (%s)",
+			plan->nsys ? "--sys-tracepoints" : plan->sys_why);
+	}
+}
+
+/* Census of what predates the probes, tracer, probes: the part of starting that
+ * does not depend on how the process came to be traced. */
+static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t errlen)
+{
+	const struct fs_trace_opts *o = &t->opts;
+	struct tracer_opts topts;
+	pid_t pid = t->tg.pid;
+
+	t->info.pid = t->tg.pid;
+	snprintf(t->info.comm, sizeof(t->info.comm), "%s", t->tg.comm);
+	show_plan(&t->plan);
+
+	if (!t->info.attached_at_start && t->plan.alloc == FS_ALLOC_GLIBC) {
+		/* What the heap held before the probes: with --census every chunk, counted now,
+		 * its releases seen later; without, only the mmapped chunks (one page read
+		 * each), so the allocator's big blocks are not taken for someone else's memory. */
+		struct fs_regions rs = { 0 };
+		struct fs_census *c = calloc(1, sizeof(*c));
+
+		if (c && !procmem__regions(pid, 1, &rs) &&
+		    !(o->census ? procmem__census(pid, &rs, NULL, c) : procmem__census_mmapped(pid, &rs, c))) {
+			t->st.census_ev = calloc((size_t)c->nmm + 1, sizeof(*t->st.census_ev));
+			for (int i = 0; t->st.census_ev && i < c->nmm; i++)
+				t->st.census_ev[t->st.ncensus_ev++] =
+					(struct fs_owned){ c->mm[i].start, c->mm[i].end, FS_OWN_ALLOCATOR };
+			t->st.census_mm_more = c->mm_more;
+			t->st.mmapped_scanned = 1;
+			if (o->census) {
+				t->st.census_done = 1;
+				t->st.census_in_use = c->in_use;
+				t->st.census_chunks = c->mmapped_chunks;	/* in_use counts them too */
+				for (int i = 0; i < c->narenas; i++)
+					t->st.census_chunks += c->arenas[i].chunks_in_use;
+				t->st.census_approximate = c->approximate;
+				fs_info("census: %llu bytes in %llu chunks in use before attach",
+					(unsigned long long)c->in_use, (unsigned long long)t->st.census_chunks);
+			} else {
+				fs_info("before attach: %llu mmapped chunks, %llu bytes", (unsigned long long)c->mmapped_chunks,
+					(unsigned long long)c->mmapped_bytes);
+			}
+		} else if (o->census) {
+			fs_warn("heap census of PID %d failed: live figures cover blocks allocated after attach only", pid);
+		}
+		memmodel__regions_free(&rs);
+		free(c);
+	} else if (o->census && !t->info.attached_at_start) {
+		fs_warn("--census reads glibc heaps only: not done for %s", t->plan.alloc_name);
+	}
+	memset(&topts, 0, sizeof(topts));
+	topts.pid = t->tg.pid;
+	topts.max_live = o->max_live;
+	topts.sample_bytes = o->sample_bytes;
+	topts.sys_uprobes = t->plan.nsys == FS_S__COUNT && !o->sys_tracepoints;
+	topts.lifetime_shift = o->exact_lifetimes ? 0 : FS_LIFETIME_SHIFT;
+	topts.follow = o->follow;
+	t->info.follow = o->follow;
+	topts.exec_skip = exec_skip;
+	topts.lazy = t->info.role != FS_ROLE_TARGET;
+	t->st.lifetime_sampling = 1u << topts.lifetime_shift;
+	t->st.sys_tracepoints = !topts.sys_uprobes;
+	show_sys(&t->plan, topts.sys_uprobes);
+	topts.flavour = t->plan.alloc == FS_ALLOC_GLIBC ? FS_F_GLIBC
+		      : t->plan.alloc == FS_ALLOC_JEMALLOC ? FS_F_JEMALLOC : FS_F_OTHER;
+	t->st.flavour = topts.flavour;
+	t->st.traced_from_start = t->info.attached_at_start;
+	/* found at the first samples (a command has not mapped its libraries yet) */
+	t->st.je_ask = t->st.flavour == FS_F_JEMALLOC && !o->no_ask;
+	t->st.sample_bytes = o->sample_bytes;
+	t->tr = tracer__new(&topts, err, errlen);
+	if (!t->tr)
+		return -1;
+	if (tracer__attach(t->tr, &t->plan, err, errlen)) {
+		/* its libraries' paths and its PID are gone with it (ENOENT, ESRCH): say why */
+		if (target__check(&t->tg))
+			snprintf(err, errlen, "process %d exited while fragscope was attaching", t->tg.pid);
+		return -1;
+	}
+	return 0;
+}
+
+static struct fs_traced *traced__alloc(const struct fs_trace_opts *o)
+{
+	struct fs_traced *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->tg.pidfd = t->tg.gate = t->tg.errpipe = -1;
+	t->info.exit_code = -1;
+	t->opts = *o;
+	return t;
+}
+
+static void traced__begun(struct fs_traced *t)
+{
+	procmem__settings(t->tg.pid, &t->st.settings);
+	t->sym = symbolizer__new(t->tg.pid);
+	t->t0_ns = now_ns();
+	/* what was mapped at attach bounds what blocks from before it can hold: read now,
+	 * before anyone is told tracing began (a load started then must not count) */
+	if (!t->info.attached_at_start)
+		traced__sample(t, 0, 0);
+	fs_info("tracing PID %d (%s)", t->tg.pid, t->tg.comm);
+}
+
+struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_trace_opts *o,
+				char *err, size_t errlen)
+{
+	struct fs_traced *t;
+
+	/* The trap costs are measured first (once a run, ~10 ms of CPU, up to a few
+	 * hundred ms of waiting for the kernel): between "tracing PID" and the first
+	 * sample they would let a target's load start before what was mapped at attach
+	 * is read, and that figure bounds the diagnosis's promises. */
+	calib__rates();
+	t = traced__alloc(o);
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (pid) {
+		if (target__open(&t->tg, pid, err, errlen) || resolve__pid(t->tg.pid, &t->plan, err, errlen))
+			goto fail;
+	} else {
+		char interp[PATH_MAX];
+		/* a script: what runs is its interpreter (followed, it execs the rest) */
+		int script = 0;
+
+		if (target__spawn(&t->tg, argv, err, errlen))
+			goto fail;
+		script = target__interpreter(t->tg.path, interp, sizeof(interp)) == 1;
+		if (script)
+			fs_info("%s is a script run by %s", t->tg.path, interp);
+		if (resolve__cmd(script ? interp : t->tg.path, environ, &t->plan, err, errlen))
+			goto fail;
+		t->info.attached_at_start = 1;
+	}
+	if (traced__attach(t, pid ? 0 : 1, err, errlen))
+		goto fail;
+	if (t->tg.child) {
+		if (target__release(&t->tg, err, errlen))
+			goto fail;
+	} else if (target__check(&t->tg)) {
+		snprintf(err, errlen, "PID %d exited while the probes were being attached", t->tg.pid);
+		goto fail;
+	}
+	calib__report_attach(&t->plan, !t->st.sys_tracepoints);	/* measured already: no wait */
+	traced__begun(t);
+	return t;
+fail:
+	traced__free(t);
+	return NULL;
+}
+
+/* A NULL-terminated copy of a process's environment (what its loader will read). */
+static char **read_environ(pid_t pid)
+{
+	char path[64], *buf = NULL, **env;
+	size_t len = 0, cap = 0, n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	for (;;) {
+		size_t got;
+
+		if (len + 4096 + 1 > cap) {
+			char *nb = realloc(buf, cap = (cap ? cap * 2 : 8192));
+
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+		}
+		got = fread(buf + len, 1, 4096, f);
+		len += got;
+		if (!got)
+			break;
+	}
+	fclose(f);
+	buf[len] = 0;
+	for (size_t i = 0; i < len; i++)
+		n += !buf[i];
+	env = calloc(n + 2, sizeof(*env) + 0);
+	if (!env) {
+		free(buf);
+		return NULL;
+	}
+	n = 0;
+	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+		env[n++] = buf + i;
+	env[n] = NULL;
+	env[n + 1] = buf;	/* the strings, freed with the array */
+	return env;
+}
+
+static void free_environ(char **env)
+{
+	size_t n = 0;
+
+	if (!env)
+		return;
+	while (env[n])
+		n++;
+	free(env[n + 1]);
+	free(env);
+}
+
+struct fs_traced *traced__adopt(pid_t pid, int role, pid_t ppid, const struct fs_trace_opts *o,
+				char *err, size_t errlen)
+{
+	struct fs_traced *t = traced__alloc(o);
+
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->info.role = role;
+	t->info.ppid = ppid;
+	if (target__open(&t->tg, pid, err, errlen))
+		goto fail;
+	if (role == FS_ROLE_EXEC) {
+		/* Stopped before the loader's first instruction: nothing but the executable and
+		 * the loader is mapped yet, so its libraries are found as the loader will find
+		 * them, with the environment it was given. */
+		char exe[64], **env = read_environ(pid);
+		ssize_t n;
+		int r;
+
+		snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+		n = readlink(exe, t->tg.path, sizeof(t->tg.path) - 1);
+		if (n <= 0 || !env) {
+			snprintf(err, errlen, "PID %d: read its new image: %s", pid, strerror(errno));
+			free_environ(env);
+			goto fail;
+		}
+		t->tg.path[n] = 0;
+		/* the path of the mapped file: /proc/PID/exe reaches it even if replaced */
+		r = resolve__cmd(access(t->tg.path, R_OK) ? exe : t->tg.path, env, &t->plan, err, errlen);
+		free_environ(env);
+		if (r)
+			goto fail;
+		t->info.attached_at_start = 1;
+	} else if (resolve__pid(pid, &t->plan, err, errlen)) {
+		goto fail;
+	}
+	if (traced__attach(t, 0, err, errlen))
+		goto fail;
+	traced__begun(t);
+	return t;
+fail:
+	traced__free(t);
+	return NULL;
+}
+
+int traced__exited(struct fs_traced *t)
+{
+	if (t->info.replaced)
+		return 1;
+	if (!t->info.exited && target__check(&t->tg)) {
+		t->info.exited = 1;
+		if (t->tg.child)
+			t->info.exit_code = WIFEXITED(t->tg.status) ? WEXITSTATUS(t->tg.status)
+								   : 128 + WTERMSIG(t->tg.status);
+	}
+	return t->info.exited;
+}
+
+int traced__sample(struct fs_traced *t, int deep, int nsites)
+{
+	int alive, r;
+	uint64_t t0 = now_ns();
+
+	if (t->done)
+		return 0;
+	alive = !traced__exited(t) && !t->info.replaced;
+
+	r = collect__sample(&t->st, t->tr, t->tg.pid, alive, deep, 16ull << 30);
+	if (r)
+		return r;
+	tracer__procs(t->tr, &t->forks, &t->execs, &t->proc_lost);
+	if (!t->opts.follow && (t->forks > t->info.children || t->execs > t->info.execs)) {
+		/* said once for each new event, as it happens: these calls are not counted */
+		if (t->forks > t->info.children)
+			fs_warn("PID %d (%s): %llu child process%s born, not traced (fragscope stat follows children)",
+				t->tg.pid, t->tg.comm, (unsigned long long)(t->forks - t->info.children),
+				t->forks - t->info.children > 1 ? "es" : "");
+		if (t->execs > t->info.execs)
+			fs_warn("PID %d (%s) replaced its image (exec): not traced from there (fragscope stat follows it)",
+				t->tg.pid, t->tg.comm);
+	}
+	t->info.children = t->forks;
+	t->info.execs = t->execs;
+	t->sample_ns = now_ns() - t0;
+	fs_debug("%s sample took %.2f ms", deep ? "deep" : "light", (double)t->sample_ns / 1e6);
+	if (t->sym && alive)
+		symbolizer__refresh(t->sym);	/* libraries loaded since */
+	if (nsites && t->opts.sample_bytes)
+		collect__sites(&t->st, t->tr, t->sym, nsites);
+	return 0;
+}
+
+int traced__finish(struct fs_traced *t, int nsites)
+{
+	int r;
+
+	if (t->done)
+		return 0;
+	t->st.final = 1;
+	r = traced__sample(t, 0, nsites);
+	t->done = 1;
+	tracer__free(t->tr);
+	t->tr = NULL;
+	symbolizer__free(t->sym);
+	t->sym = NULL;
+	return r;
+}
+
+int traced__stop(struct fs_traced *t, int sig, int nsites)
+{
+	if (t->done)
+		return 0;
+	if (t->tg.child && !traced__exited(t) && sig && t->st.je_mallctl) {
+		/* jemalloc's statistics while the command still runs: it is about to end */
+		t->st.final = 1;
+		traced__sample(t, 1, 0);
+	}
+	if (t->tg.child && !traced__exited(t) && sig) {
+		/* Like perf stat: the command stops with us (it may have had the signal already). */
+		kill(t->tg.pid, sig);
+		for (int i = 0; i < 200 && !traced__exited(t); i++)
+			usleep(10000);
+		if (!traced__exited(t)) {
+			/* it ignored the signal: ours to end, not to leave running untraced */
+			fs_warn("%s (PID %d) ignored %s: killed", t->tg.comm, t->tg.pid, strsignal(sig));
+			kill(t->tg.pid, SIGKILL);
+			for (int i = 0; i < 500 && !traced__exited(t); i++)
+				usleep(10000);
+		}
+	}
+	t->st.final = 1;	/* the last sample: jemalloc's statistics are read afresh */
+	/* A running target is detached first, so the figures are the state at the stop. */
+	if (!traced__exited(t) && !t->detached) {
+		tracer__detach(t->tr);
+		t->detached = 1;
+	}
+	return traced__sample(t, 1, nsites);
+}
+
+double traced__elapsed(const struct fs_traced *t)
+{
+	return (double)(now_ns() - t->t0_ns) / 1e9;
+}
+
+void traced__view(const struct fs_traced *t, struct fs_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->target = &t->info;
+	v->plan = &t->plan;
+	v->snap = &t->st.snap;
+	v->st = &t->st;
+	v->duration_s = traced__elapsed(t);
+	v->max_live = t->opts.max_live;
+	v->rates = calib__rates();
+}
+
+int traced__exit_code(const struct fs_traced *t)
+{
+	return t->info.exit_code;
+}
+
+void traced__free(struct fs_traced *t)
+{
+	if (!t)
+		return;
+	tracer__free(t->tr);
+	if (t->tg.child && t->tg.gate >= 0)	/* never released: it must not run untraced */
+		target__abort(&t->tg);
+	target__close(&t->tg);
+	collect__free(&t->st);
+	symbolizer__free(t->sym);
+	free(t);
+}

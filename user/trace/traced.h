@@ -1,0 +1,122 @@
+/* traced.h - one traced process from start to stop, as every tracing command
+ * needs it: resolve the allocator, load and attach, start the command (or open
+ * the PID), sample, stop cleanly. Commands differ only in what they show. */
+#ifndef FS_TRACED_H
+#define FS_TRACED_H
+
+#include <signal.h>
+#include <stdint.h>
+#include "trace/collect.h"
+#include "out/render.h"
+#include "plan/resolve.h"
+#include "trace/target.h"
+
+struct tracer;
+struct symbolizer;
+
+struct fs_trace_opts {
+	uint32_t max_live;	/* live-allocation map capacity */
+	uint64_t sample_bytes;	/* stack sampling period, 0 off */
+	int census;		/* glibc, by PID: a heap census before attaching */
+	int sys_tracepoints;	/* memory syscalls via tracepoints, not libc's wrappers */
+	int exact_lifetimes;	/* time every block's lifetime, not 1 in 16 */
+	int no_ask;		/* jemalloc: never stop a thread to call mallctl */
+	int follow;		/* stop the target's children and new images for their own tracers
+				 * (struct fs_family); else they are only counted */
+};
+
+#define FS_LIFETIME_SHIFT 4	/* by default 1 block in 16 has its lifetime timed */
+#define FS_TRACE_OPTS_DEFAULT { .max_live = 1 << 20, .sample_bytes = 512 << 10 }
+
+struct fs_traced {
+	struct target tg;
+	struct fs_plan plan;
+	struct tracer *tr;
+	struct fs_state st;
+	struct symbolizer *sym;
+	struct fs_target_info info;
+	struct fs_trace_opts opts;
+	uint64_t t0_ns;		/* monotonic time tracing began */
+	uint64_t sample_ns;	/* how long the last sample took */
+	int detached;
+	int done;		/* final figures taken, tracer released (exited, or exec'd) */
+	uint64_t forks, execs;	/* children born, images replaced (from the kernel) */
+	uint64_t proc_lost;	/* births or execs the event ring had no room for */
+};
+
+/* The options every tracing command takes: getopt_long entries (all 'L', handled by
+ * traced__parse_opt) and their --help lines. */
+#define FS_TRACE_LONGOPTS \
+	{ "max-live", required_argument, 0, 'L' }, \
+	{ "sample-bytes", required_argument, 0, 'L' }, \
+	{ "census", no_argument, 0, 'L' }, \
+	{ "sys-tracepoints", no_argument, 0, 'L' }, \
+	{ "exact-lifetimes", no_argument, 0, 'L' }, \
+	{ "no-ask", no_argument, 0, 'L' }
+#define FS_TRACE_OPTS_HELP \
+	"      --sample-bytes N  sample the stack of about one allocation per N bytes\n" \
+	"                        (default 524288; 0 off): allocation sites, estimated\n" \
+	"      --census          with -p, glibc: count the heap's blocks in use before\n" \
+	"                        attaching (as fragscope snapshot), so live figures\n" \
+	"                        include what predates the probes (in chunk bytes)\n" \
+	"      --max-live N      room for at least N live blocks (default 1048576);\n" \
+	"                        allocations beyond the room are counted as\n" \
+	"                        'untracked'\n" \
+	"      --sys-tracepoints watch mmap, munmap, mremap, brk, madvise and mprotect\n" \
+	"                        with the syscall tracepoints instead of probes on\n" \
+	"                        libc's wrappers: also sees raw syscall(2) and the\n" \
+	"                        dynamic loader's own calls, and errno values, but\n" \
+	"                        slows every syscall on the machine (~30 ns each)\n" \
+	"      --exact-lifetimes time every block's lifetime (default: 1 in 16 at\n" \
+	"                        random, counts scaled), ~45 ns more per malloc+free\n" \
+	"      --no-ask          jemalloc: never stop a thread of the target to call\n" \
+	"                        its mallctl (by default, at attach, every 10 s and at\n" \
+	"                        the end, one thread outside allocator code is stopped\n" \
+	"                        for the call: held free then comes from jemalloc's own\n" \
+	"                        statistics; without them it is unknown when attached)\n"
+
+/* The getopt cases every tracing command shares: 'L' (FS_TRACE_LONGOPTS, named
+ * name), -v, -h (prints usage) and unknown options. -1 to go on parsing, else the
+ * exit status for the command to return. */
+int traced__shared_opt(int c, const char *name, const char *arg, struct fs_trace_opts *o,
+		       const char *cmd, const char *usage);
+/* A PID argument: 0, or -1 after saying why. */
+int traced__parse_pid(const char *s, pid_t *out);
+/* Exactly one of -p PID and -- COMMAND: 0, or EXIT_USAGE after saying why. */
+int traced__check_target(const char *cmd, int have_pid, int have_command);
+
+/* Common option parsing: --max-live N, --sample-bytes N, --census (arg NULL).
+ * Returns 1 if the option was one of these (0 if not, -1 on a bad value, reported). */
+int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg);
+
+/* Traces pid, or starts argv traced from its first instruction. NULL with the cause
+ * in err; nothing is left attached or running then. */
+struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_trace_opts *o,
+				char *err, size_t errlen);
+/* Traces pid, a process stopped by the tracer of its parent (FS_ROLE_CHILD, just
+ * born) or by its own former tracer (FS_ROLE_EXEC, a new image). The process is not
+ * continued here. NULL with the cause in err. */
+struct fs_traced *traced__adopt(pid_t pid, int role, pid_t ppid, const struct fs_trace_opts *o,
+				char *err, size_t errlen);
+/* Final figures of a process that has exited or replaced its image, then the tracer
+ * (and the kernel memory of its maps) is released. 0 or -errno. */
+int traced__finish(struct fs_traced *t, int nsites);
+/* A periodic sample (cheap) or a deep one (arenas, page occupancy, sites). */
+int traced__sample(struct fs_traced *t, int deep, int nsites);
+/* 1 once the target has exited. */
+int traced__exited(struct fs_traced *t);
+/* Ends tracing: a started command gets sig (if non-zero) and up to 2 s to exit;
+ * a running target is detached. Then the final deep sample. */
+int traced__stop(struct fs_traced *t, int sig, int nsites);
+/* The view renderers take. */
+void traced__view(const struct fs_traced *t, struct fs_view *v);
+double traced__elapsed(const struct fs_traced *t);
+/* The command's exit status (0..255, 128+signal), or -1 if not ours or running. */
+int traced__exit_code(const struct fs_traced *t);
+void traced__free(struct fs_traced *t);
+
+/* Blocks SIGINT, SIGTERM and SIGHUP and returns a signalfd for them (children get
+ * the old mask back before exec). */
+int traced__signalfd(sigset_t *oldmask);
+
+#endif

@@ -1,0 +1,65 @@
+/* tracer.h - loads the BPF object, attaches a plan's probes to one process,
+ * and reads its state into snapshots. The only file that knows the skeleton. */
+#ifndef FS_TRACER_H
+#define FS_TRACER_H
+
+#include <sys/types.h>
+#include "model/agg.h"
+#include "plan/resolve.h"
+
+struct tracer;
+struct fs_mapset;
+
+struct fs_live_block {
+	uint64_t addr;
+	uint64_t size;
+};
+
+struct tracer_opts {
+	pid_t pid;		/* the process (tgid) to trace */
+	uint32_t max_live;	/* capacity of the outstanding-allocations map */
+	int flavour;		/* enum fs_flavour: how releases are attributed */
+	uint64_t sample_bytes;	/* mean bytes between sampled allocation stacks; 0 off */
+	unsigned lifetime_shift;	/* time 1 block's lifetime in 2^shift (0: all) */
+	int sys_uprobes;	/* memory syscalls at the plan's libc wrappers (plan->nsys),
+				 * else with the syscall tracepoints */
+	int follow;		/* stop new children and new images (SIGSTOP) for user space */
+	int exec_skip;		/* execs to let pass unseen (a command's own first one) */
+	int lazy;		/* the overflow hash allocated as used, not up front: a process
+				 * waits, stopped, while its tracer is made (children, execs) */
+};
+
+/* Opens and loads; NULL with the cause in err. */
+struct tracer *tracer__new(const struct tracer_opts *opts, char *err, size_t errlen);
+/* Whether the kernel would take live-block maps for max_live blocks, and the memory
+ * they would pin fits: before anything is created. 0, or -errno with err set. */
+int tracer__check_max_live(uint32_t max_live, char *err, size_t errlen);
+/* Attaches every probe of the plan (releases first, then returns, then entries, so
+ * no block is seen allocated without its release being watched). All or nothing. */
+int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size_t errlen);
+void tracer__detach(struct tracer *t);
+int tracer__snapshot(struct tracer *t, struct fs_snapshot *s);
+struct fs_site {
+	uint32_t stackid;
+	struct fs_site_stat stat;
+	int nframes;
+	uint64_t ips[FS_STACK_DEPTH];	/* innermost (the allocation's caller) first */
+};
+
+/* Every sampled site with its stack; count or -errno. *out malloc'd. */
+long tracer__sites(struct tracer *t, struct fs_site **out);
+/* The live blocks (address, requested size), sorted by address; count or -errno.
+ * *out is malloc'd, to be freed by the caller. */
+long tracer__live_blocks(struct tracer *t, struct fs_live_block **out);
+/* Applies the mmap/munmap/mremap events since the last call to the ledger ms (one
+ * ledger per tracer: events are consumed) and sets ms->lost to the events missed
+ * so far. No wait: what the kernel has not written yet comes next time. 0 or -errno. */
+int tracer__drain_maps(struct tracer *t, struct fs_mapset *ms);
+/* The ring of struct fs_proc_event (children born, images exec'd): its map fd, for a
+ * ring_buffer that watches every tracer of a family. */
+int tracer__proc_events_fd(const struct tracer *t);
+/* Children born, execs, and events that found the ring full, since load. */
+void tracer__procs(const struct tracer *t, uint64_t *forks, uint64_t *execs, uint64_t *lost);
+void tracer__free(struct tracer *t);
+
+#endif
