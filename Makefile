@@ -22,7 +22,7 @@ LIBS      := -lbpf -ldw -lelf -lz -lstdc++ -lncursesw -lsqlite3 -lm
 
 # Layers are folders (user/README.md). The pure ones never include libbpf and are
 # unit-tested without root; trace/ (libbpf) and cmd/ (commands, ncurses) are not.
-PURE_DIRS := util plan alloc model out
+PURE_DIRS := util elf alloc plan model out
 PURE_SRCS := $(sort $(foreach d,$(PURE_DIRS),$(wildcard user/$(d)/*.c)))
 APP_SRCS  := $(PURE_SRCS) $(sort $(wildcard user/trace/*.c user/cmd/*.c))
 APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS))
@@ -215,7 +215,7 @@ bench: deps
 # runs every variant once with tiny N and times nothing (for CI).
 BENCH_OUT   := $(OUTPUT)/bench
 BENCH_BINS  := $(BENCH_OUT)/floor $(BENCH_OUT)/workload $(BENCH_OUT)/workload-cxx-je
-FLOOR_OBJS  := $(BENCH_OUT)/floor.o $(patsubst user/%.c,$(OUTPUT)/user/%.o,user/plan/resolve.c user/plan/elfobj.c user/plan/insn.c user/util/log.c user/trace/umulti.c)
+FLOOR_OBJS  := $(BENCH_OUT)/floor.o $(patsubst user/%.c,$(OUTPUT)/user/%.o,user/plan/resolve.c user/elf/elfobj.c user/elf/insn.c user/util/log.c user/trace/umulti.c)
 .PHONY: bench-build bench-quick
 bench-build: fragscope $(BENCH_BINS)
 bench-quick:

@@ -2,7 +2,7 @@
  * estimate's arithmetic on counts whose answer is worked out by hand. */
 #include <errno.h>
 #include <string.h>
-#include "plan/cost.h"
+#include "model/cost.h"
 #include "test.h"
 
 static void probe(struct fs_plan *pl, const char *name, unsigned kind, int emulated)

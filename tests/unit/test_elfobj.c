@@ -4,7 +4,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "plan/elfobj.h"
+#include "elf/elfobj.h"
 #include "test.h"
 
 #define LIBC "/lib/x86_64-linux-gnu/libc.so.6"

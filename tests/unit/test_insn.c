@@ -1,7 +1,7 @@
 /* test_insn.c - probe placement on prologues copied from this machine's glibc 2.36
  * and jemalloc 5.3 (objdump -d), and on hand-made sequences for the edge cases. */
 #include <stdint.h>
-#include "plan/insn.h"
+#include "elf/insn.h"
 #include "test.h"
 
 #define PLACE(bytes, nargs, out) insn__place(bytes, sizeof(bytes), nargs, out)

@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "plan/elfobj.h"
-#include "plan/insn.h"
+#include "elf/elfobj.h"
+#include "elf/insn.h"
 #include "plan/resolve.h"
 #include "test.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "plan/symbolize.h"
+#include "elf/symbolize.h"
 #include "test.h"
 
 /* Return addresses from here to the end of the frame pointer chain (main's

@@ -47,7 +47,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "plan/elfobj.h"
+#include "elf/elfobj.h"
 #include "alloc/jestats.h"
 #include "util/log.h"
 

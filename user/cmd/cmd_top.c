@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include "cmd/cmd.h"
 #include "trace/calib.h"
-#include "plan/cost.h"
+#include "model/cost.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "out/render.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include "trace/calib.h"
-#include "plan/cost.h"
+#include "model/cost.h"
 #include "out/render.h"
 #include "trace/traced.h"
 #include "cmd/tui.h"

@@ -1,7 +1,7 @@
 /* render.c - text and JSON views of a snapshot. */
 #include <inttypes.h>
 #include <string.h>
-#include "plan/cost.h"
+#include "model/cost.h"
 #include "out/render.h"
 
 const char *render__num(uint64_t v, char *buf, size_t len)

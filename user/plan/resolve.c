@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "plan/elfobj.h"
-#include "plan/insn.h"
+#include "elf/elfobj.h"
+#include "elf/insn.h"
 #include "util/log.h"
 #include "plan/resolve.h"
 

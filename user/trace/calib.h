@@ -5,7 +5,7 @@
 #ifndef FS_CALIB_H
 #define FS_CALIB_H
 
-#include "plan/cost.h"
+#include "model/cost.h"
 #include "plan/resolve.h"
 
 /* The rates, measured at the first call (~30-60 ms, needs CAP_BPF), then cached.

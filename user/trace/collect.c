@@ -6,7 +6,7 @@
 #include "alloc/jestats.h"
 #include "util/log.h"
 #include "model/procmem.h"
-#include "plan/symbolize.h"
+#include "elf/symbolize.h"
 #include "trace/tracer.h"
 
 #define PAGE 4096ULL

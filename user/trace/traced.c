@@ -13,7 +13,7 @@
 #include "alloc/census.h"
 #include "alloc/jestats.h"
 #include "model/procmem.h"
-#include "plan/symbolize.h"
+#include "elf/symbolize.h"
 #include "trace/calib.h"
 #include "trace/traced.h"
 #include "trace/tracer.h"

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "plan/cost.h"
+#include "model/cost.h"
 
 void cost__default_rates(struct fs_cost_rates *r)
 {

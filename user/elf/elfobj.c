@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "plan/elfobj.h"
+#include "elf/elfobj.h"
 
 #define MAX_NEEDED 64
 

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "plan/elfobj.h"
-#include "plan/symbolize.h"
+#include "elf/elfobj.h"
+#include "elf/symbolize.h"
 
 char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status);
 

@@ -2,7 +2,7 @@
  * enough to step over instructions that leave the arguments and rsp alone. */
 #include <stdio.h>
 #include <string.h>
-#include "plan/insn.h"
+#include "elf/insn.h"
 
 enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI, R_8, R_9 };
 static const int arg_regs[6] = { R_DI, R_SI, R_DX, R_CX, R_8, R_9 };
