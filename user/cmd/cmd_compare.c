@@ -4,12 +4,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,6 +19,7 @@
 #include "out/render.h"
 #include "plan/resolve.h"
 #include "out/session.h"
+#include "trace/target.h"
 #include "trace/traced.h"
 
 #define JEMALLOC_SONAME "libjemalloc.so.2"
@@ -328,12 +327,13 @@ static pid_t start_load(const char *cmd, int json)
 }
 
 static void run_variant(struct variant *v, char **argv, const char *dir, const char *load, int json, double idle,
-			double interval, double timeout, const struct fs_trace_opts *opts, int sfd)
+			double interval, double timeout, const struct fs_trace_opts *opts, struct fs_waiter *w)
 {
 	struct saved_env saved;
 	struct fs_traced *t;
 	struct session *ses = NULL;
 	struct fs_view view;
+	const struct fs_state *st;
 	char err[512];
 	uint64_t prev_allocs = 0, load_end_ns = 0, t0;
 	pid_t load_pid = -1;
@@ -372,39 +372,39 @@ static void run_variant(struct variant *v, char **argv, const char *dir, const c
 	}
 	t0 = now_ns();
 	for (;;) {
-		struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN }, { .fd = t->tg.pidfd, .events = POLLIN } };
 		double el = (double)(now_ns() - t0) / 1e9;
-		int deep = n % DEEP_EVERY == 0, exited;
+		int deep = n % DEEP_EVERY == 0, exited, wake;
 
 		traced__sample(t, deep, deep ? 20 : 0);
 		traced__view(t, &view);
+		st = view.st;
 		if (ses)
 			session__append(ses, &view, deep);
 		exited = traced__exited(t);
-		if (t->st.mem.valid && t->st.mem.rss_anon > v->peak_rss)
-			v->peak_rss = t->st.mem.rss_anon;
-		if (v->npoints < MAX_POINTS && t->st.mem.valid) {
+		if (st->mem.valid && st->mem.rss_anon > v->peak_rss)
+			v->peak_rss = st->mem.rss_anon;
+		if (v->npoints < MAX_POINTS && st->mem.valid) {
 			v->t[v->npoints] = (float)el;
-			v->rss[v->npoints] = (float)t->st.mem.rss_anon;
-			v->live[v->npoints++] = (float)t->st.mem.live;
+			v->rss[v->npoints] = (float)st->mem.rss_anon;
+			v->live[v->npoints++] = (float)st->mem.live;
 		}
 		if (load && load_pid < 0 && el >= 1.0)
 			load_pid = start_load(load, json);
 		/* The load ends with the load command, or at the first quiet interval. */
 		if (!load_end_ns) {
 			int ended = load ? (load_pid > 0 && waitpid(load_pid, NULL, WNOHANG) == load_pid)
-					 : (t->st.snap.c[FS_C_ALLOCS] > 0 && t->st.snap.c[FS_C_ALLOCS] == prev_allocs);
+					 : (st->snap.c[FS_C_ALLOCS] > 0 && st->snap.c[FS_C_ALLOCS] == prev_allocs);
 
 			if (ended || exited) {
 				load_end_ns = now_ns();
-				v->rss_end = t->st.mem.rss_anon;
-				v->live_end = t->st.mem.live;
+				v->rss_end = st->mem.rss_anon;
+				v->live_end = st->mem.live;
 				v->load_s = el;
-				v->allocs_load = t->st.snap.c[FS_C_ALLOCS];
+				v->allocs_load = st->snap.c[FS_C_ALLOCS];
 				fs_info("variant %s: load ended after %.1f s", v->name, el);
 			}
 		}
-		prev_allocs = t->st.snap.c[FS_C_ALLOCS];
+		prev_allocs = st->snap.c[FS_C_ALLOCS];
 		if (exited)
 			break;
 		if (load_end_ns && (double)(now_ns() - load_end_ns) / 1e9 >= idle)
@@ -415,14 +415,11 @@ static void run_variant(struct variant *v, char **argv, const char *dir, const c
 		}
 		if (isatty(2))
 			fprintf(stderr, "\rfragscope: %-14s %5.1f s  RSS %-10.1f MiB%s", v->name, el,
-				(double)t->st.mem.rss_anon / 1048576, load_end_ns ? "  idle" : "  load");
-		if (poll(pf, t->tg.pidfd >= 0 ? 2 : 1, (int)(interval * 1000)) > 0 && (pf[0].revents & POLLIN)) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof(si)) == sizeof(si))
-				stop_sig = (int)si.ssi_signo;
+				(double)st->mem.rss_anon / 1048576, load_end_ns ? "  idle" : "  load");
+		wake = traced__wait(w, t, -1, interval, &stop_sig);
+		if (wake == FS_WAKE_SIGNAL || wake == FS_WAKE_ERROR) {
 			stop_all = 1;
-			snprintf(v->error, sizeof(v->error), "interrupted");
+			snprintf(v->error, sizeof(v->error), wake == FS_WAKE_SIGNAL ? "interrupted" : "poll failed");
 			break;
 		}
 		n++;
@@ -436,19 +433,20 @@ static void run_variant(struct variant *v, char **argv, const char *dir, const c
 	v->exited = traced__exited(t);
 	traced__stop(t, stop_sig, 20);
 	traced__view(t, &view);
+	st = view.st;
 	/* What really ran, from the plan the run was traced with: a variant that asked for
 	 * one allocator and ran another is labelled so and left out of the verdict. */
-	snprintf(v->alloc_traced, sizeof(v->alloc_traced), "%s", t->plan.alloc_name);
-	snprintf(v->alloc_object, sizeof(v->alloc_object), "%s", t->plan.object);
+	snprintf(v->alloc_traced, sizeof(v->alloc_traced), "%s", view.plan->alloc_name);
+	snprintf(v->alloc_object, sizeof(v->alloc_object), "%s", view.plan->object);
 	v->substituted = !strcmp(v->alloc_traced, requested(v));
 	if (!v->substituted)
 		snprintf(v->why_not, sizeof(v->why_not), "not substitutable: asked for %s, %s ran (%s)", requested(v),
 			 v->alloc_traced, v->alloc_object);
-	if (t->execs) {	/* compare traces the first image only: the program it became is unseen */
+	if (view.target->execs) {	/* compare traces the first image only: the program it became is unseen */
 		v->substituted = -1;
 		snprintf(v->alloc_traced, sizeof(v->alloc_traced), "unknown");
 		snprintf(v->why_not, sizeof(v->why_not), "allocator unknown: %s replaced its image (exec) and compare "
-			 "does not follow it, so what ran after was not traced", t->tg.comm);
+			 "does not follow it, so what ran after was not traced", view.target->comm);
 	}
 	if (ses) {
 		settings_text(v, err, sizeof(err));
@@ -462,26 +460,26 @@ static void run_variant(struct variant *v, char **argv, const char *dir, const c
 		session__finish(ses, traced__exit_code(t), traced__elapsed(t));
 		session__close(ses);
 	}
-	v->rss_idle = t->st.mem.rss_anon;
-	v->live_idle = t->st.mem.live;
+	v->rss_idle = st->mem.rss_anon;
+	v->live_idle = st->mem.live;
 	if (!load_end_ns) {
 		v->rss_end = v->rss_idle;
 		v->live_end = v->live_idle;
 	}
-	v->frag_idle = memmodel__fragmentation(&t->st.mem);
-	v->returned = t->st.mem.returned;
-	v->faults = t->st.snap.k.faults;
-	v->madvise_ns = t->st.snap.k.sys[FS_S_MADVISE].ns;
-	v->untracked = t->st.snap.c[FS_C_UNTRACKED];
-	v->narenas = t->st.mem.narenas;
+	v->frag_idle = memmodel__fragmentation(&st->mem);
+	v->returned = st->mem.returned;
+	v->faults = st->snap.k.faults;
+	v->madvise_ns = st->snap.k.sys[FS_S_MADVISE].ns;
+	v->untracked = st->snap.c[FS_C_UNTRACKED];
+	v->narenas = st->mem.narenas;
 	v->wall_s = traced__elapsed(t);
 	v->exit_code = traced__exit_code(t);
 	if (!v->load_s)
 		v->load_s = v->wall_s;
 	if (!v->allocs_load)
-		v->allocs_load = t->st.snap.c[FS_C_ALLOCS];
-	snprintf(v->diag_kind, sizeof(v->diag_kind), "%s", memmodel__diag_name(t->st.diag.kind));
-	snprintf(v->diag, sizeof(v->diag), "%s", t->st.diag.text);
+		v->allocs_load = st->snap.c[FS_C_ALLOCS];
+	snprintf(v->diag_kind, sizeof(v->diag_kind), "%s", memmodel__diag_name(st->diag.kind));
+	snprintf(v->diag, sizeof(v->diag), "%s", st->diag.text);
 	if (v->exited && v->exit_code > 0 && v->exit_code != 128 + SIGTERM && !v->error[0])
 		snprintf(v->error, sizeof(v->error), "exited with status %d", v->exit_code);
 	v->ran = 1;
@@ -789,11 +787,11 @@ int cmd_compare(int argc, char **argv)
 	const char *list = "glibc,glibc-arena2,jemalloc,jemalloc-bg", *dir = "fragscope-compare", *load = NULL;
 	const char *html = NULL;
 	double idle = 5, interval = 0.25, timeout = 600;
-	int json = 0, opt, idx, nv = 0, ret = EXIT_OK, sfd;
+	int json = 0, opt, idx, nv = 0, ret = EXIT_OK;
 	struct variant *vs = calloc(MAX_VARIANTS, sizeof(*vs));
 	char *copy, *tok, *save = NULL, vtext[2048], exe[PATH_MAX];
 	struct fs_plan *base = NULL, *scratch = NULL;
-	sigset_t oldmask;
+	struct fs_waiter *w;
 
 	if (!vs)
 		return EXIT_FAIL;
@@ -842,7 +840,7 @@ int cmd_compare(int argc, char **argv)
 		nv++;
 	}
 	free(copy);
-	if (check_can_trace()) {
+	if (traced__can_trace()) {
 		free(vs);
 		return EXIT_FAIL;
 	}
@@ -876,7 +874,12 @@ int cmd_compare(int argc, char **argv)
 	free(base);
 	free(scratch);
 	target__stdout_to_stderr(json);	/* stdout: the document only */
-	sfd = traced__signalfd(&oldmask);
+	w = traced__waiter_new();
+	if (!w) {
+		fs_err("signalfd: %s", strerror(errno));
+		free(vs);
+		return EXIT_FAIL;
+	}
 	for (int i = 0; i < nv && !stop_all; i++) {
 		if (vs[i].why_not[0]) {
 			fprintf(stderr, "fragscope: variant %d of %d: %s skipped: %s\n", i + 1, nv, vs[i].name,
@@ -885,7 +888,7 @@ int cmd_compare(int argc, char **argv)
 		}
 		fs_info("variant %s", vs[i].name);
 		fprintf(stderr, "fragscope: variant %d of %d: %s\n", i + 1, nv, vs[i].name);
-		run_variant(&vs[i], argv + optind, dir, load, json, idle, interval, timeout, &topts, sfd);
+		run_variant(&vs[i], argv + optind, dir, load, json, idle, interval, timeout, &topts, w);
 		if (vs[i].error[0]) {
 			fs_err("variant %s: %s", vs[i].name, vs[i].error);
 			ret = EXIT_FAIL;
@@ -910,9 +913,7 @@ int cmd_compare(int argc, char **argv)
 		fs_err("write %s: %s", html, strerror(errno));
 		ret = EXIT_FAIL;
 	}
-	if (sfd >= 0)
-		close(sfd);
-	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	traced__waiter_free(w);
 	free(vs);
 	return ret;
 usage:

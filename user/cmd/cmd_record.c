@@ -2,12 +2,10 @@
  * write every snapshot to a session file as it goes (user/session.c). */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,10 +93,10 @@ int cmd_record(int argc, char **argv)
 	struct fs_view view;
 	const char *path = "fragscope.db";
 	double duration = 0, interval = 1.0;
-	int quiet = 0, opt, idx, ret = EXIT_FAIL, sfd = -1, stop_sig = 0, code, rotated = 0, failed = 0, masked = 0;
+	int quiet = 0, opt, idx, ret = EXIT_FAIL, stop_sig = 0, code, rotated = 0, failed = 0;
 	char err[512] = "", old[4200];
 	pid_t pid = 0;
-	sigset_t oldmask;
+	struct fs_waiter *w = NULL;
 	long n = 0;
 
 	optind = 0;
@@ -144,7 +142,7 @@ int cmd_record(int argc, char **argv)
 	}
 	if (traced__check_target("record", pid != 0, optind < argc))
 		return EXIT_USAGE;
-	if (check_can_trace())
+	if (traced__can_trace())
 		return EXIT_FAIL;
 
 	/* The file first: nothing is started if it cannot be written. */
@@ -168,8 +166,11 @@ int cmd_record(int argc, char **argv)
 		goto undo;
 	}
 
-	sfd = traced__signalfd(&oldmask);
-	masked = 1;
+	w = traced__waiter_new();
+	if (!w) {
+		fs_err("signalfd: %s", strerror(errno));
+		goto undo;
+	}
 	t = traced__start(pid, argv + optind, &topts, err, sizeof(err));
 	if (!t) {
 		fs_err("%s", err);
@@ -181,9 +182,8 @@ int cmd_record(int argc, char **argv)
 		failed = 1;
 	}
 	while (!failed) {
-		struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN }, { .fd = t->tg.pidfd, .events = POLLIN } };
 		double left;
-		int deep = n % DEEP_EVERY == DEEP_EVERY - 1;
+		int wake, deep = n % DEEP_EVERY == DEEP_EVERY - 1;
 
 		traced__sample(t, deep, deep ? 50 : 0);
 		traced__view(t, &view);
@@ -197,19 +197,12 @@ int cmd_record(int argc, char **argv)
 			progress(path, view.duration_s, n, 0);
 		left = duration ? duration - traced__elapsed(t) : interval;
 		if (duration && left <= 0) {
-			stop_sig = t->tg.child ? SIGTERM : 0;
+			stop_sig = traced__is_command(t) ? SIGTERM : 0;
 			break;
 		}
-		if (poll(pf, t->tg.pidfd >= 0 ? 2 : 1, (int)((left < interval ? left : interval) * 1000) + 1) < 0 &&
-		    errno != EINTR)
+		wake = traced__wait(w, t, -1, left < interval ? left : interval, &stop_sig);
+		if (wake == FS_WAKE_SIGNAL || wake == FS_WAKE_ERROR)
 			break;
-		if (pf[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof(si)) == sizeof(si))
-				stop_sig = (int)si.ssi_signo;
-			break;
-		}
 		if (traced__exited(t))
 			break;
 	}
@@ -241,9 +234,6 @@ undo:
 cleanup:
 	session__close(s);
 	traced__free(t);
-	if (sfd >= 0)
-		close(sfd);
-	if (masked)
-		sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	traced__waiter_free(w);
 	return ret;
 }

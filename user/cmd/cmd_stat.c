@@ -1,17 +1,16 @@
 /* cmd_stat.c - `fragscope stat`: trace a PID or a command, print a perf-stat style summary. */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 #include "cmd/cmd.h"
 #include "util/log.h"
 #include "trace/family.h"
 #include "out/render.h"
+#include "trace/target.h"
 #include "trace/traced.h"
 
 static const char stat_usage[] =
@@ -75,10 +74,10 @@ int cmd_stat(int argc, char **argv)
 	int follow = -1, max_procs = FS_MAX_PROCS_DEFAULT;
 	const char *outfile = NULL;
 	double duration = 0, interval = 0.5;
-	int json = 0, opt, idx, ret = EXIT_FAIL, sfd, stop_sig = 0, code;
+	int json = 0, opt, idx, ret = EXIT_FAIL, stop_sig = 0, code;
 	char err[512] = "";
 	pid_t pid = 0;
-	sigset_t oldmask;
+	struct fs_waiter *w = NULL;
 	long nsamples = 0;
 
 	optind = 1;
@@ -137,11 +136,15 @@ int cmd_stat(int argc, char **argv)
 	}
 	if (traced__check_target("stat", pid != 0, optind < argc))
 		return EXIT_USAGE;
-	if (check_can_trace())
+	if (traced__can_trace())
 		return EXIT_FAIL;
 
 	topts.follow = follow >= 0 ? follow : pid == 0;
-	sfd = traced__signalfd(&oldmask);
+	w = traced__waiter_new();
+	if (!w) {
+		fs_err("signalfd: %s", strerror(errno));
+		goto cleanup;
+	}
 	target__stdout_to_stderr(json && !outfile);	/* stdout: the document only */
 	fam = family__start(pid, argv + optind, &topts, max_procs, err, sizeof(err));
 	if (!fam) {
@@ -150,45 +153,27 @@ int cmd_stat(int argc, char **argv)
 	}
 	t = family__primary(fam);
 	for (;;) {
-		struct pollfd pf[3] = { { .fd = sfd, .events = POLLIN }, { .fd = family__fd(fam), .events = POLLIN },
-					{ .fd = t->tg.pidfd, .events = POLLIN } };
-		double left = duration ? duration - traced__elapsed(t) : interval, wait_s, t0;
-		int np = 2 + (!t->done && !t->info.exited && t->tg.pidfd >= 0);
+		double left = duration ? duration - traced__elapsed(t) : interval;
+		struct fs_view v;
+		int wake;
 
 		/* deep samples (arenas, pages) at every interval while the heap is small, every
 		 * 8th beyond: a command that exits keeps the last ones, labelled with their age */
 		nsamples++;
-		family__sample(fam, t->st.mem.resident < (512ull << 20) || nsamples % 8 == 2, 0);
+		traced__view(t, &v);
+		family__sample(fam, v.st->mem.resident < (512ull << 20) || nsamples % 8 == 2, 0);
 		t = family__primary(fam);
 		if (duration && left <= 0) {
-			stop_sig = t->tg.child ? SIGTERM : 0;	/* as perf stat --timeout */
+			stop_sig = traced__is_command(t) ? SIGTERM : 0;	/* as perf stat --timeout */
 			break;
 		}
-		wait_s = left < interval ? left : interval;
-		t0 = traced__elapsed(t);
-		do {
-			double waited = traced__elapsed(t) - t0;
-
-			/* a new process waits, stopped, for its tracer: handled at once */
-			if (poll(pf, (nfds_t)np, waited < wait_s ? (int)((wait_s - waited) * 1000) + 1 : 0) < 0 &&
-			    errno != EINTR)
-				goto stop;
-			if (pf[1].revents & POLLIN) {
-				family__handle(fam);
-				t = family__primary(fam);
-			}
-		} while ((pf[1].revents & POLLIN) && !(pf[0].revents & POLLIN) && !(np > 2 && (pf[2].revents & POLLIN)));
-		if (pf[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof(si)) == sizeof(si))
-				stop_sig = (int)si.ssi_signo;
+		wake = family__wait(w, fam, left < interval ? left : interval, &stop_sig);
+		t = family__primary(fam);
+		if (wake == FS_WAKE_SIGNAL || wake == FS_WAKE_ERROR)
 			break;
-		}
 		if (family__exited(fam))
 			break;
 	}
-stop:
 	if (family__stop(fam, stop_sig, 10)) {
 		fs_err("read BPF maps: %s", strerror(errno));
 		goto cleanup;
@@ -197,14 +182,16 @@ stop:
 	{
 		struct fs_view *views = NULL;
 		struct fs_procs_view pv;
-		FILE *out = outfile ? fopen(outfile, "we") : (json || !fam->m[0]->info.attached_at_start ? stdout : stderr);
+		FILE *out;
 
-		if (!out) {
-			fs_err("open %s: %s", outfile, strerror(errno));
-			goto cleanup;
-		}
 		if (family__views(fam, &views, &pv)) {
 			fs_err("out of memory");
+			goto cleanup;
+		}
+		out = outfile ? fopen(outfile, "we") : (json || !views[0].target->attached_at_start ? stdout : stderr);
+		if (!out) {
+			fs_err("open %s: %s", outfile, strerror(errno));
+			free(views);
 			goto cleanup;
 		}
 		/* Like perf stat, text goes to stderr when a command shares our stdout. */
@@ -233,8 +220,6 @@ stop:
 	ret = code >= 0 ? code : EXIT_OK;
 cleanup:
 	family__free(fam);
-	if (sfd >= 0)
-		close(sfd);
-	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	traced__waiter_free(w);
 	return ret;
 }

@@ -5,13 +5,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 #include "cmd/cmd.h"
@@ -136,31 +134,32 @@ static int count_threads(pid_t pid)
  * more for its last counters, then frozen. */
 static void sample(struct top_proc *p, int deep, int nsites)
 {
-	struct fs_traced *t = p->t;
+	struct fs_view v;
 
 	if (p->frozen)
 		return;
-	p->prev = t->st.snap;
-	if (traced__sample(t, deep, deep ? nsites : 0))
+	traced__view(p->t, &v);
+	p->prev = *v.snap;
+	if (traced__sample(p->t, deep, deep ? nsites : 0))
 		return;
 	p->last_ns = now_ns();
 	if (p->prev.mono_ns) {
-		agg__delta(&p->prev, &t->st.snap, &p->delta);
+		agg__delta(&p->prev, v.snap, &p->delta);
 		p->have_delta = 1;
 	}
-	if (t->info.exited) {
+	if (v.target->exited) {
 		p->frozen = 1;
 	} else {
-		p->threads = count_threads(t->info.pid);
+		p->threads = count_threads(v.target->pid);
 		if (!*p->cmdline)
-			read_cmdline(t->info.pid, p->cmdline, sizeof(p->cmdline));
+			read_cmdline(v.target->pid, p->cmdline, sizeof(p->cmdline));
 	}
-	if (t->st.mem.valid && !t->st.mem_age_ns) {
+	if (v.st->mem.valid && !v.st->mem_age_ns) {
 		struct top_point *pt = &p->hist[p->hist_head];
 
 		pt->ns = p->last_ns;
-		pt->resident = t->st.mem.resident;
-		pt->live = t->st.mem.live;
+		pt->resident = v.st->mem.resident;
+		pt->live = v.st->mem.live;
 		p->hist_head = (p->hist_head + 1) % p->hist_cap;
 		if (p->hist_n < p->hist_cap)
 			p->hist_n++;
@@ -188,11 +187,12 @@ static void batch_header(void)
 /* The probes' estimated cost over the last interval: 0, or -1 before the first. */
 static int interval_cost(const struct top_proc *p, struct fs_cost_est *e)
 {
-	const struct fs_traced *t = p->t;
+	struct fs_view v;
 
 	if (!p->have_delta)
 		return -1;
-	return cost__estimate(&t->plan, &p->delta, !t->st.sys_tracepoints && t->plan.nsys == FS_S__COUNT,
+	traced__view(p->t, &v);
+	return cost__estimate(v.plan, &p->delta, !v.st->sys_tracepoints && v.plan->nsys == FS_S__COUNT,
 			      (double)p->delta.mono_ns / 1e9, calib__rates(), e);
 }
 
@@ -222,23 +222,25 @@ static const char *bytes_field(uint64_t v, char *buf, size_t len)
 
 static void batch_line(const struct top_proc *p)
 {
-	const struct fs_traced *t = p->t;
-	const struct fs_memory *m = &t->st.mem;
+	struct fs_view v;
+	const struct fs_memory *m;
 	const struct fs_snapshot *d = &p->delta;
 	char tb[16], b1[32], b2[32], b3[32], b4[32];
 	time_t now = time(NULL);
 
+	traced__view(p->t, &v);
+	m = &v.st->mem;
 	strftime(tb, sizeof(tb), "%H:%M:%S", localtime(&now));
 	struct fs_cost_est e;
 	char pc[16] = "-";
 
 	if (!interval_cost(p, &e))
 		cost__percent(e.cpu_fraction, pc, sizeof(pc));
-	printf("%-8s %7d %-15s %10s %10s %10s %10s %10.0f %10.0f %-6s %-22s %s\n", tb, t->info.pid, t->info.comm,
+	printf("%-8s %7d %-15s %10s %10s %10s %10s %10.0f %10.0f %-6s %-22s %s\n", tb, v.target->pid, v.target->comm,
 	       bytes_field(m->live, b1, sizeof(b1)), held_field(m, b2, sizeof(b2)),
 	       bytes_field(m->resident, b3, sizeof(b3)), bytes_field(m->returned, b4, sizeof(b4)),
 	       rate(d->c[FS_C_ALLOCS], d->mono_ns), rate(d->c[FS_C_FREES], d->mono_ns),
-	       t->info.exited ? "exited" : "run", memmodel__diag_name(t->st.diag.kind), pc);
+	       v.target->exited ? "exited" : "run", memmodel__diag_name(v.st->diag.kind), pc);
 }
 
 /* One JSON line: the keys of `stat --json`, then top's own. The help lists the
@@ -282,14 +284,13 @@ static void json_doc(FILE *f, const struct fs_view *view, const struct fs_snapsh
 
 static void json_line(const struct top_proc *p, long seq)
 {
-	const struct fs_traced *t = p->t;
 	struct fs_view view;
 	struct timespec ts;
 	struct fs_cost_est e;
 	int have_cost = !interval_cost(p, &e);
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	traced__view(t, &view);
+	traced__view(p->t, &view);
 	json_doc(stdout, &view, &p->delta, p->cmdline, p->threads, seq,
 		 (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000, have_cost ? &e.cpu_fraction : NULL);
 }
@@ -476,11 +477,11 @@ int cmd_top(int argc, char **argv)
 	struct top_proc *procs = NULL;
 	struct tui_state ui = { .sort = TOP_SORT_LIVE, .window_s = 60, .interval_ms = 1000 };
 	pid_t pids[TOP_MAX_PIDS];
-	int npids = 0, batch = 0, json = 0, opt, idx, ret = EXIT_FAIL, sfd = -1, screen = 0, keys;
+	int npids = 0, batch = 0, json = 0, opt, idx, ret = EXIT_FAIL, screen = 0, keys, sig = 0;
 	long iterations = 0, seq = 0;
 	char err[512] = "", *end;
 	uint64_t next_ns;
-	sigset_t oldmask;
+	struct fs_waiter *w;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+p:i:bjn:vh", longopts, &idx)) != -1) {
@@ -550,10 +551,14 @@ int cmd_top(int argc, char **argv)
 		batch = 1;
 	if (!isatty(STDOUT_FILENO))
 		batch = 1;
-	if (check_can_trace())
+	if (traced__can_trace())
 		return EXIT_FAIL;
 
-	sfd = traced__signalfd(&oldmask);
+	w = traced__waiter_new();
+	if (!w) {
+		fs_err("signalfd: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
 	procs = calloc((size_t)npids, sizeof(*procs));
 	if (!procs) {
 		fs_err("out of memory");
@@ -596,8 +601,11 @@ int cmd_top(int argc, char **argv)
 			int deep = seq % TOP_DEEP_EVERY == 0;
 
 			for (int i = 0; i < npids; i++) {
+				struct fs_view v;
+
 				sample(&procs[i], deep, batch ? TOP_JSON_SITES : TOP_SITES);
-				all_exited &= procs[i].t->info.exited;
+				traced__view(procs[i].t, &v);
+				all_exited &= v.target->exited;	/* as sampled */
 			}
 			seq++;
 			if (screen) {
@@ -626,8 +634,7 @@ int cmd_top(int argc, char **argv)
 			next_ns = t + (uint64_t)ui.interval_ms * 1000000ull;
 		/* wait for the next interval, answering keys, resizes and signals meanwhile */
 		while (!quit) {
-			struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN }, { .fd = STDIN_FILENO, .events = POLLIN } };
-			int r;
+			int wake;
 
 			/* keys first: a resize (ncurses' SIGWINCH handler) shows up here as KEY_RESIZE */
 			if (screen && handle_keys(&ui, &redraw)) {
@@ -642,17 +649,9 @@ int cmd_top(int argc, char **argv)
 			t = now_ns();
 			if (t >= next_ns)
 				break;
-			r = poll(pf, keys ? 2 : 1, (int)((next_ns - t) / 1000000) + 1);
-			if (r < 0 && errno != EINTR) {
-				fs_err("poll: %s", strerror(errno));
-				quit = 1;
-				break;
-			}
-			if (r > 0 && (pf[0].revents & POLLIN)) {
-				struct signalfd_siginfo si;
-
-				if (read(sfd, &si, sizeof(si)) < 0)
-					fs_debug("signalfd: %s", strerror(errno));
+			/* keys (and resizes: curses' handler interrupts the wait) come back as input */
+			wake = traced__wait(w, NULL, keys ? STDIN_FILENO : -1, (double)(next_ns - t) / 1e9, &sig);
+			if (wake == FS_WAKE_SIGNAL || wake == FS_WAKE_ERROR) {
 				quit = 1;
 				break;
 			}
@@ -665,8 +664,6 @@ cleanup:
 	if (screen)
 		tui__end();
 	free_all(procs, npids);
-	if (sfd >= 0)
-		close(sfd);
-	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	traced__waiter_free(w);
 	return ret;
 }

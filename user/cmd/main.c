@@ -1,8 +1,6 @@
 /* main.c - command dispatch, global options and usage. */
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "cmd/cmd.h"
 #include "util/log.h"
 
@@ -22,21 +20,6 @@ static const char usage[] =
 	"\n"
 	"  fragscope <command> --help   options of one command\n"
 	"  fragscope --version\n";
-
-int check_can_trace(void)
-{
-	struct stat st;
-
-	if (geteuid() != 0) {
-		fs_err("must run as root: loading BPF programs and attaching uprobes need CAP_BPF and CAP_PERFMON");
-		return -1;
-	}
-	if (stat("/sys/kernel/btf/vmlinux", &st)) {
-		fs_err("this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): fragscope needs CONFIG_DEBUG_INFO_BTF=y");
-		return -1;
-	}
-	return 0;
-}
 
 int main(int argc, char **argv)
 {

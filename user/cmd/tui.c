@@ -208,25 +208,33 @@ static double per_s(uint64_t v, uint64_t ns)
 /* y0: first row, h rows, columns [x, x+w). */
 static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const struct tui_state *ui)
 {
-	const struct fs_traced *t = p->t;
-	const struct fs_state *st = &t->st;
-	const struct fs_memory *m = &st->mem;
-	const struct fs_snapshot *s = &st->snap, *d = &p->delta;
+	struct fs_view v;
+	const struct fs_target_info *ti;
+	const struct fs_plan *plan;
+	const struct fs_state *st;
+	const struct fs_memory *m;
+	const struct fs_snapshot *s, *d = &p->delta;
 	char b1[32], b2[32], b3[32], b4[32], n1[32], n2[32], n3[32];
 	int y = y0, ymax = y0 + h, lw = 11, vw = 11, bw;
 	uint64_t max;
 
+	traced__view(p->t, &v);
+	ti = v.target;
+	plan = v.plan;
+	st = v.st;
+	m = &st->mem;
+	s = &st->snap;
 #define ROW() if (y >= ymax) return; else y++
-	put(y, x, w, A_BOLD, "PID %d  %s", t->info.pid, t->info.comm);
-	if (t->info.exited) {
-		int l = (int)strlen(t->info.comm) + snprintf(n1, sizeof(n1), "%d", t->info.pid) + 7;
+	put(y, x, w, A_BOLD, "PID %d  %s", ti->pid, ti->comm);
+	if (ti->exited) {
+		int l = (int)strlen(ti->comm) + snprintf(n1, sizeof(n1), "%d", ti->pid) + 7;
 
 		put(y, x + l, w - l, attr_of(C_WARN) | A_BOLD | A_REVERSE, " exited ");
 	}
 	ROW();
 	put(y, x, w, 0, "%s", p->cmdline);
 	ROW();
-	put(y, x, w, 0, "allocator %s  %s", t->plan.alloc_name, t->plan.object);
+	put(y, x, w, 0, "allocator %s  %s", plan->alloc_name, plan->object);
 	ROW();
 	if (*st->settings.malloc_conf || *st->settings.glibc_tunables || *st->settings.arena_max)
 		put(y, x, w, 0, "settings %s%s%s%s%s%s", *st->settings.malloc_conf ? " MALLOC_CONF=" : "",
@@ -236,7 +244,7 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 	else
 		put(y, x, w, attr_of(C_DIM), "settings (allocator defaults)");
 	ROW();
-	if (t->plan.alloc == FS_ALLOC_GLIBC)
+	if (plan->alloc == FS_ALLOC_GLIBC)
 		put(y, x, w, 0, "threads %d  arenas %d", p->threads, m->narenas);
 	else
 		put(y, x, w, 0, "threads %d", p->threads);
@@ -307,18 +315,18 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 	    render__bytes(s->c[FS_C_UNTRACKED_BYTES], b1, sizeof(b1)), render__num(agg__lost(s), n2, sizeof(n2)),
 	    agg__lost(s) ? "  live figures are a lower bound" : "");
 	ROW();
-	if (t->info.children || t->info.execs) {
+	if (ti->children || ti->execs) {
 		/* top watches the PID only: what it started is not in these figures */
 		put(y, x, w, attr_of(C_WARN), "not traced: %llu child process%s born%s (fragscope stat --follow)",
-		    (unsigned long long)t->info.children, t->info.children == 1 ? "" : "es",
-		    t->info.execs ? ", and it exec'd a new image" : "");
+		    (unsigned long long)ti->children, ti->children == 1 ? "" : "es",
+		    ti->execs ? ", and it exec'd a new image" : "");
 		ROW();
 	}
 	{	/* what the probes cost the target over the last interval */
 		const struct fs_cost_rates *r = calib__rates();
 		struct fs_cost_est e;
 
-		if (p->have_delta && !cost__estimate(&t->plan, d, !st->sys_tracepoints && t->plan.nsys == FS_S__COUNT,
+		if (p->have_delta && !cost__estimate(plan, d, !st->sys_tracepoints && plan->nsys == FS_S__COUNT,
 						     (double)d->mono_ns / 1e9, r, &e))
 			put(y, x, w, e.cpu_fraction >= 0.1 ? attr_of(C_WARN) : 0,
 			    "probes cost the target about %s of a CPU (estimate: %s calls/s x ~%.1f us; %s)",

@@ -13,7 +13,7 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-#include "cmd/cmd.h"
+#include "util/common.h"
 #include "out/session.h"
 
 /* ---- the snapshot columns: one row per interval ---- */

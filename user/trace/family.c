@@ -10,11 +10,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/libbpf.h>
-#include "cmd/cmd.h"
 #include "trace/family.h"
+#include "trace/traced_priv.h"
 #include "util/log.h"
 #include "trace/tracer.h"
+
+struct fs_family {
+	struct fs_traced **m;	/* every image traced, in order; m[0] the one asked for */
+	int n, cap;
+	int primary;		/* the image the PID (or command) asked for runs now */
+	int max_procs;		/* images traced at once, at most */
+	struct fs_trace_opts opts;
+	struct ring_buffer *rb;	/* every tracer's process events */
+	struct fs_proc_pending *pend;	/* events read, to act on after the read */
+	int npend, cappend;
+	struct fs_unfollowed *uf;	/* not traced: not followed, or following failed */
+	int nuf, capuf;
+	uint64_t uf_more;	/* beyond the list's room */
+	uint64_t events_lost;	/* children or execs the ring had no room to report */
+};
 
 /* An event read from a ring, acted on once the read is over (acting adds rings). */
 struct fs_proc_pending {
@@ -154,7 +170,8 @@ struct fs_family *family__start(pid_t pid, char *const argv[], const struct fs_t
 	return f;
 }
 
-int family__fd(const struct fs_family *f)
+/* An fd readable when a process event waits. */
+static int family__fd(const struct fs_family *f)
 {
 	return f->rb ? ring_buffer__epoll_fd(f->rb) : -1;
 }
@@ -274,9 +291,25 @@ static int handle(struct fs_family *f, int ending)
 	return n;
 }
 
-int family__handle(struct fs_family *f)
+int family__wait(struct fs_waiter *w, struct fs_family *f, double timeout_s, int *sig)
 {
-	return handle(f, 0);
+	struct timespec ts;
+	double end;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	end = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + timeout_s;
+	for (;;) {
+		double left;
+		int r = traced__wait(w, family__primary(f), family__fd(f), timeout_s, sig);
+
+		if (r != FS_WAKE_INPUT)
+			return r;
+		/* a new process waits, stopped, for its tracer: handled at once */
+		handle(f, 0);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		left = end - ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+		timeout_s = left > 0 ? left : 0;
+	}
 }
 
 int family__sample(struct fs_family *f, int deep, int nsites)

@@ -1,21 +1,23 @@
 /* traced.c - the lifecycle of one traced process, shared by the commands. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "cmd/cmd.h"
+#include "util/common.h"
 #include "util/log.h"
 #include "alloc/census.h"
 #include "alloc/jestats.h"
 #include "model/procmem.h"
 #include "elf/symbolize.h"
 #include "trace/calib.h"
-#include "trace/traced.h"
+#include "trace/traced_priv.h"
 #include "trace/tracer.h"
 
 extern char **environ;
@@ -26,6 +28,21 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int traced__can_trace(void)
+{
+	struct stat st;
+
+	if (geteuid() != 0) {
+		fs_err("must run as root: loading BPF programs and attaching uprobes need CAP_BPF and CAP_PERFMON");
+		return -1;
+	}
+	if (stat("/sys/kernel/btf/vmlinux", &st)) {
+		fs_err("this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): fragscope needs CONFIG_DEBUG_INFO_BTF=y");
+		return -1;
+	}
+	return 0;
 }
 
 int traced__parse_pid(const char *s, pid_t *out)
@@ -121,16 +138,89 @@ int traced__shared_opt(int c, const char *name, const char *arg, struct fs_trace
 	}
 }
 
-int traced__signalfd(sigset_t *oldmask)
-{
-	sigset_t mask;
+struct fs_waiter {
+	int sfd;
+	sigset_t oldmask;
+};
 
+struct fs_waiter *traced__waiter_new(void)
+{
+	struct fs_waiter *w = calloc(1, sizeof(*w));
+	sigset_t mask;
+	int err;
+
+	if (!w)
+		return NULL;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, oldmask);
-	return signalfd(-1, &mask, SFD_CLOEXEC);
+	sigprocmask(SIG_BLOCK, &mask, &w->oldmask);
+	w->sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (w->sfd < 0) {
+		err = errno;
+		sigprocmask(SIG_SETMASK, &w->oldmask, NULL);
+		free(w);
+		errno = err;
+		return NULL;
+	}
+	return w;
+}
+
+void traced__waiter_free(struct fs_waiter *w)
+{
+	if (!w)
+		return;
+	close(w->sfd);
+	sigprocmask(SIG_SETMASK, &w->oldmask, NULL);
+	free(w);
+}
+
+int traced__wait(struct fs_waiter *w, struct fs_traced *t, int input_fd, double timeout_s, int *sig)
+{
+	uint64_t end = now_ns() + (uint64_t)(timeout_s > 0 ? timeout_s * 1e9 : 0);
+
+	for (;;) {
+		struct pollfd pf[3] = { { .fd = w->sfd, .events = POLLIN } };
+		int np = 1, ix = -1, ii = -1, r;
+		uint64_t now = now_ns();
+
+		/* a process that has exited (or is done) is not watched: its pidfd stays readable */
+		if (t && !t->done && !t->info.exited && t->tg.pidfd >= 0) {
+			ix = np;
+			pf[np++] = (struct pollfd){ .fd = t->tg.pidfd, .events = POLLIN };
+		}
+		if (input_fd >= 0) {
+			ii = np;
+			pf[np++] = (struct pollfd){ .fd = input_fd, .events = POLLIN };
+		}
+		/* +1 ms: poll rounds down, and waking just before the end would be no tick */
+		r = poll(pf, (nfds_t)np, now < end ? (int)((end - now) / 1000000) + 1 : 0);
+		if (r < 0) {
+			if (errno != EINTR) {
+				fs_err("poll: %s", strerror(errno));
+				return FS_WAKE_ERROR;
+			}
+			if (ii >= 0)
+				return FS_WAKE_INPUT;
+			continue;
+		}
+		if (pf[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(w->sfd, &si, sizeof(si)) == sizeof(si))
+				*sig = (int)si.ssi_signo;
+			else
+				fs_debug("signalfd: %s", strerror(errno));
+			return FS_WAKE_SIGNAL;
+		}
+		if (ix >= 0 && pf[ix].revents)
+			return FS_WAKE_EXITED;
+		if (ii >= 0 && pf[ii].revents)
+			return FS_WAKE_INPUT;
+		if (!r)
+			return FS_WAKE_TICK;
+	}
 }
 
 static void show_plan(const struct fs_plan *plan)
@@ -528,6 +618,11 @@ void traced__view(const struct fs_traced *t, struct fs_view *v)
 	v->duration_s = traced__elapsed(t);
 	v->max_live = t->opts.max_live;
 	v->rates = calib__rates();
+}
+
+int traced__is_command(const struct fs_traced *t)
+{
+	return t->tg.child;
 }
 
 int traced__exit_code(const struct fs_traced *t)

@@ -4,15 +4,10 @@
 #ifndef FS_TRACED_H
 #define FS_TRACED_H
 
-#include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
-#include "trace/collect.h"
-#include "out/render.h"
-#include "plan/resolve.h"
-#include "trace/target.h"
-
-struct tracer;
-struct symbolizer;
+#include <sys/types.h>
+#include "types.h"
 
 struct fs_trace_opts {
 	uint32_t max_live;	/* live-allocation map capacity */
@@ -28,21 +23,9 @@ struct fs_trace_opts {
 #define FS_LIFETIME_SHIFT 4	/* by default 1 block in 16 has its lifetime timed */
 #define FS_TRACE_OPTS_DEFAULT { .max_live = 1 << 20, .sample_bytes = 512 << 10 }
 
-struct fs_traced {
-	struct target tg;
-	struct fs_plan plan;
-	struct tracer *tr;
-	struct fs_state st;
-	struct symbolizer *sym;
-	struct fs_target_info info;
-	struct fs_trace_opts opts;
-	uint64_t t0_ns;		/* monotonic time tracing began */
-	uint64_t sample_ns;	/* how long the last sample took */
-	int detached;
-	int done;		/* final figures taken, tracer released (exited, or exec'd) */
-	uint64_t forks, execs;	/* children born, images replaced (from the kernel) */
-	uint64_t proc_lost;	/* births or execs the event ring had no room for */
-};
+/* One traced process (traced_priv.h: its fields are trace/'s own; commands read
+ * it through traced__view and the functions below). */
+struct fs_traced;
 
 /* The options every tracing command takes: getopt_long entries (all 'L', handled by
  * traced__parse_opt) and their --help lines. */
@@ -111,12 +94,37 @@ int traced__stop(struct fs_traced *t, int sig, int nsites);
 /* The view renderers take. */
 void traced__view(const struct fs_traced *t, struct fs_view *v);
 double traced__elapsed(const struct fs_traced *t);
+/* 1 if fragscope started it (a COMMAND, or an image it became): its exit status
+ * is ours to pass on, and ending the trace ends it. */
+int traced__is_command(const struct fs_traced *t);
 /* The command's exit status (0..255, 128+signal), or -1 if not ours or running. */
 int traced__exit_code(const struct fs_traced *t);
 void traced__free(struct fs_traced *t);
 
-/* Blocks SIGINT, SIGTERM and SIGHUP and returns a signalfd for them (children get
- * the old mask back before exec). */
-int traced__signalfd(sigset_t *oldmask);
+/* Checks every tracing command needs before it starts: root, BTF. 0, or -1 after
+ * saying why. */
+int traced__can_trace(void);
+
+/* Waiting between samples, the same way for every command. A waiter blocks
+ * SIGINT, SIGTERM and SIGHUP (children get the old mask back before exec) and reads
+ * them through a signalfd; freeing it restores the mask. */
+struct fs_waiter;
+
+/* What ended a wait. */
+enum fs_wake {
+	FS_WAKE_TICK = 0,	/* the time ran out */
+	FS_WAKE_SIGNAL,		/* SIGINT, SIGTERM or SIGHUP: its number in *sig */
+	FS_WAKE_EXITED,		/* the traced process exited */
+	FS_WAKE_INPUT,		/* the caller's input fd is readable, or a handler of the
+				 * caller's ran (EINTR: e.g. curses' SIGWINCH, a resize) */
+	FS_WAKE_ERROR,		/* poll failed: said on stderr */
+};
+
+/* NULL with errno set if the signalfd could not be made (signals stay as they were). */
+struct fs_waiter *traced__waiter_new(void);
+void traced__waiter_free(struct fs_waiter *w);
+/* Waits up to timeout_s seconds for a signal, the exit of t (NULL: none watched)
+ * or input on input_fd (-1: none). EINTR without input_fd is waited through. */
+int traced__wait(struct fs_waiter *w, struct fs_traced *t, int input_fd, double timeout_s, int *sig);
 
 #endif

@@ -1,0 +1,106 @@
+/* types.h - data types shared between layers, where a lower layer must know a
+ * type an upper one fills: no functions, and it includes only bpf/fragscope.h and
+ * system headers, so any folder of user/ may include it. Keep each group under its
+ * comment (several branches add to this file). */
+#ifndef FS_TYPES_H
+#define FS_TYPES_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "bpf/fragscope.h"
+
+/* ---- a process's mappings (/proc/PID/smaps): read by model/procmem, walked by
+ * alloc/census, summed by model/memmodel */
+
+enum fs_region_kind {
+	FS_RG_HEAP = 0,		/* [heap]: glibc's main arena (brk) */
+	FS_RG_ARENA_HEAP,	/* a glibc non-main heap (64 MiB aligned, heap_info at its start) */
+	FS_RG_ANON,		/* other private anonymous memory: mmapped chunks, jemalloc extents, ... */
+	FS_RG_STACK,		/* [stack] or a thread stack (guard page right below) */
+	FS_RG_RESERVED,		/* PROT_NONE: reserved address space, never resident */
+	FS_RG_FILE,		/* file mappings */
+	FS_RG_OTHER,		/* [vdso], shared memory, ... */
+	FS_RG__COUNT,
+};
+
+struct fs_region {
+	uint64_t start, end;
+	uint64_t rss, anon, lazyfree, swap;	/* bytes, from smaps */
+	char perms[5];
+	int kind;
+	int owner;		/* enum fs_owner of the whole region, or FS_OWN_MIXED */
+	uint64_t ar_ptr;	/* FS_RG_ARENA_HEAP: the arena it belongs to (from heap_info) */
+	char name[48];
+};
+
+/* Residency of npages pages from start (1 byte each). 0 or -errno. */
+typedef int (*fs_present_fn)(void *ctx, uint64_t start, uint64_t npages, uint8_t *present);
+
+struct fs_regions {
+	struct fs_region *r;
+	int n, cap;
+};
+
+/* ---- the traced processes as output sees them: trace/ fills these, out/
+ * renders them, cmd/ passes them along */
+
+struct fs_plan;
+struct fs_snapshot;
+struct fs_state;
+struct fs_cost_rates;
+
+/* How a traced process came to be traced. */
+enum fs_role {
+	FS_ROLE_TARGET,		/* the PID or command asked for */
+	FS_ROLE_CHILD,		/* born during the trace (fork), traced from birth */
+	FS_ROLE_EXEC,		/* a new image of a traced process, traced from its start */
+};
+
+struct fs_target_info {
+	pid_t pid;
+	char comm[32];
+	int exited;
+	int exit_code;		/* -1 unknown (not our child, or still running) */
+	int attached_at_start;	/* started under fragscope: nothing before attach */
+	int role;		/* enum fs_role */
+	pid_t ppid;		/* FS_ROLE_CHILD: the traced parent */
+	int replaced;		/* this image was replaced by exec: figures end there */
+	char late[96];		/* not held at birth: why (calls before attach missed) */
+	uint64_t children;	/* children born during the trace (traced or not) */
+	uint64_t execs;		/* images replaced (exec) during the trace */
+	int follow;		/* children and new images are traced (by a family) */
+};
+
+struct fs_view {
+	const struct fs_target_info *target;
+	const struct fs_plan *plan;
+	const struct fs_snapshot *snap;
+	const struct fs_state *st;	/* memory, diagnosis; NULL when not collected */
+	double duration_s;
+	uint32_t max_live;
+	const struct fs_cost_rates *rates;	/* trap costs (cost.h); NULL: no probe_cost */
+};
+
+/* A process seen and not traced, and why. */
+struct fs_unfollowed {
+	pid_t pid;
+	pid_t ppid;
+	char comm[32];
+	char why[200];
+	int chosen;		/* not followed by choice (-p without --follow, --no-follow) */
+};
+
+/* Every process of a traced family (struct fs_family): the image asked for is
+ * views[primary]. */
+struct fs_procs_view {
+	const struct fs_view *views;
+	int n;
+	int primary;
+	int follow;
+	const struct fs_unfollowed *uf;
+	int nuf;
+	uint64_t uf_more;	/* not traced beyond the list */
+	uint64_t events_lost;	/* births or execs never reported */
+};
+
+#endif
