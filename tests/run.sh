@@ -1,9 +1,19 @@
 #!/bin/bash
-# run.sh - the whole suite: unit tests (no root) then integration tests (root).
+# run.sh - the whole suite: the layering check, unit tests (no root), then integration tests (root).
 # Ends with one line "N passed, M failed"; exits non-zero if anything failed.
 cd "$(dirname "$0")/.." || exit 1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+
+echo "== layers (tools/check-layers.sh: which folder of user/ may include which)"
+if tools/check-layers.sh > "$log.layers" 2>&1; then
+	cat "$log.layers"
+	echo "PASS layers" | tee -a "$log"
+else
+	cat "$log.layers"
+	echo "FAIL layers: $(grep -v -e '^layers:' -e 'known, being fixed' "$log.layers" | head -3 | tr '\n' ' ')" | tee -a "$log"
+fi
+rm -f "$log.layers"
 
 echo "== unit tests"
 .output/unit/run_unit 2>&1 | tee -a "$log"
