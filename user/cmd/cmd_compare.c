@@ -876,7 +876,6 @@ int cmd_compare(int argc, char **argv)
 	target__stdout_to_stderr(json);	/* stdout: the document only */
 	w = traced__waiter_new();
 	if (!w) {
-		fs_err("signalfd: %s", strerror(errno));
 		free(vs);
 		return EXIT_FAIL;
 	}

@@ -167,10 +167,8 @@ int cmd_record(int argc, char **argv)
 	}
 
 	w = traced__waiter_new();
-	if (!w) {
-		fs_err("signalfd: %s", strerror(errno));
+	if (!w)
 		goto undo;
-	}
 	t = traced__start(pid, argv + optind, &topts, err, sizeof(err));
 	if (!t) {
 		fs_err("%s", err);

@@ -141,10 +141,8 @@ int cmd_stat(int argc, char **argv)
 
 	topts.follow = follow >= 0 ? follow : pid == 0;
 	w = traced__waiter_new();
-	if (!w) {
-		fs_err("signalfd: %s", strerror(errno));
+	if (!w)
 		goto cleanup;
-	}
 	target__stdout_to_stderr(json && !outfile);	/* stdout: the document only */
 	fam = family__start(pid, argv + optind, &topts, max_procs, err, sizeof(err));
 	if (!fam) {

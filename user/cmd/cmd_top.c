@@ -555,10 +555,8 @@ int cmd_top(int argc, char **argv)
 		return EXIT_FAIL;
 
 	w = traced__waiter_new();
-	if (!w) {
-		fs_err("signalfd: %s", strerror(errno));
+	if (!w)
 		return EXIT_FAIL;
-	}
 	procs = calloc((size_t)npids, sizeof(*procs));
 	if (!procs) {
 		fs_err("out of memory");

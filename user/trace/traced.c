@@ -159,6 +159,7 @@ struct fs_waiter *traced__waiter_new(void)
 	w->sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (w->sfd < 0) {
 		err = errno;
+		fs_err("signalfd: %s", strerror(err));
 		sigprocmask(SIG_SETMASK, &w->oldmask, NULL);
 		free(w);
 		errno = err;

@@ -120,7 +120,7 @@ enum fs_wake {
 	FS_WAKE_ERROR,		/* poll failed: said on stderr */
 };
 
-/* NULL with errno set if the signalfd could not be made (signals stay as they were). */
+/* NULL after saying why if the signalfd could not be made (signals stay as they were). */
 struct fs_waiter *traced__waiter_new(void);
 void traced__waiter_free(struct fs_waiter *w);
 /* Waits up to timeout_s seconds for a signal, the exit of t (NULL: none watched)
