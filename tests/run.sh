@@ -14,6 +14,19 @@ else
 	echo "FAIL layers: $(grep -v -e '^layers:' -e 'known, being fixed' "$log.layers" | head -3 | tr '\n' ' ')" | tee -a "$log"
 fi
 rm -f "$log.layers"
+# the check can fail: a copy of user/ with an upward include and a header cycle
+lt=$(mktemp -d)
+mkdir -p "$lt/tools" && cp -r user "$lt/" && cp tools/check-layers.sh "$lt/tools/"
+echo '#include "cmd/cmd.h"' >> "$lt/user/util/log.h"
+echo '#include "model/cost.h"' >> "$lt/user/model/agg.h"
+out=$("$lt/tools/check-layers.sh" 2>&1)
+if [ $? = 1 ] && grep -q '^user/util/log.h:[0-9]*: util/ includes cmd/cmd.h' <<<"$out" &&
+   grep -q '^include cycle: .*model/agg.h -> model/cost.h' <<<"$out"; then
+	echo "PASS layers_check_fails" | tee -a "$log"
+else
+	echo "FAIL layers_check_fails: $(tr '\n' ' ' <<<"$out" | head -c 300)" | tee -a "$log"
+fi
+rm -rf "$lt"
 
 echo "== unit tests"
 .output/unit/run_unit 2>&1 | tee -a "$log"
