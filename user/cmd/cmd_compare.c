@@ -16,6 +16,7 @@
 #include "cmd/cmd.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/parse.h"
 #include "out/render.h"
 #include "plan/resolve.h"
 #include "out/session.h"
@@ -799,12 +800,22 @@ int cmd_compare(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+i:o:jvh", longopts, &idx)) != -1) {
 		switch (opt) {
 		case 'V': list = optarg; break;
-		case 'I': idle = strtod(optarg, NULL); break;
+		case 'I':
+			if (parse__duration("--idle", optarg, 1, &idle))
+				goto usage;
+			break;
 		case 'J': jemalloc_lib = optarg; break;
 		case 'l': load = optarg; break;
-		case 'i': interval = strtod(optarg, NULL) / 1000; break;
+		case 'i':
+			if (parse__interval("-i", optarg, 10, PARSE_INTERVAL_MAX_MS, &interval))
+				goto usage;
+			interval /= 1000;
+			break;
 		case 'o': dir = optarg; break;
-		case 'T': timeout = strtod(optarg, NULL); break;
+		case 'T':
+			if (parse__duration("--timeout", optarg, 0, &timeout))
+				goto usage;
+			break;
 		case 'j': json = 1; break;
 		case 'H': html = optarg; break;
 		case 'L':
@@ -823,10 +834,6 @@ int cmd_compare(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		fs_err("nothing to compare: give -- COMMAND (see fragscope compare --help)");
-		goto usage;
-	}
-	if (idle < 0 || interval < 0.01 || timeout <= 0) {
-		fs_err("invalid --idle, --interval or --timeout");
 		goto usage;
 	}
 	copy = strdup(list);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "cmd/cmd.h"
 #include "util/log.h"
+#include "util/parse.h"
 #include "out/render.h"
 #include "out/session.h"
 #include "trace/traced.h"
@@ -114,18 +115,13 @@ int cmd_record(int argc, char **argv)
 			path = optarg;
 			break;
 		case 'i':
-			interval = strtod(optarg, NULL) / 1000;
-			if (!(interval >= 0.01)) {
-				fs_err("invalid interval '%s' (milliseconds, >= 10)", optarg);
+			if (parse__interval("-i", optarg, 10, PARSE_INTERVAL_MAX_MS, &interval))
 				return EXIT_USAGE;
-			}
+			interval /= 1000;
 			break;
 		case 'd':
-			duration = strtod(optarg, NULL);
-			if (!(duration > 0)) {
-				fs_err("invalid duration '%s' (seconds, > 0)", optarg);
+			if (parse__duration("-d", optarg, 0, &duration))
 				return EXIT_USAGE;
-			}
 			break;
 		case 'q':
 			quiet = 1;

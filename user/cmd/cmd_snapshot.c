@@ -12,6 +12,7 @@
 #include "alloc/jestats.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/parse.h"
 #include "model/memmodel.h"
 #include "model/procmem.h"
 #include "out/render.h"
@@ -315,14 +316,13 @@ int cmd_snapshot(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "p:jvh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'p': {
-			char *end;
+			uint64_t v;
 
-			pid = strtol(optarg, &end, 10);
-			if (*end || pid <= 0 || pid > 0x7fffffff) {
-				fs_err("invalid PID '%s'", optarg);
+			if (parse__count("PID", "-p", optarg, 1, 0x7fffffff, &v)) {
 				ret = EXIT_USAGE;
 				goto cleanup;
 			}
+			pid = (long)v;
 			break;
 		}
 		case 'j': json = 1; break;

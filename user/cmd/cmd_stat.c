@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "cmd/cmd.h"
 #include "util/log.h"
+#include "util/parse.h"
 #include "trace/family.h"
 #include "out/render.h"
 #include "trace/target.h"
@@ -88,18 +89,13 @@ int cmd_stat(int argc, char **argv)
 				return EXIT_USAGE;
 			break;
 		case 'd':
-			duration = strtod(optarg, NULL);
-			if (duration <= 0) {
-				fs_err("invalid duration '%s' (seconds, > 0)", optarg);
+			if (parse__duration("-d", optarg, 0, &duration))
 				return EXIT_USAGE;
-			}
 			break;
 		case 'i':
-			interval = strtod(optarg, NULL) / 1000;
-			if (interval < 0.01) {
-				fs_err("invalid interval '%s' (milliseconds, >= 10)", optarg);
+			if (parse__interval("-i", optarg, 10, PARSE_INTERVAL_MAX_MS, &interval))
 				return EXIT_USAGE;
-			}
+			interval /= 1000;
 			break;
 		case 'j':
 			json = 1;
@@ -114,13 +110,10 @@ int cmd_stat(int argc, char **argv)
 			follow = 0;
 			break;
 		case 'M': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
+			uint64_t v;
 
-			if (end == optarg || *end || v < 1 || v > 1024) {
-				fs_err("invalid --max-procs '%s' (1 to 1024)", optarg);
+			if (parse__count("process count", "--max-procs", optarg, 1, 1024, &v))
 				return EXIT_USAGE;
-			}
 			max_procs = (int)v;
 			break;
 		}

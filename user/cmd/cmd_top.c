@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include "model/cost.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/parse.h"
 #include "out/render.h"
 #include "trace/traced.h"
 #include "cmd/tui.h"
@@ -479,7 +481,7 @@ int cmd_top(int argc, char **argv)
 	pid_t pids[TOP_MAX_PIDS];
 	int npids = 0, batch = 0, json = 0, opt, idx, ret = EXIT_FAIL, screen = 0, keys, sig = 0;
 	long iterations = 0, seq = 0;
-	char err[512] = "", *end;
+	char err[512] = "";
 	uint64_t next_ns;
 	struct fs_waiter *w;
 
@@ -501,12 +503,10 @@ int cmd_top(int argc, char **argv)
 			npids++;
 			break;
 		case 'i': {
-			double v = strtod(optarg, &end);
+			double v;
 
-			if (end == optarg || *end || v < 10 || v > 3600000) {
-				fs_err("invalid interval '%s' (milliseconds, 10 to 3600000)", optarg);
+			if (parse__interval("-i", optarg, 10, 3600000, &v))
 				return EXIT_USAGE;
-			}
 			ui.interval_ms = (unsigned)v;
 			break;
 		}
@@ -516,14 +516,14 @@ int cmd_top(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
-		case 'n':
-			errno = 0;
-			iterations = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || iterations <= 0) {
-				fs_err("invalid iteration count '%s' (> 0)", optarg);
+		case 'n': {
+			uint64_t v;
+
+			if (parse__count("iteration count", "-n", optarg, 1, LONG_MAX, &v))
 				return EXIT_USAGE;
-			}
+			iterations = (long)v;
 			break;
+		}
 		case 'h':
 			fputs(top_usage, stdout);
 			top_json_keys(stdout);

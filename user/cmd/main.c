@@ -4,22 +4,34 @@
 #include "cmd/cmd.h"
 #include "util/log.h"
 
-static const char usage[] =
-	"usage: fragscope [-v] <command> [options]\n"
-	"\n"
-	"Explains where a process's memory goes: every allocation and free, counted\n"
-	"exactly in the kernel through uprobes on its allocator (glibc malloc or jemalloc).\n"
-	"\n"
-	"commands:\n"
-	"  stat      count allocations of a running PID or a command, print a summary\n"
-	"  record    trace like stat and record every snapshot into a session file\n"
-	"  report    show a recorded session: text, JSON, CSV, HTML, flame graph, diff\n"
-	"  snapshot  what a running heap holds now: glibc's arenas walked from outside\n"
-	"  compare   glibc against jemalloc variants of one workload, with a verdict\n"
-	"  top       watch running PIDs live: waterfall, rates, history, sites (full screen)\n"
-	"\n"
-	"  fragscope <command> --help   options of one command\n"
-	"  fragscope --version\n";
+/* The commands, in the order the usage lists them; exact names, no prefixes. */
+static const struct fs_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;	/* one line of the usage text */
+} commands[] = {
+	{ "stat", cmd_stat, "count allocations of a running PID or a command, print a summary" },
+	{ "record", cmd_record, "trace like stat and record every snapshot into a session file" },
+	{ "report", cmd_report, "show a recorded session: text, JSON, CSV, HTML, flame graph, diff" },
+	{ "snapshot", cmd_snapshot, "what a running heap holds now: glibc's arenas walked from outside" },
+	{ "compare", cmd_compare, "glibc against jemalloc variants of one workload, with a verdict" },
+	{ "top", cmd_top, "watch running PIDs live: waterfall, rates, history, sites (full screen)" },
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: fragscope [-v] <command> [options]\n"
+	      "\n"
+	      "Explains where a process's memory goes: every allocation and free, counted\n"
+	      "exactly in the kernel through uprobes on its allocator (glibc malloc or jemalloc).\n"
+	      "\n"
+	      "commands:\n", f);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s  %s\n", commands[i].name, commands[i].summary);
+	fputs("\n"
+	      "  fragscope <command> --help   options of one command\n"
+	      "  fragscope --version\n", f);
+}
 
 int main(int argc, char **argv)
 {
@@ -27,7 +39,7 @@ int main(int argc, char **argv)
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			fputs(usage, stdout);
+			usage(stdout);
 			return EXIT_OK;
 		} else if (!strcmp(argv[i], "--version")) {
 			printf("fragscope %s\n", FRAGSCOPE_VERSION);
@@ -36,26 +48,17 @@ int main(int argc, char **argv)
 			fs_verbose += (int)strlen(argv[i] + 1);
 		} else {
 			fs_err("unknown option %s", argv[i]);
-			fputs(usage, stderr);
+			usage(stderr);
 			return EXIT_USAGE;
 		}
 	}
 	if (i >= argc) {
-		fputs(usage, stderr);
+		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!strcmp(argv[i], "stat"))
-		return cmd_stat(argc - i, argv + i);
-	if (!strcmp(argv[i], "record"))
-		return cmd_record(argc - i, argv + i);
-	if (!strcmp(argv[i], "report"))
-		return cmd_report(argc - i, argv + i);
-	if (!strcmp(argv[i], "snapshot"))
-		return cmd_snapshot(argc - i, argv + i);
-	if (!strcmp(argv[i], "compare"))
-		return cmd_compare(argc - i, argv + i);
-	if (!strcmp(argv[i], "top"))
-		return cmd_top(argc - i, argv + i);
+	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+		if (!strcmp(argv[i], commands[c].name))
+			return commands[c].run(argc - i, argv + i);
 	fs_err("unknown command '%s' (see fragscope --help)", argv[i]);
 	return EXIT_USAGE;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "util/common.h"
 #include "util/log.h"
+#include "util/parse.h"
 #include "alloc/census.h"
 #include "alloc/jestats.h"
 #include "model/procmem.h"
@@ -47,15 +48,10 @@ int traced__can_trace(void)
 
 int traced__parse_pid(const char *s, pid_t *out)
 {
-	char *end;
-	long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0 || v > 0x7fffffff) {
-		fs_err("invalid PID '%s'", s);
+	if (parse__count("PID", "-p", s, 1, 0x7fffffff, &v))
 		return -1;
-	}
 	*out = (pid_t)v;
 	return 0;
 }
@@ -73,8 +69,8 @@ int traced__check_target(const char *cmd, int have_pid, int have_command)
 
 int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg)
 {
-	char *end, msg[160];
-	unsigned long long v;
+	char msg[160];
+	uint64_t v;
 
 	if (!strcmp(name, "census")) {
 		o->census = 1;
@@ -94,25 +90,19 @@ int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg
 	}
 	if (strcmp(name, "max-live") && strcmp(name, "sample-bytes"))
 		return 0;
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-') {
-		fs_err("invalid --%s '%s'", name, arg);
-		return -1;
-	}
 	if (!strcmp(name, "max-live")) {
-		if (v < 1 || v > (1u << 30)) {
-			fs_err("invalid --max-live '%s' (1 to 2^30)", arg);
+		if (parse__count("block count", "--max-live", arg, 1, 1u << 30, &v))
 			return -1;
-		}
 		o->max_live = (uint32_t)v;
 		if (tracer__check_max_live(o->max_live, msg, sizeof(msg))) {
 			fs_err("%s", msg);
 			return -1;
 		}
 	} else {
+		if (parse__size("--sample-bytes", arg, 0, UINT64_MAX, &v))
+			return -1;
 		if (v && v < 64) {
-			fs_err("invalid --sample-bytes '%s' (0, or at least 64)", arg);
+			parse__complain("size", "--sample-bytes", arg, PARSE_RANGE, "bytes, 0, or at least 64");
 			return -1;
 		}
 		o->sample_bytes = v;
