@@ -106,14 +106,14 @@ static void text_totals(FILE *f, const struct session_row *r)
 	uint64_t lost = U(r, "untracked") + U(r, "stale") + U(r, "unmatched_returns") + U(r, "prog_misses");
 
 	fprintf(f, "\n  totals at the end\n");
-#define ROW(val, label, extra) fprintf(f, " %18s  %-22s %s\n", render__num(val, n1, sizeof(n1)), label, extra)
-	ROW(U(r, "allocs"), "allocations", render__bytes(U(r, "bytes_allocated"), b1, sizeof(b1)));
-	ROW(U(r, "frees"), "frees", render__bytes(U(r, "bytes_freed"), b1, sizeof(b1)));
+#define ROW(val, label, extra) fprintf(f, " %18s  %-22s %s\n", fmt__num(val, n1, sizeof(n1)), label, extra)
+	ROW(U(r, "allocs"), "allocations", fmt__bytes(U(r, "bytes_allocated"), b1, sizeof(b1)));
+	ROW(U(r, "frees"), "frees", fmt__bytes(U(r, "bytes_freed"), b1, sizeof(b1)));
 	if (U(r, "frees_unknown"))
 		ROW(U(r, "frees_unknown"), "frees of unknown size", "(blocks allocated before attach)");
 	ROW(U(r, "failed_allocs"), "failed allocations", "");
 	ROW(U(r, "free_null"), "free(NULL)", "");
-	ROW(U(r, "live_count"), "live blocks", render__bytes(U(r, "live_bytes"), b1, sizeof(b1)));
+	ROW(U(r, "live_count"), "live blocks", fmt__bytes(U(r, "live_bytes"), b1, sizeof(b1)));
 	ROW(lost, "lost", lost ? "(untracked, stale, unmatched or skipped: live figures are NOT EXACT)"
 			       : "(exact: every call was counted)");
 #undef ROW
@@ -141,14 +141,14 @@ static void text_waterfall(FILE *f, const struct session_data *d)
 	snprintf(h2, sizeof(h2), "at the end (%.1f s)", end->t_s);
 	fprintf(f, "\n  memory waterfall       %18s %20s\n", h1, h2);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-		fprintf(f, "  %-20s %18s %20s   %s\n", rows[i][0], render__bytes(U(pk, rows[i][0]), b1, sizeof(b1)),
-			render__bytes(U(end, rows[i][0]), b2, sizeof(b2)), rows[i][1]);
+		fprintf(f, "  %-20s %18s %20s   %s\n", rows[i][0], fmt__bytes(U(pk, rows[i][0]), b1, sizeof(b1)),
+			fmt__bytes(U(end, rows[i][0]), b2, sizeof(b2)), rows[i][1]);
 	fprintf(f, "  %-20s %17.0f%% %19.0f%%   resident share without live data\n", "fragmentation",
 		100 * V(pk, "fragmentation"), 100 * V(end, "fragmentation"));
 	pk = session__peak(d, COL("live_bytes"));
-	fprintf(f, "  peak live %s at %.1f s", render__bytes(U(pk, "live_bytes"), b1, sizeof(b1)), pk->t_s);
+	fprintf(f, "  peak live %s at %.1f s", fmt__bytes(U(pk, "live_bytes"), b1, sizeof(b1)), pk->t_s);
 	pk = session__peak(d, COL("rss_anon"));
-	fprintf(f, "; peak RssAnon %s at %.1f s\n", render__bytes(U(pk, "rss_anon"), b1, sizeof(b1)), pk->t_s);
+	fprintf(f, "; peak RssAnon %s at %.1f s\n", fmt__bytes(U(pk, "rss_anon"), b1, sizeof(b1)), pk->t_s);
 }
 
 static void text_ledger(FILE *f, const struct session_data *d)
@@ -166,22 +166,22 @@ static void text_ledger(FILE *f, const struct session_data *d)
 		if (!session__rowi(r, COL(col)))
 			continue;
 		snprintf(name, sizeof(name), "madvise %s", adv_names[a]);
-		fprintf(f, "  %-22s %10s", name, render__num(U(r, col), n1, sizeof(n1)));
+		fprintf(f, "  %-22s %10s", name, fmt__num(U(r, col), n1, sizeof(n1)));
 		snprintf(col, sizeof(col), "madv_%s_bytes", adv_cols[a]);
-		fprintf(f, " %12s", render__bytes(U(r, col), b1, sizeof(b1)));
+		fprintf(f, " %12s", fmt__bytes(U(r, col), b1, sizeof(b1)));
 		snprintf(col, sizeof(col), "madv_%s_resident", adv_cols[a]);
-		fprintf(f, " %14s", render__bytes(U(r, col), b2, sizeof(b2)));
+		fprintf(f, " %14s", fmt__bytes(U(r, col), b2, sizeof(b2)));
 		snprintf(col, sizeof(col), "madv_%s_errors", adv_cols[a]);
-		fprintf(f, " %8s\n", render__num(U(r, col), n1, sizeof(n1)));
+		fprintf(f, " %8s\n", fmt__num(U(r, col), n1, sizeof(n1)));
 	}
-	fprintf(f, "  %-22s %10s %12s %14s\n", "munmap", render__num(U(r, "munmap_calls"), n1, sizeof(n1)),
-		render__bytes(U(r, "munmap_bytes"), b1, sizeof(b1)), render__bytes(U(r, "munmap_resident"), b2, sizeof(b2)));
-	fprintf(f, "  %-22s %10s %12s %14s\n", "brk shrink", render__num(U(r, "brk_shrink_calls"), n1, sizeof(n1)),
-		render__bytes(U(r, "brk_shrink_bytes"), b1, sizeof(b1)),
-		render__bytes(U(r, "brk_shrink_resident"), b2, sizeof(b2)));
+	fprintf(f, "  %-22s %10s %12s %14s\n", "munmap", fmt__num(U(r, "munmap_calls"), n1, sizeof(n1)),
+		fmt__bytes(U(r, "munmap_bytes"), b1, sizeof(b1)), fmt__bytes(U(r, "munmap_resident"), b2, sizeof(b2)));
+	fprintf(f, "  %-22s %10s %12s %14s\n", "brk shrink", fmt__num(U(r, "brk_shrink_calls"), n1, sizeof(n1)),
+		fmt__bytes(U(r, "brk_shrink_bytes"), b1, sizeof(b1)),
+		fmt__bytes(U(r, "brk_shrink_resident"), b2, sizeof(b2)));
 	if (U(r, "malloc_trim_calls"))
-		fprintf(f, "  %-22s %10s %12s %14s\n", "malloc_trim()", render__num(U(r, "malloc_trim_calls"), n1, sizeof(n1)),
-			"", render__bytes(U(r, "malloc_trim_resident"), b2, sizeof(b2)));
+		fprintf(f, "  %-22s %10s %12s %14s\n", "malloc_trim()", fmt__num(U(r, "malloc_trim_calls"), n1, sizeof(n1)),
+			"", fmt__bytes(U(r, "malloc_trim_resident"), b2, sizeof(b2)));
 	fprintf(f, "  by source:");
 	for (int i = 0; i < NSRC; i++) {
 		char c2[48];
@@ -191,8 +191,8 @@ static void text_ledger(FILE *f, const struct session_data *d)
 		if (session__col_absent(d, COL(col)))
 			fprintf(f, " %s not recorded (a session from an older fragscope)", src_cols[i]);
 		else if (U(r, col))
-			fprintf(f, " %s %s (%s calls)", src_cols[i], render__bytes(U(r, c2), b1, sizeof(b1)),
-				render__num(U(r, col), n1, sizeof(n1)));
+			fprintf(f, " %s %s (%s calls)", src_cols[i], fmt__bytes(U(r, c2), b1, sizeof(b1)),
+				fmt__num(U(r, col), n1, sizeof(n1)));
 	}
 	/* the timeline of releases, from the per-interval deltas */
 	for (long i = 0, seq = -1; i < d->nevents; i++) {
@@ -213,10 +213,10 @@ static void text_ledger(FILE *f, const struct session_data *d)
 	}
 	fprintf(f, "\n  releases happened in %ld of %ld intervals", intervals, d->nrows);
 	if (best >= 0)
-		fprintf(f, "; the largest: %s at %.1f s", render__bytes((uint64_t)best_res, b1, sizeof(b1)),
+		fprintf(f, "; the largest: %s at %.1f s", fmt__bytes((uint64_t)best_res, b1, sizeof(b1)),
 			d->events[best].t_s);
-	fprintf(f, "\n  page faults: %s (%s on pages released < 1 s before)\n", render__num(U(r, "faults"), n1, sizeof(n1)),
-		render__num(U(r, "churn_faults"), b1, sizeof(b1)));
+	fprintf(f, "\n  page faults: %s (%s on pages released < 1 s before)\n", fmt__num(U(r, "faults"), n1, sizeof(n1)),
+		fmt__num(U(r, "churn_faults"), b1, sizeof(b1)));
 }
 
 static int cmp_alloc(const void *a, const void *b)
@@ -230,8 +230,8 @@ static void text_site(FILE *f, const struct session_site *x)
 {
 	char b1[32], b2[32];
 
-	fprintf(f, "  %12s live  %12s allocated  %s\n", render__bytes(site_live(x), b1, sizeof(b1)),
-		render__bytes(x->bytes, b2, sizeof(b2)), x->nframes ? x->frame[0] : "(no stack)");
+	fprintf(f, "  %12s live  %12s allocated  %s\n", fmt__bytes(site_live(x), b1, sizeof(b1)),
+		fmt__bytes(x->bytes, b2, sizeof(b2)), x->nframes ? x->frame[0] : "(no stack)");
 	for (int fr = 1; fr < x->nframes && fr < 4; fr++)
 		fprintf(f, "  %12s       %12s             %s\n", "", "", x->frame[fr]);
 }
@@ -250,7 +250,7 @@ static void text_sites(FILE *f, const struct session_data *d)
 		if (d->rows[i].seq == d->sites_seq)
 			t = d->rows[i].t_s;
 	fprintf(f, "\n  top allocation sites by live bytes (sampled every ~%s allocated: estimates; at %.1f s)\n",
-		render__bytes((uint64_t)strtoull(session__meta(d, "sample_bytes", "0"), NULL, 10), b1, sizeof(b1)), t);
+		fmt__bytes((uint64_t)strtoull(session__meta(d, "sample_bytes", "0"), NULL, 10), b1, sizeof(b1)), t);
 	for (int i = 0; i < d->nsites && i < 5; i++)
 		text_site(f, &d->sites[i]);
 	by = malloc(sizeof(*by) * (size_t)d->nsites);
@@ -550,7 +550,7 @@ static void flame_draw(FILE *f, const struct fnode *n, double x, int depth, doub
 	fprintf(f, "<g><title>");
 	chart__xml(f, n->name);
 	fprintf(f, " (%s, %.1f%%)</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"rgb(%u,%u,%u)\" rx=\"2\"/>",
-		render__bytes(n->value, b, sizeof(b)), total ? 100.0 * (double)n->value / (double)total : 0, x,
+		fmt__bytes(n->value, b, sizeof(b)), total ? 100.0 * (double)n->value / (double)total : 0, x,
 		30 + depth * FG_ROW, w > 0.5 ? w - 0.5 : w, FG_ROW - 1, 205 + h % 50, 80 + (h >> 8) % 130, 40 + (h >> 16) % 50);
 	if (w > 30) {
 		int chars = (int)(w / 7) - 1;
@@ -608,7 +608,7 @@ static int report_flamegraph(FILE *f, const struct session_data *d)
 		   "<text x=\"%.0f\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">live bytes by allocation stack: ",
 		FG_W + 20, height, FG_W + 20, height, (FG_W + 20) / 2);
 	chart__xml(f, d->path);
-	fprintf(f, " (%s, sampled estimates)</text>\n", render__bytes(root.value, b, sizeof(b)));
+	fprintf(f, " (%s, sampled estimates)</text>\n", fmt__bytes(root.value, b, sizeof(b)));
 	if (root.value)
 		flame_draw(f, &root, 10, 0, FG_W / (double)root.value, root.value);
 	else
@@ -657,7 +657,7 @@ static long release_marks(const struct session_data *d, struct chart_mark *marks
 		} else if (calls) {
 			t = titles + n * MARK_TITLE;
 			o = (size_t)snprintf(t, MARK_TITLE, "%.1f s: %" PRIu64 " release calls, %s resident returned (",
-					     d->events[i].t_s, calls, render__bytes((int64_t)res > 0 ? res : 0, b, sizeof(b)));
+					     d->events[i].t_s, calls, fmt__bytes((int64_t)res > 0 ? res : 0, b, sizeof(b)));
 			for (long e = i, first = 1; e < k && o < MARK_TITLE; e++)
 				if (!strcmp(d->events[e].kind, "source")) {
 					o += (size_t)snprintf(t + o, MARK_TITLE - o, "%s%s", first ? "" : ", ", d->events[e].name);
@@ -788,7 +788,7 @@ static void svg_hist(FILE *f, const struct session_data *d, const char *name, co
 		fprintf(f, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#2e86c1\">"
 			   "<title>", x + 1, y0 - bh, bw > 3 ? bw - 2 : bw, bh);
 		chart__xml(f, lab);
-		fprintf(f, ": %s</title></rect>\n", render__num(h->count > 0 ? (uint64_t)h->count : 0, cnt, sizeof(cnt)));
+		fprintf(f, ": %s</title></rect>\n", fmt__num(h->count > 0 ? (uint64_t)h->count : 0, cnt, sizeof(cnt)));
 		if (k % every == 0) {
 			fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">", x + bw / 2, HI_H - 8);
 			chart__xml(f, lab);
@@ -851,18 +851,18 @@ static int report_html(FILE *f, const struct session_data *d)
 
 	fprintf(f, "<h2>Totals at the end</h2>\n<table>\n");
 #define NROW(label, v, extra) fprintf(f, "<tr><th>%s</th><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n", label, \
-				      render__num(v, n1, sizeof(n1)), extra)
-	NROW("allocations", U(end, "allocs"), render__bytes(U(end, "bytes_allocated"), b1, sizeof(b1)));
-	NROW("frees", U(end, "frees"), render__bytes(U(end, "bytes_freed"), b1, sizeof(b1)));
+				      fmt__num(v, n1, sizeof(n1)), extra)
+	NROW("allocations", U(end, "allocs"), fmt__bytes(U(end, "bytes_allocated"), b1, sizeof(b1)));
+	NROW("frees", U(end, "frees"), fmt__bytes(U(end, "bytes_freed"), b1, sizeof(b1)));
 	NROW("failed allocations", U(end, "failed_allocs"), "");
-	NROW("live blocks", U(end, "live_count"), render__bytes(U(end, "live_bytes"), b1, sizeof(b1)));
+	NROW("live blocks", U(end, "live_count"), fmt__bytes(U(end, "live_bytes"), b1, sizeof(b1)));
 	NROW("untracked", U(end, "untracked"), "");
 #undef NROW
 	fprintf(f, "</table>\n<h2>Waterfall</h2>\n<table><tr><th></th><th>at peak resident (%.1f s)</th>"
 		   "<th>at the end (%.1f s)</th></tr>\n", pk->t_s, end->t_s);
 	for (size_t i = 0; i < sizeof(wf) / sizeof(wf[0]); i++)
 		fprintf(f, "<tr><th>%s</th><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n", wf[i],
-			render__bytes(U(pk, wf[i]), b1, sizeof(b1)), render__bytes(U(end, wf[i]), b2, sizeof(b2)));
+			fmt__bytes(U(pk, wf[i]), b1, sizeof(b1)), fmt__bytes(U(end, wf[i]), b2, sizeof(b2)));
 	fprintf(f, "<tr><th>fragmentation</th><td class=\"n\">%.0f%%</td><td class=\"n\">%.0f%%</td></tr></table>\n",
 		100 * V(pk, "fragmentation"), 100 * V(end, "fragmentation"));
 
@@ -875,18 +875,18 @@ static int report_html(FILE *f, const struct session_data *d)
 		snprintf(c3, sizeof(c3), "madv_%s_resident", adv_cols[a]);
 		if (U(end, c))
 			fprintf(f, "<tr><th>madvise %s</th><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
-				adv_names[a], render__num(U(end, c), n1, sizeof(n1)), render__bytes(U(end, c2), b1, sizeof(b1)),
-				render__bytes(U(end, c3), b2, sizeof(b2)));
+				adv_names[a], fmt__num(U(end, c), n1, sizeof(n1)), fmt__bytes(U(end, c2), b1, sizeof(b1)),
+				fmt__bytes(U(end, c3), b2, sizeof(b2)));
 	}
 	fprintf(f, "<tr><th>munmap</th><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
-		render__num(U(end, "munmap_calls"), n1, sizeof(n1)), render__bytes(U(end, "munmap_bytes"), b1, sizeof(b1)),
-		render__bytes(U(end, "munmap_resident"), b2, sizeof(b2)));
+		fmt__num(U(end, "munmap_calls"), n1, sizeof(n1)), fmt__bytes(U(end, "munmap_bytes"), b1, sizeof(b1)),
+		fmt__bytes(U(end, "munmap_resident"), b2, sizeof(b2)));
 	fprintf(f, "<tr><th>brk shrink</th><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
-		render__num(U(end, "brk_shrink_calls"), n1, sizeof(n1)), render__bytes(U(end, "brk_shrink_bytes"), b1, sizeof(b1)),
-		render__bytes(U(end, "brk_shrink_resident"), b2, sizeof(b2)));
+		fmt__num(U(end, "brk_shrink_calls"), n1, sizeof(n1)), fmt__bytes(U(end, "brk_shrink_bytes"), b1, sizeof(b1)),
+		fmt__bytes(U(end, "brk_shrink_resident"), b2, sizeof(b2)));
 	fprintf(f, "<tr><th>malloc_trim()</th><td class=\"n\">%s</td><td></td><td class=\"n\">%s</td></tr>\n",
-		render__num(U(end, "malloc_trim_calls"), n1, sizeof(n1)),
-		render__bytes(U(end, "malloc_trim_resident"), b2, sizeof(b2)));
+		fmt__num(U(end, "malloc_trim_calls"), n1, sizeof(n1)),
+		fmt__bytes(U(end, "malloc_trim_resident"), b2, sizeof(b2)));
 	fprintf(f, "<tr><th colspan=\"4\">by source (who made the calls)</th></tr>\n");
 	for (int i = 0; i < NSRC; i++) {
 		char c[48], c2[48];
@@ -898,7 +898,7 @@ static int report_html(FILE *f, const struct session_data *d)
 				   "fragscope)</td></tr>\n", src_cols[i]);
 		else if (U(end, c))
 			fprintf(f, "<tr class=\"src\"><th>%s</th><td class=\"n\">%s</td><td></td><td class=\"n\">%s</td></tr>\n",
-				src_cols[i], render__num(U(end, c), n1, sizeof(n1)), render__bytes(U(end, c2), b1, sizeof(b1)));
+				src_cols[i], fmt__num(U(end, c), n1, sizeof(n1)), fmt__bytes(U(end, c2), b1, sizeof(b1)));
 	}
 	fprintf(f, "</table>\n");
 
@@ -914,13 +914,13 @@ static int report_html(FILE *f, const struct session_data *d)
 
 	fprintf(f, "<h2>Allocation sites</h2>\n<p>Sampled (about one stack per %s allocated): estimates.</p>\n"
 		   "<table id=\"sites\"><tr><th>#</th><th>live</th><th>allocated</th><th>samples</th><th>stack (innermost first)</th></tr>\n",
-		render__bytes((uint64_t)strtoull(session__meta(d, "sample_bytes", "0"), NULL, 10), b1, sizeof(b1)));
+		fmt__bytes((uint64_t)strtoull(session__meta(d, "sample_bytes", "0"), NULL, 10), b1, sizeof(b1)));
 	for (int i = 0; i < d->nsites; i++) {
 		const struct session_site *x = &d->sites[i];
 
 		fprintf(f, "<tr><td class=\"n\">%d</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td><code>",
-			i + 1, render__bytes(site_live(x), b1, sizeof(b1)), render__bytes(x->bytes, b2, sizeof(b2)),
-			render__num(x->samples, n1, sizeof(n1)));
+			i + 1, fmt__bytes(site_live(x), b1, sizeof(b1)), fmt__bytes(x->bytes, b2, sizeof(b2)),
+			fmt__num(x->samples, n1, sizeof(n1)));
 		for (int fr = 0; fr < x->nframes; fr++) {
 			if (fr)
 				fputs("<br>", f);
@@ -940,13 +940,13 @@ static void diff_row(FILE *f, const char *label, double a, double b, int bytes)
 	double dd = b - a;
 
 	if (bytes) {
-		render__bytes((uint64_t)(a > 0 ? a : 0), x, sizeof(x));
-		render__bytes((uint64_t)(b > 0 ? b : 0), y, sizeof(y));
-		render__bytes((uint64_t)fabs(dd), z + 1, sizeof(z) - 1);
+		fmt__bytes((uint64_t)(a > 0 ? a : 0), x, sizeof(x));
+		fmt__bytes((uint64_t)(b > 0 ? b : 0), y, sizeof(y));
+		fmt__bytes((uint64_t)fabs(dd), z + 1, sizeof(z) - 1);
 	} else {
-		render__num((uint64_t)(a > 0 ? a : 0), x, sizeof(x));
-		render__num((uint64_t)(b > 0 ? b : 0), y, sizeof(y));
-		render__num((uint64_t)fabs(dd), z + 1, sizeof(z) - 1);
+		fmt__num((uint64_t)(a > 0 ? a : 0), x, sizeof(x));
+		fmt__num((uint64_t)(b > 0 ? b : 0), y, sizeof(y));
+		fmt__num((uint64_t)fabs(dd), z + 1, sizeof(z) - 1);
 	}
 	z[0] = dd < 0 ? '-' : '+';
 	if (dd == 0)
@@ -994,9 +994,9 @@ static void report_diff(FILE *f, const struct session_data *a, const struct sess
 		char x[32], y[32];
 
 		fprintf(f, "  %-2d  %12s  %-40.40s   %12s  %-40.40s\n", i + 1,
-			i < a->nsites ? render__bytes(site_live(&a->sites[i]), x, sizeof(x)) : "",
+			i < a->nsites ? fmt__bytes(site_live(&a->sites[i]), x, sizeof(x)) : "",
 			i < a->nsites && a->sites[i].nframes ? a->sites[i].frame[0] : "",
-			i < b->nsites ? render__bytes(site_live(&b->sites[i]), y, sizeof(y)) : "",
+			i < b->nsites ? fmt__bytes(site_live(&b->sites[i]), y, sizeof(y)) : "",
 			i < b->nsites && b->sites[i].nframes ? b->sites[i].frame[0] : "");
 	}
 	fputc('\n', f);
