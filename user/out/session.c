@@ -14,125 +14,35 @@
 #include <time.h>
 #include <unistd.h>
 #include "cmd/cmd.h"
+#include "model/metric.h"
 #include "out/session.h"
 
 /* ---- the snapshot columns: one row per interval ---- */
 
-#define I_ 0
-#define R_ 1
-#define ADV(X, n, a)									\
-	X(madv_##n##_calls, SG_RELEASES, I_, k->adv[a].calls)				\
-	X(madv_##n##_bytes, SG_RELEASES, I_, k->adv[a].bytes)				\
-	X(madv_##n##_resident, SG_RELEASES, I_, k->adv[a].resident)			\
-	X(madv_##n##_errors, SG_RELEASES, I_, k->adv[a].errors)
-#define SRC(X, n, r)									\
-	X(src_##n##_calls, SG_RELEASES, I_, k->src_calls[r])				\
-	X(src_##n##_resident, SG_RELEASES, I_, k->src_resident[r])
+/* The metrics the table stores (model/metric.h), in its order. */
+static const struct fs_metric *cols[256];
+static int ncols_;
 
-/* X(name, group, real, expression over sn (snapshot), st, m (memory), k (kstats),
- * d (delta since the previous row) and dt (its seconds)) */
-#define SNAP_COLS(X)									\
-	X(deep, SG_TIME, I_, deep)							\
-	X(allocs, SG_COUNTERS, I_, sn->c[FS_C_ALLOCS])					\
-	X(frees, SG_COUNTERS, I_, sn->c[FS_C_FREES])					\
-	X(bytes_allocated, SG_COUNTERS, I_, sn->c[FS_C_ALLOC_BYTES])			\
-	X(bytes_freed, SG_COUNTERS, I_, sn->c[FS_C_FREE_BYTES])				\
-	X(failed_allocs, SG_COUNTERS, I_, sn->c[FS_C_FAILED])				\
-	X(frees_unknown, SG_COUNTERS, I_, sn->c[FS_C_FREES_UNKNOWN])			\
-	X(free_null, SG_COUNTERS, I_, sn->c[FS_C_FREE_NULL])				\
-	X(resized_in_place, SG_COUNTERS, I_, sn->c[FS_C_RESIZE_IN_PLACE])		\
-	X(frees_internal, SG_COUNTERS, I_, sn->c[FS_C_FREES_INTERNAL])			\
-	X(live_count, SG_COUNTERS, I_, agg__live_count(sn))				\
-	X(live_bytes, SG_COUNTERS, I_, agg__live_bytes(sn))				\
-	X(untracked, SG_COUNTERS, I_, sn->c[FS_C_UNTRACKED])				\
-	X(untracked_bytes, SG_COUNTERS, I_, sn->c[FS_C_UNTRACKED_BYTES])			\
-	X(stale, SG_COUNTERS, I_, sn->c[FS_C_STALE])					\
-	X(stale_bytes, SG_COUNTERS, I_, sn->c[FS_C_STALE_BYTES])				\
-	X(unmatched_returns, SG_COUNTERS, I_, sn->c[FS_C_UNMATCHED])			\
-	X(prog_misses, SG_COUNTERS, I_, sn->prog_misses)					\
-	X(nested_calls, SG_COUNTERS, I_, sn->c[FS_C_NESTED])				\
-	X(samples, SG_COUNTERS, I_, sn->c[FS_C_SAMPLES])					\
-	X(stacks_lost, SG_COUNTERS, I_, sn->c[FS_C_STACKS_LOST])				\
-	X(allocs_per_s, SG_RATES, R_, rate(d->c[FS_C_ALLOCS], dt))			\
-	X(frees_per_s, SG_RATES, R_, rate(d->c[FS_C_FREES], dt))			\
-	X(bytes_allocated_per_s, SG_RATES, R_, rate(d->c[FS_C_ALLOC_BYTES], dt))	\
-	X(bytes_freed_per_s, SG_RATES, R_, rate(d->c[FS_C_FREE_BYTES], dt))		\
-	X(faults_per_s, SG_RATES, R_, rate(d->k.faults, dt))				\
-	X(mem_valid, SG_MEMORY, I_, m->valid)						\
-	X(rss_anon, SG_MEMORY, I_, m->rss_anon)						\
-	X(mapped, SG_MEMORY, I_, m->mapped)						\
-	X(resident, SG_MEMORY, I_, m->resident)						\
-	X(lazyfree, SG_MEMORY, I_, m->lazyfree)						\
-	X(live, SG_MEMORY, I_, m->live)							\
-	X(live_usable, SG_MEMORY, I_, agg__live_usable(sn))				\
-	X(held_free, SG_MEMORY, I_, m->held_free)					\
-	X(held_free_basis, SG_MEMORY, I_, m->held_basis)				\
-	X(unseen, SG_MEMORY, I_, m->unseen)						\
-	X(stacks, SG_MEMORY, I_, m->own_resident[FS_OWN_STACK])			\
-	X(program_own, SG_MEMORY, I_, m->own_resident[FS_OWN_PROGRAM])			\
-	X(file_private, SG_MEMORY, I_, m->own_resident[FS_OWN_FILE])			\
-	X(other_anon, SG_MEMORY, I_, m->own_resident[FS_OWN_UNKNOWN])			\
-	X(returned, SG_MEMORY, I_, m->returned)						\
-	X(fragmentation, SG_MEMORY, R_, memmodel__fragmentation(m))			\
-	X(peak_live, SG_MEMORY, I_, st->peak_live)					\
-	X(peak_resident, SG_MEMORY, I_, st->peak_resident)				\
-	X(heap_mapped, SG_MEMORY, I_, m->kind_mapped[FS_RG_HEAP])			\
-	X(heap_resident, SG_MEMORY, I_, m->kind_resident[FS_RG_HEAP])			\
-	X(arena_heaps_mapped, SG_MEMORY, I_, m->kind_mapped[FS_RG_ARENA_HEAP])		\
-	X(arena_heaps_resident, SG_MEMORY, I_, m->kind_resident[FS_RG_ARENA_HEAP])	\
-	X(anon_mapped, SG_MEMORY, I_, m->kind_mapped[FS_RG_ANON])			\
-	X(anon_resident, SG_MEMORY, I_, m->kind_resident[FS_RG_ANON])			\
-	ADV(X, dontneed, FS_A_DONTNEED)							\
-	ADV(X, free, FS_A_FREE)								\
-	ADV(X, hugepage, FS_A_HUGEPAGE)							\
-	ADV(X, nohugepage, FS_A_NOHUGEPAGE)						\
-	ADV(X, other, FS_A_OTHER)							\
-	X(munmap_calls, SG_RELEASES, I_, k->sys[FS_S_MUNMAP].calls)			\
-	X(munmap_bytes, SG_RELEASES, I_, k->sys[FS_S_MUNMAP].bytes)			\
-	X(munmap_resident, SG_RELEASES, I_, k->sys[FS_S_MUNMAP].resident)		\
-	X(brk_shrink_calls, SG_RELEASES, I_, k->brk_shrink_calls)			\
-	X(brk_shrink_bytes, SG_RELEASES, I_, k->brk_shrink)				\
-	X(brk_shrink_resident, SG_RELEASES, I_, k->sys[FS_S_BRK].resident)		\
-	X(malloc_trim_calls, SG_RELEASES, I_, k->trim_calls)				\
-	X(malloc_trim_released, SG_RELEASES, I_, k->trim_released)			\
-	X(malloc_trim_resident, SG_RELEASES, I_, k->src_resident[FS_R_MALLOC_TRIM])	\
-	SRC(X, glibc_trim, FS_R_GLIBC_TRIM)						\
-	SRC(X, malloc_trim, FS_R_MALLOC_TRIM)						\
-	SRC(X, jemalloc_decay, FS_R_JE_DECAY)						\
-	SRC(X, jemalloc_background, FS_R_JE_BACKGROUND)					\
-	SRC(X, munmap_block, FS_R_MUNMAP_BLOCK)						\
-	SRC(X, other, FS_R_OTHER)							\
-	SRC(X, program, FS_R_PROGRAM)							\
-	X(mmap_calls, SG_RELEASES, I_, k->sys[FS_S_MMAP].calls)				\
-	X(mmap_bytes, SG_RELEASES, I_, k->sys[FS_S_MMAP].bytes)				\
-	X(brk_grow, SG_RELEASES, I_, k->brk_grow)					\
-	X(faults, SG_RELEASES, I_, k->faults)						\
-	X(churn_faults, SG_RELEASES, I_, k->churn_faults)
-
-#define COL_ENUM(n, g, r, e) COL_##n,
-enum { SNAP_COLS(COL_ENUM) NCOLS };
-#define COL_DEF(n, g, r, e) { #n, g, r },
-static const struct { const char *name; int group, real; } cols[NCOLS] = { SNAP_COLS(COL_DEF) };
-
-static const char *const adv_names[FS_A__COUNT] = { "DONTNEED", "FREE", "HUGEPAGE", "NOHUGEPAGE", "OTHER" };
-static const char *const src_names[FS_R__COUNT] = {
-	[FS_R_GLIBC_TRIM] = "glibc_trim", [FS_R_MALLOC_TRIM] = "malloc_trim", [FS_R_JE_DECAY] = "jemalloc_decay",
-	[FS_R_JE_BACKGROUND] = "jemalloc_background", [FS_R_MUNMAP_BLOCK] = "munmap_block",
-	[FS_R_PROGRAM] = "program", [FS_R_OTHER] = "other",
-};
-_Static_assert(FS_R__COUNT == 7, "a new release source needs its name and its SRC() columns");
-static const char *const map_names[FS_M__COUNT] = { "allocator", "stack", "file", "other_anon" };
-static const char *const hist_names[FS_H__COUNT] = { "alloc_size", "live_size", "lifetime_ns" };
+static int ncols(void)
+{
+	if (ncols_)
+		return ncols_;
+	for (int i = 0; i < fs_nmetrics; i++)
+		if (fs_metrics[i].column && ncols_ < (int)(sizeof(cols) / sizeof(cols[0])))
+			cols[ncols_++] = &fs_metrics[i];
+	return ncols_;
+}
+#define NCOLS ncols()
 
 int session__ncols(void) { return NCOLS; }
-const char *session__col_name(int c) { return c >= 0 && c < NCOLS ? cols[c].name : NULL; }
-int session__col_group(int c) { return c >= 0 && c < NCOLS ? cols[c].group : 0; }
-int session__col_real(int c) { return c >= 0 && c < NCOLS ? cols[c].real : 0; }
+const char *session__col_name(int c) { return c >= 0 && c < NCOLS ? cols[c]->column : NULL; }
+int session__col_group(int c) { return c >= 0 && c < NCOLS ? cols[c]->group : 0; }
+int session__col_real(int c) { return c >= 0 && c < NCOLS ? cols[c]->real : 0; }
 
 int session__col(const char *name)
 {
 	for (int c = 0; c < NCOLS; c++)
-		if (!strcmp(cols[c].name, name))
+		if (!strcmp(cols[c]->column, name))
 			return c;
 	return -1;
 }
@@ -141,7 +51,7 @@ double session__rowd(const struct session_row *r, int c)
 {
 	if (c < 0 || c >= NCOLS)
 		return 0;
-	return cols[c].real ? r->v[c].r : (double)r->v[c].i;
+	return cols[c]->real ? r->v[c].r : (double)r->v[c].i;
 }
 
 int64_t session__rowi(const struct session_row *r, int c)
@@ -150,15 +60,10 @@ int64_t session__rowi(const struct session_row *r, int c)
 
 	if (c < 0 || c >= NCOLS)
 		return 0;
-	if (!cols[c].real)
+	if (!cols[c]->real)
 		return r->v[c].i;
 	d = r->v[c].r;	/* a corrupt file may hold anything: no UB on conversion */
 	return d == d && d > -9e18 && d < 9e18 ? (int64_t)d : 0;
-}
-
-static double rate(uint64_t delta, double dt)
-{
-	return dt > 0 ? (double)delta / dt : 0;
 }
 
 /* ---- schema ---- */
@@ -198,14 +103,14 @@ static char *snap_sql(int which, const unsigned char *absent)
 		n += (size_t)snprintf(q + n, cap - n, "SELECT seq, t_s");
 	for (int c = 0; c < NCOLS; c++) {
 		if (which == 0)
-			n += (size_t)snprintf(q + n, cap - n, ", %s %s NOT NULL", cols[c].name,
-					      cols[c].real ? "REAL" : "INTEGER");
+			n += (size_t)snprintf(q + n, cap - n, ", %s %s NOT NULL", cols[c]->column,
+					      cols[c]->real ? "REAL" : "INTEGER");
 		else if (which == 1)
 			n += (size_t)snprintf(q + n, cap - n, ", ?");
 		else if (absent && absent[c])
 			n += (size_t)snprintf(q + n, cap - n, ", 0");
 		else
-			n += (size_t)snprintf(q + n, cap - n, ", %s", cols[c].name);
+			n += (size_t)snprintf(q + n, cap - n, ", %s", cols[c]->column);
 	}
 	snprintf(q + n, cap - n, which == 2 ? " FROM snapshots ORDER BY seq" : ")");
 	return q;
@@ -502,15 +407,15 @@ static int events(struct session *s, long seq, double t, const struct fs_kstats 
 	int r = 0;
 
 	for (int a = 0; a < FS_A__COUNT && !r; a++)
-		r = event(s, seq, t, "madvise", adv_names[a], D(adv[a].calls), D(adv[a].bytes), D(adv[a].resident));
+		r = event(s, seq, t, "madvise", fs_adv_names[a], D(adv[a].calls), D(adv[a].bytes), D(adv[a].resident));
 	r = r ?: event(s, seq, t, "munmap", "", D(sys[FS_S_MUNMAP].calls), D(sys[FS_S_MUNMAP].bytes),
 		       D(sys[FS_S_MUNMAP].resident));
 	r = r ?: event(s, seq, t, "brk_shrink", "", D(brk_shrink_calls), D(brk_shrink), D(sys[FS_S_BRK].resident));
 	r = r ?: event(s, seq, t, "malloc_trim", "", D(trim_calls), 0, D(src_resident[FS_R_MALLOC_TRIM]));
 	for (int i = 0; i < FS_R__COUNT && !r; i++)
-		r = event(s, seq, t, "source", src_names[i], D(src_calls[i]), 0, D(src_resident[i]));
+		r = event(s, seq, t, "source", fs_src_names[i], D(src_calls[i]), 0, D(src_resident[i]));
 	for (int i = 0; i < FS_M__COUNT && !r; i++)
-		r = event(s, seq, t, "mapping", map_names[i], D(map_calls[i]), D(map_bytes[i]), 0);
+		r = event(s, seq, t, "mapping", fs_map_names[i], D(map_calls[i]), D(map_bytes[i]), 0);
 	return r;
 }
 
@@ -591,7 +496,7 @@ static int put_deep(struct session *s, long seq, const struct fs_view *v)
 			if (!v->snap->h[h][b])
 				continue;
 			sqlite3_bind_int64(q, 1, seq);
-			sqlite3_bind_text(q, 2, hist_names[h], -1, SQLITE_STATIC);
+			sqlite3_bind_text(q, 2, fs_hist_names[h], -1, SQLITE_STATIC);
 			sqlite3_bind_int64(q, 3, (int64_t)agg__bucket_max(b));
 			sqlite3_bind_int64(q, 4, v->snap->h[h][b]);
 			r = step(s, q);
@@ -642,26 +547,27 @@ int session__append(struct session *s, const struct fs_view *v, int deep)
 	double dt = v->duration_s - s->prev_t;
 	long seq = s->nrows;
 	sqlite3_stmt *q = s->st[ST_SNAP];
-	int r, c = 0;
+	struct fs_metric_src src;
+	int r, c;
 
 	if (!d)
 		return -ENOMEM;
 	agg__delta(&s->prev, sn, d);
+	src = (struct fs_metric_src){ .sn = sn, .m = m, .d = d, .dt = dt, .deep = deep,
+				      .peak_live = st->peak_live, .peak_resident = st->peak_resident,
+				      .max_live = v->max_live };
 	if (exec(s, "BEGIN IMMEDIATE")) {
 		free(d);
 		return -EIO;
 	}
 	sqlite3_bind_int64(q, 1, seq);
 	sqlite3_bind_double(q, 2, v->duration_s);
-#define BIND(n, g, real, e) do {							\
-		if (real)								\
-			sqlite3_bind_double(q, 3 + c, (double)(e));			\
-		else									\
-			sqlite3_bind_int64(q, 3 + c, (int64_t)(e));			\
-		c++;									\
-	} while (0);
-	SNAP_COLS(BIND)
-#undef BIND
+	for (c = 0; c < NCOLS; c++) {
+		if (cols[c]->real)
+			sqlite3_bind_double(q, 3 + c, metric__dbl(cols[c], &src));
+		else
+			sqlite3_bind_int64(q, 3 + c, metric__i64(cols[c], &src));
+	}
 	r = step(s, q);
 	r = r ?: events(s, seq, v->duration_s, k, &s->prev.k);
 	r = r ?: (deep ? put_deep(s, seq, v) : 0);
@@ -983,7 +889,7 @@ static int load_rows(struct loader *l)
 		r->seq = (long)sqlite3_column_int64(q, 0);
 		r->t_s = sqlite3_column_double(q, 1);
 		for (int c = 0; c < NCOLS; c++) {
-			if (cols[c].real)
+			if (cols[c]->real)
 				r->v[c].r = sqlite3_column_double(q, 2 + c);
 			else
 				r->v[c].i = sqlite3_column_int64(q, 2 + c);

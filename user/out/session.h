@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "model/metric.h"
 #include "out/render.h"
 
 #define SESSION_SCHEMA 1		/* PRAGMA user_version */
@@ -41,8 +42,8 @@ int session__rotate(const char *path);
 
 /* ---- the snapshot columns ---- */
 
-enum session_group { SG_TIME = 1, SG_COUNTERS = 2, SG_RATES = 4, SG_MEMORY = 8, SG_RELEASES = 16 };
-
+/* The stored metrics of model/metric.h (fs_metrics with a column), in its order;
+ * col_group is enum fs_metric_group. */
 int session__ncols(void);
 const char *session__col_name(int col);
 int session__col_group(int col);
