@@ -2,17 +2,8 @@
 #include <inttypes.h>
 #include <string.h>
 #include "model/cost.h"
+#include "model/metric.h"
 #include "out/render.h"
-
-static const char *const sys_names[FS_S__COUNT] = { "mmap", "munmap", "mremap", "brk", "madvise", "mprotect" };
-static const char *const adv_names[FS_A__COUNT] = { "DONTNEED", "FREE", "HUGEPAGE", "NOHUGEPAGE", "OTHER" };
-static const char *const src_names[FS_R__COUNT] = { "glibc_trim", "malloc_trim", "jemalloc_decay",
-						   "jemalloc_background", "munmap_block", "program", "other" };
-static const char *const map_names[FS_M__COUNT] = { "allocator", "stack", "file", "other_anon" };
-static const char *const kind_names[FS_RG__COUNT] = { "heap", "arena_heaps", "anon", "stacks", "reserved",
-						     "files", "other" };
-
-static const char *hist_names[FS_H__COUNT] = { "alloc_size", "live_size", "lifetime_ns" };
 
 static void json_hist(struct json *j, const char *key, const int64_t *h)
 {
@@ -28,10 +19,25 @@ static void json_hist(struct json *j, const char *key, const int64_t *h)
 	json__end_arr(j);
 }
 
+/* The metrics of one JSON object ("": the counters at the top level), in table
+ * order: integers, as the snapshot's counters are. */
+static void json_metrics(struct json *j, const char *obj, const struct fs_metric_src *src)
+{
+	if (*obj)
+		json__obj(j, obj);
+	for (int i = 0; i < fs_nmetrics; i++)
+		if (metric__in(&fs_metrics[i], obj))
+			json__u64(j, metric__key(&fs_metrics[i]), (uint64_t)metric__i64(&fs_metrics[i], src));
+	if (*obj)
+		json__end_obj(j);
+}
+
 void render__json_core(struct json *j, const struct fs_view *v)
 {
 	const struct fs_snapshot *s = v->snap;
 	const struct fs_plan *p = v->plan;
+	static const struct fs_memory no_memory;
+	const struct fs_metric_src src = { .sn = s, .m = &no_memory, .d = s, .max_live = v->max_live };
 
 	json__obj(j, "target");
 	json__i64(j, "pid", v->target->pid);
@@ -54,18 +60,7 @@ void render__json_core(struct json *j, const struct fs_view *v)
 
 	json__dbl(j, "duration_s", v->duration_s);
 
-	json__obj(j, "totals");
-	json__u64(j, "allocs", s->c[FS_C_ALLOCS]);
-	json__u64(j, "frees", s->c[FS_C_FREES]);
-	json__u64(j, "bytes_allocated", s->c[FS_C_ALLOC_BYTES]);
-	json__u64(j, "bytes_freed", s->c[FS_C_FREE_BYTES]);
-	json__u64(j, "failed_allocs", s->c[FS_C_FAILED]);
-	json__u64(j, "frees_unknown", s->c[FS_C_FREES_UNKNOWN]);
-	json__u64(j, "frees_unknown_chunk_bytes", s->c[FS_C_FREES_UNKNOWN_CHUNK_BYTES]);
-	json__u64(j, "free_null", s->c[FS_C_FREE_NULL]);
-	json__u64(j, "resized_in_place", s->c[FS_C_RESIZE_IN_PLACE]);
-	json__u64(j, "frees_internal", s->c[FS_C_FREES_INTERNAL]);
-	json__end_obj(j);
+	json_metrics(j, "totals", &src);
 
 	json__obj(j, "live");
 	json__u64(j, "count", agg__live_count(s));
@@ -84,17 +79,8 @@ void render__json_core(struct json *j, const struct fs_view *v)
 	}
 	json__end_obj(j);
 
-	json__obj(j, "lost");
-	json__u64(j, "untracked", s->c[FS_C_UNTRACKED]);
-	json__u64(j, "untracked_bytes", s->c[FS_C_UNTRACKED_BYTES]);
-	json__u64(j, "stale", s->c[FS_C_STALE]);
-	json__u64(j, "stale_bytes", s->c[FS_C_STALE_BYTES]);
-	json__u64(j, "unmatched_returns", s->c[FS_C_UNMATCHED]);
-	json__u64(j, "prog_misses", s->prog_misses);
-	json__u64(j, "map_capacity", v->max_live);
-	json__end_obj(j);
-
-	json__u64(j, "nested_calls", s->c[FS_C_NESTED]);
+	json_metrics(j, "lost", &src);
+	json_metrics(j, "", &src);
 
 	json__arr(j, "functions");
 	for (int i = 0; i < p->nprobes; i++) {
@@ -114,7 +100,7 @@ void render__json_core(struct json *j, const struct fs_view *v)
 
 	json__obj(j, "histograms");
 	for (int h = 0; h < FS_H__COUNT; h++)
-		json_hist(j, hist_names[h], s->h[h]);
+		json_hist(j, fs_hist_names[h], s->h[h]);
 	json__end_obj(j);
 	/* 1: every freed block's lifetime is in lifetime_ns; N: 1 in N, counts scaled */
 	json__u64(j, "lifetime_sampling", v->st && v->st->lifetime_sampling ? v->st->lifetime_sampling : 1);
@@ -153,7 +139,7 @@ static void json_maps(struct json *j, const struct fs_mapset *ms)
 	json__obj(j, "maps");
 	json__obj(j, "owned");
 	for (int i = 0; i < FS_M__COUNT; i++)
-		json__u64(j, map_names[i], b[i]);
+		json__u64(j, fs_map_names[i], b[i]);
 	json__end_obj(j);
 	json__u64(j, "intervals", ms->n);
 	json__u64(j, "events", ms->events);
@@ -294,7 +280,7 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	for (int i = 0; i < FS_RG__COUNT; i++) {
 		if (i == FS_RG_RESERVED)
 			continue;
-		json__obj(j, kind_names[i]);
+		json__obj(j, fs_kind_names[i]);
 		json__u64(j, "mapped", m->kind_mapped[i]);
 		json__u64(j, "resident", m->kind_resident[i]);
 		json__end_obj(j);
@@ -305,7 +291,7 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__obj(j, "releases");
 	json__obj(j, "madvise");
 	for (int a = 0; a < FS_A__COUNT; a++) {
-		json__obj(j, adv_names[a]);
+		json__obj(j, fs_adv_names[a]);
 		json__u64(j, "calls", k->adv[a].calls);
 		json__u64(j, "bytes", k->adv[a].bytes);
 		json__u64(j, "resident_bytes", k->adv[a].resident);
@@ -331,7 +317,7 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__end_obj(j);
 	json__obj(j, "by_source");
 	for (int i = 0; i < FS_R__COUNT; i++) {
-		json__obj(j, src_names[i]);
+		json__obj(j, fs_src_names[i]);
 		json__u64(j, "calls", k->src_calls[i]);
 		json__u64(j, "resident_bytes", k->src_resident[i]);
 		json__end_obj(j);
@@ -343,7 +329,7 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__str(j, "syscalls_seen_at", st->sys_tracepoints ? "tracepoints" : "libc_wrappers");
 	json__obj(j, "syscalls");
 	for (int i = 0; i < FS_S__COUNT; i++) {
-		json__obj(j, sys_names[i]);
+		json__obj(j, fs_sys_names[i]);
 		json__u64(j, "calls", k->sys[i].calls);
 		json__u64(j, "errors", k->sys[i].errors);
 		json__u64(j, "bytes", k->sys[i].bytes);
@@ -363,7 +349,7 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json_maps(j, &st->maps);
 	json__obj(j, "mappings");
 	for (int i = 0; i < FS_M__COUNT; i++) {
-		json__obj(j, map_names[i]);
+		json__obj(j, fs_map_names[i]);
 		json__u64(j, "calls", k->map_calls[i]);
 		json__u64(j, "bytes", k->map_bytes[i]);
 		json__end_obj(j);
@@ -374,7 +360,7 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__u64(j, "churn", k->churn_faults);
 	json__obj(j, "churn_by_source");	/* who released the pages faulted back in */
 	for (int i = 0; i < FS_R__COUNT; i++)
-		json__u64(j, src_names[i], k->churn_src[i]);
+		json__u64(j, fs_src_names[i], k->churn_src[i]);
 	json__end_obj(j);
 	json__end_obj(j);
 
@@ -553,7 +539,7 @@ static void text_memory(FILE *f, const struct fs_state *st)
 
 		if (!k->adv[a].calls)
 			continue;
-		snprintf(name, sizeof(name), "madvise %s", adv_names[a]);
+		snprintf(name, sizeof(name), "madvise %s", fs_adv_names[a]);
 		fprintf(f, "  %-22s %10s %12s %14s %8llu\n", name, fmt__num(k->adv[a].calls, n1, sizeof(n1)),
 			fmt__bytes(k->adv[a].bytes, b1, sizeof(b1)), fmt__bytes(k->adv[a].resident, b2, sizeof(b2)),
 			(unsigned long long)k->adv[a].errors);
@@ -569,12 +555,12 @@ static void text_memory(FILE *f, const struct fs_state *st)
 	fprintf(f, "  (resident~: the fall of the RSS counter across each call, exact to 32 pages per CPU)\n  by source:");
 	for (int i = 0; i < FS_R__COUNT; i++)
 		if (k->src_calls[i])
-			fprintf(f, " %s %s (%llu calls)", src_names[i], fmt__bytes(k->src_resident[i], b1, sizeof(b1)),
+			fprintf(f, " %s %s (%llu calls)", fs_src_names[i], fmt__bytes(k->src_resident[i], b1, sizeof(b1)),
 				(unsigned long long)k->src_calls[i]);
 	fprintf(f, "\n  syscalls%s:", st->sys_tracepoints ? "" : " (at libc's wrappers; times include ~1 us of probes a call)");
 	for (int i = 0; i < FS_S__COUNT; i++)
 		if (k->sys[i].calls)
-			fprintf(f, " %s %s (%.1f ms%s)", sys_names[i], fmt__num(k->sys[i].calls, n1, sizeof(n1)),
+			fprintf(f, " %s %s (%.1f ms%s)", fs_sys_names[i], fmt__num(k->sys[i].calls, n1, sizeof(n1)),
 				(double)k->sys[i].ns / 1e6, k->sys[i].errors ? ", errors" : "");
 	fprintf(f, "\n  page faults: %s (%s on pages released < 1 s before)\n", fmt__num(k->faults, n1, sizeof(n1)),
 		fmt__num(k->churn_faults, b1, sizeof(b1)));
