@@ -62,13 +62,6 @@ static const char report_usage[] =
 #define V(row, name) session__rowd(row, COL(name))
 #define U(row, name) ((uint64_t)(session__rowi(row, COL(name)) > 0 ? session__rowi(row, COL(name)) : 0))
 
-static const char *const adv_names[] = { "DONTNEED", "FREE", "HUGEPAGE", "NOHUGEPAGE", "OTHER" };
-static const char *const adv_cols[] = { "dontneed", "free", "hugepage", "nohugepage", "other" };
-/* every release source `stat` shows, in its order */
-static const char *const src_cols[] = { "glibc_trim", "malloc_trim", "jemalloc_decay", "jemalloc_background",
-					"munmap_block", "program", "other" };
-#define NSRC ((int)(sizeof(src_cols) / sizeof(src_cols[0])))
-
 static const struct session_row *last_row(const struct session_data *d)
 {
 	return &d->rows[d->nrows - 1];
@@ -122,15 +115,8 @@ static void text_totals(FILE *f, const struct session_row *r)
 static void text_waterfall(FILE *f, const struct session_data *d)
 {
 	const struct session_row *end = last_row(d), *pk = session__peak(d, COL("resident"));
-	static const char *const rows[][2] = {
-		{ "live", "requested bytes of live blocks" },
-		{ "held_free", "resident, holding no live bytes" },
-		{ "mapped", "allocator address space" },
-		{ "resident", "of which resident" },
-		{ "lazyfree", "of which MADV_FREE'd, not yet reclaimed" },
-		{ "returned", "given back to the OS since the start" },
-		{ "rss_anon", "the whole RssAnon of the process" },
-	};
+	static const char *const rows[] = { "live", "held_free", "mapped", "resident", "lazyfree", "returned",
+					     "rss_anon" };
 	char b1[32], b2[32], h1[48], h2[48];
 
 	if (!U(end, "mem_valid") && !U(pk, "mem_valid")) {
@@ -141,10 +127,10 @@ static void text_waterfall(FILE *f, const struct session_data *d)
 	snprintf(h2, sizeof(h2), "at the end (%.1f s)", end->t_s);
 	fprintf(f, "\n  memory waterfall       %18s %20s\n", h1, h2);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-		fprintf(f, "  %-20s %18s %20s   %s\n", rows[i][0], fmt__bytes(U(pk, rows[i][0]), b1, sizeof(b1)),
-			fmt__bytes(U(end, rows[i][0]), b2, sizeof(b2)), rows[i][1]);
-	fprintf(f, "  %-20s %17.0f%% %19.0f%%   resident share without live data\n", "fragmentation",
-		100 * V(pk, "fragmentation"), 100 * V(end, "fragmentation"));
+		fprintf(f, "  %-20s %18s %20s   %s\n", rows[i], fmt__bytes(U(pk, rows[i]), b1, sizeof(b1)),
+			fmt__bytes(U(end, rows[i]), b2, sizeof(b2)), metric__by_column(rows[i])->label);
+	fprintf(f, "  %-20s %17.0f%% %19.0f%%   %s\n", "fragmentation", 100 * V(pk, "fragmentation"),
+		100 * V(end, "fragmentation"), metric__by_column("fragmentation")->label);
 	pk = session__peak(d, COL("live_bytes"));
 	fprintf(f, "  peak live %s at %.1f s", fmt__bytes(U(pk, "live_bytes"), b1, sizeof(b1)), pk->t_s);
 	pk = session__peak(d, COL("rss_anon"));
@@ -159,19 +145,19 @@ static void text_ledger(FILE *f, const struct session_data *d)
 	int64_t best_res = 0, sum = 0;
 
 	fprintf(f, "\n  %-22s %10s %12s %14s %8s\n", "returned to the OS", "calls", "asked", "resident~", "errors");
-	for (int a = 0; a < 5; a++) {
+	for (int a = 0; a < FS_A__COUNT; a++) {
 		char name[32];
 
-		snprintf(col, sizeof(col), "madv_%s_calls", adv_cols[a]);
+		snprintf(col, sizeof(col), "madv_%s_calls", fs_adv_cols[a]);
 		if (!session__rowi(r, COL(col)))
 			continue;
-		snprintf(name, sizeof(name), "madvise %s", adv_names[a]);
+		snprintf(name, sizeof(name), "madvise %s", fs_adv_names[a]);
 		fprintf(f, "  %-22s %10s", name, fmt__num(U(r, col), n1, sizeof(n1)));
-		snprintf(col, sizeof(col), "madv_%s_bytes", adv_cols[a]);
+		snprintf(col, sizeof(col), "madv_%s_bytes", fs_adv_cols[a]);
 		fprintf(f, " %12s", fmt__bytes(U(r, col), b1, sizeof(b1)));
-		snprintf(col, sizeof(col), "madv_%s_resident", adv_cols[a]);
+		snprintf(col, sizeof(col), "madv_%s_resident", fs_adv_cols[a]);
 		fprintf(f, " %14s", fmt__bytes(U(r, col), b2, sizeof(b2)));
-		snprintf(col, sizeof(col), "madv_%s_errors", adv_cols[a]);
+		snprintf(col, sizeof(col), "madv_%s_errors", fs_adv_cols[a]);
 		fprintf(f, " %8s\n", fmt__num(U(r, col), n1, sizeof(n1)));
 	}
 	fprintf(f, "  %-22s %10s %12s %14s\n", "munmap", fmt__num(U(r, "munmap_calls"), n1, sizeof(n1)),
@@ -183,15 +169,15 @@ static void text_ledger(FILE *f, const struct session_data *d)
 		fprintf(f, "  %-22s %10s %12s %14s\n", "malloc_trim()", fmt__num(U(r, "malloc_trim_calls"), n1, sizeof(n1)),
 			"", fmt__bytes(U(r, "malloc_trim_resident"), b2, sizeof(b2)));
 	fprintf(f, "  by source:");
-	for (int i = 0; i < NSRC; i++) {
+	for (int i = 0; i < FS_R__COUNT; i++) {
 		char c2[48];
 
-		snprintf(col, sizeof(col), "src_%s_calls", src_cols[i]);
-		snprintf(c2, sizeof(c2), "src_%s_resident", src_cols[i]);
+		snprintf(col, sizeof(col), "src_%s_calls", fs_src_names[i]);
+		snprintf(c2, sizeof(c2), "src_%s_resident", fs_src_names[i]);
 		if (session__col_absent(d, COL(col)))
-			fprintf(f, " %s not recorded (a session from an older fragscope)", src_cols[i]);
+			fprintf(f, " %s not recorded (a session from an older fragscope)", fs_src_names[i]);
 		else if (U(r, col))
-			fprintf(f, " %s %s (%s calls)", src_cols[i], fmt__bytes(U(r, c2), b1, sizeof(b1)),
+			fprintf(f, " %s %s (%s calls)", fs_src_names[i], fmt__bytes(U(r, c2), b1, sizeof(b1)),
 				fmt__num(U(r, col), n1, sizeof(n1)));
 	}
 	/* the timeline of releases, from the per-interval deltas */
@@ -867,15 +853,15 @@ static int report_html(FILE *f, const struct session_data *d)
 		100 * V(pk, "fragmentation"), 100 * V(end, "fragmentation"));
 
 	fprintf(f, "<h2>Returned to the OS</h2>\n<table><tr><th></th><th>calls</th><th>asked</th><th>resident</th></tr>\n");
-	for (int a = 0; a < 5; a++) {
+	for (int a = 0; a < FS_A__COUNT; a++) {
 		char c[48], c2[48], c3[48];
 
-		snprintf(c, sizeof(c), "madv_%s_calls", adv_cols[a]);
-		snprintf(c2, sizeof(c2), "madv_%s_bytes", adv_cols[a]);
-		snprintf(c3, sizeof(c3), "madv_%s_resident", adv_cols[a]);
+		snprintf(c, sizeof(c), "madv_%s_calls", fs_adv_cols[a]);
+		snprintf(c2, sizeof(c2), "madv_%s_bytes", fs_adv_cols[a]);
+		snprintf(c3, sizeof(c3), "madv_%s_resident", fs_adv_cols[a]);
 		if (U(end, c))
 			fprintf(f, "<tr><th>madvise %s</th><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
-				adv_names[a], fmt__num(U(end, c), n1, sizeof(n1)), fmt__bytes(U(end, c2), b1, sizeof(b1)),
+				fs_adv_names[a], fmt__num(U(end, c), n1, sizeof(n1)), fmt__bytes(U(end, c2), b1, sizeof(b1)),
 				fmt__bytes(U(end, c3), b2, sizeof(b2)));
 	}
 	fprintf(f, "<tr><th>munmap</th><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
@@ -888,17 +874,17 @@ static int report_html(FILE *f, const struct session_data *d)
 		fmt__num(U(end, "malloc_trim_calls"), n1, sizeof(n1)),
 		fmt__bytes(U(end, "malloc_trim_resident"), b2, sizeof(b2)));
 	fprintf(f, "<tr><th colspan=\"4\">by source (who made the calls)</th></tr>\n");
-	for (int i = 0; i < NSRC; i++) {
+	for (int i = 0; i < FS_R__COUNT; i++) {
 		char c[48], c2[48];
 
-		snprintf(c, sizeof(c), "src_%s_calls", src_cols[i]);
-		snprintf(c2, sizeof(c2), "src_%s_resident", src_cols[i]);
+		snprintf(c, sizeof(c), "src_%s_calls", fs_src_names[i]);
+		snprintf(c2, sizeof(c2), "src_%s_resident", fs_src_names[i]);
 		if (session__col_absent(d, COL(c)))
 			fprintf(f, "<tr class=\"src\"><th>%s</th><td colspan=\"3\">not recorded (a session from an older "
-				   "fragscope)</td></tr>\n", src_cols[i]);
+				   "fragscope)</td></tr>\n", fs_src_names[i]);
 		else if (U(end, c))
 			fprintf(f, "<tr class=\"src\"><th>%s</th><td class=\"n\">%s</td><td></td><td class=\"n\">%s</td></tr>\n",
-				src_cols[i], fmt__num(U(end, c), n1, sizeof(n1)), fmt__bytes(U(end, c2), b1, sizeof(b1)));
+				fs_src_names[i], fmt__num(U(end, c), n1, sizeof(n1)), fmt__bytes(U(end, c2), b1, sizeof(b1)));
 	}
 	fprintf(f, "</table>\n");
 
@@ -959,18 +945,19 @@ static void diff_row(FILE *f, const char *label, double a, double b, int bytes)
 
 static void report_diff(FILE *f, const struct session_data *a, const struct session_data *b)
 {
-	static const struct { const char *col, *label; int bytes, peak; } rows[] = {
-		{ "allocs", "allocations", 0, 0 }, { "bytes_allocated", "bytes allocated", 1, 0 },
-		{ "frees", "frees", 0, 0 }, { "failed_allocs", "failed allocations", 0, 0 },
-		{ "live_count", "live blocks", 0, 0 }, { "live_bytes", "live bytes", 1, 0 },
-		{ "live_bytes", "peak live bytes", 1, 1 }, { "resident", "peak resident", 1, 1 },
-		{ "rss_anon", "peak RssAnon", 1, 1 }, { "mapped", "mapped", 1, 0 },
-		{ "resident", "resident", 1, 0 }, { "held_free", "held free", 1, 0 },
-		{ "lazyfree", "lazyfree", 1, 0 }, { "returned", "returned", 1, 0 },
-		{ "rss_anon", "RssAnon", 1, 0 }, { "madv_dontneed_calls", "madvise DONTNEED calls", 0, 0 },
-		{ "madv_free_calls", "madvise FREE calls", 0, 0 }, { "munmap_calls", "munmap calls", 0, 0 },
-		{ "brk_shrink_calls", "brk shrinks", 0, 0 }, { "malloc_trim_calls", "malloc_trim() calls", 0, 0 },
-		{ "faults", "page faults", 0, 0 }, { "churn_faults", "churn faults", 0, 0 },
+	/* the labels of this table's sentences; units from the metric table */
+	static const struct { const char *col, *label; int peak; } rows[] = {
+		{ "allocs", "allocations", 0 }, { "bytes_allocated", "bytes allocated", 0 },
+		{ "frees", "frees", 0 }, { "failed_allocs", "failed allocations", 0 },
+		{ "live_count", "live blocks", 0 }, { "live_bytes", "live bytes", 0 },
+		{ "live_bytes", "peak live bytes", 1 }, { "resident", "peak resident", 1 },
+		{ "rss_anon", "peak RssAnon", 1 }, { "mapped", "mapped", 0 },
+		{ "resident", "resident", 0 }, { "held_free", "held free", 0 },
+		{ "lazyfree", "lazyfree", 0 }, { "returned", "returned", 0 },
+		{ "rss_anon", "RssAnon", 0 }, { "madv_dontneed_calls", "madvise DONTNEED calls", 0 },
+		{ "madv_free_calls", "madvise FREE calls", 0 }, { "munmap_calls", "munmap calls", 0 },
+		{ "brk_shrink_calls", "brk shrinks", 0 }, { "malloc_trim_calls", "malloc_trim() calls", 0 },
+		{ "faults", "page faults", 0 }, { "churn_faults", "churn faults", 0 },
 	};
 	const struct session_row *ea = last_row(a), *eb = last_row(b);
 
@@ -984,7 +971,8 @@ static void report_diff(FILE *f, const struct session_data *a, const struct sess
 		const struct session_row *ra = rows[i].peak ? session__peak(a, c) : ea;
 		const struct session_row *rb = rows[i].peak ? session__peak(b, c) : eb;
 
-		diff_row(f, rows[i].label, session__rowd(ra, c), session__rowd(rb, c), rows[i].bytes);
+		diff_row(f, rows[i].label, session__rowd(ra, c), session__rowd(rb, c),
+			 metric__by_column(rows[i].col)->unit == FS_UNIT_BYTES);
 	}
 	fprintf(f, "  %-26s %15.0f%% %15.0f%%\n", "fragmentation", 100 * V(ea, "fragmentation"), 100 * V(eb, "fragmentation"));
 	fprintf(f, "\n  diagnosis A: %s: %s\n  diagnosis B: %s: %s\n", a->diag_kind[0] ? a->diag_kind : "none",
