@@ -50,6 +50,11 @@ int session__col_group(int col);
 int session__col_real(int col);
 /* Index of a column by name, -1 if none. */
 int session__col(const char *name);
+/* The metric a column stores (model/metric.h); NULL if none. */
+const struct fs_metric *session__col_metric(int col);
+/* The snapshots table's SQL from the columns (writer and reader): 0 CREATE TABLE,
+ * 1 INSERT, 2 SELECT (0 for the columns in absent, may be NULL). Free it. */
+char *session__snap_sql(int which, const unsigned char *absent);
 
 union session_val {
 	int64_t i;
