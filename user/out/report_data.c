@@ -61,19 +61,18 @@ void report__json(FILE *f, const struct session_data *d)
 	json__init(&j, f, 1);
 	j.depth = 1;
 	j.need_comma[1] = body;
-	if (!body) {	/* no document recorded: the counters of the last snapshot */
+	if (!body) {	/* no document recorded: the counters of the last snapshot, as stat names them */
+		static const char *const totals[] = { "allocs", "frees", "bytes_allocated", "bytes_freed",
+						      "failed_allocs", "frees_unknown", "free_null" };
+		static const char *const live[] = { "live_count", "live_bytes" };
+
 		json__obj(&j, "totals");
-		json__u64(&j, "allocs", U(end, "allocs"));
-		json__u64(&j, "frees", U(end, "frees"));
-		json__u64(&j, "bytes_allocated", U(end, "bytes_allocated"));
-		json__u64(&j, "bytes_freed", U(end, "bytes_freed"));
-		json__u64(&j, "failed_allocs", U(end, "failed_allocs"));
-		json__u64(&j, "frees_unknown", U(end, "frees_unknown"));
-		json__u64(&j, "free_null", U(end, "free_null"));
+		for (size_t i = 0; i < sizeof(totals) / sizeof(totals[0]); i++)
+			json__u64(&j, metric__key(metric__by_column(totals[i])), U(end, totals[i]));
 		json__end_obj(&j);
 		json__obj(&j, "live");
-		json__u64(&j, "count", U(end, "live_count"));
-		json__u64(&j, "bytes", U(end, "live_bytes"));
+		for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+			json__u64(&j, metric__key(metric__by_column(live[i])), U(end, live[i]));
 		json__end_obj(&j);
 	}
 	json__obj(&j, "session");

@@ -37,15 +37,17 @@ static void text_totals(FILE *f, const struct session_row *r)
 
 	fprintf(f, "\n  totals at the end\n");
 #define ROW(val, label, extra) fprintf(f, " %18s  %-22s %s\n", fmt__num(val, n1, sizeof(n1)), label, extra)
-	ROW(U(r, "allocs"), "allocations", fmt__bytes(U(r, "bytes_allocated"), b1, sizeof(b1)));
-	ROW(U(r, "frees"), "frees", fmt__bytes(U(r, "bytes_freed"), b1, sizeof(b1)));
+#define MROW(col, extra) ROW(U(r, col), metric__by_column(col)->label, extra)
+	MROW("allocs", fmt__bytes(U(r, "bytes_allocated"), b1, sizeof(b1)));
+	MROW("frees", fmt__bytes(U(r, "bytes_freed"), b1, sizeof(b1)));
 	if (U(r, "frees_unknown"))
-		ROW(U(r, "frees_unknown"), "frees of unknown size", "(blocks allocated before attach)");
-	ROW(U(r, "failed_allocs"), "failed allocations", "");
-	ROW(U(r, "free_null"), "free(NULL)", "");
-	ROW(U(r, "live_count"), "live blocks", fmt__bytes(U(r, "live_bytes"), b1, sizeof(b1)));
+		MROW("frees_unknown", "(blocks allocated before attach)");
+	MROW("failed_allocs", "");
+	MROW("free_null", "");
+	MROW("live_count", fmt__bytes(U(r, "live_bytes"), b1, sizeof(b1)));
 	ROW(lost, "lost", lost ? "(untracked, stale, unmatched or skipped: live figures are NOT EXACT)"
 			       : "(exact: every call was counted)");
+#undef MROW
 #undef ROW
 }
 
