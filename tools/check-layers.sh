@@ -11,7 +11,6 @@ cd "$(dirname "$0")/.." || exit 2
 # Violations known and being fixed on another branch: printed, not failed.
 # Remove a line once its fix is merged (the check says when one no longer occurs).
 KNOWN='
-user/model/memmodel.c out/render.h
 '
 
 find user -name '*.[ch]' | sort | xargs grep -Hn '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' |

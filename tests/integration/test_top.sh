@@ -28,7 +28,7 @@ start_work() {
 	WPID=$(cat "$TMP/$name.ready")
 }
 
-# What render__bytes prints for a byte count: 73114250 -> "69.7 MiB".
+# What fmt__bytes prints for a byte count: 73114250 -> "69.7 MiB".
 human() {
 	awk -v v="$1" 'BEGIN { split("B KiB MiB GiB TiB PiB", u, " "); d = v; i = 1
 		while (d >= 1024 && i < 6) { d /= 1024; i++ }

@@ -8,16 +8,16 @@ TEST(render_num)
 {
 	char b[32];
 
-	ASSERT_STREQ(render__num(0, b, sizeof(b)), "0", "zero");
-	ASSERT_STREQ(render__num(999, b, sizeof(b)), "999", "three digits");
-	ASSERT_STREQ(render__num(1000, b, sizeof(b)), "1,000", "four digits");
-	ASSERT_STREQ(render__num(123456, b, sizeof(b)), "123,456", "six digits");
-	ASSERT_STREQ(render__num(1234567, b, sizeof(b)), "1,234,567", "seven digits");
-	ASSERT_STREQ(render__num(UINT64_MAX, b, sizeof(b)), "18,446,744,073,709,551,615", "largest");
+	ASSERT_STREQ(fmt__num(0, b, sizeof(b)), "0", "zero");
+	ASSERT_STREQ(fmt__num(999, b, sizeof(b)), "999", "three digits");
+	ASSERT_STREQ(fmt__num(1000, b, sizeof(b)), "1,000", "four digits");
+	ASSERT_STREQ(fmt__num(123456, b, sizeof(b)), "123,456", "six digits");
+	ASSERT_STREQ(fmt__num(1234567, b, sizeof(b)), "1,234,567", "seven digits");
+	ASSERT_STREQ(fmt__num(UINT64_MAX, b, sizeof(b)), "18,446,744,073,709,551,615", "largest");
 	/* A short buffer truncates but is never overrun, and stays terminated. */
 	for (size_t len = 1; len <= 12; len++) {
 		memset(b, 'x', sizeof(b));
-		render__num(1234567, b, len);
+		fmt__num(1234567, b, len);
 		if (!ASSERT_TRUE(strlen(b) < len && b[len] == 'x', "short buffer"))
 			break;
 		if (!ASSERT_TRUE(!strncmp(b, "1,234,567", strlen(b)), "a prefix of the number"))
@@ -29,14 +29,14 @@ TEST(render_bytes)
 {
 	char b[32];
 
-	ASSERT_STREQ(render__bytes(0, b, sizeof(b)), "0 B", "zero");
-	ASSERT_STREQ(render__bytes(100, b, sizeof(b)), "100 B", "bytes");
-	ASSERT_STREQ(render__bytes(1023, b, sizeof(b)), "1023 B", "just under 1 KiB");
-	ASSERT_STREQ(render__bytes(1024, b, sizeof(b)), "1.0 KiB", "1 KiB");
-	ASSERT_STREQ(render__bytes(1536, b, sizeof(b)), "1.5 KiB", "1.5 KiB");
-	ASSERT_STREQ(render__bytes(3 << 20, b, sizeof(b)), "3.0 MiB", "MiB");
-	ASSERT_STREQ(render__bytes(5ull << 40, b, sizeof(b)), "5.0 TiB", "TiB");
-	ASSERT_STREQ(render__bytes(2048ull << 50, b, sizeof(b)), "2048.0 PiB", "PiB is the largest unit");
+	ASSERT_STREQ(fmt__bytes(0, b, sizeof(b)), "0 B", "zero");
+	ASSERT_STREQ(fmt__bytes(100, b, sizeof(b)), "100 B", "bytes");
+	ASSERT_STREQ(fmt__bytes(1023, b, sizeof(b)), "1023 B", "just under 1 KiB");
+	ASSERT_STREQ(fmt__bytes(1024, b, sizeof(b)), "1.0 KiB", "1 KiB");
+	ASSERT_STREQ(fmt__bytes(1536, b, sizeof(b)), "1.5 KiB", "1.5 KiB");
+	ASSERT_STREQ(fmt__bytes(3 << 20, b, sizeof(b)), "3.0 MiB", "MiB");
+	ASSERT_STREQ(fmt__bytes(5ull << 40, b, sizeof(b)), "5.0 TiB", "TiB");
+	ASSERT_STREQ(fmt__bytes(2048ull << 50, b, sizeof(b)), "2048.0 PiB", "PiB is the largest unit");
 }
 
 /* A view with a little of everything; the plan is large, so it is static. */

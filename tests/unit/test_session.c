@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "out/report.h"
 #include "out/session.h"
 #include "test.h"
 
@@ -388,6 +389,55 @@ TEST(session_columns)
 	ASSERT_TRUE(session__col_real(session__col("fragmentation")), "fragmentation is REAL");
 	ASSERT_FALSE(session__col_real(session__col("rss_anon")), "rss_anon is INTEGER");
 	ASSERT_EQ(session__col_group(session__col("resident")), SG_MEMORY, "memory group");
+}
+
+/* report's formats are pure (out/report_*.c): each reads a loaded session. */
+TEST(report_formats)
+{
+	char *dir = tmpdir(), path[256], err[512] = "", *buf = NULL;
+	struct session_data *d = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!ASSERT_TRUE(dir != NULL, "tmpdir"))
+		return;
+	snprintf(path, sizeof(path), "%s/r.db", dir);
+	if (!ASSERT_EQ(write_session(path, 4, 1), 0, "write") ||
+	    !ASSERT_TRUE((d = session__load(path, err, sizeof(err))) != NULL, err))
+		goto out;
+
+	f = open_memstream(&buf, &len);
+	report__text(f, d);
+	fclose(f);
+	ASSERT_TRUE(strstr(buf, "totals at the end") != NULL, "text: totals");
+	ASSERT_TRUE(strstr(buf, "400  allocations") != NULL, "text: a metric's label from the table");
+	free(buf);
+
+	f = open_memstream(&buf, &len);
+	ASSERT_EQ(report__csv(f, d, "counters"), 0, "csv counters");
+	fclose(f);
+	ASSERT_TRUE(!strncmp(buf, "seq,t_s,allocs,frees,", 21), "csv: the columns in table order");
+	free(buf);
+
+	f = open_memstream(&buf, &len);
+	ASSERT_EQ(report__csv(f, d, "nonesuch"), -1, "csv: unknown series");
+	fclose(f);
+	free(buf);
+
+	f = open_memstream(&buf, &len);
+	report__json(f, d);
+	fclose(f);
+	ASSERT_TRUE(strstr(buf, "\"series\"") && strstr(buf, "\"allocs_per_s\""), "json: the series");
+	free(buf);
+
+	f = open_memstream(&buf, &len);
+	report__diff(f, d, d);
+	fclose(f);
+	ASSERT_TRUE(strstr(buf, "allocations") != NULL, "diff");
+	free(buf);
+out:
+	session__data_free(d);
+	rmtree(dir);
 }
 
 /* Every release source has its columns and its name in the events (the program's

@@ -533,17 +533,17 @@ static void verdict(const struct variant *vs, int n, char *out, size_t len)
 	else if (ncmp == 1)
 		o += (size_t)snprintf(out, len, "only %s was compared: it keeps %s after the idle period (it returns "
 				      "%.0f%% of its post-load RSS).", best->name,
-				      render__bytes(best->rss_idle, a, sizeof(a)),
+				      fmt__bytes(best->rss_idle, a, sizeof(a)),
 				      best->rss_end > best->rss_idle ? pct(best->rss_end - best->rss_idle, best->rss_end)
 								     : 0.0);
 	else
 		o += (size_t)snprintf(out, len, "%s keeps the least after the idle period: %s (it returns %.0f%% of "
-				      "its post-load RSS)", best->name, render__bytes(best->rss_idle, a, sizeof(a)),
+				      "its post-load RSS)", best->name, fmt__bytes(best->rss_idle, a, sizeof(a)),
 				      best->rss_end > best->rss_idle ? pct(best->rss_end - best->rss_idle, best->rss_end)
 								     : 0.0);
 	if (ncmp > 1 && worst != best && o < len)
 		o += (size_t)snprintf(out + o, len - o, "; %s keeps %s%s%s%s", worst->name,
-				      render__bytes(worst->rss_idle, b, sizeof(b)),
+				      fmt__bytes(worst->rss_idle, b, sizeof(b)),
 				      worst->narenas ? " in " : "", worst->narenas ? "glibc arenas" : "",
 				      strcmp(worst->diag_kind, "none") ? " (" : "");
 	if (ncmp > 1 && worst != best && strcmp(worst->diag_kind, "none") && o < len)
@@ -592,12 +592,12 @@ static void print_table(FILE *f, const struct variant *vs, int n, const char *ve
 		snprintf(b[1], 32, "%.0f ms", (double)v->madvise_ns / 1e6);
 		snprintf(b[2], 32, "%.1f s", v->wall_s);
 		fprintf(f, " %-14s %-9s %10s %10s %10s %10s %10s %6s %10s %9s %9s %7s %10s %9s%s%s%s%s\n", v->name,
-			v->alloc_traced, render__bytes(v->peak_rss, b[3], 32), render__bytes(v->rss_end, b[4], 32),
-			render__bytes(v->rss_idle, b[5], 32), render__bytes(v->live_end, b[6], 32),
-			render__bytes(v->live_idle, b[7], 32), b[0], render__bytes(v->returned, b[8], 32),
-			render__num(v->faults, b[9], 32), b[1], b[2],
-			render__num(v->load_s > 0 ? (uint64_t)((double)v->allocs_load / v->load_s) : 0, b[10], 32),
-			render__num(v->untracked, b[11], 32), v->why_not[0] ? "  ! " : "", v->why_not,
+			v->alloc_traced, fmt__bytes(v->peak_rss, b[3], 32), fmt__bytes(v->rss_end, b[4], 32),
+			fmt__bytes(v->rss_idle, b[5], 32), fmt__bytes(v->live_end, b[6], 32),
+			fmt__bytes(v->live_idle, b[7], 32), b[0], fmt__bytes(v->returned, b[8], 32),
+			fmt__num(v->faults, b[9], 32), b[1], b[2],
+			fmt__num(v->load_s > 0 ? (uint64_t)((double)v->allocs_load / v->load_s) : 0, b[10], 32),
+			fmt__num(v->untracked, b[11], 32), v->why_not[0] ? "  ! " : "", v->why_not,
 			v->error[0] ? "  ! " : "", v->error);
 	}
 	fprintf(f, "\n settings:\n");
@@ -754,9 +754,9 @@ static int write_html(const char *path, const struct variant *vs, int n, const c
 			continue;
 		}
 		fprintf(f, "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%.0f%%</td><td>%s</td><td>%llu</td>"
-			   "<td>%.1f</td><td>", render__bytes(v->peak_rss, c[0], 32), render__bytes(v->rss_end, c[1], 32),
-			render__bytes(v->rss_idle, c[2], 32), render__bytes(v->live_idle, c[3], 32), 100 * v->frag_idle,
-			render__bytes(v->returned, c[4], 32), (unsigned long long)v->faults, v->wall_s);
+			   "<td>%.1f</td><td>", fmt__bytes(v->peak_rss, c[0], 32), fmt__bytes(v->rss_end, c[1], 32),
+			fmt__bytes(v->rss_idle, c[2], 32), fmt__bytes(v->live_idle, c[3], 32), 100 * v->frag_idle,
+			fmt__bytes(v->returned, c[4], 32), (unsigned long long)v->faults, v->wall_s);
 		chart__xml(f, v->error[0] ? v->error : v->diag_kind);
 		if (v->why_not[0]) {
 			fprintf(f, "; ");

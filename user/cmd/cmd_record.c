@@ -72,7 +72,7 @@ static void progress(const char *path, double elapsed, long snaps, int last)
 	char b[32];
 
 	fprintf(stderr, "\rfragscope record: %.1f s, %ld snapshot%s, %s %s  %s", elapsed, snaps, snaps == 1 ? "" : "s",
-		render__bytes((uint64_t)file_size(path), b, sizeof(b)), path, last ? "\n" : "");
+		fmt__bytes((uint64_t)file_size(path), b, sizeof(b)), path, last ? "\n" : "");
 	fflush(stderr);
 }
 

@@ -90,12 +90,12 @@ static const char *why_diag(const struct fs_census *c, char *buf, size_t len, in
 		*kind = FS_D_RETENTION;
 		snprintf(buf, len, "malloc_trim would release about %s now: %s of free memory is resident inside "
 			 "glibc's heaps (%s in use). glibc never returns free pages in the middle of a heap on its own.",
-			 render__bytes(c->free_resident, a, sizeof(a)), render__bytes(c->free_resident, b, sizeof(b)),
-			 render__bytes(c->in_use, d, sizeof(d)));
+			 fmt__bytes(c->free_resident, a, sizeof(a)), fmt__bytes(c->free_resident, b, sizeof(b)),
+			 fmt__bytes(c->in_use, d, sizeof(d)));
 	} else {
 		snprintf(buf, len, "%s in use, %s free of which %s resident: little to give back",
-			 render__bytes(c->in_use, a, sizeof(a)), render__bytes(c->free, b, sizeof(b)),
-			 render__bytes(c->free_resident, d, sizeof(d)));
+			 fmt__bytes(c->in_use, a, sizeof(a)), fmt__bytes(c->free, b, sizeof(b)),
+			 fmt__bytes(c->free_resident, d, sizeof(d)));
 	}
 	return buf;
 }
@@ -210,20 +210,20 @@ static void text_je(const struct fs_je_stats *js, const char *why)
 		printf("  jemalloc's own figures: not read (%s)\n", why);
 	} else {
 		printf("  jemalloc's own figures (mallctl; %s):\n", js->how);
-		printf("  %12s  allocated   blocks in use, at their size classes\n", render__bytes(js->allocated, a, sizeof(a)));
+		printf("  %12s  allocated   blocks in use, at their size classes\n", fmt__bytes(js->allocated, a, sizeof(a)));
 		printf("  %12s  active      pages of extents in use (allocated + free space in its slabs)\n",
-		       render__bytes(js->active, a, sizeof(a)));
+		       fmt__bytes(js->active, a, sizeof(a)));
 		printf("  %12s  resident    data and metadata pages it has touched and not purged\n",
-		       render__bytes(js->resident, a, sizeof(a)));
-		printf("  %12s  mapped      extents mapped in use or dirty/muzzy\n", render__bytes(js->mapped, a, sizeof(a)));
+		       fmt__bytes(js->resident, a, sizeof(a)));
+		printf("  %12s  mapped      extents mapped in use or dirty/muzzy\n", fmt__bytes(js->mapped, a, sizeof(a)));
 		printf("  %12s  retained    address space kept after purging (not resident)\n",
-		       render__bytes(js->retained, a, sizeof(a)));
-		printf("  %12s  metadata\n", render__bytes(js->metadata, a, sizeof(a)));
+		       fmt__bytes(js->retained, a, sizeof(a)));
+		printf("  %12s  metadata\n", fmt__bytes(js->metadata, a, sizeof(a)));
 		printf("  %12s  dirty       %llu pages freed and not purged (dirty_decay_ms %ld)\n",
-		       render__bytes(js->pdirty * js->page, a, sizeof(a)), (unsigned long long)js->pdirty,
+		       fmt__bytes(js->pdirty * js->page, a, sizeof(a)), (unsigned long long)js->pdirty,
 		       js->dirty_decay_ms);
 		printf("  %12s  muzzy       %llu pages lazily purged, may still be resident (muzzy_decay_ms %ld)\n",
-		       render__bytes(js->pmuzzy * js->page, b, sizeof(b)), (unsigned long long)js->pmuzzy,
+		       fmt__bytes(js->pmuzzy * js->page, b, sizeof(b)), (unsigned long long)js->pmuzzy,
 		       js->muzzy_decay_ms);
 	}
 	printf("  background threads: %s (mallctl background_thread), %d jemalloc_bg_thd thread%s running\n",
@@ -241,9 +241,9 @@ static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, 
 	printf("\n fragscope snapshot: PID %d (%s), %s allocator in %s%s\n\n", pid, comm, plan->alloc_name,
 	       plan->object, c->approximate ? " — APPROXIMATE (the heap changed during the walk)" : "");
 	if (!glibc) {
-		printf("  %12s  mapped      anonymous memory outside stacks\n", render__bytes(m->mapped, a, sizeof(a)));
-		printf("  %12s  resident    (LazyFree %s)\n", render__bytes(m->resident, a, sizeof(a)),
-		       render__bytes(m->lazyfree, b, sizeof(b)));
+		printf("  %12s  mapped      anonymous memory outside stacks\n", fmt__bytes(m->mapped, a, sizeof(a)));
+		printf("  %12s  resident    (LazyFree %s)\n", fmt__bytes(m->resident, a, sizeof(a)),
+		       fmt__bytes(m->lazyfree, b, sizeof(b)));
 		printf("\n  settings: MALLOC_CONF=%s\n", set->malloc_conf[0] ? set->malloc_conf : "(default)");
 		if (plan->alloc == FS_ALLOC_JEMALLOC) {
 			printf("\n");
@@ -258,12 +258,12 @@ static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, 
 		return;
 	}
 	printf("  %12s  in use      chunks in use (headers included; the live requested bytes are a little less)\n",
-	       render__bytes(c->in_use, a, sizeof(a)));
+	       fmt__bytes(c->in_use, a, sizeof(a)));
 	printf("  %12s  free        held by glibc: bins, fastbins and tcaches, top chunks\n",
-	       render__bytes(c->free, a, sizeof(a)));
-	printf("  %12s  mapped      heaps and mmapped chunks\n", render__bytes(m->mapped, a, sizeof(a)));
+	       fmt__bytes(c->free, a, sizeof(a)));
+	printf("  %12s  mapped      heaps and mmapped chunks\n", fmt__bytes(m->mapped, a, sizeof(a)));
 	printf("  %12s  resident    of which free and resident: %s (what malloc_trim(0) would release)\n\n",
-	       render__bytes(m->resident, a, sizeof(a)), render__bytes(c->free_resident, b, sizeof(b)));
+	       fmt__bytes(m->resident, a, sizeof(a)), fmt__bytes(c->free_resident, b, sizeof(b)));
 	printf("  %-6s %6s %11s %11s %11s %11s %11s %11s  %s\n", "arena", "heaps", "size", "in use", "free",
 	       "free+resid", "largest", "top", "pinned by (highest chunk in use)");
 	for (int i = 0; i < c->narenas; i++) {
@@ -271,9 +271,9 @@ static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, 
 
 		snprintf(n, sizeof(n), "0x%llx+%llu", (unsigned long long)x->pin_addr, (unsigned long long)x->pin_size);
 		printf("  %-6s %6d %11s %11s %11s %11s %11s %11s  %s%s%s\n", x->main ? "main" : "thread", x->heaps,
-		       render__bytes(x->size, a, sizeof(a)), render__bytes(x->in_use, b, sizeof(b)),
-		       render__bytes(x->free, d, sizeof(d)), render__bytes(x->free_resident, e, sizeof(e)),
-		       render__bytes(x->largest_free, f, sizeof(f)), render__bytes(x->top, diag, sizeof(diag)),
+		       fmt__bytes(x->size, a, sizeof(a)), fmt__bytes(x->in_use, b, sizeof(b)),
+		       fmt__bytes(x->free, d, sizeof(d)), fmt__bytes(x->free_resident, e, sizeof(e)),
+		       fmt__bytes(x->largest_free, f, sizeof(f)), fmt__bytes(x->top, diag, sizeof(diag)),
 		       x->pin_addr ? n : "-", x->walk_cut ? "  (walk cut: " : "", x->walk_cut ? x->note : "");
 	}
 	if (c->mmapped_chunks) {
@@ -284,9 +284,9 @@ static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, 
 			res += c->mm[i].resident;
 		}
 		printf("  mmapped chunks: %llu in use, %s in %d range%s%s (%s mapped, %s resident)\n",
-		       (unsigned long long)c->mmapped_chunks, render__bytes(c->mmapped_bytes, a, sizeof(a)), c->nmm,
-		       c->nmm == 1 ? "" : "s", c->mm_more ? " listed, more not" : "", render__bytes(mapped, b, sizeof(b)),
-		       render__bytes(res, d, sizeof(d)));
+		       (unsigned long long)c->mmapped_chunks, fmt__bytes(c->mmapped_bytes, a, sizeof(a)), c->nmm,
+		       c->nmm == 1 ? "" : "s", c->mm_more ? " listed, more not" : "", fmt__bytes(mapped, b, sizeof(b)),
+		       fmt__bytes(res, d, sizeof(d)));
 	}
 	printf("\n  diagnosis: %s\n\n", why_diag(c, diag, sizeof(diag), &kind));
 }

@@ -214,7 +214,7 @@ static const char *bytes_field(uint64_t v, char *buf, size_t len)
 {
 	char tmp[32], *o = buf;
 
-	render__bytes(v, tmp, sizeof(tmp));
+	fmt__bytes(v, tmp, sizeof(tmp));
 	for (const char *s = tmp; *s && (size_t)(o - buf) < len - 1; s++)
 		if (*s != ' ')
 			*o++ = *s;

@@ -197,7 +197,7 @@ static int cmp_site(const void *a, const void *b)
 
 static const char *bytes_s(int64_t v, char *buf, size_t len)
 {
-	return render__bytes(v > 0 ? (uint64_t)v : 0, buf, len);
+	return fmt__bytes(v > 0 ? (uint64_t)v : 0, buf, len);
 }
 
 static double per_s(uint64_t v, uint64_t ns)
@@ -265,7 +265,7 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 
 		for (int i = 0; i < 5; i++) {
 			put(y, x, lw, 0, "%s", label[i]);
-			put(y, x + lw, vw, A_BOLD, "%*s", vw - 1, render__bytes(v[i], b1, sizeof(b1)));
+			put(y, x + lw, vw, A_BOLD, "%*s", vw - 1, fmt__bytes(v[i], b1, sizeof(b1)));
 			if (m->valid || i == 0)
 				bar(y, x + lw + vw + 1, bw, v[i] < max ? v[i] : max, max, pair[i]);
 			ROW();
@@ -273,16 +273,16 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 	}
 	if (m->valid)
 		put(y, x, w, 0, "fragmentation %.1f%%  RssAnon %s: allocator %s, stacks %s, program %s, unknown %s%s",
-		    memmodel__fragmentation(m) * 100, render__bytes(m->rss_anon, b1, sizeof(b1)),
-		    render__bytes(m->own_resident[FS_OWN_ALLOCATOR], n1, sizeof(n1)),
-		    render__bytes(m->own_resident[FS_OWN_STACK], b2, sizeof(b2)),
-		    render__bytes(m->own_resident[FS_OWN_PROGRAM], b3, sizeof(b3)),
-		    render__bytes(m->own_resident[FS_OWN_UNKNOWN], b4, sizeof(b4)),
+		    memmodel__fragmentation(m) * 100, fmt__bytes(m->rss_anon, b1, sizeof(b1)),
+		    fmt__bytes(m->own_resident[FS_OWN_ALLOCATOR], n1, sizeof(n1)),
+		    fmt__bytes(m->own_resident[FS_OWN_STACK], b2, sizeof(b2)),
+		    fmt__bytes(m->own_resident[FS_OWN_PROGRAM], b3, sizeof(b3)),
+		    fmt__bytes(m->own_resident[FS_OWN_UNKNOWN], b4, sizeof(b4)),
 		    st->mem_age_ns ? "  (memory figures from before the exit)" : "");
 	if (m->valid && m->unseen) {
 		ROW();
 		put(y, x, w, attr_of(C_WARN), "unseen %s: allocator memory blocks from before attach may fill (not known "
-		    "to be free; held free is a floor)", render__bytes(m->unseen, b1, sizeof(b1)));
+		    "to be free; held free is a floor)", fmt__bytes(m->unseen, b1, sizeof(b1)));
 	}
 	else
 		put(y, x, w, attr_of(C_WARN), "memory of the process unreadable");
@@ -290,11 +290,11 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 	ROW();
 
 	/* rates over the last interval */
-	put(y, x, w, 0, "alloc/s %12s  %10s/s", render__num((uint64_t)per_s(d->c[FS_C_ALLOCS], d->mono_ns), n1, sizeof(n1)),
-	    render__bytes((uint64_t)per_s(d->c[FS_C_ALLOC_BYTES], d->mono_ns), b1, sizeof(b1)));
+	put(y, x, w, 0, "alloc/s %12s  %10s/s", fmt__num((uint64_t)per_s(d->c[FS_C_ALLOCS], d->mono_ns), n1, sizeof(n1)),
+	    fmt__bytes((uint64_t)per_s(d->c[FS_C_ALLOC_BYTES], d->mono_ns), b1, sizeof(b1)));
 	ROW();
-	put(y, x, w, 0, "free/s  %12s  %10s/s", render__num((uint64_t)per_s(d->c[FS_C_FREES], d->mono_ns), n1, sizeof(n1)),
-	    render__bytes((uint64_t)per_s(d->c[FS_C_FREE_BYTES], d->mono_ns), b1, sizeof(b1)));
+	put(y, x, w, 0, "free/s  %12s  %10s/s", fmt__num((uint64_t)per_s(d->c[FS_C_FREES], d->mono_ns), n1, sizeof(n1)),
+	    fmt__bytes((uint64_t)per_s(d->c[FS_C_FREE_BYTES], d->mono_ns), b1, sizeof(b1)));
 	ROW();
 	{
 		uint64_t adv = 0;
@@ -302,17 +302,17 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 		for (int a = 0; a < FS_A__COUNT; a++)
 			if (a == FS_A_DONTNEED || a == FS_A_FREE)
 				adv += d->k.adv[a].calls;
-		put(y, x, w, 0, "released/interval  madvise %s  munmap %s  brk %s  = %s", render__num(adv, n1, sizeof(n1)),
-		    render__num(d->k.sys[FS_S_MUNMAP].calls, n2, sizeof(n2)),
-		    render__num(d->k.brk_shrink_calls, n3, sizeof(n3)), render__bytes(agg__returned(d), b1, sizeof(b1)));
+		put(y, x, w, 0, "released/interval  madvise %s  munmap %s  brk %s  = %s", fmt__num(adv, n1, sizeof(n1)),
+		    fmt__num(d->k.sys[FS_S_MUNMAP].calls, n2, sizeof(n2)),
+		    fmt__num(d->k.brk_shrink_calls, n3, sizeof(n3)), fmt__bytes(agg__returned(d), b1, sizeof(b1)));
 	}
 	ROW();
-	put(y, x, w, 0, "allocs %s  frees %s  live blocks %s", render__num(s->c[FS_C_ALLOCS], n1, sizeof(n1)),
-	    render__num(s->c[FS_C_FREES], n2, sizeof(n2)), render__num(agg__live_count(s), n3, sizeof(n3)));
+	put(y, x, w, 0, "allocs %s  frees %s  live blocks %s", fmt__num(s->c[FS_C_ALLOCS], n1, sizeof(n1)),
+	    fmt__num(s->c[FS_C_FREES], n2, sizeof(n2)), fmt__num(agg__live_count(s), n3, sizeof(n3)));
 	ROW();
 	put(y, x, w, s->c[FS_C_UNTRACKED] || agg__lost(s) ? attr_of(C_WARN) | A_BOLD : 0,
-	    "untracked %s (%s)  lost %s%s", render__num(s->c[FS_C_UNTRACKED], n1, sizeof(n1)),
-	    render__bytes(s->c[FS_C_UNTRACKED_BYTES], b1, sizeof(b1)), render__num(agg__lost(s), n2, sizeof(n2)),
+	    "untracked %s (%s)  lost %s%s", fmt__num(s->c[FS_C_UNTRACKED], n1, sizeof(n1)),
+	    fmt__bytes(s->c[FS_C_UNTRACKED_BYTES], b1, sizeof(b1)), fmt__num(agg__lost(s), n2, sizeof(n2)),
 	    agg__lost(s) ? "  live figures are a lower bound" : "");
 	ROW();
 	if (ti->children || ti->execs) {
@@ -331,7 +331,7 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 			put(y, x, w, e.cpu_fraction >= 0.1 ? attr_of(C_WARN) : 0,
 			    "probes cost the target about %s of a CPU (estimate: %s calls/s x ~%.1f us; %s)",
 			    cost__percent(e.cpu_fraction, b1, sizeof(b1)),
-			    render__num((uint64_t)e.calls_per_s, n1, sizeof(n1)), e.mean_ns / 1000,
+			    fmt__num((uint64_t)e.calls_per_s, n1, sizeof(n1)), e.mean_ns / 1000,
 			    r->measured ? "trap costs measured here" : "PROBING.md's trap costs");
 		else
 			put(y, x, w, attr_of(C_DIM), "probes cost the target: (after the first interval)");
@@ -352,7 +352,7 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 			top = vl[c] > top ? vl[c] : top;
 		}
 		put(y, x, w, 0, "history, last %d %s (top %s)", ui->window_s >= 120 ? ui->window_s / 60 : ui->window_s,
-		    ui->window_s >= 120 ? "min" : "s", render__bytes(top, b1, sizeof(b1)));
+		    ui->window_s >= 120 ? "min" : "s", fmt__bytes(top, b1, sizeof(b1)));
 		ROW();
 		put(y, x, 5, 0, "RSS");
 		spark(y, x + 5, gw, vr, have_r, top, C_RES);
@@ -373,12 +373,12 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 		return;
 	}
 	put(y, x, w, A_BOLD, "sites by %s (1 stack per %s allocated, %s%s%s)", tui__sort_name(ui->sort),
-	    render__bytes(st->sample_bytes, b1, sizeof(b1)),
+	    fmt__bytes(st->sample_bytes, b1, sizeof(b1)),
 	    st->sites_live.rule == AGG_SITES_SCALED ? "scaled to the exact live total"
 	    : st->sites_live.rule == AGG_SITES_CLAMPED && st->sites_live.est_sum > st->sites_live.exact
 		    ? "scaled down to the exact live total" : "as sampled",
 	    st->truncated_stacks ? "; truncated stacks: " : "",
-	    st->truncated_stacks ? render__num((uint64_t)st->truncated_stacks, b3, sizeof(b3)) : "");
+	    st->truncated_stacks ? fmt__num((uint64_t)st->truncated_stacks, b3, sizeof(b3)) : "");
 	ROW();
 	put(y, x, w, A_UNDERLINE, "%10s %10s %8s  %s", "live~", "alloc~", "samples", "where");
 	ROW();
@@ -400,7 +400,7 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 			const struct fs_site_sym *x2 = &st->sites[order[i]];
 
 			put(y, x, w, 0, "%10s %10s %8s  %s%s%s%s%s%s", bytes_s(x2->live_bytes, b1, sizeof(b1)),
-			    render__bytes(x2->bytes, b2, sizeof(b2)), render__num(x2->samples, n1, sizeof(n1)),
+			    fmt__bytes(x2->bytes, b2, sizeof(b2)), fmt__num(x2->samples, n1, sizeof(n1)),
 			    x2->nframes ? x2->frame[0] : "(no stack)", x2->nframes > 1 ? " < " : "",
 			    x2->nframes > 1 ? x2->frame[1] : "", x2->truncated[0] ? " [truncated: " : "",
 			    x2->truncated, x2->truncated[0] ? "]" : "");

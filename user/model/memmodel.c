@@ -6,7 +6,7 @@
 #include <string.h>
 #include "bpf/fragscope.h"
 #include "model/memmodel.h"
-#include "out/render.h"
+#include "util/fmt.h"
 
 #define HEAP_ALIGN (64ULL << 20)
 #define PAGE 4096ULL
@@ -498,7 +498,7 @@ static const char *MIB(uint64_t v)
 	static char ring[8][32];
 	static unsigned next;
 
-	return render__bytes(v, ring[next++ % 8], sizeof(ring[0]));
+	return fmt__bytes(v, ring[next++ % 8], sizeof(ring[0]));
 }
 
 static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,

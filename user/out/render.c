@@ -2,52 +2,8 @@
 #include <inttypes.h>
 #include <string.h>
 #include "model/cost.h"
+#include "model/metric.h"
 #include "out/render.h"
-
-const char *render__num(uint64_t v, char *buf, size_t len)
-{
-	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v), o = 0;
-
-	for (int i = 0; i < n; i++) {
-		int comma = i && (n - i) % 3 == 0;
-
-		if ((size_t)(o + comma + 1) >= len)
-			break;
-		if (comma)
-			buf[o++] = ',';
-		buf[o++] = tmp[i];
-	}
-	buf[o] = 0;
-	return buf;
-}
-
-const char *render__bytes(uint64_t v, char *buf, size_t len)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double d = (double)v;
-	int u = 0;
-
-	while (d >= 1024 && u < 5) {
-		d /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%" PRIu64 " B", v);
-	else
-		snprintf(buf, len, "%.1f %s", d, unit[u]);
-	return buf;
-}
-
-static const char *const sys_names[FS_S__COUNT] = { "mmap", "munmap", "mremap", "brk", "madvise", "mprotect" };
-static const char *const adv_names[FS_A__COUNT] = { "DONTNEED", "FREE", "HUGEPAGE", "NOHUGEPAGE", "OTHER" };
-static const char *const src_names[FS_R__COUNT] = { "glibc_trim", "malloc_trim", "jemalloc_decay",
-						   "jemalloc_background", "munmap_block", "program", "other" };
-static const char *const map_names[FS_M__COUNT] = { "allocator", "stack", "file", "other_anon" };
-static const char *const kind_names[FS_RG__COUNT] = { "heap", "arena_heaps", "anon", "stacks", "reserved",
-						     "files", "other" };
-
-static const char *hist_names[FS_H__COUNT] = { "alloc_size", "live_size", "lifetime_ns" };
 
 static void json_hist(struct json *j, const char *key, const int64_t *h)
 {
@@ -63,10 +19,25 @@ static void json_hist(struct json *j, const char *key, const int64_t *h)
 	json__end_arr(j);
 }
 
+/* The metrics of one JSON object ("": the counters at the top level), in table
+ * order: integers, as the snapshot's counters are. */
+static void json_metrics(struct json *j, const char *obj, const struct fs_metric_src *src)
+{
+	if (*obj)
+		json__obj(j, obj);
+	for (int i = 0; i < fs_nmetrics; i++)
+		if (metric__in(&fs_metrics[i], obj))
+			json__u64(j, metric__key(&fs_metrics[i]), (uint64_t)metric__i64(&fs_metrics[i], src));
+	if (*obj)
+		json__end_obj(j);
+}
+
 void render__json_core(struct json *j, const struct fs_view *v)
 {
 	const struct fs_snapshot *s = v->snap;
 	const struct fs_plan *p = v->plan;
+	static const struct fs_memory no_memory;
+	const struct fs_metric_src src = { .sn = s, .m = &no_memory, .d = s, .max_live = v->max_live };
 
 	json__obj(j, "target");
 	json__i64(j, "pid", v->target->pid);
@@ -89,18 +60,7 @@ void render__json_core(struct json *j, const struct fs_view *v)
 
 	json__dbl(j, "duration_s", v->duration_s);
 
-	json__obj(j, "totals");
-	json__u64(j, "allocs", s->c[FS_C_ALLOCS]);
-	json__u64(j, "frees", s->c[FS_C_FREES]);
-	json__u64(j, "bytes_allocated", s->c[FS_C_ALLOC_BYTES]);
-	json__u64(j, "bytes_freed", s->c[FS_C_FREE_BYTES]);
-	json__u64(j, "failed_allocs", s->c[FS_C_FAILED]);
-	json__u64(j, "frees_unknown", s->c[FS_C_FREES_UNKNOWN]);
-	json__u64(j, "frees_unknown_chunk_bytes", s->c[FS_C_FREES_UNKNOWN_CHUNK_BYTES]);
-	json__u64(j, "free_null", s->c[FS_C_FREE_NULL]);
-	json__u64(j, "resized_in_place", s->c[FS_C_RESIZE_IN_PLACE]);
-	json__u64(j, "frees_internal", s->c[FS_C_FREES_INTERNAL]);
-	json__end_obj(j);
+	json_metrics(j, "totals", &src);
 
 	json__obj(j, "live");
 	json__u64(j, "count", agg__live_count(s));
@@ -119,17 +79,8 @@ void render__json_core(struct json *j, const struct fs_view *v)
 	}
 	json__end_obj(j);
 
-	json__obj(j, "lost");
-	json__u64(j, "untracked", s->c[FS_C_UNTRACKED]);
-	json__u64(j, "untracked_bytes", s->c[FS_C_UNTRACKED_BYTES]);
-	json__u64(j, "stale", s->c[FS_C_STALE]);
-	json__u64(j, "stale_bytes", s->c[FS_C_STALE_BYTES]);
-	json__u64(j, "unmatched_returns", s->c[FS_C_UNMATCHED]);
-	json__u64(j, "prog_misses", s->prog_misses);
-	json__u64(j, "map_capacity", v->max_live);
-	json__end_obj(j);
-
-	json__u64(j, "nested_calls", s->c[FS_C_NESTED]);
+	json_metrics(j, "lost", &src);
+	json_metrics(j, "", &src);
 
 	json__arr(j, "functions");
 	for (int i = 0; i < p->nprobes; i++) {
@@ -149,7 +100,7 @@ void render__json_core(struct json *j, const struct fs_view *v)
 
 	json__obj(j, "histograms");
 	for (int h = 0; h < FS_H__COUNT; h++)
-		json_hist(j, hist_names[h], s->h[h]);
+		json_hist(j, fs_hist_names[h], s->h[h]);
 	json__end_obj(j);
 	/* 1: every freed block's lifetime is in lifetime_ns; N: 1 in N, counts scaled */
 	json__u64(j, "lifetime_sampling", v->st && v->st->lifetime_sampling ? v->st->lifetime_sampling : 1);
@@ -188,7 +139,7 @@ static void json_maps(struct json *j, const struct fs_mapset *ms)
 	json__obj(j, "maps");
 	json__obj(j, "owned");
 	for (int i = 0; i < FS_M__COUNT; i++)
-		json__u64(j, map_names[i], b[i]);
+		json__u64(j, fs_map_names[i], b[i]);
 	json__end_obj(j);
 	json__u64(j, "intervals", ms->n);
 	json__u64(j, "events", ms->events);
@@ -204,14 +155,14 @@ const char *render__sites_note(const struct fs_state *st, char *buf, size_t len)
 	const struct agg_site_scale *sc = &st->sites_live;
 	size_t o;
 
-	snprintf(buf, len, "sites: estimated from %s sampled stacks", render__num(st->snap.c[FS_C_SAMPLES], n1, sizeof(n1)));
+	snprintf(buf, len, "sites: estimated from %s sampled stacks", fmt__num(st->snap.c[FS_C_SAMPLES], n1, sizeof(n1)));
 	o = strlen(buf);
 	if (sc->rule == AGG_SITES_SCALED)
 		snprintf(buf + o, len - o, ", scaled to the exact live total (%s sampled, %s exact)",
-			 render__bytes(sc->est_sum, n2, sizeof(n2)), render__bytes(sc->exact, n3, sizeof(n3)));
+			 fmt__bytes(sc->est_sum, n2, sizeof(n2)), fmt__bytes(sc->exact, n3, sizeof(n3)));
 	else if (sc->rule == AGG_SITES_CLAMPED && sc->est_sum > sc->exact)
 		snprintf(buf + o, len - o, ", scaled down to the exact live total (%s sampled, %s exact; stacks lost)",
-			 render__bytes(sc->est_sum, n2, sizeof(n2)), render__bytes(sc->exact, n3, sizeof(n3)));
+			 fmt__bytes(sc->est_sum, n2, sizeof(n2)), fmt__bytes(sc->exact, n3, sizeof(n3)));
 	else if (sc->rule == AGG_SITES_CLAMPED)
 		snprintf(buf + o, len - o, ", as sampled (stacks lost: the sites seen hold part of the live bytes)");
 	o = strlen(buf);
@@ -230,7 +181,7 @@ static void text_maps(FILE *f, const struct fs_mapset *ms)
 	mapset__owned(ms, 0, UINT64_MAX, b);
 	fprintf(f, "  mapped since attach, still mapped:");
 	for (int i = 0; i < FS_M__COUNT; i++)
-		fprintf(f, "%s %s %s", i ? "," : "", what[i], render__bytes(b[i], b1, sizeof(b1)));
+		fprintf(f, "%s %s %s", i ? "," : "", what[i], fmt__bytes(b[i], b1, sizeof(b1)));
 	if (ms->lost || ms->conflicts)
 		fprintf(f, " — APPROXIMATE: %llu mapping events lost, %llu unmaps seen late or never",
 			(unsigned long long)ms->lost, (unsigned long long)ms->conflicts);
@@ -329,7 +280,7 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	for (int i = 0; i < FS_RG__COUNT; i++) {
 		if (i == FS_RG_RESERVED)
 			continue;
-		json__obj(j, kind_names[i]);
+		json__obj(j, fs_kind_names[i]);
 		json__u64(j, "mapped", m->kind_mapped[i]);
 		json__u64(j, "resident", m->kind_resident[i]);
 		json__end_obj(j);
@@ -340,7 +291,7 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__obj(j, "releases");
 	json__obj(j, "madvise");
 	for (int a = 0; a < FS_A__COUNT; a++) {
-		json__obj(j, adv_names[a]);
+		json__obj(j, fs_adv_names[a]);
 		json__u64(j, "calls", k->adv[a].calls);
 		json__u64(j, "bytes", k->adv[a].bytes);
 		json__u64(j, "resident_bytes", k->adv[a].resident);
@@ -366,7 +317,7 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__end_obj(j);
 	json__obj(j, "by_source");
 	for (int i = 0; i < FS_R__COUNT; i++) {
-		json__obj(j, src_names[i]);
+		json__obj(j, fs_src_names[i]);
 		json__u64(j, "calls", k->src_calls[i]);
 		json__u64(j, "resident_bytes", k->src_resident[i]);
 		json__end_obj(j);
@@ -378,7 +329,7 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__str(j, "syscalls_seen_at", st->sys_tracepoints ? "tracepoints" : "libc_wrappers");
 	json__obj(j, "syscalls");
 	for (int i = 0; i < FS_S__COUNT; i++) {
-		json__obj(j, sys_names[i]);
+		json__obj(j, fs_sys_names[i]);
 		json__u64(j, "calls", k->sys[i].calls);
 		json__u64(j, "errors", k->sys[i].errors);
 		json__u64(j, "bytes", k->sys[i].bytes);
@@ -398,7 +349,7 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json_maps(j, &st->maps);
 	json__obj(j, "mappings");
 	for (int i = 0; i < FS_M__COUNT; i++) {
-		json__obj(j, map_names[i]);
+		json__obj(j, fs_map_names[i]);
 		json__u64(j, "calls", k->map_calls[i]);
 		json__u64(j, "bytes", k->map_bytes[i]);
 		json__end_obj(j);
@@ -409,7 +360,7 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__u64(j, "churn", k->churn_faults);
 	json__obj(j, "churn_by_source");	/* who released the pages faulted back in */
 	for (int i = 0; i < FS_R__COUNT; i++)
-		json__u64(j, src_names[i], k->churn_src[i]);
+		json__u64(j, fs_src_names[i], k->churn_src[i]);
 	json__end_obj(j);
 	json__end_obj(j);
 
@@ -518,69 +469,69 @@ static void text_memory(FILE *f, const struct fs_state *st)
 			: m->held_basis == FS_B_ALLOC_STATS ? "jemalloc's own statistics"
 							   : "blocks since attach; older content unseen",
 			st->mem_age_ns ? " — last sample before exit" : "");
-		fprintf(f, "  %12s  live        requested bytes of live blocks%s\n", render__bytes(m->live, b1, sizeof(b1)),
+		fprintf(f, "  %12s  live        requested bytes of live blocks%s\n", fmt__bytes(m->live, b1, sizeof(b1)),
 			st->traced_from_start ? "" : " allocated since attach");
 		if (st->flavour == FS_F_GLIBC || st->flavour == FS_F_JEMALLOC) {
 			uint64_t u = agg__live_usable(&st->snap);
 
 			fprintf(f, "  %12s  usable      what they take (malloc_usable_size): internal fragmentation %s%s\n",
-				render__bytes(u, b1, sizeof(b1)), render__bytes(u > m->live ? u - m->live : 0, b2, sizeof(b2)),
+				fmt__bytes(u, b1, sizeof(b1)), fmt__bytes(u > m->live ? u - m->live : 0, b2, sizeof(b2)),
 				agg__usable_exact(&st->snap) ? "" : " (a lower bound: not exact)");
 		} else {
 			fprintf(f, "  %12s  usable      unknown: this allocator's size classes are not modelled\n", "?");
 		}
 		if (m->held_basis == FS_B_UNKNOWN && m->pre_attach_live)
 			fprintf(f, "  %12s  +live       glibc's mmapped chunks from before attach, still mapped (chunk bytes)\n",
-				render__bytes(m->pre_attach_live, b1, sizeof(b1)));
+				fmt__bytes(m->pre_attach_live, b1, sizeof(b1)));
 		if (m->held_basis == FS_B_ALLOC_STATS && m->pre_attach_live)
 			fprintf(f, "  %12s  +live       jemalloc's allocated bytes beyond the blocks seen (from before attach; "
-				   "usable bytes)\n", render__bytes(m->pre_attach_live, b1, sizeof(b1)));
+				   "usable bytes)\n", fmt__bytes(m->pre_attach_live, b1, sizeof(b1)));
 		if (m->held_basis == FS_B_UNKNOWN) {
 			fprintf(f, "  %12s  unseen      resident allocator memory beyond live that blocks from before "
-				   "attach may fill: not known whether it is free\n", render__bytes(m->unseen, b1, sizeof(b1)));
+				   "attach may fill: not known whether it is free\n", fmt__bytes(m->unseen, b1, sizeof(b1)));
 			fprintf(f, "  %12s  held free   at least: resident, beyond live and beyond all memory mapped at "
-				   "attach (fragmentation %.0f%%)\n", render__bytes(m->held_free, b1, sizeof(b1)),
+				   "attach (fragmentation %.0f%%)\n", fmt__bytes(m->held_free, b1, sizeof(b1)),
 				100 * memmodel__fragmentation(m));
 		} else
 			fprintf(f, "  %12s  held free   resident but holding no live bytes (%s; fragmentation %.0f%%)\n",
-				render__bytes(m->held_free, b1, sizeof(b1)), memmodel__basis_name(m->held_basis),
+				fmt__bytes(m->held_free, b1, sizeof(b1)), memmodel__basis_name(m->held_basis),
 				100 * memmodel__fragmentation(m));
 		fprintf(f, "  %12s  mapped      allocator address space (heap %s, arena heaps %s, other %s)\n",
-			render__bytes(m->mapped, b1, sizeof(b1)), render__bytes(m->kind_mapped[FS_RG_HEAP], b2, sizeof(b2)),
-			render__bytes(m->kind_mapped[FS_RG_ARENA_HEAP], b3, sizeof(b3)),
-			render__bytes(m->mapped > m->kind_mapped[FS_RG_HEAP] + m->kind_mapped[FS_RG_ARENA_HEAP]
+			fmt__bytes(m->mapped, b1, sizeof(b1)), fmt__bytes(m->kind_mapped[FS_RG_HEAP], b2, sizeof(b2)),
+			fmt__bytes(m->kind_mapped[FS_RG_ARENA_HEAP], b3, sizeof(b3)),
+			fmt__bytes(m->mapped > m->kind_mapped[FS_RG_HEAP] + m->kind_mapped[FS_RG_ARENA_HEAP]
 					      ? m->mapped - m->kind_mapped[FS_RG_HEAP] - m->kind_mapped[FS_RG_ARENA_HEAP] : 0,
 				      n1, sizeof(n1)));
-		fprintf(f, "  %12s  resident    of which LazyFree %s\n", render__bytes(m->resident, b1, sizeof(b1)),
-			render__bytes(m->lazyfree, b2, sizeof(b2)));
+		fprintf(f, "  %12s  resident    of which LazyFree %s\n", fmt__bytes(m->resident, b1, sizeof(b1)),
+			fmt__bytes(m->lazyfree, b2, sizeof(b2)));
 		if (st->census_done) {
 			uint64_t gone = st->snap.c[FS_C_FREES_UNKNOWN_CHUNK_BYTES];
 
 			fprintf(f, "  %12s  +live       blocks from before attach still live (census %s in use, "
 				   "%s of it released since; chunk bytes)\n",
-				render__bytes(st->census_in_use > gone ? st->census_in_use - gone : 0, b1, sizeof(b1)),
-				render__bytes(st->census_in_use, b2, sizeof(b2)), render__bytes(gone, b3, sizeof(b3)));
+				fmt__bytes(st->census_in_use > gone ? st->census_in_use - gone : 0, b1, sizeof(b1)),
+				fmt__bytes(st->census_in_use, b2, sizeof(b2)), fmt__bytes(gone, b3, sizeof(b3)));
 		}
 		if (st->je.valid)
 			fprintf(f, "  jemalloc's own (%.1f s ago%s): allocated %s, active %s, dirty %s, muzzy %s, retained %s, "
 				   "metadata %s\n", (double)(st->snap.mono_ns - st->je_ns) / 1e9,
 				m->je_valid ? "" : "; the program called the allocator since: not used",
-				render__bytes(st->je.allocated, b1, sizeof(b1)), render__bytes(st->je.active, b2, sizeof(b2)),
-				render__bytes(st->je.pdirty * st->je.page, b3, sizeof(b3)),
-				render__bytes(st->je.pmuzzy * st->je.page, n1, sizeof(n1)),
-				render__bytes(st->je.retained, ring(0), 32), render__bytes(st->je.metadata, ring(1), 32));
+				fmt__bytes(st->je.allocated, b1, sizeof(b1)), fmt__bytes(st->je.active, b2, sizeof(b2)),
+				fmt__bytes(st->je.pdirty * st->je.page, b3, sizeof(b3)),
+				fmt__bytes(st->je.pmuzzy * st->je.page, n1, sizeof(n1)),
+				fmt__bytes(st->je.retained, ring(0), 32), fmt__bytes(st->je.metadata, ring(1), 32));
 		fprintf(f, "  all anonymous memory (RssAnon %s): allocator %s + stacks %s + program's own %s + "
 			   "file data %s + unknown owner %s%s\n",
-			render__bytes(m->rss_anon, b1, sizeof(b1)),
-			render__bytes(m->own_resident[FS_OWN_ALLOCATOR], b2, sizeof(b2)),
-			render__bytes(m->own_resident[FS_OWN_STACK], b3, sizeof(b3)),
-			render__bytes(m->own_resident[FS_OWN_PROGRAM], n1, sizeof(n1)),
-			render__bytes(m->own_resident[FS_OWN_FILE], ring(0), 32),
-			render__bytes(m->own_resident[FS_OWN_UNKNOWN], ring(1), 32),
+			fmt__bytes(m->rss_anon, b1, sizeof(b1)),
+			fmt__bytes(m->own_resident[FS_OWN_ALLOCATOR], b2, sizeof(b2)),
+			fmt__bytes(m->own_resident[FS_OWN_STACK], b3, sizeof(b3)),
+			fmt__bytes(m->own_resident[FS_OWN_PROGRAM], n1, sizeof(n1)),
+			fmt__bytes(m->own_resident[FS_OWN_FILE], ring(0), 32),
+			fmt__bytes(m->own_resident[FS_OWN_UNKNOWN], ring(1), 32),
 			m->owners_partial ? " (owners partly estimated)" : "");
 		fprintf(f, "  %12s  returned    to the OS since attach (at the samples: peak live %s, peak resident %s)\n",
-			render__bytes(m->returned, b1, sizeof(b1)), render__bytes(st->peak_live, b2, sizeof(b2)),
-			render__bytes(st->peak_resident, b3, sizeof(b3)));
+			fmt__bytes(m->returned, b1, sizeof(b1)), fmt__bytes(st->peak_live, b2, sizeof(b2)),
+			fmt__bytes(st->peak_resident, b3, sizeof(b3)));
 	}
 	fprintf(f, "\n  %-22s %10s %12s %14s %8s\n", "releases", "calls", "asked", "resident~", "errors");
 	for (int a = 0; a < FS_A__COUNT; a++) {
@@ -588,31 +539,31 @@ static void text_memory(FILE *f, const struct fs_state *st)
 
 		if (!k->adv[a].calls)
 			continue;
-		snprintf(name, sizeof(name), "madvise %s", adv_names[a]);
-		fprintf(f, "  %-22s %10s %12s %14s %8llu\n", name, render__num(k->adv[a].calls, n1, sizeof(n1)),
-			render__bytes(k->adv[a].bytes, b1, sizeof(b1)), render__bytes(k->adv[a].resident, b2, sizeof(b2)),
+		snprintf(name, sizeof(name), "madvise %s", fs_adv_names[a]);
+		fprintf(f, "  %-22s %10s %12s %14s %8llu\n", name, fmt__num(k->adv[a].calls, n1, sizeof(n1)),
+			fmt__bytes(k->adv[a].bytes, b1, sizeof(b1)), fmt__bytes(k->adv[a].resident, b2, sizeof(b2)),
 			(unsigned long long)k->adv[a].errors);
 	}
-	fprintf(f, "  %-22s %10s %12s %14s %8llu\n", "munmap", render__num(k->sys[FS_S_MUNMAP].calls, n1, sizeof(n1)),
-		render__bytes(k->sys[FS_S_MUNMAP].bytes, b1, sizeof(b1)),
-		render__bytes(k->sys[FS_S_MUNMAP].resident, b2, sizeof(b2)), (unsigned long long)k->sys[FS_S_MUNMAP].errors);
-	fprintf(f, "  %-22s %10s %12s %14s\n", "brk shrink", render__num(k->brk_shrink_calls, n1, sizeof(n1)),
-		render__bytes(k->brk_shrink, b1, sizeof(b1)), render__bytes(k->sys[FS_S_BRK].resident, b2, sizeof(b2)));
+	fprintf(f, "  %-22s %10s %12s %14s %8llu\n", "munmap", fmt__num(k->sys[FS_S_MUNMAP].calls, n1, sizeof(n1)),
+		fmt__bytes(k->sys[FS_S_MUNMAP].bytes, b1, sizeof(b1)),
+		fmt__bytes(k->sys[FS_S_MUNMAP].resident, b2, sizeof(b2)), (unsigned long long)k->sys[FS_S_MUNMAP].errors);
+	fprintf(f, "  %-22s %10s %12s %14s\n", "brk shrink", fmt__num(k->brk_shrink_calls, n1, sizeof(n1)),
+		fmt__bytes(k->brk_shrink, b1, sizeof(b1)), fmt__bytes(k->sys[FS_S_BRK].resident, b2, sizeof(b2)));
 	if (k->trim_calls)
-		fprintf(f, "  %-22s %10s %12s %14s\n", "malloc_trim()", render__num(k->trim_calls, n1, sizeof(n1)), "",
-			render__bytes(k->src_resident[FS_R_MALLOC_TRIM], b2, sizeof(b2)));
+		fprintf(f, "  %-22s %10s %12s %14s\n", "malloc_trim()", fmt__num(k->trim_calls, n1, sizeof(n1)), "",
+			fmt__bytes(k->src_resident[FS_R_MALLOC_TRIM], b2, sizeof(b2)));
 	fprintf(f, "  (resident~: the fall of the RSS counter across each call, exact to 32 pages per CPU)\n  by source:");
 	for (int i = 0; i < FS_R__COUNT; i++)
 		if (k->src_calls[i])
-			fprintf(f, " %s %s (%llu calls)", src_names[i], render__bytes(k->src_resident[i], b1, sizeof(b1)),
+			fprintf(f, " %s %s (%llu calls)", fs_src_names[i], fmt__bytes(k->src_resident[i], b1, sizeof(b1)),
 				(unsigned long long)k->src_calls[i]);
 	fprintf(f, "\n  syscalls%s:", st->sys_tracepoints ? "" : " (at libc's wrappers; times include ~1 us of probes a call)");
 	for (int i = 0; i < FS_S__COUNT; i++)
 		if (k->sys[i].calls)
-			fprintf(f, " %s %s (%.1f ms%s)", sys_names[i], render__num(k->sys[i].calls, n1, sizeof(n1)),
+			fprintf(f, " %s %s (%.1f ms%s)", fs_sys_names[i], fmt__num(k->sys[i].calls, n1, sizeof(n1)),
 				(double)k->sys[i].ns / 1e6, k->sys[i].errors ? ", errors" : "");
-	fprintf(f, "\n  page faults: %s (%s on pages released < 1 s before)\n", render__num(k->faults, n1, sizeof(n1)),
-		render__num(k->churn_faults, b1, sizeof(b1)));
+	fprintf(f, "\n  page faults: %s (%s on pages released < 1 s before)\n", fmt__num(k->faults, n1, sizeof(n1)),
+		fmt__num(k->churn_faults, b1, sizeof(b1)));
 	text_maps(f, &st->maps);
 	if (m->narenas) {
 		fprintf(f, "\n  %-8s %-16s %6s %12s %12s %12s %10s\n", "arena", "", "heaps", "mapped", "resident", "live", "blocks");
@@ -622,14 +573,14 @@ static void text_memory(FILE *f, const struct fs_state *st)
 
 			snprintf(p, sizeof(p), a->main ? "(brk heap)" : "0x%llx", (unsigned long long)a->ar_ptr);
 			fprintf(f, "  %-8s %-16s %6d %12s %12s %12s %10s\n", a->main ? "main" : "thread", p, a->heaps,
-				render__bytes(a->mapped, b1, sizeof(b1)), render__bytes(a->resident, b2, sizeof(b2)),
-				render__bytes(a->live, b3, sizeof(b3)), render__num(a->live_blocks, n1, sizeof(n1)));
+				fmt__bytes(a->mapped, b1, sizeof(b1)), fmt__bytes(a->resident, b2, sizeof(b2)),
+				fmt__bytes(a->live, b3, sizeof(b3)), fmt__num(a->live_blocks, n1, sizeof(n1)));
 		}
 	}
 	if (m->pages_valid)
 		fprintf(f, "\n  pages: %s resident with no live block, %s under 10%% used (of %s scanned)%s%s\n",
-			render__bytes(m->resident_no_live, b1, sizeof(b1)), render__bytes(m->low_occupancy, b2, sizeof(b2)),
-			render__bytes(m->pages_scanned, b3, sizeof(b3)), m->pages_partial ? ", partial" : "",
+			fmt__bytes(m->resident_no_live, b1, sizeof(b1)), fmt__bytes(m->low_occupancy, b2, sizeof(b2)),
+			fmt__bytes(m->pages_scanned, b3, sizeof(b3)), m->pages_partial ? ", partial" : "",
 			m->pages_approximate ? "; blocks allocated before attach are unknown, so these are upper bounds" : "");
 	if (m->pages_valid && m->deep_age_ns >= 1000000000ULL)
 		fprintf(f, "  (arenas and pages from a sample %.1f s before the other figures)\n", (double)m->deep_age_ns / 1e9);
@@ -637,13 +588,13 @@ static void text_memory(FILE *f, const struct fs_state *st)
 		char b4[32], note[256];
 
 		fprintf(f, "\n  top allocation sites by live bytes (~1 stack per %s allocated)\n  %s\n",
-			render__bytes(st->sample_bytes, b4, sizeof(b4)), render__sites_note(st, note, sizeof(note)));
+			fmt__bytes(st->sample_bytes, b4, sizeof(b4)), render__sites_note(st, note, sizeof(note)));
 		for (int i = 0; i < st->nsites && i < 5; i++) {
 			const struct fs_site_sym *x = &st->sites[i];
 
 			fprintf(f, "  %12s live  %12s allocated  %s\n",
-				render__bytes(x->live_bytes > 0 ? (uint64_t)x->live_bytes : 0, b1, sizeof(b1)),
-				render__bytes(x->bytes, b2, sizeof(b2)), x->nframes ? x->frame[0] : "(no stack)");
+				fmt__bytes(x->live_bytes > 0 ? (uint64_t)x->live_bytes : 0, b1, sizeof(b1)),
+				fmt__bytes(x->bytes, b2, sizeof(b2)), x->nframes ? x->frame[0] : "(no stack)");
 			for (int fr = 1; fr < x->nframes && fr < 4; fr++)
 				fprintf(f, "  %12s       %12s             %s\n", "", "", x->frame[fr]);
 			if (x->truncated[0])
@@ -762,10 +713,10 @@ static void text_hist(FILE *f, const char *title, const int64_t *h, int is_ns)
 			duration(b ? agg__bucket_max(b) / 2 : 0, a, sizeof(a));
 			duration(agg__bucket_max(b), z, sizeof(z));
 		} else {
-			render__bytes(b ? agg__bucket_max(b) / 2 : 0, a, sizeof(a));
-			render__bytes(agg__bucket_max(b), z, sizeof(z));
+			fmt__bytes(b ? agg__bucket_max(b) / 2 : 0, a, sizeof(a));
+			fmt__bytes(agg__bucket_max(b), z, sizeof(z));
 		}
-		fprintf(f, "  %10s .. %-10s %14s |%-40.*s|\n", a, b ? z : "", render__num(h[b] > 0 ? (uint64_t)h[b] : 0, n, sizeof(n)),
+		fprintf(f, "  %10s .. %-10s %14s |%-40.*s|\n", a, b ? z : "", fmt__num(h[b] > 0 ? (uint64_t)h[b] : 0, n, sizeof(n)),
 			bar, "########################################");
 	}
 }
@@ -779,17 +730,17 @@ void render__stat_text(FILE *f, const struct fs_view *v)
 
 	fprintf(f, "\n fragscope stat: PID %d (%s)%s, %s allocator in %s\n\n", v->target->pid,
 		v->target->comm, v->target->exited ? ", exited" : "", p->alloc_name, p->object);
-#define ROW(val, label, extra) fprintf(f, " %18s  %-22s %s\n", render__num(val, n1, sizeof(n1)), label, extra)
-	ROW(s->c[FS_C_ALLOCS], "allocations", render__bytes(s->c[FS_C_ALLOC_BYTES], b1, sizeof(b1)));
-	ROW(s->c[FS_C_FREES], "frees", render__bytes(s->c[FS_C_FREE_BYTES], b1, sizeof(b1)));
+#define ROW(val, label, extra) fprintf(f, " %18s  %-22s %s\n", fmt__num(val, n1, sizeof(n1)), label, extra)
+	ROW(s->c[FS_C_ALLOCS], "allocations", fmt__bytes(s->c[FS_C_ALLOC_BYTES], b1, sizeof(b1)));
+	ROW(s->c[FS_C_FREES], "frees", fmt__bytes(s->c[FS_C_FREE_BYTES], b1, sizeof(b1)));
 	if (s->c[FS_C_FREES_UNKNOWN] || !v->target->attached_at_start)
 		ROW(s->c[FS_C_FREES_UNKNOWN], "frees of unknown size", "(blocks allocated before attach)");
 	if (s->c[FS_C_FREES_INTERNAL])
 		ROW(s->c[FS_C_FREES_INTERNAL], "allocator-internal", "(releases of cached blocks by the allocator itself, e.g. tcache flush at thread exit: not counted as frees)");
 	ROW(s->c[FS_C_FAILED], "failed allocations", "");
 	ROW(s->c[FS_C_FREE_NULL], "free(NULL)", "");
-	ROW(agg__live_count(s), "live blocks", render__bytes(agg__live_bytes(s), b1, sizeof(b1)));
-	fprintf(f, " %18s  %-22s %s\n", render__num(s->c[FS_C_UNTRACKED], n1, sizeof(n1)), "untracked",
+	ROW(agg__live_count(s), "live blocks", fmt__bytes(agg__live_bytes(s), b1, sizeof(b1)));
+	fprintf(f, " %18s  %-22s %s\n", fmt__num(s->c[FS_C_UNTRACKED], n1, sizeof(n1)), "untracked",
 		s->c[FS_C_UNTRACKED] ? "(allocation map full: raise --max-live; live figures are a lower bound)"
 				     : "(allocation map never full)");
 	if (s->c[FS_C_STALE])
@@ -806,8 +757,8 @@ void render__stat_text(FILE *f, const struct fs_view *v)
 		if (!s->f[i].calls)
 			continue;
 		fprintf(f, "  %-36s %14s %14s %10s\n", p->probes[i].name,
-			render__num(s->f[i].calls, c, sizeof(c)), render__bytes(s->f[i].bytes, by, sizeof(by)),
-			render__num(s->f[i].failed, fl, sizeof(fl)));
+			fmt__num(s->f[i].calls, c, sizeof(c)), fmt__bytes(s->f[i].bytes, by, sizeof(by)),
+			fmt__num(s->f[i].failed, fl, sizeof(fl)));
 	}
 	text_hist(f, "allocation sizes (all)", s->h[FS_H_ALLOC_SIZE], 0);
 	text_hist(f, "allocation sizes (live)", s->h[FS_H_LIVE_SIZE], 0);
@@ -906,16 +857,16 @@ void render__procs_text(FILE *f, const struct fs_procs_view *pv)
 			snprintf(st, sizeof(st), "%s", t->exited ? "exited" : "running");
 		snprintf(pp, sizeof(pp), t->ppid ? "%d" : "-", t->ppid);
 		fprintf(f, "  %8d %8s  %-16.16s %-6s %-9.9s %14s %14s %10s  %s%s%s\n", t->pid, pp, t->comm,
-			role_name(t->role), v->plan->alloc_name, render__num(v->snap->c[FS_C_ALLOCS], n1, sizeof(n1)),
-			render__num(v->snap->c[FS_C_FREES], n2, sizeof(n2)),
-			render__bytes(agg__live_bytes(v->snap), b1, sizeof(b1)), st, i == pv->primary ? " *" : "",
+			role_name(t->role), v->plan->alloc_name, fmt__num(v->snap->c[FS_C_ALLOCS], n1, sizeof(n1)),
+			fmt__num(v->snap->c[FS_C_FREES], n2, sizeof(n2)),
+			fmt__bytes(agg__live_bytes(v->snap), b1, sizeof(b1)), st, i == pv->primary ? " *" : "",
 			view_exact(v) ? "" : " NOT EXACT");
 	}
 	fprintf(f, "  %8s %8s  %-16s %-6s %-9s %14s %14s %10s\n", "", "", "total", "", "",
-		render__num(allocs, n1, sizeof(n1)), render__num(frees, n2, sizeof(n2)),
-		render__bytes(live, b2, sizeof(b2)));
+		fmt__num(allocs, n1, sizeof(n1)), fmt__num(frees, n2, sizeof(n2)),
+		fmt__bytes(live, b2, sizeof(b2)));
 	fprintf(f, "  (* the process asked for; live: %s blocks in all, each process's own since it was traced)\n",
-		render__num(nlive, n1, sizeof(n1)));
+		fmt__num(nlive, n1, sizeof(n1)));
 	if (pv->nuf || pv->uf_more || pv->events_lost) {
 		fprintf(f, "\n not traced:\n");
 		for (int i = 0; i < pv->nuf; i++)

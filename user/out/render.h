@@ -8,6 +8,7 @@
 #include "model/agg.h"
 #include "model/state.h"
 #include "types.h"
+#include "util/fmt.h"
 #include "util/json.h"
 #include "plan/resolve.h"
 
@@ -36,9 +37,5 @@ void render__json_probe_cost(struct json *j, const struct fs_view *v);
  * estimated from N sampled stacks, scaled to the exact live total ...". */
 struct fs_state;
 const char *render__sites_note(const struct fs_state *st, char *buf, size_t len);
-/* 1234567 -> "1,234,567" */
-const char *render__num(uint64_t v, char *buf, size_t len);
-/* 1536 -> "1.5 KiB" */
-const char *render__bytes(uint64_t v, char *buf, size_t len);
 
 #endif

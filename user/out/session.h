@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "model/metric.h"
 #include "out/render.h"
 
 #define SESSION_SCHEMA 1		/* PRAGMA user_version */
@@ -41,14 +42,19 @@ int session__rotate(const char *path);
 
 /* ---- the snapshot columns ---- */
 
-enum session_group { SG_TIME = 1, SG_COUNTERS = 2, SG_RATES = 4, SG_MEMORY = 8, SG_RELEASES = 16 };
-
+/* The stored metrics of model/metric.h (fs_metrics with a column), in its order;
+ * col_group is enum fs_metric_group. */
 int session__ncols(void);
 const char *session__col_name(int col);
 int session__col_group(int col);
 int session__col_real(int col);
 /* Index of a column by name, -1 if none. */
 int session__col(const char *name);
+/* The metric a column stores (model/metric.h); NULL if none. */
+const struct fs_metric *session__col_metric(int col);
+/* The snapshots table's SQL from the columns (writer and reader): 0 CREATE TABLE,
+ * 1 INSERT, 2 SELECT (0 for the columns in absent, may be NULL). Free it. */
+char *session__snap_sql(int which, const unsigned char *absent);
 
 union session_val {
 	int64_t i;

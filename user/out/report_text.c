@@ -1,0 +1,203 @@
+/* report_text.c - `report`'s text summary of a session: totals, the waterfall at
+ * the peak and at the end, the release ledger, the diagnosis and the sites. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model/metric.h"
+#include "out/report.h"
+#include "util/fmt.h"
+
+/* ---- text ---- */
+
+static void text_header(FILE *f, const struct session_data *d)
+{
+	const struct session_row *end = last_row(d);
+	int complete = !strcmp(session__meta(d, "complete", "0"), "1");
+
+	fprintf(f, "\n fragscope report: %s\n", d->path);
+	fprintf(f, "   target   PID %s (%s), %s allocator in %s\n", session__meta(d, "pid", "?"),
+		session__meta(d, "comm", "?"), session__meta(d, "allocator", "?"),
+		session__meta(d, "allocator_object", "?"));
+	fprintf(f, "   command  %s\n", session__meta(d, "command", "") [0] ? session__meta(d, "command", "")
+								   : "(attached to a running process)");
+	fprintf(f, "   recorded %s, kernel %s, fragscope %s, interval %s ms\n", session__meta(d, "start_time", "?"),
+		session__meta(d, "kernel", "?"), session__meta(d, "fragscope_version", "?"),
+		session__meta(d, "interval_ms", "?"));
+	fprintf(f, "   %ld snapshots over %.2f s%s\n", d->nrows, end->t_s,
+		complete ? "" : " -- INCOMPLETE: the recorder stopped without finishing (killed?); "
+				"figures are those of the last snapshot");
+}
+
+static void text_totals(FILE *f, const struct session_row *r)
+{
+	char n1[32], b1[32];
+	uint64_t lost = U(r, "untracked") + U(r, "stale") + U(r, "unmatched_returns") + U(r, "prog_misses");
+
+	fprintf(f, "\n  totals at the end\n");
+#define ROW(val, label, extra) fprintf(f, " %18s  %-22s %s\n", fmt__num(val, n1, sizeof(n1)), label, extra)
+#define MROW(col, extra) ROW(U(r, col), metric__by_column(col)->label, extra)
+	MROW("allocs", fmt__bytes(U(r, "bytes_allocated"), b1, sizeof(b1)));
+	MROW("frees", fmt__bytes(U(r, "bytes_freed"), b1, sizeof(b1)));
+	if (U(r, "frees_unknown"))
+		MROW("frees_unknown", "(blocks allocated before attach)");
+	MROW("failed_allocs", "");
+	MROW("free_null", "");
+	MROW("live_count", fmt__bytes(U(r, "live_bytes"), b1, sizeof(b1)));
+	ROW(lost, "lost", lost ? "(untracked, stale, unmatched or skipped: live figures are NOT EXACT)"
+			       : "(exact: every call was counted)");
+#undef MROW
+#undef ROW
+}
+
+static void text_waterfall(FILE *f, const struct session_data *d)
+{
+	const struct session_row *end = last_row(d), *pk = session__peak(d, COL("resident"));
+	static const char *const rows[] = { "live", "held_free", "mapped", "resident", "lazyfree", "returned",
+					     "rss_anon" };
+	char b1[32], b2[32], h1[48], h2[48];
+
+	if (!U(end, "mem_valid") && !U(pk, "mem_valid")) {
+		fprintf(f, "\n  memory: never read (the target exited before a sample)\n");
+		return;
+	}
+	snprintf(h1, sizeof(h1), "at peak (%.1f s)", pk->t_s);
+	snprintf(h2, sizeof(h2), "at the end (%.1f s)", end->t_s);
+	fprintf(f, "\n  memory waterfall       %18s %20s\n", h1, h2);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		fprintf(f, "  %-20s %18s %20s   %s\n", rows[i], fmt__bytes(U(pk, rows[i]), b1, sizeof(b1)),
+			fmt__bytes(U(end, rows[i]), b2, sizeof(b2)), metric__by_column(rows[i])->label);
+	fprintf(f, "  %-20s %17.0f%% %19.0f%%   %s\n", "fragmentation", 100 * V(pk, "fragmentation"),
+		100 * V(end, "fragmentation"), metric__by_column("fragmentation")->label);
+	pk = session__peak(d, COL("live_bytes"));
+	fprintf(f, "  peak live %s at %.1f s", fmt__bytes(U(pk, "live_bytes"), b1, sizeof(b1)), pk->t_s);
+	pk = session__peak(d, COL("rss_anon"));
+	fprintf(f, "; peak RssAnon %s at %.1f s\n", fmt__bytes(U(pk, "rss_anon"), b1, sizeof(b1)), pk->t_s);
+}
+
+static void text_ledger(FILE *f, const struct session_data *d)
+{
+	const struct session_row *r = last_row(d);
+	char n1[32], b1[32], b2[32], col[48];
+	long intervals = 0, best = -1;
+	int64_t best_res = 0, sum = 0;
+
+	fprintf(f, "\n  %-22s %10s %12s %14s %8s\n", "returned to the OS", "calls", "asked", "resident~", "errors");
+	for (int a = 0; a < FS_A__COUNT; a++) {
+		char name[32];
+
+		snprintf(col, sizeof(col), "madv_%s_calls", fs_adv_cols[a]);
+		if (!session__rowi(r, COL(col)))
+			continue;
+		snprintf(name, sizeof(name), "madvise %s", fs_adv_names[a]);
+		fprintf(f, "  %-22s %10s", name, fmt__num(U(r, col), n1, sizeof(n1)));
+		snprintf(col, sizeof(col), "madv_%s_bytes", fs_adv_cols[a]);
+		fprintf(f, " %12s", fmt__bytes(U(r, col), b1, sizeof(b1)));
+		snprintf(col, sizeof(col), "madv_%s_resident", fs_adv_cols[a]);
+		fprintf(f, " %14s", fmt__bytes(U(r, col), b2, sizeof(b2)));
+		snprintf(col, sizeof(col), "madv_%s_errors", fs_adv_cols[a]);
+		fprintf(f, " %8s\n", fmt__num(U(r, col), n1, sizeof(n1)));
+	}
+	fprintf(f, "  %-22s %10s %12s %14s\n", "munmap", fmt__num(U(r, "munmap_calls"), n1, sizeof(n1)),
+		fmt__bytes(U(r, "munmap_bytes"), b1, sizeof(b1)), fmt__bytes(U(r, "munmap_resident"), b2, sizeof(b2)));
+	fprintf(f, "  %-22s %10s %12s %14s\n", "brk shrink", fmt__num(U(r, "brk_shrink_calls"), n1, sizeof(n1)),
+		fmt__bytes(U(r, "brk_shrink_bytes"), b1, sizeof(b1)),
+		fmt__bytes(U(r, "brk_shrink_resident"), b2, sizeof(b2)));
+	if (U(r, "malloc_trim_calls"))
+		fprintf(f, "  %-22s %10s %12s %14s\n", "malloc_trim()", fmt__num(U(r, "malloc_trim_calls"), n1, sizeof(n1)),
+			"", fmt__bytes(U(r, "malloc_trim_resident"), b2, sizeof(b2)));
+	fprintf(f, "  by source:");
+	for (int i = 0; i < FS_R__COUNT; i++) {
+		char c2[48];
+
+		snprintf(col, sizeof(col), "src_%s_calls", fs_src_names[i]);
+		snprintf(c2, sizeof(c2), "src_%s_resident", fs_src_names[i]);
+		if (session__col_absent(d, COL(col)))
+			fprintf(f, " %s not recorded (a session from an older fragscope)", fs_src_names[i]);
+		else if (U(r, col))
+			fprintf(f, " %s %s (%s calls)", fs_src_names[i], fmt__bytes(U(r, c2), b1, sizeof(b1)),
+				fmt__num(U(r, col), n1, sizeof(n1)));
+	}
+	/* the timeline of releases, from the per-interval deltas */
+	for (long i = 0, seq = -1; i < d->nevents; i++) {
+		const struct session_event *e = &d->events[i];
+
+		if (strcmp(e->kind, "source"))
+			continue;
+		if (e->seq != seq) {
+			intervals++;
+			seq = e->seq;
+			sum = 0;
+		}
+		sum = (int64_t)((uint64_t)sum + (uint64_t)e->resident);	/* a damaged file: wrap, no UB */
+		if (sum > best_res) {
+			best_res = sum;
+			best = i;
+		}
+	}
+	fprintf(f, "\n  releases happened in %ld of %ld intervals", intervals, d->nrows);
+	if (best >= 0)
+		fprintf(f, "; the largest: %s at %.1f s", fmt__bytes((uint64_t)best_res, b1, sizeof(b1)),
+			d->events[best].t_s);
+	fprintf(f, "\n  page faults: %s (%s on pages released < 1 s before)\n", fmt__num(U(r, "faults"), n1, sizeof(n1)),
+		fmt__num(U(r, "churn_faults"), b1, sizeof(b1)));
+}
+
+static int cmp_alloc(const void *a, const void *b)
+{
+	const struct session_site *x = *(const struct session_site *const *)a, *y = *(const struct session_site *const *)b;
+
+	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
+}
+
+static void text_site(FILE *f, const struct session_site *x)
+{
+	char b1[32], b2[32];
+
+	fprintf(f, "  %12s live  %12s allocated  %s\n", fmt__bytes(site_live(x), b1, sizeof(b1)),
+		fmt__bytes(x->bytes, b2, sizeof(b2)), x->nframes ? x->frame[0] : "(no stack)");
+	for (int fr = 1; fr < x->nframes && fr < 4; fr++)
+		fprintf(f, "  %12s       %12s             %s\n", "", "", x->frame[fr]);
+}
+
+static void text_sites(FILE *f, const struct session_data *d)
+{
+	const struct session_site **by = NULL;
+	char b1[32];
+	double t = -1;
+
+	if (!d->nsites) {
+		fprintf(f, "\n  allocation sites: none sampled (--sample-bytes 0, or no deep snapshot yet)\n");
+		return;
+	}
+	for (long i = 0; i < d->nrows; i++)
+		if (d->rows[i].seq == d->sites_seq)
+			t = d->rows[i].t_s;
+	fprintf(f, "\n  top allocation sites by live bytes (sampled every ~%s allocated: estimates; at %.1f s)\n",
+		fmt__bytes((uint64_t)strtoull(session__meta(d, "sample_bytes", "0"), NULL, 10), b1, sizeof(b1)), t);
+	for (int i = 0; i < d->nsites && i < 5; i++)
+		text_site(f, &d->sites[i]);
+	by = malloc(sizeof(*by) * (size_t)d->nsites);
+	if (!by)
+		return;
+	for (int i = 0; i < d->nsites; i++)
+		by[i] = &d->sites[i];
+	qsort(by, (size_t)d->nsites, sizeof(*by), cmp_alloc);
+	fprintf(f, "\n  top allocation sites by bytes allocated\n");
+	for (int i = 0; i < d->nsites && i < 5; i++)
+		text_site(f, by[i]);
+	free(by);
+}
+
+void report__text(FILE *f, const struct session_data *d)
+{
+	text_header(f, d);
+	text_totals(f, last_row(d));
+	text_waterfall(f, d);
+	text_ledger(f, d);
+	fprintf(f, "\n  diagnosis: %s: %s\n", d->diag_kind[0] ? d->diag_kind : "none",
+		d->diag_text && *d->diag_text ? d->diag_text : "(no deep snapshot was recorded)");
+	text_sites(f, d);
+	fputc('\n', f);
+}
