@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "bpf/fragscope.h"
+#include "alloc/alloc.h"
 
 enum fs_region_kind {
 	FS_RG_HEAP = 0,		/* [heap]: glibc's main arena (brk) */
@@ -127,15 +128,16 @@ struct fs_memory {
 /* Parses /proc/PID/smaps text. 0 or -errno. */
 int memmodel__parse_smaps(FILE *f, struct fs_regions *out);
 void memmodel__regions_free(struct fs_regions *rs);
-/* Sets each region's kind; glibc: 64 MiB aligned anonymous mappings are heaps. */
-void memmodel__classify(struct fs_regions *rs, int glibc);
+/* Sets each region's kind; heap_walk (the backend's: glibc) makes 64 MiB aligned
+ * anonymous mappings heaps. */
+void memmodel__classify(struct fs_regions *rs, int heap_walk);
 /* Counts a region kind the allocator may own? */
 int memmodel__is_allocator(int kind);
 /* Sets each region's owner from its kind and the evidence (ev, sorted, disjoint):
  * glibc's heaps are the allocator's; other anonymous regions belong to whoever the
  * evidence names, the rest to dflt (FS_OWN_UNKNOWN unless every mapping was seen). A region of several owners is
  * FS_OWN_MIXED; present() (may be NULL) splits its resident bytes by page. */
-void memmodel__own(struct fs_regions *rs, int glibc, const struct fs_owned *ev, long nev, int dflt);
+void memmodel__own(struct fs_regions *rs, int heap_walk, const struct fs_owned *ev, long nev, int dflt);
 /* Fills mapped/resident/lazyfree (allocator-owned), per-kind and per-owner figures
  * from classified, owned regions. present (may be NULL) splits mixed regions. */
 void memmodel__sum(const struct fs_regions *rs, const struct fs_owned *ev, long nev, int dflt,
@@ -188,9 +190,9 @@ struct fs_diagnosis {
 	char evidence[48];	/* what backs the figure: "page census", "jemalloc stats", ... */
 };
 
-/* What remains after a load: now against the peak of live bytes seen. flavour is
- * enum fs_flavour. trims: malloc_trim calls so far. */
-void memmodel__diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
+/* What remains after a load: now against the peak of live bytes seen. a: the
+ * allocator's backend (what it can tell decides the diagnosis). */
+void memmodel__diagnose(const struct fs_memory *m, uint64_t peak_live, const struct fs_allocator *a,
 			const struct fs_settings *set, struct fs_diagnosis *out);
 
 #endif

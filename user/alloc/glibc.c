@@ -1,0 +1,41 @@
+/* glibc.c - the backend of glibc's malloc (ptmalloc): its API, its heaps walked
+ * from outside (census.c), its tunables, and compare's glibc variants. */
+#include <stddef.h>
+#include "alloc/alloc.h"
+
+static const struct fs_api_fn glibc_api[] = {
+	{ "malloc", FS_K_MALLOC, 1 }, { "free", FS_K_FREE, 1 }, { "cfree", FS_K_FREE, 1 },
+	{ "calloc", FS_K_CALLOC, 2 }, { "realloc", FS_K_REALLOC, 2 },
+	{ "reallocarray", FS_K_REALLOCARRAY, 3 }, { "posix_memalign", FS_K_POSIX_MEMALIGN, 3 },
+	{ "aligned_alloc", FS_K_MEMALIGN, 2 }, { "memalign", FS_K_MEMALIGN, 2 },
+	{ "valloc", FS_K_MALLOC, 1 }, { "pvalloc", FS_K_MALLOC, 1 },
+	{ "malloc_trim", FS_K_TRIM, 1 },
+	{ 0 },
+};
+
+static const struct fs_api_part api[] = {
+	{ glibc_api, 0 },
+	{ 0 },
+};
+
+static const char *const prefixes[] = { "", NULL };
+static const char *const markers[] = { "__libc_malloc", NULL };
+
+static const struct fs_alloc_variant variants[] = {
+	{ "glibc", NULL, NULL, "glibc malloc, defaults" },
+	{ "glibc-arena2", NULL, "2", "glibc with MALLOC_ARENA_MAX=2" },
+	{ 0 },
+};
+
+const struct fs_allocator fs_alloc_glibc = {
+	.id = FS_ALLOC_GLIBC,
+	.name = "glibc",
+	.prefixes = prefixes,
+	.markers = markers,
+	.api = api,
+	.libc = 1,
+	.heap_walk = 1,
+	.usable_sizes = 1,
+	.conf_env = "GLIBC_TUNABLES",
+	.variants = variants,
+};
