@@ -7,13 +7,12 @@
 
 extern const struct fs_allocator fs_alloc_glibc, fs_alloc_jemalloc, fs_alloc_tcmalloc, fs_alloc_mimalloc;
 
-/* Identification order: a replacement before the C library (a program that links
- * jemalloc also maps libc, and libc defines __libc_malloc). */
+/* One line per backend, in enum order (compare's default variants follow it). */
 const struct fs_allocator *const fs_allocators[] = {
+	&fs_alloc_glibc,
 	&fs_alloc_jemalloc,
 	&fs_alloc_tcmalloc,
 	&fs_alloc_mimalloc,
-	&fs_alloc_glibc,
 	NULL,
 };
 
@@ -96,19 +95,26 @@ static int defines_all(const struct elfobj *o, const char *prefix, const char *c
 	return markers[0] != NULL;
 }
 
+static int identifies(const struct fs_allocator *a, const struct elfobj *o, char *prefix, size_t len)
+{
+	for (int k = 0; a->prefixes[k]; k++) {
+		if (defines_all(o, a->prefixes[k], a->markers)) {
+			snprintf(prefix, len, "%s", a->prefixes[k]);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 const struct fs_allocator *alloc__identify(const struct elfobj *o, char *prefix, size_t len)
 {
 	if (len)
 		prefix[0] = 0;
-	for (int i = 0; fs_allocators[i]; i++) {
-		const struct fs_allocator *a = fs_allocators[i];
-
-		for (int k = 0; a->prefixes[k]; k++) {
-			if (defines_all(o, a->prefixes[k], a->markers)) {
-				snprintf(prefix, len, "%s", a->prefixes[k]);
-				return a;
-			}
-		}
-	}
+	for (int i = 0; fs_allocators[i]; i++)	/* the replacements */
+		if (!fs_allocators[i]->libc && identifies(fs_allocators[i], o, prefix, len))
+			return fs_allocators[i];
+	for (int i = 0; fs_allocators[i]; i++)	/* then the C library's own */
+		if (fs_allocators[i]->libc && identifies(fs_allocators[i], o, prefix, len))
+			return fs_allocators[i];
 	return &fs_alloc_unknown;
 }

@@ -31,11 +31,11 @@ struct fs_api_part {
 	int flags;
 };
 
-/* A variant `compare` offers: NAME, and the settings it runs with. */
+/* A variant `compare` offers: NAME, and the one variable it sets (none: defaults). */
 struct fs_alloc_variant {
 	const char *name;	/* "glibc-arena2" */
-	const char *conf;	/* the backend's conf_env value, or NULL */
-	const char *arena_max;	/* MALLOC_ARENA_MAX, or NULL */
+	const char *var;	/* the variable; NULL: the backend's conf_env */
+	const char *value;	/* its value, or NULL for none */
 	const char *help;	/* one line for --help */
 };
 
@@ -73,15 +73,17 @@ struct fs_allocator {
 	/* compare: the library LD_PRELOAD substitutes it with (a soname found in the
 	 * ldconfig cache), NULL if it is the C library's own; the named variants. */
 	const char *preload_soname;
-	const struct fs_alloc_variant *variants;	/* ends with { 0 } */
+	const char *preload_package;	/* the Debian package that has it */
+	const struct fs_alloc_variant *variants;	/* ends with { 0 }; compare's default runs
+							 * them all, in the registry's order */
 };
 
 /* The C API every malloc replacement exports, and C++'s operators. */
 extern const struct fs_api_fn fs_c_api[];
 extern const struct fs_api_fn fs_cxx_api[];
 
-/* The backends, in the order identification tries them, and the fallback for an
- * allocator none recognises (its standard entry points only). */
+/* The backends (NULL-terminated, in enum order), and the fallback for an allocator
+ * none recognises (its standard entry points only). */
 extern const struct fs_allocator *const fs_allocators[];
 extern const struct fs_allocator fs_alloc_unknown;
 
@@ -89,7 +91,8 @@ extern const struct fs_allocator fs_alloc_unknown;
 const struct fs_allocator *alloc__by_id(int id);
 const struct fs_allocator *alloc__by_name(const char *name);
 /* Which allocator an object is, from its symbols: its backend (the unknown one if
- * none matches) and its prefix in prefix[len]. */
+ * none matches) and its prefix in prefix[len]. Replacements are tried before the C
+ * library's own malloc (a replacement may define its names too: __libc_malloc). */
 const struct fs_allocator *alloc__identify(const struct elfobj *o, char *prefix, size_t len);
 
 #endif

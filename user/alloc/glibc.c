@@ -23,7 +23,7 @@ static const char *const markers[] = { "__libc_malloc", NULL };
 
 static const struct fs_alloc_variant variants[] = {
 	{ "glibc", NULL, NULL, "glibc malloc, defaults" },
-	{ "glibc-arena2", NULL, "2", "glibc with MALLOC_ARENA_MAX=2" },
+	{ "glibc-arena2", "MALLOC_ARENA_MAX", "2", "glibc with MALLOC_ARENA_MAX=2" },
 	{ 0 },
 };
 

@@ -39,5 +39,6 @@ const struct fs_allocator fs_alloc_jemalloc = {
 	.conf_env = "MALLOC_CONF",
 	.conf_env_prefixed = 1,
 	.preload_soname = "libjemalloc.so.2",
+	.preload_package = "libjemalloc2",
 	.variants = variants,
 };

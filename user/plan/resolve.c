@@ -2,7 +2,6 @@
  * point of its API. Files are opened through /proc/PID/root so containers work. */
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <link.h>
 #include <stddef.h>
 #include <stdarg.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 #include "elf/elfobj.h"
 #include "elf/insn.h"
+#include "elf/ldso.h"
 #include "util/log.h"
 #include "alloc/alloc.h"
 #include "plan/resolve.h"
@@ -287,103 +287,6 @@ int resolve__plan_probes(struct fs_plan *plan, const char *path, char *err, size
 	return r;
 }
 
-/* ---- the dynamic linker's search, for commands not yet started ---- */
-
-static int usable_lib(const char *path)
-{
-	struct elfobj *o = elfobj__open(path);
-	int ok = o != NULL;
-
-	elfobj__free(o);
-	return ok;
-}
-
-static int find_lib(const char *name, const char *rpath, const char *runpath, const char *origin,
-		    const char *ld_library_path, const char *root, char *out, size_t outlen);
-
-static int try_dirs(const char *dirs, const char *name, const char *origin, const char *root,
-		    char *out, size_t outlen)
-{
-	char buf[PATH_MAX], *save = NULL, *copy, *d;
-	int found = 0;
-
-	if (!dirs || !*dirs)
-		return 0;
-	copy = strdup(dirs);
-	for (d = strtok_r(copy, ":;", &save); d && !found; d = strtok_r(NULL, ":;", &save)) {
-		char dir[PATH_MAX];
-		const char *o = strstr(d, "$ORIGIN");
-
-		if (o && origin)
-			snprintf(dir, sizeof(dir), "%.*s%s%s", (int)(o - d), d, origin, o + 7);
-		else if (!strncmp(d, "${ORIGIN}", 9) && origin)
-			snprintf(dir, sizeof(dir), "%s%s", origin, d + 9);
-		else
-			snprintf(dir, sizeof(dir), "%s", d);
-		snprintf(buf, sizeof(buf), "%s%s/%s", root ? root : "", dir, name);
-		if (usable_lib(buf)) {
-			snprintf(out, outlen, "%s", buf);
-			found = 1;
-		}
-	}
-	free(copy);
-	return found;
-}
-
-static void conf_dirs(const char *root, char *out, size_t outlen)
-{
-	char pat[PATH_MAX], line[PATH_MAX];
-	glob_t g;
-	size_t used = 0;
-
-	out[0] = 0;
-	snprintf(pat, sizeof(pat), "%s/etc/ld.so.conf.d/*.conf", root ? root : "");
-	if (glob(pat, 0, NULL, &g))
-		return;
-	for (size_t i = 0; i < g.gl_pathc; i++) {
-		FILE *f = fopen(g.gl_pathv[i], "re");
-
-		while (f && fgets(line, sizeof(line), f)) {
-			line[strcspn(line, " \t\r\n#")] = 0;
-			if (line[0] == '/' && used + strlen(line) + 2 < outlen)
-				used += (size_t)snprintf(out + used, outlen - used, "%s%s", used ? ":" : "", line);
-		}
-		if (f)
-			fclose(f);
-	}
-	globfree(&g);
-}
-
-int resolve__find_lib(const char *name, const char *runpath, const char *origin,
-		      const char *ld_library_path, const char *root, char *out, size_t outlen)
-{
-	return find_lib(name, NULL, runpath, origin, ld_library_path, root, out, outlen);
-}
-
-/* ld.so's order: DT_RPATH (only without DT_RUNPATH), LD_LIBRARY_PATH, DT_RUNPATH,
- * ld.so.conf directories, the defaults. */
-static int find_lib(const char *name, const char *rpath, const char *runpath, const char *origin,
-		    const char *ld_library_path, const char *root, char *out, size_t outlen)
-{
-	static const char defaults[] =
-		"/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/lib:/usr/lib";
-	char conf[4096];
-
-	if (strchr(name, '/')) {
-		snprintf(out, outlen, "%s%s", root ? root : "", name);
-		return usable_lib(out) ? 0 : -ENOENT;
-	}
-	if (try_dirs(rpath, name, origin, root, out, outlen) ||
-	    try_dirs(ld_library_path, name, origin, root, out, outlen) ||
-	    try_dirs(runpath, name, origin, root, out, outlen))
-		return 0;
-	conf_dirs(root, conf, sizeof(conf));
-	if (try_dirs(conf, name, origin, root, out, outlen) ||
-	    try_dirs(defaults, name, origin, root, out, outlen))
-		return 0;
-	return -ENOENT;
-}
-
 static const char *env_get(char *const env[], const char *key)
 {
 	size_t k = strlen(key);
@@ -434,7 +337,7 @@ static void add_preloads(struct objlist *l, const char *list, const char *ldlp)
 		return;
 	copy = strdup(list);
 	for (t = strtok_r(copy, " :\t\n", &save); t; t = strtok_r(NULL, " :\t\n", &save))
-		if (!resolve__find_lib(t, NULL, NULL, ldlp, NULL, path, sizeof(path)))
+		if (!ldso__find_lib(t, NULL, NULL, NULL, ldlp, NULL, path, sizeof(path)))
 			objlist_add(l, t, path);
 	free(copy);
 }
@@ -483,7 +386,7 @@ static void load_order(const char *exe, char *const env[], struct objlist *l)
 			const char *rp = elfobj__runpath(o);
 			int has_runpath = elfobj__has_runpath(o);
 
-			if (!find_lib(nm, has_runpath ? NULL : rp, has_runpath ? rp : NULL, origin, ldlp,
+			if (!ldso__find_lib(nm, has_runpath ? NULL : rp, has_runpath ? rp : NULL, origin, ldlp,
 				      NULL, path, sizeof(path)))
 				objlist_add(l, nm, path);
 		}

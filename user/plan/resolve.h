@@ -51,10 +51,6 @@ int resolve__pid(pid_t pid, struct fs_plan *plan, char *err, size_t errlen);
 /* For a command not yet started: the dynamic linker's search, done statically.
  * path: the executable (already found on PATH); env: the environment it will get. */
 int resolve__cmd(const char *path, char *const env[], struct fs_plan *plan, char *err, size_t errlen);
-/* The search of a library name as ld.so does it (LD_LIBRARY_PATH, runpath, default
- * directories). origin: directory of the object that needs it. 0 and out filled, or -ENOENT. */
-int resolve__find_lib(const char *name, const char *runpath, const char *origin,
-		      const char *ld_library_path, const char *root, char *out, size_t outlen);
 /* Builds the probe list from the allocator object (the file at path). */
 int resolve__plan_probes(struct fs_plan *plan, const char *path, char *err, size_t errlen);
 /* Plans probes on the memory-syscall wrappers of the libc at libc_path (or of a
