@@ -29,6 +29,12 @@ struct reader {
 
 static const struct fs_region *region_of(const struct fs_regions *rs, uint64_t a);
 
+/* The kinds the allocator may own (memmodel__is_allocator's: alloc/ sits below model/). */
+static int allocator_kind(int kind)
+{
+	return kind == FS_RG_HEAP || kind == FS_RG_ARENA_HEAP || kind == FS_RG_ANON;
+}
+
 static int anon_kind(int kind)
 {
 	return kind == FS_RG_HEAP || kind == FS_RG_ARENA_HEAP || kind == FS_RG_ANON || kind == FS_RG_STACK;
@@ -569,7 +575,7 @@ int census__glibc(const struct fs_regions *rs0, uint64_t rw_lo, uint64_t rw_hi, 
 	for (int i = 0; i < rs0->n; i++) {
 		const struct fs_region *g = &rs0->r[i];
 
-		if (memmodel__is_allocator(g->kind)) {
+		if (allocator_kind(g->kind)) {
 			c->mapped += g->end - g->start;
 			c->resident += g->anon;
 			w.total += g->end - g->start;
