@@ -62,4 +62,18 @@ struct fs_regions {
 	int n, cap;
 };
 
+/* ---- the allocator's settings (its backend reads them: alloc/) ---- */
+
+/* Allocator settings a diagnosis names (from the target's environment,
+ * each backend reading its own variables). */
+struct fs_settings {
+	char malloc_conf[256];		/* MALLOC_CONF (jemalloc) */
+	char glibc_tunables[256];	/* GLIBC_TUNABLES */
+	char arena_max[32];		/* MALLOC_ARENA_MAX */
+	int je_background_thread;	/* background_thread:true in MALLOC_CONF */
+	int je_bg_threads;		/* jemalloc_bg_thd threads running now (-1 unknown): set at run time too */
+	long je_dirty_decay_ms;		/* as set; meaningful only if je_dirty_decay_set */
+	int je_dirty_decay_set;		/* -1 is jemalloc's "never purge", not "unset" */
+};
+
 #endif

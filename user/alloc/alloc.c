@@ -62,6 +62,22 @@ const struct fs_allocator fs_alloc_unknown = {
 	.variants = no_variants,
 };
 
+int alloc__env_val(const char *env, size_t len, const char *key, char *out, size_t outlen)
+{
+	size_t k = strlen(key);
+
+	for (size_t i = 0; i < len;) {
+		size_t n = strnlen(env + i, len - i);
+
+		if (n > k && !strncmp(env + i, key, k) && env[i + k] == '=') {
+			snprintf(out, outlen, "%.*s", (int)(n - k - 1), env + i + k + 1);
+			return 1;
+		}
+		i += n + 1;
+	}
+	return 0;
+}
+
 const struct fs_allocator *alloc__by_id(int id)
 {
 	for (int i = 0; fs_allocators[i]; i++)

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include "bpf/fragscope.h"	/* enum fs_alloc_id, enum fs_kind */
+#include "types.h"		/* struct fs_settings */
 
 struct elfobj;
 
@@ -69,6 +70,9 @@ struct fs_allocator {
 	 * build reads <PREFIX in capitals><conf_env> if conf_env_prefixed. */
 	const char *conf_env;
 	int conf_env_prefixed;
+	/* Fills its part of s (its defaults too) from a NUL-separated environment block
+	 * of len bytes; NULL if it reads none. */
+	void (*settings)(const char *env, size_t len, struct fs_settings *s);
 
 	/* compare: the library LD_PRELOAD substitutes it with (a soname found in the
 	 * ldconfig cache), NULL if it is the C library's own; the named variants. */
@@ -86,6 +90,10 @@ extern const struct fs_api_fn fs_cxx_api[];
  * none recognises (its standard entry points only). */
 extern const struct fs_allocator *const fs_allocators[];
 extern const struct fs_allocator fs_alloc_unknown;
+
+/* The value of key in a NUL-separated environment block of len bytes, copied into
+ * out (never reads past len): 1, or 0 if it is not there. */
+int alloc__env_val(const char *env, size_t len, const char *key, char *out, size_t outlen);
 
 /* By id or name; the unknown backend for anything else (never NULL). */
 const struct fs_allocator *alloc__by_id(int id);

@@ -18,6 +18,12 @@ static const struct fs_api_part api[] = {
 	{ 0 },
 };
 
+static void settings(const char *env, size_t len, struct fs_settings *s)
+{
+	alloc__env_val(env, len, "GLIBC_TUNABLES", s->glibc_tunables, sizeof(s->glibc_tunables));
+	alloc__env_val(env, len, "MALLOC_ARENA_MAX", s->arena_max, sizeof(s->arena_max));
+}
+
 static const char *const prefixes[] = { "", NULL };
 static const char *const markers[] = { "__libc_malloc", NULL };
 
@@ -37,5 +43,6 @@ const struct fs_allocator fs_alloc_glibc = {
 	.heap_walk = 1,
 	.usable_sizes = 1,
 	.conf_env = "GLIBC_TUNABLES",
+	.settings = settings,
 	.variants = variants,
 };

@@ -2,6 +2,8 @@
  * its extended API and C++ operators, its own statistics (jestats.c), MALLOC_CONF,
  * and compare's jemalloc variants (LD_PRELOAD of libjemalloc.so.2). */
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 #include "alloc/alloc.h"
 
 static const struct fs_api_fn jemalloc_api[] = {
@@ -16,6 +18,23 @@ static const struct fs_api_part api[] = {
 	{ fs_cxx_api, FS_API_UNPREFIXED_ONLY },
 	{ 0 },
 };
+
+/* MALLOC_CONF (or a je_ build's JE_MALLOC_CONF) and what a diagnosis needs of it. */
+static void settings(const char *env, size_t len, struct fs_settings *s)
+{
+	const char *v;
+
+	s->je_dirty_decay_ms = -1;
+	s->je_bg_threads = -1;
+	if (!alloc__env_val(env, len, "MALLOC_CONF", s->malloc_conf, sizeof(s->malloc_conf)))
+		alloc__env_val(env, len, "JE_MALLOC_CONF", s->malloc_conf, sizeof(s->malloc_conf));
+	if (strstr(s->malloc_conf, "background_thread:true"))
+		s->je_background_thread = 1;
+	if ((v = strstr(s->malloc_conf, "dirty_decay_ms:"))) {
+		s->je_dirty_decay_ms = strtol(v + 15, NULL, 10);
+		s->je_dirty_decay_set = 1;
+	}
+}
 
 /* A build with --with-jemalloc-prefix (je_, or Rust's _rjem_) beside the system malloc. */
 static const char *const prefixes[] = { "", "je_", "_rjem_", NULL };
@@ -38,6 +57,7 @@ const struct fs_allocator fs_alloc_jemalloc = {
 	.usable_sizes = 1,
 	.conf_env = "MALLOC_CONF",
 	.conf_env_prefixed = 1,
+	.settings = settings,
 	.preload_soname = "libjemalloc.so.2",
 	.preload_package = "libjemalloc2",
 	.variants = variants,

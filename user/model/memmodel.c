@@ -448,40 +448,14 @@ void memmodel__arenas(const struct fs_regions *rs, const uint64_t *addr, const u
 		}
 }
 
-/* The value of key in a NUL-separated block, copied into out (never reads past len). */
-static int env_val(const char *env, size_t len, const char *key, char *out, size_t outlen)
-{
-	size_t k = strlen(key);
-
-	for (size_t i = 0; i < len;) {
-		size_t n = strnlen(env + i, len - i);
-
-		if (n > k && !strncmp(env + i, key, k) && env[i + k] == '=') {
-			snprintf(out, outlen, "%.*s", (int)(n - k - 1), env + i + k + 1);
-			return 1;
-		}
-		i += n + 1;
-	}
-	return 0;
-}
-
+/* Every backend reads its own variables: whichever allocator runs, the settings
+ * the environment holds are shown. */
 void memmodel__settings(const char *env, size_t len, struct fs_settings *s)
 {
-	const char *v;
-
 	memset(s, 0, sizeof(*s));
-	s->je_dirty_decay_ms = -1;
-	s->je_bg_threads = -1;
-	if (!env_val(env, len, "MALLOC_CONF", s->malloc_conf, sizeof(s->malloc_conf)))
-		env_val(env, len, "JE_MALLOC_CONF", s->malloc_conf, sizeof(s->malloc_conf));
-	env_val(env, len, "GLIBC_TUNABLES", s->glibc_tunables, sizeof(s->glibc_tunables));
-	env_val(env, len, "MALLOC_ARENA_MAX", s->arena_max, sizeof(s->arena_max));
-	if (strstr(s->malloc_conf, "background_thread:true"))
-		s->je_background_thread = 1;
-	if ((v = strstr(s->malloc_conf, "dirty_decay_ms:"))) {
-		s->je_dirty_decay_ms = strtol(v + 15, NULL, 10);
-		s->je_dirty_decay_set = 1;
-	}
+	for (int i = 0; fs_allocators[i]; i++)
+		if (fs_allocators[i]->settings)
+			fs_allocators[i]->settings(env, len, s);
 }
 
 const char *memmodel__diag_name(int kind)

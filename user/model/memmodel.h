@@ -113,17 +113,6 @@ void memmodel__occupancy(const struct fs_regions *rs, const uint64_t *addr, cons
 			 long nblocks, fs_present_fn present, void *ctx, uint64_t max_bytes,
 			 struct fs_memory *m);
 
-/* Allocator settings a diagnosis names (from the target's environment). */
-struct fs_settings {
-	char malloc_conf[256];		/* MALLOC_CONF (jemalloc) */
-	char glibc_tunables[256];	/* GLIBC_TUNABLES */
-	char arena_max[32];		/* MALLOC_ARENA_MAX */
-	int je_background_thread;	/* background_thread:true in MALLOC_CONF */
-	int je_bg_threads;		/* jemalloc_bg_thd threads running now (-1 unknown): set at run time too */
-	long je_dirty_decay_ms;		/* as set; meaningful only if je_dirty_decay_set */
-	int je_dirty_decay_set;		/* -1 is jemalloc's "never purge", not "unset" */
-};
-
 /* Parses a NUL-separated environment block of len bytes (no NUL needed at the end). */
 void memmodel__settings(const char *env, size_t len, struct fs_settings *s);
 
