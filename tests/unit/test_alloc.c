@@ -21,6 +21,12 @@ TEST(alloc_registry)
 		ASSERT_TRUE(a->prefixes && a->prefixes[0] && a->markers && a->markers[0], "identifiable");
 		ASSERT_TRUE(a->api && a->variants, "tables present");
 		ASSERT_TRUE(!!a->refused == !a->api[0].fns, "refused exactly when it has no API to probe");
+		for (const struct fs_alloc_variant *v = a->variants; v->name; v++) {
+			ASSERT_TRUE(v->var || a->conf_env, "a variant's variable is its own or the backend's");
+			ASSERT_TRUE(!v->var || strspn(v->var, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == strlen(v->var),
+				    "a variable's name");
+			ASSERT_TRUE(!v->var || v->value, "a variable of its own has a value");
+		}
 	}
 	ASSERT_EQ(n, FS_ALLOC__COUNT - 1, "every id but unknown has a backend");
 	ASSERT_TRUE(alloc__by_id(FS_ALLOC_UNKNOWN) == &fs_alloc_unknown, "unknown id");
@@ -33,6 +39,9 @@ TEST(alloc_registry)
 	ASSERT_STREQ(alloc__by_id(FS_ALLOC_JEMALLOC)->name, "jemalloc", "jemalloc");
 	ASSERT_TRUE(alloc__by_id(FS_ALLOC_TCMALLOC)->refused != NULL, "tcmalloc refused");
 	ASSERT_TRUE(alloc__by_id(FS_ALLOC_MIMALLOC)->refused != NULL, "mimalloc refused");
+	ASSERT_STREQ(alloc__by_id(FS_ALLOC_JEMALLOC)->variants[1].value, "background_thread:true,dirty_decay_ms:1000",
+		     "jemalloc-bg's MALLOC_CONF");
+	ASSERT_STREQ(alloc__by_id(FS_ALLOC_GLIBC)->variants[1].var, "MALLOC_ARENA_MAX", "glibc-arena2's variable");
 }
 
 static const struct fs_allocator *identify(const char *path, char *prefix, size_t len)

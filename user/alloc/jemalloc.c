@@ -42,7 +42,7 @@ static const char *const markers[] = { "mallctl", "malloc", NULL };
 
 static const struct fs_alloc_variant variants[] = {
 	{ "jemalloc", NULL, NULL, "LD_PRELOAD of jemalloc (--jemalloc)" },
-	{ "jemalloc-bg", "background_thread:true,dirty_decay_ms:1000", NULL,
+	{ "jemalloc-bg", NULL, "background_thread:true,dirty_decay_ms:1000",
 	  "jemalloc, MALLOC_CONF=background_thread:true,dirty_decay_ms:1000" },
 	{ 0 },
 };
