@@ -41,7 +41,8 @@ struct fs_alloc_variant {
 };
 
 struct fs_allocator {
-	int id;			/* enum fs_alloc_id: also the BPF side's flavour */
+	int id;			/* enum fs_alloc_id: also the BPF side's flavour, which picks
+				 * how its releases are recognised (fragscope.bpf.c) */
 	const char *name;	/* "glibc": in output, session files and compare's specs */
 
 	/* Identification from an object's symbols: it defines every marker, all with
@@ -57,8 +58,10 @@ struct fs_allocator {
 	const char *plan_note;
 
 	/* What it can tell about its memory (the waterfall, the diagnosis, snapshot). */
-	int libc;		/* the C library's own malloc: a prefixed allocator linked into
-				 * the executable lives beside it (both are traced) */
+	int libc;		/* the C library's own malloc: identified after the replacements
+				 * (which may define its names), compare's variants need no
+				 * preload, and a prefixed allocator linked into the executable
+				 * lives beside it (both are traced) */
 	int heap_walk;		/* heaps at known places (glibc: brk and 64 MiB aligned arena
 				 * heaps) whose chunks can be walked from outside: the census,
 				 * arenas, chunk headers for the sizes of blocks freed unseen */
