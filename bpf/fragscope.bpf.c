@@ -10,7 +10,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 target_tgid = 0;
-const volatile __u32 flavour = FS_F_GLIBC;	/* enum fs_flavour */
+const volatile __u32 flavour = FS_ALLOC_GLIBC;	/* enum fs_alloc_id */
 __u64 rel_gen, rel_inflight;	/* releases begun; in flight (RSS windows that may overlap) */
 const volatile __u64 sample_period = 0;		/* mean bytes between sampled stacks; 0: off */
 /* Lifetimes are timed for 1 block in 2^lifetime_shift, chosen at random, and counted
@@ -463,7 +463,7 @@ static __always_inline __u64 glibc_chunk_size(__u64 p)
 {
 	__u64 hdr = 0;
 
-	if (flavour != FS_F_GLIBC || bpf_probe_read_user(&hdr, sizeof(hdr), (void *)(p - 8)))
+	if (flavour != FS_ALLOC_GLIBC || bpf_probe_read_user(&hdr, sizeof(hdr), (void *)(p - 8)))
 		return 0;
 	return hdr & ~7ULL;
 }
@@ -478,11 +478,11 @@ static __always_inline __u64 usable_of(struct tstate *t, __u64 ptr, __u64 size)
 {
 	__u64 hdr = 0, u;
 
-	if (flavour == FS_F_JEMALLOC) {
+	if (flavour == FS_ALLOC_JEMALLOC) {
 		u = t->align ? fs_je_sa2u(size ? size : t->bump0, t->align) : fs_je_s2u(size);
 		return u >= size ? u : size | USABLE_UNKNOWN;
 	}
-	if (flavour != FS_F_GLIBC || bpf_probe_read_user(&hdr, sizeof(hdr), (void *)(ptr - 8)))
+	if (flavour != FS_ALLOC_GLIBC || bpf_probe_read_user(&hdr, sizeof(hdr), (void *)(ptr - 8)))
 		return size | USABLE_UNKNOWN;
 	/* chunk size - 8 in use; an mmapped chunk (bit 1) has no next chunk to lend it
 	 * the next chunk's prev_size field: - 16 */
@@ -552,7 +552,7 @@ static __always_inline void alloc_enter_body(struct pt_regs *ctx)
 	t->arg = 0;
 	t->align = 0;
 	t->bump0 = 0;
-	if (flavour == FS_F_JEMALLOC) {	/* glibc's usable size comes from the chunk header */
+	if (flavour == FS_ALLOC_JEMALLOC) {	/* glibc's usable size comes from the chunk header */
 		switch (FS_COOKIE_ALIGN(cookie)) {
 		case FS_AL_ARG2: t->align = PT_REGS_PARM2(ctx); t->bump0 = 1; break;
 		case FS_AL_BUMP0: t->bump0 = 1; break;
@@ -933,13 +933,13 @@ static __always_inline __u32 release_source(struct tstate *t, __u32 sys, __u64 a
 
 	if (t->active && t->kind == FS_K_TRIM)
 		return FS_R_MALLOC_TRIM;
-	if (flavour == FS_F_JEMALLOC) {
+	if (flavour == FS_ALLOC_JEMALLOC) {
 		bpf_get_current_comm(comm, sizeof(comm));
 		if (comm[0] == 'j' && comm[1] == 'e' && comm[2] == 'm' && comm[8] == '_' && comm[9] == 'b')
 			return FS_R_JE_BACKGROUND;	/* "jemalloc_bg_thd" */
 		return sys == FS_S_MUNMAP || sys == FS_S_MREMAP ? FS_R_MUNMAP_BLOCK : FS_R_JE_DECAY;
 	}
-	if (flavour == FS_F_GLIBC) {
+	if (flavour == FS_ALLOC_GLIBC) {
 		/* a whole non-main heap is 64 MiB aligned; mmapped chunks never are */
 		if ((sys == FS_S_MUNMAP && (addr & ((64ULL << 20) - 1))) || sys == FS_S_MREMAP)
 			return FS_R_MUNMAP_BLOCK;

@@ -188,8 +188,18 @@ struct fs_kstats {
 	__u64 churn_src[FS_R__COUNT];	/* churn_faults by who released the page (enum fs_src) */
 };
 
-/* Allocator flavour, set before load: selects release attribution. */
-enum fs_flavour { FS_F_GLIBC = 0, FS_F_JEMALLOC, FS_F_OTHER };
+/* Which allocator the target uses, one id for both sides: user space's backends
+ * (user/alloc/) are indexed by it, and the BPF side gets it before load as
+ * `flavour`, which selects release attribution (glibc's and jemalloc's own ways of
+ * giving pages back; any other id: no allocator-specific attribution). */
+enum fs_alloc_id {
+	FS_ALLOC_UNKNOWN = 0,
+	FS_ALLOC_GLIBC,
+	FS_ALLOC_JEMALLOC,
+	FS_ALLOC_TCMALLOC,
+	FS_ALLOC_MIMALLOC,
+	FS_ALLOC__COUNT
+};
 
 /* Per-function facts user space sets before attaching (array indexed by function). */
 #define FS_INTERNAL_CALLERS 4

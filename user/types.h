@@ -1,7 +1,7 @@
 /* types.h - data types shared between layers, where a lower layer must know a
  * type an upper one fills: no functions, and it includes only bpf/fragscope.h and
- * system headers, so any folder of user/ may include it. Keep each group under its
- * comment (several branches add to this file). */
+ * system headers, so any folder of user/ may include it. One group per concern,
+ * each under its comment. */
 #ifndef FS_TYPES_H
 #define FS_TYPES_H
 
@@ -9,8 +9,8 @@
 #include <sys/types.h>
 #include "bpf/fragscope.h"
 
-/* ---- a process's mappings (/proc/PID/smaps): read by model/procmem, walked by
- * alloc/census, summed by model/memmodel */
+/* ---- a process's mappings, as the memory model (model/) and the allocator
+ * backends' heap walks (alloc/census) see them ---- */
 
 enum fs_region_kind {
 	FS_RG_HEAP = 0,		/* [heap]: glibc's main arena (brk) */
@@ -21,6 +21,29 @@ enum fs_region_kind {
 	FS_RG_FILE,		/* file mappings */
 	FS_RG_OTHER,		/* [vdso], shared memory, ... */
 	FS_RG__COUNT,
+};
+
+/* Who anonymous memory belongs to, on evidence only: the allocator (glibc's heaps,
+ * mappings the allocator made while traced, mmapped chunks a census found, mappings
+ * holding blocks it returned), the program's own mappings (made by its code while
+ * traced), thread stacks, anonymous pages of private file mappings (data, bss,
+ * relocations), and anonymous memory nothing tells the owner of (mapped before
+ * attach by code fragscope did not see). */
+enum fs_owner {
+	FS_OWN_ALLOCATOR = 0,
+	FS_OWN_PROGRAM,
+	FS_OWN_STACK,
+	FS_OWN_FILE,
+	FS_OWN_UNKNOWN,
+	FS_OWN__COUNT,
+	FS_OWN_MIXED = -1,	/* a region (merged VMA) with parts of several owners */
+};
+
+/* Evidence that [start, end) belongs to owner; lists are sorted by start and do not overlap. */
+struct fs_owned {
+	uint64_t start, end;
+	int owner;
+	int prio;	/* where evidence overlaps at one start, the lower prio wins */
 };
 
 struct fs_region {
@@ -101,6 +124,20 @@ struct fs_procs_view {
 	int nuf;
 	uint64_t uf_more;	/* not traced beyond the list */
 	uint64_t events_lost;	/* births or execs never reported */
+};
+
+/* ---- the allocator's settings (its backend reads them: alloc/) ---- */
+
+/* Allocator settings a diagnosis names (from the target's environment,
+ * each backend reading its own variables). */
+struct fs_settings {
+	char malloc_conf[256];		/* MALLOC_CONF (jemalloc) */
+	char glibc_tunables[256];	/* GLIBC_TUNABLES */
+	char arena_max[32];		/* MALLOC_ARENA_MAX */
+	int je_background_thread;	/* background_thread:true in MALLOC_CONF */
+	int je_bg_threads;		/* jemalloc_bg_thd threads running now (-1 unknown): set at run time too */
+	long je_dirty_decay_ms;		/* as set; meaningful only if je_dirty_decay_set */
+	int je_dirty_decay_set;		/* -1 is jemalloc's "never purge", not "unset" */
 };
 
 #endif

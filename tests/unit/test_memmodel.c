@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include "bpf/fragscope.h"	/* enum fs_flavour */
+#include "bpf/fragscope.h"	/* enum fs_alloc_id */
 #include "model/memmodel.h"
 #include "test.h"
 
@@ -605,11 +605,11 @@ static struct fs_memory *diag_mem(uint64_t resident, uint64_t live)
 static const struct fs_settings no_settings = { .je_dirty_decay_ms = -1, .je_bg_threads = -1 };
 
 /* held_free from the figures as they are now, then the diagnosis. */
-static void diagnose_now(struct fs_memory *m, uint64_t peak, int flavour, const struct fs_settings *set,
+static void diagnose_now(struct fs_memory *m, uint64_t peak, int alloc_id, const struct fs_settings *set,
 			 struct fs_diagnosis *d)
 {
 	memmodel__finish(m);
-	memmodel__diagnose(m, peak, flavour, set, d);
+	memmodel__diagnose(m, peak, alloc__by_id(alloc_id), set, d);
 }
 
 TEST(memmodel_diagnose_none_and_leak)
@@ -621,35 +621,35 @@ TEST(memmodel_diagnose_none_and_leak)
 		return;
 	m->valid = 0;
 	memset(&d, 0x5a, sizeof(d));
-	diagnose_now(m, 64 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 64 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "invalid: none");
 	ASSERT_HAS_STR(d.text, "exited", "invalid: the target exited");
 
 	m->valid = 1;
-	diagnose_now(m, 4 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 4 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "small heap: none");
 	ASSERT_HAS_STR(d.text, "resident 4.0 MiB, of which 1.0 MiB live", "small heap: figures");
-	diagnose_now(m, 4 * MiB, FS_F_JEMALLOC, &no_settings, &d);
+	diagnose_now(m, 4 * MiB, FS_ALLOC_JEMALLOC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "small jemalloc heap: none");
 
 	/* mostly live, far below the peak: the program gave memory back */
 	m->resident = 100 * MiB;
 	m->live = 90 * MiB;
-	diagnose_now(m, 400 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 400 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "mostly live, below peak: none");
 
 	/* live stays at the peak and fills resident memory */
-	diagnose_now(m, 100 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 100 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_LEAK, "live near peak: leak");
 	ASSERT_HAS_STR(d.text, "90.0 MiB of a peak of 100.0 MiB", "leak: figures");
-	diagnose_now(m, 100 * MiB, FS_F_JEMALLOC, &no_settings, &d);
+	diagnose_now(m, 100 * MiB, FS_ALLOC_JEMALLOC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_LEAK, "leak whatever the allocator");
 
 	/* a peak of 8 MiB is too small to call a leak */
 	m->resident = m->live = 8 * MiB;
-	diagnose_now(m, 8 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 8 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "8 MiB peak: none");
-	diagnose_now(m, 8 * MiB + 1, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 8 * MiB + 1, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_LEAK, "just over 8 MiB peak: leak");
 	free(m);
 }
@@ -665,7 +665,7 @@ TEST(memmodel_diagnose_jemalloc_cache)
 		return;
 	m->narenas = 0;
 	m->returned = 2 * MiB;
-	diagnose_now(m, 64 * MiB, FS_F_JEMALLOC, &no_settings, &d);
+	diagnose_now(m, 64 * MiB, FS_ALLOC_JEMALLOC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_CACHE, "jemalloc, resident >> live: cache");
 	ASSERT_HAS_STR(d.text, "jemalloc holds 48.0 MiB beyond 16.0 MiB live (2.0 MiB returned",
 		       "cache: figures");
@@ -673,20 +673,20 @@ TEST(memmodel_diagnose_jemalloc_cache)
 	ASSERT_HAS_STR(d.text, "MALLOC_CONF=background_thread:true", "no background thread: the remedy");
 	ASSERT_FALSE(strstr(d.text, "malloc_trim"), "no glibc remedy");
 
-	diagnose_now(m, 64 * MiB, FS_F_JEMALLOC, &bg, &d);
+	diagnose_now(m, 64 * MiB, FS_ALLOC_JEMALLOC, &bg, &d);
 	ASSERT_EQ(d.kind, FS_D_CACHE, "background thread on: cache");
 	ASSERT_FALSE(strstr(d.text, "background_thread:true"), "background thread on: not suggested");
 	ASSERT_HAS_STR(d.text, "(1000 ms)", "background thread on: its dirty_decay_ms");
 	bg.je_dirty_decay_set = 0;
-	diagnose_now(m, 64 * MiB, FS_F_JEMALLOC, &bg, &d);
+	diagnose_now(m, 64 * MiB, FS_ALLOC_JEMALLOC, &bg, &d);
 	ASSERT_HAS_STR(d.text, "(10000 ms, default)", "dirty_decay_ms unset: the default");
 	bg.je_dirty_decay_set = 1;
 	bg.je_dirty_decay_ms = -1;
-	diagnose_now(m, 64 * MiB, FS_F_JEMALLOC, &bg, &d);
+	diagnose_now(m, 64 * MiB, FS_ALLOC_JEMALLOC, &bg, &d);
 	ASSERT_HAS_STR(d.text, "turns purging off", "dirty_decay_ms:-1: never purged");
 
 	/* neither glibc nor jemalloc: plain retention, no remedies named */
-	diagnose_now(m, 64 * MiB, FS_F_OTHER, &no_settings, &d);
+	diagnose_now(m, 64 * MiB, FS_ALLOC_UNKNOWN, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_RETENTION, "other allocator: retention");
 	ASSERT_STREQ(d.text, "the allocator holds 48.0 MiB resident beyond 16.0 MiB live", "other: text");
 	free(m);
@@ -699,7 +699,7 @@ TEST(memmodel_diagnose_glibc)
 
 	if (!ASSERT_OK_PTR(m, "calloc"))
 		return;
-	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 60 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_RETENTION, "glibc, resident >> live: retention");
 	ASSERT_HAS_STR(d.text, "live bytes fell to 8.0 MiB (peak 60.0 MiB) but 64.0 MiB stays resident",
 		       "retention: figures");
@@ -712,19 +712,19 @@ TEST(memmodel_diagnose_glibc)
 	m->pages_valid = 1;
 	m->resident_no_live = m->heap_no_live = 12 * MiB;
 	m->low_occupancy = 3 * MiB;
-	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 60 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_HAS_STR(d.text, "12.0 MiB of resident heap pages hold no live block (3.0 MiB more",
 		       "page figures quoted");
 	ASSERT_HAS_STR(d.text, "up to 12.0 MiB: heap pages holding no live block", "release the empty pages");
 	m->pages_approximate = 1;
-	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 60 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_HAS_STR(d.text, "hold no live block that fragscope saw allocated", "approximate pages");
 	m->pages_valid = m->pages_approximate = 0;
 
 	/* two arenas: MALLOC_ARENA_MAX=2 would change nothing */
 	m->narenas = 2;
 	m->arenas[1] = (struct fs_arena){ .ar_ptr = AR_A, .heaps = 1, .resident = 16 * MiB, .live = 1 * MiB };
-	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 60 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_RETENTION, "two arenas, one pinned: retention");
 	ASSERT_FALSE(strstr(d.text, "MALLOC_ARENA_MAX"), "two arenas: no arena_max advice");
 
@@ -733,7 +733,7 @@ TEST(memmodel_diagnose_glibc)
 	m->narenas = 3;
 	m->arenas[1] = (struct fs_arena){ .ar_ptr = AR_A, .heaps = 1, .resident = 16 * MiB, .live = 1 * MiB };
 	m->arenas[2] = (struct fs_arena){ .ar_ptr = AR_B, .heaps = 1, .resident = 4 * MiB, .live = 0 };
-	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 60 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_RETENTION, "one arena over 4 MiB: retention");
 	ASSERT_HAS_STR(d.text, "malloc_trim", "retention: malloc_trim");
 	ASSERT_HAS_STR(d.text, "MALLOC_ARENA_MAX=2", "3 arenas: arena_max advice");
@@ -742,12 +742,12 @@ TEST(memmodel_diagnose_glibc)
 	/* an arena a quarter live is not pinned */
 	m->arenas[2].resident = 16 * MiB;
 	m->arenas[2].live = 4 * MiB;
-	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 60 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_RETENTION, "second arena a quarter live: retention");
 
 	/* two non-main arenas over 4 MiB, each under a quarter live */
 	m->arenas[2].live = 4 * MiB - 1;
-	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 60 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_ARENA_SPREAD, "two pinned arenas: arena spread");
 	ASSERT_HAS_STR(d.text, "2 of 3 glibc arenas keep mostly free memory", "arena spread: counts");
 	ASSERT_HAS_STR(d.text, "malloc_trim", "arena spread: malloc_trim");
@@ -784,7 +784,7 @@ TEST(memmodel_diagnose_churn)
 	m->faults = 10000;
 	m->churn_faults = 9000;		/* 35.2 MiB faulted back soon after release */
 	m->churn_src[FS_R_GLIBC_TRIM] = 9000;	/* all of it on pages glibc's trim released */
-	diagnose_now(m, 3u << 20, FS_F_GLIBC, &set, &d);
+	diagnose_now(m, 3u << 20, FS_ALLOC_GLIBC, &set, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "churn does not change the kind");
 	ASSERT_HAS_STR(d.text, "Churn: 35.2 MiB were faulted back", "churn: figure");
 	ASSERT_HAS_STR(d.text, "(90% of 10000 page faults)", "churn: share");
@@ -797,7 +797,7 @@ TEST(memmodel_diagnose_churn)
 	 * munmaps (its arenas) - glibc's trim is not to blame, nor its settings */
 	m->churn_src[FS_R_GLIBC_TRIM] = 900;
 	m->churn_src[FS_R_PROGRAM] = 8100;
-	diagnose_now(m, 3u << 20, FS_F_GLIBC, &set, &d);
+	diagnose_now(m, 3u << 20, FS_ALLOC_GLIBC, &set, &d);
 	ASSERT_HAS_STR(d.text, "the program's own munmap or madvise calls released them, not the allocator "
 			       "(90% of those pages)", "churn: the program named");
 	ASSERT_HAS_STR(d.text, "the remedy is in the program", "churn: the program's remedy");
@@ -806,7 +806,7 @@ TEST(memmodel_diagnose_churn)
 	/* two mechanisms of weight: both named, the larger first */
 	m->churn_src[FS_R_GLIBC_TRIM] = 3000;
 	m->churn_src[FS_R_PROGRAM] = 6000;
-	diagnose_now(m, 3u << 20, FS_F_GLIBC, &set, &d);
+	diagnose_now(m, 3u << 20, FS_ALLOC_GLIBC, &set, &d);
 	ASSERT_HAS_STR(d.text, "not the allocator (67% of those pages)", "churn: program first");
 	ASSERT_HAS_STR(d.text, "; glibc's trim of heap tops after frees released them (33% of those pages): a higher "
 			       "glibc.malloc.trim_threshold", "churn: glibc's trim second");
@@ -814,17 +814,17 @@ TEST(memmodel_diagnose_churn)
 	/* jemalloc: its decay, not glibc's trim */
 	memset(m->churn_src, 0, sizeof(m->churn_src));
 	m->churn_src[FS_R_JE_DECAY] = 9000;
-	diagnose_now(m, 3u << 20, FS_F_JEMALLOC, &set, &d);
+	diagnose_now(m, 3u << 20, FS_ALLOC_JEMALLOC, &set, &d);
 	ASSERT_HAS_STR(d.text, "jemalloc's decay purged them (100% of those pages): a longer dirty_decay_ms",
 		       "churn: jemalloc's decay");
 
 	/* no attribution: nobody blamed */
 	memset(m->churn_src, 0, sizeof(m->churn_src));
-	diagnose_now(m, 3u << 20, FS_F_GLIBC, &set, &d);
+	diagnose_now(m, 3u << 20, FS_ALLOC_GLIBC, &set, &d);
 	ASSERT_HAS_STR(d.text, "who released them is not known", "churn: unknown");
 	ASSERT_FALSE(strstr(d.text, "trim_threshold"), "churn: unknown: no glibc remedy");
 	m->churn_faults = 1000;		/* under a quarter of the faults: no word of it */
-	diagnose_now(m, 3u << 20, FS_F_GLIBC, &set, &d);
+	diagnose_now(m, 3u << 20, FS_ALLOC_GLIBC, &set, &d);
 	ASSERT_FALSE(strstr(d.text, "Churn"), "little churn: not mentioned");
 	free(m);
 }
@@ -842,11 +842,11 @@ TEST(memmodel_diagnose_busy_is_not_a_leak)
 	m->resident = 40u << 20;
 	m->live = 36u << 20;
 	m->busy = 1;
-	diagnose_now(m, 40u << 20, FS_F_GLIBC, &set, &d);
+	diagnose_now(m, 40u << 20, FS_ALLOC_GLIBC, &set, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "allocating at the peak: a load, not a leak");
 	ASSERT_HAS_STR(d.text, "a load in progress", "says why");
 	m->busy = 0;
-	diagnose_now(m, 40u << 20, FS_F_GLIBC, &set, &d);
+	diagnose_now(m, 40u << 20, FS_ALLOC_GLIBC, &set, &d);
 	ASSERT_EQ(d.kind, FS_D_LEAK, "quiet and still at the peak: a leak");
 	free(m);
 }
@@ -909,7 +909,7 @@ TEST(memmodel_diagnose_evidence)
 		return;
 	m->held_basis = FS_B_UNKNOWN;
 	m->pre_attach_bound = UINT64_MAX;
-	diagnose_now(m, 8 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 8 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_UNSEEN, "unknown basis: unseen");
 	ASSERT_EQ(m->held_free, 0, "unseen: nothing called free");
 	ASSERT_EQ(m->unseen, 56 * MiB, "unseen: resident beyond live");
@@ -921,7 +921,7 @@ TEST(memmodel_diagnose_evidence)
 	m->resident = m->own_resident[FS_OWN_ALLOCATOR] = 2 * MiB;
 	m->live = 1 * MiB;
 	m->own_resident[FS_OWN_UNKNOWN] = 88 * MiB;
-	diagnose_now(m, 8 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 8 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NOT_ALLOCATOR, "foreign memory: not the allocator's");
 	ASSERT_HAS_STR(d.text, "88.0 MiB of anonymous memory is not known to be the allocator's", "foreign: figure");
 	ASSERT_HAS_STR(d.text, "88.0 MiB has no known owner", "foreign: unknown owner");
@@ -931,12 +931,12 @@ TEST(memmodel_diagnose_evidence)
 	m->held_basis = FS_B_TRACED;
 	m->resident = m->own_resident[FS_OWN_ALLOCATOR] = 64 * MiB;
 	m->live = 8 * MiB;
-	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 60 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_RETENTION, "traced: retention");
 	ASSERT_HAS_STR(d.text, "Besides, 88.0 MiB of anonymous memory is not known", "retention: foreign noted");
 	m->trim_calls = 2;
 	m->trim_released = 3 * MiB;
-	diagnose_now(m, 60 * MiB, FS_F_GLIBC, &no_settings, &d);
+	diagnose_now(m, 60 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_HAS_STR(d.text, "2 malloc_trim() calls released 3.0 MiB", "observed trims quoted");
 	m->own_resident[FS_OWN_UNKNOWN] = 0;
 
@@ -947,7 +947,7 @@ TEST(memmodel_diagnose_evidence)
 	m->je_active = 40 * MiB;
 	m->je_dirty = 2 * MiB;
 	m->je_muzzy = 0;
-	diagnose_now(m, 60 * MiB, FS_F_JEMALLOC, &no_settings, &d);
+	diagnose_now(m, 60 * MiB, FS_ALLOC_JEMALLOC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_RETENTION, "jemalloc stats, mostly slab fragmentation: retention");
 	ASSERT_STREQ(d.remedy, "background_thread", "remedy named");
 	ASSERT_EQ(d.expect, 2 * MiB, "remedy: the unpurged pages");
@@ -956,12 +956,12 @@ TEST(memmodel_diagnose_evidence)
 	ASSERT_HAS_STR(d.text, "expected to return the 2.0 MiB of unpurged pages", "only dirty+muzzy promised");
 	ASSERT_HAS_STR(d.text, "32.0 MiB) is fragmentation inside jemalloc's slabs", "fragmentation named");
 	/* background thread started at run time (mallctl), invisible in MALLOC_CONF */
-	diagnose_now(m, 60 * MiB, FS_F_JEMALLOC, &bg_now, &d);
+	diagnose_now(m, 60 * MiB, FS_ALLOC_JEMALLOC, &bg_now, &d);
 	ASSERT_FALSE(strstr(d.text, "MALLOC_CONF=background_thread:true"), "running background thread: not suggested");
 	ASSERT_HAS_STR(d.text, "background_thread is on (its threads run)", "running background thread: said");
 	/* nothing to purge: no purge remedy at all (redis after deletions) */
 	m->je_dirty = 0;
-	diagnose_now(m, 60 * MiB, FS_F_JEMALLOC, &bg_now, &d);
+	diagnose_now(m, 60 * MiB, FS_ALLOC_JEMALLOC, &bg_now, &d);
 	ASSERT_HAS_STR(d.text, "Nothing worth a purge setting awaits purging", "nothing to purge: said");
 	ASSERT_STREQ(d.remedy, "", "nothing to purge: no remedy");
 	ASSERT_EQ(d.expect, -1, "nothing to purge: no figure");

@@ -409,40 +409,6 @@ cleanup:
 	free(p);
 }
 
-TEST(resolve_find_lib)
-{
-	char out[4096];
-
-	ASSERT_OK(resolve__find_lib("libc.so.6", NULL, NULL, NULL, NULL, out, sizeof(out)), "libc.so.6");
-	ASSERT_ENDS_WITH(out, "/libc.so.6", "libc path");
-	ASSERT_OK(resolve__find_lib("libjemalloc.so.2", NULL, NULL, NULL, NULL, out, sizeof(out)), "jemalloc");
-	ASSERT_ENDS_WITH(out, "/libjemalloc.so.2", "jemalloc path");
-	ASSERT_EQ(resolve__find_lib("libfragscope-none.so.9", NULL, NULL, NULL, NULL, out, sizeof(out)),
-		  -ENOENT, "no such library");
-	ASSERT_EQ(resolve__find_lib("libfakemalloc.so", NULL, NULL, NULL, NULL, out, sizeof(out)),
-		  -ENOENT, "fixtures are not searched by default");
-
-	ASSERT_OK(resolve__find_lib("libfakemalloc.so", "$ORIGIN", FIXTURES, NULL, NULL, out, sizeof(out)),
-		  "$ORIGIN");
-	ASSERT_STREQ(out, FIXTURES "/libfakemalloc.so", "$ORIGIN replaced");
-	ASSERT_OK(resolve__find_lib("libfakemalloc.so", "${ORIGIN}", FIXTURES, NULL, NULL, out, sizeof(out)),
-		  "${ORIGIN}");
-	ASSERT_STREQ(out, FIXTURES "/libfakemalloc.so", "${ORIGIN} replaced");
-	ASSERT_OK(resolve__find_lib("libfakemalloc.so", "/nonexistent:$ORIGIN/../fixtures", FIXTURES, NULL,
-				    NULL, out, sizeof(out)), "second runpath entry");
-	ASSERT_STREQ(out, FIXTURES "/../fixtures/libfakemalloc.so", "$ORIGIN inside a path");
-	ASSERT_OK(resolve__find_lib("libfakemalloc.so", "/nonexistent", NULL, "/also/nonexistent;" FIXTURES,
-				    NULL, out, sizeof(out)), "LD_LIBRARY_PATH");
-	ASSERT_STREQ(out, FIXTURES "/libfakemalloc.so", "found in LD_LIBRARY_PATH");
-	ASSERT_OK(resolve__find_lib("/libfakemalloc.so", NULL, NULL, NULL, FIXTURES, out, sizeof(out)),
-		  "a path under a root");
-	ASSERT_STREQ(out, FIXTURES "/libfakemalloc.so", "root prefixed");
-	ASSERT_EQ(resolve__find_lib(FIXTURES "/no-such.so", NULL, NULL, NULL, NULL, out, sizeof(out)),
-		  -ENOENT, "missing path");
-	ASSERT_EQ(resolve__find_lib("libc.so.6", NULL, NULL, NULL, "/nonexistent-root", out, sizeof(out)),
-		  -ENOENT, "nothing under a missing root");
-}
-
 /* ---- non-PIE executables: malloc's canonical address is the executable's PLT entry ---- */
 
 /* The non-PIE fixture takes malloc's address: its .dynsym holds malloc undefined

@@ -6,7 +6,7 @@
 #define FS_CENSUS_H
 
 #include <stdint.h>
-#include "types.h"
+#include "types.h"	/* fs_regions, fs_present_fn */
 
 /* Reads len bytes of the target at addr; 0 or -errno. May have written part of buf
  * when it fails (as a short pread of /proc/PID/mem does). */

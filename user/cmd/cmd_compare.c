@@ -18,17 +18,19 @@
 #include "util/log.h"
 #include "util/parse.h"
 #include "out/render.h"
+#include "alloc/alloc.h"
+#include "elf/ldso.h"
 #include "plan/resolve.h"
 #include "out/session.h"
 #include "trace/target.h"
 #include "trace/traced.h"
 
-#define JEMALLOC_SONAME "libjemalloc.so.2"
-
 extern char **environ;
 
-static const char *jemalloc_lib;	/* --jemalloc, or found as the dynamic linker would */
-static char jemalloc_found[PATH_MAX];
+/* The library each preloaded allocator's variants run with: --jemalloc, or its
+ * backend's soname found as the dynamic linker would (the ldconfig cache). */
+static const char *preload_lib[FS_ALLOC__COUNT];
+static char preload_found[FS_ALLOC__COUNT][PATH_MAX];
 #define MAX_VARIANTS 16
 #define MAX_POINTS 4096
 #define DEEP_EVERY 8	/* intervals between deep samples (sites, histograms, diagnosis) */
@@ -65,7 +67,7 @@ static const char compare_usage[] =
 	"                        NAME=jemalloc[:CONF] (MALLOC_CONF), e.g.\n"
 	"                        trim=glibc:glibc.malloc.trim_threshold=65536\n"
 	"      --idle SECS       keep watching SECS after the load ends (default 5)\n"
-	"      --jemalloc PATH   the jemalloc library to preload (default: " JEMALLOC_SONAME "\n"
+	"      --jemalloc PATH   the jemalloc library to preload (default: libjemalloc.so.2\n"
 	"                        where the dynamic linker finds it)\n"
 	"      --load 'CMD'      a separate load command (run with sh -c) against each\n"
 	"                        variant, started 1 s after COMMAND; its end ends the load\n"
@@ -86,9 +88,9 @@ static const char compare_usage[] =
 
 struct variant {
 	char name[32];
-	int jemalloc;
-	char conf[256];		/* MALLOC_CONF or GLIBC_TUNABLES */
-	char arena_max[16];
+	const struct fs_allocator *alloc;	/* the allocator asked for (NULL: the program's own) */
+	char var[40];		/* the variable the variant sets; "" for its allocator's conf_env */
+	char conf[256];		/* its value (MALLOC_CONF, GLIBC_TUNABLES, MALLOC_ARENA_MAX) */
 	/* results */
 	int ran;
 	char error[256];
@@ -98,8 +100,8 @@ struct variant {
 	double frag_idle, wall_s, load_s;
 	int narenas, exit_code, exited;
 	/* which allocator really ran: the variant is compared only if it is the one asked for */
-	int native;		/* jemalloc asked of a program whose own allocator is jemalloc */
-	char je_prefix[16];	/* that jemalloc's prefix: it reads <PREFIX>MALLOC_CONF */
+	int native;		/* a preloaded allocator asked of a program whose own allocator it is */
+	char prefix[16];	/* that build's prefix: it reads <PREFIX>MALLOC_CONF */
 	char alloc_traced[32];	/* the resolved plan of the run; "" if not run */
 	char alloc_object[PATH_MAX];	/* where malloc bound (or would bind, if skipped) */
 	int substituted;	/* the allocator asked for is the one that ran (-1: not known) */
@@ -121,6 +123,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* A named variant of one of the backends, or NAME=ALLOCATOR[:CONF]. */
 static int parse_variant(const char *spec, struct variant *v)
 {
 	const char *eq = strchr(spec, '=');
@@ -128,35 +131,31 @@ static int parse_variant(const char *spec, struct variant *v)
 	memset(v, 0, sizeof(*v));
 	if (!eq) {
 		snprintf(v->name, sizeof(v->name), "%s", spec);
-		if (!strcmp(spec, "glibc"))
-			return 0;
-		if (!strcmp(spec, "glibc-arena2")) {
-			snprintf(v->arena_max, sizeof(v->arena_max), "2");
-			return 0;
-		}
-		if (!strcmp(spec, "jemalloc")) {
-			v->jemalloc = 1;
-			return 0;
-		}
-		if (!strcmp(spec, "jemalloc-bg")) {
-			v->jemalloc = 1;
-			snprintf(v->conf, sizeof(v->conf), "background_thread:true,dirty_decay_ms:1000");
-			return 0;
+		for (int i = 0; fs_allocators[i]; i++) {
+			for (const struct fs_alloc_variant *n = fs_allocators[i]->variants; n->name; n++) {
+				if (strcmp(spec, n->name))
+					continue;
+				v->alloc = fs_allocators[i];
+				snprintf(v->var, sizeof(v->var), "%s", n->var ? n->var : "");
+				snprintf(v->conf, sizeof(v->conf), "%s", n->value ? n->value : "");
+				return 0;
+			}
 		}
 		return -1;
 	}
 	if (eq == spec || (size_t)(eq - spec) >= sizeof(v->name))
 		return -1;
 	snprintf(v->name, sizeof(v->name), "%.*s", (int)(eq - spec), spec);
-	if (!strncmp(eq + 1, "glibc", 5) && (eq[6] == 0 || eq[6] == ':')) {
-		if (eq[6] == ':')
-			snprintf(v->conf, sizeof(v->conf), "%s", eq + 7);
-		return 0;
-	}
-	if (!strncmp(eq + 1, "jemalloc", 8) && (eq[9] == 0 || eq[9] == ':')) {
-		v->jemalloc = 1;
-		if (eq[9] == ':')
-			snprintf(v->conf, sizeof(v->conf), "%s", eq + 10);
+	for (int i = 0; fs_allocators[i]; i++) {
+		const struct fs_allocator *a = fs_allocators[i];
+		size_t n = strlen(a->name);
+
+		if (!a->variants[0].name || !a->conf_env || strncmp(eq + 1, a->name, n) ||
+		    (eq[1 + n] != 0 && eq[1 + n] != ':'))
+			continue;
+		v->alloc = a;
+		if (eq[1 + n] == ':')
+			snprintf(v->conf, sizeof(v->conf), "%s", eq + 2 + n);
 		return 0;
 	}
 	return -1;
@@ -164,55 +163,89 @@ static int parse_variant(const char *spec, struct variant *v)
 
 static const char *requested(const struct variant *v)
 {
-	return v->jemalloc ? "jemalloc" : "glibc";
+	return v->alloc ? v->alloc->name : "unknown";
 }
 
-/* The variable the variant's jemalloc reads: a build with a prefix reads
- * <PREFIX in capitals>MALLOC_CONF (jemalloc's configure), e.g. _RJEM_MALLOC_CONF. */
+/* A preloaded allocator (its backend names a library), or the C library's own. */
+static int preloaded(const struct variant *v)
+{
+	return v->alloc && v->alloc->preload_soname;
+}
+
+static const char *preload_path(const struct variant *v)
+{
+	return preload_lib[v->alloc->id];
+}
+
+/* The variable the variant sets: its own (MALLOC_ARENA_MAX), else its allocator's
+ * conf_env; a build with a prefix reads <PREFIX in capitals>MALLOC_CONF (jemalloc's
+ * configure), e.g. _RJEM_MALLOC_CONF. */
 static void conf_var(const struct variant *v, char *buf, size_t len)
 {
 	size_t n = 0;
 
-	for (const char *p = v->native ? v->je_prefix : ""; *p && n + 12 < len; p++)
+	if (v->var[0] || !v->alloc || !v->alloc->conf_env) {
+		snprintf(buf, len, "%s", v->var);
+		return;
+	}
+	for (const char *p = v->native && v->alloc->conf_env_prefixed ? v->prefix : ""; *p && n + 12 < len; p++)
 		buf[n++] = (char)toupper((unsigned char)*p);
-	snprintf(buf + n, len - n, "MALLOC_CONF");
+	snprintf(buf + n, len - n, "%s", v->alloc->conf_env);
 }
 
 static void settings_text(const struct variant *v, char *buf, size_t len)
 {
 	char var[40];
+	const char *eq = v->conf[0] ? "=" : "";
 
 	conf_var(v, var, sizeof(var));
-	if (v->jemalloc && v->native)
-		snprintf(buf, len, "the program's own jemalloc (%s)%s%s%s%s", v->alloc_object, v->conf[0] ? " " : "",
-			 v->conf[0] ? var : "", v->conf[0] ? "=" : "", v->conf);
-	else if (v->jemalloc)
-		snprintf(buf, len, "LD_PRELOAD=%s%s%s", jemalloc_lib, v->conf[0] ? " MALLOC_CONF=" : "", v->conf);
-	else if (v->arena_max[0])
-		snprintf(buf, len, "MALLOC_ARENA_MAX=%s", v->arena_max);
+	if (preloaded(v) && v->native)
+		snprintf(buf, len, "the program's own %s (%s)%s%s%s%s", v->alloc->name, v->alloc_object,
+			 v->conf[0] ? " " : "", v->conf[0] ? var : "", eq, v->conf);
+	else if (preloaded(v))
+		snprintf(buf, len, "LD_PRELOAD=%s%s%s%s%s", preload_path(v), v->conf[0] ? " " : "",
+			 v->conf[0] ? var : "", eq, v->conf);
 	else if (v->conf[0])
-		snprintf(buf, len, "GLIBC_TUNABLES=%s", v->conf);
+		snprintf(buf, len, "%s=%s", var, v->conf);
 	else
 		snprintf(buf, len, "(defaults)");
 }
 
 /* The variables a variant sets, saved before and restored after: the child inherits
  * the variant's environment from ours. */
-#define NENV 5
+#define NENV 16
 struct saved_env {
+	int n;
 	char name[NENV][40];
 	char *val[NENV];
 };
 
+static void save_name(struct saved_env *s, const char *name)
+{
+	for (int i = 0; i < s->n; i++)
+		if (!strcmp(s->name[i], name))
+			return;
+	if (name[0] && s->n < NENV)
+		snprintf(s->name[s->n++], sizeof(s->name[0]), "%s", name);
+}
+
+/* LD_PRELOAD, every backend's variable and its variants', and this variant's own. */
 static void save_env(struct saved_env *s, const struct variant *v)
 {
-	static const char *const names[NENV - 1] = { "MALLOC_CONF", "MALLOC_ARENA_MAX", "GLIBC_TUNABLES",
-						     "LD_PRELOAD" };
+	char var[40];
 
-	for (int i = 0; i < NENV - 1; i++)
-		snprintf(s->name[i], sizeof(s->name[i]), "%s", names[i]);
-	conf_var(v, s->name[NENV - 1], sizeof(s->name[NENV - 1]));
-	for (int i = 0; i < NENV; i++) {
+	s->n = 0;
+	save_name(s, "LD_PRELOAD");
+	for (int i = 0; fs_allocators[i]; i++) {
+		if (fs_allocators[i]->conf_env)
+			save_name(s, fs_allocators[i]->conf_env);
+		for (const struct fs_alloc_variant *n = fs_allocators[i]->variants; n->name; n++)
+			if (n->var)
+				save_name(s, n->var);
+	}
+	conf_var(v, var, sizeof(var));
+	save_name(s, var);
+	for (int i = 0; i < s->n; i++) {
 		const char *val = getenv(s->name[i]);
 
 		s->val[i] = val ? strdup(val) : NULL;
@@ -221,7 +254,7 @@ static void save_env(struct saved_env *s, const struct variant *v)
 
 static void restore_env(struct saved_env *s)
 {
-	for (int i = 0; i < NENV; i++) {
+	for (int i = 0; i < s->n; i++) {
 		if (s->val[i])
 			setenv(s->name[i], s->val[i], 1);
 		else
@@ -233,19 +266,15 @@ static void restore_env(struct saved_env *s)
 
 static void apply_env(const struct variant *v, const struct saved_env *s)
 {
-	for (int i = 0; i < NENV; i++)
+	char var[40];
+
+	for (int i = 0; i < s->n; i++)
 		unsetenv(s->name[i]);
-	if (v->jemalloc) {
-		if (!v->native)
-			setenv("LD_PRELOAD", jemalloc_lib, 1);
-		if (v->conf[0])
-			setenv(s->name[NENV - 1], v->conf, 1);
-	} else {
-		if (v->arena_max[0])
-			setenv("MALLOC_ARENA_MAX", v->arena_max, 1);
-		if (v->conf[0])
-			setenv("GLIBC_TUNABLES", v->conf, 1);
-	}
+	if (preloaded(v) && !v->native)
+		setenv("LD_PRELOAD", preload_path(v), 1);
+	conf_var(v, var, sizeof(var));
+	if (v->conf[0] && var[0])
+		setenv(var, v->conf, 1);
 }
 
 /* Where malloc binds for exe under the variant's environment, as the dynamic linker
@@ -272,12 +301,12 @@ static void not_substitutable(const struct variant *v, const struct fs_plan *p, 
 	const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
 	int own = !strcmp(p->object, exe);
 
-	if (v->jemalloc && own)
+	if (preloaded(v) && own)
 		snprintf(buf, len, "not substitutable: %s contains %s's malloc%s%s (%s), LD_PRELOAD cannot replace it",
 			 base, p->alloc_name, p->prefix[0] ? " prefixed " : "", p->prefix, p->how);
-	else if (v->jemalloc)
+	else if (preloaded(v))
 		snprintf(buf, len, "not substitutable: with LD_PRELOAD=%s, malloc still binds to %s in %s",
-			 jemalloc_lib, p->alloc_name, p->object);
+			 preload_path(v), p->alloc_name, p->object);
 	else
 		snprintf(buf, len, "not substitutable: %s %s %s%s%s (%s)", base, own ? "contains" : "links",
 			 p->alloc_name, p->prefix[0] ? " prefixed " : "", p->prefix, p->object);
@@ -289,23 +318,23 @@ static void plan_variant(struct variant *v, const char *exe, const struct fs_pla
 {
 	if (!base)
 		return;
-	if (!v->jemalloc) {
-		if (base->alloc != FS_ALLOC_GLIBC)
+	if (!preloaded(v)) {	/* the C library's own: the program must use it */
+		if (base->alloc != v->alloc->id)
 			not_substitutable(v, base, exe, v->why_not, sizeof(v->why_not));
 		snprintf(v->alloc_object, sizeof(v->alloc_object), "%s", base->object);
 		return;
 	}
-	if (base->alloc == FS_ALLOC_JEMALLOC) {	/* its own: tuned through its MALLOC_CONF */
+	if (base->alloc == v->alloc->id) {	/* its own: tuned through its MALLOC_CONF */
 		v->native = 1;
-		snprintf(v->je_prefix, sizeof(v->je_prefix), "%s", base->prefix);
+		snprintf(v->prefix, sizeof(v->prefix), "%s", base->prefix);
 		snprintf(v->alloc_object, sizeof(v->alloc_object), "%s", base->object);
 		return;
 	}
-	if (access(jemalloc_lib, R_OK))
+	if (access(preload_path(v), R_OK))
 		return;		/* run_variant says it is missing */
 	if (!resolve_variant(v, exe, scratch)) {
 		snprintf(v->alloc_object, sizeof(v->alloc_object), "%s", scratch->object);
-		if (scratch->alloc != FS_ALLOC_JEMALLOC)
+		if (scratch->alloc != v->alloc->id)
 			not_substitutable(v, scratch, exe, v->why_not, sizeof(v->why_not));
 	}
 }
@@ -340,9 +369,9 @@ static void run_variant(struct variant *v, char **argv, const char *dir, const c
 	pid_t load_pid = -1;
 	int n = 0, stop_sig = SIGTERM;
 
-	if (v->jemalloc && !v->native && access(jemalloc_lib, R_OK)) {
-		snprintf(v->error, sizeof(v->error), "jemalloc library %s is missing (apt-get install libjemalloc2)",
-			 jemalloc_lib);
+	if (preloaded(v) && !v->native && access(preload_path(v), R_OK)) {
+		snprintf(v->error, sizeof(v->error), "%s library %s is missing (apt-get install %s)", v->alloc->name,
+			 preload_path(v), v->alloc->preload_package);
 		return;
 	}
 	save_env(&saved, v);
@@ -785,12 +814,12 @@ int cmd_compare(int argc, char **argv)
 		{ 0 },
 	};
 	struct fs_trace_opts topts = FS_TRACE_OPTS_DEFAULT;
-	const char *list = "glibc,glibc-arena2,jemalloc,jemalloc-bg", *dir = "fragscope-compare", *load = NULL;
+	const char *list = NULL, *dir = "fragscope-compare", *load = NULL;
 	const char *html = NULL;
 	double idle = 5, interval = 0.25, timeout = 600;
 	int json = 0, opt, idx, nv = 0, ret = EXIT_OK;
 	struct variant *vs = calloc(MAX_VARIANTS, sizeof(*vs));
-	char *copy, *tok, *save = NULL, vtext[2048], exe[PATH_MAX];
+	char *copy, *tok, *save = NULL, vtext[2048], exe[PATH_MAX], all[512];
 	struct fs_plan *base = NULL, *scratch = NULL;
 	struct fs_waiter *w;
 
@@ -804,7 +833,7 @@ int cmd_compare(int argc, char **argv)
 			if (parse__duration("--idle", optarg, 1, &idle))
 				goto usage;
 			break;
-		case 'J': jemalloc_lib = optarg; break;
+		case 'J': preload_lib[alloc__by_name(longopts[idx].name)->id] = optarg; break;
 		case 'l': load = optarg; break;
 		case 'i':
 			if (parse__interval("-i", optarg, 10, PARSE_INTERVAL_MAX_MS, &interval))
@@ -836,6 +865,16 @@ int cmd_compare(int argc, char **argv)
 		fs_err("nothing to compare: give -- COMMAND (see fragscope compare --help)");
 		goto usage;
 	}
+	if (!list) {	/* every variant the backends offer */
+		size_t used = 0;
+
+		all[0] = 0;
+		for (int i = 0; fs_allocators[i]; i++)
+			for (const struct fs_alloc_variant *n = fs_allocators[i]->variants; n->name; n++)
+				used += (size_t)snprintf(all + used, used < sizeof(all) ? sizeof(all) - used : 0, "%s%s",
+							 used ? "," : "", n->name);
+		list = all;
+	}
 	copy = strdup(list);
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (nv == MAX_VARIANTS || parse_variant(tok, &vs[nv])) {
@@ -856,11 +895,15 @@ int cmd_compare(int argc, char **argv)
 		free(vs);
 		return EXIT_FAIL;
 	}
-	if (!jemalloc_lib) {
-		jemalloc_lib = JEMALLOC_SONAME;
-		if (!resolve__find_lib(JEMALLOC_SONAME, NULL, NULL, getenv("LD_LIBRARY_PATH"), NULL, jemalloc_found,
-				       sizeof(jemalloc_found)))
-			jemalloc_lib = jemalloc_found;
+	for (int i = 0; fs_allocators[i]; i++) {	/* the bare soname if not found: said missing later */
+		const struct fs_allocator *a = fs_allocators[i];
+
+		if (!a->preload_soname || preload_lib[a->id])
+			continue;
+		preload_lib[a->id] = a->preload_soname;
+		if (!ldso__find_soname(a->preload_soname, getenv("LD_LIBRARY_PATH"), NULL, preload_found[a->id],
+				       sizeof(preload_found[a->id])))
+			preload_lib[a->id] = preload_found[a->id];
 	}
 	/* Which allocator each variant would run, before running any: the program's own
 	 * allocator, then each variant's settings on top. */

@@ -54,7 +54,8 @@ static const char snapshot_usage[] =
 static struct fs_diagnosis je_diag;
 static int je_diag_valid;
 
-static void je_diagnose(struct fs_memory *m, const struct fs_je_stats *js, struct fs_settings *set)
+static void je_diagnose(struct fs_memory *m, const struct fs_je_stats *js, struct fs_settings *set,
+			const struct fs_allocator *a)
 {
 	memmodel__claim(m, js->resident, js->mapped + js->retained);
 	m->je_valid = 1;
@@ -70,7 +71,7 @@ static void je_diagnose(struct fs_memory *m, const struct fs_je_stats *js, struc
 	m->pre_attach_live = js->allocated;
 	set->je_bg_threads = js->bg_threads;
 	memmodel__finish(m);
-	memmodel__diagnose(m, 0, FS_F_JEMALLOC, set, &je_diag);
+	memmodel__diagnose(m, 0, a, set, &je_diag);
 	je_diag_valid = 1;
 }
 
@@ -102,7 +103,7 @@ static const char *why_diag(const struct fs_census *c, char *buf, size_t len, in
 
 
 static void print_json(const struct fs_plan *plan, pid_t pid, const char *comm, const struct fs_census *c,
-		       const struct fs_memory *m, const struct fs_settings *set, int glibc,
+		       const struct fs_memory *m, const struct fs_settings *set, int heap_walk,
 		       const struct fs_je_stats *js, const char *je_why)
 {
 	struct json j;
@@ -171,7 +172,7 @@ static void print_json(const struct fs_plan *plan, pid_t pid, const char *comm, 
 	json__end_arr(&j);
 	json__end_obj(&j);
 	json__obj(&j, "diagnosis");
-	if (glibc) {
+	if (heap_walk) {
 		why_diag(c, diag, sizeof(diag), &kind);
 		json__str(&j, "kind", memmodel__diag_name(kind));
 		json__str(&j, "text", diag);
@@ -191,7 +192,7 @@ static void print_json(const struct fs_plan *plan, pid_t pid, const char *comm, 
 	json__str(&j, "GLIBC_TUNABLES", set->glibc_tunables);
 	json__str(&j, "MALLOC_ARENA_MAX", set->arena_max);
 	json__end_obj(&j);
-	if (plan->alloc == FS_ALLOC_JEMALLOC)
+	if (plan->allocator->own_stats)
 	{
 		json__obj(&j, "jemalloc");
 		render__json_je(&j, js, je_why);
@@ -232,7 +233,7 @@ static void text_je(const struct fs_je_stats *js, const char *why)
 }
 
 static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, const struct fs_census *c,
-		       const struct fs_memory *m, const struct fs_settings *set, int glibc,
+		       const struct fs_memory *m, const struct fs_settings *set, int heap_walk,
 		       const struct fs_je_stats *js, const char *je_why)
 {
 	char a[32], b[32], d[32], e[32], f[32], n[32], diag[512];
@@ -240,12 +241,12 @@ static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, 
 
 	printf("\n fragscope snapshot: PID %d (%s), %s allocator in %s%s\n\n", pid, comm, plan->alloc_name,
 	       plan->object, c->approximate ? " — APPROXIMATE (the heap changed during the walk)" : "");
-	if (!glibc) {
+	if (!heap_walk) {
 		printf("  %12s  mapped      anonymous memory outside stacks\n", fmt__bytes(m->mapped, a, sizeof(a)));
 		printf("  %12s  resident    (LazyFree %s)\n", fmt__bytes(m->resident, a, sizeof(a)),
 		       fmt__bytes(m->lazyfree, b, sizeof(b)));
 		printf("\n  settings: MALLOC_CONF=%s\n", set->malloc_conf[0] ? set->malloc_conf : "(default)");
-		if (plan->alloc == FS_ALLOC_JEMALLOC) {
+		if (plan->allocator->own_stats) {
 			printf("\n");
 			text_je(js, je_why);
 		}
@@ -309,7 +310,7 @@ int cmd_snapshot(int argc, char **argv)
 	struct target tg = { .pidfd = -1, .gate = -1, .errpipe = -1 };
 	struct fs_je_stats js = { .background_thread = -1 };
 	char err[512], je_why[512] = "";
-	int json = 0, opt, ret = EXIT_FAIL, glibc, ask = 1;
+	int json = 0, opt, ret = EXIT_FAIL, heap_walk, ask = 1;
 	long pid = 0;
 
 	optind = 1;
@@ -355,18 +356,18 @@ int cmd_snapshot(int argc, char **argv)
 		fs_err("%s", err);
 		goto cleanup;
 	}
-	glibc = plan->alloc == FS_ALLOC_GLIBC;
+	heap_walk = plan->allocator->heap_walk;	/* the census; else mappings and its own figures */
 	tpid = (pid_t)pid;
-	if (plan->alloc != FS_ALLOC_GLIBC && plan->alloc != FS_ALLOC_JEMALLOC)
+	if (!plan->allocator->heap_walk && !plan->allocator->own_stats)
 		fs_warn("%s allocator: only its mappings are shown", plan->alloc_name);
-	if (procmem__regions((pid_t)pid, glibc, &rs)) {
+	if (procmem__regions((pid_t)pid, heap_walk, &rs)) {
 		fs_err("read /proc/%ld/smaps: %s", pid, strerror(errno));
 		goto cleanup;
 	}
-	memmodel__own(&rs, glibc, NULL, 0, FS_OWN_UNKNOWN);
+	memmodel__own(&rs, heap_walk, NULL, 0, FS_OWN_UNKNOWN);
 	memmodel__sum(&rs, NULL, 0, FS_OWN_UNKNOWN, procmem__present, &tpid, m);
 	procmem__settings((pid_t)pid, &set);
-	if (glibc) {
+	if (heap_walk) {
 		int r = procmem__census((pid_t)pid, &rs, progress, c);
 
 		if (r) {
@@ -383,13 +384,13 @@ int cmd_snapshot(int argc, char **argv)
 			for (int i = 0; ev && i < c->nmm; i++)
 				ev[i] = (struct fs_owned){ c->mm[i].start, c->mm[i].end, FS_OWN_ALLOCATOR, 0 };
 			if (ev) {
-				memmodel__own(&rs, glibc, ev, c->nmm, FS_OWN_UNKNOWN);
+				memmodel__own(&rs, heap_walk, ev, c->nmm, FS_OWN_UNKNOWN);
 				memmodel__sum(&rs, ev, c->nmm, FS_OWN_UNKNOWN, procmem__present, &tpid, m);
 			}
 			free(ev);
 		}
 	}
-	if (plan->alloc == FS_ALLOC_JEMALLOC) {
+	if (plan->allocator->own_stats) {
 		uint64_t mallctl;
 		int bg = jestats__bg_threads((pid_t)pid);
 
@@ -401,7 +402,7 @@ int cmd_snapshot(int argc, char **argv)
 			fs_warn("jemalloc's own figures: %s", je_why);
 		} else {
 			fs_info("jemalloc's own figures: %s", js.how);
-			je_diagnose(m, &js, &set);
+			je_diagnose(m, &js, &set, plan->allocator);
 		}
 	}
 	if (target__check(&tg)) {
@@ -409,9 +410,9 @@ int cmd_snapshot(int argc, char **argv)
 		goto cleanup;
 	}
 	if (json)
-		print_json(plan, (pid_t)pid, tg.comm, c, m, &set, glibc, &js, je_why);
+		print_json(plan, (pid_t)pid, tg.comm, c, m, &set, heap_walk, &js, je_why);
 	else
-		print_text(plan, (pid_t)pid, tg.comm, c, m, &set, glibc, &js, je_why);
+		print_text(plan, (pid_t)pid, tg.comm, c, m, &set, heap_walk, &js, je_why);
 	ret = EXIT_OK;
 cleanup:
 	target__close(&tg);

@@ -244,7 +244,7 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 	else
 		put(y, x, w, attr_of(C_DIM), "settings (allocator defaults)");
 	ROW();
-	if (plan->alloc == FS_ALLOC_GLIBC)
+	if (plan->allocator->heap_walk)	/* arenas counted */
 		put(y, x, w, 0, "threads %d  arenas %d", p->threads, m->narenas);
 	else
 		put(y, x, w, 0, "threads %d", p->threads);

@@ -77,7 +77,7 @@ static int is_anon_name(const char *n)
 	return !n[0] || !strncmp(n, "[anon:", 6);
 }
 
-void memmodel__classify(struct fs_regions *rs, int glibc)
+void memmodel__classify(struct fs_regions *rs, int heap_walk)
 {
 	for (int i = 0; i < rs->n; i++) {
 		struct fs_region *r = &rs->r[i];
@@ -93,11 +93,11 @@ void memmodel__classify(struct fs_regions *rs, int glibc)
 			r->kind = FS_RG_OTHER;
 		else if (!strncmp(r->perms, "---", 3))
 			r->kind = FS_RG_RESERVED;
-		else if (glibc && !(r->start & (HEAP_ALIGN - 1)))
+		else if (heap_walk && !(r->start & (HEAP_ALIGN - 1)))
 			r->kind = FS_RG_ARENA_HEAP;	/* checked against heap_info by procmem */
 		else if (prev && prev->end == r->start && !strncmp(prev->perms, "---", 3) &&
 			 is_anon_name(prev->name) && (prev->end - prev->start) <= (1u << 20) &&
-			 !(glibc && !(prev->start & (HEAP_ALIGN - 1))))
+			 !(heap_walk && !(prev->start & (HEAP_ALIGN - 1))))
 			r->kind = FS_RG_STACK;		/* a guard right below: pthread stack */
 		else
 			r->kind = FS_RG_ANON;
@@ -172,11 +172,11 @@ static int ev_page_owner(const struct fs_owned *ev, long nev, uint64_t lo, int d
 }
 
 /* The owner a region's kind gives it before any evidence. */
-static int kind_owner(const struct fs_region *r, int glibc)
+static int kind_owner(const struct fs_region *r, int heap_walk)
 {
 	switch (r->kind) {
 	case FS_RG_HEAP:
-		return glibc ? FS_OWN_ALLOCATOR : FS_OWN_UNKNOWN;
+		return heap_walk ? FS_OWN_ALLOCATOR : FS_OWN_UNKNOWN;
 	case FS_RG_ARENA_HEAP:
 		return FS_OWN_ALLOCATOR;	/* validated against its heap_info */
 	case FS_RG_STACK:
@@ -188,12 +188,12 @@ static int kind_owner(const struct fs_region *r, int glibc)
 	}
 }
 
-void memmodel__own(struct fs_regions *rs, int glibc, const struct fs_owned *ev, long nev, int dflt)
+void memmodel__own(struct fs_regions *rs, int heap_walk, const struct fs_owned *ev, long nev, int dflt)
 {
 	for (int i = 0; i < rs->n; i++) {
 		struct fs_region *r = &rs->r[i];
 		uint64_t b[FS_OWN__COUNT] = { 0 };
-		int owner = kind_owner(r, glibc), n = 0;
+		int owner = kind_owner(r, heap_walk), n = 0;
 
 		r->owner = owner;
 		if (r->kind != FS_RG_ANON)
@@ -448,40 +448,14 @@ void memmodel__arenas(const struct fs_regions *rs, const uint64_t *addr, const u
 		}
 }
 
-/* The value of key in a NUL-separated block, copied into out (never reads past len). */
-static int env_val(const char *env, size_t len, const char *key, char *out, size_t outlen)
-{
-	size_t k = strlen(key);
-
-	for (size_t i = 0; i < len;) {
-		size_t n = strnlen(env + i, len - i);
-
-		if (n > k && !strncmp(env + i, key, k) && env[i + k] == '=') {
-			snprintf(out, outlen, "%.*s", (int)(n - k - 1), env + i + k + 1);
-			return 1;
-		}
-		i += n + 1;
-	}
-	return 0;
-}
-
+/* Every backend reads its own variables: whichever allocator runs, the settings
+ * the environment holds are shown. */
 void memmodel__settings(const char *env, size_t len, struct fs_settings *s)
 {
-	const char *v;
-
 	memset(s, 0, sizeof(*s));
-	s->je_dirty_decay_ms = -1;
-	s->je_bg_threads = -1;
-	if (!env_val(env, len, "MALLOC_CONF", s->malloc_conf, sizeof(s->malloc_conf)))
-		env_val(env, len, "JE_MALLOC_CONF", s->malloc_conf, sizeof(s->malloc_conf));
-	env_val(env, len, "GLIBC_TUNABLES", s->glibc_tunables, sizeof(s->glibc_tunables));
-	env_val(env, len, "MALLOC_ARENA_MAX", s->arena_max, sizeof(s->arena_max));
-	if (strstr(s->malloc_conf, "background_thread:true"))
-		s->je_background_thread = 1;
-	if ((v = strstr(s->malloc_conf, "dirty_decay_ms:"))) {
-		s->je_dirty_decay_ms = strtol(v + 15, NULL, 10);
-		s->je_dirty_decay_set = 1;
-	}
+	for (int i = 0; fs_allocators[i]; i++)
+		if (fs_allocators[i]->settings)
+			fs_allocators[i]->settings(env, len, s);
 }
 
 const char *memmodel__diag_name(int kind)
@@ -501,12 +475,12 @@ static const char *MIB(uint64_t v)
 	return fmt__bytes(v, ring[next++ % 8], sizeof(ring[0]));
 }
 
-static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
+static void diagnose(const struct fs_memory *m, uint64_t peak_live, const struct fs_allocator *a,
 		     const struct fs_settings *set, struct fs_diagnosis *out);
 
 /* Who released pages that were faulted back in, and the remedy of that very
  * mechanism: churn after the program's own munmap is no allocator's doing. */
-static void churn_cause(int src, int flavour, const char **who, const char **remedy)
+static void churn_cause(int src, const struct fs_allocator *a, const char **who, const char **remedy)
 {
 	switch (src) {
 	case FS_R_PROGRAM:
@@ -529,9 +503,9 @@ static void churn_cause(int src, int flavour, const char **who, const char **rem
 		*remedy = "a longer dirty_decay_ms (and muzzy_decay_ms) keeps pages that are about to be reused";
 		break;
 	case FS_R_MUNMAP_BLOCK:
-		*who = flavour == FS_F_GLIBC ? "glibc unmapped large blocks (mmapped chunks, or whole heaps)"
+		*who = a->heap_walk ? "glibc unmapped large blocks (mmapped chunks, or whole heaps)"
 					     : "the allocator unmapped large blocks";
-		*remedy = flavour == FS_F_GLIBC ? "a higher glibc.malloc.mmap_threshold keeps such blocks in the heap"
+		*remedy = a->heap_walk ? "a higher glibc.malloc.mmap_threshold keeps such blocks in the heap"
 						: "the program allocates them again soon";
 		break;
 	default:
@@ -542,7 +516,7 @@ static void churn_cause(int src, int flavour, const char **who, const char **rem
 }
 
 /* Memory given back only to be faulted in again: speed lost, not memory. */
-static void churn(const struct fs_memory *m, int flavour, struct fs_diagnosis *out)
+static void churn(const struct fs_memory *m, const struct fs_allocator *a, struct fs_diagnosis *out)
 {
 	size_t o = strlen(out->text);
 	uint64_t bytes = m->churn_faults * PAGE, known = 0;
@@ -578,7 +552,7 @@ static void churn(const struct fs_memory *m, int flavour, struct fs_diagnosis *o
 
 		if (src < 0 || (k && m->churn_src[src] * 4 < known))
 			break;
-		churn_cause(src, flavour, &who, &remedy);
+		churn_cause(src, a, &who, &remedy);
 		o += (size_t)snprintf(out->text + o, sizeof(out->text) - o, "%s %s (%.0f%% of those pages): %s",
 				      k ? ";" : ":", who, 100.0 * (double)m->churn_src[src] / (double)known, remedy);
 	}
@@ -586,12 +560,12 @@ static void churn(const struct fs_memory *m, int flavour, struct fs_diagnosis *o
 		snprintf(out->text + o, sizeof(out->text) - o, ".");
 }
 
-void memmodel__diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
+void memmodel__diagnose(const struct fs_memory *m, uint64_t peak_live, const struct fs_allocator *a,
 			const struct fs_settings *set, struct fs_diagnosis *out)
 {
-	diagnose(m, peak_live, flavour, set, out);
+	diagnose(m, peak_live, a, set, out);
 	if (m->valid)
-		churn(m, flavour, out);
+		churn(m, a, out);
 }
 
 /* Anonymous memory that is not the allocator's: the program's own mappings and
@@ -617,7 +591,7 @@ static void remedy(struct fs_diagnosis *out, const char *what, int64_t expect, c
 }
 
 /* What the memory outside the allocator is, as far as the evidence goes. */
-static void foreign_detail(const struct fs_memory *m, int flavour, struct fs_diagnosis *out, size_t *op)
+static void foreign_detail(const struct fs_memory *m, const struct fs_allocator *a, struct fs_diagnosis *out, size_t *op)
 {
 	size_t o = *op;
 
@@ -627,13 +601,13 @@ static void foreign_detail(const struct fs_memory *m, int flavour, struct fs_dia
 	if (m->own_resident[FS_OWN_UNKNOWN])
 		SAY("%s has no known owner: mapped before attach by code fragscope did not see (the program's own "
 		    "heap, as Go's, Java's or pymalloc's%s). ", MIB(m->own_resident[FS_OWN_UNKNOWN]),
-		    flavour != FS_F_GLIBC ? ""
+		    !a->heap_walk ? ""
 		    : m->mmapped_scanned ? "; glibc's mmapped chunks were looked for at attach: they are not there"
 					 : ", or glibc blocks of 128 KiB and more: `fragscope snapshot` finds those");
 	*op = o;
 }
 
-static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
+static void diagnose(const struct fs_memory *m, uint64_t peak_live, const struct fs_allocator *a,
 		     const struct fs_settings *set, struct fs_diagnosis *out)
 {
 	uint64_t idle = m->held_free, away = foreign(m);
@@ -651,10 +625,10 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 		SAY("the allocator holds %s resident beyond the %s live that fragscope saw allocated since attach: "
 		    "what that memory holds (blocks from before attach, or free memory) has not been seen, so "
 		    "no remedy can promise any of it back. ", MIB(m->unseen), MIB(m->live));
-		if (flavour == FS_F_GLIBC)
+		if (a->heap_walk)
 			SAY("`fragscope snapshot -p PID` counts glibc's heap now (in use, free, what malloc_trim "
 			    "would release); --census counts it at attach.");
-		else if (flavour == FS_F_JEMALLOC)
+		else if (a->own_stats)
 			SAY("`fragscope snapshot -p PID` reads jemalloc's own statistics (allocated, active, "
 			    "dirty, muzzy).");
 		goto foreign_note;
@@ -678,7 +652,7 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 			out->kind = FS_D_NOT_ALLOCATOR;
 			SAY("%s of anonymous memory is not known to be the allocator's, which holds only %s resident "
 			    "(%s of it live). ", MIB(away), MIB(m->resident), MIB(m->live + m->pre_attach_live));
-			foreign_detail(m, flavour, out, &o);
+			foreign_detail(m, a, out, &o);
 			return;
 		}
 		out->kind = FS_D_NONE;
@@ -686,7 +660,7 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 		    MIB(m->resident), MIB(m->live + m->pre_attach_live));
 		goto foreign_note;
 	}
-	if (flavour == FS_F_JEMALLOC) {
+	if (a->own_stats) {
 		uint64_t frag = m->je_active > m->je_allocated ? m->je_active - m->je_allocated : 0;
 		uint64_t purge = m->je_dirty + m->je_muzzy;
 
@@ -729,7 +703,7 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 			    "it, only freeing or moving the blocks that pin them (redis: activedefrag).", MIB(frag));
 		goto foreign_note;
 	}
-	if (flavour != FS_F_GLIBC) {
+	if (!a->heap_walk) {
 		out->kind = FS_D_RETENTION;
 		SAY("the allocator holds %s resident beyond %s live", MIB(idle), MIB(m->live));
 		goto foreign_note;
@@ -780,7 +754,7 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
 foreign_note:
 	if (away >= (8u << 20) && out->kind != FS_D_NOT_ALLOCATOR) {
 		SAY(" Besides, %s of anonymous memory is not known to be the allocator's: ", MIB(away));
-		foreign_detail(m, flavour, out, &o);
+		foreign_detail(m, a, out, &o);
 	}
 #undef SAY
 }

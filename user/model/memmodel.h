@@ -7,31 +7,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "bpf/fragscope.h"
-#include "types.h"
+#include "alloc/alloc.h"
+#include "types.h"	/* the regions and their owners */
 
-/* Who anonymous memory belongs to, on evidence only: the allocator (glibc's heaps,
- * mappings the allocator made while traced, mmapped chunks a census found, mappings
- * holding blocks it returned), the program's own mappings (made by its code while
- * traced), thread stacks, anonymous pages of private file mappings (data, bss,
- * relocations), and anonymous memory nothing tells the owner of (mapped before
- * attach by code fragscope did not see). */
-enum fs_owner {
-	FS_OWN_ALLOCATOR = 0,
-	FS_OWN_PROGRAM,
-	FS_OWN_STACK,
-	FS_OWN_FILE,
-	FS_OWN_UNKNOWN,
-	FS_OWN__COUNT,
-	FS_OWN_MIXED = -1,	/* a region (merged VMA) with parts of several owners */
-};
 const char *memmodel__owner_name(int owner);
-
-/* Evidence that [start, end) belongs to owner; lists are sorted by start and do not overlap. */
-struct fs_owned {
-	uint64_t start, end;
-	int owner;
-	int prio;	/* where evidence overlaps at one start, the lower prio wins */
-};
 
 struct fs_arena {
 	uint64_t ar_ptr;	/* glibc's mstate: the identity of the arena */
@@ -99,15 +78,16 @@ struct fs_memory {
 /* Parses /proc/PID/smaps text. 0 or -errno. */
 int memmodel__parse_smaps(FILE *f, struct fs_regions *out);
 void memmodel__regions_free(struct fs_regions *rs);
-/* Sets each region's kind; glibc: 64 MiB aligned anonymous mappings are heaps. */
-void memmodel__classify(struct fs_regions *rs, int glibc);
+/* Sets each region's kind; heap_walk (the backend's: glibc) makes 64 MiB aligned
+ * anonymous mappings heaps. */
+void memmodel__classify(struct fs_regions *rs, int heap_walk);
 /* Counts a region kind the allocator may own? */
 int memmodel__is_allocator(int kind);
 /* Sets each region's owner from its kind and the evidence (ev, sorted, disjoint):
  * glibc's heaps are the allocator's; other anonymous regions belong to whoever the
  * evidence names, the rest to dflt (FS_OWN_UNKNOWN unless every mapping was seen). A region of several owners is
  * FS_OWN_MIXED; present() (may be NULL) splits its resident bytes by page. */
-void memmodel__own(struct fs_regions *rs, int glibc, const struct fs_owned *ev, long nev, int dflt);
+void memmodel__own(struct fs_regions *rs, int heap_walk, const struct fs_owned *ev, long nev, int dflt);
 /* Fills mapped/resident/lazyfree (allocator-owned), per-kind and per-owner figures
  * from classified, owned regions. present (may be NULL) splits mixed regions. */
 void memmodel__sum(const struct fs_regions *rs, const struct fs_owned *ev, long nev, int dflt,
@@ -133,17 +113,6 @@ void memmodel__occupancy(const struct fs_regions *rs, const uint64_t *addr, cons
 			 long nblocks, fs_present_fn present, void *ctx, uint64_t max_bytes,
 			 struct fs_memory *m);
 
-/* Allocator settings a diagnosis names (from the target's environment). */
-struct fs_settings {
-	char malloc_conf[256];		/* MALLOC_CONF (jemalloc) */
-	char glibc_tunables[256];	/* GLIBC_TUNABLES */
-	char arena_max[32];		/* MALLOC_ARENA_MAX */
-	int je_background_thread;	/* background_thread:true in MALLOC_CONF */
-	int je_bg_threads;		/* jemalloc_bg_thd threads running now (-1 unknown): set at run time too */
-	long je_dirty_decay_ms;		/* as set; meaningful only if je_dirty_decay_set */
-	int je_dirty_decay_set;		/* -1 is jemalloc's "never purge", not "unset" */
-};
-
 /* Parses a NUL-separated environment block of len bytes (no NUL needed at the end). */
 void memmodel__settings(const char *env, size_t len, struct fs_settings *s);
 
@@ -160,9 +129,9 @@ struct fs_diagnosis {
 	char evidence[48];	/* what backs the figure: "page census", "jemalloc stats", ... */
 };
 
-/* What remains after a load: now against the peak of live bytes seen. flavour is
- * enum fs_flavour. trims: malloc_trim calls so far. */
-void memmodel__diagnose(const struct fs_memory *m, uint64_t peak_live, int flavour,
+/* What remains after a load: now against the peak of live bytes seen. a: the
+ * allocator's backend (what it can tell decides the diagnosis). */
+void memmodel__diagnose(const struct fs_memory *m, uint64_t peak_live, const struct fs_allocator *a,
 			const struct fs_settings *set, struct fs_diagnosis *out);
 
 #endif

@@ -23,7 +23,7 @@ static int heap_info_ok(const struct heap_info *h, uint64_t start)
 	       (!h->prev || !(h->prev & (HEAP_MAX - 1))) && h->prev != start;
 }
 
-int procmem__regions(pid_t pid, int glibc, struct fs_regions *rs)
+int procmem__regions(pid_t pid, int heap_walk, struct fs_regions *rs)
 {
 	char path[64];
 	FILE *f;
@@ -37,8 +37,8 @@ int procmem__regions(pid_t pid, int glibc, struct fs_regions *rs)
 	fclose(f);
 	if (r)
 		return r;
-	memmodel__classify(rs, glibc);
-	if (!glibc)
+	memmodel__classify(rs, heap_walk);
+	if (!heap_walk)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -6,8 +6,9 @@
 #include <sys/types.h>
 #include "model/memmodel.h"
 
-/* Regions of PID, classified; glibc heaps validated against their heap_info. */
-int procmem__regions(pid_t pid, int glibc, struct fs_regions *rs);
+/* Regions of PID, classified; with heap_walk (the backend's), glibc heaps are
+ * validated against their heap_info. */
+int procmem__regions(pid_t pid, int heap_walk, struct fs_regions *rs);
 /* Residency of npages pages from start (pagemap bit 63). 0 or -errno. */
 int procmem__present(void *pidp, uint64_t start, uint64_t npages, uint8_t *present);
 int procmem__settings(pid_t pid, struct fs_settings *s);

@@ -6,8 +6,9 @@
 
 #include <stdint.h>
 #include "bpf/fragscope.h"
-#include "model/agg.h"
+#include "alloc/alloc.h"
 #include "alloc/jestats.h"
+#include "model/agg.h"
 #include "model/mapset.h"
 #include "model/memmodel.h"
 
@@ -40,7 +41,7 @@ struct fs_state {
 	uint64_t rss_anon_start;	/* RssAnon at the first sample (probes already attached) */
 	uint64_t resident_start;
 	uint64_t mem_age_ns;		/* how old the memory figures are (target gone) */
-	int flavour;			/* enum fs_flavour */
+	const struct fs_allocator *allocator;	/* the target's backend */
 	int traced_from_start;		/* no block predates the probes */
 	int census_done;		/* a heap census ran before attach (--census) */
 	int sys_tracepoints;		/* memory syscalls seen by tracepoints, not libc's wrappers */

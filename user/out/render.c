@@ -1,6 +1,7 @@
 /* render.c - text and JSON views of a snapshot. */
 #include <inttypes.h>
 #include <string.h>
+#include "alloc/alloc.h"
 #include "model/cost.h"
 #include "model/metric.h"
 #include "out/render.h"
@@ -66,7 +67,7 @@ void render__json_core(struct json *j, const struct fs_view *v)
 	json__u64(j, "count", agg__live_count(s));
 	json__u64(j, "bytes", agg__live_bytes(s));
 	json__bool(j, "exact", agg__lost(s) == 0);
-	if (p->alloc == FS_ALLOC_GLIBC || p->alloc == FS_ALLOC_JEMALLOC) {
+	if (alloc__by_id(p->alloc)->usable_sizes) {
 		uint64_t u = agg__live_usable(s), b = agg__live_bytes(s);
 
 		json__u64(j, "usable_bytes", u);
@@ -471,7 +472,7 @@ static void text_memory(FILE *f, const struct fs_state *st)
 			st->mem_age_ns ? " — last sample before exit" : "");
 		fprintf(f, "  %12s  live        requested bytes of live blocks%s\n", fmt__bytes(m->live, b1, sizeof(b1)),
 			st->traced_from_start ? "" : " allocated since attach");
-		if (st->flavour == FS_F_GLIBC || st->flavour == FS_F_JEMALLOC) {
+		if (st->allocator && st->allocator->usable_sizes) {
 			uint64_t u = agg__live_usable(&st->snap);
 
 			fprintf(f, "  %12s  usable      what they take (malloc_usable_size): internal fragmentation %s%s\n",
@@ -929,7 +930,7 @@ void render__procs_json(struct json *j, const struct fs_procs_view *pv)
 		json__u64(j, "free_null", s->c[FS_C_FREE_NULL]);
 		json__u64(j, "live_count", agg__live_count(s));
 		json__u64(j, "live_bytes", agg__live_bytes(s));
-		if (v->plan->alloc == FS_ALLOC_GLIBC || v->plan->alloc == FS_ALLOC_JEMALLOC) {
+		if (alloc__by_id(v->plan->alloc)->usable_sizes) {
 			json__u64(j, "live_usable_bytes", agg__live_usable(s));
 			json__bool(j, "usable_exact", agg__usable_exact(s));
 		}

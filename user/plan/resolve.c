@@ -2,7 +2,6 @@
  * point of its API. Files are opened through /proc/PID/root so containers work. */
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <link.h>
 #include <stddef.h>
 #include <stdarg.h>
@@ -12,68 +11,14 @@
 #include <unistd.h>
 #include "elf/elfobj.h"
 #include "elf/insn.h"
+#include "elf/ldso.h"
 #include "util/log.h"
+#include "alloc/alloc.h"
 #include "plan/resolve.h"
-
-struct api_fn {
-	const char *name;
-	unsigned char kind;
-	unsigned char nargs;	/* integer arguments the probe reads */
-};
-
-static const struct api_fn glibc_api[] = {
-	{ "malloc", FS_K_MALLOC, 1 }, { "free", FS_K_FREE, 1 }, { "cfree", FS_K_FREE, 1 },
-	{ "calloc", FS_K_CALLOC, 2 }, { "realloc", FS_K_REALLOC, 2 },
-	{ "reallocarray", FS_K_REALLOCARRAY, 3 }, { "posix_memalign", FS_K_POSIX_MEMALIGN, 3 },
-	{ "aligned_alloc", FS_K_MEMALIGN, 2 }, { "memalign", FS_K_MEMALIGN, 2 },
-	{ "valloc", FS_K_MALLOC, 1 }, { "pvalloc", FS_K_MALLOC, 1 },
-	{ "malloc_trim", FS_K_TRIM, 1 },
-	{ 0 },
-};
-
-/* The C API every malloc replacement exports. */
-static const struct api_fn c_api[] = {
-	{ "malloc", FS_K_MALLOC, 1 }, { "free", FS_K_FREE, 1 },
-	{ "calloc", FS_K_CALLOC, 2 }, { "realloc", FS_K_REALLOC, 2 },
-	{ "posix_memalign", FS_K_POSIX_MEMALIGN, 3 }, { "aligned_alloc", FS_K_MEMALIGN, 2 },
-	{ "memalign", FS_K_MEMALIGN, 2 }, { "valloc", FS_K_MALLOC, 1 },
-	{ 0 },
-};
-
-static const struct api_fn jemalloc_api[] = {
-	{ "mallocx", FS_K_MALLOC, 1 }, { "rallocx", FS_K_REALLOC, 2 },
-	{ "xallocx", FS_K_XALLOCX, 3 }, { "dallocx", FS_K_FREE, 1 }, { "sdallocx", FS_K_FREE, 1 },
-	{ 0 },
-};
-
-/* C++ operators an allocator may export. jemalloc's never reach its malloc/free. */
-static const struct api_fn cxx_api[] = {
-	{ "_Znwm", FS_K_MALLOC, 1 }, { "_Znam", FS_K_MALLOC, 1 },
-	{ "_ZnwmRKSt9nothrow_t", FS_K_MALLOC, 1 }, { "_ZnamRKSt9nothrow_t", FS_K_MALLOC, 1 },
-	{ "_ZnwmSt11align_val_t", FS_K_MALLOC, 1 }, { "_ZnamSt11align_val_t", FS_K_MALLOC, 1 },
-	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", FS_K_MALLOC, 1 },
-	{ "_ZnamSt11align_val_tRKSt9nothrow_t", FS_K_MALLOC, 1 },
-	{ "_ZdlPv", FS_K_FREE, 1 }, { "_ZdaPv", FS_K_FREE, 1 },
-	{ "_ZdlPvRKSt9nothrow_t", FS_K_FREE, 1 }, { "_ZdaPvRKSt9nothrow_t", FS_K_FREE, 1 },
-	{ "_ZdlPvm", FS_K_FREE, 1 }, { "_ZdaPvm", FS_K_FREE, 1 },
-	{ "_ZdlPvSt11align_val_t", FS_K_FREE, 1 }, { "_ZdaPvSt11align_val_t", FS_K_FREE, 1 },
-	{ "_ZdlPvSt11align_val_tRKSt9nothrow_t", FS_K_FREE, 1 },
-	{ "_ZdaPvSt11align_val_tRKSt9nothrow_t", FS_K_FREE, 1 },
-	{ "_ZdlPvmSt11align_val_t", FS_K_FREE, 1 }, { "_ZdaPvmSt11align_val_t", FS_K_FREE, 1 },
-	{ 0 },
-};
-
-static const char *const je_prefixes[] = { "", "je_", "_rjem_" };
 
 const char *resolve__alloc_name(int alloc)
 {
-	switch (alloc) {
-	case FS_ALLOC_GLIBC: return "glibc";
-	case FS_ALLOC_JEMALLOC: return "jemalloc";
-	case FS_ALLOC_TCMALLOC: return "tcmalloc";
-	case FS_ALLOC_MIMALLOC: return "mimalloc";
-	default: return "unknown";
-	}
+	return alloc__by_id(alloc)->name;
 }
 
 static void note(struct fs_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -88,35 +33,11 @@ static void note(struct fs_plan *p, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int has_fn(const struct elfobj *o, const char *prefix, const char *name)
-{
-	struct elfsym s;
-	char full[128];
-
-	snprintf(full, sizeof(full), "%s%s", prefix, name);
-	return elfobj__sym(o, full, &s) == 0;
-}
-
 static void identify_obj(struct fs_plan *plan, const struct elfobj *o)
 {
-	plan->alloc = FS_ALLOC_UNKNOWN;
-	plan->prefix[0] = 0;
-	for (size_t i = 0; i < sizeof(je_prefixes) / sizeof(je_prefixes[0]); i++) {
-		if (has_fn(o, je_prefixes[i], "mallctl") && has_fn(o, je_prefixes[i], "malloc")) {
-			plan->alloc = FS_ALLOC_JEMALLOC;
-			snprintf(plan->prefix, sizeof(plan->prefix), "%s", je_prefixes[i]);
-			break;
-		}
-	}
-	if (plan->alloc == FS_ALLOC_UNKNOWN) {
-		if (has_fn(o, "", "tc_malloc"))
-			plan->alloc = FS_ALLOC_TCMALLOC;
-		else if (has_fn(o, "", "mi_malloc"))
-			plan->alloc = FS_ALLOC_MIMALLOC;
-		else if (has_fn(o, "", "__libc_malloc"))
-			plan->alloc = FS_ALLOC_GLIBC;
-	}
-	snprintf(plan->alloc_name, sizeof(plan->alloc_name), "%s", resolve__alloc_name(plan->alloc));
+	plan->allocator = alloc__identify(o, plan->prefix, sizeof(plan->prefix));
+	plan->alloc = plan->allocator->id;
+	snprintf(plan->alloc_name, sizeof(plan->alloc_name), "%s", plan->allocator->name);
 }
 
 int resolve__identify(struct fs_plan *plan, const char *path)
@@ -157,7 +78,7 @@ static int fill_probe(struct fs_probe *p, const struct elfobj *o, const char *pa
 }
 
 static int add_probe(struct fs_plan *plan, const struct elfobj *o, const char *path,
-		     const char *prefix, const struct api_fn *fn)
+		     const char *prefix, const struct fs_api_fn *fn)
 {
 	struct elfsym s;
 	struct fs_probe *p;
@@ -187,7 +108,7 @@ static int add_probe(struct fs_plan *plan, const struct elfobj *o, const char *p
 }
 
 static int add_api(struct fs_plan *plan, const struct elfobj *o, const char *path,
-		   const char *prefix, const struct api_fn *api)
+		   const char *prefix, const struct fs_api_fn *api)
 {
 	for (; api->name; api++) {
 		int err = add_probe(plan, o, path, prefix, api);
@@ -273,29 +194,18 @@ static int plan_object(struct fs_plan *plan, const struct elfobj *o, const char 
 	int before = plan->nprobes, r;
 	int have_malloc = 0, have_free = 0;
 
-	switch (plan->alloc) {
-	case FS_ALLOC_TCMALLOC:
-	case FS_ALLOC_MIMALLOC:
-		snprintf(err, errlen, "%s in %s is not traced yet: its fast paths would make the numbers wrong",
-			 plan->alloc_name, path);
+	if (plan->allocator->refused) {
+		snprintf(err, errlen, "%s in %s %s", plan->alloc_name, path, plan->allocator->refused);
 		return -ENOTSUP;
-	case FS_ALLOC_GLIBC:
-		r = add_api(plan, o, path, "", glibc_api);
-		break;
-	case FS_ALLOC_JEMALLOC:
-		r = add_api(plan, o, path, pre, c_api);
-		if (!r)
-			r = add_api(plan, o, path, pre, jemalloc_api);
-		if (!r && !*pre)
-			r = add_api(plan, o, path, "", cxx_api);
-		break;
-	default:
-		r = add_api(plan, o, path, "", c_api);
-		if (!r)
-			r = add_api(plan, o, path, "", cxx_api);
-		note(plan, "unknown allocator in %s: only its standard entry points are traced", path);
-		break;
 	}
+	r = 0;
+	for (const struct fs_api_part *part = plan->allocator->api; !r && part->fns; part++) {
+		if ((part->flags & FS_API_UNPREFIXED_ONLY) && *pre)
+			continue;
+		r = add_api(plan, o, path, part->flags & FS_API_PREFIXED ? pre : "", part->fns);
+	}
+	if (!r && plan->allocator->plan_note)
+		note(plan, plan->allocator->plan_note, path);
 	if (r) {
 		snprintf(err, errlen, "too many entry points in %s", path);
 		return r;
@@ -377,103 +287,6 @@ int resolve__plan_probes(struct fs_plan *plan, const char *path, char *err, size
 	return r;
 }
 
-/* ---- the dynamic linker's search, for commands not yet started ---- */
-
-static int usable_lib(const char *path)
-{
-	struct elfobj *o = elfobj__open(path);
-	int ok = o != NULL;
-
-	elfobj__free(o);
-	return ok;
-}
-
-static int find_lib(const char *name, const char *rpath, const char *runpath, const char *origin,
-		    const char *ld_library_path, const char *root, char *out, size_t outlen);
-
-static int try_dirs(const char *dirs, const char *name, const char *origin, const char *root,
-		    char *out, size_t outlen)
-{
-	char buf[PATH_MAX], *save = NULL, *copy, *d;
-	int found = 0;
-
-	if (!dirs || !*dirs)
-		return 0;
-	copy = strdup(dirs);
-	for (d = strtok_r(copy, ":;", &save); d && !found; d = strtok_r(NULL, ":;", &save)) {
-		char dir[PATH_MAX];
-		const char *o = strstr(d, "$ORIGIN");
-
-		if (o && origin)
-			snprintf(dir, sizeof(dir), "%.*s%s%s", (int)(o - d), d, origin, o + 7);
-		else if (!strncmp(d, "${ORIGIN}", 9) && origin)
-			snprintf(dir, sizeof(dir), "%s%s", origin, d + 9);
-		else
-			snprintf(dir, sizeof(dir), "%s", d);
-		snprintf(buf, sizeof(buf), "%s%s/%s", root ? root : "", dir, name);
-		if (usable_lib(buf)) {
-			snprintf(out, outlen, "%s", buf);
-			found = 1;
-		}
-	}
-	free(copy);
-	return found;
-}
-
-static void conf_dirs(const char *root, char *out, size_t outlen)
-{
-	char pat[PATH_MAX], line[PATH_MAX];
-	glob_t g;
-	size_t used = 0;
-
-	out[0] = 0;
-	snprintf(pat, sizeof(pat), "%s/etc/ld.so.conf.d/*.conf", root ? root : "");
-	if (glob(pat, 0, NULL, &g))
-		return;
-	for (size_t i = 0; i < g.gl_pathc; i++) {
-		FILE *f = fopen(g.gl_pathv[i], "re");
-
-		while (f && fgets(line, sizeof(line), f)) {
-			line[strcspn(line, " \t\r\n#")] = 0;
-			if (line[0] == '/' && used + strlen(line) + 2 < outlen)
-				used += (size_t)snprintf(out + used, outlen - used, "%s%s", used ? ":" : "", line);
-		}
-		if (f)
-			fclose(f);
-	}
-	globfree(&g);
-}
-
-int resolve__find_lib(const char *name, const char *runpath, const char *origin,
-		      const char *ld_library_path, const char *root, char *out, size_t outlen)
-{
-	return find_lib(name, NULL, runpath, origin, ld_library_path, root, out, outlen);
-}
-
-/* ld.so's order: DT_RPATH (only without DT_RUNPATH), LD_LIBRARY_PATH, DT_RUNPATH,
- * ld.so.conf directories, the defaults. */
-static int find_lib(const char *name, const char *rpath, const char *runpath, const char *origin,
-		    const char *ld_library_path, const char *root, char *out, size_t outlen)
-{
-	static const char defaults[] =
-		"/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/lib:/usr/lib";
-	char conf[4096];
-
-	if (strchr(name, '/')) {
-		snprintf(out, outlen, "%s%s", root ? root : "", name);
-		return usable_lib(out) ? 0 : -ENOENT;
-	}
-	if (try_dirs(rpath, name, origin, root, out, outlen) ||
-	    try_dirs(ld_library_path, name, origin, root, out, outlen) ||
-	    try_dirs(runpath, name, origin, root, out, outlen))
-		return 0;
-	conf_dirs(root, conf, sizeof(conf));
-	if (try_dirs(conf, name, origin, root, out, outlen) ||
-	    try_dirs(defaults, name, origin, root, out, outlen))
-		return 0;
-	return -ENOENT;
-}
-
 static const char *env_get(char *const env[], const char *key)
 {
 	size_t k = strlen(key);
@@ -524,7 +337,7 @@ static void add_preloads(struct objlist *l, const char *list, const char *ldlp)
 		return;
 	copy = strdup(list);
 	for (t = strtok_r(copy, " :\t\n", &save); t; t = strtok_r(NULL, " :\t\n", &save))
-		if (!resolve__find_lib(t, NULL, NULL, ldlp, NULL, path, sizeof(path)))
+		if (!ldso__find_lib(t, NULL, NULL, NULL, ldlp, NULL, path, sizeof(path)))
 			objlist_add(l, t, path);
 	free(copy);
 }
@@ -573,7 +386,7 @@ static void load_order(const char *exe, char *const env[], struct objlist *l)
 			const char *rp = elfobj__runpath(o);
 			int has_runpath = elfobj__has_runpath(o);
 
-			if (!find_lib(nm, has_runpath ? NULL : rp, has_runpath ? rp : NULL, origin, ldlp,
+			if (!ldso__find_lib(nm, has_runpath ? NULL : rp, has_runpath ? rp : NULL, origin, ldlp,
 				      NULL, path, sizeof(path)))
 				objlist_add(l, nm, path);
 		}
@@ -603,8 +416,9 @@ static int defines_malloc(const char *path)
 	return defines_sym(path, "malloc");
 }
 
-/* A statically linked jemalloc with a prefix lives beside glibc's malloc: trace both. */
-static int add_prefixed_jemalloc(struct fs_plan *plan, const char *exe, const char *libc_path,
+/* A statically linked allocator with a prefix (jemalloc's je_malloc) lives beside
+ * the C library's malloc: trace both. */
+static int add_prefixed(struct fs_plan *plan, const char *exe, const char *libc_path,
 				 char *err, size_t errlen)
 {
 	struct elfobj *o = elfobj__open(exe);
@@ -615,26 +429,28 @@ static int add_prefixed_jemalloc(struct fs_plan *plan, const char *exe, const ch
 		return 0;
 	memset(&je, 0, sizeof(je));
 	identify_obj(&je, o);
-	if (je.alloc == FS_ALLOC_JEMALLOC && je.prefix[0] && plan->alloc == FS_ALLOC_GLIBC) {
-		char *glibc_probes = NULL;
+	if (je.prefix[0] && je.allocator->api[0].fns && plan->allocator->libc) {
+		char *libc_probes = NULL;
+		const char *libc_name = plan->allocator->name;
 		int n = plan->nprobes;
 
-		glibc_probes = malloc(sizeof(plan->probes[0]) * (size_t)n);
-		if (!glibc_probes) {
+		libc_probes = malloc(sizeof(plan->probes[0]) * (size_t)n);
+		if (!libc_probes) {
 			elfobj__free(o);
 			return -ENOMEM;
 		}
-		memcpy(glibc_probes, plan->probes, sizeof(plan->probes[0]) * (size_t)n);
+		memcpy(libc_probes, plan->probes, sizeof(plan->probes[0]) * (size_t)n);
 		plan->nprobes = 0;
-		plan->alloc = FS_ALLOC_JEMALLOC;
-		snprintf(plan->alloc_name, sizeof(plan->alloc_name), "jemalloc");
+		plan->allocator = je.allocator;
+		plan->alloc = je.alloc;
+		snprintf(plan->alloc_name, sizeof(plan->alloc_name), "%s", je.alloc_name);
 		snprintf(plan->prefix, sizeof(plan->prefix), "%s", je.prefix);
 		r = plan_object(plan, o, exe, err, errlen);
 		for (int i = 0; !r && i < n && plan->nprobes < FS_MAX_FUNCS; i++)
-			plan->probes[plan->nprobes++] = ((struct fs_probe *)glibc_probes)[i];
-		free(glibc_probes);
-		note(plan, "jemalloc (prefix %s) is linked into %s; glibc's malloc in %s is traced too",
-		     je.prefix, exe, libc_path);
+			plan->probes[plan->nprobes++] = ((struct fs_probe *)libc_probes)[i];
+		free(libc_probes);
+		note(plan, "%s (prefix %s) is linked into %s; %s's malloc in %s is traced too",
+		     je.alloc_name, je.prefix, exe, libc_name, libc_path);
 		snprintf(plan->object, sizeof(plan->object), "%s", exe);
 	}
 	elfobj__free(o);
@@ -683,7 +499,7 @@ int resolve__cmd(const char *path, char *const env[], struct fs_plan *plan, char
 	snprintf(plan->how, sizeof(plan->how), "first definition in the dynamic linker's search order");
 	r = resolve__plan_probes(plan, winner, err, errlen);
 	if (!r)
-		r = add_prefixed_jemalloc(plan, path, winner, err, errlen);
+		r = add_prefixed(plan, path, winner, err, errlen);
 	if (!r) {	/* libc's wrappers: the object named libc.so*, else the first defining munmap */
 		const char *libc = NULL;
 
@@ -1003,7 +819,7 @@ int resolve__pid(pid_t pid, struct fs_plan *plan, char *err, size_t errlen)
 		char exe_path[PATH_MAX];
 
 		snprintf(exe_path, sizeof(exe_path), "%s%s", root, exe);
-		r = add_prefixed_jemalloc(plan, exe_path, pm->obj[winner], err, errlen);
+		r = add_prefixed(plan, exe_path, pm->obj[winner], err, errlen);
 	}
 	if (!r && (libc >= 0 || exe_idx >= 0)) {	/* libc's wrappers, or a static executable's */
 		snprintf(path, sizeof(path), "%s%s", root, pm->obj[libc >= 0 ? libc : exe_idx]);

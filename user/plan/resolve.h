@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "bpf/fragscope.h"
+#include "alloc/alloc.h"
 
-enum fs_alloc_id { FS_ALLOC_UNKNOWN, FS_ALLOC_GLIBC, FS_ALLOC_JEMALLOC, FS_ALLOC_TCMALLOC, FS_ALLOC_MIMALLOC };
 
 struct fs_probe {
 	char name[64];		/* symbol (with prefix if any) */
@@ -27,7 +27,8 @@ struct fs_probe {
 #define FS_MAX_NOTES 6
 
 struct fs_plan {
-	int alloc;		/* enum fs_alloc_id */
+	const struct fs_allocator *allocator;	/* its backend: ask it, do not switch on alloc */
+	int alloc;		/* enum fs_alloc_id (bpf/fragscope.h), allocator->id */
 	char alloc_name[32];	/* "glibc", "jemalloc", "tcmalloc", "mimalloc", "unknown" */
 	char object[PATH_MAX];	/* the object malloc binds to, as the target names it */
 	char prefix[16];	/* symbol prefix ("je_", "_rjem_") or "" */
@@ -50,16 +51,12 @@ int resolve__pid(pid_t pid, struct fs_plan *plan, char *err, size_t errlen);
 /* For a command not yet started: the dynamic linker's search, done statically.
  * path: the executable (already found on PATH); env: the environment it will get. */
 int resolve__cmd(const char *path, char *const env[], struct fs_plan *plan, char *err, size_t errlen);
-/* The search of a library name as ld.so does it (LD_LIBRARY_PATH, runpath, default
- * directories). origin: directory of the object that needs it. 0 and out filled, or -ENOENT. */
-int resolve__find_lib(const char *name, const char *runpath, const char *origin,
-		      const char *ld_library_path, const char *root, char *out, size_t outlen);
 /* Builds the probe list from the allocator object (the file at path). */
 int resolve__plan_probes(struct fs_plan *plan, const char *path, char *err, size_t errlen);
 /* Plans probes on the memory-syscall wrappers of the libc at libc_path (or of a
  * static executable): 0, or -ENOENT with plan->sys_why set and plan->nsys 0. */
 int resolve__plan_syscalls(struct fs_plan *plan, const char *libc_path);
-/* Which allocator an object is, from its symbols; fills plan->alloc/alloc_name/prefix. */
+/* Which allocator an object is, from its symbols; fills plan->allocator/alloc/alloc_name/prefix. */
 int resolve__identify(struct fs_plan *plan, const char *path);
 
 #endif

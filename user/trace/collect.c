@@ -154,7 +154,7 @@ static void deep_figures(struct fs_state *st, struct tracer *tr, pid_t pid, stru
 			size[i] = blocks[i].size;
 			st->snap.h[FS_H_LIVE_SIZE][agg__bucket_of(size[i])]++;
 		}
-		if (rs && st->flavour == FS_F_GLIBC)
+		if (rs && st->allocator->heap_walk)
 			memmodel__arenas(rs, addr, size, n, &st->mem);
 		if (rs)
 			live_evidence(st, rs, addr, size, n);
@@ -163,7 +163,7 @@ static void deep_figures(struct fs_state *st, struct tracer *tr, pid_t pid, stru
 			struct fs_owned *ev = NULL;
 			long nev = evidence(st, &ev);
 
-			memmodel__own(rs, st->flavour == FS_F_GLIBC, ev, nev, anon_default(st));
+			memmodel__own(rs, st->allocator->heap_walk, ev, nev, anon_default(st));
 			free(ev);
 			memmodel__occupancy(rs, addr, size, n, procmem__present, &pid, max_bytes, &st->mem);
 		}
@@ -288,7 +288,7 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 		r = tracer__drain_maps(tr, &st->maps);
 	if (r)
 		return r;
-	if (alive && !procmem__regions(pid, st->flavour == FS_F_GLIBC, &rs)) {
+	if (alive && !procmem__regions(pid, st->allocator->heap_walk, &rs)) {
 		struct fs_memory keep_pages = st->mem;
 
 		memset(&st->mem, 0, sizeof(st->mem));
@@ -314,7 +314,7 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 			struct fs_owned *ev = NULL;
 			long nev = evidence(st, &ev);
 
-			memmodel__own(&rs, st->flavour == FS_F_GLIBC, ev, nev, anon_default(st));
+			memmodel__own(&rs, st->allocator->heap_walk, ev, nev, anon_default(st));
 			memmodel__sum(&rs, ev, nev, anon_default(st), procmem__present, &pid, &st->mem);
 			free(ev);
 		}
@@ -346,7 +346,7 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 	st->prev_allocs = st->snap.c[FS_C_ALLOCS];
 	st->mem.churn_faults = st->snap.k.churn_faults;
 	memcpy(st->mem.churn_src, st->snap.k.churn_src, sizeof(st->mem.churn_src));
-	if (st->flavour == FS_F_JEMALLOC)
+	if (st->allocator->own_stats)
 		je_figures(st, pid, alive, deep);
 	st->mem.trim_calls = st->snap.k.trim_calls;
 	st->mem.mmapped_scanned = st->mmapped_scanned;
@@ -358,7 +358,7 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 		st->peak_live = st->mem.live;
 	if (st->mem.resident > st->peak_resident)
 		st->peak_resident = st->mem.resident;
-	memmodel__diagnose(&st->mem, st->peak_live, st->flavour, &st->settings, &st->diag);
+	memmodel__diagnose(&st->mem, st->peak_live, st->allocator, &st->settings, &st->diag);
 	collect__sites_scale(st);	/* the sites against this sample's exact totals */
 	return 0;
 }

@@ -254,7 +254,7 @@ static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t 
 	snprintf(t->info.comm, sizeof(t->info.comm), "%s", t->tg.comm);
 	show_plan(&t->plan);
 
-	if (!t->info.attached_at_start && t->plan.alloc == FS_ALLOC_GLIBC) {
+	if (!t->info.attached_at_start && t->plan.allocator->heap_walk) {
 		/* What the heap held before the probes: with --census every chunk, counted now,
 		 * its releases seen later; without, only the mmapped chunks (one page read
 		 * each), so the allocator's big blocks are not taken for someone else's memory. */
@@ -303,12 +303,11 @@ static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t 
 	t->st.lifetime_sampling = 1u << topts.lifetime_shift;
 	t->st.sys_tracepoints = !topts.sys_uprobes;
 	show_sys(&t->plan, topts.sys_uprobes);
-	topts.flavour = t->plan.alloc == FS_ALLOC_GLIBC ? FS_F_GLIBC
-		      : t->plan.alloc == FS_ALLOC_JEMALLOC ? FS_F_JEMALLOC : FS_F_OTHER;
-	t->st.flavour = topts.flavour;
+	topts.flavour = t->plan.allocator->id;
+	t->st.allocator = t->plan.allocator;
 	t->st.traced_from_start = t->info.attached_at_start;
 	/* found at the first samples (a command has not mapped its libraries yet) */
-	t->st.je_ask = t->st.flavour == FS_F_JEMALLOC && !o->no_ask;
+	t->st.je_ask = t->plan.allocator->own_stats && !o->no_ask;
 	t->st.sample_bytes = o->sample_bytes;
 	t->tr = tracer__new(&topts, err, errlen);
 	if (!t->tr)

@@ -18,7 +18,7 @@ struct fs_live_block {
 struct tracer_opts {
 	pid_t pid;		/* the process (tgid) to trace */
 	uint32_t max_live;	/* capacity of the outstanding-allocations map */
-	int flavour;		/* enum fs_flavour: how releases are attributed */
+	int flavour;		/* enum fs_alloc_id: how releases are attributed */
 	uint64_t sample_bytes;	/* mean bytes between sampled allocation stacks; 0 off */
 	unsigned lifetime_shift;	/* time 1 block's lifetime in 2^shift (0: all) */
 	int sys_uprobes;	/* memory syscalls at the plan's libc wrappers (plan->nsys),

@@ -1,0 +1,90 @@
+/* test_alloc.c - the allocator backends' registry: lookups, identification from
+ * an object's symbols, and what each backend must provide. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "alloc/alloc.h"
+#include "elf/elfobj.h"
+#include "elf/ldso.h"
+#include "test.h"
+
+TEST(alloc_registry)
+{
+	int n = 0;
+
+	for (int i = 0; fs_allocators[i]; i++, n++) {
+		const struct fs_allocator *a = fs_allocators[i];
+
+		ASSERT_EQ(a->id, i + 1, "in enum order");
+		ASSERT_TRUE(alloc__by_id(a->id) == a, "by id");
+		ASSERT_TRUE(alloc__by_name(a->name) == a, "by name");
+		ASSERT_TRUE(a->prefixes && a->prefixes[0] && a->markers && a->markers[0], "identifiable");
+		ASSERT_TRUE(a->api && a->variants, "tables present");
+		ASSERT_TRUE(!!a->refused == !a->api[0].fns, "refused exactly when it has no API to probe");
+		for (const struct fs_alloc_variant *v = a->variants; v->name; v++) {
+			ASSERT_TRUE(v->var || a->conf_env, "a variant's variable is its own or the backend's");
+			ASSERT_TRUE(!v->var || strspn(v->var, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == strlen(v->var),
+				    "a variable's name");
+			ASSERT_TRUE(!v->var || v->value, "a variable of its own has a value");
+		}
+	}
+	ASSERT_EQ(n, FS_ALLOC__COUNT - 1, "every id but unknown has a backend");
+	ASSERT_TRUE(alloc__by_id(FS_ALLOC_UNKNOWN) == &fs_alloc_unknown, "unknown id");
+	ASSERT_TRUE(alloc__by_id(99) == &fs_alloc_unknown, "out of range");
+	ASSERT_TRUE(alloc__by_name("nosuch") == &fs_alloc_unknown, "unknown name");
+	ASSERT_TRUE(alloc__by_name(NULL) == &fs_alloc_unknown, "no name");
+	ASSERT_STREQ(fs_alloc_unknown.name, "unknown", "the fallback's name");
+	ASSERT_TRUE(fs_alloc_unknown.api[0].fns != NULL, "the fallback probes the standard API");
+	ASSERT_STREQ(alloc__by_id(FS_ALLOC_GLIBC)->name, "glibc", "glibc");
+	ASSERT_STREQ(alloc__by_id(FS_ALLOC_JEMALLOC)->name, "jemalloc", "jemalloc");
+	ASSERT_TRUE(alloc__by_id(FS_ALLOC_TCMALLOC)->refused != NULL, "tcmalloc refused");
+	ASSERT_TRUE(alloc__by_id(FS_ALLOC_MIMALLOC)->refused != NULL, "mimalloc refused");
+	ASSERT_STREQ(alloc__by_id(FS_ALLOC_JEMALLOC)->variants[1].value, "background_thread:true,dirty_decay_ms:1000",
+		     "jemalloc-bg's MALLOC_CONF");
+	ASSERT_STREQ(alloc__by_id(FS_ALLOC_GLIBC)->variants[1].var, "MALLOC_ARENA_MAX", "glibc-arena2's variable");
+}
+
+static const struct fs_allocator *identify(const char *path, char *prefix, size_t len)
+{
+	struct elfobj *o = elfobj__open(path);
+	const struct fs_allocator *a;
+
+	if (!o)
+		return NULL;
+	a = alloc__identify(o, prefix, len);
+	elfobj__free(o);
+	return a;
+}
+
+TEST(alloc_identify)
+{
+	const struct fs_allocator *a;
+	char pre[16], je[4096];
+
+	a = identify("/lib/x86_64-linux-gnu/libc.so.6", pre, sizeof(pre));
+	if (ASSERT_OK_PTR(a, "libc")) {
+		ASSERT_EQ(a->id, FS_ALLOC_GLIBC, "libc is glibc");
+		ASSERT_STREQ(pre, "", "no prefix");
+		ASSERT_TRUE(a->libc && a->heap_walk, "the C library's, walkable heaps");
+	}
+	/* libjemalloc defines __libc_malloc too: replacements are tried first */
+	if (ASSERT_OK(ldso__find_soname(alloc__by_id(FS_ALLOC_JEMALLOC)->preload_soname, NULL, NULL, je, sizeof(je)),
+		      "the jemalloc backend's preload found")) {
+		a = identify(je, pre, sizeof(pre));
+		if (ASSERT_OK_PTR(a, "libjemalloc")) {
+			ASSERT_EQ(a->id, FS_ALLOC_JEMALLOC, "libjemalloc is jemalloc");
+			ASSERT_STREQ(pre, "", "unprefixed");
+		}
+	}
+	a = identify(FIXTURES "/static-je-prefix", pre, sizeof(pre));
+	if (ASSERT_OK_PTR(a, "static-je-prefix")) {
+		ASSERT_EQ(a->id, FS_ALLOC_JEMALLOC, "je_ functions are jemalloc");
+		ASSERT_STREQ(pre, "je_", "its prefix");
+	}
+	a = identify(FIXTURES "/libfaketcmalloc.so", pre, sizeof(pre));
+	if (ASSERT_OK_PTR(a, "libfaketcmalloc"))
+		ASSERT_EQ(a->id, FS_ALLOC_TCMALLOC, "tc_malloc is tcmalloc");
+	a = identify(FIXTURES "/libfakemalloc.so", pre, sizeof(pre));
+	if (ASSERT_OK_PTR(a, "libfakemalloc"))
+		ASSERT_TRUE(a == &fs_alloc_unknown, "a plain malloc is unknown");
+}

@@ -1,0 +1,109 @@
+/* alloc.h - the allocator backends: one struct per allocator says how to recognise
+ * it, which entry points to probe, what it can tell about its memory, and what
+ * `compare` can run it as. Everything outside user/alloc/ asks its backend rather
+ * than naming an allocator. Adding one: a new file defining its struct fs_allocator,
+ * and one line in the registry (alloc.c). May include util/, elf/, the ABI header
+ * and user/types.h only. */
+#ifndef FS_ALLOC_H
+#define FS_ALLOC_H
+
+#include <stddef.h>
+#include "bpf/fragscope.h"	/* enum fs_alloc_id, enum fs_kind */
+#include "types.h"		/* struct fs_settings */
+
+struct elfobj;
+
+/* One entry point: symbol (without the allocator's prefix), kind, and how many
+ * integer arguments the probe reads. */
+struct fs_api_fn {
+	const char *name;
+	unsigned char kind;	/* enum fs_kind */
+	unsigned char nargs;
+};
+
+/* A table of entry points and whether the allocator's symbol prefix applies. */
+enum {
+	FS_API_PREFIXED = 1,	/* look the names up with the prefix ("je_malloc") */
+	FS_API_UNPREFIXED_ONLY = 2,	/* only when the allocator has no prefix (its C++ operators) */
+};
+
+struct fs_api_part {
+	const struct fs_api_fn *fns;	/* ends with { 0 } */
+	int flags;
+};
+
+/* A variant `compare` offers: NAME, and the one variable it sets (none: defaults). */
+struct fs_alloc_variant {
+	const char *name;	/* "glibc-arena2" */
+	const char *var;	/* the variable; NULL: the backend's conf_env */
+	const char *value;	/* its value, or NULL for none */
+	const char *help;	/* one line for --help */
+};
+
+struct fs_allocator {
+	int id;			/* enum fs_alloc_id: also the BPF side's flavour, which picks
+				 * how its releases are recognised (fragscope.bpf.c) */
+	const char *name;	/* "glibc": in output, session files and compare's specs */
+
+	/* Identification from an object's symbols: it defines every marker, all with
+	 * one of the prefixes (tried in order; "" is none). */
+	const char *const *prefixes;
+	const char *const *markers;
+
+	/* The probe plan: the tables of its API, in order. refused: not traced, the
+	 * reason (printed after "NAME in PATH "). plan_note: a caveat shown with the plan
+	 * ("%s": the object's path). */
+	const struct fs_api_part *api;
+	const char *refused;
+	const char *plan_note;
+
+	/* What it can tell about its memory (the waterfall, the diagnosis, snapshot). */
+	int libc;		/* the C library's own malloc: identified after the replacements
+				 * (which may define its names), compare's variants need no
+				 * preload, and a prefixed allocator linked into the executable
+				 * lives beside it (both are traced) */
+	int heap_walk;		/* heaps at known places (glibc: brk and 64 MiB aligned arena
+				 * heaps) whose chunks can be walked from outside: the census,
+				 * arenas, chunk headers for the sizes of blocks freed unseen */
+	int own_stats;		/* its own statistics, asked of it (jemalloc's mallctl) */
+	int usable_sizes;	/* its size classes are modelled: usable bytes are known */
+
+	/* Its settings, read from the target's environment (and compare's). conf_env:
+	 * the variable that configures it (MALLOC_CONF, GLIBC_TUNABLES); a prefixed
+	 * build reads <PREFIX in capitals><conf_env> if conf_env_prefixed. */
+	const char *conf_env;
+	int conf_env_prefixed;
+	/* Fills its part of s (its defaults too) from a NUL-separated environment block
+	 * of len bytes; NULL if it reads none. */
+	void (*settings)(const char *env, size_t len, struct fs_settings *s);
+
+	/* compare: the library LD_PRELOAD substitutes it with (a soname found in the
+	 * ldconfig cache), NULL if it is the C library's own; the named variants. */
+	const char *preload_soname;
+	const char *preload_package;	/* the Debian package that has it */
+	const struct fs_alloc_variant *variants;	/* ends with { 0 }; compare's default runs
+							 * them all, in the registry's order */
+};
+
+/* The C API every malloc replacement exports, and C++'s operators. */
+extern const struct fs_api_fn fs_c_api[];
+extern const struct fs_api_fn fs_cxx_api[];
+
+/* The backends (NULL-terminated, in enum order), and the fallback for an allocator
+ * none recognises (its standard entry points only). */
+extern const struct fs_allocator *const fs_allocators[];
+extern const struct fs_allocator fs_alloc_unknown;
+
+/* The value of key in a NUL-separated environment block of len bytes, copied into
+ * out (never reads past len): 1, or 0 if it is not there. */
+int alloc__env_val(const char *env, size_t len, const char *key, char *out, size_t outlen);
+
+/* By id or name; the unknown backend for anything else (never NULL). */
+const struct fs_allocator *alloc__by_id(int id);
+const struct fs_allocator *alloc__by_name(const char *name);
+/* Which allocator an object is, from its symbols: its backend (the unknown one if
+ * none matches) and its prefix in prefix[len]. Replacements are tried before the C
+ * library's own malloc (a replacement may define its names too: __libc_malloc). */
+const struct fs_allocator *alloc__identify(const struct elfobj *o, char *prefix, size_t len);
+
+#endif
