@@ -215,7 +215,7 @@ bench: deps
 # runs every variant once with tiny N and times nothing (for CI).
 BENCH_OUT   := $(OUTPUT)/bench
 BENCH_BINS  := $(BENCH_OUT)/floor $(BENCH_OUT)/workload $(BENCH_OUT)/workload-cxx-je
-FLOOR_OBJS  := $(BENCH_OUT)/floor.o $(patsubst user/%.c,$(OUTPUT)/user/%.o,user/plan/resolve.c user/elf/elfobj.c user/elf/insn.c user/util/log.c user/trace/umulti.c)
+FLOOR_OBJS  := $(BENCH_OUT)/floor.o $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(PURE_SRCS) user/trace/umulti.c)
 .PHONY: bench-build bench-quick
 bench-build: fragscope $(BENCH_BINS)
 bench-quick:
