@@ -99,6 +99,10 @@ struct fs_allocator {
 	 * build reads <PREFIX in capitals><conf_env> if conf_env_prefixed. */
 	const char *conf_env;
 	int conf_env_prefixed;
+	/* compare's help for NAME=<name>[:<conf_word>] (the value of conf_env), and an
+	 * example of such a spec (NULL: none). */
+	const char *conf_word;
+	const char *conf_example;
 	/* Fills its part of s (its defaults too) from a NUL-separated environment block
 	 * of len bytes; NULL if it reads none. */
 	void (*settings)(const char *env, size_t len, struct fs_settings *s);

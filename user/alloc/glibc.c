@@ -110,6 +110,8 @@ const struct fs_allocator fs_alloc_glibc = {
 	.unknown_note = ", or glibc blocks of 128 KiB and more: `fragscope snapshot` finds those",
 	.unknown_note_scanned = "; glibc's mmapped chunks were looked for at attach: they are not there",
 	.conf_env = "GLIBC_TUNABLES",
+	.conf_word = "TUNABLES",
+	.conf_example = "trim=glibc:glibc.malloc.trim_threshold=65536",
 	.settings = settings,
 	.variants = variants,
 };

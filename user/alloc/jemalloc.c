@@ -122,6 +122,7 @@ const struct fs_allocator fs_alloc_jemalloc = {
 		       "dirty, muzzy).",
 	.conf_env = "MALLOC_CONF",
 	.conf_env_prefixed = 1,
+	.conf_word = "CONF",
 	.settings = settings,
 	.preload_soname = "libjemalloc.so.2",
 	.preload_package = "libjemalloc2",
