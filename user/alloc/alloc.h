@@ -13,6 +13,7 @@
 #include "types.h"		/* struct fs_settings, fs_memory, fs_diagnosis */
 
 struct elfobj;
+struct fs_census;
 
 /* One entry point: symbol (without the allocator's prefix), kind, and how many
  * integer arguments the probe reads. */
@@ -93,6 +94,12 @@ struct fs_allocator {
 	const struct fs_release_text *releases;
 	const char *unseen_hint;
 	const char *unknown_note, *unknown_note_scanned;
+	/* snapshot's (no tracing): census_diagnosis, from a census of its heaps (census.h;
+	 * heap_walk backends): its text in buf[len] and its kind (enum fs_diag_kind).
+	 * stats_unread: the diagnosis when its own statistics (own_stats) were not read;
+	 * NULL: the generic sentence. */
+	void (*census_diagnosis)(const struct fs_census *c, char *buf, size_t len, int *kind);
+	const char *stats_unread;
 
 	/* Its settings, read from the target's environment (and compare's). conf_env:
 	 * the variable that configures it (MALLOC_CONF, GLIBC_TUNABLES); a prefixed
