@@ -44,6 +44,50 @@ TEST(alloc_registry)
 	ASSERT_STREQ(alloc__by_id(FS_ALLOC_GLIBC)->variants[1].var, "MALLOC_ARENA_MAX", "glibc-arena2's variable");
 }
 
+/* Each backend's part of the diagnosis: its release sources are real ones and not
+ * the program's own (the model's), listed once; the helpers write as the model does. */
+TEST(alloc_diagnosis_parts)
+{
+	struct fs_diagnosis d;
+	size_t o = 0;
+
+	for (int i = 0; fs_allocators[i]; i++) {
+		const struct fs_allocator *a = fs_allocators[i];
+		int seen[FS_R__COUNT] = { 0 };
+
+		for (const struct fs_release_text *r = a->releases; r && r->who; r++) {
+			ASSERT_TRUE(r->src >= 0 && r->src < FS_R__COUNT, "a release source");
+			ASSERT_TRUE(r->src != FS_R_PROGRAM && r->src != FS_R_OTHER, "not the model's own");
+			ASSERT_TRUE(r->remedy && r->remedy[0], "a remedy");
+			if (r->src >= 0 && r->src < FS_R__COUNT)
+				ASSERT_EQ(seen[r->src]++, 0, "listed once");
+		}
+		ASSERT_TRUE(!a->heap_walk || a->census_diagnosis, "a heap walk comes with its census diagnosis");
+		ASSERT_TRUE(!a->unknown_note == !a->unknown_note_scanned, "both unknown-owner notes or none");
+		ASSERT_TRUE(!a->variants[0].name || !a->conf_env || a->conf_word, "compare's help names its value");
+	}
+	ASSERT_TRUE(alloc__by_id(FS_ALLOC_GLIBC)->retention && alloc__by_id(FS_ALLOC_JEMALLOC)->retention,
+		    "glibc and jemalloc write their retention paragraph");
+	ASSERT_NULL(fs_alloc_unknown.retention, "the fallback: the model's generic sentence");
+	ASSERT_NULL(fs_alloc_unknown.releases, "the fallback: the model's generic release texts");
+
+	memset(&d, 0, sizeof(d));
+	alloc__say(&d, &o, "%s of %d", "one", 2);
+	alloc__say(&d, &o, "; %s", alloc__bytes(3u << 20));
+	ASSERT_STREQ(d.text, "one of 2; 3.0 MiB", "appended");
+	ASSERT_EQ(o, strlen(d.text), "offset at the end");
+	o = sizeof(d.text) - 3;
+	alloc__say(&d, &o, "%s", "abcdef");
+	ASSERT_EQ(o, sizeof(d.text) + 3, "offset past the end, as snprintf counts");
+	ASSERT_EQ(d.text[sizeof(d.text) - 1], 0, "still terminated");
+	alloc__say(&d, &o, "%s", "more");
+	ASSERT_EQ(o, sizeof(d.text) + 7, "nothing written past the end, still counted");
+	alloc__remedy(&d, "malloc_trim", 42, "page census");
+	ASSERT_STREQ(d.remedy, "malloc_trim", "remedy");
+	ASSERT_EQ(d.expect, 42, "expected release");
+	ASSERT_STREQ(d.evidence, "page census", "evidence");
+}
+
 static const struct fs_allocator *identify(const char *path, char *prefix, size_t len)
 {
 	struct elfobj *o = elfobj__open(path);

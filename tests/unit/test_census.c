@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include "alloc/alloc.h"
 #include "alloc/census.h"
 #include "test.h"
 
@@ -1008,4 +1009,33 @@ TEST(census_heaps_in_one_mapping)
 cleanup:
 	free(c);
 	fake_free(&f);
+}
+
+/* snapshot's diagnosis from a census is glibc's backend's: what malloc_trim would
+ * release when free resident memory is a quarter or more, else little to give back. */
+TEST(census_diagnosis_glibc)
+{
+	const struct fs_allocator *g = alloc__by_id(FS_ALLOC_GLIBC);
+	struct fs_census *c = calloc(1, sizeof(*c));
+	char buf[512];
+	int kind = -1;
+
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK_PTR(g->census_diagnosis, "glibc's hook")) {
+		free(c);
+		return;
+	}
+	c->in_use = 10ULL << 20;
+	c->free = 45ULL << 20;
+	c->free_resident = 40ULL << 20;
+	c->resident = 50ULL << 20;
+	g->census_diagnosis(c, buf, sizeof(buf), &kind);
+	ASSERT_EQ(kind, FS_D_RETENTION, "retention");
+	ASSERT_STREQ(buf, "malloc_trim would release about 40.0 MiB now: 40.0 MiB of free memory is resident inside "
+			  "glibc's heaps (10.0 MiB in use). glibc never returns free pages in the middle of a heap on "
+			  "its own.", "its text");
+	c->free_resident = 2ULL << 20;
+	g->census_diagnosis(c, buf, sizeof(buf), &kind);
+	ASSERT_EQ(kind, FS_D_NONE, "little free: none");
+	ASSERT_STREQ(buf, "10.0 MiB in use, 45.0 MiB free of which 2.0 MiB resident: little to give back", "little");
+	free(c);
 }

@@ -829,6 +829,50 @@ TEST(memmodel_diagnose_churn)
 	free(m);
 }
 
+/* The diagnosis is chosen by the backend's hooks, not by its capability flags: a
+ * backend without them gets the model's generic texts, whatever it can walk. */
+TEST(memmodel_diagnose_backend_without_hooks)
+{
+	static const struct fs_allocator bare = { .id = FS_ALLOC_UNKNOWN, .name = "bare", .heap_walk = 1 };
+	struct fs_memory *m = diag_mem(64 * MiB, 16 * MiB);
+	struct fs_diagnosis d;
+
+	if (!ASSERT_OK_PTR(m, "calloc"))
+		return;
+	memmodel__finish(m);
+	memmodel__diagnose(m, 64 * MiB, &bare, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_RETENTION, "retention");
+	ASSERT_STREQ(d.text, "the allocator holds 48.0 MiB resident beyond 16.0 MiB live", "the generic sentence");
+	ASSERT_STREQ(d.remedy, "", "no remedy");
+
+	m->held_basis = FS_B_UNKNOWN;
+	m->pre_attach_bound = UINT64_MAX;
+	memmodel__finish(m);
+	memmodel__diagnose(m, 64 * MiB, &bare, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_UNSEEN, "unseen");
+	ASSERT_FALSE(strstr(d.text, "fragscope snapshot"), "unseen: no backend's hint");
+	ASSERT_ENDS_WITH(d.text, "no remedy can promise any of it back. ", "unseen: ends there");
+
+	m->held_basis = FS_B_TRACED;
+	m->resident = 4 * MiB;
+	m->own_resident[FS_OWN_ALLOCATOR] = 4 * MiB;
+	m->live = 3 * MiB;
+	m->faults = 10000;
+	m->churn_faults = 9000;
+	m->churn_src[FS_R_MUNMAP_BLOCK] = 6000;
+	m->churn_src[FS_R_GLIBC_TRIM] = 3000;
+	memmodel__finish(m);
+	memmodel__diagnose(m, 3 * MiB, &bare, &no_settings, &d);
+	ASSERT_HAS_STR(d.text, ": the allocator unmapped large blocks (67% of those pages): the program allocates "
+			       "them again soon; the allocator released them (33% of those pages): its settings for "
+			       "returning memory decide.", "churn: the generic texts");
+	memmodel__diagnose(m, 3 * MiB, alloc__by_id(FS_ALLOC_GLIBC), &no_settings, &d);
+	ASSERT_HAS_STR(d.text, ": glibc unmapped large blocks (mmapped chunks, or whole heaps) (67% of those pages): "
+			       "a higher glibc.malloc.mmap_threshold keeps such blocks in the heap; glibc's trim of "
+			       "heap tops", "churn: glibc's texts");
+	free(m);
+}
+
 TEST(memmodel_diagnose_busy_is_not_a_leak)
 {
 	struct fs_memory *m = calloc(1, sizeof(*m));

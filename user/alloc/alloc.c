@@ -1,8 +1,11 @@
 /* alloc.c - the registry of allocator backends, identification from an object's
- * symbols, and the API tables every allocator shares. */
+ * symbols, the API tables every allocator shares, and the helpers the backends
+ * write their part of a diagnosis with. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "elf/elfobj.h"
+#include "util/fmt.h"
 #include "alloc/alloc.h"
 
 extern const struct fs_allocator fs_alloc_glibc, fs_alloc_jemalloc, fs_alloc_tcmalloc, fs_alloc_mimalloc;
@@ -76,6 +79,32 @@ int alloc__env_val(const char *env, size_t len, const char *key, char *out, size
 		i += n + 1;
 	}
 	return 0;
+}
+
+void alloc__say(struct fs_diagnosis *d, size_t *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = *o < sizeof(d->text) ? vsnprintf(d->text + *o, sizeof(d->text) - *o, fmt, ap) : vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	*o += (size_t)n;
+}
+
+void alloc__remedy(struct fs_diagnosis *d, const char *what, int64_t expect, const char *evidence)
+{
+	snprintf(d->remedy, sizeof(d->remedy), "%s", what);
+	d->expect = expect;
+	snprintf(d->evidence, sizeof(d->evidence), "%s", evidence);
+}
+
+const char *alloc__bytes(uint64_t v)
+{
+	static char ring[8][32];
+	static unsigned next;
+
+	return fmt__bytes(v, ring[next++ % 8], sizeof(ring[0]));
 }
 
 const struct fs_allocator *alloc__by_id(int id)

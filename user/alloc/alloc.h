@@ -8,10 +8,12 @@
 #define FS_ALLOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "bpf/fragscope.h"	/* enum fs_alloc_id, enum fs_kind */
-#include "types.h"		/* struct fs_settings */
+#include "types.h"		/* struct fs_settings, fs_memory, fs_diagnosis */
 
 struct elfobj;
+struct fs_census;
 
 /* One entry point: symbol (without the allocator's prefix), kind, and how many
  * integer arguments the probe reads. */
@@ -30,6 +32,14 @@ enum {
 struct fs_api_part {
 	const struct fs_api_fn *fns;	/* ends with { 0 } */
 	int flags;
+};
+
+/* Who released pages faulted back in soon after (a source of enum fs_src), and
+ * the remedy of that very mechanism: one line of a diagnosis's churn. */
+struct fs_release_text {
+	int src;		/* FS_R_* */
+	const char *who;	/* NULL ends a table */
+	const char *remedy;
 };
 
 /* A variant `compare` offers: NAME, and the one variable it sets (none: defaults). */
@@ -68,11 +78,38 @@ struct fs_allocator {
 	int own_stats;		/* its own statistics, asked of it (jemalloc's mallctl) */
 	int usable_sizes;	/* its size classes are modelled: usable bytes are known */
 
+	/* Its part of the diagnosis (model/memmodel.c keeps the generic decision tree and
+	 * the texts of an allocator without these). retention: for memory it holds beyond
+	 * live (resident, and a quarter or more of it free): sets out->kind, appends its
+	 * paragraph and remedy to out->text at *o (alloc__say), the remedy's figure with
+	 * alloc__remedy; NULL: the generic sentence. releases: the sources of releases it
+	 * produces, with their texts (the program's own and the generic ones are the
+	 * model's). unseen_hint: how to see what blocks from before attach hold (the
+	 * UNSEEN diagnosis's last sentence). unknown_note, unknown_note_scanned: appended
+	 * to what memory of no known owner may be ("%s" of "...as Go's, Java's or
+	 * pymalloc's%s"), before and after its own big blocks were looked for at attach
+	 * (m->mmapped_scanned). */
+	void (*retention)(const struct fs_memory *m, uint64_t peak_live, const struct fs_settings *set,
+			  struct fs_diagnosis *out, size_t *o);
+	const struct fs_release_text *releases;
+	const char *unseen_hint;
+	const char *unknown_note, *unknown_note_scanned;
+	/* snapshot's (no tracing): census_diagnosis, from a census of its heaps (census.h;
+	 * heap_walk backends): its text in buf[len] and its kind (enum fs_diag_kind).
+	 * stats_unread: the diagnosis when its own statistics (own_stats) were not read;
+	 * NULL: the generic sentence. */
+	void (*census_diagnosis)(const struct fs_census *c, char *buf, size_t len, int *kind);
+	const char *stats_unread;
+
 	/* Its settings, read from the target's environment (and compare's). conf_env:
 	 * the variable that configures it (MALLOC_CONF, GLIBC_TUNABLES); a prefixed
 	 * build reads <PREFIX in capitals><conf_env> if conf_env_prefixed. */
 	const char *conf_env;
 	int conf_env_prefixed;
+	/* compare's help for NAME=<name>[:<conf_word>] (the value of conf_env), and an
+	 * example of such a spec (NULL: none). */
+	const char *conf_word;
+	const char *conf_example;
 	/* Fills its part of s (its defaults too) from a NUL-separated environment block
 	 * of len bytes; NULL if it reads none. */
 	void (*settings)(const char *env, size_t len, struct fs_settings *s);
@@ -97,6 +134,14 @@ extern const struct fs_allocator fs_alloc_unknown;
 /* The value of key in a NUL-separated environment block of len bytes, copied into
  * out (never reads past len): 1, or 0 if it is not there. */
 int alloc__env_val(const char *env, size_t len, const char *key, char *out, size_t outlen);
+
+/* Appends to d->text at offset *o and advances *o by what it would write (past
+ * the end when the text is full: nothing more is written then). */
+void alloc__say(struct fs_diagnosis *d, size_t *o, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The diagnosis's main remedy, its expected figure (-1 unknown) and what backs it. */
+void alloc__remedy(struct fs_diagnosis *d, const char *what, int64_t expect, const char *evidence);
+/* v as "35.2 MiB" for one message: a ring of buffers, so several fit in one call. */
+const char *alloc__bytes(uint64_t v);
 
 /* By id or name; the unknown backend for anything else (never NULL). */
 const struct fs_allocator *alloc__by_id(int id);

@@ -35,6 +35,7 @@ static char preload_found[FS_ALLOC__COUNT][PATH_MAX];
 #define MAX_POINTS 4096
 #define DEEP_EVERY 8	/* intervals between deep samples (sites, histograms, diagnosis) */
 
+/* The help before the variants (variants_help() writes those), and after. */
 static const char compare_usage[] =
 	"usage: fragscope compare [options] -- COMMAND [ARGS...]\n"
 	"\n"
@@ -57,15 +58,9 @@ static const char compare_usage[] =
 	"of a program with its own jemalloc run that jemalloc, tuned by its MALLOC_CONF\n"
 	"(PREFIX_MALLOC_CONF for a prefixed build), without LD_PRELOAD.\n"
 	"\n"
-	"options:\n"
-	"      --variants LIST   comma separated (default glibc,glibc-arena2,jemalloc,jemalloc-bg):\n"
-	"                          glibc         glibc malloc, defaults\n"
-	"                          glibc-arena2  glibc with MALLOC_ARENA_MAX=2\n"
-	"                          jemalloc      LD_PRELOAD of jemalloc (--jemalloc)\n"
-	"                          jemalloc-bg   jemalloc, MALLOC_CONF=background_thread:true,dirty_decay_ms:1000\n"
-	"                        or your own: NAME=glibc[:TUNABLES] (GLIBC_TUNABLES) or\n"
-	"                        NAME=jemalloc[:CONF] (MALLOC_CONF), e.g.\n"
-	"                        trim=glibc:glibc.malloc.trim_threshold=65536\n"
+	"options:\n";
+
+static const char compare_usage_tail[] =
 	"      --idle SECS       keep watching SECS after the load ends (default 5)\n"
 	"      --jemalloc PATH   the jemalloc library to preload (default: libjemalloc.so.2\n"
 	"                        where the dynamic linker finds it)\n"
@@ -159,6 +154,66 @@ static int parse_variant(const char *spec, struct variant *v)
 		return 0;
 	}
 	return -1;
+}
+
+/* Whether NAME=ALLOCATOR[:CONF] may name a: it has variants and a variable. */
+static int custom_ok(const struct fs_allocator *a)
+{
+	return a->variants[0].name && a->conf_env;
+}
+
+/* --variants in --help: the backends' variants (their names by default, in the
+ * registry's order), and the custom specs, one per line. */
+static void variants_help(FILE *f)
+{
+	const char *sep = "", *example = NULL;
+	int first = 1;
+
+	fprintf(f, "      --variants LIST   comma separated (default ");
+	for (int i = 0; fs_allocators[i]; i++)
+		for (const struct fs_alloc_variant *n = fs_allocators[i]->variants; n->name; n++, sep = ",")
+			fprintf(f, "%s%s", sep, n->name);
+	fprintf(f, "):\n");
+	for (int i = 0; fs_allocators[i]; i++)
+		for (const struct fs_alloc_variant *n = fs_allocators[i]->variants; n->name; n++)
+			fprintf(f, "                          %-13s %s\n", n->name, n->help);
+	for (int i = 0; fs_allocators[i]; i++) {
+		const struct fs_allocator *a = fs_allocators[i];
+		int last = 1;
+
+		if (!custom_ok(a))
+			continue;
+		for (int k = i + 1; fs_allocators[k]; k++)
+			if (custom_ok(fs_allocators[k]))
+				last = 0;
+		fprintf(f, "                        %sNAME=%s[:%s] (%s)%s\n", first ? "or your own: " : "", a->name,
+			a->conf_word, a->conf_env, last ? ", e.g." : " or");
+		if (!example)
+			example = a->conf_example;
+		first = 0;
+	}
+	if (example)
+		fprintf(f, "                        %s\n", example);
+}
+
+/* The variants --variants takes, for an error: names, then the custom specs. */
+static void variants_list(char *buf, size_t len)
+{
+	size_t o = 0;
+	const char *sep = "";
+
+	buf[0] = 0;
+	for (int i = 0; fs_allocators[i]; i++)
+		for (const struct fs_alloc_variant *n = fs_allocators[i]->variants; n->name; n++, sep = ", ")
+			o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%s%s", sep, n->name);
+	sep = ", or ";
+	for (int i = 0; fs_allocators[i]; i++) {
+		if (!custom_ok(fs_allocators[i]) || o >= len)
+			continue;
+		o += (size_t)snprintf(buf + o, len - o, "%sNAME=%s[:%s]", sep, fs_allocators[i]->name,
+				      fs_allocators[i]->conf_word);
+		sep = " / ";
+	}
 }
 
 static const char *requested(const struct variant *v)
@@ -854,6 +909,8 @@ int cmd_compare(int argc, char **argv)
 		case 'v': fs_verbose++; break;
 		case 'h':
 			fputs(compare_usage, stdout);
+			variants_help(stdout);
+			fputs(compare_usage_tail, stdout);
 			free(vs);
 			return EXIT_OK;
 		default:
@@ -878,8 +935,10 @@ int cmd_compare(int argc, char **argv)
 	copy = strdup(list);
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (nv == MAX_VARIANTS || parse_variant(tok, &vs[nv])) {
-			fs_err("unknown variant '%s' (glibc, glibc-arena2, jemalloc, jemalloc-bg, or NAME=glibc[:TUNABLES] / "
-			       "NAME=jemalloc[:CONF])", tok);
+			char names[512];
+
+			variants_list(names, sizeof(names));
+			fs_err("unknown variant '%s' (%s)", tok, names);
 			free(copy);
 			goto usage;
 		}

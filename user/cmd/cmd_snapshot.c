@@ -82,22 +82,15 @@ static void progress(uint64_t done, uint64_t total)
 			(unsigned long long)(total >> 20));
 }
 
-static const char *why_diag(const struct fs_census *c, char *buf, size_t len, int *kind)
+/* The backend's diagnosis from its census (every heap_walk backend has one). */
+static const char *why_diag(const struct fs_allocator *al, const struct fs_census *c, char *buf, size_t len,
+			    int *kind)
 {
-	char a[32], b[32], d[32];
-
 	*kind = FS_D_NONE;
-	if (c->free_resident > (4u << 20) && c->free_resident * 4 > c->resident) {
-		*kind = FS_D_RETENTION;
-		snprintf(buf, len, "malloc_trim would release about %s now: %s of free memory is resident inside "
-			 "glibc's heaps (%s in use). glibc never returns free pages in the middle of a heap on its own.",
-			 fmt__bytes(c->free_resident, a, sizeof(a)), fmt__bytes(c->free_resident, b, sizeof(b)),
-			 fmt__bytes(c->in_use, d, sizeof(d)));
-	} else {
-		snprintf(buf, len, "%s in use, %s free of which %s resident: little to give back",
-			 fmt__bytes(c->in_use, a, sizeof(a)), fmt__bytes(c->free, b, sizeof(b)),
-			 fmt__bytes(c->free_resident, d, sizeof(d)));
-	}
+	if (len)
+		buf[0] = 0;
+	if (al->census_diagnosis)
+		al->census_diagnosis(c, buf, len, kind);
 	return buf;
 }
 
@@ -173,7 +166,7 @@ static void print_json(const struct fs_plan *plan, pid_t pid, const char *comm, 
 	json__end_obj(&j);
 	json__obj(&j, "diagnosis");
 	if (heap_walk) {
-		why_diag(c, diag, sizeof(diag), &kind);
+		why_diag(plan->allocator, c, diag, sizeof(diag), &kind);
 		json__str(&j, "kind", memmodel__diag_name(kind));
 		json__str(&j, "text", diag);
 	} else if (je_diag_valid) {
@@ -184,7 +177,9 @@ static void print_json(const struct fs_plan *plan, pid_t pid, const char *comm, 
 		json__str(&j, "evidence", je_diag.evidence);
 	} else {
 		json__str(&j, "kind", "none");
-		json__str(&j, "text", "jemalloc's own statistics were not read: live and free figures need `fragscope stat`");
+		json__str(&j, "text", plan->allocator->stats_unread ? plan->allocator->stats_unread
+					: "the allocator's own statistics were not read: live and free figures need "
+					  "`fragscope stat`");
 	}
 	json__end_obj(&j);
 	json__obj(&j, "settings");
@@ -289,7 +284,7 @@ static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, 
 		       c->nmm == 1 ? "" : "s", c->mm_more ? " listed, more not" : "", fmt__bytes(mapped, b, sizeof(b)),
 		       fmt__bytes(res, d, sizeof(d)));
 	}
-	printf("\n  diagnosis: %s\n\n", why_diag(c, diag, sizeof(diag), &kind));
+	printf("\n  diagnosis: %s\n\n", why_diag(plan->allocator, c, diag, sizeof(diag), &kind));
 }
 
 int cmd_snapshot(int argc, char **argv)

@@ -479,9 +479,16 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, const struct
 		     const struct fs_settings *set, struct fs_diagnosis *out);
 
 /* Who released pages that were faulted back in, and the remedy of that very
- * mechanism: churn after the program's own munmap is no allocator's doing. */
+ * mechanism: the backend's texts for the sources it produces; churn after the
+ * program's own munmap is no allocator's doing. */
 static void churn_cause(int src, const struct fs_allocator *a, const char **who, const char **remedy)
 {
+	for (const struct fs_release_text *r = a->releases; r && r->who; r++)
+		if (r->src == src) {
+			*who = r->who;
+			*remedy = r->remedy;
+			return;
+		}
 	switch (src) {
 	case FS_R_PROGRAM:
 		*who = "the program's own munmap or madvise calls released them, not the allocator";
@@ -489,24 +496,9 @@ static void churn_cause(int src, const struct fs_allocator *a, const char **who,
 			  "needs again, which no allocator setting changes; the remedy is in the program (keep "
 			  "released regions for reuse; for Python, PYTHONMALLOC=malloc hands small objects to malloc)";
 		break;
-	case FS_R_GLIBC_TRIM:
-		*who = "glibc's trim of heap tops after frees released them";
-		*remedy = "a higher glibc.malloc.trim_threshold (or glibc.malloc.top_pad) trades that memory for speed";
-		break;
-	case FS_R_MALLOC_TRIM:
-		*who = "the program's malloc_trim() calls released them";
-		*remedy = "calling it less often (when idle) keeps pages that are about to be reused";
-		break;
-	case FS_R_JE_DECAY:
-	case FS_R_JE_BACKGROUND:
-		*who = "jemalloc's decay purged them";
-		*remedy = "a longer dirty_decay_ms (and muzzy_decay_ms) keeps pages that are about to be reused";
-		break;
 	case FS_R_MUNMAP_BLOCK:
-		*who = a->heap_walk ? "glibc unmapped large blocks (mmapped chunks, or whole heaps)"
-					     : "the allocator unmapped large blocks";
-		*remedy = a->heap_walk ? "a higher glibc.malloc.mmap_threshold keeps such blocks in the heap"
-						: "the program allocates them again soon";
+		*who = "the allocator unmapped large blocks";
+		*remedy = "the program allocates them again soon";
 		break;
 	default:
 		*who = "the allocator released them";
@@ -575,20 +567,8 @@ static uint64_t foreign(const struct fs_memory *m)
 	return m->own_resident[FS_OWN_PROGRAM] + m->own_resident[FS_OWN_UNKNOWN];
 }
 
-static int je_bg_running(const struct fs_settings *set)
-{
-	return set->je_bg_threads > 0 || (set->je_bg_threads < 0 && set->je_background_thread);
-}
-
 /* Appends to out->text at offset o. */
 #define SAY(...) (o += (size_t)snprintf(out->text + o, o < sizeof(out->text) ? sizeof(out->text) - o : 0, __VA_ARGS__))
-
-static void remedy(struct fs_diagnosis *out, const char *what, int64_t expect, const char *evidence)
-{
-	snprintf(out->remedy, sizeof(out->remedy), "%s", what);
-	out->expect = expect;
-	snprintf(out->evidence, sizeof(out->evidence), "%s", evidence);
-}
 
 /* What the memory outside the allocator is, as far as the evidence goes. */
 static void foreign_detail(const struct fs_memory *m, const struct fs_allocator *a, struct fs_diagnosis *out, size_t *op)
@@ -601,9 +581,7 @@ static void foreign_detail(const struct fs_memory *m, const struct fs_allocator 
 	if (m->own_resident[FS_OWN_UNKNOWN])
 		SAY("%s has no known owner: mapped before attach by code fragscope did not see (the program's own "
 		    "heap, as Go's, Java's or pymalloc's%s). ", MIB(m->own_resident[FS_OWN_UNKNOWN]),
-		    !a->heap_walk ? ""
-		    : m->mmapped_scanned ? "; glibc's mmapped chunks were looked for at attach: they are not there"
-					 : ", or glibc blocks of 128 KiB and more: `fragscope snapshot` finds those");
+		    !a->unknown_note ? "" : m->mmapped_scanned ? a->unknown_note_scanned : a->unknown_note);
 	*op = o;
 }
 
@@ -625,12 +603,8 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, const struct
 		SAY("the allocator holds %s resident beyond the %s live that fragscope saw allocated since attach: "
 		    "what that memory holds (blocks from before attach, or free memory) has not been seen, so "
 		    "no remedy can promise any of it back. ", MIB(m->unseen), MIB(m->live));
-		if (a->heap_walk)
-			SAY("`fragscope snapshot -p PID` counts glibc's heap now (in use, free, what malloc_trim "
-			    "would release); --census counts it at attach.");
-		else if (a->own_stats)
-			SAY("`fragscope snapshot -p PID` reads jemalloc's own statistics (allocated, active, "
-			    "dirty, muzzy).");
+		if (a->unseen_hint)
+			SAY("%s", a->unseen_hint);
 		goto foreign_note;
 	}
 	/* Small heaps, or resident memory mostly live: nothing to explain. */
@@ -660,97 +634,13 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, const struct
 		    MIB(m->resident), MIB(m->live + m->pre_attach_live));
 		goto foreign_note;
 	}
-	if (a->own_stats) {
-		uint64_t frag = m->je_active > m->je_allocated ? m->je_active - m->je_allocated : 0;
-		uint64_t purge = m->je_dirty + m->je_muzzy;
-
-		out->kind = m->je_valid && frag > purge ? FS_D_RETENTION : FS_D_CACHE;
-		SAY("jemalloc holds %s beyond %s live (%s returned so far", MIB(idle),
-		    MIB(m->je_valid ? m->je_allocated : m->live), MIB(m->returned));
-		if (m->je_valid)
-			SAY("; jemalloc's own stats: %s dirty and %s muzzy pages not yet purged, %s in partly used "
-			    "slabs and size-class rounding). ", MIB(m->je_dirty), MIB(m->je_muzzy), MIB(frag));
-		else
-			SAY("; how much of it is unpurged pages is not known without jemalloc's own stats: "
-			    "`fragscope snapshot -p PID` reads them). ");
-		if (m->je_valid && purge < (1u << 20)) {
-			SAY("Nothing worth a purge setting awaits purging%s. ",
-			    je_bg_running(set) ? " (background_thread is on: its threads run)" : "");
-		} else if (!je_bg_running(set)) {
-			remedy(out, "background_thread", m->je_valid ? (int64_t)purge : -1, m->je_valid ? "jemalloc stats" : "");
-			SAY("Without background_thread, dirty pages are purged only when the allocator is called: "
-			    "idle threads never give them back. Remedy: MALLOC_CONF=background_thread:true "
-			    "(or mallctl \"background_thread\" at run time), %s%s%s within dirty_decay_ms "
-			    "(default 10 s); a lower dirty_decay_ms returns it sooner.",
-			    m->je_valid ? "expected to return the " : "amount unknown",
-			    m->je_valid ? MIB(purge) : "", m->je_valid ? " of unpurged pages (jemalloc's stats)" : "");
-		} else if (set->je_dirty_decay_set && set->je_dirty_decay_ms < 0) {
-			remedy(out, "dirty_decay_ms", m->je_valid ? (int64_t)purge : -1, m->je_valid ? "jemalloc stats" : "");
-			SAY("dirty_decay_ms:-1 turns purging off: this memory never comes back on its own. "
-			    "Remedy: a dirty_decay_ms >= 0 (%s%s).", m->je_valid ? "expected to return " : "amount unknown",
-			    m->je_valid ? MIB(purge) : "");
-		} else {
-			remedy(out, "dirty_decay_ms", m->je_valid ? (int64_t)purge : -1, m->je_valid ? "jemalloc stats" : "");
-			SAY("background_thread is on%s: dirty pages are purged after dirty_decay_ms (%ld ms%s). "
-			    "Remedy: lower dirty_decay_ms to return %s%s sooner.",
-			    set->je_bg_threads > 0 ? " (its threads run)" : "",
-			    set->je_dirty_decay_set ? set->je_dirty_decay_ms : 10000,
-			    set->je_dirty_decay_set ? "" : ", default", m->je_valid ? MIB(purge) : "them",
-			    m->je_valid ? " of unpurged pages" : "");
-		}
-		if (m->je_valid && frag >= purge && frag >= (8u << 20))
-			SAY(" Most of it (%s) is fragmentation inside jemalloc's slabs: no purge or setting returns "
-			    "it, only freeing or moving the blocks that pin them (redis: activedefrag).", MIB(frag));
+	/* the allocator's own paragraph and remedy, if its backend has one */
+	if (a->retention) {
+		a->retention(m, peak_live, set, out, &o);
 		goto foreign_note;
 	}
-	if (!a->heap_walk) {
-		out->kind = FS_D_RETENTION;
-		SAY("the allocator holds %s resident beyond %s live", MIB(idle), MIB(m->live));
-		goto foreign_note;
-	}
-	/* glibc: free memory inside heaps that it never returns on its own. */
-	{
-		int pinned = 0, fresh = m->pages_valid && m->deep_age_ns < 2000000000ULL;
-
-		for (int i = 0; i < m->narenas; i++)
-			if (!m->arenas[i].main && m->arenas[i].resident > (4u << 20) &&
-			    m->arenas[i].live * 4 < m->arenas[i].resident)
-				pinned++;
-		out->kind = pinned >= 2 ? FS_D_ARENA_SPREAD : FS_D_RETENTION;
-		if (pinned >= 2)
-			SAY("%d of %d glibc arenas keep mostly free memory, each pinned by a few live blocks: "
-			    "%s resident, %s live. ", pinned, m->narenas, MIB(m->resident), MIB(m->live));
-		else
-			SAY("retention by fragmentation: live bytes fell to %s (peak %s) but %s stays resident. ",
-			    MIB(m->live), MIB(peak_live > m->live ? peak_live : m->live), MIB(m->resident));
-		if (fresh)
-			SAY("%s of resident heap pages hold no live block%s (%s more are under 10%% used). ",
-			    MIB(m->resident_no_live), m->pages_approximate ? " that fragscope saw allocated" : "",
-			    MIB(m->low_occupancy));
-		SAY("glibc returns memory only from the top of a heap: free pages in the middle stay until "
-		    "malloc_trim(). Remedies: call malloc_trim(0) after a load (");
-		remedy(out, "malloc_trim", -1, "");
-		if (fresh && !m->pages_approximate) {
-			SAY("up to %s: heap pages holding no live block, by fragscope's page census of every live "
-			    "block", MIB(m->heap_no_live));
-			remedy(out, "malloc_trim", (int64_t)m->heap_no_live, "page census of the live set");
-		} else if (fresh && m->held_basis == FS_B_UNKNOWN && m->heap_no_live > m->unseen + (1u << 20)) {
-			SAY("up to %s: heap pages holding no block fragscope saw allocated, less the %s that blocks "
-			    "from before attach could fill at most", MIB(m->heap_no_live - m->unseen), MIB(m->unseen));
-			remedy(out, "malloc_trim", (int64_t)(m->heap_no_live - m->unseen),
-			       "page census, less memory mapped at attach");
-		} else
-			SAY("amount unknown%s: `fragscope snapshot -p PID` tells what it would release now",
-			    m->held_basis == FS_B_CENSUS ? ": the census is from attach" : "");
-		if (m->trim_calls)
-			SAY("; while traced, %llu malloc_trim() calls released %s", (unsigned long long)m->trim_calls,
-			    MIB(m->trim_released));
-		SAY("); ");
-		if (m->narenas > 2)
-			SAY("MALLOC_ARENA_MAX=2 (glibc.malloc.arena_max) to keep fewer arenas (%d now); ", m->narenas);
-		SAY("a lower glibc.malloc.trim_threshold trims heap tops sooner; or switch to jemalloc "
-		    "with background_thread:true, which purges free pages over time.");
-	}
+	out->kind = FS_D_RETENTION;
+	SAY("the allocator holds %s resident beyond %s live", MIB(idle), MIB(m->live));
 foreign_note:
 	if (away >= (8u << 20) && out->kind != FS_D_NOT_ALLOCATOR) {
 		SAY(" Besides, %s of anonymous memory is not known to be the allocator's: ", MIB(away));
