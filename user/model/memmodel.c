@@ -739,8 +739,12 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, const struct
 			    "from before attach could fill at most", MIB(m->heap_no_live - m->unseen), MIB(m->unseen));
 			remedy(out, "malloc_trim", (int64_t)(m->heap_no_live - m->unseen),
 			       "page census, less memory mapped at attach");
+		} else if (m->light_census && m->light_age_ns < 2000000000ULL) {
+			SAY("about %s: free resident pages inside glibc's heaps, by the heap census", MIB(m->light_trim));
+			remedy(out, "malloc_trim", (int64_t)m->light_trim, "heap census");
 		} else
 			SAY("amount unknown%s: `fragscope snapshot -p PID` tells what it would release now",
+			    m->light ? ": the last heap census is too old" :
 			    m->held_basis == FS_B_CENSUS ? ": the census is from attach" : "");
 		if (m->trim_calls)
 			SAY("; while traced, %llu malloc_trim() calls released %s", (unsigned long long)m->trim_calls,

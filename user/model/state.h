@@ -10,6 +10,7 @@
 #include "alloc/jestats.h"
 #include "model/agg.h"
 #include "model/mapset.h"
+#include "model/light.h"
 #include "model/memmodel.h"
 
 #define FS_SITE_FRAME 160
@@ -76,6 +77,8 @@ struct fs_state {
 	uint64_t mapped_at_attach;	/* anonymous memory not known to be anyone else's, at the first sample */
 	int mapped_at_attach_known;
 	struct fs_mapset maps;		/* who mapped what since attach (address ledger) */
+	int light;			/* --mode light: no allocator probe, no call counted */
+	struct fs_light_census lc;	/* light mode, glibc: the last heap census */
 };
 
 #endif
