@@ -954,6 +954,15 @@ void render__procs_text(FILE *f, const struct fs_procs_view *pv)
 	char n1[32], n2[32], b1[32], b2[32];
 	int exact = render__procs_exact(pv), late = 0;
 
+	if (pv->n && pv->views[0].st && pv->views[0].st->light) {
+		fprintf(f, "\n processes: %d traced, light mode: calls not counted%s\n", pv->n,
+			pv->follow ? " (children and new images followed)" : "");
+		for (int i = 0; i < pv->n; i++)
+			fprintf(f, "  %8d %8d  %-16.16s %-6s %-9.9s  %s\n", pv->views[i].target->pid, pv->views[i].target->ppid,
+				pv->views[i].target->comm, role_name(pv->views[i].target->role), pv->views[i].plan->alloc_name,
+				pv->views[i].target->exited ? "exited" : "running");
+		goto untraced;
+	}
 	fprintf(f, "\n processes: %d traced%s\n", pv->n, pv->follow ? " (children and new images followed)" : "");
 	fprintf(f, "  %8s %8s  %-16s %-6s %-9s %14s %14s %10s  %s\n", "PID", "PPID", "comm", "role", "allocator",
 		"allocations", "frees", "live", "status");
@@ -985,6 +994,7 @@ void render__procs_text(FILE *f, const struct fs_procs_view *pv)
 		fmt__bytes(live, b2, sizeof(b2)));
 	fprintf(f, "  (* the process asked for; live: %s blocks in all, each process's own since it was traced)\n",
 		fmt__num(nlive, n1, sizeof(n1)));
+untraced:
 	if (pv->nuf || pv->uf_more || pv->events_lost) {
 		fprintf(f, "\n not traced:\n");
 		for (int i = 0; i < pv->nuf; i++)
@@ -995,6 +1005,8 @@ void render__procs_text(FILE *f, const struct fs_procs_view *pv)
 			fprintf(f, "  %llu births or execs never reported (event ring full)\n",
 				(unsigned long long)pv->events_lost);
 	}
+	if (pv->views[0].st && pv->views[0].st->light)
+		return;
 	if (exact && pv->nuf)
 		fprintf(f, "\n exact for the processes traced; %d not followed, as asked (listed above; --follow traces them)\n\n",
 			pv->nuf);
@@ -1008,9 +1020,19 @@ void render__procs_text(FILE *f, const struct fs_procs_view *pv)
 			late ? "; some were not held at birth and their first calls were missed" : "");
 }
 
+/* A count, or null in light mode (not counted, never 0). */
+static void jcount(struct json *j, const char *key, int light, uint64_t v)
+{
+	if (light)
+		json__str(j, key, NULL);
+	else
+		json__u64(j, key, v);
+}
+
 void render__procs_json(struct json *j, const struct fs_procs_view *pv)
 {
 	uint64_t allocs = 0, frees = 0, ba = 0, bf = 0, live = 0, nlive = 0;
+	int light = pv->n && pv->views[0].st && pv->views[0].st->light;	/* calls not counted: null */
 
 	json__bool(j, "follow", pv->follow);
 	json__arr(j, "processes");
@@ -1038,23 +1060,23 @@ void render__procs_json(struct json *j, const struct fs_procs_view *pv)
 			json__i64(j, "exit_code", t->exit_code);
 		json__str(j, "allocator", v->plan->alloc_name);
 		json__str(j, "object", v->plan->object);
-		json__u64(j, "allocs", s->c[FS_C_ALLOCS]);
-		json__u64(j, "frees", s->c[FS_C_FREES]);
-		json__u64(j, "bytes_allocated", s->c[FS_C_ALLOC_BYTES]);
-		json__u64(j, "bytes_freed", s->c[FS_C_FREE_BYTES]);
-		json__u64(j, "frees_unknown", s->c[FS_C_FREES_UNKNOWN]);
-		json__u64(j, "failed_allocs", s->c[FS_C_FAILED]);
-		json__u64(j, "free_null", s->c[FS_C_FREE_NULL]);
-		json__u64(j, "live_count", agg__live_count(s));
-		json__u64(j, "live_bytes", agg__live_bytes(s));
+		jcount(j, "allocs", light, s->c[FS_C_ALLOCS]);
+		jcount(j, "frees", light, s->c[FS_C_FREES]);
+		jcount(j, "bytes_allocated", light, s->c[FS_C_ALLOC_BYTES]);
+		jcount(j, "bytes_freed", light, s->c[FS_C_FREE_BYTES]);
+		jcount(j, "frees_unknown", light, s->c[FS_C_FREES_UNKNOWN]);
+		jcount(j, "failed_allocs", light, s->c[FS_C_FAILED]);
+		jcount(j, "free_null", light, s->c[FS_C_FREE_NULL]);
+		jcount(j, "live_count", light, agg__live_count(s));
+		jcount(j, "live_bytes", light, agg__live_bytes(s));
 		if (alloc__by_id(v->plan->alloc)->usable_sizes) {
-			json__u64(j, "live_usable_bytes", agg__live_usable(s));
+			jcount(j, "live_usable_bytes", light, agg__live_usable(s));
 			json__bool(j, "usable_exact", agg__usable_exact(s));
 		}
 		json__u64(j, "children_born", t->children);
 		if (v->st && v->st->mem.valid)
 			json__u64(j, "resident", v->st->mem.resident);
-		json__bool(j, "exact", view_exact(v));
+		json__bool(j, "exact", !light && view_exact(v));
 		if (t->late[0])
 			json__str(j, "not_exact_why", t->late);
 		json__dbl(j, "duration_s", v->duration_s);
@@ -1063,13 +1085,13 @@ void render__procs_json(struct json *j, const struct fs_procs_view *pv)
 	json__end_arr(j);
 	json__obj(j, "processes_total");
 	json__u64(j, "processes", (uint64_t)pv->n);
-	json__u64(j, "allocs", allocs);
-	json__u64(j, "frees", frees);
-	json__u64(j, "bytes_allocated", ba);
-	json__u64(j, "bytes_freed", bf);
-	json__u64(j, "live_count", nlive);
-	json__u64(j, "live_bytes", live);
-	json__bool(j, "exact", render__procs_exact(pv));
+	jcount(j, "allocs", light, allocs);
+	jcount(j, "frees", light, frees);
+	jcount(j, "bytes_allocated", light, ba);
+	jcount(j, "bytes_freed", light, bf);
+	jcount(j, "live_count", light, nlive);
+	jcount(j, "live_bytes", light, live);
+	json__bool(j, "exact", !light && render__procs_exact(pv));
 	json__end_obj(j);
 	json__obj(j, "untraced");
 	json__u64(j, "count", (uint64_t)pv->nuf + pv->uf_more + pv->events_lost);
