@@ -1005,7 +1005,7 @@ untraced:
 			fprintf(f, "  %llu births or execs never reported (event ring full)\n",
 				(unsigned long long)pv->events_lost);
 	}
-	if (pv->views[0].st && pv->views[0].st->light)
+	if (pv->n && pv->views[0].st && pv->views[0].st->light)
 		return;
 	if (exact && pv->nuf)
 		fprintf(f, "\n exact for the processes traced; %d not followed, as asked (listed above; --follow traces them)\n\n",
