@@ -12,10 +12,16 @@ expect_error light_mode_bogus 2 'mode bogus' "$FS" stat --mode bogus -p 1
 expect_error light_mode_sampled_not_yet 2 'mode sampled' "$FS" stat --mode sampled -p 1
 expect_error light_mode_record_refused 2 'mode light' "$FS" record --mode light -o "$TMP/x.db" -p 1
 
-# programs of one fragscope process, by name: "ID NAME" lines
-progs_of() { bpftool prog show 2>/dev/null | awk -v p="fragscope($1)" '/^[0-9]+: / { sub(":", "", $1); id = $1; nm = ""; for (i = 2; i < NF; i++) if ($i == "name") nm = $(i + 1) } index($0, p) && id { print id, nm; id = "" }'; }
-# links (any type) whose program is one of the given ids
-links_of() { bpftool link show 2>/dev/null | awk -v ids=" $* " '/prog [0-9]+/ { for (i = 1; i < NF; i++) if ($i == "prog" && index(ids, " " $(i + 1) " ")) n++ } END { print n + 0 }'; }
+# the BPF links a process holds (its fds' fdinfo: link_type, prog_id), as one line
+# per link: the name of its program (alloc_enter, sysw_enter, ...)
+link_progs() {
+	local f id
+	for f in /proc/$1/fdinfo/*; do
+		grep -qs '^link_type:' "$f" || continue
+		id=$(awk '$1 == "prog_id:" { print $2 }' "$f")
+		bpftool prog show id "$id" 2>/dev/null | awk 'NR == 1 { for (i = 1; i < NF; i++) if ($i == "name") print $(i + 1) }'
+	done
+}
 
 # light_attach NAME MODE: rpcwork held after a load with known survivors; fragscope
 # stat --mode MODE -p attached for 1.5 s; while attached, the links of its allocator
@@ -31,9 +37,9 @@ light_attach() {
 	"$FS" -v stat --mode "$mode" -j -d 1.5 -p "$wpid" > "$TMP/$name.json" 2> "$TMP/$name.err" &
 	fpid=$!
 	wait_for "grep -qs 'tracing PID' '$TMP/$name.err'" 300 || { fail "$name" "no attach: $(tail -1 "$TMP/$name.err")"; kill -9 $fpid; return 1; }
-	pids=$(progs_of $fpid)
-	alloc_links=$(links_of $(echo "$pids" | awk '$2 ~ /^(alloc_enter|alloc_exit|free_enter)$/ { print $1 }'))
-	sys_links=$(links_of $(echo "$pids" | awk '$2 ~ /^(sysw_enter|sysw_exit)$/ { print $1 }'))
+	link_progs $fpid > "$TMP/$name.links"
+	alloc_links=$(grep -cE '^(alloc_enter|alloc_exit|free_enter)$' "$TMP/$name.links")
+	sys_links=$(grep -cE '^(sysw_enter|sysw_exit)$' "$TMP/$name.links")
 	wait $fpid
 	rc=$?
 	[ $rc = 0 ] || { fail "$name" "fragscope exited $rc: $(tail -1 "$TMP/$name.err")"; kill -USR2 "$wpid"; return 1; }
