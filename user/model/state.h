@@ -38,6 +38,7 @@ struct fs_state {
 	uint64_t peak_live;		/* highest live bytes seen at a sample */
 	uint64_t peak_resident;
 	uint64_t prev_allocs;		/* allocations at the previous sample */
+	uint64_t prev_faults;		/* light mode: page faults then (at least 1 once sampled) */
 	uint64_t deep_ns;		/* when the arenas and pages were taken */
 	uint64_t rss_anon_start;	/* RssAnon at the first sample (probes already attached) */
 	uint64_t resident_start;

@@ -401,6 +401,9 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 	st->mem.returned = agg__returned(&st->snap);
 	st->mem.faults = st->snap.k.faults;
 	st->mem.busy = alive && st->prev_allocs && st->snap.c[FS_C_ALLOCS] > st->prev_allocs;
+	if (st->light)	/* no call counted: page faults since the last sample tell a load */
+		st->mem.busy = alive && st->prev_faults && st->snap.k.faults > st->prev_faults;
+	st->prev_faults = st->snap.k.faults ? st->snap.k.faults : 1;
 	st->prev_allocs = st->snap.c[FS_C_ALLOCS];
 	st->mem.churn_faults = st->snap.k.churn_faults;
 	memcpy(st->mem.churn_src, st->snap.k.churn_src, sizeof(st->mem.churn_src));
