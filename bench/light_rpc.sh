@@ -24,7 +24,7 @@ one() {
 	wait_for "[ -s '$ready' ]" || return 1
 	wpid=$(cat "$ready")
 	if [ "$mode" != none ]; then
-		"$FS" stat --mode "$mode" -p "$wpid" -d 600 > "$TMP/fs.out" 2> "$TMP/fs.err" &
+		"$FS" -v stat --mode "$mode" -p "$wpid" -d 600 > "$TMP/fs.out" 2> "$TMP/fs.err" &
 		fpid=$!
 		wait_for "grep -qs 'tracing PID' '$TMP/fs.err'" 300 || { kill -9 $fpid $wpid; return 1; }
 	fi

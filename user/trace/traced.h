@@ -46,8 +46,8 @@ struct fs_traced;
 	"                        allocator's functions, for a busy production service:\n" \
 	"                        memory syscalls and releases, page faults, the\n" \
 	"                        waterfall, arenas, and (glibc) live bytes from a heap\n" \
-	"                        census taking at most 1% of the time; calls are not\n" \
-	"                        counted\n" \
+	"                        census (at most 1% of the time between its first and\n" \
+	"                        last walk); calls are not counted\n" \
 	"      --sample-bytes N  sample the stack of about one allocation per N bytes\n" \
 	"                        (default 524288; 0 off): allocation sites, estimated\n" \
 	"      --census          with -p, glibc: count the heap's blocks in use before\n" \
