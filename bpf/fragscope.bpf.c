@@ -164,6 +164,9 @@ struct {
 } proc_events SEC(".maps");
 const volatile __u32 follow = 0;	/* stop new children and new images for user space */
 const volatile __u32 exec_skip = 0;	/* execs expected (a command's own first exec) */
+/* --mode light: no allocator probe; the allocator's code range (alloc_text_*) is set
+ * by user space, and a memory syscall made from it counts as the allocator's */
+const volatile __u32 light = 0;
 __u32 execs_seen;
 __u64 nforks, nexecs, proc_events_lost;
 
@@ -873,7 +876,7 @@ static __always_inline void sys_begin(__u32 sys, __u64 a0, __u64 a1, __u64 a2, _
 	}
 	/* Unknown until learnt: the allocator. */
 	t->sys_from_alloc = 1;
-	if (t->sys_rss >= 0 && alloc_text_hi) {
+	if ((t->sys_rss >= 0 || light) && alloc_text_hi) {
 		__u64 ret = 0;
 
 		if (!bpf_probe_read_user(&ret, sizeof(ret), (void *)sp)) {
@@ -982,6 +985,13 @@ static __always_inline void map_event(__u32 kind, __u32 owner, __u64 addr, __u64
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
+/* Inside an allocator call: its probes say so; in light mode (none), the caller of
+ * libc's wrapper lies in the allocator's code. */
+static __always_inline int in_alloc(struct tstate *t)
+{
+	return t->active || (light && t->sys_from_alloc);
+}
+
 /* Who owns a new anonymous mapping: file-backed memory is nobody's anonymous
  * bytes, a thread stack is a stack whoever creates it (jemalloc's background
  * thread is started inside a malloc call), then the allocator's calls. */
@@ -991,7 +1001,7 @@ static __always_inline __u32 ledger_owner(struct tstate *t, __u64 flags)
 		return FS_M_FILE;
 	if (flags & F_MAP_STACK)
 		return FS_M_STACK;
-	return t->active ? FS_M_ALLOCATOR : FS_M_OTHER_ANON;
+	return in_alloc(t) ? FS_M_ALLOCATOR : FS_M_OTHER_ANON;
 }
 
 /* Released bytes measured across a call, at most the pages its range covers:
@@ -1058,7 +1068,7 @@ static __always_inline void sys_end(__u32 wsys, long ret, int failed, __u64 err)
 		else if (!(flags & F_MAP_ANONYMOUS))
 			cls = FS_M_FILE;
 		else
-			cls = FS_M_OTHER_ANON;
+			cls = in_alloc(t) ? FS_M_ALLOCATOR : FS_M_OTHER_ANON;
 		AADD(ks->map_calls[cls], 1);
 		AADD(ks->map_bytes[cls], len);
 		break;
@@ -1072,7 +1082,7 @@ static __always_inline void sys_end(__u32 wsys, long ret, int failed, __u64 err)
 	case FS_S_MREMAP:
 		len = t->sys_arg[2];
 		if (!failed)
-			map_event(FS_E_REMAP, t->active ? FS_M_ALLOCATOR : FS_M_OTHER_ANON, addr, t->sys_arg[1],
+			map_event(FS_E_REMAP, in_alloc(t) ? FS_M_ALLOCATOR : FS_M_OTHER_ANON, addr, t->sys_arg[1],
 				  (__u64)ret, t->sys_arg[2], 0, t->sys_arg[3]);
 		if (!failed && t->sys_arg[2] < t->sys_arg[1]) {
 			/* shrinking in place (realloc of an mmapped chunk): the tail goes back */

@@ -29,7 +29,9 @@
  * --wait       start the load on SIGUSR1; --gate-after-load: wait for another SIGUSR1
  *              after it; --hold: wait for SIGUSR2 or SIGTERM before exiting (a SIGUSR1
  *              meanwhile calls malloc_trim(0) and logs "trim BEFORE AFTER")
- * --log FILE   one line per event: "loaded RSS", "idle RSS", "trim BEFORE AFTER",
+ * --log FILE   one line per event: "rate REQ_PER_S NS" (the load: requests of every
+ *              thread and phase per second of its wall time, and that time),
+ *              "loaded RSS", "idle RSS", "trim BEFORE AFTER",
  *              "resumed RSS" (after the second gate), "live COUNT BYTES",
  *              "chunks BYTES" (glibc chunk bytes of the live blocks)
  *              (RSS = RssAnon in bytes). The measured phases use
@@ -256,8 +258,19 @@ int main(int argc, char **argv)
 	}
 	if (want_wait)
 		wait_sig(SIGUSR1, 0);
-	pthread_barrier_wait(&start_b);
-	pthread_barrier_wait(&done_b);
+	{
+		struct timespec t0, t1;
+		uint64_t ns;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		pthread_barrier_wait(&start_b);
+		pthread_barrier_wait(&done_b);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ull + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+		/* the load's throughput: every thread's requests of every phase over its wall time */
+		say("rate %llu %llu\n", (unsigned long long)((double)nthreads * (double)requests * phases * 1e9 /
+								(double)(ns ? ns : 1)), (unsigned long long)ns);
+	}
 	say("live %llu %llu\n", (unsigned long long)live_count, (unsigned long long)live_bytes);
 	say("chunks %llu%.0llu\n", (unsigned long long)live_chunks, 0);
 	say("loaded %llu%.0llu\n", (unsigned long long)rss_anon(), 0);

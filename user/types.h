@@ -203,6 +203,11 @@ struct fs_memory {
 	uint64_t je_dirty, je_muzzy;	/* bytes */
 	/* releases seen while tracing, by malloc_trim() calls */
 	uint64_t trim_calls, trim_released;
+	/* --mode light: no call counted; live is the heap census's bytes in use (chunk
+	 * bytes) when light_census, else unknown */
+	int light, light_census;
+	uint64_t light_trim;		/* what malloc_trim(0) would release, by that census */
+	uint64_t light_age_ns;		/* how old that census is */
 };
 
 enum fs_diag_kind { FS_D_NONE = 0, FS_D_LEAK, FS_D_RETENTION, FS_D_CACHE, FS_D_ARENA_SPREAD, FS_D_UNSEEN,

@@ -65,8 +65,13 @@ static void retention(const struct fs_memory *m, uint64_t peak_live, const struc
 			   "from before attach could fill at most", alloc__bytes(m->heap_no_live - m->unseen), alloc__bytes(m->unseen));
 		alloc__remedy(out, "malloc_trim", (int64_t)(m->heap_no_live - m->unseen),
 			      "page census, less memory mapped at attach");
+	} else if (m->light_census && m->light_age_ns < 2000000000ULL) {
+		alloc__say(out, o, "about %s: free resident pages inside glibc's heaps, by the heap census",
+			   alloc__bytes(m->light_trim));
+		alloc__remedy(out, "malloc_trim", (int64_t)m->light_trim, "heap census");
 	} else
 		alloc__say(out, o, "amount unknown%s: `fragscope snapshot -p PID` tells what it would release now",
+			   m->light ? ": the last heap census is too old" :
 			   m->held_basis == FS_B_CENSUS ? ": the census is from attach" : "");
 	if (m->trim_calls)
 		alloc__say(out, o, "; while traced, %llu malloc_trim() calls released %s", (unsigned long long)m->trim_calls,

@@ -238,6 +238,17 @@ static void batch_line(const struct top_proc *p)
 
 	if (!interval_cost(p, &e))
 		cost__percent(e.cpu_fraction, pc, sizeof(pc));
+	if (v.st->light) {	/* calls not counted: '-'; live from the heap census: '~' */
+		char lv[34] = "-";
+
+		if (v.st->lc.valid)
+			snprintf(lv, sizeof(lv), "~%s", bytes_field(m->live, b1, sizeof(b1)));
+		printf("%-8s %7d %-15s %10s %10s %10s %10s %10s %10s %-6s %-22s %s\n", tb, v.target->pid, v.target->comm,
+		       lv, held_field(m, b2, sizeof(b2)), bytes_field(m->resident, b3, sizeof(b3)),
+		       bytes_field(m->returned, b4, sizeof(b4)), "-", "-", v.target->exited ? "exited" : "run",
+		       memmodel__diag_name(v.st->diag.kind), pc);
+		return;
+	}
 	printf("%-8s %7d %-15s %10s %10s %10s %10s %10.0f %10.0f %-6s %-22s %s\n", tb, v.target->pid, v.target->comm,
 	       bytes_field(m->live, b1, sizeof(b1)), held_field(m, b2, sizeof(b2)),
 	       bytes_field(m->resident, b3, sizeof(b3)), bytes_field(m->returned, b4, sizeof(b4)),
@@ -263,10 +274,17 @@ static void json_doc(FILE *f, const struct fs_view *view, const struct fs_snapsh
 	json__obj(&j, "interval");
 	json__i64(&j, "seq", seq);
 	json__dbl(&j, "seconds", (double)d->mono_ns / 1e9);
-	json__dbl(&j, "allocs_per_s", rate(d->c[FS_C_ALLOCS], d->mono_ns));
-	json__dbl(&j, "frees_per_s", rate(d->c[FS_C_FREES], d->mono_ns));
-	json__dbl(&j, "bytes_allocated_per_s", rate(d->c[FS_C_ALLOC_BYTES], d->mono_ns));
-	json__dbl(&j, "bytes_freed_per_s", rate(d->c[FS_C_FREE_BYTES], d->mono_ns));
+	if (view->st && view->st->light) {	/* light mode: calls are not counted */
+		json__str(&j, "allocs_per_s", NULL);
+		json__str(&j, "frees_per_s", NULL);
+		json__str(&j, "bytes_allocated_per_s", NULL);
+		json__str(&j, "bytes_freed_per_s", NULL);
+	} else {
+		json__dbl(&j, "allocs_per_s", rate(d->c[FS_C_ALLOCS], d->mono_ns));
+		json__dbl(&j, "frees_per_s", rate(d->c[FS_C_FREES], d->mono_ns));
+		json__dbl(&j, "bytes_allocated_per_s", rate(d->c[FS_C_ALLOC_BYTES], d->mono_ns));
+		json__dbl(&j, "bytes_freed_per_s", rate(d->c[FS_C_FREE_BYTES], d->mono_ns));
+	}
 	json__u64(&j, "madvise_calls", adv);
 	json__u64(&j, "munmap_calls", d->k.sys[FS_S_MUNMAP].calls);
 	json__u64(&j, "brk_shrink_calls", d->k.brk_shrink_calls);

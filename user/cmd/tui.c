@@ -290,12 +290,19 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 	ROW();
 
 	/* rates over the last interval */
+	if (st->light) {
+		put(y, x, w, attr_of(C_WARN), "light mode: allocations and frees not counted; live %s",
+		    st->lc.valid ? "from the heap census (chunk bytes in use)" : "not known");
+		ROW();
+		ROW();
+	} else {
 	put(y, x, w, 0, "alloc/s %12s  %10s/s", fmt__num((uint64_t)per_s(d->c[FS_C_ALLOCS], d->mono_ns), n1, sizeof(n1)),
 	    fmt__bytes((uint64_t)per_s(d->c[FS_C_ALLOC_BYTES], d->mono_ns), b1, sizeof(b1)));
 	ROW();
 	put(y, x, w, 0, "free/s  %12s  %10s/s", fmt__num((uint64_t)per_s(d->c[FS_C_FREES], d->mono_ns), n1, sizeof(n1)),
 	    fmt__bytes((uint64_t)per_s(d->c[FS_C_FREE_BYTES], d->mono_ns), b1, sizeof(b1)));
 	ROW();
+	}
 	{
 		uint64_t adv = 0;
 
@@ -307,9 +314,11 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 		    fmt__num(d->k.brk_shrink_calls, n3, sizeof(n3)), fmt__bytes(agg__returned(d), b1, sizeof(b1)));
 	}
 	ROW();
+	if (!st->light) {
 	put(y, x, w, 0, "allocs %s  frees %s  live blocks %s", fmt__num(s->c[FS_C_ALLOCS], n1, sizeof(n1)),
 	    fmt__num(s->c[FS_C_FREES], n2, sizeof(n2)), fmt__num(agg__live_count(s), n3, sizeof(n3)));
 	ROW();
+	}
 	put(y, x, w, s->c[FS_C_UNTRACKED] || agg__lost(s) ? attr_of(C_WARN) | A_BOLD : 0,
 	    "untracked %s (%s)  lost %s%s", fmt__num(s->c[FS_C_UNTRACKED], n1, sizeof(n1)),
 	    fmt__bytes(s->c[FS_C_UNTRACKED_BYTES], b1, sizeof(b1)), fmt__num(agg__lost(s), n2, sizeof(n2)),

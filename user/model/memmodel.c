@@ -618,8 +618,8 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, const struct
 		if (peak_live > (8u << 20) && m->live * 2 >= peak_live && m->live * 4 >= m->resident * 3) {
 			out->kind = FS_D_LEAK;
 			SAY("live bytes stay at %s of a peak of %s: memory is held by the program, not the "
-			    "allocator (a leak, or a cache that never shrinks). See the live sizes histogram.",
-			    MIB(m->live), MIB(peak_live));
+			    "allocator (a leak, or a cache that never shrinks).%s",
+			    MIB(m->live), MIB(peak_live), m->light ? "" : " See the live sizes histogram.");
 			goto foreign_note;
 		}
 		if (away >= (8u << 20) && away > m->resident) {

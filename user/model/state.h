@@ -10,6 +10,7 @@
 #include "alloc/jestats.h"
 #include "model/agg.h"
 #include "model/mapset.h"
+#include "model/light.h"
 #include "model/memmodel.h"
 
 #define FS_SITE_FRAME 160
@@ -37,6 +38,7 @@ struct fs_state {
 	uint64_t peak_live;		/* highest live bytes seen at a sample */
 	uint64_t peak_resident;
 	uint64_t prev_allocs;		/* allocations at the previous sample */
+	uint64_t prev_faults;		/* light mode: page faults then (at least 1 once sampled) */
 	uint64_t deep_ns;		/* when the arenas and pages were taken */
 	uint64_t rss_anon_start;	/* RssAnon at the first sample (probes already attached) */
 	uint64_t resident_start;
@@ -76,6 +78,8 @@ struct fs_state {
 	uint64_t mapped_at_attach;	/* anonymous memory not known to be anyone else's, at the first sample */
 	int mapped_at_attach_known;
 	struct fs_mapset maps;		/* who mapped what since attach (address ledger) */
+	int light;			/* --mode light: no allocator probe, no call counted */
+	struct fs_light_census lc;	/* light mode, glibc: the last heap census */
 };
 
 #endif

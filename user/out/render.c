@@ -22,12 +22,14 @@ static void json_hist(struct json *j, const char *key, const int64_t *h)
 
 /* The metrics of one JSON object ("": the counters at the top level), in table
  * order: integers, as the snapshot's counters are. */
-static void json_metrics(struct json *j, const char *obj, const struct fs_metric_src *src)
+static void json_metrics(struct json *j, const char *obj, const struct fs_metric_src *src, int light)
 {
 	if (*obj)
 		json__obj(j, obj);
 	for (int i = 0; i < fs_nmetrics; i++)
-		if (metric__in(&fs_metrics[i], obj))
+		if (metric__in(&fs_metrics[i], obj) && light)	/* not counted: null, never 0 */
+			json__str(j, metric__key(&fs_metrics[i]), NULL);
+		else if (metric__in(&fs_metrics[i], obj))
 			json__u64(j, metric__key(&fs_metrics[i]), (uint64_t)metric__i64(&fs_metrics[i], src));
 	if (*obj)
 		json__end_obj(j);
@@ -39,7 +41,9 @@ void render__json_core(struct json *j, const struct fs_view *v)
 	const struct fs_plan *p = v->plan;
 	static const struct fs_memory no_memory;
 	const struct fs_metric_src src = { .sn = s, .m = &no_memory, .d = s, .max_live = v->max_live };
+	int light = v->st && v->st->light;
 
+	json__str(j, "mode", light ? "light" : "exact");
 	json__obj(j, "target");
 	json__i64(j, "pid", v->target->pid);
 	json__str(j, "comm", v->target->comm);
@@ -61,8 +65,28 @@ void render__json_core(struct json *j, const struct fs_view *v)
 
 	json__dbl(j, "duration_s", v->duration_s);
 
-	json_metrics(j, "totals", &src);
+	json_metrics(j, "totals", &src, light);
 
+	if (light) {
+		/* no block seen: glibc's heap census (chunk bytes in use), else unknown */
+		const struct fs_light_census *lc = &v->st->lc;
+
+		json__obj(j, "live");
+		json__str(j, "count", NULL);
+		if (lc->valid)
+			json__u64(j, "bytes", lc->in_use);
+		else
+			json__str(j, "bytes", NULL);
+		json__bool(j, "exact", 0);
+		json__str(j, "source", lc->valid ? "heap_census" : "not_known");
+		json__str(j, "unit", lc->valid ? "chunk_bytes" : NULL);
+		json__str(j, "usable_bytes", NULL);
+		json__str(j, "internal_fragmentation_bytes", NULL);
+		json__bool(j, "usable_exact", 0);
+		json__end_obj(j);
+		json_metrics(j, "lost", &src, light);
+		json_metrics(j, "", &src, light);
+	} else {
 	json__obj(j, "live");
 	json__u64(j, "count", agg__live_count(s));
 	json__u64(j, "bytes", agg__live_bytes(s));
@@ -80,8 +104,9 @@ void render__json_core(struct json *j, const struct fs_view *v)
 	}
 	json__end_obj(j);
 
-	json_metrics(j, "lost", &src);
-	json_metrics(j, "", &src);
+	json_metrics(j, "lost", &src, light);
+	json_metrics(j, "", &src, light);
+	}
 
 	json__arr(j, "functions");
 	for (int i = 0; i < p->nprobes; i++) {
@@ -99,12 +124,17 @@ void render__json_core(struct json *j, const struct fs_view *v)
 	}
 	json__end_arr(j);
 
-	json__obj(j, "histograms");
-	for (int h = 0; h < FS_H__COUNT; h++)
-		json_hist(j, fs_hist_names[h], s->h[h]);
-	json__end_obj(j);
-	/* 1: every freed block's lifetime is in lifetime_ns; N: 1 in N, counts scaled */
-	json__u64(j, "lifetime_sampling", v->st && v->st->lifetime_sampling ? v->st->lifetime_sampling : 1);
+	if (light) {	/* no call seen: no sizes, no lifetimes */
+		json__str(j, "histograms", NULL);
+		json__str(j, "lifetime_sampling", NULL);
+	} else {
+		json__obj(j, "histograms");
+		for (int h = 0; h < FS_H__COUNT; h++)
+			json_hist(j, fs_hist_names[h], s->h[h]);
+		json__end_obj(j);
+		/* 1: every freed block's lifetime is in lifetime_ns; N: 1 in N, counts scaled */
+		json__u64(j, "lifetime_sampling", v->st && v->st->lifetime_sampling ? v->st->lifetime_sampling : 1);
+	}
 
 	if (v->st)
 		render__json_memory(j, v->st);
@@ -225,7 +255,33 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 
 	json__obj(j, "memory");
 	json__bool(j, "valid", m->valid);
-	json__u64(j, "live", m->live);
+	if (st->light && !st->lc.valid)
+		json__str(j, "live", NULL);
+	else
+		json__u64(j, "live", m->live);
+	if (st->light) {
+		const struct fs_light_census *lc = &st->lc;
+
+		/* light mode: live is glibc's heap census (chunk bytes in use), not counted calls */
+		json__str(j, "live_source", lc->valid ? "heap_census" : "not_known");
+		json__bool(j, "live_exact", 0);
+		json__obj(j, "census");
+		json__bool(j, "valid", lc->valid);
+		json__u64(j, "in_use", lc->in_use);
+		json__u64(j, "chunks", lc->chunks);
+		json__u64(j, "free", lc->free);
+		json__u64(j, "free_resident", lc->free_resident);
+		json__u64(j, "mmapped_bytes", lc->mmapped_bytes);
+		json__bool(j, "approximate", lc->approximate);
+		json__dbl(j, "age_s", lc->valid && st->snap.mono_ns > lc->end_ns ? (double)(st->snap.mono_ns - lc->end_ns) / 1e9 : 0);
+		json__dbl(j, "walk_ms", (double)lc->walk_ns / 1e6);
+		json__u64(j, "heap_bytes", lc->heap_bytes);
+		json__dbl(j, "ms_per_gib", light__ns_per_gib(lc) / 1e6);
+		json__u64(j, "walks", lc->walks);
+		json__u64(j, "skipped", lc->skipped);
+		json__u64(j, "budget_pct", FS_LIGHT_CENSUS_PCT);
+		json__end_obj(j);
+	}
 	json__u64(j, "held_free", m->held_free);
 	json__bool(j, "held_free_known", m->held_basis != FS_B_UNKNOWN);
 	json__str(j, "held_free_basis", memmodel__basis_name(m->held_basis));
@@ -312,12 +368,24 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__u64(j, "resident_bytes", k->sys[FS_S_BRK].resident);
 	json__end_obj(j);
 	json__obj(j, "malloc_trim");
-	json__u64(j, "calls", k->trim_calls);
-	json__u64(j, "released_calls", k->trim_released);
-	json__u64(j, "resident_bytes", k->src_resident[FS_R_MALLOC_TRIM]);
+	if (st->light) {	/* malloc_trim is an allocator function: not probed */
+		json__str(j, "calls", NULL);
+		json__str(j, "released_calls", NULL);
+		json__str(j, "resident_bytes", NULL);
+	} else {
+		json__u64(j, "calls", k->trim_calls);
+		json__u64(j, "released_calls", k->trim_released);
+		json__u64(j, "resident_bytes", k->src_resident[FS_R_MALLOC_TRIM]);
+	}
 	json__end_obj(j);
+	if (st->light)
+		json__str(j, "note", "light mode: malloc_trim() calls are not seen; their releases count under glibc_trim");
 	json__obj(j, "by_source");
 	for (int i = 0; i < FS_R__COUNT; i++) {
+		if (st->light && i == FS_R_MALLOC_TRIM) {
+			json__str(j, fs_src_names[i], NULL);
+			continue;
+		}
 		json__obj(j, fs_src_names[i]);
 		json__u64(j, "calls", k->src_calls[i]);
 		json__u64(j, "resident_bytes", k->src_resident[i]);
@@ -465,14 +533,27 @@ static void text_memory(FILE *f, const struct fs_state *st)
 		fprintf(f, "\n  memory: not read (the target exited before a sample)\n");
 	} else {
 		fprintf(f, "\n  memory waterfall (the allocator's memory, on evidence: %s)%s\n",
-			m->held_basis == FS_B_TRACED ? "every block seen since the start"
+			st->light && m->held_basis == FS_B_CENSUS ? "light mode, glibc's heap census"
+			: st->light && m->held_basis != FS_B_ALLOC_STATS ? "light mode, no census: held free not known"
+			: m->held_basis == FS_B_TRACED ? "every block seen since the start"
 			: m->held_basis == FS_B_CENSUS ? "blocks since attach, a census of those before"
 			: m->held_basis == FS_B_ALLOC_STATS ? "jemalloc's own statistics"
 							   : "blocks since attach; older content unseen",
 			st->mem_age_ns ? " — last sample before exit" : "");
+		if (st->light && st->lc.valid)
+			fprintf(f, "  %12s  live        chunk bytes in use, from the heap census (not exact counts)\n",
+				fmt__bytes(m->live, b1, sizeof(b1)));
+		else if (st->light)
+			fprintf(f, "  %12s  live        not known in light mode (no heap census)\n", "?");
+		else
 		fprintf(f, "  %12s  live        requested bytes of live blocks%s\n", fmt__bytes(m->live, b1, sizeof(b1)),
 			st->traced_from_start ? "" : " allocated since attach");
-		if (st->allocator && st->allocator->usable_sizes) {
+		if (st->light) {
+			if (st->lc.valid)
+				fprintf(f, "  %12s  free        in glibc's free chunks (census), of which %s resident: what "
+					   "malloc_trim(0) would release\n", fmt__bytes(st->lc.free, b1, sizeof(b1)),
+					fmt__bytes(st->lc.free_resident, b2, sizeof(b2)));
+		} else if (st->allocator && st->allocator->usable_sizes) {
 			uint64_t u = agg__live_usable(&st->snap);
 
 			fprintf(f, "  %12s  usable      what they take (malloc_usable_size): internal fragmentation %s%s\n",
@@ -550,7 +631,9 @@ static void text_memory(FILE *f, const struct fs_state *st)
 		fmt__bytes(k->sys[FS_S_MUNMAP].resident, b2, sizeof(b2)), (unsigned long long)k->sys[FS_S_MUNMAP].errors);
 	fprintf(f, "  %-22s %10s %12s %14s\n", "brk shrink", fmt__num(k->brk_shrink_calls, n1, sizeof(n1)),
 		fmt__bytes(k->brk_shrink, b1, sizeof(b1)), fmt__bytes(k->sys[FS_S_BRK].resident, b2, sizeof(b2)));
-	if (k->trim_calls)
+	if (st->light)
+		fprintf(f, "  %-22s %10s\n", "malloc_trim()", "not seen in light mode: its releases count under glibc_trim");
+	else if (k->trim_calls)
 		fprintf(f, "  %-22s %10s %12s %14s\n", "malloc_trim()", fmt__num(k->trim_calls, n1, sizeof(n1)), "",
 			fmt__bytes(k->src_resident[FS_R_MALLOC_TRIM], b2, sizeof(b2)));
 	fprintf(f, "  (resident~: the fall of the RSS counter across each call, exact to 32 pages per CPU)\n  by source:");
@@ -567,7 +650,8 @@ static void text_memory(FILE *f, const struct fs_state *st)
 		fmt__num(k->churn_faults, b1, sizeof(b1)));
 	text_maps(f, &st->maps);
 	if (m->narenas) {
-		fprintf(f, "\n  %-8s %-16s %6s %12s %12s %12s %10s\n", "arena", "", "heaps", "mapped", "resident", "live", "blocks");
+		fprintf(f, "\n  %-8s %-16s %6s %12s %12s %12s %10s\n", "arena", "", "heaps", "mapped", "resident",
+			st->light ? "in use~" : "live", st->light ? "chunks~" : "blocks");
 		for (int i = 0; i < m->narenas; i++) {
 			const struct fs_arena *a = &m->arenas[i];
 			char p[24];
@@ -722,6 +806,34 @@ static void text_hist(FILE *f, const char *title, const int64_t *h, int is_ns)
 	}
 }
 
+/* --mode light: no allocator call counted; the rest as in exact mode. */
+static void light_text(FILE *f, const struct fs_view *v)
+{
+	const struct fs_light_census *lc = &v->st->lc;
+	char b1[32], b2[32];
+
+	fprintf(f, " %18s  %-22s %s\n", "-", "allocations, frees", "not counted in light mode (no probe on the allocator's functions)");
+	if (lc->valid)
+		fprintf(f, " %18s  %-22s %s in use, %s chunks, by the heap census %.1f s before the end "
+			   "(chunk bytes, not exact counts%s)\n", "~", "live", fmt__bytes(lc->in_use, b1, sizeof(b1)),
+			fmt__num(lc->chunks, b2, sizeof(b2)),
+			v->st->snap.mono_ns > lc->end_ns ? (double)(v->st->snap.mono_ns - lc->end_ns) / 1e9 : 0.0,
+			lc->approximate ? "; approximate: the heap changed during the walk" : "");
+	else
+		fprintf(f, " %18s  %-22s %s\n", "?", "live", v->st->allocator && v->st->allocator->heap_walk
+			? "not known: no heap census completed" : "not known in light mode (no heap census for this allocator)");
+	if (lc->walks)
+		fprintf(f, " %18s  %-22s %llu walks, last %.1f ms over %s of heaps (%.0f ms per GiB); at most %d%% of "
+			   "wall time: %llu deep samples skipped one\n", "", "heap census", (unsigned long long)lc->walks,
+			(double)lc->walk_ns / 1e6, fmt__bytes(lc->heap_bytes, b1, sizeof(b1)), light__ns_per_gib(lc) / 1e6,
+			FS_LIGHT_CENSUS_PCT, (unsigned long long)lc->skipped);
+	text_memory(f, v->st);
+	render__probe_cost_text(f, v);
+	fprintf(f, "\n light mode over %.2f s: no allocator call was counted; live bytes %s; the releases, "
+		   "syscalls and page faults are the kernel's own counts\n\n", v->duration_s,
+		lc->valid ? "are the heap census's (chunk bytes)" : "are not known");
+}
+
 void render__stat_text(FILE *f, const struct fs_view *v)
 {
 	const struct fs_snapshot *s = v->snap;
@@ -729,8 +841,13 @@ void render__stat_text(FILE *f, const struct fs_view *v)
 	char n1[32], b1[32];
 	uint64_t lost = agg__lost(s);
 
-	fprintf(f, "\n fragscope stat: PID %d (%s)%s, %s allocator in %s\n\n", v->target->pid,
-		v->target->comm, v->target->exited ? ", exited" : "", p->alloc_name, p->object);
+	fprintf(f, "\n fragscope stat: PID %d (%s)%s, %s allocator in %s%s\n\n", v->target->pid,
+		v->target->comm, v->target->exited ? ", exited" : "", p->alloc_name, p->object,
+		v->st && v->st->light ? ", light mode" : "");
+	if (v->st && v->st->light) {
+		light_text(f, v);
+		return;
+	}
 #define ROW(val, label, extra) fprintf(f, " %18s  %-22s %s\n", fmt__num(val, n1, sizeof(n1)), label, extra)
 	ROW(s->c[FS_C_ALLOCS], "allocations", fmt__bytes(s->c[FS_C_ALLOC_BYTES], b1, sizeof(b1)));
 	ROW(s->c[FS_C_FREES], "frees", fmt__bytes(s->c[FS_C_FREE_BYTES], b1, sizeof(b1)));
@@ -837,6 +954,15 @@ void render__procs_text(FILE *f, const struct fs_procs_view *pv)
 	char n1[32], n2[32], b1[32], b2[32];
 	int exact = render__procs_exact(pv), late = 0;
 
+	if (pv->n && pv->views[0].st && pv->views[0].st->light) {
+		fprintf(f, "\n processes: %d traced, light mode: calls not counted%s\n", pv->n,
+			pv->follow ? " (children and new images followed)" : "");
+		for (int i = 0; i < pv->n; i++)
+			fprintf(f, "  %8d %8d  %-16.16s %-6s %-9.9s  %s\n", pv->views[i].target->pid, pv->views[i].target->ppid,
+				pv->views[i].target->comm, role_name(pv->views[i].target->role), pv->views[i].plan->alloc_name,
+				pv->views[i].target->exited ? "exited" : "running");
+		goto untraced;
+	}
 	fprintf(f, "\n processes: %d traced%s\n", pv->n, pv->follow ? " (children and new images followed)" : "");
 	fprintf(f, "  %8s %8s  %-16s %-6s %-9s %14s %14s %10s  %s\n", "PID", "PPID", "comm", "role", "allocator",
 		"allocations", "frees", "live", "status");
@@ -868,6 +994,7 @@ void render__procs_text(FILE *f, const struct fs_procs_view *pv)
 		fmt__bytes(live, b2, sizeof(b2)));
 	fprintf(f, "  (* the process asked for; live: %s blocks in all, each process's own since it was traced)\n",
 		fmt__num(nlive, n1, sizeof(n1)));
+untraced:
 	if (pv->nuf || pv->uf_more || pv->events_lost) {
 		fprintf(f, "\n not traced:\n");
 		for (int i = 0; i < pv->nuf; i++)
@@ -878,6 +1005,8 @@ void render__procs_text(FILE *f, const struct fs_procs_view *pv)
 			fprintf(f, "  %llu births or execs never reported (event ring full)\n",
 				(unsigned long long)pv->events_lost);
 	}
+	if (pv->n && pv->views[0].st && pv->views[0].st->light)
+		return;
 	if (exact && pv->nuf)
 		fprintf(f, "\n exact for the processes traced; %d not followed, as asked (listed above; --follow traces them)\n\n",
 			pv->nuf);
@@ -891,9 +1020,19 @@ void render__procs_text(FILE *f, const struct fs_procs_view *pv)
 			late ? "; some were not held at birth and their first calls were missed" : "");
 }
 
+/* A count, or null in light mode (not counted, never 0). */
+static void jcount(struct json *j, const char *key, int light, uint64_t v)
+{
+	if (light)
+		json__str(j, key, NULL);
+	else
+		json__u64(j, key, v);
+}
+
 void render__procs_json(struct json *j, const struct fs_procs_view *pv)
 {
 	uint64_t allocs = 0, frees = 0, ba = 0, bf = 0, live = 0, nlive = 0;
+	int light = pv->n && pv->views[0].st && pv->views[0].st->light;	/* calls not counted: null */
 
 	json__bool(j, "follow", pv->follow);
 	json__arr(j, "processes");
@@ -921,23 +1060,23 @@ void render__procs_json(struct json *j, const struct fs_procs_view *pv)
 			json__i64(j, "exit_code", t->exit_code);
 		json__str(j, "allocator", v->plan->alloc_name);
 		json__str(j, "object", v->plan->object);
-		json__u64(j, "allocs", s->c[FS_C_ALLOCS]);
-		json__u64(j, "frees", s->c[FS_C_FREES]);
-		json__u64(j, "bytes_allocated", s->c[FS_C_ALLOC_BYTES]);
-		json__u64(j, "bytes_freed", s->c[FS_C_FREE_BYTES]);
-		json__u64(j, "frees_unknown", s->c[FS_C_FREES_UNKNOWN]);
-		json__u64(j, "failed_allocs", s->c[FS_C_FAILED]);
-		json__u64(j, "free_null", s->c[FS_C_FREE_NULL]);
-		json__u64(j, "live_count", agg__live_count(s));
-		json__u64(j, "live_bytes", agg__live_bytes(s));
+		jcount(j, "allocs", light, s->c[FS_C_ALLOCS]);
+		jcount(j, "frees", light, s->c[FS_C_FREES]);
+		jcount(j, "bytes_allocated", light, s->c[FS_C_ALLOC_BYTES]);
+		jcount(j, "bytes_freed", light, s->c[FS_C_FREE_BYTES]);
+		jcount(j, "frees_unknown", light, s->c[FS_C_FREES_UNKNOWN]);
+		jcount(j, "failed_allocs", light, s->c[FS_C_FAILED]);
+		jcount(j, "free_null", light, s->c[FS_C_FREE_NULL]);
+		jcount(j, "live_count", light, agg__live_count(s));
+		jcount(j, "live_bytes", light, agg__live_bytes(s));
 		if (alloc__by_id(v->plan->alloc)->usable_sizes) {
-			json__u64(j, "live_usable_bytes", agg__live_usable(s));
+			jcount(j, "live_usable_bytes", light, agg__live_usable(s));
 			json__bool(j, "usable_exact", agg__usable_exact(s));
 		}
 		json__u64(j, "children_born", t->children);
 		if (v->st && v->st->mem.valid)
 			json__u64(j, "resident", v->st->mem.resident);
-		json__bool(j, "exact", view_exact(v));
+		json__bool(j, "exact", !light && view_exact(v));
 		if (t->late[0])
 			json__str(j, "not_exact_why", t->late);
 		json__dbl(j, "duration_s", v->duration_s);
@@ -946,13 +1085,13 @@ void render__procs_json(struct json *j, const struct fs_procs_view *pv)
 	json__end_arr(j);
 	json__obj(j, "processes_total");
 	json__u64(j, "processes", (uint64_t)pv->n);
-	json__u64(j, "allocs", allocs);
-	json__u64(j, "frees", frees);
-	json__u64(j, "bytes_allocated", ba);
-	json__u64(j, "bytes_freed", bf);
-	json__u64(j, "live_count", nlive);
-	json__u64(j, "live_bytes", live);
-	json__bool(j, "exact", render__procs_exact(pv));
+	jcount(j, "allocs", light, allocs);
+	jcount(j, "frees", light, frees);
+	jcount(j, "bytes_allocated", light, ba);
+	jcount(j, "bytes_freed", light, bf);
+	jcount(j, "live_count", light, nlive);
+	jcount(j, "live_bytes", light, live);
+	json__bool(j, "exact", !light && render__procs_exact(pv));
 	json__end_obj(j);
 	json__obj(j, "untraced");
 	json__u64(j, "count", (uint64_t)pv->nuf + pv->uf_more + pv->events_lost);

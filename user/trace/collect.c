@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "trace/collect.h"
 #include "alloc/jestats.h"
 #include "util/log.h"
@@ -10,6 +11,14 @@
 #include "trace/tracer.h"
 
 #define PAGE 4096ULL
+
+static uint64_t now_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* Every mapping since the program started is in the ledger: traced from the start,
  * nothing lost or missed. */
@@ -158,7 +167,7 @@ static void deep_figures(struct fs_state *st, struct tracer *tr, pid_t pid, stru
 			memmodel__arenas(rs, addr, size, n, &st->mem);
 		if (rs)
 			live_evidence(st, rs, addr, size, n);
-		if (rs) {
+		if (rs && !st->light) {	/* light: no live block known, the census stands for them */
 			/* owners again: the live blocks are fresh evidence */
 			struct fs_owned *ev = NULL;
 			long nev = evidence(st, &ev);
@@ -253,6 +262,45 @@ figures:
 	memmodel__claim(m, st->je.resident, st->je.mapped + st->je.retained);
 }
 
+/* Light mode, glibc: the heap census at a deep sample (or the last), within its
+ * budget of wall time (FS_LIGHT_CENSUS_PCT). Its mmapped chunks are the allocator's. */
+static void light_census(struct fs_state *st, pid_t pid, const struct fs_regions *rs)
+{
+	uint64_t t0 = now_mono_ns(), t1;
+	struct fs_census *c;
+
+	if (!light__census_due(&st->lc, t0, FS_LIGHT_CENSUS_PCT, st->final)) {
+		st->lc.skipped++;
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	if (procmem__census(pid, rs, NULL, c)) {
+		fs_debug("light mode: heap census of PID %d failed", pid);
+		free(c);
+		return;
+	}
+	t1 = now_mono_ns();
+	light__keep(&st->lc, c, t1 - t0, t1);
+	fs_debug("light mode: census %.2f ms, %llu bytes in use, %llu MiB read", (double)(t1 - t0) / 1e6,
+		 (unsigned long long)c->in_use, (unsigned long long)(c->bytes_read >> 20));
+	{
+		struct fs_owned *ev = calloc((size_t)c->nmm + 1, sizeof(*ev));
+
+		if (ev) {
+			for (int i = 0; i < c->nmm; i++)
+				ev[i] = (struct fs_owned){ c->mm[i].start, c->mm[i].end, FS_OWN_ALLOCATOR, 1 };
+			free(st->census_ev);
+			st->census_ev = ev;
+			st->ncensus_ev = c->nmm;
+			st->census_mm_more = c->mm_more;
+			st->mmapped_scanned = 1;
+		}
+	}
+	free(c);
+}
+
 /* How held_free can be known: every block seen, or a census of those before attach. */
 static void set_basis(struct fs_state *st)
 {
@@ -260,6 +308,12 @@ static void set_basis(struct fs_state *st)
 	uint64_t gone = st->snap.c[FS_C_FREES_UNKNOWN_CHUNK_BYTES];
 
 	m->pre_attach_live = 0;
+	if (st->light && !m->je_valid) {
+		/* no block seen: the census's bytes in use are the live figure, else nothing is known */
+		m->held_basis = st->lc.valid ? FS_B_CENSUS : FS_B_UNKNOWN;
+		m->pre_attach_bound = UINT64_MAX;
+		return;
+	}
 	if (m->je_valid) {
 		m->held_basis = FS_B_ALLOC_STATS;
 		/* jemalloc's allocated (usable bytes) covers blocks from before attach too */
@@ -292,6 +346,8 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 		struct fs_memory keep_pages = st->mem;
 
 		memset(&st->mem, 0, sizeof(st->mem));
+		if (st->light && st->allocator->heap_walk && (deep || st->final))
+			light_census(st, pid, &rs);
 		if (deep) {
 			deep_figures(st, tr, pid, &rs, occupancy_max_bytes);
 			st->mem.pages_approximate = !st->traced_from_start;
@@ -340,9 +396,14 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 	}
 	memmodel__regions_free(&rs);
 	st->mem.live = agg__live_bytes(&st->snap);
+	if (st->light)
+		light__apply(&st->lc, st->snap.mono_ns, &st->mem);	/* bytes in use by the census, chunk bytes */
 	st->mem.returned = agg__returned(&st->snap);
 	st->mem.faults = st->snap.k.faults;
 	st->mem.busy = alive && st->prev_allocs && st->snap.c[FS_C_ALLOCS] > st->prev_allocs;
+	if (st->light)	/* no call counted: page faults since the last sample tell a load */
+		st->mem.busy = alive && st->prev_faults && st->snap.k.faults > st->prev_faults;
+	st->prev_faults = st->snap.k.faults ? st->snap.k.faults : 1;
 	st->prev_allocs = st->snap.c[FS_C_ALLOCS];
 	st->mem.churn_faults = st->snap.k.churn_faults;
 	memcpy(st->mem.churn_src, st->snap.k.churn_src, sizeof(st->mem.churn_src));

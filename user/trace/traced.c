@@ -16,6 +16,7 @@
 #include "alloc/census.h"
 #include "alloc/jestats.h"
 #include "model/procmem.h"
+#include "elf/elfobj.h"
 #include "elf/symbolize.h"
 #include "trace/calib.h"
 #include "trace/traced_priv.h"
@@ -87,6 +88,15 @@ int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg
 	if (!strcmp(name, "no-ask")) {
 		o->no_ask = 1;
 		return 1;
+	}
+	if (!strcmp(name, "mode")) {
+		if (!strcmp(arg, "exact") || !strcmp(arg, "light")) {
+			o->light = !strcmp(arg, "light");
+			return 1;
+		}
+		fs_err("--mode %s: %s", arg, !strcmp(arg, "sampled") ? "not available yet (exact or light)"
+									: "not a mode (exact or light)");
+		return -1;
 	}
 	if (strcmp(name, "max-live") && strcmp(name, "sample-bytes"))
 		return 0;
@@ -214,9 +224,14 @@ int traced__wait(struct fs_waiter *w, struct fs_traced *t, int input_fd, double 
 	}
 }
 
-static void show_plan(const struct fs_plan *plan)
+static void show_plan(const struct fs_plan *plan, int light)
 {
 	fs_info("allocator: %s in %s (%s)", plan->alloc_name, plan->object, plan->how);
+	if (light) {
+		fs_info("light mode: none of its %d functions probed; memory syscalls, page faults, /proc%s",
+			plan->nprobes, plan->allocator && plan->allocator->heap_walk ? " and the heap census" : "");
+		return;
+	}
 	for (int i = 0; i < plan->nprobes; i++) {
 		const struct fs_probe *p = &plan->probes[i];
 
@@ -252,7 +267,18 @@ static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t 
 
 	t->info.pid = t->tg.pid;
 	snprintf(t->info.comm, sizeof(t->info.comm), "%s", t->tg.comm);
-	show_plan(&t->plan);
+	show_plan(&t->plan, o->light);
+	if (o->light) {
+		/* what tells the allocator's syscalls from the program's: its code, learnt from
+		 * its mapping once mapped (light_learn_text); then no probe on its functions */
+		if (t->plan.nprobes) {
+			t->light_text_lo = t->plan.probes[0].text_lo;
+			t->light_text_hi = t->plan.probes[0].text_hi;
+			snprintf(t->light_path, sizeof(t->light_path), "%s", t->plan.probes[0].path);
+		}
+		t->plan.nprobes = 0;
+		t->st.light = 1;
+	}
 
 	if (!t->info.attached_at_start && t->plan.allocator->heap_walk) {
 		/* What the heap held before the probes: with --census every chunk, counted now,
@@ -300,6 +326,9 @@ static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t 
 	t->info.follow = o->follow;
 	topts.exec_skip = exec_skip;
 	topts.lazy = t->info.role != FS_ROLE_TARGET;
+	topts.light = o->light;
+	if (o->light)
+		topts.max_live = 1024;	/* no block is ever recorded: the maps need no room */
 	t->st.lifetime_sampling = 1u << topts.lifetime_shift;
 	t->st.sys_tracepoints = !topts.sys_uprobes;
 	show_sys(&t->plan, topts.sys_uprobes);
@@ -512,6 +541,45 @@ int traced__exited(struct fs_traced *t)
 	return t->info.exited;
 }
 
+/* Light mode: the allocator's load address, from its first mapping (file offset 0)
+ * in /proc/PID/maps, so that the kernel side can tell its syscalls from the
+ * program's. Until then (a command that has not mapped it yet) every memory
+ * syscall counts as the allocator's, as in exact mode before its first call. */
+static void light_learn_text(struct fs_traced *t)
+{
+	char path[64], line[PATH_MAX + 128];
+	const char *base = strrchr(t->light_path, '/');
+	struct stat sb;
+	FILE *f;
+
+	base = base ? base + 1 : t->light_path;
+	if (stat(t->light_path, &sb))
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/maps", t->tg.pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, off, ino;
+		char perms[8], *name = strrchr(line, '/');
+		unsigned maj, mnr;
+		struct elfobj *o;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu", &start, &end, perms, &off, &maj, &mnr, &ino) != 7 ||
+		    ino != (unsigned long long)sb.st_ino || off || !name || strncmp(name + 1, base, strlen(base)))
+			continue;
+		o = elfobj__open(t->light_path);
+		if (!o)
+			break;
+		tracer__set_alloc_text(t->tr, start - elfobj__base_vaddr(o), t->light_text_lo, t->light_text_hi);
+		elfobj__free(o);
+		t->light_text_set = 1;
+		fs_info("light mode: %s at 0x%llx: its memory syscalls are the allocator's", t->light_path, start);
+		break;
+	}
+	fclose(f);
+}
+
 int traced__sample(struct fs_traced *t, int deep, int nsites)
 {
 	int alive, r;
@@ -520,6 +588,8 @@ int traced__sample(struct fs_traced *t, int deep, int nsites)
 	if (t->done)
 		return 0;
 	alive = !traced__exited(t) && !t->info.replaced;
+	if (t->st.light && alive && !t->light_text_set && t->light_text_hi && t->tr)
+		light_learn_text(t);
 
 	r = collect__sample(&t->st, t->tr, t->tg.pid, alive, deep, 16ull << 30);
 	if (r)

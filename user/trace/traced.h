@@ -18,6 +18,8 @@ struct fs_trace_opts {
 	int no_ask;		/* jemalloc: never stop a thread to call mallctl */
 	int follow;		/* stop the target's children and new images for their own tracers
 				 * (struct fs_family); else they are only counted */
+	int light;		/* --mode light: no probe on the allocator's functions (no call
+				 * counted); memory syscalls, faults, /proc and glibc's heap census */
 };
 
 #define FS_LIFETIME_SHIFT 4	/* by default 1 block in 16 has its lifetime timed */
@@ -35,8 +37,17 @@ struct fs_traced;
 	{ "census", no_argument, 0, 'L' }, \
 	{ "sys-tracepoints", no_argument, 0, 'L' }, \
 	{ "exact-lifetimes", no_argument, 0, 'L' }, \
-	{ "no-ask", no_argument, 0, 'L' }
+	{ "no-ask", no_argument, 0, 'L' }, \
+	{ "mode", required_argument, 0, 'L' }
 #define FS_TRACE_OPTS_HELP \
+	"      --mode MODE       exact (default): every allocator call counted, about\n" \
+	"                        1 us per malloc+free in the target (a debugging run,\n" \
+	"                        a test, a canary); light (stat, top): no probe on the\n" \
+	"                        allocator's functions, for a busy production service:\n" \
+	"                        memory syscalls and releases, page faults, the\n" \
+	"                        waterfall, arenas, and (glibc) live bytes from a heap\n" \
+	"                        census (at most 1% of the time between its first and\n" \
+	"                        last walk); calls are not counted\n" \
 	"      --sample-bytes N  sample the stack of about one allocation per N bytes\n" \
 	"                        (default 524288; 0 off): allocation sites, estimated\n" \
 	"      --census          with -p, glibc: count the heap's blocks in use before\n" \

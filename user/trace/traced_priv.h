@@ -25,6 +25,11 @@ struct fs_traced {
 	int done;		/* final figures taken, tracer released (exited, or exec'd) */
 	uint64_t forks, execs;	/* children born, images replaced (from the kernel) */
 	uint64_t proc_lost;	/* births or execs the event ring had no room for */
+	/* light mode: the allocator's code (file addresses) and object, until its load
+	 * address is known (light_text_set) */
+	uint64_t light_text_lo, light_text_hi;
+	char light_path[PATH_MAX];
+	int light_text_set;
 };
 
 #endif

@@ -248,6 +248,7 @@ again:
 	t->skel->rodata->lifetime_shift = opts->lifetime_shift;
 	t->skel->rodata->follow = opts->follow ? 1 : 0;
 	t->skel->rodata->exec_skip = (__u32)opts->exec_skip;
+	t->skel->rodata->light = opts->light ? 1 : 0;
 	/* Room for max_live blocks, guaranteed by the overflow hash alone; the table in
 	 * front of it takes the common case, one cache line a call, with a bucket (two
 	 * slots) per 8 blocks: small enough to stay in the caches and the TLB. */
@@ -499,6 +500,15 @@ int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size
 	if (r)
 		tracer__detach(t);
 	return r;
+}
+
+void tracer__set_alloc_text(struct tracer *t, uint64_t bias, uint64_t lo, uint64_t hi)
+{
+	if (!t || !t->skel || !t->skel->bss)
+		return;
+	t->skel->bss->alloc_bias = bias;
+	t->skel->bss->alloc_text_lo = lo;
+	__atomic_store_n(&t->skel->bss->alloc_text_hi, hi, __ATOMIC_SEQ_CST);	/* last: the check reads it */
 }
 
 static void *close_fd(void *arg)

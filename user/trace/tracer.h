@@ -27,6 +27,8 @@ struct tracer_opts {
 	int exec_skip;		/* execs to let pass unseen (a command's own first one) */
 	int lazy;		/* the overflow hash allocated as used, not up front: a process
 				 * waits, stopped, while its tracer is made (children, execs) */
+	int light;		/* --mode light: the plan has no allocator probe; the allocator's
+				 * code range comes from tracer__set_alloc_text */
 };
 
 /* Opens and loads; NULL with the cause in err. */
@@ -38,6 +40,9 @@ int tracer__check_max_live(uint32_t max_live, char *err, size_t errlen);
  * no block is seen allocated without its release being watched). All or nothing. */
 int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size_t errlen);
 void tracer__detach(struct tracer *t);
+/* Light mode: the allocator's code, [lo, hi) file addresses plus bias (its load
+ * address), so that its memory syscalls are told from the program's. */
+void tracer__set_alloc_text(struct tracer *t, uint64_t bias, uint64_t lo, uint64_t hi);
 int tracer__snapshot(struct tracer *t, struct fs_snapshot *s);
 struct fs_site {
 	uint32_t stackid;

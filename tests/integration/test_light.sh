@@ -1,0 +1,126 @@
+#!/bin/bash
+# test_light.sh - `--mode light`: no probe on any allocator function; live bytes from
+# glibc's heap census against the workload's own tally; the release ledger equal to
+# exact mode's on the same deterministic run; refused modes; nothing left attached.
+# Needs root.
+. "$(dirname "$0")/lib.sh"
+
+RW=$TOOLS/rpcwork
+
+# --- refused before anything starts ------------------------------------------------
+expect_error light_mode_bogus 2 'mode bogus' "$FS" stat --mode bogus -p 1
+expect_error light_mode_sampled_not_yet 2 'mode sampled' "$FS" stat --mode sampled -p 1
+expect_error light_mode_record_refused 2 'mode light' "$FS" record --mode light -o "$TMP/x.db" -p 1
+
+# the BPF links a process holds (its fds' fdinfo: link_type, prog_id), as one line
+# per link: the name of its program (alloc_enter, sysw_enter, ...)
+link_progs() {
+	local f id
+	for f in /proc/$1/fdinfo/*; do
+		grep -qs '^link_type:' "$f" || continue
+		id=$(awk '$1 == "prog_id:" { print $2 }' "$f")
+		bpftool prog show id "$id" 2>/dev/null | awk 'NR == 1 { for (i = 1; i < NF; i++) if ($i == "name") print $(i + 1) }'
+	done
+}
+
+# light_attach NAME MODE: rpcwork held after a load with known survivors; fragscope
+# stat --mode MODE -p attached for 1.5 s; while attached, the links of its allocator
+# programs (alloc_enter, alloc_exit, free_enter) and of its syscall-wrapper programs
+# are counted. Leaves $TMP/NAME.json, .err, .log and $alloc_links, $sys_links.
+light_attach() {
+	local name=$1 mode=$2 ready="$TMP/$1.ready" fpid rc pids
+	log="$TMP/$name.log"
+	rm -f "$ready" "$log"
+	"$RW" --threads 4 --requests 20000 --burst 128 --hold --ready "$ready" --log "$log" &
+	wait_for "grep -qs done '$log'" 600 || { fail "$name" "workload never got to its idle state"; return 1; }
+	wpid=$(cat "$ready")
+	"$FS" -v stat --mode "$mode" -j -d 1.5 -p "$wpid" > "$TMP/$name.json" 2> "$TMP/$name.err" &
+	fpid=$!
+	wait_for "grep -qs 'tracing PID' '$TMP/$name.err'" 300 || { fail "$name" "no attach: $(tail -1 "$TMP/$name.err")"; kill -9 $fpid; return 1; }
+	link_progs $fpid > "$TMP/$name.links"
+	alloc_links=$(grep -cE '^(alloc_enter|alloc_exit|free_enter)$' "$TMP/$name.links")
+	sys_links=$(grep -cE '^(sysw_enter|sysw_exit)$' "$TMP/$name.links")
+	wait $fpid
+	rc=$?
+	[ $rc = 0 ] || { fail "$name" "fragscope exited $rc: $(tail -1 "$TMP/$name.err")"; kill -USR2 "$wpid"; return 1; }
+	return 0
+}
+
+# --- exact mode first: the link check sees allocator probes when there are some ----
+if light_attach light_control exact; then
+	if [ "$alloc_links" -gt 0 ] && [ "$sys_links" -gt 0 ]; then pass light_control_exact_has_allocator_links
+	else fail light_control_exact_has_allocator_links "exact mode: allocator links $alloc_links, syscall links $sys_links"; fi
+	kill -USR2 "$wpid"; wait "$wpid" 2>/dev/null
+fi
+
+# --- light mode on the same held heap ----------------------------------------------
+if light_attach light_held light; then
+	j="$TMP/light_held.json"
+	# no allocator probe: no link of its programs, the syscall wrappers' links only; -v
+	# names no function but libc's wrappers
+	other=$(grep 'attached ' "$TMP/light_held.err" | grep -Ev 'attached (__mmap|__munmap|__mremap|__brk|__madvise|__mprotect|mmap64|mmap|munmap|mremap|brk|madvise|mprotect) ')
+	if [ "$alloc_links" = 0 ] && [ "$sys_links" -gt 0 ] && [ -z "$other" ] && grep -q 'light mode: none of its' "$TMP/light_held.err" &&
+		[ "$(jget "$j" '.functions | length')" = 0 ]; then
+		pass light_no_allocator_probe
+	else
+		fail light_no_allocator_probe "allocator links $alloc_links, syscall links $sys_links, other attached: $other"
+	fi
+	# live = the census's chunk bytes in use: the survivors' chunks (the workload's own
+	# tally: request + 8 rounded up to 16, at least 32) plus libc's own chunks, each
+	# thread's tcache_perthread_struct (0x290 = 656 bytes, 5 threads: 3,280) and the
+	# few of startup (test_snapshot.sh bounds them by 16 KiB the same way)
+	chunks=$(awk '$1 == "chunks" { print $2 }' "$log")
+	live=$(jget "$j" .live.bytes)
+	d=$((live - chunks))
+	if [ "$(jget "$j" .mode)" = light ] && [ "$(jget "$j" .live.source)" = heap_census ] && [ "$(jget "$j" .live.exact)" = false ] &&
+		[ "$(jget "$j" .memory.live)" = "$live" ] && [ $d -ge 0 ] && [ $d -le 16384 ] &&
+		[ "$(jget "$j" .memory.census.approximate)" = false ]; then
+		pass light_census_live_matches_tally
+	else
+		fail light_census_live_matches_tally "mode $(jget "$j" .mode) live.bytes=$live (source $(jget "$j" .live.source)), memory.live=$(jget "$j" .memory.live), workload chunks=$chunks (diff $d)"
+	fi
+	# calls are not counted: null, never 0
+	if [ "$(jget "$j" .totals.allocs)" = null ] && [ "$(jget "$j" .totals.frees)" = null ] && [ "$(jget "$j" .live.count)" = null ] &&
+		[ "$(jget "$j" .releases.malloc_trim.calls)" = null ] && [ "$(jget "$j" .histograms)" = null ]; then
+		pass light_counts_null
+	else
+		fail light_counts_null "allocs $(jget "$j" .totals.allocs) frees $(jget "$j" .totals.frees) live.count $(jget "$j" .live.count)"
+	fi
+	# the held heap: free pages pinned by survivors in 4 thread arenas; the diagnosis
+	# from the census alone, with malloc_trim's figure from it
+	kind=$(jget "$j" .diagnosis.kind)
+	if [[ $kind =~ ^(retention|arena_spread)$ ]] && [ "$(jget "$j" .diagnosis.evidence)" = "heap census" ] &&
+		[ "$(jget "$j" .diagnosis.expected_release)" = "$(jget "$j" .memory.census.free_resident)" ]; then
+		pass light_diagnosis_from_census
+	else
+		fail light_diagnosis_from_census "kind=$kind evidence=$(jget "$j" .diagnosis.evidence) expected=$(jget "$j" .diagnosis.expected_release) census free_resident=$(jget "$j" .memory.census.free_resident)"
+	fi
+	echo "   census: $(jget "$j" .memory.census.walks) walks, last $(jget "$j" .memory.census.walk_ms) ms over $(jget "$j" .memory.census.heap_bytes) bytes of heaps ($(jget "$j" .memory.census.ms_per_gib) ms per GiB)"
+	kill -USR2 "$wpid"; wait "$wpid" 2>/dev/null
+fi
+
+# --- the release ledger: light equals exact on one deterministic run ----------------
+# One worker (one arena, one order of calls): glibc makes the same madvise, munmap and
+# brk calls in both runs. Calls and bytes asked are compared, by kind and by source;
+# resident bytes are not (the RSS counter's per-CPU slack makes them inexact).
+ledger() {
+	jq -c '[.releases.madvise | to_entries[] | [.key, .value.calls, .value.bytes]] +
+	       [["munmap", .releases.munmap.calls, .releases.munmap.bytes], ["brk_shrink", .releases.brk_shrink.calls, .releases.brk_shrink.bytes]] +
+	       [.releases.by_source | to_entries[] | select(.key != "malloc_trim") | [.key, .value.calls]]' "$1"
+}
+ok=1
+for mode in exact light; do
+	timeout 120 "$FS" stat --mode $mode -j -- "$RW" --threads 1 --requests 20000 --burst 128 --log "$TMP/ledger-$mode.log" \
+		> "$TMP/ledger-$mode.json" 2> "$TMP/ledger-$mode.err" || { ok=0; fail light_ledger_equals_exact "$mode run: $(tail -1 "$TMP/ledger-$mode.err")"; }
+done
+if [ $ok = 1 ]; then
+	le=$(ledger "$TMP/ledger-exact.json"); ll=$(ledger "$TMP/ledger-light.json")
+	calls=$(jq '[.releases.by_source[] | .calls] | add' "$TMP/ledger-exact.json")
+	if [ "$le" = "$ll" ] && [ "$calls" -gt 0 ]; then
+		pass light_ledger_equals_exact
+	else
+		fail light_ledger_equals_exact "exact $le; light $ll"
+	fi
+fi
+
+no_programs_left light_nothing_left_attached
