@@ -168,4 +168,10 @@ TEST(cost_kinds_line)
 	cost__kinds_line(&k, &r, buf, sizeof(buf));
 	ASSERT_HAS_STR(buf, "(~700 ns a hit), 1 single-stepped (~9.3 us)", "PROBING.md's figures");
 	ASSERT_HAS_STR(buf, "[not measured here: PROBING.md]", "labelled");
+	/* light mode: no allocator function, only the memory-syscall wrappers */
+	rates(&r);
+	k = (struct fs_cost_kinds){ .sys = 6, .sys_stepped = 1 };
+	cost__kinds_line(&k, &r, buf, sizeof(buf));
+	ASSERT_STREQ(buf, "probes: no allocator function (a trap costs ~1.0 us here); 6 memory-syscall wrappers "
+		     "(entry and return, some single-stepped) [measured here]", "light");
 }

@@ -108,12 +108,18 @@ void cost__kinds_line(const struct fs_cost_kinds *k, const struct fs_cost_rates 
 	char a[24], b[24], c[24];
 	int n;
 
-	n = snprintf(buf, len, "probes: %d function%s, %d at an emulated instruction (~%s a hit), %d single-stepped (~%s)",
-		     k->funcs, k->funcs == 1 ? "" : "s", k->emulated, us(r->emulated_ns, a, sizeof(a)), k->stepped,
-		     us(r->stepped_ns, b, sizeof(b)));
+	if (!k->funcs)	/* light mode: the allocator's functions are not probed */
+		n = snprintf(buf, len, "probes: no allocator function (a trap costs ~%s here)",
+			     us(r->emulated_ns, a, sizeof(a)));
+	else
+		n = snprintf(buf, len, "probes: %d function%s, %d at an emulated instruction (~%s a hit), %d single-stepped (~%s)",
+			     k->funcs, k->funcs == 1 ? "" : "s", k->emulated, us(r->emulated_ns, a, sizeof(a)), k->stepped,
+			     us(r->stepped_ns, b, sizeof(b)));
 	if (n < 0 || (size_t)n >= len)
 		return;
-	n += snprintf(buf + n, len - (size_t)n, "; %d with a return probe (+%s)", k->returns, us(r->return_ns, c, sizeof(c)));
+	if (k->funcs)
+		n += snprintf(buf + n, len - (size_t)n, "; %d with a return probe (+%s)", k->returns,
+			      us(r->return_ns, c, sizeof(c)));
 	if (k->sys && (size_t)n < len)
 		n += snprintf(buf + n, len - (size_t)n, "; %d memory-syscall wrappers (entry and return%s)", k->sys,
 			      k->sys_stepped ? ", some single-stepped" : "");
