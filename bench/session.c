@@ -4,11 +4,13 @@
  * allocating functions, whose entry lets 1 call in N per thread run its return
  * half, and plain entry probes on the releasing functions; then runs the command.
  *
- *   session [-v] [-N PERIOD] [--entry-only] -- CMD [ARGS]
+ *   session [-v] [-N PERIOD] [--entry-only] [--no-free] -- CMD [ARGS]
  * -N PERIOD     1 allocating call in PERIOD per thread runs its return half
  *               (default 64; 1 = every call, the floor's shape with a session)
  * --entry-only  the lower bound instead: an empty plain uprobe_multi entry probe
  *               on every planned function, allocating or releasing, no return
+ * --no-free     no probe on the releasing functions (what a sampled mode that
+ *               finds its blocks' releases some other way would pay)
  *
  * On exit it prints what the programs counted and checks the skip:
  *   SESSION entries=E sampled=S returns=R always=A always_ret=B bad_cookie=C frees=F
@@ -107,7 +109,7 @@ static int find_exe(const char *name, char *out, size_t len)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: session [-v] [-N PERIOD] [--entry-only] -- CMD [ARGS]\n");
+	fprintf(stderr, "usage: session [-v] [-N PERIOD] [--entry-only] [--no-free] -- CMD [ARGS]\n");
 	return 2;
 }
 
@@ -149,7 +151,7 @@ static int report(const struct session_bpf *skel, unsigned period, int entry_onl
 
 int main(int argc, char **argv)
 {
-	int mfds[FS_MAX_FUNCS * 2], nmfds = 0, entry_only = 0;
+	int mfds[FS_MAX_FUNCS * 2], nmfds = 0, entry_only = 0, no_free = 0;
 	struct session_bpf *skel = NULL;
 	struct fs_plan *plan = NULL;
 	char path[PATH_MAX], err[512] = "";
@@ -163,6 +165,8 @@ int main(int argc, char **argv)
 			break;
 		} else if (!strcmp(argv[i], "--entry-only")) {
 			entry_only = 1;
+		} else if (!strcmp(argv[i], "--no-free")) {
+			no_free = 1;
 		} else if (!strcmp(argv[i], "-N") && i + 1 < argc) {
 			char *end;
 			unsigned long v = strtoul(argv[++i], &end, 10);
@@ -233,7 +237,7 @@ int main(int argc, char **argv)
 	}
 	/* One link per file and program, as the floor: kind 0 the releases (entry),
 	 * kind 1 the allocating functions (session). */
-	for (int kind = 0; kind < 2; kind++) {
+	for (int kind = no_free; kind < 2; kind++) {
 		struct bpf_program *prog = entry_only ? skel->progs.entry_only
 					 : kind == 0 ? skel->progs.session_free : skel->progs.session_alloc;
 
