@@ -8,7 +8,10 @@
  * libbpf 1.1.2 knows neither SEC("uprobe.session") nor these kfuncs: the program is
  * SEC("uprobe") (BPF_PROG_TYPE_KPROBE) and the loader sets its expected attach
  * type to 57 before load; the kfuncs are declared by hand below and resolved by
- * libbpf against the kernel's BTF like any __ksym extern. */
+ * libbpf against the kernel's BTF like any __ksym extern. The verifier wants the
+ * return value provably 0 or 1: return constants (clang 14 compiles
+ * `return !bpf_session_is_return();` to `w0 ^= 1` on an unbounded scalar, which
+ * is refused). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
