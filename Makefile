@@ -216,7 +216,8 @@ bench: deps
 BENCH_OUT   := $(OUTPUT)/bench
 BENCH_BINS  := $(BENCH_OUT)/floor $(BENCH_OUT)/workload $(BENCH_OUT)/workload-cxx-je
 FLOOR_OBJS  := $(BENCH_OUT)/floor.o $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(PURE_SRCS) user/trace/umulti.c)
-.PHONY: bench-build bench-quick
+SESSION_OBJS := $(BENCH_OUT)/session.o $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(PURE_SRCS) user/trace/umulti.c)
+.PHONY: bench-build bench-quick bench-session
 bench-build: fragscope $(BENCH_BINS)
 bench-quick:
 	$(Q)$(MAKE) --no-print-directory bench-build
@@ -236,6 +237,24 @@ $(BENCH_OUT)/floor.o: bench/floor.c $(BENCH_OUT)/floor.skel.h
 $(BENCH_OUT)/floor: $(FLOOR_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+# Spike for issue 14's sampled mode: uprobe sessions at the floor's sites (not in
+# bench-build nor bench-quick; `make bench-session` builds and times it).
+$(BENCH_OUT)/session.bpf.o: bench/session.bpf.c bench/session.h $(OUTPUT)/vmlinux.h | $(BENCH_OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibench -Wall -Werror -c $< -o $@.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o && rm -f $@.tmp.o
+$(BENCH_OUT)/session.skel.h: $(BENCH_OUT)/session.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name session_bpf > $@
+$(BENCH_OUT)/session.o: bench/session.c $(BENCH_OUT)/session.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -I$(BENCH_OUT) -I. -Iuser -c $< -o $@
+$(BENCH_OUT)/session: $(SESSION_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+bench-session: deps
+	$(Q)$(MAKE) --no-print-directory bench-build $(BENCH_OUT)/session
+	$(Q)BENCH_SESSION=1 bench/run.sh
 $(BENCH_OUT)/workload: bench/workload.c bench/workload.h | $(BENCH_OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) -O2 -g $(WARN) -pthread $< -o $@

@@ -11,6 +11,11 @@
 #   FRAGSCOPE=...  the fragscope binary (default ./fragscope)
 #   BENCH_OUT=...  where the report goes (default BENCHMARKS.md)
 #   BENCH_REV=...  how to name the fragscope build in the report (default git describe)
+#   BENCH_SESSION=1  instead of all that, the uprobe-session spike for issue 14's
+#                  sampled mode (bench/session.c, `make bench-session`): bare, floor,
+#                  sessions sampling every call and 1 in 64, entry-only probes,
+#                  1 in 64 without release probes;
+#                  prints a table, leaves BENCHMARKS.md alone (default N 200000)
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +24,7 @@ case $OUTDIR in /*) ;; *) OUTDIR=$ROOT/$OUTDIR ;; esac
 BIN=$OUTDIR/bench
 FRAGSCOPE=${FRAGSCOPE:-$ROOT/fragscope}
 FLOOR=$BIN/floor
+SESSION=$BIN/session
 WL=$BIN/workload
 WLXX=$BIN/workload-cxx-je
 QUICK=${BENCH_QUICK:-0}
@@ -29,6 +35,7 @@ if [ "$QUICK" = 1 ]; then
 	RUNS=1; N=${BENCH_N:-2000}; NBARE=$N; NBT=$N; NHOLD=20000; NTHREADS=20; NCPU=20000; STATS_WL=tight
 else
 	RUNS=${BENCH_RUNS:-5}; N=${BENCH_N:-400000}
+	[ "${BENCH_SESSION:-0}" = 1 ] && N=${BENCH_N:-200000}
 	NBARE=$((N * 10)); NBT=$((N / 8)); NHOLD=1000000; NTHREADS=200; NCPU=$((N * 2)); STATS_WL="tight live cxx"
 	[ "$NBT" -ge 1000 ] || NBT=1000
 fi
@@ -111,6 +118,9 @@ run_one() {
 	case $v in
 	bare) timeout 120 $cmd >"$out" 2>"$err" ;;
 	floor) timeout 120 "$FLOOR" -v -- $cmd >"$out" 2>"$err" ;;
+	s64nf) timeout 120 "$SESSION" -N 64 --no-free -- $cmd >"$out" 2>"$err" ;;
+	s1 | s64) timeout 120 "$SESSION" -N "${v#s}" -- $cmd >"$out" 2>"$err" ;;
+	entry) timeout 120 "$SESSION" --entry-only -- $cmd >"$out" 2>"$err" ;;
 	fragscope) timeout 120 "$FRAGSCOPE" stat -v -- $cmd >"$out" 2>"$err" ;;
 	record) rm -f "$TMP/rec.db"*
 		timeout 120 "$FRAGSCOPE" record -o "$TMP/rec.db" -- $cmd >"$out" 2>"$err" ;;
@@ -150,6 +160,53 @@ run_one() {
 }
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+
+# ------------------------------------------- BENCH_SESSION: the uprobe-session spike
+# Issue 14's sampled mode: does a session whose entry skips the return half cost
+# less than the floor? s1: a session at every allocating site whose return runs on
+# every call (the floor's shape); s64: it runs for 1 call in 64; entry: an empty
+# entry probe on every site, no return at all (the lower bound with a free probe);
+# s64nf: s64 without any probe on the releasing functions. Same sites, same
+# releases (entry probes) as the floor otherwise; interleaved runs, medians.
+if [ "${BENCH_SESSION:-0}" = 1 ]; then
+	[ -x "$SESSION" ] || die "$SESSION missing: run 'make bench-session'"
+	declare -A RES MED
+	SW=(tight mixed live cxx)
+	SV=(bare floor s1 s64 entry s64nf)
+	say "session spike: ${#SW[@]} workloads x ${#SV[@]} variants x $RUNS runs (N=$N), load $LOAD0"
+	for ((r = 1; r <= RUNS; r++)); do
+		for w in "${SW[@]}"; do
+			for v in "${SV[@]}"; do
+				x=$(run_one "$v" "$w")
+				RES[$v.$w]="${RES[$v.$w]:-} $x"
+				if [[ $v == s* ]] && ! grep -q '^SESSION_CHECK ok' "$TMP/err.$v.$w"; then
+					say "FAIL: $v $w: $(grep -E '^SESSION|session:' "$TMP/err.$v.$w" | tr '\n' ' ')"
+					FAILED=1
+				fi
+				[ -n "$x" ] || { say "FAIL: $v $w: $(cat "$TMP/why.$v.$w")"; FAILED=1; }
+			done
+		done
+		say "run $r/$RUNS done"
+	done
+	for w in "${SW[@]}"; do grep -h '^SESSION ' "$TMP/err.s64.$w" | sed "s/^/bench: $w s64: /" >&2; done
+	echo "| workload | bare ns/pair | floor | session N=1 | ratio | session N=64 | ratio | entry-only | ratio | N=64, no free probe | ratio | spread (max-min)/median of floor, s64 |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	for w in "${SW[@]}"; do
+		for v in "${SV[@]}"; do MED[$v.$w]=$(echo "${RES[$v.$w]:-}" | median); done
+		sp() { echo "${RES[$1.$w]:-}" | tr ' ' '\n' | grep -v '^$' | sort -g |
+			awk -v m="${MED[$1.$w]}" '{ a[NR] = $1 } END { if (NR && m > 0) printf "%.0f%%", (a[NR] - a[1]) / m * 100 }'; }
+		awk -v w="$w" -v b="${MED[bare.$w]}" -v f="${MED[floor.$w]}" -v s1="${MED[s1.$w]}" \
+			-v s64="${MED[s64.$w]}" -v e="${MED[entry.$w]}" -v nf="${MED[s64nf.$w]}" \
+			-v spf="$(sp floor)" -v sps="$(sp s64)" 'BEGIN {
+			if (b == "" || f == "" || s1 == "" || s64 == "" || e == "" || nf == "") { printf "| %s | n/a | | | | | | | | | | |\n", w; exit }
+			o = f - b
+			printf "| %s | %.1f | %.0f | %.0f | %.2f | %.0f | %.2f | %.0f | %.2f | %.0f | %.2f | %s, %s |\n", w, b, o,
+				s1 - b, (s1 - b) / o, s64 - b, (s64 - b) / o, e - b, (e - b) / o, nf - b, (nf - b) / o, spf, sps }'
+	done
+	echo
+	echo "Overheads over bare in ns per malloc+free pair; ratios to the floor's overhead. $RUNS interleaved runs, medians, N=$N; $(nproc) CPUs, kernel $(uname -r); load before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)."
+	exit "$FAILED"
+fi
 
 VARIANTS=(bare floor fragscope record top bpftrace heaptrack fs_exact floor_sys fs_systp)
 OPTIONAL="fs_exact floor_sys fs_systp"	# optional modes: timed on OPT_WL only
