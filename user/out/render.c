@@ -70,16 +70,19 @@ void render__json_core(struct json *j, const struct fs_view *v)
 	if (light) {
 		/* no block seen: glibc's heap census (chunk bytes in use), else unknown */
 		const struct fs_light_census *lc = &v->st->lc;
+		const struct fs_memory *lm = &v->st->mem;
 
 		json__obj(j, "live");
 		json__str(j, "count", NULL);
 		if (lc->valid)
 			json__u64(j, "bytes", lc->in_use);
+		else if (lm->je_valid)	/* the allocator's own statistics: allocated (usable) bytes */
+			json__u64(j, "bytes", lm->je_allocated);
 		else
 			json__str(j, "bytes", NULL);
 		json__bool(j, "exact", 0);
-		json__str(j, "source", lc->valid ? "heap_census" : "not_known");
-		json__str(j, "unit", lc->valid ? "chunk_bytes" : NULL);
+		json__str(j, "source", lc->valid ? "heap_census" : lm->je_valid ? "allocator_stats" : "not_known");
+		json__str(j, "unit", lc->valid ? "chunk_bytes" : lm->je_valid ? "usable_bytes" : NULL);
 		json__str(j, "usable_bytes", NULL);
 		json__str(j, "internal_fragmentation_bytes", NULL);
 		json__bool(j, "usable_exact", 0);
@@ -255,15 +258,16 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 
 	json__obj(j, "memory");
 	json__bool(j, "valid", m->valid);
-	if (st->light && !st->lc.valid)
+	if (st->light && !st->lc.valid && !m->je_valid)
 		json__str(j, "live", NULL);
 	else
-		json__u64(j, "live", m->live);
+		json__u64(j, "live", st->light && !st->lc.valid ? m->je_allocated : m->live);
 	if (st->light) {
 		const struct fs_light_census *lc = &st->lc;
 
-		/* light mode: live is glibc's heap census (chunk bytes in use), not counted calls */
-		json__str(j, "live_source", lc->valid ? "heap_census" : "not_known");
+		/* light mode: live is glibc's heap census (chunk bytes in use) or the allocator's
+		 * own statistics (allocated bytes), not counted calls */
+		json__str(j, "live_source", lc->valid ? "heap_census" : m->je_valid ? "allocator_stats" : "not_known");
 		json__bool(j, "live_exact", 0);
 		json__obj(j, "census");
 		json__bool(j, "valid", lc->valid);
@@ -543,6 +547,9 @@ static void text_memory(FILE *f, const struct fs_state *st)
 		if (st->light && st->lc.valid)
 			fprintf(f, "  %12s  live        chunk bytes in use, from the heap census (not exact counts)\n",
 				fmt__bytes(m->live, b1, sizeof(b1)));
+		else if (st->light && m->je_valid)
+			fprintf(f, "  %12s  live        allocated bytes, by the allocator's own statistics (not exact counts)\n",
+				fmt__bytes(m->je_allocated, b1, sizeof(b1)));
 		else if (st->light)
 			fprintf(f, "  %12s  live        not known in light mode (no heap census)\n", "?");
 		else
@@ -565,7 +572,7 @@ static void text_memory(FILE *f, const struct fs_state *st)
 		if (m->held_basis == FS_B_UNKNOWN && m->pre_attach_live)
 			fprintf(f, "  %12s  +live       glibc's mmapped chunks from before attach, still mapped (chunk bytes)\n",
 				fmt__bytes(m->pre_attach_live, b1, sizeof(b1)));
-		if (m->held_basis == FS_B_ALLOC_STATS && m->pre_attach_live)
+		if (m->held_basis == FS_B_ALLOC_STATS && m->pre_attach_live && !st->light)	/* light: it is the live line */
 			fprintf(f, "  %12s  +live       jemalloc's allocated bytes beyond the blocks seen (from before attach; "
 				   "usable bytes)\n", fmt__bytes(m->pre_attach_live, b1, sizeof(b1)));
 		if (m->held_basis == FS_B_UNKNOWN) {

@@ -415,8 +415,9 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 	set_basis(st);
 	if (st->mem.valid)
 		memmodel__finish(&st->mem);
-	if (st->mem.live > st->peak_live)
-		st->peak_live = st->mem.live;
+	/* light mode without a census: live is the allocator's own allocated bytes */
+	if (st->mem.live + (st->light ? st->mem.pre_attach_live : 0) > st->peak_live)
+		st->peak_live = st->mem.live + (st->light ? st->mem.pre_attach_live : 0);
 	if (st->mem.resident > st->peak_resident)
 		st->peak_resident = st->mem.resident;
 	memmodel__diagnose(&st->mem, st->peak_live, st->allocator, &st->settings, &st->diag);
