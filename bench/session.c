@@ -40,45 +40,7 @@
 #include "plan/resolve.h"
 #include "trace/umulti.h"
 
-#define ATTACH_UPROBE_SESSION 57	/* BPF_TRACE_UPROBE_SESSION (include/uapi/linux/bpf.h, 6.13+) */
-#define BPF_LINK_CREATE_CMD 28
-
 extern char **environ;
-
-/* user/trace/umulti.c's layout of union bpf_attr for BPF_LINK_CREATE; the same
- * fields serve uprobe_multi and uprobe sessions (umulti__attach fixes the type). */
-struct link_create_uprobe_multi {
-	uint32_t prog_fd;
-	uint32_t target_fd;
-	uint32_t attach_type;
-	uint32_t flags;
-	uint64_t path;
-	uint64_t offsets;
-	uint64_t ref_ctr_offsets;
-	uint64_t cookies;
-	uint32_t cnt;
-	uint32_t multi_flags;
-	uint32_t pid;
-	uint32_t _pad[9];
-};
-
-static int session_attach(int prog_fd, const char *path, const uint64_t *offsets,
-			  const uint64_t *cookies, int n, pid_t pid)
-{
-	struct link_create_uprobe_multi a;
-	long fd;
-
-	memset(&a, 0, sizeof(a));
-	a.prog_fd = (uint32_t)prog_fd;
-	a.attach_type = ATTACH_UPROBE_SESSION;
-	a.path = (uint64_t)(uintptr_t)path;
-	a.offsets = (uint64_t)(uintptr_t)offsets;
-	a.cookies = (uint64_t)(uintptr_t)cookies;
-	a.cnt = (uint32_t)n;
-	a.pid = (uint32_t)pid;
-	fd = syscall(__NR_bpf, BPF_LINK_CREATE_CMD, &a, sizeof(a));
-	return fd < 0 ? -errno : (int)fd;
-}
 
 static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
@@ -227,7 +189,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	skel->rodata->period = period;
-	bpf_program__set_expected_attach_type(skel->progs.session_alloc, ATTACH_UPROBE_SESSION);
+	bpf_program__set_expected_attach_type(skel->progs.session_alloc, FS_ATTACH_UPROBE_SESSION);
 	bpf_program__set_expected_attach_type(skel->progs.session_free, FS_ATTACH_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(skel->progs.entry_only, FS_ATTACH_UPROBE_MULTI);
 	if (session_bpf__load(skel)) {
@@ -266,7 +228,8 @@ int main(int argc, char **argv)
 			if (entry_only || kind == 0)
 				fd = umulti__attach(bpf_program__fd(prog), plan->probes[k].path, offs, NULL, n, 0, pid);
 			else
-				fd = session_attach(bpf_program__fd(prog), plan->probes[k].path, offs, cookies, n, pid);
+				fd = umulti__attach_as(FS_ATTACH_UPROBE_SESSION, bpf_program__fd(prog), plan->probes[k].path, offs,
+						      cookies, n, 0, pid);
 			if (fd < 0) {
 				fprintf(stderr, "session: attach %sin %s: %s\n",
 					entry_only || kind == 0 ? "" : "a uprobe session (BPF_LINK_CREATE, attach type 57) ",

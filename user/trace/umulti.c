@@ -28,12 +28,18 @@ struct link_create_uprobe_multi {
 int umulti__attach(int prog_fd, const char *path, const uint64_t *offsets, const uint64_t *cookies,
 		   int n, int ret, pid_t pid)
 {
+	return umulti__attach_as(FS_ATTACH_UPROBE_MULTI, prog_fd, path, offsets, cookies, n, ret, pid);
+}
+
+int umulti__attach_as(int attach_type, int prog_fd, const char *path, const uint64_t *offsets,
+		      const uint64_t *cookies, int n, int ret, pid_t pid)
+{
 	struct link_create_uprobe_multi a;
 	long fd;
 
 	memset(&a, 0, sizeof(a));
 	a.prog_fd = (uint32_t)prog_fd;
-	a.attach_type = FS_ATTACH_UPROBE_MULTI;
+	a.attach_type = (uint32_t)attach_type;
 	a.path = (uint64_t)(uintptr_t)path;
 	a.offsets = (uint64_t)(uintptr_t)offsets;
 	a.cookies = (uint64_t)(uintptr_t)cookies;
