@@ -6,7 +6,7 @@ FS="$ROOT/fragscope"
 TOOLS="$ROOT/.output/tools"
 JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 TMP=$(mktemp -d /tmp/fragscope-test.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+[ -n "${KEEP_TMP:-}" ] || trap 'rm -rf "$TMP"' EXIT
 
 # APIs the jemalloc runs may use: glibc's pvalloc/reallocarray are not jemalloc's.
 JE_APIS=malloc,calloc,realloc,posix_memalign,aligned_alloc,memalign,valloc,free_null,fail
@@ -151,7 +151,7 @@ expect_error() {
 }
 
 # fragscope's programs loaded now, by id, with the PIDs holding them.
-our_programs() { bpftool prog show 2>/dev/null | awk '/name (alloc_enter|alloc_exit|free_enter|sys_enter|sys_exit|sysw_enter|sysw_exit|page_fault_user|proc_fork|proc_exec) / { sub(":", "", $1); id = $1 } /pids fragscope\(/ && id { print id; id = "" }' | sort; }
+our_programs() { bpftool prog show 2>/dev/null | awk '/name (alloc_enter|alloc_exit|free_enter|alloc_session|free_sampled|sys_enter|sys_exit|sysw_enter|sysw_exit|page_fault_user|proc_fork|proc_exec) / { sub(":", "", $1); id = $1 } /pids fragscope\(/ && id { print id; id = "" }' | sort; }
 PROGS_BEFORE=$(our_programs)
 
 no_programs_left() {

@@ -21,6 +21,8 @@ run_cmd_case glibc_cmd_perf_event_links "FRAGSCOPE_NO_UPROBE_MULTI=1" -- "$AW" -
 	--tally "$TMP/glibc_cmd_perf_event_links.tally"
 run_cmd_case jemalloc_perf_event_links "FRAGSCOPE_NO_UPROBE_MULTI=1 LD_PRELOAD=$JEMALLOC" -- "$TOOLS/allocwork-cxx" __ROUNDS__ 1 5 \
 	"$TMP/jemalloc_perf_event_links.tally"
+run_cmd_case glibc_realloc_edges "" -- "$AW" --api realloc_edge,malloc,calloc --threads 2 --rounds __ROUNDS__ --keep 5 \
+	--tally "$TMP/glibc_realloc_edges.tally"
 run_cmd_case glibc_8threads "" -- "$AW" --threads 8 --rounds __ROUNDS__ --keep 32 --big --tally "$TMP/glibc_8threads.tally"
 # the object for kernels without bpf_preempt_disable (atomic adds), alone and with
 # perf-event links, as a kernel before 6.6 would get both

@@ -9,7 +9,6 @@ RW=$TOOLS/rpcwork
 
 # --- refused before anything starts ------------------------------------------------
 expect_error light_mode_bogus 2 'mode bogus' "$FS" stat --mode bogus -p 1
-expect_error light_mode_sampled_not_yet 2 'mode sampled' "$FS" stat --mode sampled -p 1
 expect_error light_mode_record_refused 2 'mode light' "$FS" record --mode light -o "$TMP/x.db" -p 1
 
 # the BPF links a process holds (its fds' fdinfo: link_type, prog_id), as one line

@@ -138,8 +138,8 @@ int cmd_record(int argc, char **argv)
 	}
 	if (traced__check_target("record", pid != 0, optind < argc))
 		return EXIT_USAGE;
-	if (topts.light) {	/* a session's columns are counts: not recorded without them yet */
-		fs_err("--mode light: not available for record yet (use stat or top)");
+	if (topts.light || topts.sampled) {	/* a session's columns are counts: not recorded without them yet */
+		fs_err("--mode %s: not available for record yet (use stat or top)", topts.light ? "light" : "sampled");
 		return EXIT_USAGE;
 	}
 	if (traced__can_trace())

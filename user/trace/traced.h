@@ -20,6 +20,10 @@ struct fs_trace_opts {
 				 * (struct fs_family); else they are only counted */
 	int light;		/* --mode light: no probe on the allocator's functions (no call
 				 * counted); memory syscalls, faults, /proc and glibc's heap census */
+	int sampled;		/* --mode sampled: light's figures, plus every call counted at its
+				 * entry and a live-heap profile from 1 block in ~sample_bytes */
+	uint64_t sample_seed;	/* --sample-seed: reproducible sampling (0: random) */
+	double window_on_s, window_period_s;	/* --window ON/PERIOD (sampled mode; 0: always) */
 };
 
 #define FS_LIFETIME_SHIFT 4	/* by default 1 block in 16 has its lifetime timed */
@@ -38,7 +42,9 @@ struct fs_traced;
 	{ "sys-tracepoints", no_argument, 0, 'L' }, \
 	{ "exact-lifetimes", no_argument, 0, 'L' }, \
 	{ "no-ask", no_argument, 0, 'L' }, \
-	{ "mode", required_argument, 0, 'L' }
+	{ "mode", required_argument, 0, 'L' }, \
+	{ "sample-seed", required_argument, 0, 'L' }, \
+	{ "window", required_argument, 0, 'L' }
 #define FS_TRACE_OPTS_HELP \
 	"      --mode MODE       exact (default): every allocator call counted, about\n" \
 	"                        1 us per malloc+free in the target (a debugging run,\n" \
@@ -47,9 +53,20 @@ struct fs_traced;
 	"                        memory syscalls and releases, page faults, the\n" \
 	"                        waterfall, arenas, and (glibc) live bytes from a heap\n" \
 	"                        census (at most 1% of the time between its first and\n" \
-	"                        last walk); calls are not counted\n" \
+	"                        last walk); calls are not counted; sampled (stat,\n" \
+	"                        top, Linux 6.13+): light's figures, plus every call\n" \
+	"                        counted (one trap each, no return probe) and live\n" \
+	"                        bytes by site estimated from about one block per\n" \
+	"                        --sample-bytes, with their standard error\n" \
 	"      --sample-bytes N  sample the stack of about one allocation per N bytes\n" \
-	"                        (default 524288; 0 off): allocation sites, estimated\n" \
+	"                        (default 524288; 0 off; 1 every allocation): sites,\n" \
+	"                        estimated\n" \
+	"      --window ON/PERIOD  sampled mode: attach the allocation probes ON seconds\n" \
+	"                        of every PERIOD (e.g. 1/4), for a lower cost; counts\n" \
+	"                        and live bytes are then scaled by the time watched and\n" \
+	"                        marked estimated; releases stay watched all the time\n" \
+	"      --sample-seed N   sampled mode: draw the intervals from N (every thread\n" \
+	"                        alike), so a run repeats its samples; default random\n" \
 	"      --census          with -p, glibc: count the heap's blocks in use before\n" \
 	"                        attaching (as fragscope snapshot), so live figures\n" \
 	"                        include what predates the probes (in chunk bytes)\n" \
