@@ -642,6 +642,15 @@ TEST(session_light_mode)
 	free(buf);
 
 	f = open_memstream(&buf, &len);
+	ASSERT_OK(report__html(f, d, "test"), "html");
+	fclose(f);
+	ASSERT_HAS_STR(buf, "light: calls not counted, live bytes estimated", "html: the mode");
+	ASSERT_HAS_STR(buf, "<tr><th>live ~</th><td class=\"n\">29.3 KiB</td>", "html: live from the census");
+	ASSERT_HAS_STR(buf, "allocation and free rates: not counted in light mode", "html: no rate chart");
+	ASSERT_TRUE(!strstr(buf, "<th>allocations</th>"), "html: no zero count");
+	free(buf);
+
+	f = open_memstream(&buf, &len);
 	ASSERT_OK(report__csv(f, d, "counters"), "csv counters");
 	fclose(f);
 	ASSERT_HAS_STR(buf, "\n3,2.000,,,", "csv: absent columns empty, not 0");
