@@ -42,12 +42,13 @@ struct fs_traced;
 #define FS_TRACE_OPTS_HELP \
 	"      --mode MODE       exact (default): every allocator call counted, about\n" \
 	"                        1 us per malloc+free in the target (a debugging run,\n" \
-	"                        a test, a canary); light (stat, top): no probe on the\n" \
-	"                        allocator's functions, for a busy production service:\n" \
-	"                        memory syscalls and releases, page faults, the\n" \
-	"                        waterfall, arenas, and (glibc) live bytes from a heap\n" \
-	"                        census (at most 1% of the time between its first and\n" \
-	"                        last walk); calls are not counted\n" \
+	"                        a test, a canary); light (stat, top, record): no\n" \
+	"                        probe on the allocator's functions, for a busy\n" \
+	"                        production service: memory syscalls and releases,\n" \
+	"                        page faults, the waterfall, arenas, and (glibc) live\n" \
+	"                        bytes from a heap census (at most 1% of the time\n" \
+	"                        between its first and last walk); calls are not\n" \
+	"                        counted\n" \
 	"      --sample-bytes N  sample the stack of about one allocation per N bytes\n" \
 	"                        (default 524288; 0 off): allocation sites, estimated\n" \
 	"      --census          with -p, glibc: count the heap's blocks in use before\n" \
