@@ -38,7 +38,8 @@ record_light() {
 	if [ "$(jget "$lj" .mode)" = light ] && [ "$(jget "$lj" .session.meta.mode)" = light ] &&
 		[ "$(jget "$lj" .live.source)" = heap_census ] && [ "$(jget "$lj" .live.unit)" = chunk_bytes ] &&
 		[ "$(jget "$lj" '.series[-1].live_est')" = "$live" ] && [ "$(jget "$lj" '.series[-1].live_source')" = 1 ] &&
-		[ "$(jget "$lj" .peak.live_est.source)" = heap_census ] && [ $d -ge 0 ] && [ $d -le 16384 ]; then
+		[ "$(jget "$lj" .peak.live_est.source)" = heap_census ] && [ $d -ge 0 ] && [ $d -le 16384 ] &&
+		[ "$(sqlite3 "$TMP/rl.db" 'PRAGMA user_version')" = 2 ]; then
 		pass light_record_live_from_census
 	else
 		fail light_record_live_from_census "mode $(jget "$lj" .mode) live $live ($(jget "$lj" .live.source)), series live_est $(jget "$lj" '.series[-1].live_est'), workload chunks $chunks (diff $d)"

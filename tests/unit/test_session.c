@@ -603,6 +603,7 @@ TEST(session_light_mode)
 	end = last_row(d);
 	ASSERT_EQ(d->mode, FS_MODE_LIGHT, "mode read back");
 	ASSERT_STREQ(session__meta(d, "mode", ""), "light", "meta mode");
+	ASSERT_STREQ(session__meta(d, "schema", ""), "2", "schema 2: an older reader refuses it");
 	for (const char *const *c = (const char *const[]){ "allocs", "frees", "live_count", "live_bytes", "live",
 							    "allocs_per_s", "peak_live", "malloc_trim_calls",
 							    "src_malloc_trim_calls", "untracked", NULL }; *c; c++)
@@ -737,8 +738,10 @@ TEST(session_mode_old_and_unknown)
 	    !ASSERT_OK(sql(path, "DELETE FROM meta WHERE key = 'mode'"), "as an older fragscope wrote it"))
 		goto cleanup;
 	d = session__load(path, err, sizeof(err));
-	if (ASSERT_OK_PTR(d, err))
+	if (ASSERT_OK_PTR(d, err)) {
 		ASSERT_EQ(d->mode, FS_MODE_EXACT, "no mode: exact");
+		ASSERT_STREQ(session__meta(d, "schema", ""), "1", "an exact session stays schema 1");
+	}
 	session__data_free(d);
 	d = NULL;
 	if (!ASSERT_OK(sql(path, "INSERT INTO meta VALUES('mode', 'telepathic')"), "a future mode"))

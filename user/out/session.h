@@ -9,7 +9,11 @@
 #include "model/metric.h"
 #include "out/render.h"
 
-#define SESSION_SCHEMA 1		/* PRAGMA user_version */
+/* PRAGMA user_version: 1 for an exact session (readable by every fragscope that
+ * reads sessions); 2 for a session of another mode, whose table has no column for
+ * the figures that mode lacks: a reader of schema 1 only would print those as 0 */
+#define SESSION_SCHEMA 2
+#define SESSION_SCHEMA_EXACT 1
 #define SESSION_APP_ID 0x46536370	/* PRAGMA application_id: "FScp" */
 
 struct session;

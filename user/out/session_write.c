@@ -174,7 +174,7 @@ struct session *session__create_mode(const char *path, int mode, char *err, size
 	sqlite3_busy_timeout(s->db, 2000);
 	create = session__snap_sql(0, s->absent);
 	snprintf(pragmas, sizeof(pragmas), "PRAGMA application_id = %d; PRAGMA user_version = %d;",
-		 SESSION_APP_ID, SESSION_SCHEMA);
+		 SESSION_APP_ID, mode == FS_MODE_EXACT ? SESSION_SCHEMA_EXACT : SESSION_SCHEMA);
 	/* The schema goes into the main file before WAL starts: a session killed at any
 	 * point after this is recognisable from its own header. */
 	if (!create || exec(s, "PRAGMA page_size = 4096; BEGIN") || exec(s, schema_sql) || exec(s, create) ||
@@ -191,7 +191,8 @@ struct session *session__create_mode(const char *path, int mode, char *err, size
 		if (stmt_sql[i] && sqlite3_prepare_v2(s->db, stmt_sql[i], -1, &s->st[i], NULL) != SQLITE_OK)
 			goto prep_fail;
 	free(create);
-	if (session__set_meta(s, "format", "fragscope-session") || session__set_meta(s, "schema", "1") ||
+	if (session__set_meta(s, "format", "fragscope-session") ||
+	    session__set_meta(s, "schema", mode == FS_MODE_EXACT ? "1" : "2") ||
 	    session__set_meta(s, "mode", fs_mode_names[mode])) {
 		snprintf(err, errlen, "%s: %s", path, s->err);
 		session__close(s);
