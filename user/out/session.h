@@ -20,7 +20,7 @@ struct session;
 
 /* ---- writing ---- */
 
-/* Creates path (which must not exist) mode 0600, WAL, schema v1, for a run in
+/* Creates path (which must not exist) mode 0600, WAL, schema v1 (exact; v2 otherwise), for a run in
  * mode (enum fs_mode, model/metric.h: meta "mode"; the snapshots table has a
  * column only for the figures that mode has). NULL with the cause in err. */
 struct session *session__create_mode(const char *path, int mode, char *err, size_t errlen);

@@ -1,4 +1,4 @@
-/* session_write.c - the writer `record` appends to: schema v1, one transaction
+/* session_write.c - the writer `record` appends to: schema v1 (exact) or v2 (light), one transaction
  * per snapshot, WAL, so a killed recorder loses at most the interval in progress. */
 #include <errno.h>
 #include <fcntl.h>
