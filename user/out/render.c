@@ -356,6 +356,13 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		json__u64(j, "free", lc->free);
 		json__u64(j, "free_resident", lc->free_resident);
 		json__u64(j, "mmapped_bytes", lc->mmapped_bytes);
+		if (lc->mm_known) {	/* glibc's own count, less what the walk found: not in in_use */
+			json__u64(j, "mmapped_unaccounted_chunks", lc->mm_unaccounted_chunks);
+			json__u64(j, "mmapped_unaccounted_bytes", lc->mm_unaccounted_bytes);
+		} else {
+			json__str(j, "mmapped_unaccounted_chunks", NULL);
+			json__str(j, "mmapped_unaccounted_bytes", NULL);
+		}
 		json__bool(j, "approximate", lc->approximate);
 		json__dbl(j, "age_s", lc->valid && st->snap.mono_ns > lc->end_ns ? (double)(st->snap.mono_ns - lc->end_ns) / 1e9 : 0);
 		json__dbl(j, "walk_ms", (double)lc->walk_ns / 1e6);
@@ -938,6 +945,10 @@ static void light_text(FILE *f, const struct fs_view *v)
 			fmt__num(lc->chunks, b2, sizeof(b2)),
 			v->st->snap.mono_ns > lc->end_ns ? (double)(v->st->snap.mono_ns - lc->end_ns) / 1e9 : 0.0,
 			lc->approximate ? "; approximate: the heap changed during the walk" : "");
+	if (lc->valid && (lc->mm_unaccounted_chunks || lc->mm_unaccounted_bytes))
+		fprintf(f, " %18s  %-22s %s in %s mmapped chunks glibc counts were not found: not in live\n", "",
+			"unaccounted", fmt__bytes(lc->mm_unaccounted_bytes, b1, sizeof(b1)),
+			fmt__num(lc->mm_unaccounted_chunks, b2, sizeof(b2)));
 	else
 		fprintf(f, " %18s  %-22s %s\n", "?", "live", v->st->allocator && v->st->allocator->heap_walk
 			? "not known: no heap census completed" : "not known in light mode (no heap census for this allocator)");

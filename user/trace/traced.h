@@ -48,16 +48,17 @@ struct fs_traced;
 #define FS_TRACE_OPTS_HELP \
 	"      --mode MODE       exact (default): every allocator call counted, about\n" \
 	"                        1 us per malloc+free in the target (a debugging run,\n" \
-	"                        a test, a canary); light (stat, top): no probe on the\n" \
-	"                        allocator's functions, for a busy production service:\n" \
-	"                        memory syscalls and releases, page faults, the\n" \
-	"                        waterfall, arenas, and (glibc) live bytes from a heap\n" \
-	"                        census (at most 1% of the time between its first and\n" \
-	"                        last walk); calls are not counted; sampled (stat,\n" \
-	"                        top, Linux 6.13+): light's figures, plus every call\n" \
-	"                        counted (one trap each, no return probe) and live\n" \
-	"                        bytes by site estimated from about one block per\n" \
-	"                        --sample-bytes, with their standard error\n" \
+	"                        a test, a canary); light (stat, top, record): no\n" \
+	"                        probe on the allocator's functions, for a busy\n" \
+	"                        production service: memory syscalls and releases,\n" \
+	"                        page faults, the waterfall, arenas, and (glibc) live\n" \
+	"                        bytes from a heap census (at most 1% of the time\n" \
+	"                        between its first and last walk); calls are not\n" \
+	"                        counted; sampled (stat, top; Linux 6.13+): light's\n" \
+	"                        figures, plus every call counted (one trap each, no\n" \
+	"                        return probe) and live bytes by site estimated from\n" \
+	"                        about one block per --sample-bytes, with their\n" \
+	"                        standard error\n" \
 	"      --sample-bytes N  sample the stack of about one allocation per N bytes\n" \
 	"                        (default 524288; 0 off; 1 every allocation): sites,\n" \
 	"                        estimated\n" \
