@@ -125,6 +125,7 @@ struct tstate {
 	 * most calls, so nesting is told by the frame and the caller's address) */
 	__u64 sm_sp, sm_ret;	/* its stack pointer and return address at entry */
 	__u64 sm_lo, sm_len;	/* its function's body, run-time addresses */
+	__u64 sm_lo2, sm_len2, sm_lo3, sm_len3;	/* the last two functions nested calls went through */
 	__u32 sm_func;
 	__u32 sm_sampled;	/* the call in progress was sampled: its return records the block */
 	__u64 sm_rng;		/* --sample-seed: the thread's xorshift state (0: not seeded yet) */
@@ -763,18 +764,25 @@ int BPF_KRETPROBE(alloc_exit)
 
 /* Only for releases of unknown blocks: is this the allocator's own internal call
  * (a direct call site found in its code), not a release by the program? */
-static __always_inline int called_from_allocator(struct pt_regs *ctx, __u32 func, __u64 sp)
+/* The same, given the return address (sampled mode has read it already). */
+static __always_inline int internal_return(struct pt_regs *ctx, struct fs_func_info *fi, __u64 ret)
 {
-	struct fs_func_info *fi = bpf_map_lookup_elem(&func_infos, &func);
-	__u64 ret = 0, at;
+	__u64 at = ret - (PT_REGS_IP(ctx) - fi->probe_vaddr);	/* runtime -> object address */
 
-	if (!fi || !fi->internal_ret[0] || bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
-		return 0;
-	at = ret - (PT_REGS_IP(ctx) - fi->probe_vaddr);	/* runtime -> object address */
 	for (int i = 0; i < FS_INTERNAL_CALLERS; i++)
 		if (fi->internal_ret[i] && at == fi->internal_ret[i])
 			return 1;
 	return 0;
+}
+
+static __always_inline int called_from_allocator(struct pt_regs *ctx, __u32 func, __u64 sp)
+{
+	struct fs_func_info *fi = bpf_map_lookup_elem(&func_infos, &func);
+	__u64 ret = 0;
+
+	if (!fi || !fi->internal_ret[0] || bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
+		return 0;
+	return internal_return(ctx, fi, ret);
 }
 
 static __always_inline void free_enter_body(struct pt_regs *ctx)
@@ -932,18 +940,27 @@ static __always_inline void sm_count(struct counters *c, const struct fs_sampled
 
 /* Where return probes send returns in this process (its uprobes area's first
  * slot), 0 before any. */
+__u64 tramp_addr;	/* learnt once: the area never moves while the process lives */
+
 static __always_inline __u64 uretprobe_tramp(void)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct xol_area *xa = BPF_CORE_READ(task, mm, uprobes_state.xol_area);
+	struct task_struct *task;
+	struct xol_area *xa;
 
-	return xa ? BPF_CORE_READ(xa, vaddr) : 0;
+	if (tramp_addr)
+		return tramp_addr;
+	task = bpf_get_current_task_btf();
+	xa = BPF_CORE_READ(task, mm, uprobes_state.xol_area);
+	if (xa)
+		tramp_addr = BPF_CORE_READ(xa, vaddr);
+	return tramp_addr;
 }
 
 /* Whether this entry is part of the last counted call on the thread (else it
  * becomes that call). The return address is at [sp]: probes sit before any
  * instruction that moves rsp (plan/insn). */
-static __always_inline int sm_nested(struct pt_regs *ctx, struct tstate *t, __u32 func, __u64 sp)
+static __always_inline int sm_nested(struct pt_regs *ctx, struct tstate *t, __u32 func, __u64 sp,
+				     __u64 *retp)
 {
 	struct fs_func_info *fi;
 	__u64 ret = 0;
@@ -958,18 +975,29 @@ static __always_inline int sm_nested(struct pt_regs *ctx, struct tstate *t, __u3
 	}
 	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
 		ret = 0;
-	if (t->sm_sp && sp == t->sm_sp && func != t->sm_func && (ret == t->sm_ret || ret == uretprobe_tramp()))
-		return 1;	/* a tail jump: operator delete -> free, realloc(NULL, n) -> malloc
-			 * (the frame's return address may be the return-probe trampoline by
-			 * now: another tool's return probe on the first function) */
-	if (ret - t->sm_lo < t->sm_len)
-		return 1;	/* called from inside it: realloc(p, 0) -> free, operator new -> malloc */
+	*retp = ret;
+	fi = bpf_map_lookup_elem(&func_infos, &func);
+	if ((t->sm_sp && sp == t->sm_sp && func != t->sm_func && (ret == t->sm_ret || ret == uretprobe_tramp())) ||
+	    ret - t->sm_lo < t->sm_len || ret - t->sm_lo2 < t->sm_len2 || ret - t->sm_lo3 < t->sm_len3) {
+		/* A tail jump from the call (same frame and return address, another
+		 * function: operator delete -> free, realloc(NULL, n) -> malloc; the
+		 * return address may be the return-probe trampoline by now, when another
+		 * tool's return probe took it), or a call from inside its function or one
+		 * of the last two it went through (realloc(p, 0) -> free; chains such as
+		 * reallocarray -> reallocn -> realloc -> free). The functions passed
+		 * through are kept, for the next link of a chain. */
+		t->sm_lo2 = t->sm_lo3;
+		t->sm_len2 = t->sm_len3;
+		t->sm_lo3 = fi && fi->func_len ? PT_REGS_IP(ctx) - fi->probe_vaddr + fi->func_lo : 0;
+		t->sm_len3 = fi ? fi->func_len : 0;
+		return 1;
+	}
 	t->sm_sp = sp;
 	t->sm_ret = ret;
 	t->sm_func = func;
 	t->sm_lo = 0;
 	t->sm_len = 0;
-	fi = bpf_map_lookup_elem(&func_infos, &func);
+	t->sm_lo2 = t->sm_len2 = t->sm_lo3 = t->sm_len3 = 0;
 	if (fi && fi->func_len) {
 		t->sm_lo = PT_REGS_IP(ctx) - fi->probe_vaddr + fi->func_lo;
 		t->sm_len = fi->func_len;
@@ -980,7 +1008,7 @@ static __always_inline int sm_nested(struct pt_regs *ctx, struct tstate *t, __u3
 /* 1: run the return half. */
 static __always_inline int sm_enter(struct pt_regs *ctx)
 {
-	__u64 cookie, sp = PT_REGS_SP(ctx), size = 0, arg = 0;
+	__u64 cookie, sp = PT_REGS_SP(ctx), size = 0, arg = 0, ret;
 	struct fs_func_stat *fs;
 	struct fs_sampled *old;
 	struct counters *c;
@@ -998,7 +1026,7 @@ static __always_inline int sm_enter(struct pt_regs *ctx)
 	if (!t || !c || !fs)
 		return 0;
 	learn_alloc_text(ctx, func);
-	if (sm_nested(ctx, t, func, sp)) {
+	if (sm_nested(ctx, t, func, sp, &ret)) {
 		ADD(c->c[FS_C_NESTED], 1);
 		return 0;
 	}
@@ -1168,8 +1196,9 @@ int alloc_session(struct pt_regs *ctx)
 
 static __always_inline void sm_free_body(struct pt_regs *ctx)
 {
-	__u64 ptr = PT_REGS_PARM1(ctx), sp = PT_REGS_SP(ctx);
+	__u64 ptr = PT_REGS_PARM1(ctx), sp = PT_REGS_SP(ctx), ret = 0;
 	__u32 func = FS_COOKIE_FUNC(bpf_get_attach_cookie(ctx));
+	struct fs_func_info *fi;
 	struct fs_func_stat *fs;
 	struct fs_sampled *b, copy;
 	struct counters *c;
@@ -1181,7 +1210,7 @@ static __always_inline void sm_free_body(struct pt_regs *ctx)
 	fs = bpf_map_lookup_elem(&funcs, &func);
 	if (!t || !c || !fs)
 		return;
-	if (sm_nested(ctx, t, func, sp)) {
+	if (sm_nested(ctx, t, func, sp, &ret)) {
 		ADD(c->c[FS_C_NESTED], 1);
 		return;
 	}
@@ -1197,7 +1226,8 @@ static __always_inline void sm_free_body(struct pt_regs *ctx)
 			ADD(c->c[FS_C_SM_RELEASED], 1);
 			sm_count(c, &copy, -1);
 		}
-	} else if (called_from_allocator(ctx, func, sp)) {
+	} else if ((fi = bpf_map_lookup_elem(&func_infos, &func)) && fi->internal_ret[0] &&
+		   internal_return(ctx, fi, ret)) {
 		ADD(c->c[FS_C_FREES_INTERNAL], 1);
 		return;
 	}
