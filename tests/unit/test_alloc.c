@@ -37,8 +37,9 @@ TEST(alloc_registry)
 	ASSERT_TRUE(fs_alloc_unknown.api[0].fns != NULL, "the fallback probes the standard API");
 	ASSERT_STREQ(alloc__by_id(FS_ALLOC_GLIBC)->name, "glibc", "glibc");
 	ASSERT_STREQ(alloc__by_id(FS_ALLOC_JEMALLOC)->name, "jemalloc", "jemalloc");
-	ASSERT_TRUE(alloc__by_id(FS_ALLOC_TCMALLOC)->refused != NULL, "tcmalloc refused");
-	ASSERT_TRUE(alloc__by_id(FS_ALLOC_MIMALLOC)->refused != NULL, "mimalloc refused");
+	ASSERT_TRUE(alloc__by_id(FS_ALLOC_TCMALLOC)->refused == NULL, "tcmalloc traced");
+	ASSERT_TRUE(alloc__by_id(FS_ALLOC_MIMALLOC)->refused == NULL, "mimalloc traced");
+	ASSERT_TRUE(alloc__by_id(FS_ALLOC_HOARD)->refused != NULL, "Hoard refused");
 	ASSERT_STREQ(alloc__by_id(FS_ALLOC_JEMALLOC)->variants[1].value, "background_thread:true,dirty_decay_ms:1000",
 		     "jemalloc-bg's MALLOC_CONF");
 	ASSERT_STREQ(alloc__by_id(FS_ALLOC_GLIBC)->variants[1].var, "MALLOC_ARENA_MAX", "glibc-arena2's variable");
@@ -128,6 +129,9 @@ TEST(alloc_identify)
 	a = identify(FIXTURES "/libfaketcmalloc.so", pre, sizeof(pre));
 	if (ASSERT_OK_PTR(a, "libfaketcmalloc"))
 		ASSERT_EQ(a->id, FS_ALLOC_TCMALLOC, "tc_malloc is tcmalloc");
+	a = identify(FIXTURES "/libfakehoard.so", pre, sizeof(pre));
+	if (ASSERT_OK_PTR(a, "libfakehoard"))
+		ASSERT_EQ(a->id, FS_ALLOC_HOARD, "xxmalloc and xxfree are Hoard's");
 	a = identify(FIXTURES "/libfakemalloc.so", pre, sizeof(pre));
 	if (ASSERT_OK_PTR(a, "libfakemalloc"))
 		ASSERT_TRUE(a == &fs_alloc_unknown, "a plain malloc is unknown");

@@ -8,7 +8,8 @@
 #include "util/fmt.h"
 #include "alloc/alloc.h"
 
-extern const struct fs_allocator fs_alloc_glibc, fs_alloc_jemalloc, fs_alloc_tcmalloc, fs_alloc_mimalloc;
+extern const struct fs_allocator fs_alloc_glibc, fs_alloc_jemalloc, fs_alloc_tcmalloc, fs_alloc_mimalloc,
+	fs_alloc_hoard;
 
 /* One line per backend, in enum order (compare's default variants follow it). */
 const struct fs_allocator *const fs_allocators[] = {
@@ -16,6 +17,7 @@ const struct fs_allocator *const fs_allocators[] = {
 	&fs_alloc_jemalloc,
 	&fs_alloc_tcmalloc,
 	&fs_alloc_mimalloc,
+	&fs_alloc_hoard,
 	NULL,
 };
 
