@@ -74,4 +74,81 @@ attach_case tc_attach "LD_PRELOAD=$TC" "$AW" --api $TC_APIS --threads 4 --rounds
 attach_case mi_attach "" "$TOOLS/allocwork-mi" --threads 4 --rounds $ROUNDS --keep 10 --pre 20
 unset USABLE_UNKNOWN
 
+# --- releases in the ledger, by source, against the workload's own RssAnon -------
+# release_case NAME ENVSPEC SOURCE PHASE WORKLOAD...: the workload frees 64 MiB of
+# 1 MiB blocks, then forces its allocator's release; PHASE "free" compares
+# fragscope's resident bytes released by SOURCE with RssAnon's fall across the frees,
+# "forced" with its fall across the forcing call, within 10%.
+release_case() {
+	local name=$1 envspec=$2 src=$3 phase=$4 rel="$TMP/$1.rel" out="$TMP/$1.json" want got rc; shift 4
+	env $envspec timeout 60 "$FS" stat -j -o "$out" -- "$@" 0 1 0 "$TMP/$name.tally" --release 64 "$rel" \
+		> /dev/null 2> "$TMP/$name.err"
+	rc=$?
+	[ $rc = 0 ] || { fail "$name" "exited $rc: $(tail -1 "$TMP/$name.err")"; return; }
+	if [ "$phase" = free ]; then want=$(jq '.rss_full - .rss_before_release' "$rel")
+	else want=$(jq '.rss_before_release - .rss_after_release' "$rel"); fi
+	got=$(jq ".releases.by_source.$src.resident_bytes" "$out")
+	if [ "$want" -ge $((32 << 20)) ] && within "$got" "$want" 10; then pass "$name"
+	else fail "$name" "$src released $got, RssAnon fell by $want: $(jq -c '.releases.by_source' "$out")"; fi
+}
+# tcmalloc: with TCMALLOC_RELEASE_RATE=0 its page heap never releases on its own;
+# MallocExtension_ReleaseFreeMemory() gives back the free spans
+release_case tc_release_forced "TCMALLOC_RELEASE_RATE=0 LD_PRELOAD=$TC" malloc_trim forced "$TOOLS/tcmiwork" tc
+if [ "$(jq '.releases.by_source.other.calls' "$TMP/tc_release_forced.json")" = 0 ]; then pass tc_release_rate0_none_on_its_own
+else fail tc_release_rate0_none_on_its_own "$(jq -c '.releases.by_source.other' "$TMP/tc_release_forced.json")"; fi
+# ... and with TCMALLOC_AGGRESSIVE_DECOMMIT every freed span goes back at once (the full library)
+release_case tc_release_aggressive "TCMALLOC_AGGRESSIVE_DECOMMIT=t LD_PRELOAD=$TCFULL" other free "$TOOLS/tcmiwork" tc
+# mimalloc: mi_collect(true) (the linked build), and its own decommit with no delay
+release_case mi_release_collect "" malloc_trim forced "$TOOLS/tcmiwork-mi" mi
+release_case mi_release_decommit "MIMALLOC_DECOMMIT_DELAY=0 LD_PRELOAD=$MI" other free "$TOOLS/tcmiwork" mi
+
+# --- what each holds at idle, and the remedy that names its own knob -------------
+# diag_case NAME LIB REMEDY SETTING: rpcwork's load, then idle threads; the diagnosis
+# is retention, its remedy that allocator's variable, with a figure, and the
+# paragraph names the setting in force
+diag_case() {
+	local name=$1 lib=$2 remedy=$3 setting=$4 out="$TMP/$1.json" got
+	env LD_PRELOAD="$lib" timeout 60 "$FS" stat -j -d 3 -o "$out" -- "$TOOLS/rpcwork" --threads 4 --requests 2000 \
+		--burst 128 --hold --log /dev/null > /dev/null 2> "$TMP/$name.err"
+	got=$(jq -c '.diagnosis | [.kind, .remedy, (.expected_release > 0)]' "$out" 2>&1)
+	if [ "$got" = "[\"retention\",\"$remedy\",true]" ] && jq -e --arg s "$setting" '.diagnosis.text | contains($s)' "$out" > /dev/null
+	then pass "$name"
+	else fail "$name" "[kind, remedy, figure] = $got: $(jq -r .diagnosis.text "$out" 2>&1 | head -c 300)"; fi
+}
+diag_case tc_diagnosis "$TC" TCMALLOC_AGGRESSIVE_DECOMMIT "TCMALLOC_RELEASE_RATE=1"
+diag_case mi_diagnosis "$MI" MIMALLOC_DECOMMIT_DELAY "(MIMALLOC_DECOMMIT_DELAY)"
+
+# --- snapshot: no probes; what can be said plainly (mappings, residency, settings) --
+rm -f "$TMP/sn.tally"
+env TCMALLOC_RELEASE_RATE=5 LD_PRELOAD="$TC" "$AW" --api malloc --rounds 2000 --keep 4 --hold --tally "$TMP/sn.tally" &
+if wait_for "[ -s '$TMP/sn.tally' ]"; then
+	spid=$(jq .pid "$TMP/sn.tally")
+	"$FS" snapshot -p "$spid" > "$TMP/sn.txt" 2> "$TMP/sn.err"
+	"$FS" snapshot -j -p "$spid" > "$TMP/sn.json" 2>> "$TMP/sn.err"
+	kill -USR2 "$spid"
+	got=$(jq -c '[.allocator.name // .allocator, .settings.TCMALLOC, .diagnosis.kind]' "$TMP/sn.json" 2>&1)
+	if grep -q 'settings: TCMALLOC_RELEASE_RATE=5, ' "$TMP/sn.txt" && grep -q 'tcmalloc allocator in' "$TMP/sn.txt" &&
+		[ "$(jq -r .settings.TCMALLOC "$TMP/sn.json")" = TCMALLOC_RELEASE_RATE=5 ] &&
+		jq -e '.diagnosis.text | contains("only from inside the process")' "$TMP/sn.json" > /dev/null; then
+		pass tc_snapshot
+	else
+		fail tc_snapshot "$got; $(grep settings "$TMP/sn.txt")"
+	fi
+else
+	fail tc_snapshot "workload never wrote its tally"
+fi
+wait 2>/dev/null
+
+# --- compare: their variants, found through the library search; the verdict on the
+# bundled workload is the same in two runs
+for run in 1 2; do
+	"$FS" compare --json --variants tcmalloc,mimalloc-d0 --idle 1 -o "$TMP/cmp$run" -- "$TOOLS/rpcwork" --threads 4 \
+		--requests 2000 --burst 128 --hold --log /dev/null > "$TMP/cmp$run.json" 2> "$TMP/cmp$run.err"
+done
+v1=$(jq -r '.verdict | split(" ")[0]' "$TMP/cmp1.json" 2>&1)
+v2=$(jq -r '.verdict | split(" ")[0]' "$TMP/cmp2.json" 2>&1)
+ran=$(jq -c '[.variants[] | [.name, .ran, .settings]]' "$TMP/cmp1.json" 2>&1)
+if [ "$v1" = mimalloc-d0 ] && [ "$v2" = "$v1" ]; then pass compare_tcmi_verdict_stable
+else fail compare_tcmi_verdict_stable "$v1 / $v2: $(jq -r .verdict "$TMP/cmp1.json") / $(jq -r .verdict "$TMP/cmp2.json") $ran"; fi
+
 no_programs_left tcmi_no_programs_left

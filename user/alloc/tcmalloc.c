@@ -4,6 +4,7 @@
  * memory back, its environment settings, its part of the diagnosis, and compare's
  * tcmalloc variants. */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alloc/alloc.h"
@@ -41,9 +42,92 @@ static const struct fs_api_part api[] = {
 	{ 0 },
 };
 
+#define TC_THREAD_CACHE_DEFAULT (32ULL << 20)	/* 8 x kMaxThreadCacheSize (4 MiB) */
+
+static int tc_bool(const char *v)
+{
+	return strchr("tTyY1", v[0]) != NULL && v[0];
+}
+
+/* TCMALLOC_* from the environment (gperftools 2.10 reads them once, at start). */
+static void settings(const char *env, size_t len, struct fs_settings *s)
+{
+	char v[64];
+
+	s->tc_release_rate = 1.0;
+	s->tc_thread_cache_max = TC_THREAD_CACHE_DEFAULT;
+	alloc__env_prefixed(env, len, "TCMALLOC_", s->tc_env, sizeof(s->tc_env));
+	if (alloc__env_val(env, len, "TCMALLOC_RELEASE_RATE", v, sizeof(v)))
+		s->tc_release_rate = strtod(v, NULL);
+	if (alloc__env_val(env, len, "TCMALLOC_AGGRESSIVE_DECOMMIT", v, sizeof(v)))
+		s->tc_aggressive_decommit = tc_bool(v);
+	if (alloc__env_val(env, len, "TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES", v, sizeof(v)))
+		s->tc_thread_cache_max = strtoull(v, NULL, 10);
+}
+
+static void settings_text(const struct fs_settings *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "TCMALLOC_RELEASE_RATE=%g, TCMALLOC_AGGRESSIVE_DECOMMIT=%s, "
+		 "TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES=%llu (%s%s)", s->tc_release_rate,
+		 s->tc_aggressive_decommit ? "t" : "f", (unsigned long long)s->tc_thread_cache_max,
+		 s->tc_env[0] ? "set in its environment: " : "defaults: none set in its environment",
+		 s->tc_env);
+}
+
+/* What it holds beyond live: its thread caches (bounded in total), central free
+ * lists and the page heap's free spans, which cannot be told apart from outside
+ * without reading its internal layout; and when its page heap gives spans back. */
+static void retention(const struct fs_memory *m, uint64_t peak_live, const struct fs_settings *set,
+		      struct fs_diagnosis *out, size_t *o)
+{
+	uint64_t cap = set->tc_thread_cache_max ? set->tc_thread_cache_max : TC_THREAD_CACHE_DEFAULT;
+	uint64_t floor = m->held_free > cap ? m->held_free - cap : 0;
+
+	(void)peak_live;
+	out->kind = m->held_free > cap ? FS_D_RETENTION : FS_D_CACHE;
+	alloc__say(out, o, "tcmalloc holds %s beyond %s live (%s returned so far). It sits in its per-thread "
+		   "caches (%s at most together: TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES), its central free lists "
+		   "and its page heap's free spans; which of them holds how much cannot be read from outside. ",
+		   alloc__bytes(m->held_free), alloc__bytes(m->live), alloc__bytes(m->returned), alloc__bytes(cap));
+	if (set->tc_aggressive_decommit) {
+		alloc__say(out, o, "TCMALLOC_AGGRESSIVE_DECOMMIT is on: free spans go back as soon as they are free, "
+			   "so what stays is in its caches and in spans partly used by small blocks; no setting returns "
+			   "that, only freeing the blocks that pin them.");
+		return;
+	}
+	if (set->tc_release_rate <= 1e-6)
+		alloc__say(out, o, "TCMALLOC_RELEASE_RATE=0 turns its release off: free spans never go back on their "
+			   "own. ");
+	else
+		alloc__say(out, o, "At TCMALLOC_RELEASE_RATE=%g its page heap gives back about one page per %.0f pages "
+			   "freed (and nothing before the first 2 GiB freed), and only while the program frees: an idle "
+			   "process keeps it all. ", set->tc_release_rate, 1000.0 / set->tc_release_rate);
+	alloc__remedy(out, "TCMALLOC_AGGRESSIVE_DECOMMIT", (int64_t)m->held_free,
+		      "upper bound: held beyond live");
+	alloc__say(out, o, "Remedy: TCMALLOC_AGGRESSIVE_DECOMMIT=t returns each span as it becomes free (more page "
+		   "faults), a higher TCMALLOC_RELEASE_RATE (e.g. 10) sooner, or the program calls "
+		   "MallocExtension_ReleaseFreeMemory() when idle; expected: up to %s (held beyond live), at least %s "
+		   "even if its thread caches are full; spans partly used by small blocks stay.",
+		   alloc__bytes(m->held_free), alloc__bytes(floor));
+}
+
+static const struct fs_release_text releases[] = {
+	{ FS_R_OTHER, "tcmalloc's page heap released free spans (its scavenger, paced by TCMALLOC_RELEASE_RATE, "
+	  "or TCMALLOC_AGGRESSIVE_DECOMMIT)",
+	  "a lower TCMALLOC_RELEASE_RATE (or TCMALLOC_AGGRESSIVE_DECOMMIT off) keeps spans that are about to be "
+	  "reused", "tcmalloc_page_heap" },
+	{ FS_R_MALLOC_TRIM, "the program's MallocExtension_ReleaseFreeMemory() or ReleaseToSystem() calls released them",
+	  "calling it less often (when idle) keeps pages that are about to be reused", "tcmalloc_release_call" },
+	{ 0 },
+};
+
 static const char *const prefixes[] = { "", NULL };
 static const char *const markers[] = { "tc_malloc", NULL };
-static const struct fs_alloc_variant variants[] = { { 0 } };
+static const struct fs_alloc_variant variants[] = {
+	{ "tcmalloc", NULL, NULL, "LD_PRELOAD of gperftools' tcmalloc (minimal; --tcmalloc PATH: another build)" },
+	{ "tcmalloc-aggr", "TCMALLOC_AGGRESSIVE_DECOMMIT", "t", "tcmalloc, TCMALLOC_AGGRESSIVE_DECOMMIT=t" },
+	{ 0 },
+};
 
 const struct fs_allocator fs_alloc_tcmalloc = {
 	.id = FS_ALLOC_TCMALLOC,
@@ -51,5 +135,20 @@ const struct fs_allocator fs_alloc_tcmalloc = {
 	.prefixes = prefixes,
 	.markers = markers,
 	.api = api,
+	.brk_heap = 1,	/* SbrkSysAllocator first, mmap when sbrk fails */
+	.retention = retention,
+	.releases = releases,
+	.plan_note = "tcmalloc in %s: usable sizes not modelled (counted as requested, said so)",
+	.unseen_hint = "tcmalloc's own statistics (MallocExtension) are readable only from inside the process: "
+		       "tracing from the start (`fragscope stat -- CMD`) sees every block.",
+	.stats_unread = "tcmalloc's own statistics are readable only from inside the process: live and free figures "
+			"need `fragscope stat`",
+	.conf_env = "TCMALLOC_RELEASE_RATE",
+	.conf_word = "RATE",
+	.conf_example = "rate10=tcmalloc:10",
+	.settings = settings,
+	.settings_text = settings_text,
+	.preload_soname = "libtcmalloc_minimal.so.4",
+	.preload_package = "libtcmalloc-minimal4",
 	.variants = variants,
 };
