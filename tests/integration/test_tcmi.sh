@@ -88,7 +88,7 @@ release_case() {
 	if [ "$phase" = free ]; then want=$(jq '.rss_full - .rss_before_release' "$rel")
 	else want=$(jq '.rss_before_release - .rss_after_release' "$rel"); fi
 	got=$(jq ".releases.by_source.$src.resident_bytes" "$out")
-	if [ "$want" -ge $((32 << 20)) ] && within "$got" "$want" 10; then pass "$name"
+	if [ "$want" -ge $((16 << 20)) ] && within "$got" "$want" 10; then pass "$name"
 	else fail "$name" "$src released $got, RssAnon fell by $want: $(jq -c '.releases.by_source' "$out")"; fi
 }
 # tcmalloc: with TCMALLOC_RELEASE_RATE=0 its page heap never releases on its own;
