@@ -139,6 +139,21 @@ TEST(alloc_tcmi_settings)
 	ASSERT_STREQ(d.remedy, "TCMALLOC_AGGRESSIVE_DECOMMIT", "its remedy");
 	ASSERT_EQ(d.expect, 40 << 20, "up to what it holds beyond live");
 	ASSERT_HAS_STR(d.text, "at least 8.0 MiB", "less the thread caches' cap");
+	ASSERT_STREQ(d.evidence, "upper bound: held beyond live", "no page census");
+	m.pages_valid = 1;	/* a fresh, complete page census: pages with no live block */
+	m.resident_no_live = 36u << 20;
+	memset(&d, 0, sizeof(d));
+	o = 0;
+	tc->retention(&m, 0, &s, &d, &o);
+	ASSERT_EQ(d.expect, 36 << 20, "up to the pages holding no live block");
+	ASSERT_STREQ(d.evidence, "page census of the live set", "its evidence");
+	ASSERT_HAS_STR(d.text, "36.0 MiB of its resident pages hold no live block", "said");
+	m.pages_approximate = 1;	/* blocks from before attach unknown: not evidence */
+	memset(&d, 0, sizeof(d));
+	o = 0;
+	tc->retention(&m, 0, &s, &d, &o);
+	ASSERT_EQ(d.expect, 40 << 20, "back to the upper bound");
+	m.pages_valid = m.pages_approximate = 0;
 	m.held_free = 20u << 20;
 	memset(&d, 0, sizeof(d));
 	o = 0;

@@ -89,26 +89,33 @@ static void settings_text(const struct fs_settings *s, char *buf, size_t len)
 static void retention(const struct fs_memory *m, uint64_t peak_live, const struct fs_settings *set,
 		      struct fs_diagnosis *out, size_t *o)
 {
+	int census = m->pages_valid && m->deep_age_ns < 2000000000ULL && !m->pages_approximate;
+	uint64_t up = census && m->resident_no_live < m->held_free ? m->resident_no_live : m->held_free;
+	const char *ev = census ? "page census of the live set" : "upper bound: held beyond live";
+
 	(void)peak_live;
 	out->kind = FS_D_RETENTION;
 	alloc__say(out, o, "mimalloc holds %s beyond %s live (%s returned so far): free pages of its segments not "
 		   "yet decommitted, free segments it caches, and free blocks inside partly used pages (each page "
 		   "holds blocks of one size); which is which cannot be read from outside. ",
 		   alloc__bytes(m->held_free), alloc__bytes(m->live), alloc__bytes(m->returned));
+	if (census)
+		alloc__say(out, o, "%s of its resident pages hold no live block (fragscope's page census of every live "
+			   "block). ", alloc__bytes(m->resident_no_live));
 	if (!set->mi_allow_decommit) {
-		alloc__remedy(out, "MIMALLOC_ALLOW_DECOMMIT", (int64_t)m->held_free, "upper bound: held beyond live");
+		alloc__remedy(out, "MIMALLOC_ALLOW_DECOMMIT", (int64_t)up, ev);
 		alloc__say(out, o, "MIMALLOC_ALLOW_DECOMMIT=0: it never gives memory back. Remedy: leave it at 1 "
-			   "(expected: at most %s; pages partly used by small blocks stay).", alloc__bytes(m->held_free));
+			   "(expected: at most %s; pages partly used by small blocks stay).", alloc__bytes(up));
 		return;
 	}
 	alloc__say(out, o, "Free pages are decommitted %ld ms after they empty (MIMALLOC_DECOMMIT_DELAY), free "
 		   "segments after %ld ms (MIMALLOC_SEGMENT_DECOMMIT_DELAY), but only when the allocator runs again "
 		   "in the thread that owns them: a thread that goes idle keeps them. ",
 		   set->mi_decommit_delay_ms, set->mi_segment_decommit_delay_ms);
-	alloc__remedy(out, "MIMALLOC_DECOMMIT_DELAY", (int64_t)m->held_free, "upper bound: held beyond live");
+	alloc__remedy(out, "MIMALLOC_DECOMMIT_DELAY", (int64_t)up, ev);
 	alloc__say(out, o, "Remedy: MIMALLOC_DECOMMIT_DELAY=0 decommits pages as they empty (more page faults), or "
-		   "the program calls mi_collect(true) when idle; expected: at most %s (held beyond live; blocks "
-		   "pinning partly used pages keep theirs).", alloc__bytes(m->held_free));
+		   "the program calls mi_collect(true) when idle; expected: at most %s (%s; blocks pinning partly "
+		   "used pages keep theirs).", alloc__bytes(up), census ? "pages holding no live block" : "held beyond live");
 }
 
 static const struct fs_release_text releases[] = {

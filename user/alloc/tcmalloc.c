@@ -81,7 +81,11 @@ static void retention(const struct fs_memory *m, uint64_t peak_live, const struc
 		      struct fs_diagnosis *out, size_t *o)
 {
 	uint64_t cap = set->tc_thread_cache_max ? set->tc_thread_cache_max : TC_THREAD_CACHE_DEFAULT;
-	uint64_t floor = m->held_free > cap ? m->held_free - cap : 0;
+	/* the page census of the live set, when fresh and complete: pages holding no live
+	 * block are all a release could return (free spans only, so still an upper bound) */
+	int census = m->pages_valid && m->deep_age_ns < 2000000000ULL && !m->pages_approximate;
+	uint64_t up = census && m->resident_no_live < m->held_free ? m->resident_no_live : m->held_free;
+	uint64_t floor = up > cap ? up - cap : 0;
 
 	(void)peak_live;
 	out->kind = m->held_free > cap ? FS_D_RETENTION : FS_D_CACHE;
@@ -89,6 +93,9 @@ static void retention(const struct fs_memory *m, uint64_t peak_live, const struc
 		   "caches (%s at most together: TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES), its central free lists "
 		   "and its page heap's free spans; which of them holds how much cannot be read from outside. ",
 		   alloc__bytes(m->held_free), alloc__bytes(m->live), alloc__bytes(m->returned), alloc__bytes(cap));
+	if (census)
+		alloc__say(out, o, "%s of its resident pages hold no live block (fragscope's page census of every live "
+			   "block). ", alloc__bytes(m->resident_no_live));
 	if (set->tc_aggressive_decommit) {
 		alloc__say(out, o, "TCMALLOC_AGGRESSIVE_DECOMMIT is on: free spans go back as soon as they are free, "
 			   "so what stays is in its caches and in spans partly used by small blocks; no setting returns "
@@ -102,13 +109,13 @@ static void retention(const struct fs_memory *m, uint64_t peak_live, const struc
 		alloc__say(out, o, "At TCMALLOC_RELEASE_RATE=%g its page heap gives back about one page per %.0f pages "
 			   "freed (and nothing before the first 2 GiB freed), and only while the program frees: an idle "
 			   "process keeps it all. ", set->tc_release_rate, 1000.0 / set->tc_release_rate);
-	alloc__remedy(out, "TCMALLOC_AGGRESSIVE_DECOMMIT", (int64_t)m->held_free,
-		      "upper bound: held beyond live");
+	alloc__remedy(out, "TCMALLOC_AGGRESSIVE_DECOMMIT", (int64_t)up,
+		      census ? "page census of the live set" : "upper bound: held beyond live");
 	alloc__say(out, o, "Remedy: TCMALLOC_AGGRESSIVE_DECOMMIT=t returns each span as it becomes free (more page "
 		   "faults), a higher TCMALLOC_RELEASE_RATE (e.g. 10) sooner, or the program calls "
-		   "MallocExtension_ReleaseFreeMemory() when idle; expected: up to %s (held beyond live), at least %s "
-		   "even if its thread caches are full; spans partly used by small blocks stay.",
-		   alloc__bytes(m->held_free), alloc__bytes(floor));
+		   "MallocExtension_ReleaseFreeMemory() when idle; expected: up to %s (%s), at least %s even if its "
+		   "thread caches are full; spans partly used by small blocks stay.",
+		   alloc__bytes(up), census ? "pages holding no live block" : "held beyond live", alloc__bytes(floor));
 }
 
 static const struct fs_release_text releases[] = {
