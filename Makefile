@@ -42,7 +42,8 @@ TOOLS     += $(OUTPUT)/tools/tcmiwork
 HAVE_TC   := $(shell printf 'int main(void){return 0;}' | $(CC) -x c - -o /dev/null -ltcmalloc_minimal 2>/dev/null && echo y)
 HAVE_MI   := $(shell printf 'int main(void){return 0;}' | $(CC) -x c - -o /dev/null -lmimalloc 2>/dev/null && echo y)
 ifeq ($(HAVE_TC),y)
-TOOLS     += $(OUTPUT)/tools/allocwork-tc $(OUTPUT)/tools/allocwork-cxx-tc $(OUTPUT)/tools/tcmiwork-tc
+TOOLS     += $(OUTPUT)/tools/allocwork-tc $(OUTPUT)/tools/allocwork-cxx-tc $(OUTPUT)/tools/tcmiwork-tc \
+             $(OUTPUT)/tools/allocwork-tc-static
 endif
 ifeq ($(HAVE_MI),y)
 TOOLS     += $(OUTPUT)/tools/allocwork-mi $(OUTPUT)/tools/allocwork-cxx-mi $(OUTPUT)/tools/tcmiwork-mi
@@ -157,6 +158,10 @@ $(OUTPUT)/tools/tcmiwork: tools/tcmiwork.c tools/rssanon.h | $(OUTPUT)/tools
 $(OUTPUT)/tools/allocwork-tc: tools/allocwork.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@ -Wl,--no-as-needed -ltcmalloc_minimal
+# tcmalloc linked into the executable (Debian's libtcmalloc_minimal.a): found by its symbols
+$(OUTPUT)/tools/allocwork-tc-static: tools/allocwork.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@ -Wl,-Bstatic -ltcmalloc_minimal -Wl,-Bdynamic -lstdc++ -lm
 $(OUTPUT)/tools/allocwork-mi: tools/allocwork.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@ -Wl,--no-as-needed -lmimalloc

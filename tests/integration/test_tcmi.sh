@@ -44,6 +44,8 @@ run_cmd_case tc_full_preload_4threads "LD_PRELOAD=$TCFULL" -- "$AW" --api $TC_AP
 	--keep 16 --tally "$TMP/tc_full_preload_4threads.tally"
 run_cmd_case tc_linked_4threads "" -- "$TOOLS/allocwork-tc" --api $TC_APIS --threads 4 --rounds __ROUNDS__ --keep 16 \
 	--tally "$TMP/tc_linked_4threads.tally"
+run_cmd_case tc_static "" -- "$TOOLS/allocwork-tc-static" --api $TC_APIS --rounds __ROUNDS__ --keep 16 \
+	--tally "$TMP/tc_static.tally"
 run_cmd_case tc_cxx_preload "LD_PRELOAD=$TC" -- "$TOOLS/allocwork-cxx" __ROUNDS__ 1 5 "$TMP/tc_cxx_preload.tally"
 run_cmd_case tc_cxx_linked_4threads "" -- "$TOOLS/allocwork-cxx-tc" __ROUNDS__ 4 7 "$TMP/tc_cxx_linked_4threads.tally"
 run_cmd_case tc_own_api_preload "LD_PRELOAD=$TC" -- "$TOOLS/tcmiwork" tc __ROUNDS__ 1 16 "$TMP/tc_own_api_preload.tally"
@@ -136,6 +138,20 @@ if wait_for "[ -s '$TMP/sn.tally' ]"; then
 	fi
 else
 	fail tc_snapshot "workload never wrote its tally"
+fi
+wait 2>/dev/null
+rm -f "$TMP/sn.tally"
+env MIMALLOC_DECOMMIT_DELAY=100 "$TOOLS/allocwork-mi" --api malloc --rounds 2000 --keep 4 --hold --tally "$TMP/sn.tally" &
+if wait_for "[ -s '$TMP/sn.tally' ]"; then
+	spid=$(jq .pid "$TMP/sn.tally")
+	"$FS" snapshot -p "$spid" > "$TMP/snm.txt" 2> "$TMP/snm.err"
+	kill -USR2 "$spid"
+	if grep -q 'mimalloc allocator in .*libmimalloc' "$TMP/snm.txt" &&
+		grep -q 'settings: MIMALLOC_DECOMMIT_DELAY=100 ms, .*(set in its environment: MIMALLOC_DECOMMIT_DELAY=100)' "$TMP/snm.txt"
+	then pass mi_snapshot
+	else fail mi_snapshot "$(head -c 400 "$TMP/snm.txt") $(head -c 200 "$TMP/snm.err")"; fi
+else
+	fail mi_snapshot "workload never wrote its tally"
 fi
 wait 2>/dev/null
 
