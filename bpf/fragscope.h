@@ -219,6 +219,7 @@ enum fs_alloc_id {
 	FS_ALLOC_JEMALLOC,
 	FS_ALLOC_TCMALLOC,
 	FS_ALLOC_MIMALLOC,
+	FS_ALLOC_HOARD,		/* recognised and refused */
 	FS_ALLOC__COUNT
 };
 

@@ -181,7 +181,7 @@ printf 'plain words, no #!\n' > "$TMP/notelf"; chmod +x "$TMP/notelf"
 expect_error not_elf 1 'not an x86-64 ELF' "$FS" stat -- "$TMP/notelf"
 expect_error map_too_big 2 'max-live 1073741824: the kernel.s hash map holds at most 134217728 entries' "$FS" stat --max-live 1073741824 -- true
 expect_error kernel_thread 1 'has no executable \(kernel thread' "$FS" stat -p 2
-expect_error tcmalloc_refused 1 'tcmalloc in .* not traced yet' "$FS" stat -- "$ROOT/.output/fixtures/dyn-tc"
+expect_error hoard_refused 1 'hoard in .* not traced' "$FS" stat -- "$ROOT/.output/fixtures/dyn-hoard"
 # a probe the kernel refuses: a malloc whose first instruction cannot take a uprobe
 "$ROOT/.output/fixtures/refused" &
 rpid=$!

@@ -202,6 +202,14 @@ static void print_json(const struct fs_plan *plan, pid_t pid, const char *comm, 
 	json__str(&j, "MALLOC_CONF", set->malloc_conf);
 	json__str(&j, "GLIBC_TUNABLES", set->glibc_tunables);
 	json__str(&j, "MALLOC_ARENA_MAX", set->arena_max);
+	json__str(&j, "TCMALLOC", set->tc_env);
+	json__str(&j, "MIMALLOC", set->mi_env);
+	if (plan->allocator->settings_text) {
+		char buf[512];
+
+		plan->allocator->settings_text(set, buf, sizeof(buf));
+		json__str(&j, "text", buf);
+	}
 	json__end_obj(&j);
 	if (plan->allocator->own_stats)
 	{
@@ -256,7 +264,14 @@ static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, 
 		printf("  %12s  mapped      anonymous memory outside stacks\n", fmt__bytes(m->mapped, a, sizeof(a)));
 		printf("  %12s  resident    (LazyFree %s)\n", fmt__bytes(m->resident, a, sizeof(a)),
 		       fmt__bytes(m->lazyfree, b, sizeof(b)));
-		printf("\n  settings: MALLOC_CONF=%s\n", set->malloc_conf[0] ? set->malloc_conf : "(default)");
+		if (plan->allocator->settings_text) {
+			char buf[512];
+
+			plan->allocator->settings_text(set, buf, sizeof(buf));
+			printf("\n  settings: %s\n", buf);
+		} else {
+			printf("\n  settings: MALLOC_CONF=%s\n", set->malloc_conf[0] ? set->malloc_conf : "(default)");
+		}
 		if (plan->allocator->own_stats) {
 			printf("\n");
 			text_je(js, je_why);
@@ -384,7 +399,7 @@ int cmd_snapshot(int argc, char **argv)
 		fs_err("read /proc/%ld/smaps: %s", pid, strerror(errno));
 		goto cleanup;
 	}
-	memmodel__own(&rs, heap_walk, NULL, 0, FS_OWN_UNKNOWN);
+	memmodel__own(&rs, heap_walk || plan->allocator->brk_heap, NULL, 0, FS_OWN_UNKNOWN);
 	memmodel__sum(&rs, NULL, 0, FS_OWN_UNKNOWN, procmem__present, &tpid, m);
 	procmem__settings((pid_t)pid, &set);
 	if (heap_walk) {
@@ -404,7 +419,7 @@ int cmd_snapshot(int argc, char **argv)
 			for (int i = 0; ev && i < c->nmm; i++)
 				ev[i] = (struct fs_owned){ c->mm[i].start, c->mm[i].end, FS_OWN_ALLOCATOR, 0 };
 			if (ev) {
-				memmodel__own(&rs, heap_walk, ev, c->nmm, FS_OWN_UNKNOWN);
+				memmodel__own(&rs, heap_walk || plan->allocator->brk_heap, ev, c->nmm, FS_OWN_UNKNOWN);
 				memmodel__sum(&rs, ev, c->nmm, FS_OWN_UNKNOWN, procmem__present, &tpid, m);
 			}
 			free(ev);

@@ -237,11 +237,12 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 	ROW();
 	put(y, x, w, 0, "allocator %s  %s", plan->alloc_name, plan->object);
 	ROW();
-	if (*st->settings.malloc_conf || *st->settings.glibc_tunables || *st->settings.arena_max)
-		put(y, x, w, 0, "settings %s%s%s%s%s%s", *st->settings.malloc_conf ? " MALLOC_CONF=" : "",
+	if (*st->settings.malloc_conf || *st->settings.glibc_tunables || *st->settings.arena_max ||
+	    *st->settings.tc_env || *st->settings.mi_env)
+		put(y, x, w, 0, "settings %s%s%s%s%s%s %s %s", *st->settings.malloc_conf ? " MALLOC_CONF=" : "",
 		    st->settings.malloc_conf, *st->settings.glibc_tunables ? " GLIBC_TUNABLES=" : "",
 		    st->settings.glibc_tunables, *st->settings.arena_max ? " MALLOC_ARENA_MAX=" : "",
-		    st->settings.arena_max);
+		    st->settings.arena_max, st->settings.tc_env, st->settings.mi_env);
 	else
 		put(y, x, w, attr_of(C_DIM), "settings (allocator defaults)");
 	ROW();

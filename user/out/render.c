@@ -480,6 +480,8 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		json__obj(j, fs_src_names[i]);
 		json__u64(j, "calls", k->src_calls[i]);
 		json__u64(j, "resident_bytes", k->src_resident[i]);
+		if (alloc__src_name(st->allocator, i))	/* what the source is under this allocator */
+			json__str(j, "means", alloc__src_name(st->allocator, i));
 		json__end_obj(j);
 	}
 	json__end_obj(j);
@@ -605,6 +607,14 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__str(j, "MALLOC_CONF", st->settings.malloc_conf);
 	json__str(j, "GLIBC_TUNABLES", st->settings.glibc_tunables);
 	json__str(j, "MALLOC_ARENA_MAX", st->settings.arena_max);
+	json__str(j, "TCMALLOC", st->settings.tc_env);
+	json__str(j, "MIMALLOC", st->settings.mi_env);
+	if (st->allocator && st->allocator->settings_text) {
+		char buf[512];
+
+		st->allocator->settings_text(&st->settings, buf, sizeof(buf));
+		json__str(j, "text", buf);
+	}
 	json__end_obj(j);
 }
 
@@ -730,12 +740,14 @@ static void text_memory(FILE *f, const struct fs_state *st)
 	if (st->light)
 		fprintf(f, "  %-22s %10s\n", "malloc_trim()", "not seen in light mode: its releases count under glibc_trim");
 	else if (k->trim_calls)
-		fprintf(f, "  %-22s %10s %12s %14s\n", "malloc_trim()", fmt__num(k->trim_calls, n1, sizeof(n1)), "",
+		fprintf(f, "  %-22s %10s %12s %14s\n", alloc__src_name(st->allocator, FS_R_MALLOC_TRIM) ?
+			alloc__src_name(st->allocator, FS_R_MALLOC_TRIM) : "malloc_trim()", fmt__num(k->trim_calls, n1, sizeof(n1)), "",
 			fmt__bytes(k->src_resident[FS_R_MALLOC_TRIM], b2, sizeof(b2)));
 	fprintf(f, "  (resident~: the fall of the RSS counter across each call, exact to 32 pages per CPU)\n  by source:");
 	for (int i = 0; i < FS_R__COUNT; i++)
 		if (k->src_calls[i])
-			fprintf(f, " %s %s (%llu calls)", fs_src_names[i], fmt__bytes(k->src_resident[i], b1, sizeof(b1)),
+			fprintf(f, " %s %s (%llu calls)", alloc__src_name(st->allocator, i) ? alloc__src_name(st->allocator, i)
+				: fs_src_names[i], fmt__bytes(k->src_resident[i], b1, sizeof(b1)),
 				(unsigned long long)k->src_calls[i]);
 	fprintf(f, "\n  syscalls%s:", st->sys_tracepoints ? "" : " (at libc's wrappers; times include ~1 us of probes a call)");
 	for (int i = 0; i < FS_S__COUNT; i++)

@@ -244,6 +244,8 @@ int session__set_target(struct session *s, const struct fs_view *v)
 		r = r ?: session__set_meta(s, "MALLOC_CONF", v->st->settings.malloc_conf);
 		r = r ?: session__set_meta(s, "GLIBC_TUNABLES", v->st->settings.glibc_tunables);
 		r = r ?: session__set_meta(s, "MALLOC_ARENA_MAX", v->st->settings.arena_max);
+		r = r ?: session__set_meta(s, "TCMALLOC", v->st->settings.tc_env);
+		r = r ?: session__set_meta(s, "MIMALLOC", v->st->settings.mi_env);
 	}
 	if (r) {
 		exec(s, "ROLLBACK");

@@ -172,7 +172,7 @@ static void deep_figures(struct fs_state *st, struct tracer *tr, pid_t pid, stru
 			struct fs_owned *ev = NULL;
 			long nev = evidence(st, &ev);
 
-			memmodel__own(rs, st->allocator->heap_walk, ev, nev, anon_default(st));
+			memmodel__own(rs, st->allocator->heap_walk || st->allocator->brk_heap, ev, nev, anon_default(st));
 			free(ev);
 			memmodel__occupancy(rs, addr, size, n, procmem__present, &pid, max_bytes, &st->mem);
 		}
@@ -372,7 +372,7 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 			struct fs_owned *ev = NULL;
 			long nev = evidence(st, &ev);
 
-			memmodel__own(&rs, st->allocator->heap_walk, ev, nev, anon_default(st));
+			memmodel__own(&rs, st->allocator->heap_walk || st->allocator->brk_heap, ev, nev, anon_default(st));
 			memmodel__sum(&rs, ev, nev, anon_default(st), procmem__present, &pid, &st->mem);
 			free(ev);
 		}
