@@ -29,7 +29,8 @@ sampled_compare() {
 		[ "allocs", "frees", "bytes_allocated", "free_null", "live_count", "live_bytes" ]
 		| map(select($g[.] != $e[.]) | "\(.) fragscope=\($g[.]) expected=\($e[.])")
 		+ [ $g.probes[] | . as $p
-		    | [ ($e.functions // {}) | to_entries[] | select(.key as $k | $p.names | index($k)) | .value ] as $m
+		    | (if $e.probes then [ $e.probes[] | select(.names[0] == $p.names[0]) ]
+		       else [ ($e.functions // {}) | to_entries[] | select(.key as $k | $p.names | index($k)) | .value ] end) as $m
 		    | select($m | length > 0)
 		    | {calls: ($m | map(.calls) | add), bytes: ($m | map(.bytes) | add)} as $want
 		    | if $p.calls != $want.calls then "\($p.names[0]) calls fragscope=\($p.calls) expected=\($want.calls)"
@@ -66,14 +67,16 @@ sampled_cmd_case() {
 		for f in "$base.t" "$full.t"; do jq '.live_count = null | .live_bytes = null' "$f" > "$f.x" && mv "$f.x" "$f"; done
 		jq '.live_count = null | .live_bytes = null' "$TMP/$name.tally" > "$TMP/$name.tally.x" && mv "$TMP/$name.tally.x" "$TMP/$name.tally"
 	fi
-	# expected = baseline + the workload's tally (functions: by the probes' names)
+	# expected = baseline + the workload's tally; per probe: its baseline calls and
+	# bytes plus the tally's over every name the probe carries
 	jq -n --slurpfile b "$base.t" --slurpfile w "$TMP/$name.tally" '($b[0]) as $b | ($w[0]) as $w |
 		reduce ("allocs", "frees", "bytes_allocated", "free_null", "live_count", "live_bytes") as $k
 			({}; .[$k] = (if $b[$k] == null then null else $b[$k] + ($w[$k] // 0) end))
-		| if $w.functions then .functions = ($w.functions | with_entries(.key as $k
-			| ([ $b.probes[] | select(.names | index($k)) ][0]) as $p
-			| .value = {calls: (.value.calls + (if $p and $p.names[0] == $k then $p.calls else 0 end)),
-				    bytes: (.value.bytes + (if $p and $p.names[0] == $k then $p.bytes else 0 end))})) else . end' > "$TMP/$name.expected"
+		| .probes = [ $b.probes[] | . as $p
+			| [ ($w.functions // {}) | to_entries[] | select(.key as $k | $p.names | index($k)) | .value ] as $m
+			| select($m | length > 0)
+			| {names: $p.names, calls: ($p.calls + ($m | map(.calls) | add)), bytes: ($p.bytes + ($m | map(.bytes) | add))} ]
+		| .functions = ($w.functions // {})' > "$TMP/$name.expected"
 	sampled_compare "$name" "$full.t" "$TMP/$name.expected"
 }
 
@@ -99,6 +102,21 @@ SB=524288 sampled_cmd_case sampled_period_cxx_jemalloc "" -- "$TOOLS/allocwork-c
 	"$TMP/sampled_period_cxx_jemalloc.tally"
 SB=524288 sampled_cmd_case sampled_period_glibc_4threads "" -- "$AW" --threads 4 --rounds __ROUNDS__ --keep 32 --big \
 	--tally "$TMP/sampled_period_glibc_4threads.tally"
+
+# tcmalloc and mimalloc when installed: their own entry points (tc_*, mi_*) chain
+# through one another (mimalloc's realloc reaches mi_free from an unprobed helper)
+TC=$(ldconfig -p | awk '/libtcmalloc_minimal.so.4 / { print $NF; exit }')
+MI=$(ldconfig -p | awk '/libmimalloc.so.2 / { print $NF; exit }')
+if [ -n "$TC" ] && [ -x "$TOOLS/tcmiwork" ]; then
+	SB=524288 sampled_cmd_case sampled_period_tc_own_api "LD_PRELOAD=$TC" -- "$TOOLS/tcmiwork" tc __ROUNDS__ 2 16 \
+		"$TMP/sampled_period_tc_own_api.tally"
+fi
+if [ -n "$MI" ] && [ -x "$TOOLS/tcmiwork" ]; then
+	SB=524288 sampled_cmd_case sampled_period_mi_own_api "LD_PRELOAD=$MI" -- "$TOOLS/tcmiwork" mi __ROUNDS__ 2 16 \
+		"$TMP/sampled_period_mi_own_api.tally"
+	SB=524288 sampled_cmd_case sampled_period_mi_preload "LD_PRELOAD=$MI" -- "$AW" --threads 2 --rounds __ROUNDS__ --keep 16 \
+		--tally "$TMP/sampled_period_mi_preload.tally"
+fi
 
 # --- by PID: blocks from before attach are released during the trace -------------
 # (--pre 50: they count as frees, exactly; live covers what was allocated since)
