@@ -15,6 +15,9 @@ static void text_header(FILE *f, const struct session_data *d)
 {
 	const struct session_row *end = last_row(d);
 	int complete = !strcmp(session__meta(d, "complete", "0"), "1");
+	char period[32];
+
+	fmt__bytes((uint64_t)strtoull(session__meta(d, "sample_bytes", "0"), NULL, 10), period, sizeof(period));
 
 	fprintf(f, "\n fragscope report: %s\n", d->path);
 	fprintf(f, "   target   PID %s (%s), %s allocator in %s\n", session__meta(d, "pid", "?"),
@@ -32,12 +35,11 @@ static void text_header(FILE *f, const struct session_data *d)
 		fprintf(f, "   mode     sampled, --window %s: allocations counted and sampled only while the probes were "
 			"attached (duty %.0f%% at the end), scaled by 1/duty and marked ~; live bytes estimated from "
 			"sampled blocks (1 per ~%s allocated) with their standard error; the waterfall's live from the heap "
-			"census\n", session__meta(d, "window", "?"), 100 * V(end, "sm_duty"),
-			session__meta(d, "sample_bytes", "?"));
+			"census\n", session__meta(d, "window", "?"), 100 * V(end, "sm_duty"), period);
 	else if (d->mode == FS_MODE_SAMPLED)
 		fprintf(f, "   mode     sampled: every allocator call counted at its entry (exact counts); live bytes "
-			"estimated from sampled blocks (1 per ~%s bytes allocated) with their standard error; the "
-			"waterfall's live from the heap census\n", session__meta(d, "sample_bytes", "?"));
+			"estimated from sampled blocks (1 per ~%s allocated) with their standard error; the "
+			"waterfall's live from the heap census\n", period);
 	else
 		fprintf(f, "   mode     %s\n", fs_mode_names[d->mode]);
 	fprintf(f, "   %ld snapshots over %.2f s%s\n", d->nrows, end->t_s,
@@ -51,7 +53,7 @@ static void text_header(FILE *f, const struct session_data *d)
 static void text_sampled_totals(FILE *f, const struct session_data *d)
 {
 	const struct session_row *r = last_row(d);
-	char n1[32], n2[32], n3[32], b1[32], b2[32];
+	char n1[32], n2[32], n3[32], n4[32], b1[32], b2[32];
 	int src;
 	const char *what = live_what(d, r, &src);
 
@@ -74,7 +76,8 @@ static void text_sampled_totals(FILE *f, const struct session_data *d)
 		strcmp(session__meta(d, "traced_from_start", "1"), "1") ? "live since attach" : "live",
 		fmt__bytes(U(r, "sm_live_est"), b1, sizeof(b1)), fmt__bytes(U(r, "sm_live_stderr"), b2, sizeof(b2)),
 		fmt__num(U(r, "sm_live_blocks_est"), n1, sizeof(n1)), fmt__num(U(r, "sm_live_samples"), n2, sizeof(n2)),
-		fmt__num(U(r, "sm_blocks_sampled"), n3, sizeof(n3)), session__meta(d, "sample_bytes", "?"),
+		fmt__num(U(r, "sm_blocks_sampled"), n3, sizeof(n3)),
+		fmt__bytes((uint64_t)strtoull(session__meta(d, "sample_bytes", "0"), NULL, 10), n4, sizeof(n4)),
 		U(r, "sm_lost") ? "; samples lost (table full): an underestimate" : "");
 	if (src == FS_LIVE_NOT_KNOWN)
 		fprintf(f, " %18s  %-22s %s\n", "?", "live (waterfall)", what);
