@@ -193,4 +193,13 @@ else
 	fail record_sampled_window "record failed: $(tail -1 "$TMP/w.err")"
 fi
 
+# --- malloc_trim is probed in sampled mode: its call and its releases recorded --------
+if rec t --mode sampled -- "$TOOLS/rpcwork" --threads 1 --requests 2000 --trim; then
+	got=$(jq -c '.series[-1] | [.malloc_trim_calls, .malloc_trim_released, (.src_malloc_trim_calls > 0)]' "$TMP/t.json")
+	if [ "$got" = '[1,1,true]' ]; then pass record_sampled_malloc_trim
+	else fail record_sampled_malloc_trim "calls, released calls, releases by it: $got"; fi
+else
+	fail record_sampled_malloc_trim "record failed: $(tail -1 "$TMP/t.err")"
+fi
+
 no_programs_left record_sampled_nothing_left
