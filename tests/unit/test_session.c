@@ -903,6 +903,18 @@ TEST(session_sampled_mode)
 	buf = NULL;
 	pk = session__peak(d, session__col("sm_live_est"));
 	ASSERT_EQ(session__rowi(pk, session__col("sm_live_est")), 4000, "peak of the estimate");
+	/* without stat's document, the totals from the last row: absent ones null */
+	session__data_free(d);
+	d = NULL;
+	if (!ASSERT_OK(sql(path, "DELETE FROM stat_json"), "drop the document"))
+		goto cleanup;
+	d = session__load(path, err, sizeof(err));
+	if (!ASSERT_OK_PTR(d, err))
+		goto cleanup;
+	buf = capture(report__json, d);
+	ASSERT_HAS_STR(buf, "\"allocs\": 400,", "json without a document: counted");
+	ASSERT_HAS_STR(buf, "\"bytes_freed\": null,", "json without a document: absent is null");
+	ASSERT_HAS_STR(buf, "\"bytes\": null", "json without a document: no counted live bytes");
 cleanup:
 	free(buf);
 	session__data_free(d);

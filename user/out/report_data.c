@@ -86,11 +86,17 @@ void report__json(FILE *f, const struct session_data *d)
 
 		json__obj(&j, "totals");
 		for (size_t i = 0; i < sizeof(totals) / sizeof(totals[0]); i++)
-			json__u64(&j, metric__key(metric__by_column(totals[i])), U(end, totals[i]));
+			if (session__col_absent(d, COL(totals[i])))	/* not in this mode: null, never 0 */
+				json__str(&j, metric__key(metric__by_column(totals[i])), NULL);
+			else
+				json__u64(&j, metric__key(metric__by_column(totals[i])), U(end, totals[i]));
 		json__end_obj(&j);
 		json__obj(&j, "live");
 		for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
-			json__u64(&j, metric__key(metric__by_column(live[i])), U(end, live[i]));
+			if (session__col_absent(d, COL(live[i])))
+				json__str(&j, metric__key(metric__by_column(live[i])), NULL);
+			else
+				json__u64(&j, metric__key(metric__by_column(live[i])), U(end, live[i]));
 		json__end_obj(&j);
 	}
 	json__obj(&j, "session");
