@@ -241,7 +241,6 @@ expect_error sampled_window_bad 2 "window '4/1'" "$FS" stat --mode sampled --win
 # (the attach type the kernel is asked for is made one it does not know)
 FRAGSCOPE_SESSION_ATTACH_TYPE=250 expect_error sampled_refused_without_sessions 1 \
 	'needs uprobe sessions \(Linux 6.13\+\)' "$FS" stat --mode sampled -- "$AW" --rounds 10
-expect_error sampled_record_refused 2 'mode sampled' "$FS" record --mode sampled -o "$TMP/x.db" -- true
 
 # --- top: calls per second counted, the mode said ------------------------------------
 rm -f "$TMP/top.ready"
