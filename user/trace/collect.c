@@ -556,6 +556,12 @@ void collect__sites_scale(struct fs_state *st)
 
 		d->bytes = agg__site_scaled(&st->sites_bytes, (int64_t)d->bytes_sampled);
 		d->live_bytes = (int64_t)agg__site_scaled(&st->sites_live, d->live_sampled);
+		if (st->sampled && st->win.period_ns) {	/* --window: as the totals, by the duty */
+			double duty = sampled__duty(&st->win, &st->snap, NULL);
+
+			d->live_bytes = (int64_t)((double)d->live_bytes / duty);
+			d->live_var = (int64_t)((double)d->live_var / (duty * duty));
+		}
 	}
 }
 
