@@ -120,29 +120,14 @@ fi
 
 # --- by PID: blocks from before attach are released during the trace -------------
 # (--pre 50: they count as frees, exactly; live covers what was allocated since)
+sampled_attach_compare() {	# NAME OUT TALLY: the counts as the tally, and what the estimate covers
+	as_tally "$2" "$TMP/$1.t"
+	sampled_compare "$1" "$TMP/$1.t" "$3"
+	if [ "$(jget "$2" .sampled.covers)" = "blocks allocated since attach" ]; then pass "${1}_covers_since_attach"
+	else fail "${1}_covers_since_attach" "covers: $(jget "$2" .sampled.covers)"; fi
+}
 sampled_attach() {
-	local name=$1 envspec=$2; shift 2
-	local ready="$TMP/$name.ready" tally="$TMP/$name.tally" out="$TMP/$name.json" err="$TMP/$name.err" wpid fpid rc
-	env $envspec timeout 120 "$@" --wait --hold --ready "$ready" --tally "$tally" &
-	wait_for "[ -s '$ready' ]" || { fail "$name" "workload never got ready"; return; }
-	wpid=$(cat "$ready")
-	"$FS" -v stat --mode sampled --sample-bytes 1 -j -d 300 -p "$wpid" > "$out" 2> "$err" &
-	fpid=$!
-	wait_for "grep -qs 'tracing PID' '$err'" 300 || { fail "$name" "no attach: $(tail -1 "$err")"; kill -9 $wpid $fpid; return; }
-	kill -USR1 "$wpid"
-	wait_for "[ -s '$tally' ]" 600 || { fail "$name" "workload never finished"; kill -9 $wpid $fpid; return; }
-	kill -INT $fpid
-	wait $fpid
-	rc=$?
-	kill -USR2 "$wpid" 2>/dev/null
-	wait 2>/dev/null
-	[ $rc = 0 ] || { fail "$name" "fragscope exited $rc: $(tail -1 "$err")"; return; }
-	as_tally "$out" "$TMP/$name.t"
-	# the tally's frees count the pre-attach blocks as frees_unknown: all frees here
-	cp "$tally" "$TMP/$name.expected"
-	sampled_compare "$name" "$TMP/$name.t" "$TMP/$name.expected"
-	if [ "$(jget "$out" .sampled.covers)" = "blocks allocated since attach" ]; then pass "${name}_covers_since_attach"
-	else fail "${name}_covers_since_attach" "covers: $(jget "$out" .sampled.covers)"; fi
+	FS_ARGS="--mode sampled --sample-bytes 1" COMPARE=sampled_attach_compare attach_case "$@"
 }
 sampled_attach sampled_attach_glibc "" "$AW" --threads 2 --rounds $ROUNDS --keep 10 --pre 50 --big
 sampled_attach sampled_attach_jemalloc "LD_PRELOAD=$JEMALLOC" "$AW" --api $JE_APIS --threads 4 --rounds $ROUNDS --keep 10 --pre 20
@@ -189,14 +174,6 @@ if est_run est_exact 1 && est_run est_s64k 65536 --sample-seed 12345 && est_run 
 fi
 
 # --- only sampled calls pay a return: the links are a session and release probes ----
-link_progs() {
-	local f id
-	for f in /proc/$1/fdinfo/*; do
-		grep -qs '^link_type:' "$f" || continue
-		id=$(awk '$1 == "prog_id:" { print $2 }' "$f")
-		bpftool prog show id "$id" 2>/dev/null | awk 'NR == 1 { for (i = 1; i < NF; i++) if ($i == "name") print $(i + 1) }'
-	done | sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }'
-}
 rm -f "$TMP/links.ready"
 "$AW" --wait --hold --ready "$TMP/links.ready" --tally "$TMP/links.tally" &
 if wait_for "[ -s '$TMP/links.ready' ]"; then
@@ -204,7 +181,7 @@ if wait_for "[ -s '$TMP/links.ready' ]"; then
 	"$FS" -v stat --mode sampled -d 30 -p "$wpid" > /dev/null 2> "$TMP/links.err" &
 	fpid=$!
 	if wait_for "grep -qs 'tracing PID' '$TMP/links.err'" 300; then
-		links=$(link_progs $fpid)
+		links=$(link_progs $fpid | sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')
 		kill -INT $fpid; wait $fpid
 		case "$links" in
 		*alloc_session:1*free_sampled:1*) if [[ "$links" != *alloc_exit* && "$links" != *alloc_enter* ]]; then
