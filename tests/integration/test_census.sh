@@ -167,3 +167,50 @@ if hw_start census_big big 400 256; then
 	fi
 	hw_stop
 fi
+
+# --- snapshot --all: every process ranked by what malloc_trim would release ------------
+# Two idle heaps of known shape: 64 MiB of small blocks with one in 64 kept (most of
+# it free and resident) and a small live heap. Their rows must be the very figures
+# `snapshot -p` gives for each (the heaps are idle), the big one ranked first; a
+# process below --min-rss is not measured; --max-heap leaves heaps unwalked and says
+# so (null, never 0); a spent budget measures nothing more and counts the rest.
+if hw_start all_big big 64 64; then
+	big=$hpid bfd=$hfd
+	hfd=
+	if hw_start all_small small; then
+		small=$hpid sfd=$hfd
+		"$FS" snapshot -j -p "$big" > "$TMP/all_big.json" 2>/dev/null
+		"$FS" snapshot -j -p "$small" > "$TMP/all_small.json" 2>/dev/null
+		"$FS" snapshot --all --json --min-rss 1 > "$TMP/all.json" 2> "$TMP/all.err"
+		rc=$?
+		row() { jq -c --argjson p "$1" '[.processes[] | select(.pid == $p)][0] | [.malloc_trim_releasable, .in_use, .allocator]' "$TMP/all.json"; }
+		want_big=$(jq -c '[.totals.free_resident, .totals.in_use, .allocator.name]' "$TMP/all_big.json")
+		want_small=$(jq -c '[.totals.free_resident, .totals.in_use, .allocator.name]' "$TMP/all_small.json")
+		ib=$(jq --argjson p "$big" '[.processes[].pid] | index($p)' "$TMP/all.json")
+		is=$(jq --argjson p "$small" '[.processes[].pid] | index($p)' "$TMP/all.json")
+		if [ $rc = 0 ] && [ "$(row "$big")" = "$want_big" ] && [ "$(row "$small")" = "$want_small" ] &&
+			[ "$ib" -lt "$is" ] && [ "$(jq '.processes[0].malloc_trim_releasable >= .processes[1].malloc_trim_releasable' "$TMP/all.json")" = true ]; then
+			pass snapshot_all_ranks_as_single_snapshots
+		else
+			fail snapshot_all_ranks_as_single_snapshots "rc=$rc big $(row "$big") want $want_big (at $ib), small $(row "$small") want $want_small (at $is); $(tail -1 "$TMP/all.err")"
+		fi
+		# the small heap's RssAnon is under 8 MiB: not measured with --min-rss 8 MiB
+		"$FS" snapshot --all --json --min-rss 8388608 --max-heap 1 > "$TMP/all2.json" 2>/dev/null
+		if [ "$(jq --argjson p "$small" '[.processes[] | select(.pid == $p)] | length' "$TMP/all2.json")" = 0 ] &&
+			[ "$(jq --argjson p "$big" '[.processes[] | select(.pid == $p)][0] | [.heap_walked, .malloc_trim_releasable]' -c "$TMP/all2.json")" = '[false,null]' ] &&
+			[ "$(jget "$TMP/all2.json" .below_min_rss)" -ge 1 ]; then
+			pass snapshot_all_min_rss_and_max_heap
+		else
+			fail snapshot_all_min_rss_and_max_heap "$(jq -c '{below: .below_min_rss, rows: [.processes[] | {pid, heap_walked, malloc_trim_releasable}]}' "$TMP/all2.json" | head -c 300)"
+		fi
+		"$FS" snapshot --all --json --min-rss 1 --max-seconds 0.000001 > "$TMP/all3.json" 2>/dev/null
+		if [ "$(jget "$TMP/all3.json" '.processes | length')" -le 1 ] && [ "$(jget "$TMP/all3.json" .over_budget)" -ge 2 ]; then
+			pass snapshot_all_budget
+		else
+			fail snapshot_all_budget "$(jq -c '{n: (.processes | length), over: .over_budget}' "$TMP/all3.json")"
+		fi
+		expect_error snapshot_all_and_pid 2 'either|-p PID, or --all' "$FS" snapshot --all -p 1
+		hfd=$sfd; hw_stop
+	fi
+	hfd=$bfd; hw_stop
+fi

@@ -1,11 +1,14 @@
 /* cmd_snapshot.c - `fragscope snapshot`: what a running heap holds right now, read
  * from outside (no probes, no BPF): glibc's arenas walked through /proc/PID/mem. */
+#include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "alloc/census.h"
 #include "cmd/cmd.h"
@@ -21,6 +24,7 @@
 
 static const char snapshot_usage[] =
 	"usage: fragscope snapshot [options] -p PID\n"
+	"       fragscope snapshot --all [--json] [--min-rss N] [--max-heap N] [--max-seconds S]\n"
 	"\n"
 	"A one-shot census of a running process's heap, for a process fragscope has never\n"
 	"traced: how much of its RSS is live data and how much is free memory the allocator\n"
@@ -41,6 +45,15 @@ static const char snapshot_usage[] =
 	"\n"
 	"options:\n"
 	"  -p, --pid PID   the process\n"
+	"      --all       every process on the machine, ranked by what glibc's free\n"
+	"                  chunks hold resident (what malloc_trim(0) would release now);\n"
+	"                  no probes, nothing stopped (jemalloc's own figures are not\n"
+	"                  asked of every process); progress on stderr\n"
+	"      --min-rss N   --all: skip processes with less RssAnon (default 1048576)\n"
+	"      --max-heap N  --all: do not walk heaps mapping more (default 4294967296;\n"
+	"                  a walk costs ~1-2 s per GiB); 0: no limit\n"
+	"      --max-seconds S  --all: stop measuring after S seconds (default 60);\n"
+	"                  the rest is counted, not shown\n"
 	"  -j, --json      one JSON document on stdout (keys in README)\n"
 	"      --no-ask    jemalloc: do not stop a thread to call mallctl (mappings,\n"
 	"                  settings and background threads only)\n"
@@ -327,25 +340,311 @@ static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, 
 	printf("\n  diagnosis: %s\n\n", why_diag(plan->allocator, c, diag, sizeof(diag), &kind));
 }
 
+/* One process measured: what `snapshot -p` shows, and what `--all` ranks. */
+struct snap {
+	struct fs_plan plan;
+	struct fs_census c;
+	struct fs_memory m;
+	struct fs_regions rs;
+	struct fs_settings set;
+	struct fs_je_stats js;
+	struct target tg;
+	char je_why[512];
+	int heap_walk;		/* glibc: the census ran */
+	double walk_s;		/* how long the measure took */
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Resolves, reads the mappings, walks glibc's heap (unless its arenas map more
+ * than max_heap: heap_walk is then 0 and err says so) and, with ask, jemalloc's own
+ * figures. 0, or -1 with the cause in err. */
+static int snap_measure(pid_t pid, int ask, uint64_t max_heap, void (*prog)(uint64_t, uint64_t), struct snap *s,
+			char *err, size_t errlen)
+{
+	pid_t tpid = pid;
+	uint64_t t0 = mono_ns();
+
+	s->tg = (struct target){ .pidfd = -1, .gate = -1, .errpipe = -1 };
+	s->js = (struct fs_je_stats){ .background_thread = -1 };
+	if (target__open(&s->tg, pid, err, errlen) || resolve__pid(pid, &s->plan, err, errlen))
+		return -1;
+	s->heap_walk = s->plan.allocator->heap_walk;	/* the census; else mappings and its own figures */
+	if (procmem__regions(pid, s->heap_walk, &s->rs)) {
+		snprintf(err, errlen, "read /proc/%d/smaps: %s", (int)pid, strerror(errno));
+		return -1;
+	}
+	memmodel__own(&s->rs, s->heap_walk || s->plan.allocator->brk_heap, NULL, 0, FS_OWN_UNKNOWN);
+	memmodel__sum(&s->rs, NULL, 0, FS_OWN_UNKNOWN, procmem__present, &tpid, &s->m);
+	procmem__settings(pid, &s->set);
+	if (s->heap_walk && max_heap && s->m.mapped > max_heap) {
+		char a[32], b[32];
+
+		snprintf(err, errlen, "heap not walked: its %s of mappings exceed --max-heap %s",
+			 fmt__bytes(s->m.mapped, a, sizeof(a)), fmt__bytes(max_heap, b, sizeof(b)));
+		s->heap_walk = 0;
+	}
+	if (s->heap_walk) {
+		int r = procmem__census(pid, &s->rs, prog, &s->c);
+
+		if (r) {
+			snprintf(err, errlen, "read /proc/%d/mem: %s", (int)pid, strerror(-r));
+			return -1;
+		}
+		/* the mmapped chunks it found are the allocator's: the waterfall again, with them */
+		{
+			struct fs_owned *ev = calloc((size_t)s->c.nmm + 1, sizeof(*ev));
+
+			for (int i = 0; ev && i < s->c.nmm; i++)
+				ev[i] = (struct fs_owned){ s->c.mm[i].start, s->c.mm[i].end, FS_OWN_ALLOCATOR, 0 };
+			if (ev) {
+				memset(&s->m, 0, sizeof(s->m));
+				memmodel__own(&s->rs, 1, ev, s->c.nmm, FS_OWN_UNKNOWN);
+				memmodel__sum(&s->rs, ev, s->c.nmm, FS_OWN_UNKNOWN, procmem__present, &tpid, &s->m);
+			}
+			free(ev);
+		}
+	}
+	if (s->plan.allocator->own_stats) {
+		uint64_t mallctl;
+		int bg = jestats__bg_threads(pid);
+
+		s->js.bg_threads = bg < 0 ? 0 : bg;
+		if (!ask) {
+			snprintf(s->je_why, sizeof(s->je_why), "not asked: --no-ask");
+		} else if (jestats__find(pid, &mallctl, s->je_why, sizeof(s->je_why)) ||
+			   jestats__read(pid, mallctl, &s->js, s->je_why, sizeof(s->je_why))) {
+			fs_warn("jemalloc's own figures: %s", s->je_why);
+		} else {
+			fs_info("jemalloc's own figures: %s", s->js.how);
+			je_diagnose(&s->m, &s->js, &s->set, s->plan.allocator);
+		}
+	}
+	if (target__check(&s->tg)) {
+		snprintf(err, errlen, "PID %d exited during the snapshot", (int)pid);
+		return -1;
+	}
+	s->walk_s = (double)(mono_ns() - t0) / 1e9;
+	return 0;
+}
+
+static void snap_free(struct snap *s)
+{
+	target__close(&s->tg);
+	memmodel__regions_free(&s->rs);
+}
+
+/* --all: one row per process. */
+struct snap_row {
+	pid_t pid;
+	char comm[32], alloc[32];
+	uint64_t rss_anon, resident, in_use;
+	int64_t releasable;	/* glibc: what malloc_trim(0) would release now; -1 not known */
+	int walked, approximate;
+	double walk_s;
+};
+
+static int cmp_row(const void *a, const void *b)
+{
+	const struct snap_row *x = a, *y = b;
+
+	if (x->releasable != y->releasable)
+		return x->releasable < y->releasable ? 1 : -1;
+	return x->rss_anon < y->rss_anon ? 1 : x->rss_anon > y->rss_anon ? -1 : 0;
+}
+
+/* RssAnon of a process in bytes, 0 when it has none (a kernel thread) or is gone. */
+static uint64_t rss_anon_of(pid_t pid)
+{
+	char path[64], line[256];
+	uint64_t kib = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %" SCNu64, &kib) == 1)
+			break;
+	fclose(f);
+	return kib * 1024;
+}
+
+static int snapshot_all(int json, uint64_t min_rss, uint64_t max_heap, double budget_s)
+{
+	struct snap_row *rows = NULL;
+	struct { pid_t pid; char comm[32]; char why[160]; } *skip = NULL;
+	size_t nrows = 0, nskip = 0, cap = 0, scap = 0, small = 0, seen = 0, over = 0;
+	uint64_t t0 = mono_ns();
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	int tty = isatty(2);
+
+	if (!d) {
+		fs_err("open /proc: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	while ((de = readdir(d))) {
+		char *end, err[512];
+		long pid = strtol(de->d_name, &end, 10);
+		struct snap *s;
+		uint64_t rss;
+
+		if (*end || pid <= 0 || pid == getpid())
+			continue;
+		seen++;
+		rss = rss_anon_of((pid_t)pid);
+		if (rss < min_rss) {	/* kernel threads (none), small processes */
+			small++;
+			continue;
+		}
+		if ((double)(mono_ns() - t0) / 1e9 > budget_s) {
+			over++;
+			continue;
+		}
+		if (tty)
+			fprintf(stderr, "\rfragscope: snapshot --all: %zu measured, PID %ld...   ", nrows, pid);
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			break;
+		if (snap_measure((pid_t)pid, 0, max_heap, NULL, s, err, sizeof(err))) {
+			if (nskip == scap) {
+				scap = scap ? scap * 2 : 64;
+				skip = realloc(skip, scap * sizeof(*skip));
+			}
+			if (skip) {
+				skip[nskip].pid = (pid_t)pid;
+				snprintf(skip[nskip].comm, sizeof(skip[nskip].comm), "%s", s->tg.comm);
+				snprintf(skip[nskip++].why, sizeof(skip[0].why), "%s", err);
+			}
+			fs_debug("PID %ld: %s", pid, err);
+		} else {
+			if (nrows == cap) {
+				cap = cap ? cap * 2 : 64;
+				rows = realloc(rows, cap * sizeof(*rows));
+			}
+			if (rows) {
+				struct snap_row *r = &rows[nrows++];
+
+				memset(r, 0, sizeof(*r));
+				r->pid = (pid_t)pid;
+				snprintf(r->comm, sizeof(r->comm), "%s", s->tg.comm);
+				snprintf(r->alloc, sizeof(r->alloc), "%s", s->plan.alloc_name);
+				r->rss_anon = s->m.rss_anon ? s->m.rss_anon : rss;
+				r->resident = s->m.resident;
+				r->walked = s->heap_walk;
+				r->in_use = s->heap_walk ? s->c.in_use : 0;
+				r->releasable = s->heap_walk ? (int64_t)s->c.free_resident : -1;
+				r->approximate = s->c.approximate;
+				r->walk_s = s->walk_s;
+			}
+		}
+		snap_free(s);
+		free(s);
+		err[0] = 0;
+	}
+	closedir(d);
+	if (tty)
+		fprintf(stderr, "\r%80s\r", "");
+	if (rows)
+		qsort(rows, nrows, sizeof(*rows), cmp_row);
+	if (json) {
+		struct json j;
+
+		json__init(&j, stdout, 1);
+		json__obj(&j, NULL);
+		json__dbl(&j, "elapsed_s", (double)(mono_ns() - t0) / 1e9);
+		json__dbl(&j, "budget_s", budget_s);
+		json__u64(&j, "min_rss_anon", min_rss);
+		json__u64(&j, "max_heap", max_heap);
+		json__u64(&j, "processes_seen", seen);
+		json__u64(&j, "below_min_rss", small);
+		json__u64(&j, "over_budget", over);
+		json__arr(&j, "processes");
+		for (size_t i = 0; i < nrows; i++) {
+			const struct snap_row *r = &rows[i];
+
+			json__obj(&j, NULL);
+			json__i64(&j, "pid", r->pid);
+			json__str(&j, "comm", r->comm);
+			json__str(&j, "allocator", r->alloc);
+			json__u64(&j, "rss_anon", r->rss_anon);
+			json__u64(&j, "allocator_resident", r->resident);
+			if (r->walked) {
+				json__u64(&j, "in_use", r->in_use);
+				json__u64(&j, "malloc_trim_releasable", (uint64_t)r->releasable);
+			} else {	/* not walked (not glibc, or over --max-heap): not known, never 0 */
+				json__str(&j, "in_use", NULL);
+				json__str(&j, "malloc_trim_releasable", NULL);
+			}
+			json__bool(&j, "heap_walked", r->walked);
+			json__bool(&j, "approximate", r->approximate);
+			json__dbl(&j, "seconds", r->walk_s);
+			json__end_obj(&j);
+		}
+		json__end_arr(&j);
+		json__arr(&j, "skipped");
+		for (size_t i = 0; i < nskip; i++) {
+			json__obj(&j, NULL);
+			json__i64(&j, "pid", skip[i].pid);
+			json__str(&j, "comm", skip[i].comm);
+			json__str(&j, "reason", skip[i].why);
+			json__end_obj(&j);
+		}
+		json__end_arr(&j);
+		json__end_obj(&j);
+		json__finish(&j);
+	} else {
+		char a[32], b[32], c[32], e[32];
+
+		printf("\n fragscope snapshot --all: %zu processes measured in %.1f s (%zu with RssAnon under %s, %zu "
+		       "could not be read, %zu over the %.0f s budget)\n\n", nrows, (double)(mono_ns() - t0) / 1e9, small,
+		       fmt__bytes(min_rss, a, sizeof(a)), nskip, over, budget_s);
+		printf("  %7s %-16s %-9s %11s %11s %11s %13s\n", "PID", "command", "allocator", "RssAnon", "alloc resid",
+		       "in use", "trim releases");
+		for (size_t i = 0; i < nrows; i++) {
+			const struct snap_row *r = &rows[i];
+
+			printf("  %7d %-16.16s %-9s %11s %11s %11s %13s%s\n", r->pid, r->comm, r->alloc,
+			       fmt__bytes(r->rss_anon, a, sizeof(a)), fmt__bytes(r->resident, b, sizeof(b)),
+			       r->walked ? fmt__bytes(r->in_use, c, sizeof(c)) : "?",
+			       r->walked ? fmt__bytes((uint64_t)r->releasable, e, sizeof(e)) : "?",
+			       r->approximate ? "  (approximate)" : "");
+		}
+		printf("\n  trim releases: resident pages in glibc's free chunks, what malloc_trim(0) would give back\n"
+		       "  now (heap census, no probes, nothing stopped); ?: not glibc (its own statistics are not asked\n"
+		       "  of every process: `fragscope snapshot -p PID`), or a heap over --max-heap.\n\n");
+	}
+	free(rows);
+	free(skip);
+	return EXIT_OK;
+}
+
 int cmd_snapshot(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "pid", required_argument, 0, 'p' },
 		{ "json", no_argument, 0, 'j' },
 		{ "no-ask", no_argument, 0, 'N' },
+		{ "all", no_argument, 0, 'A' },
+		{ "min-rss", required_argument, 0, 'R' },
+		{ "max-heap", required_argument, 0, 'H' },
+		{ "max-seconds", required_argument, 0, 'S' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
-	struct fs_plan *plan = calloc(1, sizeof(*plan));
-	struct fs_census *c = calloc(1, sizeof(*c));
-	struct fs_memory *m = calloc(1, sizeof(*m));
-	struct fs_regions rs = { 0 };
-	struct fs_settings set;
-	pid_t tpid = 0;
-	struct target tg = { .pidfd = -1, .gate = -1, .errpipe = -1 };
-	struct fs_je_stats js = { .background_thread = -1 };
-	char err[512], je_why[512] = "";
-	int json = 0, opt, ret = EXIT_FAIL, heap_walk, ask = 1;
+	struct snap *s = NULL;
+	char err[512];
+	int json = 0, opt, ret = EXIT_FAIL, ask = 1, all = 0;
+	uint64_t min_rss = 1 << 20, max_heap = 4ULL << 30;
+	double budget = 60;
 	long pid = 0;
 
 	optind = 1;
@@ -354,106 +653,68 @@ int cmd_snapshot(int argc, char **argv)
 		case 'p': {
 			uint64_t v;
 
-			if (parse__count("PID", "-p", optarg, 1, 0x7fffffff, &v)) {
-				ret = EXIT_USAGE;
-				goto cleanup;
-			}
+			if (parse__count("PID", "-p", optarg, 1, 0x7fffffff, &v))
+				return EXIT_USAGE;
 			pid = (long)v;
 			break;
 		}
 		case 'j': json = 1; break;
 		case 'N': ask = 0; break;
+		case 'A': all = 1; break;
+		case 'R':
+			if (parse__size("--min-rss", optarg, 0, UINT64_MAX, &min_rss))
+				return EXIT_USAGE;
+			break;
+		case 'H':
+			if (parse__size("--max-heap", optarg, 0, UINT64_MAX, &max_heap))
+				return EXIT_USAGE;
+			break;
+		case 'S':
+			if (parse__duration("--max-seconds", optarg, 0, &budget))
+				return EXIT_USAGE;
+			break;
 		case 'v': fs_verbose++; break;
 		case 'h':
 			fputs(snapshot_usage, stdout);
-			ret = EXIT_OK;
-			goto cleanup;
+			return EXIT_OK;
 		default:
 			fs_err("see fragscope snapshot --help");
-			ret = EXIT_USAGE;
-			goto cleanup;
+			return EXIT_USAGE;
 		}
 	}
-	if (!pid || optind < argc) {
-		fs_err("give the process with -p PID (see fragscope snapshot --help)");
-		ret = EXIT_USAGE;
-		goto cleanup;
-	}
-	if (!plan || !c || !m) {
-		fs_err("out of memory");
-		goto cleanup;
+	if ((!pid == !all) || optind < argc) {
+		fs_err("give the process with -p PID, or --all (see fragscope snapshot --help)");
+		return EXIT_USAGE;
 	}
 	if (geteuid() != 0) {
 		fs_err("must run as root: reading another process's memory needs CAP_SYS_PTRACE");
-		goto cleanup;
+		return EXIT_FAIL;
 	}
-	if (target__open(&tg, (pid_t)pid, err, sizeof(err)) || resolve__pid((pid_t)pid, plan, err, sizeof(err))) {
+	if (all)
+		return snapshot_all(json, min_rss, max_heap, budget);
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		fs_err("out of memory");
+		return EXIT_FAIL;
+	}
+	if (snap_measure((pid_t)pid, ask, 0, progress, s, err, sizeof(err))) {
 		fs_err("%s", err);
 		goto cleanup;
 	}
-	heap_walk = plan->allocator->heap_walk;	/* the census; else mappings and its own figures */
-	tpid = (pid_t)pid;
-	if (!plan->allocator->heap_walk && !plan->allocator->own_stats)
-		fs_warn("%s allocator: only its mappings are shown", plan->alloc_name);
-	if (procmem__regions((pid_t)pid, heap_walk, &rs)) {
-		fs_err("read /proc/%ld/smaps: %s", pid, strerror(errno));
-		goto cleanup;
-	}
-	memmodel__own(&rs, heap_walk || plan->allocator->brk_heap, NULL, 0, FS_OWN_UNKNOWN);
-	memmodel__sum(&rs, NULL, 0, FS_OWN_UNKNOWN, procmem__present, &tpid, m);
-	procmem__settings((pid_t)pid, &set);
-	if (heap_walk) {
-		int r = procmem__census((pid_t)pid, &rs, progress, c);
-
-		if (r) {
-			fs_err("read /proc/%ld/mem: %s", pid, strerror(-r));
-			goto cleanup;
-		}
-		if (isatty(2) && m->mapped > (256ULL << 20))
+	if (!s->plan.allocator->heap_walk && !s->plan.allocator->own_stats)
+		fs_warn("%s allocator: only its mappings are shown", s->plan.alloc_name);
+	if (s->heap_walk) {
+		if (isatty(2) && s->m.mapped > (256ULL << 20))
 			fputc('\n', stderr);
-		fs_info("read %llu MiB of the target's memory", (unsigned long long)(c->bytes_read >> 20));
-		/* the mmapped chunks it found are the allocator's: the waterfall again, with them */
-		{
-			struct fs_owned *ev = calloc((size_t)c->nmm + 1, sizeof(*ev));
-
-			for (int i = 0; ev && i < c->nmm; i++)
-				ev[i] = (struct fs_owned){ c->mm[i].start, c->mm[i].end, FS_OWN_ALLOCATOR, 0 };
-			if (ev) {
-				memmodel__own(&rs, heap_walk || plan->allocator->brk_heap, ev, c->nmm, FS_OWN_UNKNOWN);
-				memmodel__sum(&rs, ev, c->nmm, FS_OWN_UNKNOWN, procmem__present, &tpid, m);
-			}
-			free(ev);
-		}
-	}
-	if (plan->allocator->own_stats) {
-		uint64_t mallctl;
-		int bg = jestats__bg_threads((pid_t)pid);
-
-		js.bg_threads = bg < 0 ? 0 : bg;
-		if (!ask) {
-			snprintf(je_why, sizeof(je_why), "not asked: --no-ask");
-		} else if (jestats__find((pid_t)pid, &mallctl, je_why, sizeof(je_why)) ||
-			   jestats__read((pid_t)pid, mallctl, &js, je_why, sizeof(je_why))) {
-			fs_warn("jemalloc's own figures: %s", je_why);
-		} else {
-			fs_info("jemalloc's own figures: %s", js.how);
-			je_diagnose(m, &js, &set, plan->allocator);
-		}
-	}
-	if (target__check(&tg)) {
-		fs_err("PID %ld exited during the snapshot", pid);
-		goto cleanup;
+		fs_info("read %llu MiB of the target's memory", (unsigned long long)(s->c.bytes_read >> 20));
 	}
 	if (json)
-		print_json(plan, (pid_t)pid, tg.comm, c, m, &set, heap_walk, &js, je_why);
+		print_json(&s->plan, (pid_t)pid, s->tg.comm, &s->c, &s->m, &s->set, s->heap_walk, &s->js, s->je_why);
 	else
-		print_text(plan, (pid_t)pid, tg.comm, c, m, &set, heap_walk, &js, je_why);
+		print_text(&s->plan, (pid_t)pid, s->tg.comm, &s->c, &s->m, &s->set, s->heap_walk, &s->js, s->je_why);
 	ret = EXIT_OK;
 cleanup:
-	target__close(&tg);
-	memmodel__regions_free(&rs);
-	free(plan);
-	free(c);
-	free(m);
+	snap_free(s);
+	free(s);
 	return ret;
 }
