@@ -18,7 +18,7 @@ CPPFLAGS  := -D_GNU_SOURCE
 WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation
 DEPFLAGS  = -MMD -MP
 INCLUDES  := -I$(OUTPUT) -I. -Iuser
-LIBS      := -lbpf -ldw -lelf -lz -lstdc++ -lncursesw -lsqlite3 -lm
+LIBS      := -lbpf -ldw -lelf -lz -lzstd -lstdc++ -lncursesw -lsqlite3 -lm
 
 # Layers are folders (user/README.md). The pure ones never include libbpf and are
 # unit-tested without root; trace/ (libbpf) and cmd/ (commands, ncurses) are not.
@@ -171,7 +171,7 @@ $(OUTPUT)/fixtures/static-je-prefix: tests/unit/fixture_je_prefix.c | $(OUTPUT)/
 UNIT_CFLAGS := -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer $(WARN) -I. -Iuser
 $(OUTPUT)/unit/run_unit: $(UNIT_SRCS) $(PURE_SRCS) tests/unit/test.h | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(UNIT_CFLAGS) -DFIXTURES='"$(abspath $(OUTPUT)/fixtures)"' $(UNIT_SRCS) $(PURE_SRCS) -ldw -lelf -lz -lm -lstdc++ -lsqlite3 -o $@
+	$(Q)$(CC) $(UNIT_CFLAGS) -DFIXTURES='"$(abspath $(OUTPUT)/fixtures)"' $(UNIT_SRCS) $(PURE_SRCS) -ldw -lelf -lz -lzstd -lm -lstdc++ -lsqlite3 -o $@
 
 unit: $(OUTPUT)/unit/run_unit fixtures
 	$(Q)$(OUTPUT)/unit/run_unit
@@ -188,7 +188,7 @@ $(FUZZ_DIR)/fuzz_session: $(FUZZ_SRCS) user/out/session.h | $(FUZZ_DIR)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-unused-command-line-argument \
-		-I. -Iuser $(FUZZ_SRCS) -ldw -lelf -lz -lm -lstdc++ -lsqlite3 -o $@
+		-I. -Iuser $(FUZZ_SRCS) -ldw -lelf -lz -lzstd -lm -lstdc++ -lsqlite3 -o $@
 fuzz: $(FUZZ_DIR)/fuzz_session
 	$(Q)FUZZ_SESSION_SEED=$(FUZZ_DIR)/corpus/seed.db $(FUZZ_DIR)/fuzz_session
 	$(Q)cd $(FUZZ_DIR) && ./fuzz_session -max_total_time=$(FUZZ_TIME) -close_fd_mask=3 -timeout=10 \

@@ -25,6 +25,9 @@ int report__html(FILE *f, const struct session_data *d, const char *version);
 /* a and b side by side, with b - a. */
 void report__diff(FILE *f, const struct session_data *a, const struct session_data *b);
 
+/* record --trace's calls, decoded, one line each in order. 0, or -1 with one line in err. */
+int report__calls(FILE *f, const struct session_data *d, char *err, size_t errlen);
+
 /* ---- shared by the report_*.c files ---- */
 
 /* A snapshot column by name: its index, as a double, as a count (negatives read 0). */

@@ -19,6 +19,7 @@
 #include "elf/elfobj.h"
 #include "elf/symbolize.h"
 #include "trace/calib.h"
+#include "trace/callrec.h"
 #include "trace/traced_priv.h"
 #include "trace/tracer.h"
 
@@ -327,6 +328,8 @@ static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t 
 	topts.exec_skip = exec_skip;
 	topts.lazy = t->info.role != FS_ROLE_TARGET;
 	topts.light = o->light;
+	topts.trace_calls = o->trace_calls;
+	topts.trace_ring_bytes = o->trace_ring_bytes;
 	if (o->light)
 		topts.max_live = 1024;	/* no block is ever recorded: the maps need no room */
 	t->st.lifetime_sampling = 1u << topts.lifetime_shift;
@@ -347,6 +350,8 @@ static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t 
 			snprintf(err, errlen, "process %d exited while fragscope was attaching", t->tg.pid);
 		return -1;
 	}
+	if (o->trace_calls && !(t->cr = callrec__start(t->tr, err, errlen)))
+		return -1;
 	return 0;
 }
 
@@ -625,6 +630,7 @@ int traced__finish(struct fs_traced *t, int nsites)
 	t->st.final = 1;
 	r = traced__sample(t, 0, nsites);
 	t->done = 1;
+	callrec__stop(t->cr);
 	tracer__free(t->tr);
 	t->tr = NULL;
 	symbolizer__free(t->sym);
@@ -660,6 +666,7 @@ int traced__stop(struct fs_traced *t, int sig, int nsites)
 		tracer__detach(t->tr);
 		t->detached = 1;
 	}
+	callrec__stop(t->cr);	/* no call comes after this */
 	return traced__sample(t, 1, nsites);
 }
 
@@ -694,6 +701,7 @@ void traced__free(struct fs_traced *t)
 {
 	if (!t)
 		return;
+	callrec__free(t->cr);
 	tracer__free(t->tr);
 	if (t->tg.child && t->tg.gate >= 0)	/* never released: it must not run untraced */
 		target__abort(&t->tg);
@@ -701,4 +709,14 @@ void traced__free(struct fs_traced *t)
 	collect__free(&t->st);
 	symbolizer__free(t->sym);
 	free(t);
+}
+
+int traced__trace_flush(struct fs_traced *t, struct session *s, int final)
+{
+	return t->cr ? callrec__flush(t->cr, s, final) : 0;
+}
+
+void traced__trace_counts(const struct fs_traced *t, uint64_t *calls, uint64_t *lost, uint64_t *bytes)
+{
+	callrec__counts(t->cr, calls, lost, bytes);
 }

@@ -20,6 +20,8 @@ struct fs_trace_opts {
 				 * (struct fs_family); else they are only counted */
 	int light;		/* --mode light: no probe on the allocator's functions (no call
 				 * counted); memory syscalls, faults, /proc and glibc's heap census */
+	int trace_calls;	/* record --trace: every call, in order (traced__trace_flush) */
+	uint32_t trace_ring_bytes;	/* the calls ring; 0: FS_CALL_RING_BYTES */
 };
 
 #define FS_LIFETIME_SHIFT 4	/* by default 1 block in 16 has its lifetime timed */
@@ -111,6 +113,14 @@ int traced__is_command(const struct fs_traced *t);
 /* The command's exit status (0..255, 128+signal), or -1 if not ours or running. */
 int traced__exit_code(const struct fs_traced *t);
 void traced__free(struct fs_traced *t);
+
+/* record --trace: writes the call trace's finished chunks into s (final: after
+ * traced__stop, also each thread's calls and losses, and the trace's state). 0 or
+ * -errno. */
+struct session;
+int traced__trace_flush(struct fs_traced *t, struct session *s, int final);
+/* Calls recorded, calls lost, compressed bytes so far (zeros without --trace). */
+void traced__trace_counts(const struct fs_traced *t, uint64_t *calls, uint64_t *lost, uint64_t *bytes);
 
 /* Checks every tracing command needs before it starts: root, BTF. 0, or -1 after
  * saying why. */

@@ -30,6 +30,7 @@ struct fs_traced {
 	uint64_t light_text_lo, light_text_hi;
 	char light_path[PATH_MAX];
 	int light_text_set;
+	struct callrec *cr;	/* record --trace's ring reader */
 };
 
 #endif

@@ -29,6 +29,8 @@ struct tracer_opts {
 				 * waits, stopped, while its tracer is made (children, execs) */
 	int light;		/* --mode light: the plan has no allocator probe; the allocator's
 				 * code range comes from tracer__set_alloc_text */
+	int trace_calls;	/* record --trace: every accounted call into the calls ring */
+	uint32_t trace_ring_bytes;	/* its size (a power of 2 of pages); 0: FS_CALL_RING_BYTES */
 };
 
 /* Opens and loads; NULL with the cause in err. */
@@ -65,6 +67,11 @@ int tracer__drain_maps(struct tracer *t, struct fs_mapset *ms);
 int tracer__proc_events_fd(const struct tracer *t);
 /* Children born, execs, and events that found the ring full, since load. */
 void tracer__procs(const struct tracer *t, uint64_t *forks, uint64_t *execs, uint64_t *lost);
+/* record --trace: the calls ring's map fd (-1 when not tracing calls); events
+ * lost in total, and per thread through fn (threads beyond the per-thread map's
+ * room are counted in *lost only). */
+int tracer__calls_fd(const struct tracer *t);
+uint64_t tracer__calls_lost(const struct tracer *t, void (*fn)(void *ctx, uint32_t tid, uint64_t lost), void *ctx);
 void tracer__free(struct tracer *t);
 
 #endif
