@@ -35,6 +35,7 @@ TOOLS     += $(OUTPUT)/tools/allocwork-nopie
 TOOLS     += $(OUTPUT)/tools/jework $(OUTPUT)/tools/jework-static
 TOOLS     += $(OUTPUT)/tools/mapwork $(OUTPUT)/tools/mapwork-je
 TOOLS     += $(OUTPUT)/tools/forkwork $(OUTPUT)/tools/static-stripped
+TOOLS     += $(OUTPUT)/tools/tracework
 FIXTURES  := $(OUTPUT)/fixtures/dyn $(OUTPUT)/fixtures/dyn-je $(OUTPUT)/fixtures/static \
              $(OUTPUT)/fixtures/static-stripped $(OUTPUT)/fixtures/libfakemalloc.so \
              $(OUTPUT)/fixtures/dyn-fake $(OUTPUT)/fixtures/static-je-prefix $(OUTPUT)/fixtures/dyn-tc \
@@ -102,6 +103,9 @@ $(OUTPUT)/tools/static-stripped: tools/forkwork.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -static -s -Wall $< -o $@
 
+$(OUTPUT)/tools/tracework: tools/tracework.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O1 -g -Wall -Wextra -Werror -pthread $< -o $@
 $(OUTPUT)/tools/ownheap: tools/ownheap.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@

@@ -1313,7 +1313,7 @@ struct {
 	__type(value, __u64);	/* its events lost */
 } calls_lost SEC(".maps");
 
-__u64 trace_events, trace_lost, trace_lost_threads_full;	/* submitted; lost; lost by threads beyond calls_lost's room */
+__u64 trace_lost, trace_lost_threads_full;	/* lost; of which by threads beyond calls_lost's room */
 
 static __always_inline void trace_emit(__u32 op, __u32 func, __u64 ptr, __u64 size, __u64 arg, __u64 align,
 				       __u32 flags)
@@ -1348,7 +1348,6 @@ static __always_inline void trace_emit(__u32 op, __u32 func, __u64 ptr, __u64 si
 	e->flags = (__u8)flags;
 	bpf_ringbuf_submit(e, bpf_ringbuf_query(&calls, BPF_RB_AVAIL_DATA) > trace_wake_bytes ?
 			   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
-	__sync_fetch_and_add(&trace_events, 1);
 }
 
 /* An allocating call's result (ptr 0: failed, or realloc(p, 0) freed p). */

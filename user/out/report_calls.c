@@ -35,8 +35,9 @@ int report__calls(FILE *f, const struct session_data *d, char *err, size_t errle
 
 	if (!r)
 		return -1;
-	fprintf(f, "# seq time_us tid op function size align ptr arg flags\n");
 	while ((rc = trace_reader__next(r, &ev, &n, err, errlen)) == 1) {
+		if (!seq)	/* after the first chunk decoded: a damaged one prints nothing */
+			fprintf(f, "# seq time_us tid op function size align ptr arg flags\n");
 		for (uint32_t i = 0; i < n; i++) {
 			const struct fs_call_event *e = &ev[i];
 			char fn[128];

@@ -113,6 +113,12 @@ struct trace_enc *trace_enc__new(int level)
 		return NULL;
 	}
 	e->level = level ? level : ZSTD_CLEVEL_DEFAULT;
+	/* a checksum per chunk: damage is found, never decoded into other calls */
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_compressionLevel, e->level)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_checksumFlag, 1))) {
+		trace_enc__free(e);
+		return NULL;
+	}
 	return e;
 }
 
@@ -205,7 +211,7 @@ int trace_enc__finish(struct trace_enc *e, void **blob, size_t *len, size_t *raw
 		free(src);
 		return -ENOMEM;
 	}
-	z = ZSTD_compressCCtx(e->cctx, dst, bound, src, total, e->level);
+	z = ZSTD_compress2(e->cctx, dst, bound, src, total);
 	free(src);
 	if (ZSTD_isError(z)) {
 		free(dst);
