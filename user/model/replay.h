@@ -1,0 +1,71 @@
+/* replay.h - a recorded call trace turned into a replay program (issue 15, part
+ * 2): the calls grouped by thread in their recorded order, blocks named by ids
+ * instead of addresses (an address is reused; an id is not), a release made by
+ * another thread than its allocation's marked to wait for it, and each thread's
+ * gaps kept (its idle periods). Pure: built and checked without root. */
+#ifndef FS_REPLAY_H
+#define FS_REPLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "bpf/fragscope.h"	/* struct fs_call_event */
+
+enum rp_kind { RP_MALLOC = 0, RP_CALLOC, RP_ALIGNED, RP_REALLOC, RP_FREE, RP_TRIM };
+
+#define RP_WAIT 1	/* op.old was allocated by another thread: wait until it is */
+
+struct rp_op {
+	uint64_t size;
+	uint64_t gap_ns;	/* since this thread's previous call (the first: since the trace's first) */
+	uint32_t id;		/* the block it allocates (1..nblocks), 0 none */
+	uint32_t old;		/* the block it releases (free, realloc), 0 none */
+	uint8_t kind;		/* enum rp_kind */
+	uint8_t align_lg;
+	uint8_t flags;
+	uint8_t _pad[5];
+};
+
+struct rp_thread {
+	uint32_t tid;		/* as recorded */
+	uint32_t _pad;
+	uint64_t first, n;	/* its ops: ops[first .. first + n) */
+};
+
+/* What the trace held that a replay does not repeat, counted. */
+struct rp_skipped {
+	uint64_t unknown_frees;	/* releases of blocks allocated before the trace (or lost) */
+	uint64_t unknown_reallocs; /* reallocs of such blocks: replayed as allocations */
+	uint64_t failed;	/* calls that failed (NULL) */
+	uint64_t resizes;	/* xallocx: resized in place */
+	uint64_t syscalls;	/* the program's own madvise/munmap (of its own mappings) */
+	uint64_t reused;	/* an allocation at an address still live in the trace (a lost free) */
+};
+
+struct rp_plan {
+	uint32_t nthreads;
+	struct rp_thread *th;
+	uint64_t nops;
+	struct rp_op *ops;	/* grouped by thread */
+	uint32_t nblocks;
+	uint64_t span_ns;	/* the trace's first to last call */
+	uint64_t live_count, live_bytes;	/* blocks of the replay still allocated at its end */
+	struct rp_skipped skip;
+};
+
+/* Builds the plan from n calls in recorded order. 0, or -1 with one line in err. */
+int rp__build(const struct fs_call_event *ev, size_t n, struct rp_plan *p, char *err, size_t errlen);
+void rp__free(struct rp_plan *p);
+
+/* The plan as one buffer (header, threads, ops) for the replaying process, which
+ * maps it; rp__view checks one and points p into it (no copy). */
+#define RP_MAGIC 0x31505246u	/* "FRP1" */
+struct rp_header {
+	uint32_t magic, nthreads;
+	uint64_t nops;
+	uint32_t nblocks, _pad;
+};
+size_t rp__size(const struct rp_plan *p);
+void rp__serialize(const struct rp_plan *p, void *buf);
+int rp__view(const void *buf, size_t len, struct rp_plan *p);
+
+#endif

@@ -1,0 +1,268 @@
+/* replayer.c - the replaying process and its watcher (see replayer.h). The
+ * replaying process keeps its own bookkeeping out of the heap under test: the plan,
+ * the block table and the flags are mappings, not allocations. */
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "util/log.h"
+#include "trace/replayer.h"
+#include "trace/traced.h"
+
+/* Shared between the two processes (one page). */
+struct rp_shared {
+	uint64_t done_ops;	/* calls replayed so far */
+	uint32_t finished;	/* threads done with their calls */
+	uint32_t state;		/* 1: every call replayed */
+	uint64_t calls_ns;	/* how long the calls took */
+};
+
+struct rp_ctx {
+	const struct rp_plan *p;
+	void **ptrs;		/* block id -> the replay's pointer */
+	uint8_t *ready;		/* block id -> allocated (for waits across threads) */
+	struct rp_shared *sh;
+	double factor;
+};
+
+struct rp_arg {
+	struct rp_ctx *c;
+	uint32_t t;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull) };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* The program wrote what it allocated: one byte a page makes it resident. */
+static void touch(char *p, uint64_t size)
+{
+	if (!p || !size)
+		return;
+	for (uint64_t o = 0; o < size; o += 4096)
+		p[o] = 1;
+	p[size - 1] = 1;
+}
+
+static void *run_thread(void *arg)
+{
+	struct rp_arg *a = arg;
+	struct rp_ctx *c = a->c;
+	const struct rp_thread *th = &c->p->th[a->t];
+	uint64_t since = 0;
+
+	for (uint64_t i = 0; i < th->n; i++) {
+		const struct rp_op *o = &c->p->ops[th->first + i];
+		void *p = NULL, *old = NULL;
+
+		if (o->gap_ns >= RP_IDLE_MIN_NS)
+			sleep_ns((uint64_t)((double)o->gap_ns / c->factor));
+		if (o->old) {
+			/* happens-before: the block exists before another thread releases it */
+			for (unsigned spins = 0; (o->flags & RP_WAIT) && !__atomic_load_n(&c->ready[o->old], __ATOMIC_ACQUIRE);
+			     spins++)
+				if (spins < 64)
+					sched_yield();
+				else
+					sleep_ns(20000);
+			old = c->ptrs[o->old];
+		}
+		switch (o->kind) {
+		case RP_MALLOC: p = malloc(o->size); break;
+		case RP_CALLOC: p = calloc(1, o->size); break;
+		case RP_ALIGNED:
+			if (posix_memalign(&p, o->align_lg >= 3 ? 1ul << o->align_lg : sizeof(void *), o->size))
+				p = NULL;
+			break;
+		case RP_REALLOC: p = realloc(old, o->size); break;
+		case RP_FREE: free(old); break;
+		case RP_TRIM: malloc_trim(0); break;
+		}
+		if (o->id) {
+			touch(p, o->size);
+			c->ptrs[o->id] = p;
+			__atomic_store_n(&c->ready[o->id], 1, __ATOMIC_RELEASE);
+		}
+		if (++since == 4096) {
+			__atomic_fetch_add(&c->sh->done_ops, since, __ATOMIC_RELAXED);
+			since = 0;
+		}
+	}
+	__atomic_fetch_add(&c->sh->done_ops, since, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&c->sh->finished, 1, __ATOMIC_RELEASE);
+	for (;;)	/* a thread that went idle stays: its caches and arena stay too */
+		pause();
+	return NULL;
+}
+
+int replayer__child(int plan_fd, int shm_fd, double factor)
+{
+	struct rp_plan p;
+	struct rp_ctx c = { .p = &p, .factor = factor > 0 ? factor : 1 };
+	struct rp_arg *args;
+	struct stat sb;
+	void *buf;
+	pthread_attr_t at;
+	uint64_t t0;
+
+	if (fstat(plan_fd, &sb))
+		return 1;
+	buf = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, plan_fd, 0);
+	c.sh = mmap(NULL, sizeof(*c.sh), PROT_READ | PROT_WRITE, MAP_SHARED, shm_fd, 0);
+	if (buf == MAP_FAILED || c.sh == MAP_FAILED || rp__view(buf, (size_t)sb.st_size, &p))
+		return 1;
+	c.ptrs = mmap(NULL, (p.nblocks + 1) * sizeof(void *), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	c.ready = mmap(NULL, p.nblocks + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	args = mmap(NULL, (p.nthreads + 1) * sizeof(*args), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (c.ptrs == MAP_FAILED || c.ready == MAP_FAILED || args == MAP_FAILED)
+		return 1;
+	pthread_attr_init(&at);
+	pthread_attr_setstacksize(&at, 256 << 10);
+	t0 = mono_ns();
+	for (uint32_t t = 0; t < p.nthreads; t++) {
+		pthread_t th;
+
+		args[t] = (struct rp_arg){ &c, t };
+		if (pthread_create(&th, &at, run_thread, &args[t]))
+			return 1;
+	}
+	while (__atomic_load_n(&c.sh->finished, __ATOMIC_ACQUIRE) < p.nthreads)
+		sleep_ns(1000000);
+	c.sh->calls_ns = mono_ns() - t0;
+	__atomic_store_n(&c.sh->state, 1, __ATOMIC_RELEASE);
+	for (;;)
+		pause();
+}
+
+static uint64_t rss_anon(pid_t pid)
+{
+	char path[64], line[256];
+	uint64_t kb = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %lu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb * 1024;
+}
+
+int replayer__run(const char *exe, int plan_fd, const struct rp_plan *plan, double factor, double idle_s,
+		  double timeout_s, const char *label, struct fs_waiter *w, struct rp_result *res)
+{
+	int shm = memfd_create("fragscope-replay-state", MFD_CLOEXEC), status, r = -1, tty = isatty(2);
+	struct rp_shared *sh = MAP_FAILED;
+	uint64_t t0 = mono_ns(), t_end = 0;
+	pid_t pid = -1;
+
+	memset(res, 0, sizeof(*res));
+	res->ops = plan->nops;
+	if (shm < 0 || ftruncate(shm, 4096) ||
+	    (sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED, shm, 0)) == MAP_FAILED) {
+		snprintf(res->error, sizeof(res->error), "replay state: %s", strerror(errno));
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(res->error, sizeof(res->error), "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		char a_plan[16], a_shm[16], a_fac[32];
+		sigset_t none;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* Ctrl-C of ours leaves nothing behind */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* the fds survive exec: clear close-on-exec on these two */
+		fcntl(plan_fd, F_SETFD, 0);
+		fcntl(shm, F_SETFD, 0);
+		snprintf(a_plan, sizeof(a_plan), "%d", plan_fd);
+		snprintf(a_shm, sizeof(a_shm), "%d", shm);
+		snprintf(a_fac, sizeof(a_fac), "%.17g", factor);
+		execl(exe, "fragscope", "replay", "--child", a_plan, a_shm, a_fac, (char *)NULL);
+		_exit(127);
+	}
+	for (;;) {
+		uint64_t now = mono_ns(), rss = rss_anon(pid);
+		int sig = 0, wake;
+
+		if (rss > res->peak_rss)
+			res->peak_rss = rss;
+		if (!t_end && __atomic_load_n(&sh->state, __ATOMIC_ACQUIRE)) {
+			t_end = now;
+			res->rss_end = rss;
+			res->calls_s = (double)sh->calls_ns / 1e9;
+		}
+		if (t_end && (double)(now - t_end) / 1e9 >= idle_s) {
+			res->rss_idle = rss;
+			break;
+		}
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			snprintf(res->error, sizeof(res->error), "the replaying process %s", WIFEXITED(status) ?
+				 "exited early" : "was killed");
+			if (WIFSIGNALED(status))
+				snprintf(res->error + strlen(res->error), sizeof(res->error) - strlen(res->error),
+					 " by %s", strsignal(WTERMSIG(status)));
+			pid = -1;
+			goto out;
+		}
+		if ((double)(now - t0) / 1e9 > timeout_s) {
+			snprintf(res->error, sizeof(res->error), "still replaying after %.0f s (--timeout)", timeout_s);
+			goto out;
+		}
+		if (tty)
+			fprintf(stderr, "\rfragscope replay: %-14s %5.1f%% of %llu calls%s", label,
+				plan->nops ? 100.0 * (double)__atomic_load_n(&sh->done_ops, __ATOMIC_RELAXED) /
+						     (double)plan->nops : 100.0,
+				(unsigned long long)plan->nops, t_end ? ", idle" : "");
+		wake = traced__wait(w, NULL, -1, 0.02, &sig);
+		if (wake == FS_WAKE_SIGNAL || wake == FS_WAKE_ERROR) {
+			res->interrupted = 1;
+			res->sig = sig;
+			snprintf(res->error, sizeof(res->error), "interrupted");
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	if (tty)
+		fputc('\n', stderr);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	res->wall_s = (double)(mono_ns() - t0) / 1e9;
+	if (sh != MAP_FAILED)
+		munmap(sh, sizeof(*sh));
+	if (shm >= 0)
+		close(shm);
+	return r;
+}

@@ -1,0 +1,35 @@
+/* replayer.h - `fragscope replay`'s two sides: the replaying process (fragscope
+ * re-executed under a variant's environment, so LD_PRELOAD and MALLOC_CONF apply)
+ * runs a plan (model/replay.h), one thread per recorded thread; the parent watches
+ * its RssAnon, at the end of the calls and after the idle period. */
+#ifndef FS_REPLAYER_H
+#define FS_REPLAYER_H
+
+#include <stdint.h>
+#include "model/replay.h"
+
+struct fs_waiter;
+
+#define RP_IDLE_MIN_NS 1000000ull	/* gaps shorter than this are not slept */
+
+struct rp_result {
+	uint64_t peak_rss, rss_end, rss_idle;	/* RssAnon, bytes */
+	double calls_s, wall_s;	/* time to replay the calls; in all */
+	uint64_t ops;
+	int interrupted;	/* a signal: *sig */
+	int sig;
+	char error[256];
+};
+
+/* In the replaying process: runs the plan in plan_fd (rp__serialize's bytes),
+ * gaps of at least RP_IDLE_MIN_NS slept divided by factor, reporting progress and
+ * the end in shm_fd; then waits to be killed. Returns only on failure (exit status). */
+int replayer__child(int plan_fd, int shm_fd, double factor);
+
+/* Runs one replay: exe (fragscope itself) re-executed with the current environment,
+ * idle_s seconds watched after the calls end, then killed. label names it in the
+ * progress line. 0, or -1 with res->error (or res->interrupted) set. */
+int replayer__run(const char *exe, int plan_fd, const struct rp_plan *plan, double factor, double idle_s,
+		  double timeout_s, const char *label, struct fs_waiter *w, struct rp_result *res);
+
+#endif
