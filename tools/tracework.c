@@ -4,7 +4,12 @@
  * posix_memalign(64, 1004), memalign(128, 1005), the four freed; its own mmap of
  * 64 KiB, madvise(MADV_DONTNEED) and munmap; malloc(1006) handed to a second thread,
  * which does malloc(2000 + i) + free 100 times, then frees that block; last, the
- * main thread's malloc(2^62), which fails. */
+ * main thread's malloc(2^62), which fails.
+ *
+ * tracework --keep N SIZE SECS: N blocks of SIZE bytes allocated and kept, the
+ * pages written, then SECS seconds idle (until SIGTERM): long-lived blocks, no
+ * release, one thread, where glibc keeps less than jemalloc (whose size classes
+ * round 2561 bytes up to 3072). */
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
@@ -13,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static void *volatile sink;
 
@@ -30,11 +36,33 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int main(void)
+static int keep(long n, size_t size, unsigned secs)
+{
+	for (long i = 0; i < n; i++) {
+		char *p = malloc(size);
+
+		if (!p)
+			return 1;
+		memset(p, 1, size);
+		sink = p;
+	}
+	while (secs)
+		secs = sleep(secs);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	void *p1, *p2, *p3, *p4 = NULL, *p5, *x;
 	char *m;
 	pthread_t th;
+
+	if (argc == 5 && !strcmp(argv[1], "--keep"))
+		return keep(atol(argv[2]), (size_t)atol(argv[3]), (unsigned)atoi(argv[4]));
+	if (argc != 1) {
+		fprintf(stderr, "usage: tracework [--keep N SIZE SECS]\n");
+		return 2;
+	}
 
 	p1 = malloc(1001);
 	p2 = calloc(3, 334);

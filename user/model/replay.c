@@ -263,6 +263,7 @@ int rp__build(const struct fs_call_event *ev, size_t n, struct rp_plan *p, char 
 			o = &ops[p->th[t].first + fill[t]++];
 			*o = p->ops[i];
 			o->gap_ns = ev[i].ts > last_ts[t] ? ev[i].ts - last_ts[t] : 0;
+			o->at_ns = ev[i].ts - t0;
 			if (ev[i].ts > last_ts[t])
 				last_ts[t] = ev[i].ts;
 		}

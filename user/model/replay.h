@@ -17,6 +17,7 @@ enum rp_kind { RP_MALLOC = 0, RP_CALLOC, RP_ALIGNED, RP_REALLOC, RP_FREE, RP_TRI
 struct rp_op {
 	uint64_t size;
 	uint64_t gap_ns;	/* since this thread's previous call (the first: since the trace's first) */
+	uint64_t at_ns;		/* since the trace's first call */
 	uint32_t id;		/* the block it allocates (1..nblocks), 0 none */
 	uint32_t old;		/* the block it releases (free, realloc), 0 none */
 	uint8_t kind;		/* enum rp_kind */

@@ -24,8 +24,11 @@
 struct rp_shared {
 	uint64_t done_ops;	/* calls replayed so far */
 	uint32_t finished;	/* threads done with their calls */
-	uint32_t state;		/* 1: every call replayed */
+	uint32_t state;		/* 2: ready to start (the parent reads the baseline), 1: every call replayed */
+	uint32_t go;		/* set by the parent: start */
+	uint32_t _pad;
 	uint64_t calls_ns;	/* how long the calls took */
+	uint64_t t0;		/* CLOCK_MONOTONIC when the calls began */
 };
 
 struct rp_ctx {
@@ -78,8 +81,14 @@ static void *run_thread(void *arg)
 		const struct rp_op *o = &c->p->ops[th->first + i];
 		void *p = NULL, *old = NULL;
 
-		if (o->gap_ns >= RP_IDLE_MIN_NS)
-			sleep_ns((uint64_t)((double)o->gap_ns / c->factor));
+		/* never ahead of the recorded schedule (divided by the factor): the threads'
+		 * interleaving follows the recording's to within the slack */
+		if (o->gap_ns >= RP_IDLE_MIN_NS || (i & 63) == 0) {
+			uint64_t due = c->sh->t0 + (uint64_t)((double)o->at_ns / c->factor), now = mono_ns();
+
+			if (due > now + RP_SLACK_NS)
+				sleep_ns(due - now);
+		}
 		if (o->old) {
 			/* happens-before: the block exists before another thread releases it */
 			for (unsigned spins = 0; (o->flags & RP_WAIT) && !__atomic_load_n(&c->ready[o->old], __ATOMIC_ACQUIRE);
@@ -141,7 +150,15 @@ int replayer__child(int plan_fd, int shm_fd, double factor)
 		return 1;
 	pthread_attr_init(&at);
 	pthread_attr_setstacksize(&at, 256 << 10);
+	/* the tables are ours, not the allocator's: resident before the baseline is read */
+	memset(c.ptrs, 0, (p.nblocks + 1) * sizeof(void *));
+	memset(c.ready, 0, p.nblocks + 1);
+	/* the parent reads our own RssAnon now (what fragscope itself holds), then says go */
+	__atomic_store_n(&c.sh->state, 2, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&c.sh->go, __ATOMIC_ACQUIRE))
+		sleep_ns(1000000);
 	t0 = mono_ns();
+	c.sh->t0 = t0;
 	for (uint32_t t = 0; t < p.nthreads; t++) {
 		pthread_t th;
 
@@ -180,6 +197,7 @@ int replayer__run(const char *exe, int plan_fd, const struct rp_plan *plan, doub
 	int shm = memfd_create("fragscope-replay-state", MFD_CLOEXEC), status, r = -1, tty = isatty(2);
 	struct rp_shared *sh = MAP_FAILED;
 	uint64_t t0 = mono_ns(), t_end = 0;
+	int end_taken = 0;
 	pid_t pid = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -214,14 +232,23 @@ int replayer__run(const char *exe, int plan_fd, const struct rp_plan *plan, doub
 		uint64_t now = mono_ns(), rss = rss_anon(pid);
 		int sig = 0, wake;
 
-		if (rss > res->peak_rss)
+		if (!sh->go && __atomic_load_n(&sh->state, __ATOMIC_ACQUIRE) == 2) {
+			res->baseline = rss;
+			__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
+		}
+		rss = rss > res->baseline ? rss - res->baseline : 0;
+		if (sh->go && rss > res->peak_rss)
 			res->peak_rss = rss;
-		if (!t_end && __atomic_load_n(&sh->state, __ATOMIC_ACQUIRE)) {
+		if (!t_end && __atomic_load_n(&sh->state, __ATOMIC_ACQUIRE) == 1) {
 			t_end = now;
-			res->rss_end = rss;
 			res->calls_s = (double)sh->calls_ns / 1e9;
 		}
-		if (t_end && (double)(now - t_end) / 1e9 >= idle_s) {
+		/* "the end" as compare sees it: its first interval without allocations */
+		if (t_end && !end_taken && (double)(now - t_end) / 1e9 >= RP_END_AFTER_S) {
+			res->rss_end = rss;
+			end_taken = 1;
+		}
+		if (end_taken && (double)(now - t_end) / 1e9 >= RP_END_AFTER_S + idle_s) {
 			res->rss_idle = rss;
 			break;
 		}

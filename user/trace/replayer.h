@@ -10,10 +10,13 @@
 
 struct fs_waiter;
 
-#define RP_IDLE_MIN_NS 1000000ull	/* gaps shorter than this are not slept */
+#define RP_IDLE_MIN_NS 1000000ull	/* a gap this long: the thread checks the schedule */
+#define RP_END_AFTER_S 0.25	/* RSS "at the end": this long after the last call (compare's interval) */
+#define RP_SLACK_NS 200000ull		/* a thread runs up to this much ahead of the schedule */
 
 struct rp_result {
-	uint64_t peak_rss, rss_end, rss_idle;	/* RssAnon, bytes */
+	uint64_t peak_rss, rss_end, rss_idle;	/* RssAnon, bytes, less the baseline */
+	uint64_t baseline;	/* the replaying process's own RssAnon before the first call */
 	double calls_s, wall_s;	/* time to replay the calls; in all */
 	uint64_t ops;
 	int interrupted;	/* a signal: *sig */
