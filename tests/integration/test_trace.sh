@@ -78,6 +78,44 @@ else
 	fail trace_losses_counted "record failed: $(tail -1 "$TMP/lossy.err")"
 fi
 
+# --- attached by PID (glibc): blocks from before attach come from the census --------
+# allocwork --pre 300: 300 blocks of 777 bytes (800-byte chunks) allocated before its
+# gate, freed after it: each release in the trace is of a block the census listed
+ready="$TMP/pre.ready" tally="$TMP/pre.tally"
+timeout 60 "$AW" --rounds 200 --pre 300 --wait --hold --ready "$ready" --tally "$tally" &
+if wait_for "[ -s '$ready' ]"; then
+	wpid=$(cat "$ready")
+	"$FS" -v record -q --trace -i 100 -o "$TMP/pre.db" -p "$wpid" 2> "$TMP/pre.err" &
+	fpid=$!
+	if wait_for "grep -qs 'tracing PID' '$TMP/pre.err'" 300; then
+		kill -USR1 "$wpid"
+		wait_for "[ -s '$tally' ]" 600
+		kill -INT $fpid
+		wait $fpid
+		kill -USR2 "$wpid" 2>/dev/null
+		wait 2>/dev/null
+		"$FS" report --calls "$TMP/pre.db" > "$TMP/pre.calls"
+		sqlite3 "$TMP/pre.db" "SELECT printf('0x%x', addr) FROM trace_before WHERE chunk = 800" | sort > "$TMP/pre.listed"
+		# releases in the trace of the listed 800-byte chunks, and of addresses never allocated in it
+		matched=$(awk 'NR == FNR { pre[$1] = 1; next } /^#/ { next }
+			$4 != "free" && $8 != "0x0" { mine[$8] = 1 }
+			$4 == "free" { if ($8 in mine) delete mine[$8]; else if ($8 in pre) n++ }
+			END { print n + 0 }' "$TMP/pre.listed" "$TMP/pre.calls")
+		"$FS" replay --json --variants glibc --idle 0.2 "$TMP/pre.db" > "$TMP/pre.rep.json" 2> "$TMP/pre.rep.err"
+		rel=$(jget "$TMP/pre.rep.json" .replay.released_blocks_before_trace)
+		if [ "$(wc -l < "$TMP/pre.listed")" -ge 300 ] && [ "$matched" = 300 ] && [ "${rel:-0}" -ge 300 ]; then
+			pass trace_attach_census
+		else
+			fail trace_attach_census "listed $(wc -l < "$TMP/pre.listed") 800-byte chunks, $matched of the 300 released in the trace, replay released ${rel:-?} $(tail -1 "$TMP/pre.rep.err")"
+		fi
+	else
+		fail trace_attach_census "no attach: $(tail -1 "$TMP/pre.err")"
+		kill -9 "$wpid" $fpid 2>/dev/null
+	fi
+else
+	fail trace_attach_census "workload never got ready"
+fi
+
 # --- refused in one line ----------------------------------------------------------------
 timeout 60 "$FS" record -q -o "$TMP/plain.db" -- "$TW" 2>/dev/null
 expect_error trace_none 1 "no call trace in this session" "$FS" report --calls "$TMP/plain.db"

@@ -29,7 +29,7 @@ TEST(replay_plan)
 
 	ev[6].flags = FS_CF_FAILED;
 	ev[9].align_lg = 6;
-	if (!ASSERT_OK(rp__build(ev, sizeof(ev) / sizeof(ev[0]), &p, err, sizeof(err)), err))
+	if (!ASSERT_OK(rp__build(ev, sizeof(ev) / sizeof(ev[0]), NULL, 0, &p, err, sizeof(err)), err))
 		return;
 	ASSERT_EQ(p.nthreads, 2, "threads");
 	ASSERT_EQ(p.nblocks, 5, "blocks");
@@ -86,10 +86,37 @@ TEST(replay_lost_free)
 	struct rp_plan p;
 	char err[128] = "";
 
-	if (!ASSERT_OK(rp__build(ev, 3, &p, err, sizeof(err)), err))
+	if (!ASSERT_OK(rp__build(ev, 3, NULL, 0, &p, err, sizeof(err)), err))
 		return;
 	ASSERT_EQ(p.skip.reused, 1, "counted");
 	ASSERT_EQ(p.ops[2].old, 2, "the free releases the newer block");
 	ASSERT_EQ(p.live_count, 1, "the older one stays allocated in the replay");
+	rp__free(&p);
+}
+
+TEST(replay_before_trace)
+{
+	/* two blocks from before attach; the trace frees one, from another thread */
+	uint64_t pre[] = { 0x1010, 48, 0x2010, 4112 };
+	struct fs_call_event ev[] = {
+		EV(7, 10, FS_K_FREE, 0, 0x2010, 0),
+		EV(7, 20, FS_K_FREE, 0, 0x3010, 0),
+	};
+	struct rp_plan p;
+	char err[128] = "";
+
+	if (!ASSERT_OK(rp__build(ev, 2, pre, 2, &p, err, sizeof(err)), err))
+		return;
+	ASSERT_EQ(p.npre, 2, "blocks before");
+	ASSERT_EQ(p.pre_freed, 1, "one released in the trace");
+	ASSERT_EQ(p.skip.unknown_frees, 1, "the other release: unknown");
+	ASSERT_EQ(p.nthreads, 2, "the thread and the pre-allocation");
+	ASSERT_EQ(p.th[1].tid, RP_PRE_TID, "pre-allocation last");
+	ASSERT_EQ(p.th[1].n, 2, "two blocks");
+	ASSERT_EQ(p.ops[p.th[1].first + 1].size, 4096, "chunk size - 16");
+	ASSERT_EQ(p.ops[p.th[0].first].old, 2, "the free releases pre-block 2");
+	ASSERT_EQ(p.ops[p.th[0].first].flags, 0, "allocated before any thread starts: no wait");
+	ASSERT_EQ(p.live_count, 1, "one left");
+	ASSERT_EQ(p.live_bytes, 32, "its bytes");
 	rp__free(&p);
 }

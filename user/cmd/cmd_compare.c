@@ -115,6 +115,11 @@ struct variant {
 static volatile int stop_all;
 /* replay: the session the calls come from (the output says "replayed": true) */
 static const char *replayed_from;
+static struct {
+	uint64_t calls, blocks_before, before_released, unknown_frees, failed, own_syscalls;
+	uint32_t threads;
+	const char *trace_state;
+} replay_info;
 
 static uint64_t now_ns(void)
 {
@@ -766,6 +771,16 @@ static void print_json(const struct variant *vs, int n, const char *verdict_text
 	if (replayed_from) {
 		json__bool(&j, "replayed", 1);
 		json__str(&j, "source", replayed_from);
+		json__obj(&j, "replay");
+		json__u64(&j, "calls", replay_info.calls);
+		json__u64(&j, "threads", replay_info.threads);
+		json__str(&j, "trace_state", replay_info.trace_state);
+		json__u64(&j, "blocks_before_trace", replay_info.blocks_before);
+		json__u64(&j, "released_blocks_before_trace", replay_info.before_released);
+		json__u64(&j, "unknown_frees_skipped", replay_info.unknown_frees);
+		json__u64(&j, "failed_calls_skipped", replay_info.failed);
+		json__u64(&j, "own_syscalls_skipped", replay_info.own_syscalls);
+		json__end_obj(&j);
 	}
 	json__end_obj(&j);
 	json__finish(&j);
@@ -1150,6 +1165,8 @@ int cmd_replay(int argc, char **argv)
 	struct variant *vs = NULL;
 	struct session_data *d = NULL;
 	struct fs_call_event *ev = NULL;
+	uint64_t *pre = NULL;
+	long npre = 0;
 	struct rp_plan plan = { 0 };
 	struct fs_waiter *w = NULL;
 	char err[4600], all[512], vtext[2048], exe[PATH_MAX];
@@ -1230,18 +1247,28 @@ int cmd_replay(int argc, char **argv)
 	}
 	if (read_trace(path, &ev, &n))
 		goto cleanup;
-	if (rp__build(ev, n, &plan, err, sizeof(err))) {
+	if (trace__before(path, &pre, &npre, err, sizeof(err))) {
+		fs_err("%s", err);
+		goto cleanup;
+	}
+	if (rp__build(ev, n, pre, npre, &plan, err, sizeof(err))) {
 		fs_err("%s: %s", path, err);
 		goto cleanup;
 	}
+	free(pre);
+	pre = NULL;
 	free(ev);
 	ev = NULL;
 	if (strcmp(session__meta(d, "trace_state", "incomplete"), "complete"))
 		fs_warn("%s: the trace is %s (%s calls lost): the replay misses those calls", path,
 			session__meta(d, "trace_state", "incomplete"), session__meta(d, "trace_lost", "?"));
+	if (plan.npre)
+		fs_info("replay: %llu blocks in use before the trace allocated first (%llu of them released in it)",
+			(unsigned long long)plan.npre, (unsigned long long)plan.pre_freed);
 	if (plan.skip.unknown_frees)
-		fs_warn("%llu releases of blocks allocated before the trace are not replayed (%s)",
-			(unsigned long long)plan.skip.unknown_frees, session__meta(d, "trace_before_attach", "?"));
+		fs_warn("%llu releases of blocks allocated before the trace%s are not replayed (%s)",
+			(unsigned long long)plan.skip.unknown_frees, plan.npre ? " and not in its census" : "",
+			session__meta(d, "trace_before_attach", "?"));
 	fs_info("replay: %llu calls in %u threads, %u blocks; skipped: %llu failed, %llu own syscalls, %llu resizes",
 		(unsigned long long)plan.nops, plan.nthreads, plan.nblocks, (unsigned long long)plan.skip.failed,
 		(unsigned long long)plan.skip.syscalls, (unsigned long long)plan.skip.resizes);
@@ -1280,6 +1307,14 @@ int cmd_replay(int argc, char **argv)
 			preload_lib[a->id] = preload_found[a->id];
 	}
 	replayed_from = path;
+	replay_info.calls = plan.nops - plan.npre;
+	replay_info.threads = plan.nthreads - (plan.npre ? 1 : 0);
+	replay_info.blocks_before = plan.npre;
+	replay_info.before_released = plan.pre_freed;
+	replay_info.unknown_frees = plan.skip.unknown_frees;
+	replay_info.failed = plan.skip.failed;
+	replay_info.own_syscalls = plan.skip.syscalls;
+	replay_info.trace_state = session__meta(d, "trace_state", "incomplete");
 	w = traced__waiter_new();
 	if (!w)
 		goto cleanup;
@@ -1334,6 +1369,7 @@ cleanup:
 		close(plan_fd);
 	rp__free(&plan);
 	free(ev);
+	free(pre);
 	session__data_free(d);
 	free(vs);
 	return ret;

@@ -86,17 +86,29 @@ static void progress(const char *path, double elapsed, long snaps, int last)
 }
 
 /* What a replay must know of the trace's start: blocks that predate it. */
-static int trace_meta(struct session *s, const struct fs_view *v)
+static int trace_meta(struct session *s, const struct fs_view *v, const struct fs_traced *t)
 {
-	char buf[256];
+	const struct fs_pre_block *pre;
+	int partial;
+	long npre = traced__pre_blocks(t, &pre, &partial);
+	char buf[320];
+
+	_Static_assert(sizeof(*pre) == 2 * sizeof(uint64_t), "pairs");
+	if (npre > 0 && session__trace_before(s, (const uint64_t *)pre, npre))
+		return -1;
 
 	if (v->st->traced_from_start)
 		snprintf(buf, sizeof(buf), "none (traced from the first instruction)");
-	else if (v->st->census_done)
-		snprintf(buf, sizeof(buf), "census: %llu bytes in %llu chunks%s (sizes not listed: a replay starts"
-			 " with that many blocks of their mean size, approximate)",
+	else if (v->st->census_done && !partial)
+		snprintf(buf, sizeof(buf), "census: %llu bytes in %llu chunks%s, %ld listed in trace_before (address,"
+			 " chunk size: a replay allocates them first, from one thread, chunk size - 16 bytes each)",
 			 (unsigned long long)v->st->census_in_use, (unsigned long long)v->st->census_chunks,
-			 v->st->census_approximate ? ", approximate" : "");
+			 v->st->census_approximate ? " (the census is approximate: the heap changed during it)" : "",
+			 npre);
+	else if (v->st->census_done)
+		snprintf(buf, sizeof(buf), "census: %llu bytes in %llu chunks, only part of them listed (out of"
+			 " memory): a replay starts without the others", (unsigned long long)v->st->census_in_use,
+			 (unsigned long long)v->st->census_chunks);
 	else
 		snprintf(buf, sizeof(buf), "unknown (no heap census for this allocator): their releases are"
 			 " in the trace but not their allocations; a replay skips them");
@@ -259,7 +271,7 @@ int cmd_record(int argc, char **argv)
 		goto undo;
 	}
 	traced__view(t, &view);
-	if (session__set_target(s, &view) || (topts.trace_calls && trace_meta(s, &view))) {
+	if (session__set_target(s, &view) || (topts.trace_calls && trace_meta(s, &view, t))) {
 		fs_err("%s: %s", path, session__errmsg(s));
 		failed = 1;
 	}

@@ -130,13 +130,16 @@ static int th_index(struct rp_plan *p, uint32_t tid, uint32_t *cap)
 	return (int)p->nthreads++;
 }
 
-int rp__build(const struct fs_call_event *ev, size_t n, struct rp_plan *p, char *err, size_t errlen)
+#define PRE_OWNER (~0u)
+
+int rp__build(const struct fs_call_event *ev, size_t n, const uint64_t *pre, long npre, struct rp_plan *p,
+	      char *err, size_t errlen)
 {
 	struct amap live = { 0 };
 	uint32_t cap = 0, *owner = NULL, *tix = NULL;
 	uint64_t *bsize = NULL;
 	uint64_t *last_ts = NULL, *fill = NULL, t0 = n ? ev[0].ts : 0, t1 = t0;
-	size_t ocap = 1024;
+	size_t ocap = 1024 + (npre > 0 ? (size_t)npre : 0);
 	int r = -1;
 
 	memset(p, 0, sizeof(*p));
@@ -148,6 +151,17 @@ int rp__build(const struct fs_call_event *ev, size_t n, struct rp_plan *p, char 
 	p->ops = calloc(n ? n : 1, sizeof(*p->ops));	/* in recorded order first, regrouped below */
 	if (!p->ops)
 		goto oom;
+	for (long k = 0; k < npre; k++) {	/* ids 1..npre: allocated before the threads start */
+		uint32_t id = ++p->nblocks;
+
+		owner[id] = PRE_OWNER;
+		bsize[id] = pre[2 * k + 1] > 16 ? pre[2 * k + 1] - 16 : 1;
+		p->live_count++;
+		p->live_bytes += bsize[id];
+		if (amap_put(&live, pre[2 * k], id) < 0)
+			goto oom;
+	}
+	p->npre = npre > 0 ? (uint64_t)npre : 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct fs_call_event *e = &ev[i];
 		struct rp_op *o = &p->ops[i];
@@ -229,8 +243,9 @@ int rp__build(const struct fs_call_event *ev, size_t n, struct rp_plan *p, char 
 		if (old) {
 			p->live_count--;
 			p->live_bytes -= bsize[old];
+			p->pre_freed += old <= p->npre;
 		}
-		if (old && owner[old] != (uint32_t)t)
+		if (old && owner[old] != (uint32_t)t && owner[old] != PRE_OWNER)
 			o->flags |= RP_WAIT;
 		tix[i] = (uint32_t)t;
 	}
@@ -270,6 +285,21 @@ int rp__build(const struct fs_call_event *ev, size_t n, struct rp_plan *p, char 
 		free(p->ops);
 		p->ops = ops;
 		p->nops = total;
+	}
+	if (p->npre) {	/* the pseudo-thread of what predates the trace, last */
+		struct rp_op *ops = realloc(p->ops, (p->nops + p->npre) * sizeof(*ops));
+		struct rp_thread *th = realloc(p->th, (p->nthreads + 1) * sizeof(*th));
+
+		if (ops)
+			p->ops = ops;
+		if (th)
+			p->th = th;
+		if (!ops || !th)
+			goto oom;
+		for (uint64_t k = 0; k < p->npre; k++)
+			p->ops[p->nops + k] = (struct rp_op){ .kind = RP_MALLOC, .size = bsize[k + 1], .id = (uint32_t)k + 1 };
+		p->th[p->nthreads++] = (struct rp_thread){ .tid = RP_PRE_TID, .first = p->nops, .n = p->npre };
+		p->nops += p->npre;
 	}
 	p->span_ns = t1 - t0;
 	r = 0;

@@ -50,11 +50,18 @@ struct rp_plan {
 	uint32_t nblocks;
 	uint64_t span_ns;	/* the trace's first to last call */
 	uint64_t live_count, live_bytes;	/* blocks of the replay still allocated at its end */
+	uint64_t npre, pre_freed;	/* blocks from before the trace; of which released in it */
 	struct rp_skipped skip;
 };
 
-/* Builds the plan from n calls in recorded order. 0, or -1 with one line in err. */
-int rp__build(const struct fs_call_event *ev, size_t n, struct rp_plan *p, char *err, size_t errlen);
+#define RP_PRE_TID 0	/* the last thread of a plan, if its tid is 0: the blocks that predate the
+			 * trace, allocated by the replaying process before its threads start */
+
+/* Builds the plan from n calls in recorded order, and npre blocks in use before the
+ * trace (pairs of user pointer and chunk size: glibc's census; NULL, 0 if none).
+ * 0, or -1 with one line in err. */
+int rp__build(const struct fs_call_event *ev, size_t n, const uint64_t *pre, long npre, struct rp_plan *p,
+	      char *err, size_t errlen);
 void rp__free(struct rp_plan *p);
 
 /* The plan as one buffer (header, threads, ops) for the replaying process, which

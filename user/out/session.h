@@ -135,6 +135,9 @@ const struct session_row *session__peak(const struct session_data *d, int col);
 int session__trace_begin(struct session *s);
 /* One compressed chunk of nevents calls (raw: bytes before compression), in seq order. */
 int session__trace_chunk(struct session *s, long seq, uint32_t nevents, size_t raw, const void *blob, size_t len);
+/* The blocks in use before the trace began (glibc's heap census): n pairs of user
+ * pointer and chunk size, into trace_before. 0 or -EIO. */
+int session__trace_before(struct session *s, const uint64_t *pairs, long n);
 /* A thread's calls recorded and calls lost (replaces an earlier row). */
 int session__trace_thread(struct session *s, uint32_t tid, uint64_t calls, uint64_t lost);
 

@@ -573,6 +573,28 @@ int session__trace_chunk(struct session *s, long seq, uint32_t nevents, size_t r
 	return trace_put(s, "INSERT INTO trace_chunks VALUES(?, ?, ?, ?)", v, 3, blob, len);
 }
 
+int session__trace_before(struct session *s, const uint64_t *pairs, long n)
+{
+	sqlite3_stmt *q = NULL;
+	int r = 0;
+
+	if (exec(s, "CREATE TABLE IF NOT EXISTS trace_before(addr INTEGER NOT NULL, chunk INTEGER NOT NULL); BEGIN"))
+		return -EIO;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO trace_before VALUES(?, ?)", -1, &q, NULL) != SQLITE_OK)
+		r = fail(s, "write session: trace_before");
+	for (long i = 0; !r && i < n; i++) {
+		sqlite3_bind_int64(q, 1, (int64_t)pairs[2 * i]);
+		sqlite3_bind_int64(q, 2, (int64_t)pairs[2 * i + 1]);
+		r = step(s, q);
+	}
+	sqlite3_finalize(q);
+	if (r) {
+		exec(s, "ROLLBACK");
+		return r;
+	}
+	return exec(s, "COMMIT");
+}
+
 int session__trace_thread(struct session *s, uint32_t tid, uint64_t calls, uint64_t lost)
 {
 	int64_t v[3] = { tid, (int64_t)calls, (int64_t)lost };

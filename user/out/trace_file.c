@@ -504,3 +504,50 @@ void trace_reader__free(struct trace_reader *r)
 	free(r->ev);
 	free(r);
 }
+
+int trace__before(const char *path, uint64_t **pairs, long *n, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	long cap = 0;
+	int rc, r = -1;
+
+	*pairs = NULL;
+	*n = 0;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT addr, chunk FROM trace_before ORDER BY rowid", -1, &q, NULL) != SQLITE_OK) {
+		r = 0;	/* no such table: nothing was listed */
+		goto out;
+	}
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (*n == cap) {
+			uint64_t *np = realloc(*pairs, (size_t)(cap = cap ? cap * 2 : 4096) * 2 * sizeof(*np));
+
+			if (!np) {
+				snprintf(err, errlen, "out of memory");
+				goto out;
+			}
+			*pairs = np;
+		}
+		(*pairs)[2 * *n] = (uint64_t)sqlite3_column_int64(q, 0);
+		(*pairs)[2 * *n + 1] = (uint64_t)sqlite3_column_int64(q, 1);
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "%s: corrupt session (trace_before: %s)", path, sqlite3_errmsg(db));
+		goto out;
+	}
+	r = 0;
+out:
+	if (r) {
+		free(*pairs);
+		*pairs = NULL;
+		*n = 0;
+	}
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return r;
+}

@@ -55,5 +55,9 @@ struct trace_reader *trace_reader__open(const char *path, char *err, size_t errl
 int trace_reader__next(struct trace_reader *r, const struct fs_call_event **ev, uint32_t *n, char *err,
 		       size_t errlen);
 void trace_reader__free(struct trace_reader *r);
+/* The blocks in use before the trace (record --trace -p, glibc): *pairs (malloc'd)
+ * gets n pairs of user pointer and chunk size; 0 and n = 0 when none were listed.
+ * 0, or -1 with err set. */
+int trace__before(const char *path, uint64_t **pairs, long *n, char *err, size_t errlen);
 
 #endif

@@ -70,11 +70,9 @@ static void touch(char *p, uint64_t size)
 	p[size - 1] = 1;
 }
 
-static void *run_thread(void *arg)
+static void run_ops(struct rp_ctx *c, uint32_t t)
 {
-	struct rp_arg *a = arg;
-	struct rp_ctx *c = a->c;
-	const struct rp_thread *th = &c->p->th[a->t];
+	const struct rp_thread *th = &c->p->th[t];
 	uint64_t since = 0;
 
 	for (uint64_t i = 0; i < th->n; i++) {
@@ -122,6 +120,13 @@ static void *run_thread(void *arg)
 	}
 	__atomic_fetch_add(&c->sh->done_ops, since, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&c->sh->finished, 1, __ATOMIC_RELEASE);
+}
+
+static void *run_thread(void *arg)
+{
+	struct rp_arg *a = arg;
+
+	run_ops(a->c, a->t);
 	for (;;)	/* a thread that went idle stays: its caches and arena stay too */
 		pause();
 	return NULL;
@@ -157,10 +162,16 @@ int replayer__child(int plan_fd, int shm_fd, double factor)
 	__atomic_store_n(&c.sh->state, 2, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&c.sh->go, __ATOMIC_ACQUIRE))
 		sleep_ns(1000000);
+	/* the blocks from before the trace first, in this thread, off the schedule */
+	if (p.nthreads && p.th[p.nthreads - 1].tid == RP_PRE_TID)
+		run_ops(&c, p.nthreads - 1);
 	t0 = mono_ns();
 	c.sh->t0 = t0;
 	for (uint32_t t = 0; t < p.nthreads; t++) {
 		pthread_t th;
+
+		if (t == p.nthreads - 1 && p.th[t].tid == RP_PRE_TID)
+			continue;
 
 		args[t] = (struct rp_arg){ &c, t };
 		if (pthread_create(&th, &at, run_thread, &args[t]))

@@ -258,6 +258,31 @@ static void show_sys(const struct fs_plan *plan, int uprobes)
 	}
 }
 
+static void note_pre_block(void *ctx, uint64_t mem, uint64_t chunk)
+{
+	struct fs_traced *t = ctx;
+
+	if (t->npre == t->precap) {
+		long nc = t->precap ? t->precap * 2 : 4096;
+		struct fs_pre_block *np = realloc(t->pre, (size_t)nc * sizeof(*np));
+
+		if (!np) {
+			t->pre_failed = 1;
+			return;
+		}
+		t->pre = np;
+		t->precap = nc;
+	}
+	t->pre[t->npre++] = (struct fs_pre_block){ mem, chunk };
+}
+
+long traced__pre_blocks(const struct fs_traced *t, const struct fs_pre_block **out, int *partial)
+{
+	*out = t->pre;
+	*partial = t->pre_failed;
+	return t->npre;
+}
+
 /* Census of what predates the probes, tracer, probes: the part of starting that
  * does not depend on how the process came to be traced. */
 static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t errlen)
@@ -288,6 +313,10 @@ static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t 
 		struct fs_regions rs = { 0 };
 		struct fs_census *c = calloc(1, sizeof(*c));
 
+		if (c && o->trace_calls && o->census) {	/* record --trace: the blocks themselves */
+			c->on_chunk = note_pre_block;
+			c->on_chunk_ctx = t;
+		}
 		if (c && !procmem__regions(pid, 1, &rs) &&
 		    !(o->census ? procmem__census(pid, &rs, NULL, c) : procmem__census_mmapped(pid, &rs, c))) {
 			t->st.census_ev = calloc((size_t)c->nmm + 1, sizeof(*t->st.census_ev));
@@ -702,6 +731,7 @@ void traced__free(struct fs_traced *t)
 	if (!t)
 		return;
 	callrec__free(t->cr);
+	free(t->pre);
 	tracer__free(t->tr);
 	if (t->tg.child && t->tg.gate >= 0)	/* never released: it must not run untraced */
 		target__abort(&t->tg);

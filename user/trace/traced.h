@@ -119,6 +119,13 @@ void traced__free(struct fs_traced *t);
  * -errno. */
 struct session;
 int traced__trace_flush(struct fs_traced *t, struct session *s, int final);
+/* record --trace -p (glibc): the blocks in use before attach, from the heap census
+ * (user pointer, chunk size); their count (0: none), *partial 1 if some could not
+ * be listed (out of memory). */
+struct fs_pre_block {
+	uint64_t addr, chunk;
+};
+long traced__pre_blocks(const struct fs_traced *t, const struct fs_pre_block **out, int *partial);
 /* Calls recorded, calls lost, compressed bytes so far (zeros without --trace). */
 void traced__trace_counts(const struct fs_traced *t, uint64_t *calls, uint64_t *lost, uint64_t *bytes);
 
