@@ -3,9 +3,10 @@
 # under compare's four variants, predicts what a real `compare` run of the same
 # workload measures: RSS at the end and after the idle period within 20% (or
 # 2 MiB, for figures of a few MiB that decay timing moves that much between real
-# runs) for every variant, and the same verdict (the allocator that keeps the
-# least) on the bundled RPC workload (jemalloc wins) and on long-lived blocks in
-# one thread (glibc wins). Needs root.
+# runs) for every variant (but RSS at the end of a variant still decaying then:
+# see below), and the same verdict (the allocator that keeps the least) on the
+# bundled RPC workload (jemalloc wins) and on long-lived blocks in one thread
+# (glibc wins). Needs root.
 . "$(dirname "$0")/lib.sh"
 
 RPC=$TOOLS/rpcwork
@@ -31,7 +32,12 @@ accuracy() {
 		def off(a; b): ((a - b) | fabs) > ([0.2 * b, 2097152] | max);
 		def best(d): [d.variants[] | select(.compared)] | min_by(.rss_idle) | .allocator_traced;
 		[ $p[0].variants[] as $v | ($r[0].variants[] | select(.name == $v.name)) as $m
-		  | ("rss_end", "rss_idle") as $k | select(off($v[$k]; $m[$k]))
+		  | ("rss_end", "rss_idle") as $k
+		  # a variant that gives back more than half of it during the idle period is
+		  # decaying at "the end": that figure is a point on a steep curve, which moves
+		  # 12-33 MiB between real runs alone (jemalloc-bg on rpcwork): shown, not held
+		  | select($k == "rss_idle" or $m.rss_idle * 2 > $m.rss_end)
+		  | select(off($v[$k]; $m[$k]))
 		  | "\($v.name) \($k): predicted \($v[$k] / 1048576 * 10 | floor / 10) MiB, measured \($m[$k] / 1048576 * 10 | floor / 10) MiB" ]
 		+ (if best($p[0]) != best($r[0]) then [ "verdict: predicted \(best($p[0])), measured \(best($r[0]))" ] else [] end)
 		+ (if $p[0].replayed != true then [ "not marked replayed" ] else [] end)

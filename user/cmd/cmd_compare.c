@@ -703,10 +703,17 @@ static void print_table(FILE *f, const struct variant *vs, int n, const char *ve
 		}
 	fprintf(f, "\n verdict: %s\n", verdict_text);
 	if (replayed_from) {
+		int any = 0;
+
+		for (int i = 0; i < n; i++)
+			if (vs[i].ran && vs[i].session[0])
+				fprintf(f, "%s %s", any++ ? "" : "\n sessions:", vs[i].session);
+		if (any)
+			fprintf(f, "\n (fragscope report --diff RECORDED REPLAYED compares a replay with the recording)\n");
 		fprintf(f, "\n replayed from %s: predicted, not measured. Against real compare runs of the\n"
-			   " bundled workloads the prediction was within 20%% (or 0.5 MiB) but for jemalloc-bg's RSS\n"
-			   " at the end (-13 to -20%%); see README, \"fragscope replay\", and replay --help\n\n",
-			replayed_from);
+			   " bundled workloads the prediction was within 20%% (or 0.5 MiB) but for a variant still\n"
+			   " decaying at the end of the load (jemalloc-bg: real runs alone vary 12-33 MiB there);\n"
+			   " see README, \"fragscope replay\", and replay --help\n\n", replayed_from);
 		return;
 	}
 	fprintf(f, "\n sessions:");
@@ -1073,8 +1080,9 @@ static const char replay_usage[] =
 	"their order, a block released by another thread only after it was allocated, the\n"
 	"allocated bytes written (one byte a page), the recorded schedule kept (divided by\n"
 	"--time-factor: no thread runs more than 200 us ahead of its recorded time, so\n"
-	"idle periods last as they did); then, as compare does, the RSS 250 ms after the\n"
-	"last call and after --idle more seconds, and a verdict. Threads that are done\n"
+	"idle periods last as they did); then, as compare does, the RSS at the end of the\n"
+	"load (the first 250 ms without a call) and after --idle more seconds, and a\n"
+	"verdict. Threads that are done\n"
 	"stay alive, idle. Progress on stderr; Ctrl-C kills the replaying process.\n"
 	"\n"
 	"What a replay cannot predict: behaviour that depends on timing finer than the\n"
@@ -1085,9 +1093,10 @@ static const char replay_usage[] =
 	"calls the trace lost (a lossy trace is said); other processes. Sizes of what the\n"
 	"program really wrote are unknown: every page of a block is touched.\n"
 	"Measured against real compare runs of the bundled workloads (README): within 20%\n"
-	"(or 0.5 MiB for figures of 1-2 MiB) but for jemalloc-bg's RSS at the end (-13 to\n"
-	"-20%: its decay is clocked); a program whose own RSS varies between runs (glibc\n"
-	"with several threads: 15-50%) is predicted as the recorded run was.\n"
+	"(or 0.5 MiB for figures of 1-2 MiB) but for the RSS at the end of a variant still\n"
+	"decaying then (jemalloc-bg: real runs alone vary 12-33 MiB there); a program whose\n"
+	"own RSS varies between runs (glibc with several threads: 15-50%) is predicted as\n"
+	"the recorded run was.\n"
 	"\n"
 	"options:\n"
 	"      --variants LIST   as compare's (default: every variant of compare)\n"
@@ -1098,6 +1107,10 @@ static const char replay_usage[] =
 	"                        in the gaps)\n"
 	"      --jemalloc PATH   the jemalloc library to preload\n"
 	"      --timeout SECS    longest replay of one variant (default 600)\n"
+	"  -o, --output DIR      where the sessions go (default fragscope-replay): each\n"
+	"                        replay is traced as compare traces a run (about 1 us more\n"
+	"                        a call), for `fragscope report --diff RECORDED REPLAYED`\n"
+	"      --no-sessions     no tracing, no sessions: the replay at full speed\n"
 	"  -j, --json            one JSON document (compare's keys, \"replayed\": true)\n"
 	"  -v                    more diagnostics on stderr\n"
 	"  -h, --help            this text\n"
@@ -1156,12 +1169,15 @@ int cmd_replay(int argc, char **argv)
 		{ "timeout", required_argument, 0, 'T' },
 		{ "json", no_argument, 0, 'j' },
 		{ "child", no_argument, 0, 'C' },
+		{ "output", required_argument, 0, 'o' },
+		{ "no-sessions", no_argument, 0, 'N' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
-	const char *list = NULL, *path;
+	const char *list = NULL, *path, *dir = "fragscope-replay";
 	double idle = 5, factor = 1, timeout = 600;
-	int json = 0, opt, idx, nv = 0, ret = EXIT_FAIL, child = 0, plan_fd = -1;
+	int json = 0, opt, idx, nv = 0, ret = EXIT_FAIL, child = 0, plan_fd = -1, no_sessions = 0;
+	struct fs_trace_opts topts = FS_TRACE_OPTS_DEFAULT;
 	struct variant *vs = NULL;
 	struct session_data *d = NULL;
 	struct fs_call_event *ev = NULL;
@@ -1173,9 +1189,11 @@ int cmd_replay(int argc, char **argv)
 	size_t n = 0;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+jvh", longopts, &idx)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+o:jvh", longopts, &idx)) != -1) {
 		switch (opt) {
 		case 'V': list = optarg; break;
+		case 'o': dir = optarg; break;
+		case 'N': no_sessions = 1; break;
 		case 'I':
 			if (parse__duration("--idle", optarg, 1, &idle))
 				return EXIT_USAGE;
@@ -1306,6 +1324,14 @@ int cmd_replay(int argc, char **argv)
 				       sizeof(preload_found[a->id])))
 			preload_lib[a->id] = preload_found[a->id];
 	}
+	if (!no_sessions) {	/* traced replays, as compare's runs */
+		if (traced__can_trace())
+			goto cleanup;
+		if (mkdir(dir, 0700) && errno != EEXIST) {
+			fs_err("create %s: %s", dir, strerror(errno));
+			goto cleanup;
+		}
+	}
 	replayed_from = path;
 	replay_info.calls = plan.nops - plan.npre;
 	replay_info.threads = plan.nthreads - (plan.npre ? 1 : 0);
@@ -1323,6 +1349,8 @@ int cmd_replay(int argc, char **argv)
 		struct variant *v = &vs[i];
 		struct saved_env saved;
 		struct rp_result res;
+		struct rp_session so;
+		char set[512];
 		int r;
 
 		if (preloaded(v) && access(preload_path(v), R_OK)) {
@@ -1333,10 +1361,15 @@ int cmd_replay(int argc, char **argv)
 			continue;
 		}
 		fprintf(stderr, "fragscope: replay %d of %d: %s\n", i + 1, nv, v->name);
+		settings_text(v, set, sizeof(set));
+		snprintf(v->session, sizeof(v->session), "%s/%s.db", dir, v->name);
+		so = (struct rp_session){ .opts = &topts, .path = v->session, .source = path, .settings = set };
 		save_env(&saved, v);
 		apply_env(v, &saved);
-		r = replayer__run(exe, plan_fd, &plan, factor, idle, timeout, v->name, w, &res);
+		r = replayer__run(exe, plan_fd, &plan, factor, idle, timeout, v->name, no_sessions ? NULL : &so, w, &res);
 		restore_env(&saved);
+		if (!res.sessions_written)
+			v->session[0] = 0;
 		if (res.interrupted)
 			stop_all = 1;
 		if (r) {
@@ -1354,7 +1387,14 @@ int cmd_replay(int argc, char **argv)
 		v->wall_s = res.wall_s;
 		v->load_s = res.calls_s;
 		v->allocs_load = plan.nblocks;
-		snprintf(v->diag_kind, sizeof(v->diag_kind), "none");
+		snprintf(v->diag_kind, sizeof(v->diag_kind), "%s", res.traced ? res.diag_kind : "none");
+		if (res.traced) {
+			v->returned = res.returned;
+			v->faults = res.faults;
+			v->madvise_ns = res.madvise_ns;
+			v->frag_idle = res.fragmentation;
+			v->narenas = res.narenas;
+		}
 	}
 	verdict(vs, nv, vtext, sizeof(vtext));
 	if (json)

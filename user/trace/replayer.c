@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "util/log.h"
+#include "model/memmodel.h"
+#include "out/session.h"
 #include "trace/replayer.h"
 #include "trace/traced.h"
 
@@ -84,8 +86,12 @@ static void run_ops(struct rp_ctx *c, uint32_t t)
 		if (o->gap_ns >= RP_IDLE_MIN_NS || (i & 63) == 0) {
 			uint64_t due = c->sh->t0 + (uint64_t)((double)o->at_ns / c->factor), now = mono_ns();
 
-			if (due > now + RP_SLACK_NS)
+			if (due > now + RP_SLACK_NS) {
+				/* the count is current while a thread waits: a quiet interval is seen */
+				__atomic_fetch_add(&c->sh->done_ops, since, __ATOMIC_RELAXED);
+				since = 0;
 				sleep_ns(due - now);
+			}
 		}
 		if (o->old) {
 			/* happens-before: the block exists before another thread releases it */
@@ -142,6 +148,8 @@ int replayer__child(int plan_fd, int shm_fd, double factor)
 	pthread_attr_t at;
 	uint64_t t0;
 
+	/* no replay outlives the fragscope that watches it (traced: our parent is it) */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (fstat(plan_fd, &sb))
 		return 1;
 	buf = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, plan_fd, 0);
@@ -202,13 +210,60 @@ static uint64_t rss_anon(pid_t pid)
 	return kb * 1024;
 }
 
+/* Starts the replaying process: forked (untraced), or as a command traced like
+ * compare's runs, into a session. The plan's and state's fds cross exec. */
+static pid_t start_child(const char *exe, int plan_fd, int shm, double factor, const struct rp_session *so,
+			 struct fs_traced **tp, char *err, size_t errlen)
+{
+	char a_plan[16], a_shm[16], a_fac[32];
+	char *argv[] = { (char *)exe, "replay", "--child", a_plan, a_shm, a_fac, NULL };
+	pid_t pid;
+
+	snprintf(a_plan, sizeof(a_plan), "%d", plan_fd);
+	snprintf(a_shm, sizeof(a_shm), "%d", shm);
+	snprintf(a_fac, sizeof(a_fac), "%.17g", factor);
+	if (so) {
+		struct fs_view v;
+
+		fcntl(plan_fd, F_SETFD, 0);
+		fcntl(shm, F_SETFD, 0);
+		*tp = traced__start(0, argv, so->opts, err, errlen);
+		fcntl(plan_fd, F_SETFD, FD_CLOEXEC);
+		fcntl(shm, F_SETFD, FD_CLOEXEC);
+		if (!*tp)
+			return -1;
+		traced__view(*tp, &v);
+		return v.target->pid;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* Ctrl-C of ours leaves nothing behind */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		fcntl(plan_fd, F_SETFD, 0);
+		fcntl(shm, F_SETFD, 0);
+		execv(exe, argv);
+		_exit(127);
+	}
+	return pid;
+}
+
 int replayer__run(const char *exe, int plan_fd, const struct rp_plan *plan, double factor, double idle_s,
-		  double timeout_s, const char *label, struct fs_waiter *w, struct rp_result *res)
+		  double timeout_s, const char *label, const struct rp_session *so, struct fs_waiter *w,
+		  struct rp_result *res)
 {
 	int shm = memfd_create("fragscope-replay-state", MFD_CLOEXEC), status, r = -1, tty = isatty(2);
 	struct rp_shared *sh = MAP_FAILED;
-	uint64_t t0 = mono_ns(), t_end = 0;
-	int end_taken = 0;
+	uint64_t t0 = mono_ns(), t_end = 0, last_sample = 0, t_endseen = 0, prev_done = 0, next_tick = 0;
+	int end_taken = 0, nsample = 0;
+	struct fs_traced *t = NULL;
+	struct session *ses = NULL;
 	pid_t pid = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -218,34 +273,42 @@ int replayer__run(const char *exe, int plan_fd, const struct rp_plan *plan, doub
 		snprintf(res->error, sizeof(res->error), "replay state: %s", strerror(errno));
 		goto out;
 	}
-	pid = fork();
-	if (pid < 0) {
-		snprintf(res->error, sizeof(res->error), "fork: %s", strerror(errno));
+	pid = start_child(exe, plan_fd, shm, factor, so, &t, res->error, sizeof(res->error));
+	if (pid < 0)
 		goto out;
-	}
-	if (pid == 0) {
-		char a_plan[16], a_shm[16], a_fac[32];
-		sigset_t none;
+	if (t) {
+		char serr[512];
+		struct fs_view v;
 
-		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* Ctrl-C of ours leaves nothing behind */
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* the fds survive exec: clear close-on-exec on these two */
-		fcntl(plan_fd, F_SETFD, 0);
-		fcntl(shm, F_SETFD, 0);
-		snprintf(a_plan, sizeof(a_plan), "%d", plan_fd);
-		snprintf(a_shm, sizeof(a_shm), "%d", shm);
-		snprintf(a_fac, sizeof(a_fac), "%.17g", factor);
-		execl(exe, "fragscope", "replay", "--child", a_plan, a_shm, a_fac, (char *)NULL);
-		_exit(127);
+		session__rotate(so->path);
+		ses = session__create(so->path, serr, sizeof(serr));
+		traced__view(t, &v);
+		if (!ses)
+			fs_warn("variant %s: no session: %s", label, serr);
+		else if (session__set_target(ses, &v) || session__set_meta(ses, "variant", label) ||
+			 session__set_meta(ses, "variant_settings", so->settings) ||
+			 session__set_meta(ses, "replayed", "true") || session__set_meta(ses, "replayed_from", so->source) ||
+			 session__set_meta(ses, "command", so->source) || session__set_meta(ses, "interval_ms", "250"))
+			fs_warn("variant %s: session %s: %s", label, so->path, session__errmsg(ses));
 	}
 	for (;;) {
 		uint64_t now = mono_ns(), rss = rss_anon(pid);
 		int sig = 0, wake;
 
+		if (t && now - last_sample >= 250000000ull) {	/* the session: compare's interval */
+			struct fs_view v;
+			int deep = nsample++ % 8 == 0;
+
+			traced__sample(t, deep, deep ? 20 : 0);
+			traced__view(t, &v);
+			if (ses)
+				session__append(ses, &v, deep);
+			last_sample = now;
+		}
 		if (!sh->go && __atomic_load_n(&sh->state, __ATOMIC_ACQUIRE) == 2) {
 			res->baseline = rss;
 			__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
+			next_tick = now + RP_INTERVAL_NS;
 		}
 		rss = rss > res->baseline ? rss - res->baseline : 0;
 		if (sh->go && rss > res->peak_rss)
@@ -254,22 +317,28 @@ int replayer__run(const char *exe, int plan_fd, const struct rp_plan *plan, doub
 			t_end = now;
 			res->calls_s = (double)sh->calls_ns / 1e9;
 		}
-		/* "the end" as compare sees it: its first interval without allocations */
-		if (t_end && !end_taken && (double)(now - t_end) / 1e9 >= RP_END_AFTER_S) {
-			res->rss_end = rss;
-			end_taken = 1;
+		/* "the end" as compare sees it: on its grid of samples, the first one whose
+		 * whole interval had no call; the idle period counts from there */
+		if (next_tick && now >= next_tick) {
+			uint64_t done = __atomic_load_n(&sh->done_ops, __ATOMIC_RELAXED);
+
+			if (!end_taken && done && done == prev_done) {
+				res->rss_end = rss;
+				end_taken = 1;
+				t_endseen = now;
+			}
+			prev_done = done;
+			next_tick += RP_INTERVAL_NS;
 		}
-		if (end_taken && (double)(now - t_end) / 1e9 >= RP_END_AFTER_S + idle_s) {
+		if (end_taken && (double)(now - t_endseen) / 1e9 >= idle_s) {
 			res->rss_idle = rss;
 			break;
 		}
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			snprintf(res->error, sizeof(res->error), "the replaying process %s", WIFEXITED(status) ?
-				 "exited early" : "was killed");
-			if (WIFSIGNALED(status))
-				snprintf(res->error + strlen(res->error), sizeof(res->error) - strlen(res->error),
-					 " by %s", strsignal(WTERMSIG(status)));
-			pid = -1;
+		if (t ? traced__exited(t) : waitpid(pid, &status, WNOHANG) == pid) {
+			snprintf(res->error, sizeof(res->error), "the replaying process ended early (%s)",
+				 t ? "exited" : WIFEXITED(status) ? "exited" : strsignal(WTERMSIG(status)));
+			if (!t)
+				pid = -1;
 			goto out;
 		}
 		if ((double)(now - t0) / 1e9 > timeout_s) {
@@ -293,7 +362,29 @@ int replayer__run(const char *exe, int plan_fd, const struct rp_plan *plan, doub
 out:
 	if (tty)
 		fputc('\n', stderr);
-	if (pid > 0) {
+	if (t) {
+		struct fs_view v;
+
+		/* the figures at the end of the idle period, before the replaying process goes */
+		traced__sample(t, 1, 0);
+		traced__view(t, &v);
+		res->traced = 1;
+		res->returned = v.st->mem.returned;
+		res->faults = v.st->snap.k.faults;
+		res->madvise_ns = v.st->snap.k.sys[FS_S_MADVISE].ns;
+		res->fragmentation = memmodel__fragmentation(&v.st->mem);
+		res->narenas = v.st->mem.narenas;
+		snprintf(res->diag_kind, sizeof(res->diag_kind), "%s", memmodel__diag_name(v.st->diag.kind));
+		traced__stop(t, SIGKILL, 20);	/* it waits to be killed */
+		traced__view(t, &v);
+		if (ses) {
+			if (session__append(ses, &v, 1) || session__finish(ses, -1, traced__elapsed(t)))
+				fs_warn("variant %s: session %s: %s", label, so->path, session__errmsg(ses));
+			session__close(ses);
+		}
+		res->sessions_written = ses != NULL;
+		traced__free(t);
+	} else if (pid > 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}

@@ -9,9 +9,20 @@
 #include "model/replay.h"
 
 struct fs_waiter;
+struct fs_trace_opts;
+
+/* A replay traced as compare traces a variant, into a session. */
+struct rp_session {
+	const struct fs_trace_opts *opts;
+	const char *path;	/* the session file (an existing one becomes .old) */
+	const char *source;	/* the session replayed */
+	const char *settings;	/* the variant's, in words */
+};
 
 #define RP_IDLE_MIN_NS 1000000ull	/* a gap this long: the thread checks the schedule */
-#define RP_END_AFTER_S 0.25	/* RSS "at the end": this long after the last call (compare's interval) */
+#define RP_INTERVAL_NS 250000000ull	/* compare's sampling interval: "the end" of the load is,
+					 * as for compare, the first sample of this grid whose
+					 * interval had no call; the idle period counts from there */
 #define RP_SLACK_NS 200000ull		/* a thread runs up to this much ahead of the schedule */
 
 struct rp_result {
@@ -21,6 +32,13 @@ struct rp_result {
 	uint64_t ops;
 	int interrupted;	/* a signal: *sig */
 	int sig;
+	int sessions_written;
+	/* traced (with a session): as compare reports them, at the end of the idle period */
+	int traced;
+	uint64_t returned, faults, madvise_ns;
+	double fragmentation;
+	int narenas;
+	char diag_kind[24];
 	char error[256];
 };
 
@@ -30,9 +48,11 @@ struct rp_result {
 int replayer__child(int plan_fd, int shm_fd, double factor);
 
 /* Runs one replay: exe (fragscope itself) re-executed with the current environment,
- * idle_s seconds watched after the calls end, then killed. label names it in the
- * progress line. 0, or -1 with res->error (or res->interrupted) set. */
+ * idle_s seconds watched after the calls end, then killed; with so, traced from its
+ * first instruction and recorded into so->path. label names it in the progress
+ * line. 0, or -1 with res->error (or res->interrupted) set. */
 int replayer__run(const char *exe, int plan_fd, const struct rp_plan *plan, double factor, double idle_s,
-		  double timeout_s, const char *label, struct fs_waiter *w, struct rp_result *res);
+		  double timeout_s, const char *label, const struct rp_session *so, struct fs_waiter *w,
+		  struct rp_result *res);
 
 #endif
