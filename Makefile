@@ -35,10 +35,24 @@ TOOLS     += $(OUTPUT)/tools/allocwork-nopie
 TOOLS     += $(OUTPUT)/tools/jework $(OUTPUT)/tools/jework-static
 TOOLS     += $(OUTPUT)/tools/mapwork $(OUTPUT)/tools/mapwork-je
 TOOLS     += $(OUTPUT)/tools/forkwork $(OUTPUT)/tools/static-stripped
+# tcmalloc's and mimalloc's workloads: tcmiwork finds their entry points with dlsym (any
+# run, preloaded or linked); the linked builds only where the libraries are installed
+# (tools/install-deps.sh installs them)
+TOOLS     += $(OUTPUT)/tools/tcmiwork
+HAVE_TC   := $(shell printf 'int main(void){return 0;}' | $(CC) -x c - -o /dev/null -ltcmalloc_minimal 2>/dev/null && echo y)
+HAVE_MI   := $(shell printf 'int main(void){return 0;}' | $(CC) -x c - -o /dev/null -lmimalloc 2>/dev/null && echo y)
+ifeq ($(HAVE_TC),y)
+TOOLS     += $(OUTPUT)/tools/allocwork-tc $(OUTPUT)/tools/allocwork-cxx-tc $(OUTPUT)/tools/tcmiwork-tc \
+             $(OUTPUT)/tools/allocwork-tc-static
+endif
+ifeq ($(HAVE_MI),y)
+TOOLS     += $(OUTPUT)/tools/allocwork-mi $(OUTPUT)/tools/allocwork-cxx-mi $(OUTPUT)/tools/tcmiwork-mi
+endif
 TOOLS     += $(OUTPUT)/tools/tracework
 FIXTURES  := $(OUTPUT)/fixtures/dyn $(OUTPUT)/fixtures/dyn-je $(OUTPUT)/fixtures/static \
              $(OUTPUT)/fixtures/static-stripped $(OUTPUT)/fixtures/libfakemalloc.so \
              $(OUTPUT)/fixtures/dyn-fake $(OUTPUT)/fixtures/static-je-prefix $(OUTPUT)/fixtures/dyn-tc \
+             $(OUTPUT)/fixtures/dyn-hoard \
              $(OUTPUT)/fixtures/refused $(OUTPUT)/fixtures/nopie $(OUTPUT)/fixtures/stepped
 
 VMLINUX   := vmlinux/vmlinux.h
@@ -141,6 +155,32 @@ $(OUTPUT)/tools/allocwork-cxx: tools/allocwork_cxx.cc | $(OUTPUT)/tools
 $(OUTPUT)/tools/allocwork-cxx-je: tools/allocwork_cxx.cc | $(OUTPUT)/tools
 	$(call msg,CXX,$@)
 	$(Q)g++ -O2 -g -Wall -Wextra -Werror -fsized-deallocation -pthread $< -o $@ -ljemalloc
+$(OUTPUT)/tools/tcmiwork: tools/tcmiwork.c tools/rssanon.h | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@ -ldl
+# linked (DT_NEEDED before libc and libstdc++: their malloc and operators win)
+$(OUTPUT)/tools/allocwork-tc: tools/allocwork.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@ -Wl,--no-as-needed -ltcmalloc_minimal
+# tcmalloc linked into the executable (Debian's libtcmalloc_minimal.a): found by its symbols
+$(OUTPUT)/tools/allocwork-tc-static: tools/allocwork.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@ -Wl,-Bstatic -ltcmalloc_minimal -Wl,-Bdynamic -lstdc++ -lm
+$(OUTPUT)/tools/allocwork-mi: tools/allocwork.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@ -Wl,--no-as-needed -lmimalloc
+$(OUTPUT)/tools/allocwork-cxx-tc: tools/allocwork_cxx.cc | $(OUTPUT)/tools
+	$(call msg,CXX,$@)
+	$(Q)g++ -O2 -g -Wall -Wextra -Werror -fsized-deallocation -pthread $< -o $@ -Wl,--no-as-needed -ltcmalloc_minimal
+$(OUTPUT)/tools/allocwork-cxx-mi: tools/allocwork_cxx.cc | $(OUTPUT)/tools
+	$(call msg,CXX,$@)
+	$(Q)g++ -O2 -g -Wall -Wextra -Werror -fsized-deallocation -pthread $< -o $@ -Wl,--no-as-needed -lmimalloc
+$(OUTPUT)/tools/tcmiwork-tc: tools/tcmiwork.c tools/rssanon.h | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@ -ldl -Wl,--no-as-needed -ltcmalloc_minimal
+$(OUTPUT)/tools/tcmiwork-mi: tools/tcmiwork.c tools/rssanon.h | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@ -ldl -Wl,--no-as-needed -lmimalloc
 
 # Fixture binaries for the resolver's unit tests.
 fixtures: $(FIXTURES)
@@ -160,6 +200,10 @@ $(OUTPUT)/fixtures/libfaketcmalloc.so: tests/unit/faketcmalloc.c tests/unit/fake
 	$(Q)$(CC) -O1 -shared -fPIC $< -o $@
 $(OUTPUT)/fixtures/dyn-tc: tests/unit/fixture.c $(OUTPUT)/fixtures/libfaketcmalloc.so
 	$(Q)$(CC) -O1 $< -o $@ -L$(OUTPUT)/fixtures -lfaketcmalloc -Wl,-rpath,'$$ORIGIN'
+$(OUTPUT)/fixtures/libfakehoard.so: tests/unit/fakehoard.c | $(OUTPUT)/fixtures
+	$(Q)$(CC) -O1 -shared -fPIC $< -o $@
+$(OUTPUT)/fixtures/dyn-hoard: tests/unit/fixture.c $(OUTPUT)/fixtures/libfakehoard.so
+	$(Q)$(CC) -O1 $< -o $@ -L$(OUTPUT)/fixtures -lfakehoard -Wl,-rpath,'$$ORIGIN'
 $(OUTPUT)/fixtures/libfakestep.so: tests/unit/fakemalloc.c | $(OUTPUT)/fixtures
 	$(Q)$(CC) -O1 -shared -fPIC -DFAKE_STEPPED_FREE $< -o $@
 $(OUTPUT)/fixtures/stepped: tests/unit/fixture_stepped.c $(OUTPUT)/fixtures/libfakestep.so

@@ -5,6 +5,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "fragscope.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -120,6 +121,16 @@ struct tstate {
 	__u32 sample_armed;
 	__u32 _pad2;
 	__u64 rng;		/* xorshift state: which blocks have their lifetime timed */
+	/* --mode sampled: the last call counted on this thread (no return is seen for
+	 * most calls, so nesting is told by the frame and the caller's address) */
+	__u64 sm_sp, sm_ret;	/* its stack pointer and return address at entry */
+	__u64 sm_lo, sm_len;	/* its function's body, run-time addresses */
+	__u64 sm_lo2, sm_len2, sm_lo3, sm_len3;	/* the last two functions nested calls went through */
+	__u32 sm_func;
+	__u32 sm_sampled;	/* the call in progress was sampled: its return records the block */
+	__u64 sm_rng;		/* --sample-seed: the thread's xorshift state (0: not seeded yet) */
+	__u64 sm_gen;		/* win_gen when the call in progress was armed */
+	struct fs_sampled sm_old;	/* realloc of a sampled block: taken at entry */
 };
 
 struct {
@@ -167,6 +178,9 @@ const volatile __u32 exec_skip = 0;	/* execs expected (a command's own first exe
 /* --mode light: no allocator probe; the allocator's code range (alloc_text_*) is set
  * by user space, and a memory syscall made from it counts as the allocator's */
 const volatile __u32 light = 0;
+/* --mode sampled: most calls have no return probe, so "inside an allocator call" is
+ * told as in light mode, by the caller's code (the range is learnt at the first call) */
+const volatile __u32 sampled_mode = 0;
 __u32 execs_seen;
 __u64 nforks, nexecs, proc_events_lost;
 
@@ -513,6 +527,32 @@ static __always_inline __u64 mul_or_max(__u64 a, __u64 b)
 	return a * b;
 }
 
+/* The allocator's code, from its first probed call (tells its memory syscalls from
+ * the program's). */
+static __always_inline void learn_alloc_text(struct pt_regs *ctx, __u32 func)
+{
+	if (!alloc_text_hi) {
+		struct fs_func_info *fi = bpf_map_lookup_elem(&func_infos, &func);
+
+		if (fi && fi->text_hi) {
+			alloc_bias = PT_REGS_IP(ctx) - fi->probe_vaddr;
+			alloc_text_lo = fi->text_lo;
+			alloc_text_hi = fi->text_hi;
+		}
+	}
+}
+
+static __always_inline void count_trim(__u64 ret)
+{
+	struct fs_kstats *ks = bpf_map_lookup_elem(&kstats, &zero);
+
+	if (ks) {
+		AADD(ks->trim_calls, 1);
+		if ((int)ret == 1)
+			AADD(ks->trim_released, 1);
+	}
+}
+
 /* record --trace's hooks, defined in its section at the end of this file */
 static __always_inline void trace_emit(__u32 op, __u32 func, __u64 ptr, __u64 size, __u64 arg, __u64 align,
 				       __u32 flags);
@@ -535,15 +575,7 @@ static __always_inline void alloc_enter_body(struct pt_regs *ctx)
 	c = bpf_map_lookup_elem(&counters, &zero);
 	if (!t || !c)
 		return;
-	if (!alloc_text_hi) {
-		struct fs_func_info *fi = bpf_map_lookup_elem(&func_infos, &func);
-
-		if (fi && fi->text_hi) {
-			alloc_bias = PT_REGS_IP(ctx) - fi->probe_vaddr;
-			alloc_text_lo = fi->text_lo;
-			alloc_text_hi = fi->text_hi;
-		}
-	}
+	learn_alloc_text(ctx, func);
 	if (t->active) {
 		if (nested_in_call(t, sp, func)) {
 			ADD(c->c[FS_C_NESTED], 1);
@@ -654,17 +686,10 @@ static __always_inline void alloc_exit_body(struct pt_regs *ctx)
 	ADD(fs->calls, 1);
 
 	switch (t->kind) {
-	case FS_K_TRIM: {
-		struct fs_kstats *ks = bpf_map_lookup_elem(&kstats, &zero);
-
-		if (ks) {
-			AADD(ks->trim_calls, 1);
-			if ((int)ret == 1)
-				AADD(ks->trim_released, 1);
-		}
+	case FS_K_TRIM:
+		count_trim(ret);
 		trace_emit(FS_K_TRIM, func, 0, 0, (int)ret, 0, 0);
 		return;
-	}
 	case FS_K_POSIX_MEMALIGN:
 		ptr = 0;
 		if ((int)ret == 0 && bpf_probe_read_user(&ptr, sizeof(ptr), (void *)t->arg))
@@ -754,18 +779,25 @@ int BPF_KRETPROBE(alloc_exit)
 
 /* Only for releases of unknown blocks: is this the allocator's own internal call
  * (a direct call site found in its code), not a release by the program? */
-static __always_inline int called_from_allocator(struct pt_regs *ctx, __u32 func, __u64 sp)
+/* The same, given the return address (sampled mode has read it already). */
+static __always_inline int internal_return(struct pt_regs *ctx, struct fs_func_info *fi, __u64 ret)
 {
-	struct fs_func_info *fi = bpf_map_lookup_elem(&func_infos, &func);
-	__u64 ret = 0, at;
+	__u64 at = ret - (PT_REGS_IP(ctx) - fi->probe_vaddr);	/* runtime -> object address */
 
-	if (!fi || !fi->internal_ret[0] || bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
-		return 0;
-	at = ret - (PT_REGS_IP(ctx) - fi->probe_vaddr);	/* runtime -> object address */
 	for (int i = 0; i < FS_INTERNAL_CALLERS; i++)
 		if (fi->internal_ret[i] && at == fi->internal_ret[i])
 			return 1;
 	return 0;
+}
+
+static __always_inline int called_from_allocator(struct pt_regs *ctx, __u32 func, __u64 sp)
+{
+	struct fs_func_info *fi = bpf_map_lookup_elem(&func_infos, &func);
+	__u64 ret = 0;
+
+	if (!fi || !fi->internal_ret[0] || bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
+		return 0;
+	return internal_return(ctx, fi, ret);
 }
 
 static __always_inline void free_enter_body(struct pt_regs *ctx)
@@ -827,6 +859,409 @@ int BPF_KPROBE(free_enter)
 	/* Per-CPU counters take plain adds: nothing else runs on this CPU meanwhile. */
 	preempt_off();
 	free_enter_body(ctx);
+	preempt_on();
+	return 0;
+}
+
+/* ---- --mode sampled: uprobe sessions (Linux 6.13+) ----
+ * Every allocating function has one session program: its entry counts the call
+ * (per-CPU, exact) and decides whether the block is sampled, by a per-thread
+ * countdown of bytes drawn from an exponential of mean sample_period, so a block of
+ * size s is sampled with probability 1 - e^(-s/T) whatever came before it. It
+ * returns 1 (no return half) for calls neither sampled nor touching a sampled
+ * block: they cost one trap. The return half records a sampled block in `sampled`
+ * with its weight w = s / P(sampled). Releases are plain entry probes that count
+ * the call and look the pointer up in `sampled` (a miss costs ~16 ns). Nesting is
+ * told without returns: a call from inside the last counted call's function, or a
+ * tail jump from it (same frame, same return address), is not a call of its own. */
+extern bool bpf_session_is_return(void) __ksym __weak;
+
+const volatile __u32 exp_q[FS_EXP_STEPS];		/* see fragscope.h */
+const volatile __u64 sample_seed = 0;	/* non-zero: reproducible intervals (every thread from it) */
+/* --window: bumped by user space each time it closes the session links, so a call
+ * armed before (whose return half will never run) is not taken as still running */
+__u64 win_gen;
+__u32 win_open = 1;	/* --window: the session links are attached now */
+const volatile __u32 wtab[FS_WTAB_STEPS + 1];
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct fs_sampled);
+} sampled SEC(".maps");
+
+/* Bytes until the next sampled block: 0 when every block is sampled (period <= 1). */
+static __always_inline __s64 sm_interval(struct tstate *t)
+{
+	__u32 r;
+
+	if (sample_period <= 1)
+		return 0;
+	if (sample_seed) {
+		__u64 x = t->sm_rng ? t->sm_rng : sample_seed;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		t->sm_rng = x;
+		r = (__u32)(x >> 32) & (FS_EXP_STEPS - 1);
+	} else {
+		r = bpf_get_prandom_u32() & (FS_EXP_STEPS - 1);
+	}
+	return (__s64)((sample_period * exp_q[r]) >> 16);
+}
+
+/* A sampled block's weight: size / (1 - e^(-size/T)) = T * f(size/T). */
+static __always_inline __u64 sm_weight(__u64 size)
+{
+	__u64 x, i, fr, f0, f1;
+
+	if (sample_period <= 1 || size >= sample_period * FS_WTAB_SCALE)
+		return size;	/* certain, or nearly (e^-16) */
+	x = (size << 16) / sample_period;	/* size / T in 1/65536 */
+	i = x >> 12;				/* 1/16 steps */
+	fr = x & 4095;
+	if (i >= FS_WTAB_STEPS)
+		return size;
+	f0 = wtab[i];
+	f1 = wtab[i + 1];
+	return (sample_period * (f0 + (((f1 - f0) * fr) >> 12))) >> 16;
+}
+
+static __always_inline void sm_count(struct counters *c, const struct fs_sampled *b, int sign)
+{
+	__u64 var = b->w * (b->w - b->size), q = b->size ? (b->w << 16) / b->size : 0;
+	struct fs_site_stat *st;
+	__u32 id;
+
+	ADD(c->c[FS_C_SM_LIVE_N], sign > 0 ? 1 : -1);
+	ADD(c->c[FS_C_SM_LIVE_SIZE], sign > 0 ? b->size : -b->size);
+	ADD(c->c[FS_C_SM_LIVE_W], sign > 0 ? b->w : -b->w);
+	ADD(c->c[FS_C_SM_LIVE_VAR], sign > 0 ? var : -var);
+	ADD(c->c[FS_C_SM_LIVE_BLOCKS_Q16], sign > 0 ? q : -q);
+	if (b->stackid < 0)
+		return;
+	id = (__u32)b->stackid;
+	st = bpf_map_lookup_elem(&sites, &id);
+	if (!st)
+		return;
+	if (sign > 0) {
+		AADD(st->samples, 1);
+		AADD(st->bytes, b->w);
+	}
+	AADD(st->live_samples, sign > 0 ? 1 : -1);
+	AADD(st->live_bytes, sign > 0 ? (__s64)b->w : -(__s64)b->w);
+	AADD(st->live_var, sign > 0 ? (__s64)var : -(__s64)var);
+}
+
+/* Where return probes send returns in this process (its uprobes area's first
+ * slot), 0 before any. */
+__u64 tramp_addr;	/* learnt once: the area never moves while the process lives */
+
+static __always_inline __u64 uretprobe_tramp(void)
+{
+	struct task_struct *task;
+	struct xol_area *xa;
+
+	if (tramp_addr)
+		return tramp_addr;
+	task = bpf_get_current_task_btf();
+	xa = BPF_CORE_READ(task, mm, uprobes_state.xol_area);
+	if (xa)
+		tramp_addr = BPF_CORE_READ(xa, vaddr);
+	return tramp_addr;
+}
+
+/* Whether this entry is part of the last counted call on the thread (else it
+ * becomes that call). The return address is at [sp]: probes sit before any
+ * instruction that moves rsp (plan/insn). */
+static __always_inline int sm_nested(struct pt_regs *ctx, struct tstate *t, __u32 func, __u64 sp,
+				     __u64 *retp)
+{
+	struct fs_func_info *fi;
+	__u64 ret = 0;
+
+	/* a call whose return half is armed and has not returned: inside it, or its frame */
+	if (t->active && t->sm_gen != win_gen)
+		t->active = 0;	/* armed before its link went away: no return will come */
+	if (t->active) {
+		if (sp <= t->sm_sp)
+			return 1;
+		t->active = 0;	/* it left without returning (longjmp) */
+	}
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
+		ret = 0;
+	*retp = ret;
+	fi = bpf_map_lookup_elem(&func_infos, &func);
+	if ((t->sm_sp && sp == t->sm_sp && func != t->sm_func && (ret == t->sm_ret || ret == uretprobe_tramp())) ||
+	    ret - t->sm_lo < t->sm_len || ret - t->sm_lo2 < t->sm_len2 || ret - t->sm_lo3 < t->sm_len3) {
+		/* A tail jump from the call (same frame and return address, another
+		 * function: operator delete -> free, realloc(NULL, n) -> malloc; the
+		 * return address may be the return-probe trampoline by now, when another
+		 * tool's return probe took it), or a call from inside its function or one
+		 * of the last two it went through (realloc(p, 0) -> free; chains such as
+		 * reallocarray -> reallocn -> realloc -> free). The functions passed
+		 * through are kept, for the next link of a chain. */
+		t->sm_lo2 = t->sm_lo3;
+		t->sm_len2 = t->sm_len3;
+		t->sm_lo3 = fi && fi->func_len ? PT_REGS_IP(ctx) - fi->probe_vaddr + fi->func_lo : 0;
+		t->sm_len3 = fi ? fi->func_len : 0;
+		return 1;
+	}
+	t->sm_sp = sp;
+	t->sm_ret = ret;
+	t->sm_func = func;
+	t->sm_lo = 0;
+	t->sm_len = 0;
+	t->sm_lo2 = t->sm_len2 = t->sm_lo3 = t->sm_len3 = 0;
+	if (fi && fi->func_len) {
+		t->sm_lo = PT_REGS_IP(ctx) - fi->probe_vaddr + fi->func_lo;
+		t->sm_len = fi->func_len;
+	}
+	return 0;
+}
+
+/* 1: run the return half. */
+static __always_inline int sm_enter(struct pt_regs *ctx)
+{
+	__u64 cookie, sp = PT_REGS_SP(ctx), size = 0, arg = 0, ret;
+	struct fs_func_stat *fs;
+	struct fs_sampled *old;
+	struct counters *c;
+	struct tstate *t;
+	__u32 func, kind;
+	int sample = 0;
+
+	cookie = bpf_get_attach_cookie(ctx);
+	func = FS_COOKIE_FUNC(cookie);
+	kind = FS_COOKIE_KIND(cookie);
+	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	c = bpf_map_lookup_elem(&counters, &zero);
+	fs = bpf_map_lookup_elem(&funcs, &func);
+	if (!t || !c || !fs)
+		return 0;
+	learn_alloc_text(ctx, func);
+	if (sm_nested(ctx, t, func, sp, &ret)) {
+		ADD(c->c[FS_C_NESTED], 1);
+		return 0;
+	}
+	switch (kind) {
+	case FS_K_MALLOC: size = PT_REGS_PARM1(ctx); break;
+	case FS_K_CALLOC: size = mul_or_max(PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx)); break;
+	case FS_K_MEMALIGN: size = PT_REGS_PARM2(ctx); break;
+	case FS_K_POSIX_MEMALIGN: arg = PT_REGS_PARM1(ctx); size = PT_REGS_PARM3(ctx); break;
+	case FS_K_REALLOC: arg = PT_REGS_PARM1(ctx); size = PT_REGS_PARM2(ctx); break;
+	case FS_K_REALLOCARRAY: arg = PT_REGS_PARM1(ctx); size = mul_or_max(PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx)); break;
+	}
+	ADD(fs->calls, 1);
+	t->sm_sampled = 0;
+	t->old_known = 0;
+	if (kind == FS_K_XALLOCX)	/* resizes in place: no new block, a sampled one keeps its size */
+		return 0;
+	if (kind == FS_K_TRIM)
+		goto arm;
+	if (kind == FS_K_REALLOC || kind == FS_K_REALLOCARRAY) {
+		if (arg) {
+			ADD(c->c[FS_C_SM_FREES], 1);
+			old = bpf_map_lookup_elem(&sampled, &arg);
+			/* taken now, before the allocator can hand the address to another thread */
+			if (old) {
+				t->sm_old = *old;
+				if (!bpf_map_delete_elem(&sampled, &arg))
+					t->old_known = 1;
+			}
+			if (!size)	/* realloc(p, 0) frees p */
+				goto done;
+		}
+	}
+	ADD(c->c[FS_C_SM_ALLOCS], 1);
+	ADD(c->c[FS_C_SM_ALLOC_BYTES], size);
+	ADD(fs->bytes, size);
+	if (!t->sample_armed) {	/* a new thread: a fresh interval, as any other */
+		t->sample_armed = 1;
+		t->sample_left = sm_interval(t);
+	}
+	if (size >= sample_period * FS_WTAB_SCALE && sample_period > 1) {
+		/* sampled with certainty (its weight is its size; the interval runs on over
+		 * the other bytes, memoryless): big requests, the ones that fail, are always
+		 * seen to the end */
+		sample = 1;
+	} else if (size) {
+		t->sample_left -= (__s64)size;
+		if (t->sample_left <= 0) {
+			sample = 1;
+			t->sample_left = sm_interval(t);
+		}
+	}
+done:
+	if (!sample && !t->old_known)
+		return 0;
+arm:
+	t->active = 1;
+	t->sm_gen = win_gen;
+	t->kind = kind;
+	t->size = size;
+	t->arg = arg;
+	t->sm_sampled = sample;
+	return 1;
+}
+
+static __always_inline void sm_exit(struct pt_regs *ctx)
+{
+	__u64 sp = PT_REGS_SP(ctx), ret, ptr;
+	struct fs_sampled b = {}, *old;
+	struct counters *c;
+	struct tstate *t;
+	__u32 func = FS_COOKIE_FUNC(bpf_get_attach_cookie(ctx));
+	long id;
+
+	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0, 0);
+	c = bpf_map_lookup_elem(&counters, &zero);
+	if (!t || !c || !t->active || t->sm_func != func || sp != t->sm_sp + 8)
+		return;
+	t->active = 0;
+	ret = PT_REGS_RC(ctx);
+	ptr = ret;
+	if (t->kind == FS_K_TRIM) {
+		count_trim(ret);
+		return;
+	}
+	if (t->kind == FS_K_POSIX_MEMALIGN) {
+		ptr = 0;
+		if ((int)ret || bpf_probe_read_user(&ptr, sizeof(ptr), (void *)t->arg))
+			ptr = 0;
+	}
+	if (t->old_known) {	/* realloc of a sampled block */
+		if (!ptr && t->size) {	/* failed: the block stays */
+			if (bpf_map_update_elem(&sampled, &t->arg, &t->sm_old, BPF_NOEXIST))
+				sm_count(c, &t->sm_old, -1);
+		} else {
+			ADD(c->c[FS_C_SM_RELEASED], 1);
+			sm_count(c, &t->sm_old, -1);
+		}
+	}
+	if (t->sm_sampled && !ptr) {	/* failed: counted as an allocation at entry */
+		struct fs_func_stat *fs = bpf_map_lookup_elem(&funcs, &func);
+
+		ADD(c->c[FS_C_SM_ALLOCS], -1);
+		ADD(c->c[FS_C_SM_ALLOC_BYTES], -t->size);
+		ADD(c->c[FS_C_FAILED], 1);
+		if (t->arg && (t->kind == FS_K_REALLOC || t->kind == FS_K_REALLOCARRAY))
+			ADD(c->c[FS_C_SM_FREES], -1);	/* and its block was not freed */
+		if (fs) {
+			ADD(fs->failed, 1);
+			ADD(fs->bytes, -t->size);
+		}
+		return;
+	}
+	if (!t->sm_sampled)
+		return;
+	b.size = t->size;
+	b.w = sm_weight(t->size);
+	b.ts_ns = bpf_ktime_get_ns();
+	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	b.stackid = (__s32)id;
+	if (id >= 0) {
+		__u32 key = (__u32)id;
+		struct fs_site_stat zs = {};
+
+		if (!bpf_map_lookup_elem(&sites, &key))
+			bpf_map_update_elem(&sites, &key, &zs, BPF_NOEXIST);
+	} else {
+		ADD(c->c[FS_C_STACKS_LOST], 1);
+	}
+	old = bpf_map_lookup_elem(&sampled, &ptr);
+	if (old) {	/* its release went by unseen */
+		ADD(c->c[FS_C_SM_STALE], 1);
+		sm_count(c, old, -1);
+		*old = b;
+	} else if (bpf_map_update_elem(&sampled, &ptr, &b, BPF_NOEXIST)) {
+		ADD(c->c[FS_C_SM_LOST], 1);
+		return;
+	}
+	ADD(c->c[FS_C_SM_SAMPLED], 1);
+	ADD(c->c[FS_C_SAMPLES], 1);
+	ADD(c->c[FS_C_SM_ALLOC_W], b.w);
+	sm_count(c, &b, 1);
+}
+
+SEC("uprobe")
+int alloc_session(struct pt_regs *ctx)
+{
+	int run;
+
+	if (bpf_session_is_return()) {
+		if (ours()) {
+			preempt_off();
+			sm_exit(ctx);
+			preempt_on();
+		}
+		return 0;
+	}
+	/* win_open: the window's exact edges, shared with the release counts */
+	if (!ours() || stopping || !win_open)
+		return 1;
+	preempt_off();
+	run = sm_enter(ctx);
+	preempt_on();
+	if (run)
+		return 0;	/* the return half runs */
+	return 1;
+}
+
+static __always_inline void sm_free_body(struct pt_regs *ctx)
+{
+	__u64 ptr = PT_REGS_PARM1(ctx), sp = PT_REGS_SP(ctx), ret = 0;
+	__u32 func = FS_COOKIE_FUNC(bpf_get_attach_cookie(ctx));
+	struct fs_func_info *fi;
+	struct fs_func_stat *fs;
+	struct fs_sampled *b, copy;
+	struct counters *c;
+	struct tstate *t;
+
+	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	c = bpf_map_lookup_elem(&counters, &zero);
+	fs = bpf_map_lookup_elem(&funcs, &func);
+	if (!t || !c || !fs)
+		return;
+	if (sm_nested(ctx, t, func, sp, &ret)) {
+		ADD(c->c[FS_C_NESTED], 1);
+		return;
+	}
+	if (!ptr) {
+		ADD(fs->calls, 1);
+		ADD(c->c[FS_C_FREE_NULL], 1);
+		return;
+	}
+	b = bpf_map_lookup_elem(&sampled, &ptr);
+	if (b) {
+		copy = *b;
+		if (!bpf_map_delete_elem(&sampled, &ptr)) {
+			ADD(c->c[FS_C_SM_RELEASED], 1);
+			sm_count(c, &copy, -1);
+		}
+	} else if ((fi = bpf_map_lookup_elem(&func_infos, &func)) && fi->internal_ret[0] &&
+		   internal_return(ctx, fi, ret)) {
+		ADD(c->c[FS_C_FREES_INTERNAL], 1);
+		return;
+	}
+	ADD(fs->calls, 1);
+	ADD(c->c[FS_C_SM_FREES], 1);
+	ADD(c->c[FS_C_SM_FREE_CALLS], 1);
+	if (win_open)
+		ADD(c->c[FS_C_SM_FREE_CALLS_WIN], 1);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(free_sampled)
+{
+	if (!ours() || stopping)
+		return 0;
+	preempt_off();
+	sm_free_body(ctx);
 	preempt_on();
 	return 0;
 }
@@ -893,7 +1328,7 @@ static __always_inline void sys_begin(__u32 sys, __u64 a0, __u64 a1, __u64 a2, _
 	}
 	/* Unknown until learnt: the allocator. */
 	t->sys_from_alloc = 1;
-	if ((t->sys_rss >= 0 || light) && alloc_text_hi) {
+	if ((t->sys_rss >= 0 || light || sampled_mode) && alloc_text_hi) {
 		__u64 ret = 0;
 
 		if (!bpf_probe_read_user(&ret, sizeof(ret), (void *)sp)) {
@@ -1006,7 +1441,7 @@ static __always_inline void map_event(__u32 kind, __u32 owner, __u64 addr, __u64
  * libc's wrapper lies in the allocator's code. */
 static __always_inline int in_alloc(struct tstate *t)
 {
-	return t->active || (light && t->sys_from_alloc);
+	return t->active || ((light || sampled_mode) && t->sys_from_alloc);
 }
 
 /* Who owns a new anonymous mapping: file-backed memory is nobody's anonymous

@@ -63,6 +63,26 @@ enum fs_counter {
 	FS_C_TRACKED_FREE_USABLE,
 	FS_C_USABLE_UNKNOWN,	/* tracked allocations whose usable size could not be read
 				 * (counted as their requested size: live usable is then not exact) */
+	/* --mode sampled: every call counted at its entry (agg__derive adds these to
+	 * FS_C_ALLOCS, FS_C_ALLOC_BYTES, FS_C_FREES); blocks sampled about once per
+	 * sample_period bytes (exponential intervals), each standing for w bytes (w = its
+	 * size / its chance to be sampled). Sums over the sampled blocks still live: */
+	FS_C_SM_ALLOCS,		/* allocating calls (failed ones included: not told apart) */
+	FS_C_SM_ALLOC_BYTES,	/* bytes they asked for */
+	FS_C_SM_FREES,		/* releases of non-NULL pointers */
+	FS_C_SM_LIVE_N,		/* sampled blocks live */
+	FS_C_SM_LIVE_SIZE,	/* their requested bytes */
+	FS_C_SM_LIVE_W,		/* their weights: the estimate of live bytes */
+	FS_C_SM_LIVE_VAR,	/* sum of w * (w - size): the estimate's variance, estimated */
+	FS_C_SM_LIVE_BLOCKS_Q16,/* sum of w / size, in 1/65536: the estimate of live blocks */
+	FS_C_SM_SAMPLED,	/* blocks sampled (recorded in the sampled table) */
+	FS_C_SM_RELEASED,	/* sampled blocks whose release was seen */
+	FS_C_SM_ALLOC_W,	/* sum of the weights of every sampled block: bytes allocated, estimated */
+	FS_C_SM_LOST,		/* blocks sampled but not recorded: the sampled table was full */
+	FS_C_SM_STALE,		/* a sampled address returned again before its release was seen */
+	FS_C_SM_FREE_CALLS,	/* releases by the release functions (not realloc), non-NULL */
+	FS_C_SM_FREE_CALLS_WIN,	/* --window: of those, while the allocation probes were attached
+				 * (the share of the program's calls the windows saw) */
 	FS_C__COUNT,
 };
 
@@ -123,6 +143,7 @@ struct fs_site_stat {
 	__u64 bytes;		/* estimated bytes allocated */
 	__s64 live_samples;	/* sampled blocks still live */
 	__s64 live_bytes;	/* estimated live bytes */
+	__s64 live_var;		/* --mode sampled: the live estimate's variance, estimated */
 };
 
 /* Per-function counters (per-CPU array indexed by the probe's cookie). */
@@ -198,6 +219,7 @@ enum fs_alloc_id {
 	FS_ALLOC_JEMALLOC,
 	FS_ALLOC_TCMALLOC,
 	FS_ALLOC_MIMALLOC,
+	FS_ALLOC_HOARD,		/* recognised and refused */
 	FS_ALLOC__COUNT
 };
 
@@ -211,12 +233,31 @@ struct fs_func_info {
 	/* return addresses of the allocator's own direct calls of this function (glibc's
 	 * tcache flush at thread exit calls free on chunks the program freed long ago) */
 	__u64 internal_ret[FS_INTERNAL_CALLERS];
+	/* the function's body, same addresses: a call made from inside it is nested */
+	__u64 func_lo;
+	__u64 func_len;
 };
 
-_Static_assert(sizeof(struct fs_func_info) == 56, "fs_func_info ABI");
+_Static_assert(sizeof(struct fs_func_info) == 72, "fs_func_info ABI");
+
+/* --mode sampled: a sampled block (hash keyed by its address). */
+struct fs_sampled {
+	__u64 size;		/* bytes requested */
+	__u64 w;		/* its weight: size / P(sampled) */
+	__u64 ts_ns;		/* when it was allocated */
+	__s32 stackid;		/* its site, or < 0 */
+	__u32 _pad;
+};
+/* Exponential intervals and weights without floating point: FS_EXP_STEPS slices of
+ * equal probability of an exponential of mean 1, each its conditional mean (sums
+ * to exactly the mean), and f(x) = x / (1 - e^-x) at x = i / FS_WTAB_SCALE, both
+ * in 1/65536; user space fills them before load (trace/tracer.c). */
+#define FS_EXP_STEPS 1024
+#define FS_WTAB_STEPS 256
+#define FS_WTAB_SCALE 16
 _Static_assert(sizeof(struct fs_block) == 32, "fs_block ABI");
 _Static_assert(sizeof(struct fs_bucket) == 64, "a bucket is one cache line");
-_Static_assert(sizeof(struct fs_site_stat) == 32, "fs_site_stat ABI");
+_Static_assert(sizeof(struct fs_site_stat) == 40, "fs_site_stat ABI");
 _Static_assert(sizeof(struct fs_func_stat) == 32, "fs_func_stat ABI");
 
 /* The BPF cookie of every probe: function index | kind << 8 | enum fs_align << 16. */

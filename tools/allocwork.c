@@ -7,7 +7,8 @@
  *
  * --keep K   every K-th block of a thread stays live until exit (0: none)
  * --api LIST comma separated: malloc,calloc,realloc,reallocarray,posix_memalign,
- *            aligned_alloc,memalign,valloc,pvalloc,free_null,fail (default: all)
+ *            aligned_alloc,memalign,valloc,pvalloc,free_null,fail (default: all
+ *            these), realloc_edge (realloc(NULL, n) then realloc(p, 0): glibc only)
  * --pre N    N blocks (size 777) allocated before the start gate, freed after it:
  *            attached by PID, fragscope sees them as frees of unknown size
  * --wait     start the measured phase on SIGUSR1 (threads already created)
@@ -38,10 +39,10 @@
 #include <unistd.h>
 
 enum api { A_MALLOC, A_CALLOC, A_REALLOC, A_REALLOCARRAY, A_POSIX_MEMALIGN, A_ALIGNED_ALLOC,
-	   A_MEMALIGN, A_VALLOC, A_PVALLOC, A_FREE_NULL, A_FAIL, A__COUNT };
+	   A_MEMALIGN, A_VALLOC, A_PVALLOC, A_FREE_NULL, A_FAIL, A_REALLOC_EDGE, A__COUNT };
 static const char *const api_names[A__COUNT] = {
 	"malloc", "calloc", "realloc", "reallocarray", "posix_memalign", "aligned_alloc",
-	"memalign", "valloc", "pvalloc", "free_null", "fail",
+	"memalign", "valloc", "pvalloc", "free_null", "fail", "realloc_edge",
 };
 
 /* What the workload itself counts, in fragscope's vocabulary. */
@@ -134,6 +135,16 @@ static void *worker(void *arg)
 			n = to;
 			break;
 		}
+		case A_REALLOC_EDGE: {
+			/* realloc(NULL, n) allocates (glibc: by a jump to malloc), realloc(p, 0)
+			 * below releases (glibc: by calling free): one call each. A literal
+			 * NULL would be folded into malloc(n) by the compiler. */
+			void *volatile null = NULL;
+
+			p = realloc(null, n);
+			api = A_REALLOC;
+			break;
+		}
 		case A_FREE_NULL: {
 			void *volatile null = NULL;	/* a literal free(NULL) is folded away */
 
@@ -164,6 +175,14 @@ static void *worker(void *arg)
 			t.live_count++;
 			t.live_bytes += n;
 			t.live_usable += malloc_usable_size(p);
+		} else if (apis[(i + seed) % napis] == A_REALLOC_EDGE) {
+			volatile size_t zero = 0;
+
+			if (realloc(p, zero))	/* glibc frees and returns NULL */
+				abort();
+			t.frees++;
+			t.bytes_freed += n;
+			t.calls[A_REALLOC]++;
 		} else {
 			release(&t, p, n);
 		}
@@ -300,7 +319,7 @@ int main(int argc, char **argv)
 	void **pre = NULL;
 	sigset_t set;
 
-	for (int a = 0; a < A__COUNT; a++)
+	for (int a = 0; a < A_REALLOC_EDGE; a++)	/* realloc_edge only when asked */
 		apis[napis++] = a;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;

@@ -8,6 +8,11 @@
  *                               thread's arena, a 40 MiB live mmapped chunk
  *   heapwork mmapped N          N live 1 MiB blocks (mmapped chunks, written), made one
  *                               after another so their mappings sit side by side
+ *   heapwork interleaved N      N rounds of: 256 KiB of the program's own (mmap, written),
+ *                               then a live block of 160 to 412 KiB (an mmapped chunk);
+ *                               one in 4 blocks then freed. The kernel merges each
+ *                               chunk's mapping with the program's own beside it, as
+ *                               with Python's arenas
  *   heapwork big MIB KEEP       MIB MiB of small blocks, half in the main arena (48 B:
  *                               fastbin chunks when freed), half in a second thread's
  *                               arena (200 B); every block freed but one in KEEP
@@ -30,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include "rssanon.h"
 
@@ -190,6 +196,27 @@ int main(int argc, char **argv)
 			memset(p, 0x5a, 1 << 20);
 			keep(p);
 		}
+	} else if (!strcmp(argv[1], "interleaved") && argc == 3) {
+		long n = atol(argv[2]);
+		void **all = xmalloc(sizeof(void *) * (size_t)(n > 0 ? n : 1));
+
+		for (long i = 0; i < n; i++) {
+			char *own = mmap(NULL, 256 << 10, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			size_t size = (160 << 10) + (size_t)(i % 8) * (36 << 10);
+
+			if (own == MAP_FAILED)
+				return 1;
+			memset(own, 0x5a, 256 << 10);
+			all[i] = xmalloc(size);
+			memset(all[i], 0x5a, size);
+		}
+		for (long i = 0; i < n; i++) {	/* after every malloc: a free raises the mmap threshold */
+			if (i % 4 == 3)
+				free(all[i]);
+			else
+				keep(all[i]);
+		}
+		free(all);
 	} else if (!strcmp(argv[1], "big") && argc == 4) {
 		struct share mn = { 48, (size_t)atol(argv[2]) << 19, atol(argv[3]), 0, { 0 }, { 0 } };
 

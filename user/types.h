@@ -138,6 +138,17 @@ struct fs_settings {
 	int je_bg_threads;		/* jemalloc_bg_thd threads running now (-1 unknown): set at run time too */
 	long je_dirty_decay_ms;		/* as set; meaningful only if je_dirty_decay_set */
 	int je_dirty_decay_set;		/* -1 is jemalloc's "never purge", not "unset" */
+	/* gperftools' tcmalloc */
+	char tc_env[256];		/* the TCMALLOC_* variables set, "NAME=VALUE ..." */
+	double tc_release_rate;		/* TCMALLOC_RELEASE_RATE (default 1; 0: never on its own) */
+	int tc_aggressive_decommit;	/* TCMALLOC_AGGRESSIVE_DECOMMIT */
+	uint64_t tc_thread_cache_max;	/* TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES (default 32 MiB) */
+	/* mimalloc 2.0 */
+	char mi_env[256];		/* the MIMALLOC_* variables set, "NAME=VALUE ..." */
+	long mi_decommit_delay_ms;	/* MIMALLOC_DECOMMIT_DELAY (legacy MIMALLOC_RESET_DELAY; default 25) */
+	long mi_segment_decommit_delay_ms;	/* MIMALLOC_SEGMENT_DECOMMIT_DELAY (default 500) */
+	int mi_allow_decommit;		/* MIMALLOC_ALLOW_DECOMMIT (default 1; 0: never returns memory) */
+	int mi_page_reset;		/* MIMALLOC_PAGE_RESET (default 0): MADV_FREE pages as they empty */
 };
 
 /* ---- the memory waterfall and its diagnosis: the model (model/memmodel) fills

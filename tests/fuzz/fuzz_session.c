@@ -15,7 +15,9 @@
 
 static char path[64], wal[80], shm[80];
 
-static int write_seed(const char *out)
+/* A small real session of mode (enum fs_mode): light has no counted columns and
+ * live_est from a census (from the second snapshot on), and no sites. */
+static int write_seed(const char *out, int mode)
 {
 	static struct fs_target_info info = { .pid = 77, .comm = "seed", .exit_code = 0, .attached_at_start = 1 };
 	static struct fs_plan plan = { .alloc_name = "glibc", .object = "/lib/libc.so.6", .nprobes = 1 };
@@ -26,14 +28,16 @@ static int write_seed(const char *out)
 	sqlite3 *db = NULL;
 
 	unlink(out);
-	s = session__create(out, err, sizeof(err));
+	memset(&st, 0, sizeof(st));
+	s = session__create_mode(out, mode, err, sizeof(err));
 	if (!s) {
 		fprintf(stderr, "seed: %s\n", err);
 		return 1;
 	}
 	snprintf(plan.probes[0].name, sizeof(plan.probes[0].name), "malloc");
 	st.sites = calloc(2, sizeof(*st.sites));
-	st.nsites = 2;
+	st.nsites = mode == FS_MODE_LIGHT ? 0 : 2;
+	st.light = st.mem.light = mode == FS_MODE_LIGHT;
 	st.snap.nfuncs = 1;
 	session__set_target(s, &v);
 	session__set_meta(s, "command", "seed --x 'a b'");
@@ -49,6 +53,8 @@ static int write_seed(const char *out)
 		st.mem.resident = 8192ull * (i + 1);
 		st.mem.mapped = 16384;
 		st.mem.live = 1000ull * (i + 1);
+		st.mem.light_census = st.light && i > 0;
+		st.mem.light_trim = st.light ? 4096 : 0;
 		st.diag.kind = FS_D_LEAK;
 		snprintf(st.diag.text, sizeof(st.diag.text), "<leak> & \"more\"");
 		for (int k = 0; k < 2; k++) {
@@ -84,8 +90,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	if (seed)
-		exit(write_seed(seed));
+	if (seed) {
+		char light[4200];
+
+		snprintf(light, sizeof(light), "%s.light", seed);
+		exit(write_seed(seed, FS_MODE_EXACT) || write_seed(light, FS_MODE_LIGHT));
+	}
 	snprintf(path, sizeof(path), "/tmp/fuzz_session.%d.db", (int)getpid());
 	snprintf(wal, sizeof(wal), "%s-wal", path);
 	snprintf(shm, sizeof(shm), "%s-shm", path);

@@ -83,6 +83,27 @@ if hw_start census_untouched untouched; then
 	hw_stop
 fi
 
+# --- (c2) mmapped chunks merged with the program's own mappings (as Python's arenas):
+# every chunk found, against glibc's own count (mallinfo2's hblks, hblkhd) exactly ----
+if hw_start census_interleaved interleaved 24; then
+	read -r _ uord hblkhd hblks _ <<< "$(hw_cmd info mallinfo)"
+	read -r _ chunks mm mm_bytes <<< "$(hw_cmd info tally)"
+	"$FS" snapshot -j -p "$hpid" > "$TMP/il.json" 2> "$TMP/il.err"
+	rsum=$(jq '[.mmapped.ranges[] | .end - .start] | add' "$TMP/il.json")
+	got=$(jq -c '.mmapped | [.chunks, .bytes, .mapped_bytes, .glibc_chunks, .glibc_bytes, .unaccounted_chunks, .unaccounted_bytes, .complete, .searched_past_other_mappings]' "$TMP/il.json")
+	if [ "$mm" = 18 ] && [ "$hblks" = 18 ] && [ "$got" = "[18,$mm_bytes,$hblkhd,18,$hblkhd,0,0,true,true]" ] && [ "$rsum" = "$hblkhd" ]; then
+		pass census_mmapped_beside_own_mappings
+	else
+		fail census_mmapped_beside_own_mappings "census [chunks, bytes, mapped, glibc's, unaccounted, complete, searched] $got, ranges $rsum; mallinfo2 hblks $hblks hblkhd $hblkhd, tally $mm/$mm_bytes"
+	fi
+	# light mode's census: the same chunks, nothing unaccounted
+	timeout 60 "$FS" stat --mode light -j -d 0.3 -p "$hpid" > "$TMP/il-light.json" 2> "$TMP/il-light.err"
+	got=$(jq -c '.memory.census | [.mmapped_bytes, .mmapped_unaccounted_chunks, .mmapped_unaccounted_bytes]' "$TMP/il-light.json")
+	if [ "$got" = "[$mm_bytes,0,0]" ]; then pass census_light_mmapped_beside_own_mappings
+	else fail census_light_mmapped_beside_own_mappings "light census [mmapped, unaccounted chunks, bytes] $got, tally $mm_bytes: $(tail -1 "$TMP/il-light.err")"; fi
+	hw_stop
+fi
+
 # --- (c) 64 live 1 MiB blocks: mmapped chunks whose mappings the kernel merged ------
 if hw_start census_mmapped mmapped 64; then
 	read -r _ uord hblkhd hblks _ <<< "$(hw_cmd info mallinfo)"

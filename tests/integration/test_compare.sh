@@ -71,7 +71,7 @@ else
 fi
 
 # bad input: one line naming the cause; the other variants are still compared
-expect_error compare_unknown_variant 2 "unknown variant 'tcmalloc'" "$FS" compare --variants glibc,tcmalloc -- true
+expect_error compare_unknown_variant 2 "unknown variant 'hoard'" "$FS" compare --variants glibc,hoard -- true
 expect_error compare_nothing 2 'nothing to compare' "$FS" compare
 
 "$FS" compare --variants glibc,jemalloc --jemalloc /nonexistent/libjemalloc.so.2 --idle 0 -o cmp2 --json -- /bin/true > cmp2.json 2> cmp2.err

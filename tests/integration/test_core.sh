@@ -21,6 +21,8 @@ run_cmd_case glibc_cmd_perf_event_links "FRAGSCOPE_NO_UPROBE_MULTI=1" -- "$AW" -
 	--tally "$TMP/glibc_cmd_perf_event_links.tally"
 run_cmd_case jemalloc_perf_event_links "FRAGSCOPE_NO_UPROBE_MULTI=1 LD_PRELOAD=$JEMALLOC" -- "$TOOLS/allocwork-cxx" __ROUNDS__ 1 5 \
 	"$TMP/jemalloc_perf_event_links.tally"
+run_cmd_case glibc_realloc_edges "" -- "$AW" --api realloc_edge,malloc,calloc --threads 2 --rounds __ROUNDS__ --keep 5 \
+	--tally "$TMP/glibc_realloc_edges.tally"
 run_cmd_case glibc_8threads "" -- "$AW" --threads 8 --rounds __ROUNDS__ --keep 32 --big --tally "$TMP/glibc_8threads.tally"
 # the object for kernels without bpf_preempt_disable (atomic adds), alone and with
 # perf-event links, as a kernel before 6.6 would get both
@@ -179,7 +181,7 @@ printf 'plain words, no #!\n' > "$TMP/notelf"; chmod +x "$TMP/notelf"
 expect_error not_elf 1 'not an x86-64 ELF' "$FS" stat -- "$TMP/notelf"
 expect_error map_too_big 2 'max-live 1073741824: the kernel.s hash map holds at most 134217728 entries' "$FS" stat --max-live 1073741824 -- true
 expect_error kernel_thread 1 'has no executable \(kernel thread' "$FS" stat -p 2
-expect_error tcmalloc_refused 1 'tcmalloc in .* not traced yet' "$FS" stat -- "$ROOT/.output/fixtures/dyn-tc"
+expect_error hoard_refused 1 'hoard in .* not traced' "$FS" stat -- "$ROOT/.output/fixtures/dyn-hoard"
 # a probe the kernel refuses: a malloc whose first instruction cannot take a uprobe
 "$ROOT/.output/fixtures/refused" &
 rpid=$!

@@ -9,8 +9,6 @@ RW=$TOOLS/rpcwork
 
 # --- refused before anything starts ------------------------------------------------
 expect_error light_mode_bogus 2 'mode bogus' "$FS" stat --mode bogus -p 1
-expect_error light_mode_sampled_not_yet 2 'mode sampled' "$FS" stat --mode sampled -p 1
-expect_error light_mode_record_refused 2 'mode light' "$FS" record --mode light -o "$TMP/x.db" -p 1
 
 # the BPF links a process holds (its fds' fdinfo: link_type, prog_id), as one line
 # per link: the name of its program (alloc_enter, sysw_enter, ...)
@@ -21,6 +19,54 @@ link_progs() {
 		id=$(awk '$1 == "prog_id:" { print $2 }' "$f")
 		bpftool prog show id "$id" 2>/dev/null | awk 'NR == 1 { for (i = 1; i < NF; i++) if ($i == "name") print $(i + 1) }'
 	done
+}
+
+# record_light PID CHUNKS: `record --mode light -p` of the held heap, then `record`
+# (exact) of the same process, then `report` of the light session (live bytes the
+# census's, as stat's; counts null; the mode said) and `report --diff` of the two
+# (what does not compare is said, not subtracted; what does, is).
+record_light() {
+	local wpid=$1 chunks=$2 lj="$TMP/rl.json" lt="$TMP/rl.txt" live d
+	if ! timeout 60 "$FS" record --mode light -q -i 200 -d 2 -o "$TMP/rl.db" -p "$wpid" 2> "$TMP/rl.err" ||
+		! "$FS" report --json "$TMP/rl.db" > "$lj" || ! "$FS" report "$TMP/rl.db" > "$lt"; then
+		fail light_record "record or report failed: $(tail -1 "$TMP/rl.err")"
+		return
+	fi
+	live=$(jget "$lj" .live.bytes)
+	d=$((live - chunks))
+	if [ "$(jget "$lj" .mode)" = light ] && [ "$(jget "$lj" .session.meta.mode)" = light ] &&
+		[ "$(jget "$lj" .live.source)" = heap_census ] && [ "$(jget "$lj" .live.unit)" = chunk_bytes ] &&
+		[ "$(jget "$lj" '.series[-1].live_est')" = "$live" ] && [ "$(jget "$lj" '.series[-1].live_source')" = 1 ] &&
+		[ "$(jget "$lj" .peak.live_est.source)" = heap_census ] && [ $d -ge 0 ] && [ $d -le 16384 ] &&
+		[ "$(sqlite3 "$TMP/rl.db" 'PRAGMA user_version')" = 2 ]; then
+		pass light_record_live_from_census
+	else
+		fail light_record_live_from_census "mode $(jget "$lj" .mode) live $live ($(jget "$lj" .live.source)), series live_est $(jget "$lj" '.series[-1].live_est'), workload chunks $chunks (diff $d)"
+	fi
+	# counts light mode has not: null in the document and in every row, never 0
+	if [ "$(jget "$lj" .totals.allocs)" = null ] && [ "$(jget "$lj" .live.count)" = null ] &&
+		[ "$(jq '[.series[] | .allocs, .frees, .live_bytes, .live, .allocs_per_s, .malloc_trim_calls] | unique' "$lj" -c)" = '[null]' ] &&
+		[ "$(jget "$lj" .peak.live_bytes)" = null ] &&
+		grep -q 'mode     light' "$lt" && grep -q 'allocations, frees     not counted in light mode' "$lt" &&
+		grep -qE 'KiB  live ~ +chunk bytes in use, from the heap census \(not exact counts\)' "$lt"; then
+		pass light_record_counts_null
+	else
+		fail light_record_counts_null "$(jq -c '[.series[-1] | .allocs, .live_bytes, .live]' "$lj"); text: $(grep -E 'mode|live' "$lt" | head -3)"
+	fi
+	if ! timeout 60 "$FS" record -q -i 200 -d 1 -o "$TMP/re.db" -p "$wpid" 2> "$TMP/re.err" ||
+		! "$FS" report --diff "$TMP/re.db" "$TMP/rl.db" > "$TMP/rdiff.txt"; then
+		fail light_record_diff_modes "exact record or diff failed: $(tail -1 "$TMP/re.err")"
+		return
+	fi
+	if grep -qE '^ +live bytes .*not comparable: A requested bytes \(counted\), B chunk bytes \(heap census\)$' "$TMP/rdiff.txt" &&
+		grep -qE '^ +allocations .* B: not counted in light mode$' "$TMP/rdiff.txt" &&
+		grep -qE '^ +held free .*not comparable' "$TMP/rdiff.txt" &&
+		grep -qE '^ +mapped +[0-9.]+ MiB +[0-9.]+ MiB +(=|[-+][0-9.]+ [KMG]?i?B)' "$TMP/rdiff.txt" &&
+		grep -q 'A exact, B light' "$TMP/rdiff.txt"; then
+		pass light_record_diff_modes
+	else
+		fail light_record_diff_modes "$(grep -E 'live bytes|allocations|held free|mapped|modes' "$TMP/rdiff.txt" | tr -s ' ' | tr '\n' '|')"
+	fi
 }
 
 # light_attach NAME MODE: rpcwork held after a load with known survivors; fragscope
@@ -96,6 +142,7 @@ if light_attach light_held light; then
 		fail light_diagnosis_from_census "kind=$kind evidence=$(jget "$j" .diagnosis.evidence) expected=$(jget "$j" .diagnosis.expected_release) census free_resident=$(jget "$j" .memory.census.free_resident)"
 	fi
 	echo "   census: $(jget "$j" .memory.census.walks) walks, last $(jget "$j" .memory.census.walk_ms) ms over $(jget "$j" .memory.census.heap_bytes) bytes of heaps ($(jget "$j" .memory.census.ms_per_gib) ms per GiB)"
+	record_light "$wpid" "$chunks"
 	kill -USR2 "$wpid"; wait "$wpid" 2>/dev/null
 fi
 
@@ -120,6 +167,21 @@ if [ $ok = 1 ]; then
 		pass light_ledger_equals_exact
 	else
 		fail light_ledger_equals_exact "exact $le; light $ll"
+	fi
+	# the same run recorded in light mode (-- CMD): the session's ledger is stat's, and
+	# its rows' release columns sum the recorded events
+	if timeout 120 "$FS" record --mode light -q -i 100 -o "$TMP/ledger-rec.db" -- "$RW" --threads 1 --requests 20000 --burst 128 \
+		--log "$TMP/ledger-rec.log" 2> "$TMP/ledger-rec.err" && "$FS" report --json "$TMP/ledger-rec.db" > "$TMP/ledger-rec.json"; then
+		lr=$(ledger "$TMP/ledger-rec.json")
+		ev=$(jq '[.release_events[] | select(.kind == "source" and .name == "glibc_trim") | .calls] | add' "$TMP/ledger-rec.json")
+		col=$(jq '.series[-1].src_glibc_trim_calls' "$TMP/ledger-rec.json")
+		if [ "$lr" = "$le" ] && [ "$(jget "$TMP/ledger-rec.json" .mode)" = light ] && [ "$ev" = "$col" ] && [ "$col" -gt 0 ]; then
+			pass light_record_ledger_equals_exact
+		else
+			fail light_record_ledger_equals_exact "exact stat $le; light record $lr; glibc_trim events $ev, column $col"
+		fi
+	else
+		fail light_record_ledger_equals_exact "record --mode light -- CMD failed: $(tail -1 "$TMP/ledger-rec.err")"
 	fi
 fi
 

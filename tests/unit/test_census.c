@@ -602,6 +602,102 @@ cleanup:
 	fake_free(&f);
 }
 
+/* glibc's mp_ (struct malloc_par) in the fake libc data: what the census reads. */
+#define MP (LIBC_RW + 0x400)
+static void fake_mp(struct fake *f, int32_t n_mmaps, uint64_t mmapped_mem)
+{
+	w64(f, MP + GL_MP_MMAP_THRESHOLD, 128 << 10);
+	memcpy(at(f, MP + GL_MP_N_MMAPS, 4), &n_mmaps, 4);
+	memcpy(at(f, MP + GL_MP_N_MMAPS_MAX, 4), &(int32_t){ 65536 }, 4);
+	memcpy(at(f, MP + GL_MP_MAX_N_MMAPS, 4), &n_mmaps, 4);
+	w64(f, MP + GL_MP_MMAPPED_MEM, mmapped_mem);
+	w64(f, MP + GL_MP_MAX_MMAPPED_MEM, mmapped_mem);
+	w64(f, MP + GL_MP_SBRK_BASE, HEAP);
+	w64(f, MP + GL_MP_TCACHE_BINS, 64);
+}
+
+/* One VMA as the kernel merges it (mappings made top-down): chunk A, 64 KiB of the
+ * program's own (not a chunk: Python's arenas, say), chunk B, 20 KiB of its own,
+ * then chunk D with a 64-byte alignment offset (memalign). */
+static void fake_interleaved(struct fake *f)
+{
+	uint64_t top;
+	struct lay l;
+
+	fake_main(f, 0x21000);
+	l = (struct lay){ f, HEAP };
+	lay_use(&l, 0x30);
+	top = lay_top(&l, HEAP + 0x21000);
+	w64(f, MAIN_AR + GL_ARENA_TOP, top);
+	fake_map(f, MMAPPED, 0x60000);
+	fake_region(f, MMAPPED, MMAPPED + 0x60000, FS_RG_ANON, 0);
+	w64(f, MMAPPED + 8, 0x21000 | IS_MMAPPED);				/* A */
+	memset(at(f, MMAPPED + 0x21000, 0x10000), 0x5a, 0x10000);		/* own */
+	w64(f, MMAPPED + 0x31000 + 8, 0x22000 | IS_MMAPPED);			/* B */
+	memset(at(f, MMAPPED + 0x53000, 0x5000), 0x5a, 0x5000);		/* own */
+	w64(f, MMAPPED + 0x58040, 0x40);					/* D */
+	w64(f, MMAPPED + 0x58048, (0x8000 - 0x40) | IS_MMAPPED);
+}
+
+/* Chunks after a mapping that is not one, in the same VMA: found by looking past
+ * it, up to glibc's own count (mp_), which is found by its sbrk_base. */
+TEST(census_mmapped_beside_own_mappings)
+{
+	struct fs_census *c = calloc(1, sizeof(*c));
+	struct fake f;
+
+	fake_init(&f);
+	fake_interleaved(&f);
+	fake_mp(&f, 2, 0x21000 + 0x22000);	/* D not made yet: glibc counts A and B */
+	w64(&f, MMAPPED + 0x58048, 0);
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "census"))
+		goto cleanup;
+	ASSERT_EQ(c->mp_valid, 1, "mp_ found");
+	ASSERT_EQ(c->mp_addr, MP, "mp_ where it is");
+	ASSERT_EQ(c->mmapped_chunks, 2, "A and B");
+	ASSERT_EQ(c->mmapped_mapped, 0x43000, "their mappings: hblkhd");
+	ASSERT_EQ(c->mm_unaccounted_chunks, 0, "nothing unaccounted");
+	ASSERT_EQ(c->mm_unaccounted_bytes, 0, "nothing unaccounted, bytes");
+	ASSERT_EQ(c->mm_scanned, 1, "looked past the program's own mapping");
+	ASSERT_EQ(c->nmm, 2, "two ranges");
+	ASSERT_EQ(c->mm[1].start, MMAPPED + 0x31000, "B's range");
+	ASSERT_EQ(c->in_use, 0x30 + 0x21000 + 0x22000, "in_use");
+	ASSERT_FALSE(c->approximate, "not approximate");
+cleanup:
+	free(c);
+	fake_free(&f);
+}
+
+/* What the search cannot find (a chunk with an alignment offset past a foreign
+ * mapping) is said: glibc's count less what was found, never a silent gap; and
+ * without glibc's count (no mp_ found), nothing is claimed about completeness. */
+TEST(census_mmapped_unaccounted)
+{
+	struct fs_census *c = calloc(1, sizeof(*c));
+	struct fake f;
+
+	fake_init(&f);
+	fake_interleaved(&f);
+	fake_mp(&f, 3, 0x21000 + 0x22000 + 0x8000);
+	if (!ASSERT_OK_PTR(c, "calloc") || !ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "census"))
+		goto cleanup;
+	ASSERT_EQ(c->mmapped_chunks, 2, "A and B found");
+	ASSERT_EQ(c->mp_chunks, 3, "glibc counts 3");
+	ASSERT_EQ(c->mm_unaccounted_chunks, 1, "D unaccounted");
+	ASSERT_EQ(c->mm_unaccounted_bytes, 0x8000, "its mapping's bytes");
+	/* an mp_ whose sbrk_base is not the heap's: not glibc's, not used */
+	w64(&f, MP + GL_MP_SBRK_BASE, HEAP + 0x100000);
+	if (!ASSERT_OK(census(&f, LIBC_RW, LIBC_RW + LIBC_RW_LEN, c), "census 2"))
+		goto cleanup;
+	ASSERT_EQ(c->mp_valid, 0, "no mp_");
+	ASSERT_EQ(c->mm_unaccounted_chunks, 0, "unaccounted: not known (0, mp_valid 0)");
+	ASSERT_EQ(c->mm_scanned, 0, "no count to search for: no page-by-page search");
+	ASSERT_EQ(c->mmapped_chunks, 1, "A only, from the VMA's start");
+cleanup:
+	free(c);
+	fake_free(&f);
+}
+
 /* Regression tests of bugs census.c had, each asserting what glibc's heap holds. */
 
 /* A non-newest heap whose rw mapping ends at heap_info.size (no shrink since it

@@ -370,17 +370,34 @@ cleanup:
 	free(p);
 }
 
-TEST(resolve_cmd_tcmalloc_refused)
+TEST(resolve_cmd_tcmalloc)
 {
 	struct fs_plan *p = plan_new();
 	char err[256] = "";
 
 	if (!p)
 		return;
-	ASSERT_EQ(resolve__cmd(FIXTURES "/dyn-tc", no_env, p, err, sizeof(err)), -ENOTSUP,
-		  "tcmalloc is not traced yet");
-	ASSERT_HAS_STR(err, "tcmalloc in " FIXTURES "/libfaketcmalloc.so is not traced yet", "error says why");
+	ASSERT_EQ(resolve__cmd(FIXTURES "/dyn-tc", no_env, p, err, sizeof(err)), 0, "tcmalloc is traced");
 	ASSERT_EQ(p->alloc, FS_ALLOC_TCMALLOC, "identified as tcmalloc");
+	has_probe(p, "malloc", FS_K_MALLOC, "/libfaketcmalloc.so");
+	has_probe(p, "free", FS_K_FREE, "/libfaketcmalloc.so");
+	has_probe(p, "tc_malloc", FS_K_MALLOC, "/libfaketcmalloc.so");
+	unique_probes(p);
+	free(p);
+}
+
+/* An allocator fragscope knows it cannot count right keeps a clear refusal. */
+TEST(resolve_cmd_hoard_refused)
+{
+	struct fs_plan *p = plan_new();
+	char err[256] = "";
+
+	if (!p)
+		return;
+	ASSERT_EQ(resolve__cmd(FIXTURES "/dyn-hoard", no_env, p, err, sizeof(err)), -ENOTSUP,
+		  "Hoard is not traced");
+	ASSERT_HAS_STR(err, "hoard in " FIXTURES "/libfakehoard.so is not traced", "error says why");
+	ASSERT_EQ(p->alloc, FS_ALLOC_HOARD, "identified as Hoard");
 	free(p);
 }
 

@@ -111,21 +111,42 @@ static void rmtree(char *dir)
 	free(dir);
 }
 
-/* Writes a session of n snapshots (deep every other one) at path; finished or not. */
-static int write_session(const char *path, int n, int finish)
+/* Light mode's figures at step i: no census at step 0; then the census's chunk
+ * bytes in use, 10,000 more per step (its counters are left as fake_step set
+ * them: a light session must not store them). */
+static void fake_light(struct fake *f, int i)
+{
+	struct fs_memory *m = &f->st.mem;
+
+	f->st.light = 1;
+	m->light = 1;
+	f->st.nsites = 0;	/* no call seen: no sites */
+	m->light_census = i > 0;
+	m->live = i > 0 ? 10000ull * (uint64_t)i : 0;
+	m->light_trim = i > 0 ? 4096 : 0;
+	m->light_age_ns = i > 0 ? 3000000ull : 0;
+}
+
+/* Writes a session of mode (enum fs_mode) with n snapshots (deep every other one)
+ * at path; finished or not. */
+static int write_session_mode(const char *path, int n, int finish, int mode)
 {
 	char err[512];
 	struct fake *f = fake_new();
-	struct session *s = f ? session__create(path, err, sizeof(err)) : NULL;
+	struct session *s = f ? session__create_mode(path, mode, err, sizeof(err)) : NULL;
 	int r = -1;
 
 	if (!s)
 		goto out;
 	fake_step(f, 0);
+	if (mode == FS_MODE_LIGHT)
+		fake_light(f, 0);
 	if (session__set_target(s, &f->v) || session__set_meta(s, "command", "worker --load"))
 		goto out;
 	for (int i = 0; i < n; i++) {
 		fake_step(f, i);
+		if (mode == FS_MODE_LIGHT)
+			fake_light(f, i);
 		if (session__append(s, &f->v, i % 2 == 1))
 			goto out;
 	}
@@ -134,6 +155,11 @@ out:
 	session__close(s);
 	fake_free(f);
 	return r;
+}
+
+static int write_session(const char *path, int n, int finish)
+{
+	return write_session_mode(path, n, finish, FS_MODE_EXACT);
 }
 
 TEST(session_round_trip)
@@ -538,6 +564,193 @@ TEST(session_run_meta)
 		sqlite3_finalize(q);
 		sqlite3_close(db);
 	}
+cleanup:
+	session__data_free(d);
+	rmtree(dir);
+}
+
+static char *capture_diff(const struct session_data *a, const struct session_data *b)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	report__diff(f, a, b);
+	fclose(f);
+	return buf;
+}
+
+/* A light session: the mode recorded, no column for what light mode does not
+ * count (absent, never 0), live_est and its source; report says so in text and
+ * JSON; an exact session's columns are not in it and vice versa. */
+TEST(session_light_mode)
+{
+	char *dir = tmpdir(), path[256], err[512] = "", *buf = NULL;
+	struct session_data *d = NULL;
+	const struct session_row *end;
+	size_t len = 0;
+	FILE *f;
+
+	if (!ASSERT_OK_PTR(dir, "mkdtemp"))
+		return;
+	snprintf(path, sizeof(path), "%s/l.db", dir);
+	if (!ASSERT_OK(write_session_mode(path, 4, 1, FS_MODE_LIGHT), "write light"))
+		goto cleanup;
+	d = session__load(path, err, sizeof(err));
+	if (!ASSERT_OK_PTR(d, err))
+		goto cleanup;
+	end = last_row(d);
+	ASSERT_EQ(d->mode, FS_MODE_LIGHT, "mode read back");
+	ASSERT_STREQ(session__meta(d, "mode", ""), "light", "meta mode");
+	ASSERT_STREQ(session__meta(d, "schema", ""), "2", "schema 2: an older reader refuses it");
+	for (const char *const *c = (const char *const[]){ "allocs", "frees", "live_count", "live_bytes", "live",
+							    "allocs_per_s", "peak_live", "malloc_trim_calls",
+							    "src_malloc_trim_calls", "untracked", NULL }; *c; c++)
+		ASSERT_TRUE(session__col_absent(d, session__col(*c)), *c);
+	ASSERT_FALSE(session__col_absent(d, session__col("faults_per_s")), "page fault rate kept");
+	ASSERT_FALSE(session__col_absent(d, session__col("src_glibc_trim_calls")), "release ledger kept");
+	ASSERT_EQ(session__rowi(end, session__col("allocs")), 0, "absent reads 0");
+	ASSERT_EQ(session__rowi(end, session__col("src_glibc_trim_calls")), 4, "ledger at the end");
+	ASSERT_EQ(session__rowi(end, session__col("live_est")), 30000, "live_est: the census's chunk bytes");
+	ASSERT_EQ(session__rowi(end, session__col("live_source")), FS_LIVE_HEAP_CENSUS, "live_source");
+	ASSERT_EQ(session__rowi(&d->rows[0], session__col("live_source")), FS_LIVE_NOT_KNOWN, "no census yet");
+	ASSERT_EQ(session__rowi(end, session__col("census_age_ms")), 3, "census age");
+	ASSERT_EQ(session__rowi(end, session__col("census_free_resident")), 4096, "what malloc_trim would release");
+	ASSERT_STREQ(report__live_unit(d, end), "chunk_bytes", "unit at the end");
+	ASSERT_NULL(report__live_unit(d, &d->rows[0]), "unit before the first census");
+	ASSERT_HAS_STR(d->stat_json, "\"mode\": \"light\"", "stat's document says light");
+
+	f = open_memstream(&buf, &len);
+	report__text(f, d);
+	fclose(f);
+	ASSERT_HAS_STR(buf, "mode     light", "text: the mode");
+	ASSERT_HAS_STR(buf, "not counted in light mode", "text: counts not counted");
+	ASSERT_HAS_STR(buf, "29.3 KiB  live ~", "text: live from the census");
+	ASSERT_HAS_STR(buf, "from the heap census (not exact counts)", "text: labelled");
+	ASSERT_HAS_STR(buf, "none in light mode", "text: no sites");
+	ASSERT_TRUE(!strstr(buf, "allocations            0"), "text: no zero count");
+	free(buf);
+
+	f = open_memstream(&buf, &len);
+	report__json(f, d);
+	fclose(f);
+	ASSERT_HAS_STR(buf, "\"mode\": \"light\"", "json: mode");
+	ASSERT_HAS_STR(buf, "\"allocs\": null", "json: a count is null");
+	ASSERT_HAS_STR(buf, "\"live_est\": 30000", "json: live_est in the series");
+	ASSERT_HAS_STR(buf, "\"source\": \"heap_census\"", "json: peak live_est's source");
+	ASSERT_HAS_STR(buf, "\"live_bytes\": null", "json: no counted peak");
+	free(buf);
+
+	f = open_memstream(&buf, &len);
+	ASSERT_OK(report__html(f, d, "test"), "html");
+	fclose(f);
+	ASSERT_HAS_STR(buf, "light: calls not counted, live bytes estimated", "html: the mode");
+	ASSERT_HAS_STR(buf, "<tr><th>live ~</th><td class=\"n\">29.3 KiB</td>", "html: live from the census");
+	ASSERT_HAS_STR(buf, "allocation and free rates: not counted in light mode", "html: no rate chart");
+	ASSERT_TRUE(!strstr(buf, "<th>allocations</th>"), "html: no zero count");
+	free(buf);
+
+	f = open_memstream(&buf, &len);
+	ASSERT_OK(report__csv(f, d, "counters"), "csv counters");
+	fclose(f);
+	ASSERT_HAS_STR(buf, "\n3,2.000,,,", "csv: absent columns empty, not 0");
+	free(buf);
+	buf = NULL;
+cleanup:
+	free(buf);
+	session__data_free(d);
+	rmtree(dir);
+}
+
+/* report --diff across modes: counts light mode has not are not subtracted, live
+ * bytes in different units are not either, and the figures both modes measure
+ * the same way are; two light sessions' census figures compare. */
+TEST(session_diff_modes)
+{
+	char *dir = tmpdir(), pe[256], pl[256], pl2[256], err[512] = "", why[160] = "", *buf = NULL;
+	struct session_data *e = NULL, *l = NULL, *l2 = NULL;
+
+	if (!ASSERT_OK_PTR(dir, "mkdtemp"))
+		return;
+	snprintf(pe, sizeof(pe), "%s/e.db", dir);
+	snprintf(pl, sizeof(pl), "%s/l.db", dir);
+	snprintf(pl2, sizeof(pl2), "%s/l2.db", dir);
+	if (!ASSERT_OK(write_session_mode(pe, 4, 1, FS_MODE_EXACT), "write exact") ||
+	    !ASSERT_OK(write_session_mode(pl, 4, 1, FS_MODE_LIGHT), "write light") ||
+	    !ASSERT_OK(write_session_mode(pl2, 3, 1, FS_MODE_LIGHT), "write light 2"))
+		goto cleanup;
+	e = session__load(pe, err, sizeof(err));
+	l = e ? session__load(pl, err, sizeof(err)) : NULL;
+	l2 = l ? session__load(pl2, err, sizeof(err)) : NULL;
+	if (!ASSERT_OK_PTR(l2, err))
+		goto cleanup;
+	ASSERT_EQ(e->mode, FS_MODE_EXACT, "exact");
+	ASSERT_TRUE(session__col_absent(e, session__col("live_est")), "exact has no live_est");
+
+	ASSERT_FALSE(report__diff_cmp(e, last_row(e), l, last_row(l), "live_bytes", why, sizeof(why)), "live: no");
+	ASSERT_STREQ(why, "not comparable: A requested bytes (counted), B chunk bytes (heap census)", "live: why");
+	ASSERT_FALSE(report__diff_cmp(e, last_row(e), l, last_row(l), "allocs", why, sizeof(why)), "allocs: no");
+	ASSERT_STREQ(why, "B: not counted in light mode", "allocs: why");
+	ASSERT_FALSE(report__diff_cmp(l, last_row(l), e, last_row(e), "held_free", why, sizeof(why)), "held: no");
+	ASSERT_TRUE(report__diff_cmp(e, last_row(e), l, last_row(l), "resident", why, sizeof(why)), "resident: yes");
+	ASSERT_TRUE(report__diff_cmp(e, last_row(e), l, last_row(l), "src_glibc_trim_calls", why, sizeof(why)),
+		    "ledger: yes");
+	ASSERT_TRUE(report__diff_cmp(l, last_row(l), l2, last_row(l2), "live_bytes", why, sizeof(why)),
+		    "light vs light, both census: yes");
+	ASSERT_FALSE(report__diff_cmp(l, &l->rows[0], l2, last_row(l2), "live_bytes", why, sizeof(why)),
+		     "a row without a census: no");
+	ASSERT_STREQ(why, "not comparable: A not known, B chunk bytes (heap census)", "not known: why");
+	ASSERT_TRUE(report__diff_cmp(e, last_row(e), e, last_row(e), "live_bytes", why, sizeof(why)), "exact: yes");
+
+	buf = capture_diff(e, l);
+	ASSERT_HAS_STR(buf, "exact mode", "diff: A's mode");
+	ASSERT_HAS_STR(buf, "light mode", "diff: B's mode");
+	ASSERT_HAS_STR(buf, "not comparable: A requested bytes (counted), B chunk bytes (heap census)", "diff: live");
+	ASSERT_HAS_STR(buf, "B: not counted in light mode", "diff: counts");
+	ASSERT_TRUE(strstr(buf, "29.3 KiB") && !strstr(buf, "-26.8 KiB") && !strstr(buf, "+26.8 KiB"),
+		    "diff: live shown, not subtracted");
+	ASSERT_HAS_STR(buf, "no sites in light mode", "diff: sites");
+	free(buf);
+	buf = capture_diff(l2, l);	/* census 20,000 then 30,000 chunk bytes */
+	ASSERT_HAS_STR(buf, "+9.8 KiB", "diff light vs light: live subtracted");
+	free(buf);
+	buf = NULL;
+cleanup:
+	free(buf);
+	session__data_free(e);
+	session__data_free(l);
+	session__data_free(l2);
+	rmtree(dir);
+}
+
+/* A session from before the mode was recorded is exact; a mode this fragscope does
+ * not know is refused in one line. */
+TEST(session_mode_old_and_unknown)
+{
+	char *dir = tmpdir(), path[256], err[512] = "";
+	struct session_data *d = NULL;
+
+	if (!ASSERT_OK_PTR(dir, "mkdtemp"))
+		return;
+	snprintf(path, sizeof(path), "%s/o.db", dir);
+	if (!ASSERT_OK(write_session(path, 2, 1), "write") ||
+	    !ASSERT_OK(sql(path, "DELETE FROM meta WHERE key = 'mode'"), "as an older fragscope wrote it"))
+		goto cleanup;
+	d = session__load(path, err, sizeof(err));
+	if (ASSERT_OK_PTR(d, err)) {
+		ASSERT_EQ(d->mode, FS_MODE_EXACT, "no mode: exact");
+		ASSERT_STREQ(session__meta(d, "schema", ""), "1", "an exact session stays schema 1");
+	}
+	session__data_free(d);
+	d = NULL;
+	if (!ASSERT_OK(sql(path, "INSERT INTO meta VALUES('mode', 'telepathic')"), "a future mode"))
+		goto cleanup;
+	d = session__load(path, err, sizeof(err));
+	ASSERT_NULL(d, "refused");
+	ASSERT_HAS_STR(err, "recorded in mode 'telepathic', which this fragscope does not read", "why");
+	ASSERT_NULL(strchr(err, '\n'), "one line");
 cleanup:
 	session__data_free(d);
 	rmtree(dir);

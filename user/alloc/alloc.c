@@ -8,7 +8,8 @@
 #include "util/fmt.h"
 #include "alloc/alloc.h"
 
-extern const struct fs_allocator fs_alloc_glibc, fs_alloc_jemalloc, fs_alloc_tcmalloc, fs_alloc_mimalloc;
+extern const struct fs_allocator fs_alloc_glibc, fs_alloc_jemalloc, fs_alloc_tcmalloc, fs_alloc_mimalloc,
+	fs_alloc_hoard;
 
 /* One line per backend, in enum order (compare's default variants follow it). */
 const struct fs_allocator *const fs_allocators[] = {
@@ -16,6 +17,7 @@ const struct fs_allocator *const fs_allocators[] = {
 	&fs_alloc_jemalloc,
 	&fs_alloc_tcmalloc,
 	&fs_alloc_mimalloc,
+	&fs_alloc_hoard,
 	NULL,
 };
 
@@ -105,6 +107,34 @@ const char *alloc__bytes(uint64_t v)
 	static unsigned next;
 
 	return fmt__bytes(v, ring[next++ % 8], sizeof(ring[0]));
+}
+
+const char *alloc__src_name(const struct fs_allocator *a, int src)
+{
+	for (const struct fs_release_text *r = a ? a->releases : NULL; r && r->who; r++)
+		if (r->src == src)
+			return r->name;
+	return NULL;
+}
+
+int alloc__env_prefixed(const char *env, size_t len, const char *prefix, char *out, size_t outlen)
+{
+	size_t k = strlen(prefix), o = 0;
+	int n = 0;
+
+	if (outlen)
+		out[0] = 0;
+	for (size_t i = 0; i < len;) {
+		size_t l = strnlen(env + i, len - i);
+
+		if (l > k && !strncmp(env + i, prefix, k) && memchr(env + i, '=', l)) {
+			if (o < outlen)
+				o += (size_t)snprintf(out + o, outlen - o, "%s%.*s", n ? " " : "", (int)l, env + i);
+			n++;
+		}
+		i += l + 1;
+	}
+	return n;
 }
 
 const struct fs_allocator *alloc__by_id(int id)

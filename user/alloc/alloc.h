@@ -40,6 +40,8 @@ struct fs_release_text {
 	int src;		/* FS_R_* */
 	const char *who;	/* NULL ends a table */
 	const char *remedy;
+	const char *name;	/* the source's name in text for this allocator (NULL: the generic
+				 * one; JSON keeps the generic key) */
 };
 
 /* A variant `compare` offers: NAME, and the one variable it sets (none: defaults). */
@@ -77,6 +79,8 @@ struct fs_allocator {
 				 * arenas, chunk headers for the sizes of blocks freed unseen */
 	int own_stats;		/* its own statistics, asked of it (jemalloc's mallctl) */
 	int usable_sizes;	/* its size classes are modelled: usable bytes are known */
+	int brk_heap;		/* grows the brk heap itself (tcmalloc's sbrk): [heap] is its memory
+				 * even without a heap walk */
 
 	/* Its part of the diagnosis (model/memmodel.c keeps the generic decision tree and
 	 * the texts of an allocator without these). retention: for memory it holds beyond
@@ -113,6 +117,9 @@ struct fs_allocator {
 	/* Fills its part of s (its defaults too) from a NUL-separated environment block
 	 * of len bytes; NULL if it reads none. */
 	void (*settings)(const char *env, size_t len, struct fs_settings *s);
+	/* Its settings in one line for text ("TCMALLOC_RELEASE_RATE=1 (default), ...");
+	 * NULL: MALLOC_CONF's value. */
+	void (*settings_text)(const struct fs_settings *s, char *buf, size_t len);
 
 	/* compare: the library LD_PRELOAD substitutes it with (a soname found in the
 	 * ldconfig cache), NULL if it is the C library's own; the named variants. */
@@ -142,6 +149,12 @@ void alloc__say(struct fs_diagnosis *d, size_t *o, const char *fmt, ...) __attri
 void alloc__remedy(struct fs_diagnosis *d, const char *what, int64_t expect, const char *evidence);
 /* v as "35.2 MiB" for one message: a ring of buffers, so several fit in one call. */
 const char *alloc__bytes(uint64_t v);
+
+/* The backend's own name for a release source (enum fs_src) in text, or NULL. */
+const char *alloc__src_name(const struct fs_allocator *a, int src);
+/* Every variable of env (len bytes, NUL-separated) whose name starts with prefix, as
+ * "NAME=VALUE ..." in out[outlen]: how many. */
+int alloc__env_prefixed(const char *env, size_t len, const char *prefix, char *out, size_t outlen);
 
 /* By id or name; the unknown backend for anything else (never NULL). */
 const struct fs_allocator *alloc__by_id(int id);

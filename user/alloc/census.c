@@ -478,29 +478,161 @@ static uint64_t mmapped_chunk_at(struct reader *r, uint64_t a, uint64_t end, uin
 	return 0;
 }
 
-/* Every mmapped chunk of one anonymous mapping, from its start, chunk by chunk. */
-static void mmapped_chunks(struct walk *w, const struct fs_region *g)
+static void add_mmapped(struct walk *w, uint64_t a, uint64_t len, uint64_t size)
 {
 	struct fs_census *c = w->c;
-	uint64_t a = g->start, len, size;
+
+	c->mmapped_chunks++;
+	c->mmapped_bytes += size;
+	c->mmapped_mapped += len;
+	if (c->on_chunk)
+		c->on_chunk(c->on_chunk_ctx, a + len - size + 16, size);
+	if (c->nmm && c->mm[c->nmm - 1].end == a) {
+		c->mm[c->nmm - 1].end = a + len;
+	} else if (c->nmm < FS_CENSUS_MAX_MM) {
+		c->mm[c->nmm++] = (struct fs_census_range){ a, a + len, 0 };
+	} else {
+		c->mm_more = 1;
+		return;
+	}
+	c->mm[c->nmm - 1].resident += resident(a, len, w->present, w->pctx);
+}
+
+/* The mmapped chunks of a mapping from a, chunk by chunk; returns where the walk
+ * stopped (g->end: at the mapping's end). */
+static uint64_t mmapped_from(struct walk *w, const struct fs_region *g, uint64_t a)
+{
+	uint64_t len, size;
 
 	while (a < g->end && (len = mmapped_chunk_at(w->r, a, g->end, &size))) {
-		c->mmapped_chunks++;
-		c->mmapped_bytes += size;
-		if (c->on_chunk)
-			c->on_chunk(c->on_chunk_ctx, a + len - size + 16, size);
-		if (c->nmm && c->mm[c->nmm - 1].end == a) {
-			c->mm[c->nmm - 1].end = a + len;
-		} else if (c->nmm < FS_CENSUS_MAX_MM) {
-			c->mm[c->nmm++] = (struct fs_census_range){ a, a + len, 0 };
-		} else {
-			c->mm_more = 1;
-			a += len;
-			continue;
-		}
-		c->mm[c->nmm - 1].resident += resident(a, len, w->present, w->pctx);
+		add_mmapped(w, a, len, size);
 		a += len;
 	}
+	return a < g->end ? a : g->end;
+}
+
+/* Every mmapped chunk of one anonymous mapping, from its start, chunk by chunk;
+ * where the walk stopped short of the mapping's end (0: it did not). */
+static uint64_t mmapped_chunks(struct walk *w, const struct fs_region *g)
+{
+	uint64_t stop = mmapped_from(w, g, g->start);
+
+	return stop < g->end ? stop : 0;
+}
+
+/* The kernel merges a chunk's mapping with an adjacent anonymous mapping of the
+ * same flags, whoever made it: a program's own mmap (Python's arenas) may sit
+ * before chunks in one VMA, and the walk from the start stops there. Past such a
+ * stop, every page's start is looked at for a chunk's header (prev_size 0: one
+ * with an alignment offset is not recognised here), until glibc's own count
+ * (want_*) is reached. Pages neither present nor swapped are not read (zeros). */
+static void mmapped_scan(struct walk *w, const struct fs_region *g, uint64_t a, uint64_t want_chunks,
+			 uint64_t want_bytes)
+{
+	struct fs_census *c = w->c;
+
+	w->c->mm_scanned = 1;
+	for (a += PAGE; a + PAGE <= g->end;) {
+		uint64_t prev, word, size;
+
+		if (c->mmapped_chunks >= want_chunks && c->mmapped_mapped >= want_bytes)
+			return;
+		if (rd64(w->r, a, &prev) || rd64(w->r, a + 8, &word)) {
+			a += PAGE;
+			continue;
+		}
+		size = word & ~7ULL;
+		if (!prev && (word & 7) == FL_MMAPPED && size >= PAGE && !(size & (PAGE - 1)) && size <= g->end - a)
+			a = mmapped_from(w, g, a);	/* this chunk, and those right after it */
+		else
+			a += PAGE;
+	}
+}
+
+/* glibc's mp_ in libc's data: a struct malloc_par whose sbrk_base is the start of
+ * the brk heap, with its counts consistent. 0 when none, or more than one, fits. */
+static uint64_t find_mp(struct reader *r, const struct fs_region *heap, uint64_t lo, uint64_t hi)
+{
+	uint64_t *buf, found = 0;
+	size_t n = (size_t)((hi - lo) / 8);
+	int hits = 0;
+
+	if (!heap || !lo || hi <= lo || hi - lo > (64ULL << 20))
+		return 0;
+	buf = malloc((size_t)(hi - lo));
+	if (!buf || read_sparse(r, lo, buf, hi - lo)) {
+		free(buf);
+		return 0;
+	}
+	for (size_t i = 0; i + GL_MP_SIZE / 8 <= n; i++) {
+		const uint64_t *m = buf + i;
+		int32_t nm, nmax, maxn;
+
+		if (m[GL_MP_SBRK_BASE / 8] != heap->start)
+			continue;
+		memcpy(&nm, (const char *)m + GL_MP_N_MMAPS, 4);
+		memcpy(&nmax, (const char *)m + GL_MP_N_MMAPS_MAX, 4);
+		memcpy(&maxn, (const char *)m + GL_MP_MAX_N_MMAPS, 4);
+		if (nm < 0 || nmax < 0 || maxn < nm || m[GL_MP_MMAPPED_MEM / 8] > m[GL_MP_MAX_MMAPPED_MEM / 8] ||
+		    (m[GL_MP_MMAPPED_MEM / 8] & (PAGE - 1)) || m[GL_MP_MMAP_THRESHOLD / 8] > GL_HEAP_MAX / 2 ||
+		    m[GL_MP_TCACHE_BINS / 8] > 64 || (!nm) != (!m[GL_MP_MMAPPED_MEM / 8]))
+			continue;
+		found = lo + i * 8;
+		hits++;
+	}
+	free(buf);
+	return hits == 1 ? found : 0;
+}
+
+/* mp_.n_mmaps and mp_.mmapped_mem now. 0 or -EFAULT. */
+static int read_mp(struct reader *r, uint64_t mp, uint64_t *chunks, uint64_t *bytes)
+{
+	uint64_t m[GL_MP_SIZE / 8];
+	int32_t nm;
+
+	if (read_sparse(r, mp, m, sizeof(m)))
+		return -EFAULT;
+	memcpy(&nm, (const char *)m + GL_MP_N_MMAPS, 4);
+	*chunks = nm > 0 ? (uint64_t)nm : 0;
+	*bytes = m[GL_MP_MMAPPED_MEM / 8];
+	return 0;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct fs_census_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Every anonymous mapping's mmapped chunks, checked against glibc's own count
+ * (mp, 0: not known); what stays missing is c->mm_unaccounted_*. */
+static int all_mmapped(struct walk *w, uint64_t mp)
+{
+	const struct fs_regions *rs = w->rs;
+	struct fs_census *c = w->c;
+	uint64_t *stop = calloc((size_t)rs->n + 1, sizeof(*stop)), n0 = 0, b0 = 0;
+	int have = mp && !read_mp(w->r, mp, &n0, &b0);
+
+	if (!stop)
+		return -ENOMEM;
+	for (int i = 0; i < rs->n; i++)
+		if (rs->r[i].kind == FS_RG_ANON)
+			stop[i] = mmapped_chunks(w, &rs->r[i]);
+	for (int i = 0; have && i < rs->n; i++)
+		if (stop[i] && (c->mmapped_chunks < n0 || c->mmapped_mapped < b0))
+			mmapped_scan(w, &rs->r[i], stop[i], n0, b0);
+	free(stop);
+	if (c->nmm > 1)	/* the scan adds ranges out of order */
+		qsort(c->mm, (size_t)c->nmm, sizeof(c->mm[0]), cmp_range);
+	if (!have || read_mp(w->r, mp, &c->mp_chunks, &c->mp_bytes))
+		return 0;
+	c->mp_valid = 1;
+	c->mp_addr = mp;
+	c->mp_changed = c->mp_chunks != n0 || c->mp_bytes != b0;
+	c->mm_unaccounted_chunks = c->mp_chunks > c->mmapped_chunks ? c->mp_chunks - c->mmapped_chunks : 0;
+	c->mm_unaccounted_bytes = c->mp_bytes > c->mmapped_mapped ? c->mp_bytes - c->mmapped_mapped : 0;
+	return 0;
 }
 
 /* glibc 2.36's heap_info: ar_ptr, prev, size, mprotect_size, pagesize. */
@@ -682,10 +814,8 @@ int census__glibc(const struct fs_regions *rs0, uint64_t rw_lo, uint64_t rw_hi, 
 		walk_heap(&w, a, first, g->start + hsize, top >= g->start && top < g->end ? top : 0);
 	}
 	/* mmapped chunks: the kernel merges adjacent anonymous mappings, so one VMA may
-	 * hold many chunks side by side */
-	for (int i = 0; i < rs->n; i++)
-		if (rs->r[i].kind == FS_RG_ANON)
-			mmapped_chunks(&w, &rs->r[i]);
+	 * hold many chunks side by side, and other things; glibc's own count checks them */
+	all_mmapped(&w, heap ? find_mp(&r, heap, rw_lo, rw_hi) : 0);
 	for (int i = 0; i < c->narenas; i++) {
 		c->in_use += c->arenas[i].in_use;
 		c->free += c->arenas[i].free;
@@ -696,6 +826,10 @@ int census__glibc(const struct fs_regions *rs0, uint64_t rw_lo, uint64_t rw_hi, 
 	if (heap && !main_ar) {
 		c->approximate = 1;
 		snprintf(c->note, sizeof(c->note), "main_arena not found in libc's data");
+	} else if (c->mp_changed) {
+		c->approximate = 1;
+		snprintf(c->note, sizeof(c->note), "glibc's count of its mmapped chunks changed during the walk: "
+			 "the unaccounted figure is approximate");
 	} else if (lists_cut) {
 		c->approximate = 1;
 		snprintf(c->note, sizeof(c->note), "a fastbin list longer than its arena could hold: it changed "
@@ -709,21 +843,25 @@ int census__glibc(const struct fs_regions *rs0, uint64_t rw_lo, uint64_t rw_hi, 
 	return 0;
 }
 
-int census__glibc_mmapped(const struct fs_regions *rs, fs_read_fn rd, void *rctx, fs_present_fn pages, void *pctx,
-			  struct fs_census *c)
+int census__glibc_mmapped(const struct fs_regions *rs, uint64_t rw_lo, uint64_t rw_hi, fs_read_fn rd, void *rctx,
+			  fs_present_fn pages, void *pctx, struct fs_census *c)
 {
 	struct reader r = { rd, rctx, pages, pctx, rs, NULL, 0, 0, 0, &c->bytes_read };
 	struct walk w = { &r, rs, pages, pctx, c, NULL, NULL, NULL, 0, 0 };
+	const struct fs_region *heap = NULL;
+	int err;
 
 	memset(c, 0, sizeof(*c));
 	r.buf = malloc(WINDOW);
 	if (!r.buf)
 		return -ENOMEM;
-	/* one page read at each chunk's start: cheap whatever the size of the mappings */
 	for (int i = 0; i < rs->n; i++)
-		if (rs->r[i].kind == FS_RG_ANON)
-			mmapped_chunks(&w, &rs->r[i]);
+		if (rs->r[i].kind == FS_RG_HEAP)
+			heap = &rs->r[i];
+	/* one page read at each chunk's start: cheap whatever the size of the mappings
+	 * (other pages only when glibc's count says some are missing) */
+	err = all_mmapped(&w, heap ? find_mp(&r, heap, rw_lo, rw_hi) : 0);
 	c->in_use = c->mmapped_bytes;
 	free(r.buf);
-	return 0;
+	return err;
 }

@@ -34,6 +34,17 @@ enum {
 #define GL_ARENA_NEXT 2160
 #define GL_ARENA_SYSTEM_MEM 2184
 #define GL_TCACHE_CHUNK 0x290ULL	/* tcache_perthread_struct's chunk */
+/* struct malloc_par mp_ (glibc 2.35+: with the hugetlb fields): mallinfo2's hblks
+ * and hblkhd are its n_mmaps and mmapped_mem */
+#define GL_MP_MMAP_THRESHOLD 16
+#define GL_MP_N_MMAPS 60		/* int */
+#define GL_MP_N_MMAPS_MAX 64		/* int */
+#define GL_MP_MAX_N_MMAPS 68		/* int */
+#define GL_MP_MMAPPED_MEM 80
+#define GL_MP_MAX_MMAPPED_MEM 88
+#define GL_MP_SBRK_BASE 96
+#define GL_MP_TCACHE_BINS 104
+#define GL_MP_SIZE 136
 
 struct fs_census_arena {
 	uint64_t ar_ptr;	/* malloc_state address */
@@ -74,6 +85,19 @@ struct fs_census {
 	 * mmapped chunk and what follows is not claimed. mmapped_bytes: chunk sizes
 	 * (what is in use); the mappings' bytes are the ranges'. */
 	uint64_t mmapped_chunks, mmapped_bytes;
+	uint64_t mmapped_mapped;	/* their mappings' bytes (alignment offsets included) */
+	/* glibc's own count of its mmapped chunks (mp_.n_mmaps, mp_.mmapped_mem: what
+	 * mallinfo2() calls hblks and hblkhd), read from libc's data before and after
+	 * the walk. When the walk found fewer, the rest is unaccounted: chunks in a
+	 * mapping the kernel merged with (after) something that is not a chunk -- a
+	 * program's own mmap, e.g. Python's arenas -- are looked for page by page
+	 * (those with an alignment offset are not), and what is still missing is said. */
+	int mp_valid;		/* mp_ found and read (glibc with a brk heap) */
+	int mp_changed;		/* it changed during the walk: the figures below are approximate */
+	uint64_t mp_addr;
+	uint64_t mp_chunks, mp_bytes;	/* n_mmaps, mmapped_mem after the walk */
+	uint64_t mm_unaccounted_chunks, mm_unaccounted_bytes;	/* glibc's count minus those found; 0 when !mp_valid */
+	int mm_scanned;		/* mappings were searched page by page past a foreign mapping */
 	int nmm;
 	int mm_more;		/* more ranges than FS_CENSUS_MAX_MM: counted above, not listed */
 	struct fs_census_range mm[FS_CENSUS_MAX_MM];
@@ -98,9 +122,11 @@ int census__glibc(const struct fs_regions *rs, uint64_t rw_lo, uint64_t rw_hi, f
 		  struct fs_census *out);
 
 /* Only the mmapped chunks (glibc's blocks above the mmap threshold) of the
- * anonymous regions: what they are and where (mm ranges), in_use their bytes.
- * Reads one page at each chunk's start, never the heaps. */
-int census__glibc_mmapped(const struct fs_regions *rs, fs_read_fn rd, void *rctx, fs_present_fn pages, void *pctx,
-			  struct fs_census *c);
+ * anonymous regions: what they are and where (mm ranges), in_use their bytes, and
+ * glibc's own count of them (mp_, found in rw_lo..rw_hi). Reads one page at each
+ * chunk's start, never the heaps (other mappings only when glibc's count says
+ * chunks are missing). */
+int census__glibc_mmapped(const struct fs_regions *rs, uint64_t rw_lo, uint64_t rw_hi, fs_read_fn rd, void *rctx,
+			  fs_present_fn pages, void *pctx, struct fs_census *c);
 
 #endif

@@ -66,8 +66,11 @@ static const char compare_usage[] =
 
 static const char compare_usage_tail[] =
 	"      --idle SECS       keep watching SECS after the load ends (default 5)\n"
-	"      --jemalloc PATH   the jemalloc library to preload (default: libjemalloc.so.2\n"
-	"                        where the dynamic linker finds it)\n"
+	"      --jemalloc PATH, --tcmalloc PATH, --mimalloc PATH\n"
+	"                        the library to preload for that allocator's variants\n"
+	"                        (default: libjemalloc.so.2, libtcmalloc_minimal.so.4,\n"
+	"                        libmimalloc.so.2 where the dynamic linker finds them;\n"
+	"                        by default, variants of one not installed are left out)\n"
 	"      --load 'CMD'      a separate load command (run with sh -c) against each\n"
 	"                        variant, started 1 s after COMMAND; its end ends the load\n"
 	"  -i, --interval MS     sampling interval (default 250)\n"
@@ -897,6 +900,8 @@ int cmd_compare(int argc, char **argv)
 		{ "variants", required_argument, 0, 'V' },
 		{ "idle", required_argument, 0, 'I' },
 		{ "jemalloc", required_argument, 0, 'J' },
+		{ "tcmalloc", required_argument, 0, 'J' },
+		{ "mimalloc", required_argument, 0, 'J' },
 		{ "load", required_argument, 0, 'l' },
 		{ "interval", required_argument, 0, 'i' },
 		{ "output", required_argument, 0, 'o' },
@@ -965,10 +970,20 @@ int cmd_compare(int argc, char **argv)
 		size_t used = 0;
 
 		all[0] = 0;
-		for (int i = 0; fs_allocators[i]; i++)
-			for (const struct fs_alloc_variant *n = fs_allocators[i]->variants; n->name; n++)
+		for (int i = 0; fs_allocators[i]; i++) {
+			const struct fs_allocator *a = fs_allocators[i];
+
+			if (a->variants[0].name && a->preload_soname && !preload_lib[a->id] &&
+			    ldso__find_soname(a->preload_soname, getenv("LD_LIBRARY_PATH"), NULL, preload_found[a->id],
+					      sizeof(preload_found[a->id]))) {
+				fs_warn("%s is not installed (no %s; apt-get install %s): its variants are left out",
+					a->name, a->preload_soname, a->preload_package);
+				continue;
+			}
+			for (const struct fs_alloc_variant *n = a->variants; n->name; n++)
 				used += (size_t)snprintf(all + used, used < sizeof(all) ? sizeof(all) - used : 0, "%s%s",
 							 used ? "," : "", n->name);
+		}
 		list = all;
 	}
 	copy = strdup(list);

@@ -31,6 +31,9 @@ static const char record_usage[] =
 	"recorder killed (even with SIGKILL) leaves a session that reports up to its last\n"
 	"interval. The session is an SQLite database (schema in the README, section\n"
 	"\"Sessions\"), created mode 0600: it holds command lines and addresses.\n"
+	"With --mode light the session records what light mode has (no allocator call is\n"
+	"counted: the releases, the waterfall, live bytes from glibc's heap census or the\n"
+	"allocator's own statistics, labelled so); `report` says the mode.\n"
 	"\n"
 	"options:\n"
 	"  -p, --pid PID         attach to a running process\n"
@@ -228,8 +231,12 @@ int cmd_record(int argc, char **argv)
 	}
 	if (traced__check_target("record", pid != 0, optind < argc))
 		return EXIT_USAGE;
-	if (topts.light) {	/* a session's columns are counts: not recorded without them yet */
-		fs_err("--mode light: not available for record yet (use stat or top)");
+	if (topts.sampled) {	/* its estimates have no session columns yet */
+		fs_err("--mode sampled: not available for record yet (use stat or top)");
+		return EXIT_USAGE;
+	}
+	if (topts.trace_calls && topts.light) {
+		fs_err("--trace needs --mode exact: --mode light probes no allocator function");
 		return EXIT_USAGE;
 	}
 	if (topts.trace_ring_bytes && !topts.trace_calls) {
@@ -252,7 +259,8 @@ int cmd_record(int argc, char **argv)
 		}
 		rotated = 1;
 	}
-	s = session__create(path, err, sizeof(err));
+	/* the mode is the session's: its columns are the figures that mode has */
+	s = session__create_mode(path, topts.light ? FS_MODE_LIGHT : FS_MODE_EXACT, err, sizeof(err));
 	if (!s) {
 		fs_err("%s", err);
 		goto undo;

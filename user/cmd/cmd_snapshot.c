@@ -154,6 +154,22 @@ static void print_json(const struct fs_plan *plan, pid_t pid, const char *comm, 
 	json__u64(&j, "chunks", c->mmapped_chunks);
 	json__u64(&j, "bytes", c->mmapped_bytes);
 	json__bool(&j, "ranges_complete", !c->mm_more);
+	json__u64(&j, "mapped_bytes", c->mmapped_mapped);
+	/* glibc's own count (mp_: mallinfo2's hblks, hblkhd); what the walk did not find */
+	if (c->mp_valid) {
+		json__u64(&j, "glibc_chunks", c->mp_chunks);
+		json__u64(&j, "glibc_bytes", c->mp_bytes);
+		json__u64(&j, "unaccounted_chunks", c->mm_unaccounted_chunks);
+		json__u64(&j, "unaccounted_bytes", c->mm_unaccounted_bytes);
+		json__bool(&j, "complete", !c->mm_unaccounted_chunks && !c->mm_unaccounted_bytes && !c->mp_changed);
+	} else {	/* glibc's count not found: whether chunks were missed is not known */
+		json__str(&j, "glibc_chunks", NULL);
+		json__str(&j, "glibc_bytes", NULL);
+		json__str(&j, "unaccounted_chunks", NULL);
+		json__str(&j, "unaccounted_bytes", NULL);
+		json__str(&j, "complete", NULL);
+	}
+	json__bool(&j, "searched_past_other_mappings", c->mm_scanned);
 	json__arr(&j, "ranges");
 	for (int i = 0; i < c->nmm; i++) {
 		json__obj(&j, NULL);
@@ -186,6 +202,14 @@ static void print_json(const struct fs_plan *plan, pid_t pid, const char *comm, 
 	json__str(&j, "MALLOC_CONF", set->malloc_conf);
 	json__str(&j, "GLIBC_TUNABLES", set->glibc_tunables);
 	json__str(&j, "MALLOC_ARENA_MAX", set->arena_max);
+	json__str(&j, "TCMALLOC", set->tc_env);
+	json__str(&j, "MIMALLOC", set->mi_env);
+	if (plan->allocator->settings_text) {
+		char buf[512];
+
+		plan->allocator->settings_text(set, buf, sizeof(buf));
+		json__str(&j, "text", buf);
+	}
 	json__end_obj(&j);
 	if (plan->allocator->own_stats)
 	{
@@ -240,7 +264,14 @@ static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, 
 		printf("  %12s  mapped      anonymous memory outside stacks\n", fmt__bytes(m->mapped, a, sizeof(a)));
 		printf("  %12s  resident    (LazyFree %s)\n", fmt__bytes(m->resident, a, sizeof(a)),
 		       fmt__bytes(m->lazyfree, b, sizeof(b)));
-		printf("\n  settings: MALLOC_CONF=%s\n", set->malloc_conf[0] ? set->malloc_conf : "(default)");
+		if (plan->allocator->settings_text) {
+			char buf[512];
+
+			plan->allocator->settings_text(set, buf, sizeof(buf));
+			printf("\n  settings: %s\n", buf);
+		} else {
+			printf("\n  settings: MALLOC_CONF=%s\n", set->malloc_conf[0] ? set->malloc_conf : "(default)");
+		}
 		if (plan->allocator->own_stats) {
 			printf("\n");
 			text_je(js, je_why);
@@ -284,6 +315,15 @@ static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, 
 		       c->nmm == 1 ? "" : "s", c->mm_more ? " listed, more not" : "", fmt__bytes(mapped, b, sizeof(b)),
 		       fmt__bytes(res, d, sizeof(d)));
 	}
+	if (heap_walk && c->mp_valid && (c->mm_unaccounted_chunks || c->mm_unaccounted_bytes))
+		printf("  mmapped chunks unaccounted: %llu (%s) of glibc's own count (%llu, %s) were not found%s\n",
+		       (unsigned long long)c->mm_unaccounted_chunks, fmt__bytes(c->mm_unaccounted_bytes, a, sizeof(a)),
+		       (unsigned long long)c->mp_chunks, fmt__bytes(c->mp_bytes, b, sizeof(b)),
+		       c->mp_changed ? " (it changed during the walk)" : "");
+	else if (heap_walk && c->mp_valid)
+		printf("  mmapped chunks: all %llu of glibc's own count found\n", (unsigned long long)c->mp_chunks);
+	else if (heap_walk)
+		printf("  mmapped chunks: glibc's own count not found (no brk heap?): whether any were missed is not known\n");
 	printf("\n  diagnosis: %s\n\n", why_diag(plan->allocator, c, diag, sizeof(diag), &kind));
 }
 
@@ -359,7 +399,7 @@ int cmd_snapshot(int argc, char **argv)
 		fs_err("read /proc/%ld/smaps: %s", pid, strerror(errno));
 		goto cleanup;
 	}
-	memmodel__own(&rs, heap_walk, NULL, 0, FS_OWN_UNKNOWN);
+	memmodel__own(&rs, heap_walk || plan->allocator->brk_heap, NULL, 0, FS_OWN_UNKNOWN);
 	memmodel__sum(&rs, NULL, 0, FS_OWN_UNKNOWN, procmem__present, &tpid, m);
 	procmem__settings((pid_t)pid, &set);
 	if (heap_walk) {
@@ -379,7 +419,7 @@ int cmd_snapshot(int argc, char **argv)
 			for (int i = 0; ev && i < c->nmm; i++)
 				ev[i] = (struct fs_owned){ c->mm[i].start, c->mm[i].end, FS_OWN_ALLOCATOR, 0 };
 			if (ev) {
-				memmodel__own(&rs, heap_walk, ev, c->nmm, FS_OWN_UNKNOWN);
+				memmodel__own(&rs, heap_walk || plan->allocator->brk_heap, ev, c->nmm, FS_OWN_UNKNOWN);
 				memmodel__sum(&rs, ev, c->nmm, FS_OWN_UNKNOWN, procmem__present, &tpid, m);
 			}
 			free(ev);

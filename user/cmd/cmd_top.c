@@ -238,14 +238,18 @@ static void batch_line(const struct top_proc *p)
 
 	if (!interval_cost(p, &e))
 		cost__percent(e.cpu_fraction, pc, sizeof(pc));
-	if (v.st->light) {	/* calls not counted: '-'; live from the heap census: '~' */
-		char lv[34] = "-";
+	if (v.st->light) {	/* calls not counted (light): '-'; live from the heap census: '~' */
+		char lv[34] = "-", ar[24] = "-", fr[24] = "-";
 
 		if (v.st->lc.valid)
 			snprintf(lv, sizeof(lv), "~%s", bytes_field(m->live, b1, sizeof(b1)));
+		if (v.st->sampled) {	/* counted at entry: exact */
+			snprintf(ar, sizeof(ar), "%.0f", rate(d->c[FS_C_ALLOCS], d->mono_ns));
+			snprintf(fr, sizeof(fr), "%.0f", rate(d->c[FS_C_FREES], d->mono_ns));
+		}
 		printf("%-8s %7d %-15s %10s %10s %10s %10s %10s %10s %-6s %-22s %s\n", tb, v.target->pid, v.target->comm,
 		       lv, held_field(m, b2, sizeof(b2)), bytes_field(m->resident, b3, sizeof(b3)),
-		       bytes_field(m->returned, b4, sizeof(b4)), "-", "-", v.target->exited ? "exited" : "run",
+		       bytes_field(m->returned, b4, sizeof(b4)), ar, fr, v.target->exited ? "exited" : "run",
 		       memmodel__diag_name(v.st->diag.kind), pc);
 		return;
 	}
@@ -274,7 +278,12 @@ static void json_doc(FILE *f, const struct fs_view *view, const struct fs_snapsh
 	json__obj(&j, "interval");
 	json__i64(&j, "seq", seq);
 	json__dbl(&j, "seconds", (double)d->mono_ns / 1e9);
-	if (view->st && view->st->light) {	/* light mode: calls are not counted */
+	if (view->st && view->st->sampled) {	/* counted at entry; sizes of frees not known */
+		json__dbl(&j, "allocs_per_s", rate(d->c[FS_C_ALLOCS], d->mono_ns));
+		json__dbl(&j, "frees_per_s", rate(d->c[FS_C_FREES], d->mono_ns));
+		json__dbl(&j, "bytes_allocated_per_s", rate(d->c[FS_C_ALLOC_BYTES], d->mono_ns));
+		json__str(&j, "bytes_freed_per_s", NULL);
+	} else if (view->st && view->st->light) {	/* light mode: calls are not counted */
 		json__str(&j, "allocs_per_s", NULL);
 		json__str(&j, "frees_per_s", NULL);
 		json__str(&j, "bytes_allocated_per_s", NULL);

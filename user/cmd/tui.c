@@ -12,6 +12,7 @@
 #include "model/cost.h"
 #include "out/render.h"
 #include "trace/traced.h"
+#include "model/sampled.h"
 #include "cmd/tui.h"
 
 enum { C_HEAD = 1, C_LIVE, C_HELD, C_RES, C_RET, C_WARN, C_DIM };
@@ -236,11 +237,12 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 	ROW();
 	put(y, x, w, 0, "allocator %s  %s", plan->alloc_name, plan->object);
 	ROW();
-	if (*st->settings.malloc_conf || *st->settings.glibc_tunables || *st->settings.arena_max)
-		put(y, x, w, 0, "settings %s%s%s%s%s%s", *st->settings.malloc_conf ? " MALLOC_CONF=" : "",
+	if (*st->settings.malloc_conf || *st->settings.glibc_tunables || *st->settings.arena_max ||
+	    *st->settings.tc_env || *st->settings.mi_env)
+		put(y, x, w, 0, "settings %s%s%s%s%s%s %s %s", *st->settings.malloc_conf ? " MALLOC_CONF=" : "",
 		    st->settings.malloc_conf, *st->settings.glibc_tunables ? " GLIBC_TUNABLES=" : "",
 		    st->settings.glibc_tunables, *st->settings.arena_max ? " MALLOC_ARENA_MAX=" : "",
-		    st->settings.arena_max);
+		    st->settings.arena_max, st->settings.tc_env, st->settings.mi_env);
 	else
 		put(y, x, w, attr_of(C_DIM), "settings (allocator defaults)");
 	ROW();
@@ -290,7 +292,20 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 	ROW();
 
 	/* rates over the last interval */
-	if (st->light) {
+	if (st->sampled) {	/* calls counted at entry; live from the samples */
+		struct fs_sampled_est e;
+
+		sampled__estimate(s, st->sample_bytes, sampled__duty(&st->win, &st->snap, NULL), &e);
+		put(y, x, w, 0, "alloc/s %12s  %10s/s   sampled mode: live since attach ~%s +- %s",
+		    fmt__num((uint64_t)per_s(d->c[FS_C_ALLOCS], d->mono_ns), n1, sizeof(n1)),
+		    fmt__bytes((uint64_t)per_s(d->c[FS_C_ALLOC_BYTES], d->mono_ns), b1, sizeof(b1)),
+		    fmt__bytes((uint64_t)e.live_bytes, b2, sizeof(b2)), fmt__bytes((uint64_t)e.live_stderr, b3, sizeof(b3)));
+		ROW();
+		put(y, x, w, 0, "free/s  %12s  (sizes of frees not known: blocks are sampled, 1 per ~%s)",
+		    fmt__num((uint64_t)per_s(d->c[FS_C_FREES], d->mono_ns), n1, sizeof(n1)),
+		    fmt__bytes(st->sample_bytes, b1, sizeof(b1)));
+		ROW();
+	} else if (st->light) {
 		put(y, x, w, attr_of(C_WARN), "light mode: allocations and frees not counted; live %s",
 		    st->lc.valid ? "from the heap census (chunk bytes in use)" : "not known");
 		ROW();

@@ -67,9 +67,10 @@ uint64_t agg__returned(const struct fs_snapshot *s)
 
 void agg__derive(struct fs_snapshot *s)
 {
-	s->c[FS_C_ALLOCS] = s->c[FS_C_TRACKED_ALLOCS] + s->c[FS_C_UNTRACKED];
-	s->c[FS_C_ALLOC_BYTES] = s->c[FS_C_TRACKED_BYTES] + s->c[FS_C_UNTRACKED_BYTES];
-	s->c[FS_C_FREES] = s->c[FS_C_TRACKED_FREES] + s->c[FS_C_FREES_UNKNOWN];
+	/* exact mode's counters, or sampled mode's counts at entry: one of them is 0 */
+	s->c[FS_C_ALLOCS] = s->c[FS_C_TRACKED_ALLOCS] + s->c[FS_C_UNTRACKED] + s->c[FS_C_SM_ALLOCS];
+	s->c[FS_C_ALLOC_BYTES] = s->c[FS_C_TRACKED_BYTES] + s->c[FS_C_UNTRACKED_BYTES] + s->c[FS_C_SM_ALLOC_BYTES];
+	s->c[FS_C_FREES] = s->c[FS_C_TRACKED_FREES] + s->c[FS_C_FREES_UNKNOWN] + s->c[FS_C_SM_FREES];
 	s->c[FS_C_FREE_BYTES] = s->c[FS_C_TRACKED_FREE_BYTES];
 }
 

@@ -23,6 +23,9 @@ void light__keep(struct fs_light_census *lc, const struct fs_census *c, uint64_t
 	lc->free = c->free;
 	lc->free_resident = c->free_resident;
 	lc->mmapped_bytes = c->mmapped_bytes;
+	lc->mm_known = c->mp_valid;
+	lc->mm_unaccounted_chunks = c->mm_unaccounted_chunks;
+	lc->mm_unaccounted_bytes = c->mm_unaccounted_bytes;
 	lc->chunks = c->mmapped_chunks;
 	lc->heap_bytes = 0;
 	lc->narenas = c->narenas < FS_CENSUS_MAX_ARENAS ? c->narenas : FS_CENSUS_MAX_ARENAS;

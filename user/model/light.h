@@ -22,6 +22,8 @@ struct fs_light_census {
 	uint64_t chunks;	/* chunks in use (mmapped ones included) */
 	uint64_t free, free_resident;	/* free chunk bytes; resident pages malloc_trim(0) would release */
 	uint64_t mmapped_bytes;
+	int mm_known;		/* glibc's own count of mmapped chunks was read */
+	uint64_t mm_unaccounted_chunks, mm_unaccounted_bytes;	/* in it, not found: not in in_use */
 	int narenas;
 	uint64_t ar_ptr[FS_CENSUS_MAX_ARENAS];	/* each arena's in-use chunk bytes and chunks */
 	int ar_main[FS_CENSUS_MAX_ARENAS];

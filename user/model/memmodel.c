@@ -172,11 +172,11 @@ static int ev_page_owner(const struct fs_owned *ev, long nev, uint64_t lo, int d
 }
 
 /* The owner a region's kind gives it before any evidence. */
-static int kind_owner(const struct fs_region *r, int heap_walk)
+static int kind_owner(const struct fs_region *r, int brk_owned)
 {
 	switch (r->kind) {
-	case FS_RG_HEAP:
-		return heap_walk ? FS_OWN_ALLOCATOR : FS_OWN_UNKNOWN;
+	case FS_RG_HEAP:	/* glibc's main arena, or an allocator that calls sbrk itself */
+		return brk_owned ? FS_OWN_ALLOCATOR : FS_OWN_UNKNOWN;
 	case FS_RG_ARENA_HEAP:
 		return FS_OWN_ALLOCATOR;	/* validated against its heap_info */
 	case FS_RG_STACK:
@@ -188,12 +188,12 @@ static int kind_owner(const struct fs_region *r, int heap_walk)
 	}
 }
 
-void memmodel__own(struct fs_regions *rs, int heap_walk, const struct fs_owned *ev, long nev, int dflt)
+void memmodel__own(struct fs_regions *rs, int brk_owned, const struct fs_owned *ev, long nev, int dflt)
 {
 	for (int i = 0; i < rs->n; i++) {
 		struct fs_region *r = &rs->r[i];
 		uint64_t b[FS_OWN__COUNT] = { 0 };
-		int owner = kind_owner(r, heap_walk), n = 0;
+		int owner = kind_owner(r, brk_owned), n = 0;
 
 		r->owner = owner;
 		if (r->kind != FS_RG_ANON)

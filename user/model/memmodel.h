@@ -25,7 +25,7 @@ int memmodel__is_allocator(int kind);
  * glibc's heaps are the allocator's; other anonymous regions belong to whoever the
  * evidence names, the rest to dflt (FS_OWN_UNKNOWN unless every mapping was seen). A region of several owners is
  * FS_OWN_MIXED; present() (may be NULL) splits its resident bytes by page. */
-void memmodel__own(struct fs_regions *rs, int heap_walk, const struct fs_owned *ev, long nev, int dflt);
+void memmodel__own(struct fs_regions *rs, int brk_owned, const struct fs_owned *ev, long nev, int dflt);
 /* Fills mapped/resident/lazyfree (allocator-owned), per-kind and per-owner figures
  * from classified, owned regions. present (may be NULL) splits mixed regions. */
 void memmodel__sum(const struct fs_regions *rs, const struct fs_owned *ev, long nev, int dflt,

@@ -23,6 +23,9 @@ const char *const fs_map_names[FS_M__COUNT] = { "allocator", "stack", "file", "o
 const char *const fs_kind_names[FS_RG__COUNT] = { "heap", "arena_heaps", "anon", "stacks", "reserved",
 						  "files", "other" };
 const char *const fs_hist_names[FS_H__COUNT] = { "alloc_size", "live_size", "lifetime_ns" };
+const char *const fs_mode_names[FS_MODE__COUNT] = { "exact", "light", "sampled" };
+const char *const fs_live_src_names[FS_LIVE__COUNT] = { "not_known", "heap_census", "allocator_stats" };
+const char *const fs_live_src_units[FS_LIVE__COUNT] = { NULL, "chunk_bytes", "usable_bytes" };
 
 /* ---- the figures derived, not stored in a struct ---- */
 
@@ -35,6 +38,18 @@ static uint64_t get_mem_valid(const struct fs_metric_src *s) { return (uint64_t)
 static uint64_t get_held_basis(const struct fs_metric_src *s) { return (uint64_t)s->m->held_basis; }
 static uint64_t get_peak_live(const struct fs_metric_src *s) { return s->peak_live; }
 static uint64_t get_peak_resident(const struct fs_metric_src *s) { return s->peak_resident; }
+static uint64_t get_live_source(const struct fs_metric_src *s)
+{
+	return s->m->light_census ? FS_LIVE_HEAP_CENSUS : s->m->je_valid ? FS_LIVE_ALLOC_STATS : FS_LIVE_NOT_KNOWN;
+}
+static uint64_t get_live_est(const struct fs_metric_src *s)
+{
+	return s->m->light_census ? s->m->live : s->m->je_valid ? s->m->je_allocated : 0;
+}
+static uint64_t get_census_age_ms(const struct fs_metric_src *s)
+{
+	return s->m->light_census ? s->m->light_age_ns / 1000000 : 0;
+}
 static double get_fragmentation(const struct fs_metric_src *s) { return memmodel__fragmentation(s->m); }
 
 #define SN(f) FS_MF_SNAP, offsetof(struct fs_snapshot, f), NULL, NULL
@@ -145,6 +160,11 @@ const struct fs_metric fs_metrics[] = {
 	{ "brk_grow", NULL, "bytes the brk heap grew", FS_UNIT_BYTES, 1, SG_RELEASES, 0, SN(k.brk_grow) },
 	{ "faults", NULL, "page faults", FS_UNIT_COUNT, 1, SG_RELEASES, 0, SN(k.faults) },
 	{ "churn_faults", NULL, "faults on pages released less than a second before", FS_UNIT_COUNT, 1, SG_RELEASES, 0, SN(k.churn_faults) },
+	/* light mode only (metric__in_mode): what stands for live when no call is counted */
+	{ "live_est", NULL, "live bytes, not counted: the heap census's chunk bytes in use or the allocator's allocated bytes (live_source)", FS_UNIT_BYTES, 0, SG_MEMORY, 0, GET(get_live_est) },
+	{ "live_source", NULL, "what live_est is (0 not known, 1 heap census, 2 allocator's statistics)", FS_UNIT_ENUM, 1, SG_MEMORY, 0, GET(get_live_source) },
+	{ "census_free_resident", NULL, "resident free pages malloc_trim(0) would release, by the heap census", FS_UNIT_BYTES, 0, SG_MEMORY, 0, MEM(light_trim) },
+	{ "census_age_ms", NULL, "age of the heap census live_est is from (ms)", FS_UNIT_COUNT, 1, SG_MEMORY, 0, GET(get_census_age_ms) },
 };
 const int fs_nmetrics = (int)(sizeof(fs_metrics) / sizeof(fs_metrics[0]));
 
@@ -223,4 +243,35 @@ const struct fs_metric *metric__by_column(const char *column)
 		if (fs_metrics[i].column && !strcmp(fs_metrics[i].column, column))
 			return &fs_metrics[i];
 	return NULL;
+}
+
+int metric__mode(const char *name)
+{
+	for (int i = 0; name && i < FS_MODE__COUNT; i++)
+		if (!strcmp(fs_mode_names[i], name))
+			return i;
+	return -1;
+}
+
+static int named(const struct fs_metric *m, const char *const *names)
+{
+	for (; *names; names++)
+		if (m->column && !strcmp(m->column, *names))
+			return 1;
+	return 0;
+}
+
+int metric__in_mode(const struct fs_metric *m, int mode)
+{
+	static const char *const light_only[] = { "live_est", "live_source", "census_free_resident",
+						  "census_age_ms", NULL };
+	/* counted at the allocator's functions: light mode has no probe there */
+	static const char *const counted[] = { "allocs_per_s", "frees_per_s", "bytes_allocated_per_s",
+					       "bytes_freed_per_s", "live", "live_usable", "peak_live",
+					       "malloc_trim_calls", "malloc_trim_released", "malloc_trim_resident",
+					       "src_malloc_trim_calls", "src_malloc_trim_resident", NULL };
+
+	if (mode == FS_MODE_LIGHT)
+		return !(m->group & SG_COUNTERS) && !named(m, counted);
+	return !named(m, light_only);
 }

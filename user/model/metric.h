@@ -59,6 +59,25 @@ struct fs_metric {
 extern const struct fs_metric fs_metrics[];
 extern const int fs_nmetrics;
 
+/* How a run was traced (sessions record it; `report --diff` says what compares).
+ * exact: every allocator call counted; light: no allocator probe (live bytes from
+ * glibc's heap census or the allocator's own statistics); sampled: reserved for
+ * the sampled mode (its figures are exact mode's until it defines its own). */
+enum fs_mode { FS_MODE_EXACT = 0, FS_MODE_LIGHT, FS_MODE_SAMPLED, FS_MODE__COUNT };
+extern const char *const fs_mode_names[FS_MODE__COUNT];	/* "exact", "light", "sampled" */
+/* The mode named name, -1 if none. */
+int metric__mode(const char *name);
+/* 1 when a figure exists in a mode: light mode has no counted call (no counter,
+ * call rate, counted live bytes or malloc_trim() call) and exact mode none of the
+ * light-only figures (live_est, live_source, census_*). A session of that mode has
+ * no column for the others: they read as absent, never as 0. */
+int metric__in_mode(const struct fs_metric *m, int mode);
+
+/* What live_est stands for in light mode (column live_source). */
+enum fs_live_src { FS_LIVE_NOT_KNOWN = 0, FS_LIVE_HEAP_CENSUS, FS_LIVE_ALLOC_STATS, FS_LIVE__COUNT };
+extern const char *const fs_live_src_names[FS_LIVE__COUNT];	/* "not_known", "heap_census", "allocator_stats" */
+extern const char *const fs_live_src_units[FS_LIVE__COUNT];	/* NULL, "chunk_bytes", "usable_bytes" */
+
 /* The value as stored: integer metrics as int64 (uint64 counters wrap as SQLite
  * stores them), real ones as double. */
 int64_t metric__i64(const struct fs_metric *m, const struct fs_metric_src *s);

@@ -262,7 +262,7 @@ static int census(pid_t pid, const struct fs_regions *rs, int mmapped_only,
 	}
 	libc_rw(rs, &lo, &hi);
 	if (mmapped_only)
-		r = census__glibc_mmapped(rs, read_mem, &fd, procmem__pages, &pm, c);
+		r = census__glibc_mmapped(rs, lo, hi, read_mem, &fd, procmem__pages, &pm, c);
 	else
 		r = census__glibc(rs, lo, hi, read_mem, &fd, procmem__pages, &pm, progress, c);
 	close(fd);

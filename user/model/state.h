@@ -11,6 +11,7 @@
 #include "model/agg.h"
 #include "model/mapset.h"
 #include "model/light.h"
+#include "model/sampled.h"
 #include "model/memmodel.h"
 
 #define FS_SITE_FRAME 160
@@ -22,6 +23,7 @@ struct fs_site_sym {
 	uint64_t bytes;		/* estimated bytes allocated here (scaled: fs_state.sites_bytes) */
 	int64_t live_bytes;	/* estimated live bytes (scaled: fs_state.sites_live) */
 	int64_t live_samples;
+	int64_t live_var;	/* --mode sampled: the live estimate's variance (stderr = its root) */
 	uint64_t bytes_sampled;	/* the estimates as sampled, before scaling */
 	int64_t live_sampled;
 	int nframes;		/* code addresses only: the stack is cut at the first that is not */
@@ -78,8 +80,12 @@ struct fs_state {
 	uint64_t mapped_at_attach;	/* anonymous memory not known to be anyone else's, at the first sample */
 	int mapped_at_attach_known;
 	struct fs_mapset maps;		/* who mapped what since attach (address ledger) */
-	int light;			/* --mode light: no allocator probe, no call counted */
+	int light;			/* --mode light or sampled: no block map; the waterfall's
+					 * live bytes from the heap census or the allocator's stats */
+	int sampled;			/* --mode sampled: calls counted at entry, live bytes by
+					 * site estimated from sampled blocks (with light set) */
 	struct fs_light_census lc;	/* light mode, glibc: the last heap census */
+	struct fs_window_stat win;	/* sampled mode, --window: the time watched */
 };
 
 #endif

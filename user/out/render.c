@@ -1,9 +1,11 @@
 /* render.c - text and JSON views of a snapshot. */
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 #include "alloc/alloc.h"
 #include "model/cost.h"
 #include "model/metric.h"
+#include "model/sampled.h"
 #include "out/render.h"
 
 static void json_hist(struct json *j, const char *key, const int64_t *h)
@@ -22,17 +24,93 @@ static void json_hist(struct json *j, const char *key, const int64_t *h)
 
 /* The metrics of one JSON object ("": the counters at the top level), in table
  * order: integers, as the snapshot's counters are. */
+/* Sampled mode counts every call at its entry: these stay exact; the rest (sizes
+ * of released blocks, failures, map losses) are not counted. */
+static int sampled_counts(const struct fs_metric *m, int windowed)
+{
+	static const char *const exact[] = { "free_null", "frees_internal", "prog_misses",
+					     "allocs", "frees", "bytes_allocated", "nested_calls" };
+	const char *key = metric__key(m);
+
+	/* --window: only what the release probes count (always attached) stays exact */
+	for (size_t i = 0; i < (windowed ? 3 : sizeof(exact) / sizeof(exact[0])); i++)
+		if (!strcmp(key, exact[i]))
+			return 1;
+	return 0;
+}
+
+/* light: 1 light mode (nothing counted), 2 sampled mode (calls counted), 3 sampled
+ * mode with --window (allocations counted part of the time). */
 static void json_metrics(struct json *j, const char *obj, const struct fs_metric_src *src, int light)
 {
 	if (*obj)
 		json__obj(j, obj);
 	for (int i = 0; i < fs_nmetrics; i++)
-		if (metric__in(&fs_metrics[i], obj) && light)	/* not counted: null, never 0 */
-			json__str(j, metric__key(&fs_metrics[i]), NULL);
+		if (metric__in(&fs_metrics[i], obj) && light && !(light >= 2 && sampled_counts(&fs_metrics[i], light == 3)))
+			json__str(j, metric__key(&fs_metrics[i]), NULL);	/* not counted: null, never 0 */
 		else if (metric__in(&fs_metrics[i], obj))
 			json__u64(j, metric__key(&fs_metrics[i]), (uint64_t)metric__i64(&fs_metrics[i], src));
 	if (*obj)
 		json__end_obj(j);
+}
+
+const char *render__mode_name(const struct fs_state *st)
+{
+	return !st || !st->light ? "exact" : st->sampled ? "sampled" : "light";
+}
+
+/* Sampled mode's estimates: blocks allocated since attach, 1 in ~period bytes. */
+static void json_sampled(struct json *j, const struct fs_state *st)
+{
+	struct fs_sampled_est e;
+
+	sampled__estimate(&st->snap, st->sample_bytes, sampled__duty(&st->win, &st->snap, NULL), &e);
+	json__obj(j, "sampled");
+	json__u64(j, "period_bytes", e.period);
+	json__str(j, "intervals", e.period > 1 ? "exponential" : "every_block");
+	json__u64(j, "blocks_sampled", e.sampled);
+	json__u64(j, "blocks_released", e.released);
+	json__u64(j, "live_samples", e.live_samples);
+	json__u64(j, "live_bytes_est", (uint64_t)llround(e.live_bytes));
+	json__u64(j, "live_bytes_stderr", (uint64_t)llround(e.live_stderr));
+	json__u64(j, "live_blocks_est", (uint64_t)llround(e.live_blocks));
+	json__u64(j, "bytes_allocated_est", (uint64_t)llround(e.bytes_allocated));
+	json__u64(j, "bytes_allocated", st->snap.c[FS_C_ALLOC_BYTES]);	/* exact, to check the estimate by */
+	json__bool(j, "exact", e.period <= 1 && !e.lost && !e.stale && e.duty >= 1);
+	json__str(j, "covers", st->traced_from_start ? "every block" : "blocks allocated since attach");
+	if (st->win.period_ns) {	/* the allocation probes were attached part of the time */
+		const struct fs_window_stat *w = &st->win;
+		const char *basis;
+
+		sampled__duty(w, &st->snap, &basis);
+		json__obj(j, "window");
+		json__dbl(j, "on_s", (double)w->on_ns / 1e9);
+		json__dbl(j, "period_s", (double)w->period_ns / 1e9);
+		json__dbl(j, "attached_s", (double)w->attached_ns / 1e9);
+		json__dbl(j, "elapsed_s", (double)w->elapsed_ns / 1e9);
+		json__dbl(j, "user_cpu_on_s", (double)w->user_on_ns / 1e9);
+		json__dbl(j, "user_cpu_s", (double)w->user_total_ns / 1e9);
+		json__dbl(j, "duty", e.duty);
+		json__str(j, "duty_basis", basis);
+		json__u64(j, "free_calls_in_windows", st->snap.c[FS_C_SM_FREE_CALLS_WIN]);
+		json__u64(j, "free_calls", st->snap.c[FS_C_SM_FREE_CALLS]);
+		json__u64(j, "windows", w->windows);
+		json__u64(j, "allocs_seen", st->snap.c[FS_C_ALLOCS]);
+		json__u64(j, "bytes_allocated_seen", st->snap.c[FS_C_ALLOC_BYTES]);
+		json__u64(j, "allocs_est", (uint64_t)llround((double)st->snap.c[FS_C_ALLOCS] / e.duty));
+		json__u64(j, "bytes_allocated_est", (uint64_t)llround((double)st->snap.c[FS_C_ALLOC_BYTES] / e.duty));
+		json__str(j, "note", "allocations counted and sampled only while attached, scaled by the share "
+			  "of the program's release calls made then (duty); the standard errors cover the "
+			  "sampling of blocks, not of time");
+		json__str(j, "error", w->error[0] ? w->error : NULL);
+		json__end_obj(j);
+	}
+	json__obj(j, "lost");
+	json__u64(j, "table_full", e.lost);
+	json__u64(j, "stale", e.stale);
+	json__u64(j, "stacks_lost", e.stacks_lost);
+	json__end_obj(j);
+	json__end_obj(j);
 }
 
 void render__json_core(struct json *j, const struct fs_view *v)
@@ -41,9 +119,9 @@ void render__json_core(struct json *j, const struct fs_view *v)
 	const struct fs_plan *p = v->plan;
 	static const struct fs_memory no_memory;
 	const struct fs_metric_src src = { .sn = s, .m = &no_memory, .d = s, .max_live = v->max_live };
-	int light = v->st && v->st->light;
+	int light = v->st && v->st->light ? (v->st->sampled ? (v->st->win.period_ns ? 3 : 2) : 1) : 0;
 
-	json__str(j, "mode", light ? "light" : "exact");
+	json__str(j, "mode", render__mode_name(v->st));
 	json__obj(j, "target");
 	json__i64(j, "pid", v->target->pid);
 	json__str(j, "comm", v->target->comm);
@@ -89,6 +167,8 @@ void render__json_core(struct json *j, const struct fs_view *v)
 		json__end_obj(j);
 		json_metrics(j, "lost", &src, light);
 		json_metrics(j, "", &src, light);
+		if (v->st->sampled)
+			json_sampled(j, v->st);
 	} else {
 	json__obj(j, "live");
 	json__u64(j, "count", agg__live_count(s));
@@ -276,6 +356,13 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		json__u64(j, "free", lc->free);
 		json__u64(j, "free_resident", lc->free_resident);
 		json__u64(j, "mmapped_bytes", lc->mmapped_bytes);
+		if (lc->mm_known) {	/* glibc's own count, less what the walk found: not in in_use */
+			json__u64(j, "mmapped_unaccounted_chunks", lc->mm_unaccounted_chunks);
+			json__u64(j, "mmapped_unaccounted_bytes", lc->mm_unaccounted_bytes);
+		} else {
+			json__str(j, "mmapped_unaccounted_chunks", NULL);
+			json__str(j, "mmapped_unaccounted_bytes", NULL);
+		}
 		json__bool(j, "approximate", lc->approximate);
 		json__dbl(j, "age_s", lc->valid && st->snap.mono_ns > lc->end_ns ? (double)(st->snap.mono_ns - lc->end_ns) / 1e9 : 0);
 		json__dbl(j, "walk_ms", (double)lc->walk_ns / 1e6);
@@ -393,6 +480,8 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		json__obj(j, fs_src_names[i]);
 		json__u64(j, "calls", k->src_calls[i]);
 		json__u64(j, "resident_bytes", k->src_resident[i]);
+		if (alloc__src_name(st->allocator, i))	/* what the source is under this allocator */
+			json__str(j, "means", alloc__src_name(st->allocator, i));
 		json__end_obj(j);
 	}
 	json__end_obj(j);
@@ -496,6 +585,8 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		json__u64(j, "bytes_est", x->bytes);
 		json__i64(j, "live_bytes_est", x->live_bytes);
 		json__i64(j, "live_samples", x->live_samples);
+		if (st->sampled)
+			json__u64(j, "live_bytes_stderr", x->live_var > 0 ? (uint64_t)llround(sqrt((double)x->live_var)) : 0);
 		json__arr(j, "stack");
 		for (int f = 0; f < x->nframes; f++)
 			json__str(j, NULL, x->frame[f]);
@@ -516,6 +607,14 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__str(j, "MALLOC_CONF", st->settings.malloc_conf);
 	json__str(j, "GLIBC_TUNABLES", st->settings.glibc_tunables);
 	json__str(j, "MALLOC_ARENA_MAX", st->settings.arena_max);
+	json__str(j, "TCMALLOC", st->settings.tc_env);
+	json__str(j, "MIMALLOC", st->settings.mi_env);
+	if (st->allocator && st->allocator->settings_text) {
+		char buf[512];
+
+		st->allocator->settings_text(&st->settings, buf, sizeof(buf));
+		json__str(j, "text", buf);
+	}
 	json__end_obj(j);
 }
 
@@ -641,12 +740,14 @@ static void text_memory(FILE *f, const struct fs_state *st)
 	if (st->light)
 		fprintf(f, "  %-22s %10s\n", "malloc_trim()", "not seen in light mode: its releases count under glibc_trim");
 	else if (k->trim_calls)
-		fprintf(f, "  %-22s %10s %12s %14s\n", "malloc_trim()", fmt__num(k->trim_calls, n1, sizeof(n1)), "",
+		fprintf(f, "  %-22s %10s %12s %14s\n", alloc__src_name(st->allocator, FS_R_MALLOC_TRIM) ?
+			alloc__src_name(st->allocator, FS_R_MALLOC_TRIM) : "malloc_trim()", fmt__num(k->trim_calls, n1, sizeof(n1)), "",
 			fmt__bytes(k->src_resident[FS_R_MALLOC_TRIM], b2, sizeof(b2)));
 	fprintf(f, "  (resident~: the fall of the RSS counter across each call, exact to 32 pages per CPU)\n  by source:");
 	for (int i = 0; i < FS_R__COUNT; i++)
 		if (k->src_calls[i])
-			fprintf(f, " %s %s (%llu calls)", fs_src_names[i], fmt__bytes(k->src_resident[i], b1, sizeof(b1)),
+			fprintf(f, " %s %s (%llu calls)", alloc__src_name(st->allocator, i) ? alloc__src_name(st->allocator, i)
+				: fs_src_names[i], fmt__bytes(k->src_resident[i], b1, sizeof(b1)),
 				(unsigned long long)k->src_calls[i]);
 	fprintf(f, "\n  syscalls%s:", st->sys_tracepoints ? "" : " (at libc's wrappers; times include ~1 us of probes a call)");
 	for (int i = 0; i < FS_S__COUNT; i++)
@@ -817,15 +918,49 @@ static void text_hist(FILE *f, const char *title, const int64_t *h, int is_ns)
 static void light_text(FILE *f, const struct fs_view *v)
 {
 	const struct fs_light_census *lc = &v->st->lc;
-	char b1[32], b2[32];
+	const struct fs_snapshot *s = v->snap;
+	char b1[32], b2[32], b3[32], n1[32], n2[32];
 
-	fprintf(f, " %18s  %-22s %s\n", "-", "allocations, frees", "not counted in light mode (no probe on the allocator's functions)");
+	if (v->st->sampled) {
+		struct fs_sampled_est e;
+
+		sampled__estimate(&v->st->snap, v->st->sample_bytes, sampled__duty(&v->st->win, &v->st->snap, NULL), &e);
+		if (e.duty < 1)
+			fprintf(f, " %18s  %-22s ~%s allocations, ~%s requested: %s counted in %.1f s of %.1f s watched "
+				   "(--window %.2g/%.2g), scaled\n", "~", "allocations",
+				fmt__num((uint64_t)llround((double)s->c[FS_C_ALLOCS] / e.duty), n1, sizeof(n1)),
+				fmt__bytes((uint64_t)llround((double)s->c[FS_C_ALLOC_BYTES] / e.duty), b1, sizeof(b1)),
+				fmt__num(s->c[FS_C_ALLOCS], n2, sizeof(n2)), (double)v->st->win.attached_ns / 1e9,
+				(double)v->st->win.elapsed_ns / 1e9, (double)v->st->win.on_ns / 1e9,
+				(double)v->st->win.period_ns / 1e9);
+		else
+			fprintf(f, " %18s  %-22s %s requested (every call counted at its entry; failures not told apart)\n",
+				fmt__num(s->c[FS_C_ALLOCS], n1, sizeof(n1)), "allocations", fmt__bytes(s->c[FS_C_ALLOC_BYTES], b1, sizeof(b1)));
+		fprintf(f, " %18s  %-22s %s\n", fmt__num(s->c[FS_C_FREES], n1, sizeof(n1)), "frees",
+			e.duty < 1 ? "(free calls all counted, realloc's only in windows; sizes not known)"
+				   : "(sizes not known: blocks are not tracked, only sampled ones)");
+		fprintf(f, " %18s  %-22s %s\n", fmt__num(s->c[FS_C_FREE_NULL], n1, sizeof(n1)), "free(NULL)", "");
+		fmt__bytes((uint64_t)llround(e.live_stderr), b2, sizeof(b2));
+		fprintf(f, " %18s  %-22s %s +- %s (standard error) in ~%s blocks, estimated from %s sampled blocks "
+			   "still live (1 per ~%s allocated; %s)%s\n", "~",
+			v->st->traced_from_start ? "live" : "live since attach",
+			fmt__bytes((uint64_t)llround(e.live_bytes), b1, sizeof(b1)), b2,
+			fmt__num((uint64_t)llround(e.live_blocks), n1, sizeof(n1)), fmt__num(e.live_samples, n2, sizeof(n2)),
+			fmt__bytes(e.period, b3, sizeof(b3)), e.period > 1 ? "exponential intervals" : "every block",
+			e.lost ? "; samples lost (table full): an underestimate" : "");
+	} else {
+		fprintf(f, " %18s  %-22s %s\n", "-", "allocations, frees", "not counted in light mode (no probe on the allocator's functions)");
+	}
 	if (lc->valid)
 		fprintf(f, " %18s  %-22s %s in use, %s chunks, by the heap census %.1f s before the end "
 			   "(chunk bytes, not exact counts%s)\n", "~", "live", fmt__bytes(lc->in_use, b1, sizeof(b1)),
 			fmt__num(lc->chunks, b2, sizeof(b2)),
 			v->st->snap.mono_ns > lc->end_ns ? (double)(v->st->snap.mono_ns - lc->end_ns) / 1e9 : 0.0,
 			lc->approximate ? "; approximate: the heap changed during the walk" : "");
+	if (lc->valid && (lc->mm_unaccounted_chunks || lc->mm_unaccounted_bytes))
+		fprintf(f, " %18s  %-22s %s in %s mmapped chunks glibc counts were not found: not in live\n", "",
+			"unaccounted", fmt__bytes(lc->mm_unaccounted_bytes, b1, sizeof(b1)),
+			fmt__num(lc->mm_unaccounted_chunks, b2, sizeof(b2)));
 	else
 		fprintf(f, " %18s  %-22s %s\n", "?", "live", v->st->allocator && v->st->allocator->heap_walk
 			? "not known: no heap census completed" : "not known in light mode (no heap census for this allocator)");
@@ -836,9 +971,15 @@ static void light_text(FILE *f, const struct fs_view *v)
 			FS_LIGHT_CENSUS_PCT, (unsigned long long)lc->skipped);
 	text_memory(f, v->st);
 	render__probe_cost_text(f, v);
-	fprintf(f, "\n light mode over %.2f s: no allocator call was counted; live bytes %s; the releases, "
-		   "syscalls and page faults are the kernel's own counts\n\n", v->duration_s,
-		lc->valid ? "are the heap census's (chunk bytes)" : "are not known");
+	if (v->st->sampled)
+		fprintf(f, "\n sampled mode over %.2f s: calls counted exactly; live bytes by site estimated from "
+			   "sampled blocks; the waterfall's live bytes %s; the releases, syscalls and page faults are "
+			   "the kernel's own counts\n\n", v->duration_s,
+			lc->valid ? "are the heap census's (chunk bytes)" : "from the allocator or not known");
+	else
+		fprintf(f, "\n light mode over %.2f s: no allocator call was counted; live bytes %s; the releases, "
+			   "syscalls and page faults are the kernel's own counts\n\n", v->duration_s,
+			lc->valid ? "are the heap census's (chunk bytes)" : "are not known");
 }
 
 void render__stat_text(FILE *f, const struct fs_view *v)
@@ -850,7 +991,7 @@ void render__stat_text(FILE *f, const struct fs_view *v)
 
 	fprintf(f, "\n fragscope stat: PID %d (%s)%s, %s allocator in %s%s\n\n", v->target->pid,
 		v->target->comm, v->target->exited ? ", exited" : "", p->alloc_name, p->object,
-		v->st && v->st->light ? ", light mode" : "");
+		v->st && v->st->light ? (v->st->sampled ? ", sampled mode" : ", light mode") : "");
 	if (v->st && v->st->light) {
 		light_text(f, v);
 		return;

@@ -38,4 +38,7 @@ void render__json_probe_cost(struct json *j, const struct fs_view *v);
 struct fs_state;
 const char *render__sites_note(const struct fs_state *st, char *buf, size_t len);
 
+/* "exact", "light" or "sampled" (NULL: exact). */
+const char *render__mode_name(const struct fs_state *st);
+
 #endif

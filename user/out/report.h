@@ -22,8 +22,18 @@ int report__flamegraph(FILE *f, const struct session_data *d);
 /* One self-contained page with SVG charts, signed with fragscope's version. 0, or
  * -ENOMEM. */
 int report__html(FILE *f, const struct session_data *d, const char *version);
-/* a and b side by side, with b - a. */
+/* a and b side by side, with b - a where a figure compares. */
 void report__diff(FILE *f, const struct session_data *a, const struct session_data *b);
+/* Whether column col of row ra of a and of row rb of b is the same figure in the
+ * same unit (1); 0 with the reason in why: a session has no such figure (light
+ * mode counts no call; an older fragscope), or live bytes (and what is derived
+ * from them: held_free, fragmentation) are in different units (requested bytes
+ * counted, chunk bytes from a heap census, usable bytes from the allocator). */
+int report__diff_cmp(const struct session_data *a, const struct session_row *ra, const struct session_data *b,
+		     const struct session_row *rb, const char *col, char *why, size_t whylen);
+/* The unit of a row's live figure: "requested_bytes" (counted), "chunk_bytes",
+ * "usable_bytes"; NULL when not known. */
+const char *report__live_unit(const struct session_data *d, const struct session_row *r);
 
 /* record --trace's calls, decoded, one line each in order. 0, or -1 with one line in err. */
 int report__calls(FILE *f, const struct session_data *d, char *err, size_t errlen);
@@ -38,6 +48,30 @@ int report__calls(FILE *f, const struct session_data *d, char *err, size_t errle
 static inline const struct session_row *last_row(const struct session_data *d)
 {
 	return &d->rows[d->nrows - 1];
+}
+
+/* The live figure of a row: counted live bytes (exact mode) or, in light mode,
+ * live_est (the heap census's chunk bytes or the allocator's allocated bytes). */
+static inline const char *live_col(const struct session_data *d)
+{
+	return d->mode == FS_MODE_LIGHT ? "live_est" : "live";
+}
+
+/* What a row's live figure is, in words; its source (enum fs_live_src) in *src
+ * (light mode), -1 when counted. */
+static inline const char *live_what(const struct session_data *d, const struct session_row *r, int *src)
+{
+	int64_t s = d->mode == FS_MODE_LIGHT ? session__rowi(r, session__col("live_source")) : -1;
+
+	if (src)
+		*src = (int)s;
+	if (s < 0)
+		return "requested bytes of live blocks (counted)";
+	if (s == FS_LIVE_HEAP_CENSUS)
+		return "chunk bytes in use, from the heap census (not exact counts)";
+	if (s == FS_LIVE_ALLOC_STATS)
+		return "allocated bytes, by the allocator's own statistics (not exact counts)";
+	return "not known in light mode (no heap census, no allocator statistics)";
 }
 
 static inline uint64_t site_live(const struct session_site *x)

@@ -13,7 +13,7 @@
 
 /* ---- JSON ---- */
 
-static void json_row(struct json *j, const struct session_row *r, int groups)
+static void json_row(struct json *j, const struct session_data *d, const struct session_row *r, int groups)
 {
 	json__obj(j, NULL);
 	json__i64(j, "seq", r->seq);
@@ -21,12 +21,26 @@ static void json_row(struct json *j, const struct session_row *r, int groups)
 	for (int c = 0; c < session__ncols(); c++) {
 		if (!(session__col_group(c) & groups))
 			continue;
-		if (session__col_real(c))
+		if (session__col_absent(d, c))	/* not recorded, or not in this mode: null, never 0 */
+			json__str(j, session__col_name(c), NULL);
+		else if (session__col_real(c))
 			json__dbl(j, session__col_name(c), r->v[c].r);
 		else
 			json__i64(j, session__col_name(c), r->v[c].i);
 	}
 	json__end_obj(j);
+}
+
+/* Whether stat's document starts with its "mode" key. */
+static int has_mode(const char *doc)
+{
+	while (*doc && *doc != '{')
+		doc++;
+	if (*doc)
+		doc++;
+	while (*doc == ' ' || *doc == '\n' || *doc == '\t' || *doc == '\r')
+		doc++;
+	return !strncmp(doc, "\"mode\"", 6);
 }
 
 void report__json(FILE *f, const struct session_data *d)
@@ -61,6 +75,10 @@ void report__json(FILE *f, const struct session_data *d)
 	json__init(&j, f, 1);
 	j.depth = 1;
 	j.need_comma[1] = body;
+	/* "mode" as stat's JSON has it, first; a document recorded before the mode was
+	 * (exact sessions) has none */
+	if (!body || !has_mode(d->stat_json))
+		json__str(&j, "mode", fs_mode_names[d->mode]);
 	if (!body) {	/* no document recorded: the counters of the last snapshot, as stat names them */
 		static const char *const totals[] = { "allocs", "frees", "bytes_allocated", "bytes_freed",
 						      "failed_allocs", "frees_unknown", "free_null" };
@@ -77,6 +95,7 @@ void report__json(FILE *f, const struct session_data *d)
 	}
 	json__obj(&j, "session");
 	json__str(&j, "path", d->path);
+	json__str(&j, "mode", fs_mode_names[d->mode]);
 	json__i64(&j, "snapshots", d->nrows);
 	json__dbl(&j, "duration_s", end->t_s);
 	json__bool(&j, "complete", !strcmp(session__meta(d, "complete", "0"), "1"));
@@ -88,21 +107,37 @@ void report__json(FILE *f, const struct session_data *d)
 	json__end_obj(&j);
 	json__obj(&j, "peak");
 	{
-		static const char *const keys[] = { "live_bytes", "resident", "mapped", "rss_anon", "live_count" };
+		static const char *const keys[] = { "live_bytes", "resident", "mapped", "rss_anon", "live_count",
+						    "live_est" };
 
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 			const struct session_row *p = session__peak(d, COL(keys[i]));
 
+			if (session__col_absent(d, COL(keys[i]))) {	/* not in this mode: null */
+				if (d->mode != FS_MODE_EXACT || strcmp(keys[i], "live_est"))
+					json__str(&j, keys[i], NULL);
+				continue;
+			}
 			json__obj(&j, keys[i]);
-			json__i64(&j, "value", session__rowi(p, COL(keys[i])));
+			if (!strcmp(keys[i], "live_est") && !report__live_unit(d, p))
+				json__str(&j, "value", NULL);	/* no census, no allocator statistics */
+			else
+				json__i64(&j, "value", session__rowi(p, COL(keys[i])));
 			json__dbl(&j, "t_s", p->t_s);
+			if (!strcmp(keys[i], "live_est")) {	/* light mode: what it is, at that row */
+				int64_t src = session__rowi(p, COL("live_source"));
+
+				json__bool(&j, "exact", 0);
+				json__str(&j, "source", src >= 0 && src < FS_LIVE__COUNT ? fs_live_src_names[src] : "not_known");
+				json__str(&j, "unit", src >= 0 && src < FS_LIVE__COUNT ? fs_live_src_units[src] : NULL);
+			}
 			json__end_obj(&j);
 		}
 	}
 	json__end_obj(&j);
 	json__arr(&j, "series");
 	for (long i = 0; i < d->nrows; i++)
-		json_row(&j, &d->rows[i], ~0);
+		json_row(&j, d, &d->rows[i], ~0);
 	json__end_arr(&j);
 	json__arr(&j, "release_events");
 	for (long i = 0; i < d->nevents; i++) {
@@ -178,7 +213,9 @@ int report__csv(FILE *f, const struct session_data *d, const char *series)
 		for (int c = 0; c < session__ncols(); c++) {
 			if (!(session__col_group(c) & groups))
 				continue;
-			if (session__col_real(c))
+			if (session__col_absent(d, c))	/* not recorded, or not in this mode: empty */
+				fputc(',', f);
+			else if (session__col_real(c))
 				fprintf(f, isfinite(r->v[c].r) ? ",%.6g" : ",", r->v[c].r);
 			else
 				fprintf(f, ",%" PRId64, r->v[c].i);

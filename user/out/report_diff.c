@@ -1,4 +1,7 @@
-/* report_diff.c - two sessions side by side, with the difference B - A. */
+/* report_diff.c - two sessions side by side, with the difference B - A where the
+ * two figures are the same thing measured the same way; where they are not (a
+ * count light mode does not make, live bytes in different units), it says why
+ * instead of subtracting. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,22 +11,84 @@
 #include "out/report.h"
 #include "util/fmt.h"
 
+/* ---- what compares ---- */
+
+const char *report__live_unit(const struct session_data *d, const struct session_row *r)
+{
+	int64_t src;
+
+	if (d->mode != FS_MODE_LIGHT)
+		return "requested_bytes";
+	src = session__rowi(r, COL("live_source"));
+	return src > 0 && src < FS_LIVE__COUNT ? fs_live_src_units[src] : NULL;
+}
+
+static const char *unit_words(const char *unit)
+{
+	return !unit ? "not known"
+	       : !strcmp(unit, "requested_bytes") ? "requested bytes (counted)"
+	       : !strcmp(unit, "chunk_bytes") ? "chunk bytes (heap census)"
+	       : !strcmp(unit, "usable_bytes") ? "usable bytes (allocator's stats)" : unit;
+}
+
+int report__diff_cmp(const struct session_data *a, const struct session_row *ra, const struct session_data *b,
+		     const struct session_row *rb, const char *col, char *why, size_t whylen)
+{
+	const char *ua, *ub;
+	int live = !strcmp(col, "live") || !strcmp(col, "live_bytes") || !strcmp(col, "live_est");
+	int derived = !strcmp(col, "held_free") || !strcmp(col, "fragmentation");
+
+	if (live || derived) {
+		ua = report__live_unit(a, ra);
+		ub = report__live_unit(b, rb);
+		if (ua && ub && !strcmp(ua, ub))
+			return 1;
+		if (live)
+			snprintf(why, whylen, "not comparable: A %s, B %s", unit_words(ua), unit_words(ub));
+		else
+			snprintf(why, whylen, "not comparable: from live bytes in %s",
+				 !ua || !ub ? "a figure not known" : "different units");
+		return 0;
+	}
+	if (session__col_absent(a, COL(col)) || session__col_absent(b, COL(col))) {
+		int la = session__col_absent(a, COL(col)), lb = session__col_absent(b, COL(col));
+		const struct session_data *x = la ? a : b;
+
+		snprintf(why, whylen, "%s%s", la && lb ? "A and B: " : la ? "A: " : "B: ",
+			 x->mode == FS_MODE_LIGHT ? "not counted in light mode" : "not recorded (older fragscope)");
+		return 0;
+	}
+	return 1;
+}
+
 /* ---- diff ---- */
 
-static void diff_row(FILE *f, const char *label, double a, double b, int bytes)
+static void diff_value(char *out, size_t len, double v, int bytes, int known)
+{
+	if (!known)
+		snprintf(out, len, "-");
+	else if (bytes)
+		fmt__bytes((uint64_t)(v > 0 ? v : 0), out, len);
+	else
+		fmt__num((uint64_t)(v > 0 ? v : 0), out, len);
+}
+
+static void diff_row(FILE *f, const char *label, double a, double b, int bytes, int known_a, int known_b,
+		     const char *why)
 {
 	char x[32], y[32], z[40];
 	double dd = b - a;
 
-	if (bytes) {
-		fmt__bytes((uint64_t)(a > 0 ? a : 0), x, sizeof(x));
-		fmt__bytes((uint64_t)(b > 0 ? b : 0), y, sizeof(y));
-		fmt__bytes((uint64_t)fabs(dd), z + 1, sizeof(z) - 1);
-	} else {
-		fmt__num((uint64_t)(a > 0 ? a : 0), x, sizeof(x));
-		fmt__num((uint64_t)(b > 0 ? b : 0), y, sizeof(y));
-		fmt__num((uint64_t)fabs(dd), z + 1, sizeof(z) - 1);
+	diff_value(x, sizeof(x), a, bytes, known_a);
+	diff_value(y, sizeof(y), b, bytes, known_b);
+	if (why) {
+		fprintf(f, "  %-26s %16s %16s   %s\n", label, x, y, why);
+		return;
 	}
+	if (bytes)
+		fmt__bytes((uint64_t)fabs(dd), z + 1, sizeof(z) - 1);
+	else
+		fmt__num((uint64_t)fabs(dd), z + 1, sizeof(z) - 1);
 	z[0] = dd < 0 ? '-' : '+';
 	if (dd == 0)
 		snprintf(z, sizeof(z), "=");
@@ -31,6 +96,19 @@ static void diff_row(FILE *f, const char *label, double a, double b, int bytes)
 	if (a > 0 && dd != 0)
 		fprintf(f, "  (%+.0f%%)", 100 * dd / a);
 	fputc('\n', f);
+}
+
+/* The column a session holds a figure in: live bytes are live_est in light mode. */
+static const char *col_of(const struct session_data *d, const char *col)
+{
+	if (d->mode == FS_MODE_LIGHT && !strcmp(col, "live_bytes"))
+		return "live_est";
+	return col;
+}
+
+static const char *mode_of(const struct session_data *d)
+{
+	return fs_mode_names[d->mode];
 }
 
 void report__diff(FILE *f, const struct session_data *a, const struct session_data *b)
@@ -50,24 +128,50 @@ void report__diff(FILE *f, const struct session_data *a, const struct session_da
 		{ "faults", "page faults", 0 }, { "churn_faults", "churn faults", 0 },
 	};
 	const struct session_row *ea = last_row(a), *eb = last_row(b);
+	int cross = a->mode != b->mode, ncmp = 0;
+	char why[160];
 
-	fprintf(f, "\n fragscope report --diff\n   A  %s: %s (%s), %s, %.2f s\n   B  %s: %s (%s), %s, %.2f s\n\n", a->path,
-		session__meta(a, "comm", "?"), session__meta(a, "pid", "?"), session__meta(a, "allocator", "?"), ea->t_s,
-		b->path, session__meta(b, "comm", "?"), session__meta(b, "pid", "?"), session__meta(b, "allocator", "?"),
-		eb->t_s);
+	fprintf(f, "\n fragscope report --diff\n   A  %s: %s (%s), %s, %.2f s, %s mode\n   B  %s: %s (%s), %s, %.2f s, %s mode\n\n",
+		a->path, session__meta(a, "comm", "?"), session__meta(a, "pid", "?"), session__meta(a, "allocator", "?"),
+		ea->t_s, mode_of(a), b->path, session__meta(b, "comm", "?"), session__meta(b, "pid", "?"),
+		session__meta(b, "allocator", "?"), eb->t_s, mode_of(b));
 	fprintf(f, "  %-26s %16s %16s %16s\n", "at the end", "A", "B", "B - A");
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		int c = COL(rows[i].col);
-		const struct session_row *ra = rows[i].peak ? session__peak(a, c) : ea;
-		const struct session_row *rb = rows[i].peak ? session__peak(b, c) : eb;
+		const char *ca = col_of(a, rows[i].col), *cb = col_of(b, rows[i].col);
+		const struct session_row *ra = rows[i].peak ? session__peak(a, COL(ca)) : ea;
+		const struct session_row *rb = rows[i].peak ? session__peak(b, COL(cb)) : eb;
+		int ok = report__diff_cmp(a, ra, b, rb, rows[i].col, why, sizeof(why));
+		int ka = !session__col_absent(a, COL(ca)), kb = !session__col_absent(b, COL(cb));
 
-		diff_row(f, rows[i].label, session__rowd(ra, c), session__rowd(rb, c),
-			 metric__by_column(rows[i].col)->unit == FS_UNIT_BYTES);
+		/* light mode without a census or allocator statistics: live is not known */
+		if (!strcmp(rows[i].col, "live_bytes")) {
+			ka = ka && report__live_unit(a, ra);
+			kb = kb && report__live_unit(b, rb);
+		}
+		ncmp += !ok;
+		diff_row(f, rows[i].label, session__rowd(ra, COL(ca)), session__rowd(rb, COL(cb)),
+			 metric__by_column(rows[i].col)->unit == FS_UNIT_BYTES, ka, kb, ok ? NULL : why);
 	}
-	fprintf(f, "  %-26s %15.0f%% %15.0f%%\n", "fragmentation", 100 * V(ea, "fragmentation"), 100 * V(eb, "fragmentation"));
+	if (report__diff_cmp(a, ea, b, eb, "fragmentation", why, sizeof(why)))
+		fprintf(f, "  %-26s %15.0f%% %15.0f%%\n", "fragmentation", 100 * V(ea, "fragmentation"),
+			100 * V(eb, "fragmentation"));
+	else
+		fprintf(f, "  %-26s %15.0f%% %15.0f%%   %s\n", "fragmentation", 100 * V(ea, "fragmentation"),
+			100 * V(eb, "fragmentation"), why);
+	if (cross || a->mode == FS_MODE_LIGHT)
+		fprintf(f, "\n  modes: A %s, B %s. %d figures above are not compared (why on their line). The memory\n"
+			"  waterfall's mapped, resident, lazyfree, returned and RssAnon (from /proc), the release\n"
+			"  ledger and page faults (the memory syscalls) are measured the same way in every mode.%s\n",
+			mode_of(a), mode_of(b), ncmp,
+			a->mode == FS_MODE_LIGHT || b->mode == FS_MODE_LIGHT
+				? " In light mode\n  malloc_trim() is not seen: its releases count under glibc_trim."
+				: "");
 	fprintf(f, "\n  diagnosis A: %s: %s\n  diagnosis B: %s: %s\n", a->diag_kind[0] ? a->diag_kind : "none",
 		a->diag_text ? a->diag_text : "", b->diag_kind[0] ? b->diag_kind : "none", b->diag_text ? b->diag_text : "");
 	fprintf(f, "\n  top sites by live bytes       A                B\n");
+	if (a->mode == FS_MODE_LIGHT || b->mode == FS_MODE_LIGHT)
+		fprintf(f, "  (%s: no sites in light mode)\n",
+			a->mode == b->mode ? "A and B" : a->mode == FS_MODE_LIGHT ? "A" : "B");
 	for (int i = 0; i < 5 && (i < a->nsites || i < b->nsites); i++) {
 		char x[32], y[32];
 

@@ -20,8 +20,12 @@ static double *col_values(const struct session_data *d, const char *col, int mem
 	double *v = malloc(sizeof(*v) * (size_t)d->nrows);
 	int c = COL(col), valid = COL("mem_valid");
 
+	int live = !strcmp(col, "live_est");
+
 	for (long i = 0; v && i < d->nrows; i++)
-		v[i] = memory && !session__rowi(&d->rows[i], valid) ? NAN : session__rowd(&d->rows[i], c);
+		/* not in this session (a figure its mode has not), or live not known yet: not drawn */
+		v[i] = (memory && !session__rowi(&d->rows[i], valid)) || session__col_absent(d, c) ||
+		       (live && !report__live_unit(d, &d->rows[i])) ? NAN : session__rowd(&d->rows[i], c);
 	return v;
 }
 
@@ -89,8 +93,12 @@ static int html_charts(FILE *f, const struct session_data *d)
 	for (long i = 0; i < d->nrows; i++)
 		t[i] = d->rows[i].t_s;
 	for (; n < NC; n++) {
-		s[n] = (struct chart_series){ .label = cols[n].label, .color = cols[n].color, .t = t, .n = d->nrows,
-					      .v = col_values(d, cols[n].col, cols[n].memory), .dashed = n == 3 };
+		int live = !strcmp(cols[n].col, "live");
+
+		s[n] = (struct chart_series){ .label = live && d->mode == FS_MODE_LIGHT ? "live ~ (estimated)" : cols[n].label,
+					      .color = cols[n].color, .t = t, .n = d->nrows,
+					      .v = col_values(d, live ? live_col(d) : cols[n].col, cols[n].memory),
+					      .dashed = n == 3 };
 		if (!s[n].v)
 			goto cleanup;
 	}
@@ -103,8 +111,13 @@ static int html_charts(FILE *f, const struct session_data *d)
 	chart__lines(f, &(struct chart){ .title = "bytes returned to the OS since the start (cumulative, its own scale)",
 					 .id = "returned", .yunit = CU_BYTES, .tmax = last_row(d)->t_s, .series = s + 4,
 					 .nseries = 1, .height = 170 });
-	chart__lines(f, &(struct chart){ .title = "allocation and free rates", .id = "rates", .yunit = CU_BYTES_PER_S,
-					 .tmax = last_row(d)->t_s, .series = s + 5, .nseries = 2 });
+	if (d->mode == FS_MODE_LIGHT)
+		fprintf(f, "<p>allocation and free rates: not counted in light mode (no probe on the allocator's "
+			   "functions)</p>\n");
+	else
+		chart__lines(f, &(struct chart){ .title = "allocation and free rates", .id = "rates",
+						 .yunit = CU_BYTES_PER_S, .tmax = last_row(d)->t_s, .series = s + 5,
+						 .nseries = 2 });
 	r = 0;
 cleanup:
 	for (int i = 0; i < n; i++)
@@ -225,6 +238,8 @@ int report__html(FILE *f, const struct session_data *d, const char *version)
 								 : "(attached to a running process)");
 	if (session__meta(d, "variant", NULL))
 		html_kv(f, "compare variant", session__meta(d, "variant", ""));
+	html_kv(f, "mode", d->mode == FS_MODE_LIGHT ? "light: calls not counted, live bytes estimated"
+						   : fs_mode_names[d->mode]);
 	html_kv(f, "allocator", session__meta(d, "allocator", "?"));
 	html_kv(f, "allocator object", session__meta(d, "allocator_object", "?"));
 	html_kv(f, "recorded", session__meta(d, "start_time", "?"));
@@ -245,19 +260,39 @@ int report__html(FILE *f, const struct session_data *d, const char *version)
 	fprintf(f, "<h2>Totals at the end</h2>\n<table>\n");
 #define NROW(label, v, extra) fprintf(f, "<tr><th>%s</th><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n", label, \
 				      fmt__num(v, n1, sizeof(n1)), extra)
+	if (d->mode == FS_MODE_LIGHT) {
+		fprintf(f, "<tr><th>allocations, frees</th><td class=\"n\">-</td><td>not counted in light mode</td></tr>\n");
+		fprintf(f, "<tr><th>live ~</th><td class=\"n\">%s</td><td>", report__live_unit(d, end)
+			? fmt__bytes(U(end, "live_est"), b1, sizeof(b1)) : "?");
+		chart__xml(f, live_what(d, end, NULL));
+		fprintf(f, "</td></tr>\n");
+	} else {
 	NROW("allocations", U(end, "allocs"), fmt__bytes(U(end, "bytes_allocated"), b1, sizeof(b1)));
 	NROW("frees", U(end, "frees"), fmt__bytes(U(end, "bytes_freed"), b1, sizeof(b1)));
 	NROW("failed allocations", U(end, "failed_allocs"), "");
 	NROW("live blocks", U(end, "live_count"), fmt__bytes(U(end, "live_bytes"), b1, sizeof(b1)));
 	NROW("untracked", U(end, "untracked"), "");
+	}
 #undef NROW
 	fprintf(f, "</table>\n<h2>Waterfall</h2>\n<table><tr><th></th><th>at peak resident (%.1f s)</th>"
 		   "<th>at the end (%.1f s)</th></tr>\n", pk->t_s, end->t_s);
-	for (size_t i = 0; i < sizeof(wf) / sizeof(wf[0]); i++)
-		fprintf(f, "<tr><th>%s</th><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n", wf[i],
-			fmt__bytes(U(pk, wf[i]), b1, sizeof(b1)), fmt__bytes(U(end, wf[i]), b2, sizeof(b2)));
-	fprintf(f, "<tr><th>fragmentation</th><td class=\"n\">%.0f%%</td><td class=\"n\">%.0f%%</td></tr></table>\n",
-		100 * V(pk, "fragmentation"), 100 * V(end, "fragmentation"));
+	for (size_t i = 0; i < sizeof(wf) / sizeof(wf[0]); i++) {
+		const char *col = i ? wf[i] : live_col(d);
+		int kp = i >= 2 || report__live_unit(d, pk), ke = i >= 2 || report__live_unit(d, end);
+
+		fprintf(f, "<tr><th>%s</th><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
+			i || d->mode != FS_MODE_LIGHT ? wf[i] : "live ~",
+			kp ? fmt__bytes(U(pk, col), b1, sizeof(b1)) : "?", ke ? fmt__bytes(U(end, col), b2, sizeof(b2)) : "?");
+	}
+	if (report__live_unit(d, pk))
+		snprintf(b1, sizeof(b1), "%.0f%%", 100 * V(pk, "fragmentation"));
+	else
+		snprintf(b1, sizeof(b1), "?");
+	if (report__live_unit(d, end))
+		snprintf(b2, sizeof(b2), "%.0f%%", 100 * V(end, "fragmentation"));
+	else
+		snprintf(b2, sizeof(b2), "?");
+	fprintf(f, "<tr><th>fragmentation</th><td class=\"n\">%s</td><td class=\"n\">%s</td></tr></table>\n", b1, b2);
 
 	fprintf(f, "<h2>Returned to the OS</h2>\n<table><tr><th></th><th>calls</th><th>asked</th><th>resident</th></tr>\n");
 	for (int a = 0; a < FS_A__COUNT; a++) {
@@ -277,15 +312,21 @@ int report__html(FILE *f, const struct session_data *d, const char *version)
 	fprintf(f, "<tr><th>brk shrink</th><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
 		fmt__num(U(end, "brk_shrink_calls"), n1, sizeof(n1)), fmt__bytes(U(end, "brk_shrink_bytes"), b1, sizeof(b1)),
 		fmt__bytes(U(end, "brk_shrink_resident"), b2, sizeof(b2)));
-	fprintf(f, "<tr><th>malloc_trim()</th><td class=\"n\">%s</td><td></td><td class=\"n\">%s</td></tr>\n",
-		fmt__num(U(end, "malloc_trim_calls"), n1, sizeof(n1)),
-		fmt__bytes(U(end, "malloc_trim_resident"), b2, sizeof(b2)));
+	if (d->mode == FS_MODE_LIGHT)
+		fprintf(f, "<tr><th>malloc_trim()</th><td colspan=\"3\">not seen in light mode: its releases count under "
+			   "glibc_trim</td></tr>\n");
+	else
+		fprintf(f, "<tr><th>malloc_trim()</th><td class=\"n\">%s</td><td></td><td class=\"n\">%s</td></tr>\n",
+			fmt__num(U(end, "malloc_trim_calls"), n1, sizeof(n1)),
+			fmt__bytes(U(end, "malloc_trim_resident"), b2, sizeof(b2)));
 	fprintf(f, "<tr><th colspan=\"4\">by source (who made the calls)</th></tr>\n");
 	for (int i = 0; i < FS_R__COUNT; i++) {
 		char c[48], c2[48];
 
 		snprintf(c, sizeof(c), "src_%s_calls", fs_src_names[i]);
 		snprintf(c2, sizeof(c2), "src_%s_resident", fs_src_names[i]);
+		if (session__col_absent(d, COL(c)) && d->mode == FS_MODE_LIGHT)
+			continue;	/* malloc_trim: said above */
 		if (session__col_absent(d, COL(c)))
 			fprintf(f, "<tr class=\"src\"><th>%s</th><td colspan=\"3\">not recorded (a session from an older "
 				   "fragscope)</td></tr>\n", fs_src_names[i]);

@@ -59,18 +59,39 @@ static void text_header(FILE *f, const struct session_data *d)
 	fprintf(f, "   recorded %s, kernel %s, fragscope %s, interval %s ms\n", session__meta(d, "start_time", "?"),
 		session__meta(d, "kernel", "?"), session__meta(d, "fragscope_version", "?"),
 		session__meta(d, "interval_ms", "?"));
+	if (d->mode == FS_MODE_LIGHT)
+		fprintf(f, "   mode     light: no probe on the allocator's functions; calls not counted, live bytes "
+			"estimated (heap census or the allocator's own statistics)\n");
+	else
+		fprintf(f, "   mode     %s\n", fs_mode_names[d->mode]);
 	fprintf(f, "   %ld snapshots over %.2f s%s\n", d->nrows, end->t_s,
 		complete ? "" : " -- INCOMPLETE: the recorder stopped without finishing (killed?); "
 				"figures are those of the last snapshot");
 	text_trace(f, d);
 }
 
-static void text_totals(FILE *f, const struct session_row *r)
+static void text_totals(FILE *f, const struct session_data *d)
 {
+	const struct session_row *r = last_row(d);
 	char n1[32], b1[32];
 	uint64_t lost = U(r, "untracked") + U(r, "stale") + U(r, "unmatched_returns") + U(r, "prog_misses");
 
 	fprintf(f, "\n  totals at the end\n");
+	if (d->mode == FS_MODE_LIGHT) {
+		int src;
+		const char *what = live_what(d, r, &src);
+
+		fprintf(f, " %18s  %-22s %s\n", "-", "allocations, frees",
+			"not counted in light mode (no probe on the allocator's functions)");
+		if (src == FS_LIVE_NOT_KNOWN)
+			fprintf(f, " %18s  %-22s %s\n", "?", "live", what);
+		else
+			fprintf(f, " %18s  %-22s %s%s", fmt__bytes(U(r, "live_est"), b1, sizeof(b1)), "live ~", what,
+				src == FS_LIVE_HEAP_CENSUS ? "" : "\n");
+		if (src == FS_LIVE_HEAP_CENSUS)
+			fprintf(f, ", %s ms old\n", fmt__num(U(r, "census_age_ms"), n1, sizeof(n1)));
+		return;
+	}
 #define ROW(val, label, extra) fprintf(f, " %18s  %-22s %s\n", fmt__num(val, n1, sizeof(n1)), label, extra)
 #define MROW(col, extra) ROW(U(r, col), metric__by_column(col)->label, extra)
 	MROW("allocs", fmt__bytes(U(r, "bytes_allocated"), b1, sizeof(b1)));
@@ -92,6 +113,7 @@ static void text_waterfall(FILE *f, const struct session_data *d)
 	static const char *const rows[] = { "live", "held_free", "mapped", "resident", "lazyfree", "returned",
 					     "rss_anon" };
 	char b1[32], b2[32], h1[48], h2[48];
+	int src;
 
 	if (!U(end, "mem_valid") && !U(pk, "mem_valid")) {
 		fprintf(f, "\n  memory: never read (the target exited before a sample)\n");
@@ -100,13 +122,38 @@ static void text_waterfall(FILE *f, const struct session_data *d)
 	snprintf(h1, sizeof(h1), "at peak (%.1f s)", pk->t_s);
 	snprintf(h2, sizeof(h2), "at the end (%.1f s)", end->t_s);
 	fprintf(f, "\n  memory waterfall       %18s %20s\n", h1, h2);
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-		fprintf(f, "  %-20s %18s %20s   %s\n", rows[i], fmt__bytes(U(pk, rows[i]), b1, sizeof(b1)),
-			fmt__bytes(U(end, rows[i]), b2, sizeof(b2)), metric__by_column(rows[i])->label);
-	fprintf(f, "  %-20s %17.0f%% %19.0f%%   %s\n", "fragmentation", 100 * V(pk, "fragmentation"),
-		100 * V(end, "fragmentation"), metric__by_column("fragmentation")->label);
-	pk = session__peak(d, COL("live_bytes"));
-	fprintf(f, "  peak live %s at %.1f s", fmt__bytes(U(pk, "live_bytes"), b1, sizeof(b1)), pk->t_s);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *col = i ? rows[i] : live_col(d);
+		int kp = i >= 2 || report__live_unit(d, pk), ke = i >= 2 || report__live_unit(d, end);
+
+		/* light mode before the first census (or without one): live is not known */
+		live_what(d, end, &src);
+		fprintf(f, "  %-20s %18s %20s   %s\n", i ? rows[i] : src >= 0 ? "live ~" : "live",
+			kp ? fmt__bytes(U(pk, col), b1, sizeof(b1)) : "?", ke ? fmt__bytes(U(end, col), b2, sizeof(b2)) : "?",
+			i ? (ke ? metric__by_column(rows[i])->label : "not known: live is not") : live_what(d, end, NULL));
+	}
+	if (report__live_unit(d, pk))
+		snprintf(h1, sizeof(h1), "%.0f%%", 100 * V(pk, "fragmentation"));
+	else
+		snprintf(h1, sizeof(h1), "?");
+	if (report__live_unit(d, end))
+		snprintf(h2, sizeof(h2), "%.0f%%", 100 * V(end, "fragmentation"));
+	else
+		snprintf(h2, sizeof(h2), "?");
+	fprintf(f, "  %-20s %18s %20s   %s\n", "fragmentation", h1, h2, report__live_unit(d, end)
+		? metric__by_column("fragmentation")->label : "not known: live is not");
+	if (d->mode == FS_MODE_LIGHT) {
+		pk = session__peak(d, COL("live_est"));
+		live_what(d, pk, &src);
+		if (src == FS_LIVE_NOT_KNOWN)
+			fprintf(f, "  peak live not known (light mode, no census in any snapshot)");
+		else
+			fprintf(f, "  peak live ~%s at %.1f s (%s)", fmt__bytes(U(pk, "live_est"), b1, sizeof(b1)), pk->t_s,
+				live_what(d, pk, NULL));
+	} else {
+		pk = session__peak(d, COL("live_bytes"));
+		fprintf(f, "  peak live %s at %.1f s", fmt__bytes(U(pk, "live_bytes"), b1, sizeof(b1)), pk->t_s);
+	}
 	pk = session__peak(d, COL("rss_anon"));
 	fprintf(f, "; peak RssAnon %s at %.1f s\n", fmt__bytes(U(pk, "rss_anon"), b1, sizeof(b1)), pk->t_s);
 }
@@ -139,7 +186,9 @@ static void text_ledger(FILE *f, const struct session_data *d)
 	fprintf(f, "  %-22s %10s %12s %14s\n", "brk shrink", fmt__num(U(r, "brk_shrink_calls"), n1, sizeof(n1)),
 		fmt__bytes(U(r, "brk_shrink_bytes"), b1, sizeof(b1)),
 		fmt__bytes(U(r, "brk_shrink_resident"), b2, sizeof(b2)));
-	if (U(r, "malloc_trim_calls"))
+	if (d->mode == FS_MODE_LIGHT)
+		fprintf(f, "  %-22s %s\n", "malloc_trim()", "not seen in light mode: its releases count under glibc_trim");
+	else if (U(r, "malloc_trim_calls"))
 		fprintf(f, "  %-22s %10s %12s %14s\n", "malloc_trim()", fmt__num(U(r, "malloc_trim_calls"), n1, sizeof(n1)),
 			"", fmt__bytes(U(r, "malloc_trim_resident"), b2, sizeof(b2)));
 	fprintf(f, "  by source:");
@@ -148,6 +197,8 @@ static void text_ledger(FILE *f, const struct session_data *d)
 
 		snprintf(col, sizeof(col), "src_%s_calls", fs_src_names[i]);
 		snprintf(c2, sizeof(c2), "src_%s_resident", fs_src_names[i]);
+		if (session__col_absent(d, COL(col)) && d->mode == FS_MODE_LIGHT)
+			continue;	/* malloc_trim: said above */
 		if (session__col_absent(d, COL(col)))
 			fprintf(f, " %s not recorded (a session from an older fragscope)", fs_src_names[i]);
 		else if (U(r, col))
@@ -202,6 +253,10 @@ static void text_sites(FILE *f, const struct session_data *d)
 	char b1[32];
 	double t = -1;
 
+	if (!d->nsites && d->mode == FS_MODE_LIGHT) {
+		fprintf(f, "\n  allocation sites: none in light mode (no allocator call is seen)\n");
+		return;
+	}
 	if (!d->nsites) {
 		fprintf(f, "\n  allocation sites: none sampled (--sample-bytes 0, or no deep snapshot yet)\n");
 		return;
@@ -228,7 +283,7 @@ static void text_sites(FILE *f, const struct session_data *d)
 void report__text(FILE *f, const struct session_data *d)
 {
 	text_header(f, d);
-	text_totals(f, last_row(d));
+	text_totals(f, d);
 	text_waterfall(f, d);
 	text_ledger(f, d);
 	fprintf(f, "\n  diagnosis: %s: %s\n", d->diag_kind[0] ? d->diag_kind : "none",

@@ -58,8 +58,15 @@ int64_t session__rowi(const struct session_row *r, int c)
 	return d == d && d > -9e18 && d < 9e18 ? (int64_t)d : 0;
 }
 
+void session__mode_absent(int mode, unsigned char *absent)
+{
+	for (int c = 0; c < NCOLS; c++)
+		absent[c] = !metric__in_mode(cols[c], mode);
+}
+
 /* CREATE TABLE snapshots(...) / INSERT / SELECT, from the column list. The
- * SELECT reads 0 for the columns absent (a session from an older fragscope). */
+ * CREATE and INSERT leave out the columns absent (those the mode has no figure
+ * for); the SELECT reads 0 for them (and for a session from an older fragscope). */
 char *session__snap_sql(int which, const unsigned char *absent)
 {
 	size_t cap = 64 + NCOLS * 48;
@@ -75,6 +82,8 @@ char *session__snap_sql(int which, const unsigned char *absent)
 	else
 		n += (size_t)snprintf(q + n, cap - n, "SELECT seq, t_s");
 	for (int c = 0; c < NCOLS; c++) {
+		if (which != 2 && absent && absent[c])
+			continue;
 		if (which == 0)
 			n += (size_t)snprintf(q + n, cap - n, ", %s %s NOT NULL", cols[c]->column,
 					      cols[c]->real ? "REAL" : "INTEGER");

@@ -9,14 +9,22 @@
 #include "model/metric.h"
 #include "out/render.h"
 
-#define SESSION_SCHEMA 1		/* PRAGMA user_version */
+/* PRAGMA user_version: 1 for an exact session (readable by every fragscope that
+ * reads sessions); 2 for a session of another mode, whose table has no column for
+ * the figures that mode lacks: a reader of schema 1 only would print those as 0 */
+#define SESSION_SCHEMA 2
+#define SESSION_SCHEMA_EXACT 1
 #define SESSION_APP_ID 0x46536370	/* PRAGMA application_id: "FScp" */
 
 struct session;
 
 /* ---- writing ---- */
 
-/* Creates path (which must not exist) mode 0600, WAL, schema v1. NULL with the cause in err. */
+/* Creates path (which must not exist) mode 0600, WAL, schema v1 (exact; v2 otherwise), for a run in
+ * mode (enum fs_mode, model/metric.h: meta "mode"; the snapshots table has a
+ * column only for the figures that mode has). NULL with the cause in err. */
+struct session *session__create_mode(const char *path, int mode, char *err, size_t errlen);
+/* session__create_mode(path, FS_MODE_EXACT, ...). */
 struct session *session__create(const char *path, char *err, size_t errlen);
 /* One metadata key (replaces an earlier value). 0 or -EIO. */
 int session__set_meta(struct session *s, const char *key, const char *value);
@@ -52,8 +60,11 @@ int session__col_real(int col);
 int session__col(const char *name);
 /* The metric a column stores (model/metric.h); NULL if none. */
 const struct fs_metric *session__col_metric(int col);
+/* Per column, 1 when a session of mode (enum fs_mode) has no such column. */
+void session__mode_absent(int mode, unsigned char *absent);
 /* The snapshots table's SQL from the columns (writer and reader): 0 CREATE TABLE,
- * 1 INSERT, 2 SELECT (0 for the columns in absent, may be NULL). Free it. */
+ * 1 INSERT (both without the columns in absent), 2 SELECT (0 for the columns in
+ * absent); absent may be NULL. Free it. */
 char *session__snap_sql(int which, const unsigned char *absent);
 
 union session_val {
@@ -111,6 +122,7 @@ struct session_data {
 	char diag_kind[32];
 	char *diag_text;
 	unsigned char *absent;		/* per column: 1 when the file has no such column */
+	int mode;			/* enum fs_mode: meta "mode"; sessions before it are exact */
 	char *stat_json;		/* `stat --json` as of the last snapshot, NULL if none */
 	double stat_json_t;
 	struct session_trace *trace;	/* record --trace's summary (session__trace) */
@@ -123,8 +135,8 @@ struct session_data *session__load(const char *path, char *err, size_t errlen);
 void session__data_free(struct session_data *d);
 /* A metadata value, or def. */
 const char *session__meta(const struct session_data *d, const char *key, const char *def);
-/* 1 when the session has no such column (written by an older fragscope): its
- * values read 0 but are unknown. */
+/* 1 when the session has no such column (written by an older fragscope, or a
+ * figure its mode does not have): its values read 0 but are unknown. */
 int session__col_absent(const struct session_data *d, int col);
 /* The row with the highest value of col (first of equals); NULL when no rows. */
 const struct session_row *session__peak(const struct session_data *d, int col);

@@ -565,7 +565,22 @@ struct session_data *session__load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: corrupt session (no snapshots table)", path);
 		goto fail;
 	}
-	if (load_meta(&l) || load_rows(&l) || load_events(&l) || load_sites(&l) || load_rest(&l) || load_trace(&l))
+	if (load_meta(&l))
+		goto fail;
+	/* sessions before the mode was recorded were all exact */
+	d->mode = metric__mode(session__meta(d, "mode", "exact"));
+	if (d->mode < 0) {
+		char m[40];
+
+		snprintf(m, sizeof(m), "%s", session__meta(d, "mode", ""));
+		for (char *p = m; *p; p++)	/* one line, printable */
+			if (*p < ' ' || *p > '~')
+				*p = '?';
+		snprintf(err, errlen, "%s: session recorded in mode '%s', which this fragscope does not read: upgrade fragscope",
+			 path, m);
+		goto fail;
+	}
+	if (load_rows(&l) || load_events(&l) || load_sites(&l) || load_rest(&l) || load_trace(&l))
 		goto fail;
 	if (!d->nrows) {
 		snprintf(err, errlen, "%s: empty session: no snapshots (the recording ended before its first interval)",

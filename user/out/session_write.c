@@ -1,4 +1,4 @@
-/* session_write.c - the writer `record` appends to: schema v1, one transaction
+/* session_write.c - the writer `record` appends to: schema v1 (exact) or v2 (light), one transaction
  * per snapshot, WAL, so a killed recorder loses at most the interval in progress. */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +61,8 @@ struct session {
 	long nrows;
 	double prev_t;
 	struct fs_snapshot prev;	/* the previous row's counters, for deltas */
+	int mode;			/* enum fs_mode */
+	unsigned char *absent;		/* per column: not in this mode's table */
 	char err[512];
 };
 
@@ -127,19 +129,36 @@ int session__rotate(const char *path)
 
 struct session *session__create(const char *path, char *err, size_t errlen)
 {
+	return session__create_mode(path, FS_MODE_EXACT, err, errlen);
+}
+
+struct session *session__create_mode(const char *path, int mode, char *err, size_t errlen)
+{
 	struct session *s = calloc(1, sizeof(*s));
 	char aux[PATH_MAX], pragmas[160], *create = NULL;
 	int fd;
 
-	if (!s) {
+	if (s)
+		s->absent = malloc((size_t)session__ncols());
+	if (!s || !s->absent) {
 		snprintf(err, errlen, "out of memory");
+		free(s);
 		return NULL;
 	}
+	if (mode < 0 || mode >= FS_MODE__COUNT) {
+		snprintf(err, errlen, "%s: no such mode (%d)", path, mode);
+		free(s->absent);
+		free(s);
+		return NULL;
+	}
+	s->mode = mode;
+	session__mode_absent(mode, s->absent);
 	/* 0600 from the start: sessions hold command lines and addresses. SQLite gives
 	 * its -wal and -shm files the database's permissions. */
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, errlen, "create %s: %s", path, strerror(errno));
+		free(s->absent);
 		free(s);
 		return NULL;
 	}
@@ -153,9 +172,9 @@ struct session *session__create(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 2000);
-	create = session__snap_sql(0, NULL);
+	create = session__snap_sql(0, s->absent);
 	snprintf(pragmas, sizeof(pragmas), "PRAGMA application_id = %d; PRAGMA user_version = %d;",
-		 SESSION_APP_ID, SESSION_SCHEMA);
+		 SESSION_APP_ID, mode == FS_MODE_EXACT ? SESSION_SCHEMA_EXACT : SESSION_SCHEMA);
 	/* The schema goes into the main file before WAL starts: a session killed at any
 	 * point after this is recognisable from its own header. */
 	if (!create || exec(s, "PRAGMA page_size = 4096; BEGIN") || exec(s, schema_sql) || exec(s, create) ||
@@ -165,14 +184,16 @@ struct session *session__create(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	free(create);
-	create = session__snap_sql(1, NULL);
+	create = session__snap_sql(1, s->absent);
 	if (!create || sqlite3_prepare_v2(s->db, create, -1, &s->st[ST_SNAP], NULL) != SQLITE_OK)
 		goto prep_fail;
 	for (int i = 0; i < ST__COUNT; i++)
 		if (stmt_sql[i] && sqlite3_prepare_v2(s->db, stmt_sql[i], -1, &s->st[i], NULL) != SQLITE_OK)
 			goto prep_fail;
 	free(create);
-	if (session__set_meta(s, "format", "fragscope-session") || session__set_meta(s, "schema", "1")) {
+	if (session__set_meta(s, "format", "fragscope-session") ||
+	    session__set_meta(s, "schema", mode == FS_MODE_EXACT ? "1" : "2") ||
+	    session__set_meta(s, "mode", fs_mode_names[mode])) {
 		snprintf(err, errlen, "%s: %s", path, s->err);
 		session__close(s);
 		return NULL;
@@ -223,6 +244,8 @@ int session__set_target(struct session *s, const struct fs_view *v)
 		r = r ?: session__set_meta(s, "MALLOC_CONF", v->st->settings.malloc_conf);
 		r = r ?: session__set_meta(s, "GLIBC_TUNABLES", v->st->settings.glibc_tunables);
 		r = r ?: session__set_meta(s, "MALLOC_ARENA_MAX", v->st->settings.arena_max);
+		r = r ?: session__set_meta(s, "TCMALLOC", v->st->settings.tc_env);
+		r = r ?: session__set_meta(s, "MIMALLOC", v->st->settings.mi_env);
 	}
 	if (r) {
 		exec(s, "ROLLBACK");
@@ -467,7 +490,7 @@ int session__append(struct session *s, const struct fs_view *v, int deep)
 	long seq = s->nrows;
 	sqlite3_stmt *q = s->st[ST_SNAP];
 	struct fs_metric_src src;
-	int r, c;
+	int r, c, arg = 3;
 
 	if (!d)
 		return -ENOMEM;
@@ -484,10 +507,12 @@ int session__append(struct session *s, const struct fs_view *v, int deep)
 	for (c = 0; c < session__ncols(); c++) {
 		const struct fs_metric *mt = session__col_metric(c);
 
+		if (s->absent[c])	/* a figure this mode does not have: no column */
+			continue;
 		if (mt->real)
-			sqlite3_bind_double(q, 3 + c, metric__dbl(mt, &src));
+			sqlite3_bind_double(q, arg++, metric__dbl(mt, &src));
 		else
-			sqlite3_bind_int64(q, 3 + c, metric__i64(mt, &src));
+			sqlite3_bind_int64(q, arg++, metric__i64(mt, &src));
 	}
 	r = step(s, q);
 	r = r ?: events(s, seq, v->duration_s, k, &s->prev.k);
@@ -537,6 +562,7 @@ void session__close(struct session *s)
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
+	free(s->absent);
 	free(s);
 }
 

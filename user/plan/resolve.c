@@ -67,6 +67,7 @@ static int fill_probe(struct fs_probe *p, const struct elfobj *o, const char *pa
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	snprintf(p->path, sizeof(p->path), "%s", path);
 	p->vaddr = s->vaddr;
+	p->size = s->size;
 	p->sym_off = off;
 	elfobj__text_range(o, &p->text_lo, &p->text_hi);
 	p->kind = kind;

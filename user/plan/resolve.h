@@ -15,6 +15,7 @@ struct fs_probe {
 	char aliases[96];	/* other names at the same address, comma separated */
 	char path[PATH_MAX];	/* file to attach to, as this process sees it */
 	uint64_t vaddr;		/* symbol address in the file */
+	uint64_t size;		/* the function's length (its symbol's size; 0 unknown) */
 	uint64_t sym_off;	/* file offset of the function */
 	uint64_t text_lo, text_hi; /* the object's code, to tell its own calls apart */
 	uint64_t internal_ret[FS_INTERNAL_CALLERS]; /* returns of the object's direct calls of it */

@@ -172,7 +172,7 @@ static void deep_figures(struct fs_state *st, struct tracer *tr, pid_t pid, stru
 			struct fs_owned *ev = NULL;
 			long nev = evidence(st, &ev);
 
-			memmodel__own(rs, st->allocator->heap_walk, ev, nev, anon_default(st));
+			memmodel__own(rs, st->allocator->heap_walk || st->allocator->brk_heap, ev, nev, anon_default(st));
 			free(ev);
 			memmodel__occupancy(rs, addr, size, n, procmem__present, &pid, max_bytes, &st->mem);
 		}
@@ -339,6 +339,8 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 	int r = tracer__snapshot(tr, &st->snap);
 
 	if (!r)
+		tracer__window(tr, &st->win);
+	if (!r)
 		r = tracer__drain_maps(tr, &st->maps);
 	if (r)
 		return r;
@@ -370,7 +372,7 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 			struct fs_owned *ev = NULL;
 			long nev = evidence(st, &ev);
 
-			memmodel__own(&rs, st->allocator->heap_walk, ev, nev, anon_default(st));
+			memmodel__own(&rs, st->allocator->heap_walk || st->allocator->brk_heap, ev, nev, anon_default(st));
 			memmodel__sum(&rs, ev, nev, anon_default(st), procmem__present, &pid, &st->mem);
 			free(ev);
 		}
@@ -466,6 +468,7 @@ static long merge_sites(struct cut_site *all, long n)
 			d->bytes += all[i].s.stat.bytes;
 			d->live_samples += all[i].s.stat.live_samples;
 			d->live_bytes += all[i].s.stat.live_bytes;
+			d->live_var += all[i].s.stat.live_var;
 			continue;
 		}
 		all[k++] = all[i];
@@ -524,6 +527,7 @@ int collect__sites(struct fs_state *st, struct tracer *tr, struct symbolizer *sy
 		d->bytes_sampled = x->stat.bytes;
 		d->live_sampled = x->stat.live_bytes;
 		d->live_samples = x->stat.live_samples;
+		d->live_var = x->stat.live_var;
 		d->nframes = x->nframes;
 		snprintf(d->truncated, sizeof(d->truncated), "%s", all[i].why);
 		for (int f = 0; f < d->nframes; f++) {
@@ -544,6 +548,8 @@ void collect__sites_scale(struct fs_state *st)
 	int lost = st->snap.c[FS_C_STACKS_LOST] > 0;
 
 	agg__site_scale_init(&st->sites_live, st->sites_live.est_sum, agg__live_bytes(&st->snap), lost);
+	if (st->sampled)	/* no exact live total: each site's estimate stands as it is */
+		st->sites_live.rule = AGG_SITES_AS_SAMPLED;
 	agg__site_scale_init(&st->sites_bytes, st->sites_bytes.est_sum, st->snap.c[FS_C_ALLOC_BYTES], lost);
 	for (int i = 0; i < st->nsites; i++) {
 		struct fs_site_sym *d = &st->sites[i];

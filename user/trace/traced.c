@@ -91,13 +91,38 @@ int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg
 		return 1;
 	}
 	if (!strcmp(name, "mode")) {
-		if (!strcmp(arg, "exact") || !strcmp(arg, "light")) {
+		if (!strcmp(arg, "exact") || !strcmp(arg, "light") || !strcmp(arg, "sampled")) {
 			o->light = !strcmp(arg, "light");
+			o->sampled = !strcmp(arg, "sampled");
 			return 1;
 		}
-		fs_err("--mode %s: %s", arg, !strcmp(arg, "sampled") ? "not available yet (exact or light)"
-									: "not a mode (exact or light)");
+		fs_err("--mode %s: not a mode (exact, light or sampled)", arg);
 		return -1;
+	}
+	if (!strcmp(name, "window")) {
+		char on[64];
+		const char *slash = strchr(arg, '/');
+
+		if (!slash || (size_t)(slash - arg) >= sizeof(on)) {
+			fs_err("invalid window '%s' for --window: give ON/PERIOD in seconds, e.g. 1/4", arg);
+			return -1;
+		}
+		memcpy(on, arg, (size_t)(slash - arg));
+		on[slash - arg] = 0;
+		if (parse__duration("--window", on, 0, &o->window_on_s) ||
+		    parse__duration("--window", slash + 1, 0, &o->window_period_s))
+			return -1;
+		if (o->window_on_s < 0.05 || o->window_on_s >= o->window_period_s) {
+			fs_err("invalid window '%s' for --window: ON must be at least 0.05 s and less than PERIOD", arg);
+			return -1;
+		}
+		return 1;
+	}
+	if (!strcmp(name, "sample-seed")) {
+		if (parse__count("seed", "--sample-seed", arg, 1, UINT64_MAX, &v))
+			return -1;
+		o->sample_seed = v;
+		return 1;
 	}
 	if (strcmp(name, "max-live") && strcmp(name, "sample-bytes"))
 		return 0;
@@ -112,8 +137,12 @@ int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg
 	} else {
 		if (parse__size("--sample-bytes", arg, 0, UINT64_MAX, &v))
 			return -1;
-		if (v && v < 64) {
-			parse__complain("size", "--sample-bytes", arg, PARSE_RANGE, "bytes, 0, or at least 64");
+		if (v > 1 && v < 64) {
+			parse__complain("size", "--sample-bytes", arg, PARSE_RANGE, "bytes: 0, 1, or at least 64");
+			return -1;
+		}
+		if (v > (1ULL << 40)) {
+			parse__complain("size", "--sample-bytes", arg, PARSE_RANGE, "bytes: at most 1 TiB");
 			return -1;
 		}
 		o->sample_bytes = v;
@@ -294,6 +323,12 @@ static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t 
 	t->info.pid = t->tg.pid;
 	snprintf(t->info.comm, sizeof(t->info.comm), "%s", t->tg.comm);
 	show_plan(&t->plan, o->light);
+	if (o->sampled) {
+		/* the waterfall as in light mode (no block map: the heap census or the
+		 * allocator's statistics), the calls and the sampled profile on top */
+		t->st.light = 1;
+		t->st.sampled = 1;
+	}
 	if (o->light) {
 		/* what tells the allocator's syscalls from the program's: its code, learnt from
 		 * its mapping once mapped (light_learn_text); then no probe on its functions */
@@ -357,10 +392,20 @@ static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t 
 	topts.exec_skip = exec_skip;
 	topts.lazy = t->info.role != FS_ROLE_TARGET;
 	topts.light = o->light;
+	topts.sampled = o->sampled;
+	topts.sample_seed = o->sample_seed;
+	topts.window_on_ns = (uint64_t)(o->window_on_s * 1e9);
+	topts.window_period_ns = (uint64_t)(o->window_period_s * 1e9);
+	if (o->window_period_s && !o->sampled) {
+		snprintf(err, errlen, "--window is for --mode sampled");
+		return -1;
+	}
 	topts.trace_calls = o->trace_calls;
 	topts.trace_ring_bytes = o->trace_ring_bytes;
-	if (o->light)
+	if (o->light || o->sampled)
 		topts.max_live = 1024;	/* no block is ever recorded: the maps need no room */
+	if (o->sampled)	/* the sampled blocks' table: --max-live if given, else 65536 */
+		topts.sampled_max = o->max_live != (1u << 20) ? o->max_live : 0;
 	t->st.lifetime_sampling = 1u << topts.lifetime_shift;
 	t->st.sys_tracepoints = !topts.sys_uprobes;
 	show_sys(&t->plan, topts.sys_uprobes);

@@ -20,6 +20,10 @@ struct fs_trace_opts {
 				 * (struct fs_family); else they are only counted */
 	int light;		/* --mode light: no probe on the allocator's functions (no call
 				 * counted); memory syscalls, faults, /proc and glibc's heap census */
+	int sampled;		/* --mode sampled: light's figures, plus every call counted at its
+				 * entry and a live-heap profile from 1 block in ~sample_bytes */
+	uint64_t sample_seed;	/* --sample-seed: reproducible sampling (0: random) */
+	double window_on_s, window_period_s;	/* --window ON/PERIOD (sampled mode; 0: always) */
 	int trace_calls;	/* record --trace: every call, in order (traced__trace_flush) */
 	uint32_t trace_ring_bytes;	/* the calls ring; 0: FS_CALL_RING_BYTES */
 };
@@ -40,18 +44,32 @@ struct fs_traced;
 	{ "sys-tracepoints", no_argument, 0, 'L' }, \
 	{ "exact-lifetimes", no_argument, 0, 'L' }, \
 	{ "no-ask", no_argument, 0, 'L' }, \
-	{ "mode", required_argument, 0, 'L' }
+	{ "mode", required_argument, 0, 'L' }, \
+	{ "sample-seed", required_argument, 0, 'L' }, \
+	{ "window", required_argument, 0, 'L' }
 #define FS_TRACE_OPTS_HELP \
 	"      --mode MODE       exact (default): every allocator call counted, about\n" \
 	"                        1 us per malloc+free in the target (a debugging run,\n" \
-	"                        a test, a canary); light (stat, top): no probe on the\n" \
-	"                        allocator's functions, for a busy production service:\n" \
-	"                        memory syscalls and releases, page faults, the\n" \
-	"                        waterfall, arenas, and (glibc) live bytes from a heap\n" \
-	"                        census (at most 1% of the time between its first and\n" \
-	"                        last walk); calls are not counted\n" \
+	"                        a test, a canary); light (stat, top, record): no\n" \
+	"                        probe on the allocator's functions, for a busy\n" \
+	"                        production service: memory syscalls and releases,\n" \
+	"                        page faults, the waterfall, arenas, and (glibc) live\n" \
+	"                        bytes from a heap census (at most 1% of the time\n" \
+	"                        between its first and last walk); calls are not\n" \
+	"                        counted; sampled (stat, top; Linux 6.13+): light's\n" \
+	"                        figures, plus every call counted (one trap each, no\n" \
+	"                        return probe) and live bytes by site estimated from\n" \
+	"                        about one block per --sample-bytes, with their\n" \
+	"                        standard error\n" \
 	"      --sample-bytes N  sample the stack of about one allocation per N bytes\n" \
-	"                        (default 524288; 0 off): allocation sites, estimated\n" \
+	"                        (default 524288; 0 off; 1 every allocation): sites,\n" \
+	"                        estimated\n" \
+	"      --window ON/PERIOD  sampled mode: attach the allocation probes ON seconds\n" \
+	"                        of every PERIOD (e.g. 1/4), for a lower cost; counts\n" \
+	"                        and live bytes are then scaled by the time watched and\n" \
+	"                        marked estimated; releases stay watched all the time\n" \
+	"      --sample-seed N   sampled mode: draw the intervals from N (every thread\n" \
+	"                        alike), so a run repeats its samples; default random\n" \
 	"      --census          with -p, glibc: count the heap's blocks in use before\n" \
 	"                        attaching (as fragscope snapshot), so live figures\n" \
 	"                        include what predates the probes (in chunk bytes)\n" \

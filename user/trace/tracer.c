@@ -1,5 +1,7 @@
 /* tracer.c - libbpf side: skeleton, uprobe attachment with cookies, map reads. */
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +31,7 @@ _Static_assert(offsetof(struct fragscope_bpf, rodata) == offsetof(struct fragsco
 	       "skeleton layouts differ");
 #include "util/log.h"
 #include "model/mapset.h"
+#include "model/sampled.h"
 #include "trace/tracer.h"
 #include "trace/umulti.h"
 
@@ -51,8 +54,66 @@ struct tracer {
 	struct fs_mapset *drain_to;	/* where tracer__drain_maps applies them */
 	uint64_t maps_dropped;		/* events read but not applied (no memory) */
 	uint64_t page;
+	int sampled;		/* --mode sampled: session programs on the allocating functions */
+	/* --window: the session links are attached on_ns of every period_ns by a thread */
+	const struct fs_plan *plan;
+	uint64_t win_on_ns, win_period_ns;
+	pthread_t win_th;
+	int win_started;
+	pthread_mutex_t win_mu;
+	pthread_cond_t win_cv;
+	int win_stop;
+	int win_attached;		/* the session links are attached now */
+	uint64_t win_t0, win_since, win_on_total;	/* attach time; this window's start; on so far */
+	uint64_t win_windows;		/* windows closed */
+	/* the target's user CPU time (its own work, which the traps do not slow): at
+	 * attach, at this window's start, in windows so far */
+	uint64_t win_u0, win_usince, win_uon;
+	uint64_t win_ulast;		/* the last reading (a process gone reads 0: this stays) */
+	char win_err[160];		/* why a window could not open (the target went away) */
 	int trace_calls;	/* record --trace */
 };
+
+/* The process's user CPU time in ns (all threads, /proc/PID/stat utime), 0 unread. */
+static uint64_t user_ns(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');	/* the command may hold spaces and parentheses */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu", &ut) != 1)
+		return 0;
+	return (uint64_t)(ut * (1e9 / (double)sysconf(_SC_CLK_TCK)));
+}
+
+/* The target's user CPU time, never going back (callers hold win_mu or are alone). */
+static uint64_t user_now(struct tracer *t)
+{
+	uint64_t u = user_ns(t->pid);
+
+	if (u > t->win_ulast)
+		t->win_ulast = u;
+	return t->win_ulast;
+}
+
+static uint64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 static int print_libbpf(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
@@ -224,6 +285,15 @@ struct tracer *tracer__new(const struct tracer_opts *opts, char *err, size_t err
 	if (t->atomic)
 		fs_info("counters: atomic adds (%s)", getenv("FRAGSCOPE_ATOMIC_ADDS") ? "FRAGSCOPE_ATOMIC_ADDS"
 			: "the kernel has no bpf_preempt_disable");
+	t->sampled = opts->sampled;
+	if (t->sampled)
+		t->multi = 1;	/* sessions are uprobe_multi links */
+	if (t->sampled && opts->window_on_ns && opts->window_period_ns > opts->window_on_ns) {
+		t->win_on_ns = opts->window_on_ns;
+		t->win_period_ns = opts->window_period_ns;
+	}
+	pthread_mutex_init(&t->win_mu, NULL);
+	pthread_cond_init(&t->win_cv, NULL);
 again:
 	t->skel = t->atomic ? (struct fragscope_bpf *)fragscope_atomic_bpf__open() : fragscope_bpf__open();
 	if (!t->skel || !t->buf) {
@@ -236,6 +306,21 @@ again:
 		bpf_program__set_expected_attach_type(t->skel->progs.free_enter, FS_ATTACH_UPROBE_MULTI);
 		bpf_program__set_expected_attach_type(t->skel->progs.sysw_enter, FS_ATTACH_UPROBE_MULTI);
 		bpf_program__set_expected_attach_type(t->skel->progs.sysw_exit, FS_ATTACH_UPROBE_MULTI);
+	}
+	/* Sampled mode: a session program on the allocating functions, entry probes on
+	 * the releasing ones; exact mode: entry and return programs. */
+	bpf_program__set_autoload(t->skel->progs.alloc_session, t->sampled);
+	bpf_program__set_autoload(t->skel->progs.free_sampled, t->sampled);
+	if (t->sampled) {
+		const char *ty = getenv("FRAGSCOPE_SESSION_ATTACH_TYPE");	/* tests: a kernel that refuses */
+
+		bpf_program__set_expected_attach_type(t->skel->progs.alloc_session,
+						      ty ? (enum bpf_attach_type)atoi(ty) : FS_ATTACH_UPROBE_SESSION);
+		bpf_program__set_expected_attach_type(t->skel->progs.free_sampled, FS_ATTACH_UPROBE_MULTI);
+		t->skel->rodata->sampled_mode = 1;
+		sampled__tables(t->skel->rodata->exp_q, t->skel->rodata->wtab);
+		t->skel->rodata->sample_seed = opts->sample_seed;
+		bpf_map__set_max_entries(t->skel->maps.sampled, opts->sampled_max ? opts->sampled_max : 65536);
 	}
 	/* The memory syscalls: libc's wrappers, or (without them) the syscall tracepoints. */
 	t->sys_uprobes = opts->sys_uprobes;
@@ -280,6 +365,14 @@ again:
 		bpf_map__set_max_entries(t->skel->maps.map_events,
 					 (__u32)strtoul(getenv("FRAGSCOPE_MAP_EVENTS_BYTES"), NULL, 0));
 	r = fragscope_bpf__load(t->skel);
+	if (r && t->sampled && r != -EPERM) {
+		char msg[128];
+
+		libbpf_strerror(r, msg, sizeof(msg));
+		snprintf(err, errlen, "--mode sampled needs uprobe sessions (Linux 6.13+), which this kernel "
+			 "refused (%s): use --mode exact or --mode light", msg);
+		goto fail;
+	}
 	if (r && t->multi && r != -EPERM) {
 		/* an older kernel: one perf event per probe */
 		fs_debug("uprobe_multi unavailable (%s): falling back to one link per probe", strerror(-r));
@@ -390,15 +483,22 @@ static int attach_multi(struct tracer *t, struct bpf_program *prog, const struct
 			fs_info("attached %-36s %s+0x%llx (probe at +%u: %s)%s", p->name, path,
 				(unsigned long long)p->sym_off, p->place, p->why, ret ? " [return]" : "");
 		}
-		fd = umulti__attach(bpf_program__fd(prog), path, offs, cookies, n, ret, t->pid);
+		if (t->sampled && prog == t->skel->progs.alloc_session)
+			fd = umulti__attach_as(FS_ATTACH_UPROBE_SESSION, bpf_program__fd(prog), path, offs, cookies,
+					       n, 0, t->pid);
+		else
+			fd = umulti__attach(bpf_program__fd(prog), path, offs, cookies, n, ret, t->pid);
 		if (fd < 0) {
 			char msg[128];
 
-			snprintf(err, errlen, "attach %d probe%s in %s: %s", n, n > 1 ? "s" : "", path,
-				 attach_errstr(fd, msg, sizeof(msg)));
+			snprintf(err, errlen, "attach %d probe%s in %s: %s%s", n, n > 1 ? "s" : "", path,
+				 attach_errstr(fd, msg, sizeof(msg)),
+				 t->sampled && prog == t->skel->progs.alloc_session
+				 ? " (a uprobe session: Linux 6.13+)" : "");
 			return fd;
 		}
-		t->mentry[t->nmfds] = !want_free && !ret;
+		/* 2: a session link, which --window closes and opens again */
+		t->mentry[t->nmfds] = t->sampled && prog == t->skel->progs.alloc_session ? 2 : !want_free && !ret;
 		t->mfds[t->nmfds++] = fd;
 	}
 	return 0;
@@ -448,6 +548,104 @@ static int attach_sys(struct tracer *t, const struct fs_plan *plan, int ret, cha
 	return 0;
 }
 
+static void close_links(struct tracer *t, int entry);
+
+/* --window: the session links come and go; releases stay watched (a sampled
+ * block's free must never be missed), so a window bounds the allocations' cost. */
+static void *window_main(void *arg)
+{
+	struct tracer *t = arg;
+	char err[160];
+
+	pthread_mutex_lock(&t->win_mu);
+	while (!t->win_stop) {
+		uint64_t now = mono_now(), until;
+		struct timespec ts;
+
+		/* the window's time is up, or the pause's */
+		until = t->win_attached ? t->win_since + t->win_on_ns : t->win_since + t->win_period_ns;
+		if (now < until) {
+			ts.tv_sec = (time_t)(until / 1000000000ULL);
+			ts.tv_nsec = (long)(until % 1000000000ULL);
+			pthread_cond_timedwait(&t->win_cv, &t->win_mu, &ts);
+			continue;
+		}
+		pthread_mutex_unlock(&t->win_mu);
+		if (t->win_attached) {
+			/* calls armed now lose their return: the generation tells the programs */
+			__atomic_store_n(&t->skel->data->win_open, 0, __ATOMIC_SEQ_CST);
+			__atomic_fetch_add(&t->skel->bss->win_gen, 1, __ATOMIC_SEQ_CST);
+			close_links(t, 2);
+			pthread_mutex_lock(&t->win_mu);
+			t->win_on_total += mono_now() - t->win_since;
+			t->win_uon += user_now(t) - t->win_usince;
+			t->win_attached = 0;
+			t->win_windows++;
+		} else {
+			int r = attach_multi(t, t->skel->progs.alloc_session, t->plan, 0, 0, err, sizeof(err));
+
+			pthread_mutex_lock(&t->win_mu);
+			if (r) {	/* the target is gone: no more windows */
+				snprintf(t->win_err, sizeof(t->win_err), "%s", err);
+				break;
+			}
+			t->win_attached = 1;
+			t->win_since = mono_now();
+			t->win_usince = user_now(t);
+			__atomic_store_n(&t->skel->data->win_open, 1, __ATOMIC_SEQ_CST);
+			continue;
+		}
+		t->win_since += t->win_on_ns;	/* the period starts with its window */
+	}
+	pthread_mutex_unlock(&t->win_mu);
+	return NULL;
+}
+
+static void window_stop(struct tracer *t)
+{
+	if (!t->win_started)
+		return;
+	pthread_mutex_lock(&t->win_mu);
+	t->win_stop = 1;
+	pthread_cond_signal(&t->win_cv);
+	pthread_mutex_unlock(&t->win_mu);
+	pthread_join(t->win_th, NULL);
+	t->win_started = 0;
+	pthread_mutex_lock(&t->win_mu);
+	if (t->win_attached) {
+		t->win_on_total += mono_now() - t->win_since;
+		t->win_uon += user_now(t) - t->win_usince;
+	}
+	t->win_attached = 0;
+	pthread_mutex_unlock(&t->win_mu);
+}
+
+int tracer__window(struct tracer *t, struct fs_window_stat *w)
+{
+	uint64_t now = mono_now();
+
+	memset(w, 0, sizeof(*w));
+	if (!t || !t->win_period_ns)
+		return 0;
+	pthread_mutex_lock(&t->win_mu);
+	w->on_ns = t->win_on_ns;
+	w->period_ns = t->win_period_ns;
+	w->attached_ns = t->win_on_total + (t->win_attached ? now - t->win_since : 0);
+	w->elapsed_ns = t->win_t0 ? now - t->win_t0 : 0;
+	w->windows = t->win_windows + t->win_attached;
+	{
+		uint64_t u = user_now(t);
+
+		if (u >= t->win_u0) {
+			w->user_total_ns = u - t->win_u0;
+			w->user_on_ns = t->win_uon + (t->win_attached && u >= t->win_usince ? u - t->win_usince : 0);
+		}
+	}
+	snprintf(w->error, sizeof(w->error), "%s", t->win_err);
+	pthread_mutex_unlock(&t->win_mu);
+	return 1;
+}
+
 int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size_t errlen)
 {
 	int r = 0;
@@ -458,6 +656,8 @@ int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size
 		struct fs_func_info fi = { p->vaddr + p->place, p->text_lo, p->text_hi, { 0 } };
 
 		memcpy(fi.internal_ret, p->internal_ret, sizeof(fi.internal_ret));
+		fi.func_lo = p->vaddr;
+		fi.func_len = p->size;
 
 		if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.func_infos), &i, &fi, 0)) {
 			snprintf(err, errlen, "update func_infos: %s", strerror(errno));
@@ -465,7 +665,9 @@ int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size
 		}
 	}
 	/* Releases first: a block must never be recorded before its free is watched. */
-	if (t->multi) {
+	if (t->sampled) {
+		r = attach_multi(t, t->skel->progs.free_sampled, plan, 1, 0, err, errlen);
+	} else if (t->multi) {
 		r = attach_multi(t, t->skel->progs.free_enter, plan, 1, 0, err, errlen);
 		if (!r)
 			r = attach_multi(t, t->skel->progs.alloc_exit, plan, 0, 1, err, errlen);
@@ -502,10 +704,22 @@ int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size
 		}
 	}
 	if (t->multi && !r)
-		r = attach_multi(t, t->skel->progs.alloc_enter, plan, 0, 0, err, errlen);
+		r = attach_multi(t, t->sampled ? t->skel->progs.alloc_session : t->skel->progs.alloc_enter,
+				 plan, 0, 0, err, errlen);
 	for (int i = 0; !t->multi && !r && i < plan->nprobes; i++)
 		if (plan->probes[i].kind != FS_K_FREE)
 			r = attach_one(t, t->skel->progs.alloc_enter, &plan->probes[i], i, 0, err, errlen);
+	if (!r && t->win_period_ns) {
+		t->plan = plan;
+		t->win_t0 = t->win_since = mono_now();
+		t->win_u0 = t->win_usince = user_now(t);
+		t->win_attached = 1;	/* the first window opens now */
+		t->win_started = !pthread_create(&t->win_th, NULL, window_main, t);
+		if (!t->win_started) {
+			snprintf(err, errlen, "start the window thread: %s", strerror(errno));
+			r = -1;
+		}
+	}
 	if (r)
 		tracer__detach(t);
 	return r;
@@ -526,6 +740,13 @@ static void *close_fd(void *arg)
 	return NULL;
 }
 
+/* Links of entries (class 1: window links too), of the rest (0), or of the window
+ * only (2). */
+static int link_class(int mentry, int want)
+{
+	return want == 1 ? mentry >= 1 : mentry == want;
+}
+
 /* Closes the uprobe_multi links of entries (entry 1) or of the rest, all at once:
  * each close waits for the kernel's grace periods (~40 ms here), which concurrent
  * closes share. */
@@ -535,14 +756,14 @@ static void close_links(struct tracer *t, int entry)
 	int started[FS_MAX_FUNCS * 2 + 2] = { 0 };
 
 	for (int i = 0; i < t->nmfds; i++) {
-		if (t->mfds[i] < 0 || t->mentry[i] != entry)
+		if (t->mfds[i] < 0 || !link_class(t->mentry[i], entry))
 			continue;
 		started[i] = !pthread_create(&th[i], NULL, close_fd, (void *)(intptr_t)t->mfds[i]);
 		if (!started[i])
 			close(t->mfds[i]);
 	}
 	for (int i = 0; i < t->nmfds; i++) {
-		if (t->mfds[i] < 0 || t->mentry[i] != entry)
+		if (t->mfds[i] < 0 || !link_class(t->mentry[i], entry))
 			continue;
 		if (started[i])
 			pthread_join(th[i], NULL);
@@ -559,6 +780,7 @@ void tracer__detach(struct tracer *t)
 	 * blocks into unknown releases. */
 	if (t->skel && t->skel->bss)
 		__atomic_store_n(&t->skel->bss->stopping, 1, __ATOMIC_SEQ_CST);
+	window_stop(t);
 	/* Entries first, so no call starts that its return probe would miss. */
 	close_links(t, 1);
 	close_links(t, 0);

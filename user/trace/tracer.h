@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 #include "model/agg.h"
+#include "model/sampled.h"
 #include "plan/resolve.h"
 
 struct tracer;
@@ -29,6 +30,12 @@ struct tracer_opts {
 				 * waits, stopped, while its tracer is made (children, execs) */
 	int light;		/* --mode light: the plan has no allocator probe; the allocator's
 				 * code range comes from tracer__set_alloc_text */
+	int sampled;		/* --mode sampled: uprobe sessions, 1 block in ~sample_bytes bytes
+				 * recorded; calls counted at entry */
+	uint32_t sampled_max;	/* room for sampled blocks (0: 65536) */
+	uint64_t sample_seed;	/* sampled mode: 0 random intervals, else reproducible from it */
+	uint64_t window_on_ns, window_period_ns;	/* sampled mode, --window: allocation probes
+						 * attached on_ns of every period_ns (0: always) */
 	int trace_calls;	/* record --trace: every accounted call into the calls ring */
 	uint32_t trace_ring_bytes;	/* its size (a power of 2 of pages); 0: FS_CALL_RING_BYTES */
 };
@@ -46,6 +53,9 @@ void tracer__detach(struct tracer *t);
  * address), so that its memory syscalls are told from the program's. */
 void tracer__set_alloc_text(struct tracer *t, uint64_t bias, uint64_t lo, uint64_t hi);
 int tracer__snapshot(struct tracer *t, struct fs_snapshot *s);
+/* --window: how long the allocation probes have been attached so far; 0 when not
+ * windowed (w zeroed), else 1. */
+int tracer__window(struct tracer *t, struct fs_window_stat *w);
 struct fs_site {
 	uint32_t stackid;
 	struct fs_site_stat stat;
