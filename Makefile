@@ -60,7 +60,7 @@ VMLINUX   := vmlinux/vmlinux.h
 .DELETE_ON_ERROR:
 .PHONY: all clean demo test unit integration deps tools fixtures bench
 
-all: fragscope tools
+all: fragscope fragscope-replay-child tools
 
 deps:
 	$(Q)tools/install-deps.sh
@@ -103,6 +103,13 @@ $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
 fragscope: $(APP_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+# The replaying process of `fragscope replay` (beside fragscope: it holds little but
+# the replayed heap); without it fragscope replays in a process of its own.
+fragscope-replay-child: user/trace/replay_child.c user/model/replay.c user/trace/replay_child.h user/model/replay.h
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -DFS_REPLAY_CHILD_MAIN $(INCLUDES) -pthread \
+		user/trace/replay_child.c user/model/replay.c -o $@
 
 # Workloads with known allocations (tools/allocwork.c), for tests, demo and benchmarks.
 tools: $(TOOLS)
@@ -314,6 +321,6 @@ $(BENCH_OUT)/workload-cxx-je: bench/workload_cxx.cc bench/workload.h | $(BENCH_O
 
 clean:
 	$(call msg,CLEAN,)
-	$(Q)rm -rf $(OUTPUT) fragscope
+	$(Q)rm -rf $(OUTPUT) fragscope fragscope-replay-child
 
 -include $(wildcard $(OUTPUT)/user/*/*.d)

@@ -68,7 +68,7 @@ fi
 expect_error replay_no_trace 1 "no call trace in this session" "$FS" replay "$TMP/rpc.cmp/glibc.db"
 expect_error replay_usage 2 "give the session to replay" "$FS" replay
 # nothing left behind: no replaying process outlives its replay
-if pgrep -f "fragscope replay --child" > /dev/null; then fail replay_no_leftover "$(pgrep -af 'fragscope replay --child')"
+if pgrep -f "fragscope-replay-child|fragscope replay --child" > /dev/null; then fail replay_no_leftover "$(pgrep -af "fragscope-replay-child|fragscope replay --child")"
 else pass replay_no_leftover; fi
 
 no_programs_left test_replay

@@ -25,6 +25,7 @@
 #include "out/session.h"
 #include "trace/target.h"
 #include "trace/traced.h"
+#include "trace/replay_child.h"
 #include "trace/replayer.h"
 #include "out/trace_file.h"
 #include "model/replay.h"

@@ -2,6 +2,7 @@
  * replaying process keeps its own bookkeeping out of the heap under test: the plan,
  * the block table and the flags are mappings, not allocations. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -19,32 +20,9 @@
 #include "util/log.h"
 #include "model/memmodel.h"
 #include "out/session.h"
+#include "trace/replay_child.h"
 #include "trace/replayer.h"
 #include "trace/traced.h"
-
-/* Shared between the two processes (one page). */
-struct rp_shared {
-	uint64_t done_ops;	/* calls replayed so far */
-	uint32_t finished;	/* threads done with their calls */
-	uint32_t state;		/* 2: ready to start (the parent reads the baseline), 1: every call replayed */
-	uint32_t go;		/* set by the parent: start */
-	uint32_t _pad;
-	uint64_t calls_ns;	/* how long the calls took */
-	uint64_t t0;		/* CLOCK_MONOTONIC when the calls began */
-};
-
-struct rp_ctx {
-	const struct rp_plan *p;
-	void **ptrs;		/* block id -> the replay's pointer */
-	uint8_t *ready;		/* block id -> allocated (for waits across threads) */
-	struct rp_shared *sh;
-	double factor;
-};
-
-struct rp_arg {
-	struct rp_ctx *c;
-	uint32_t t;
-};
 
 static uint64_t mono_ns(void)
 {
@@ -54,143 +32,17 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void sleep_ns(uint64_t ns)
+/* The replaying process's own binary beside ours, else ours (replay --child): 1 if
+ * the small one. */
+static int child_exe(const char *exe, char *buf, size_t len)
 {
-	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull) };
+	const char *slash = strrchr(exe, '/');
 
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-/* The program wrote what it allocated: one byte a page makes it resident. */
-static void touch(char *p, uint64_t size)
-{
-	if (!p || !size)
-		return;
-	for (uint64_t o = 0; o < size; o += 4096)
-		p[o] = 1;
-	p[size - 1] = 1;
-}
-
-static void run_ops(struct rp_ctx *c, uint32_t t)
-{
-	const struct rp_thread *th = &c->p->th[t];
-	uint64_t since = 0;
-
-	for (uint64_t i = 0; i < th->n; i++) {
-		const struct rp_op *o = &c->p->ops[th->first + i];
-		void *p = NULL, *old = NULL;
-
-		/* never ahead of the recorded schedule (divided by the factor): the threads'
-		 * interleaving follows the recording's to within the slack */
-		if (o->gap_ns >= RP_IDLE_MIN_NS || (i & 63) == 0) {
-			uint64_t due = c->sh->t0 + (uint64_t)((double)o->at_ns / c->factor), now = mono_ns();
-
-			if (due > now + RP_SLACK_NS) {
-				/* the count is current while a thread waits: a quiet interval is seen */
-				__atomic_fetch_add(&c->sh->done_ops, since, __ATOMIC_RELAXED);
-				since = 0;
-				sleep_ns(due - now);
-			}
-		}
-		if (o->old) {
-			/* happens-before: the block exists before another thread releases it */
-			for (unsigned spins = 0; (o->flags & RP_WAIT) && !__atomic_load_n(&c->ready[o->old], __ATOMIC_ACQUIRE);
-			     spins++)
-				if (spins < 64)
-					sched_yield();
-				else
-					sleep_ns(20000);
-			old = c->ptrs[o->old];
-		}
-		switch (o->kind) {
-		case RP_MALLOC: p = malloc(o->size); break;
-		case RP_CALLOC: p = calloc(1, o->size); break;
-		case RP_ALIGNED:
-			if (posix_memalign(&p, o->align_lg >= 3 ? 1ul << o->align_lg : sizeof(void *), o->size))
-				p = NULL;
-			break;
-		case RP_REALLOC: p = realloc(old, o->size); break;
-		case RP_FREE: free(old); break;
-		case RP_TRIM: malloc_trim(0); break;
-		}
-		if (o->id) {
-			touch(p, o->size);
-			c->ptrs[o->id] = p;
-			__atomic_store_n(&c->ready[o->id], 1, __ATOMIC_RELEASE);
-		}
-		if (++since == 4096) {
-			__atomic_fetch_add(&c->sh->done_ops, since, __ATOMIC_RELAXED);
-			since = 0;
-		}
-	}
-	__atomic_fetch_add(&c->sh->done_ops, since, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&c->sh->finished, 1, __ATOMIC_RELEASE);
-}
-
-static void *run_thread(void *arg)
-{
-	struct rp_arg *a = arg;
-
-	run_ops(a->c, a->t);
-	for (;;)	/* a thread that went idle stays: its caches and arena stay too */
-		pause();
-	return NULL;
-}
-
-int replayer__child(int plan_fd, int shm_fd, double factor)
-{
-	struct rp_plan p;
-	struct rp_ctx c = { .p = &p, .factor = factor > 0 ? factor : 1 };
-	struct rp_arg *args;
-	struct stat sb;
-	void *buf;
-	pthread_attr_t at;
-	uint64_t t0;
-
-	/* no replay outlives the fragscope that watches it (traced: our parent is it) */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (fstat(plan_fd, &sb))
+	snprintf(buf, len, "%.*sfragscope-replay-child", slash ? (int)(slash - exe + 1) : 0, exe);
+	if (!access(buf, X_OK))
 		return 1;
-	buf = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, plan_fd, 0);
-	c.sh = mmap(NULL, sizeof(*c.sh), PROT_READ | PROT_WRITE, MAP_SHARED, shm_fd, 0);
-	if (buf == MAP_FAILED || c.sh == MAP_FAILED || rp__view(buf, (size_t)sb.st_size, &p))
-		return 1;
-	c.ptrs = mmap(NULL, (p.nblocks + 1) * sizeof(void *), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	c.ready = mmap(NULL, p.nblocks + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	args = mmap(NULL, (p.nthreads + 1) * sizeof(*args), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (c.ptrs == MAP_FAILED || c.ready == MAP_FAILED || args == MAP_FAILED)
-		return 1;
-	pthread_attr_init(&at);
-	pthread_attr_setstacksize(&at, 256 << 10);
-	/* the tables are ours, not the allocator's: resident before the baseline is read */
-	memset(c.ptrs, 0, (p.nblocks + 1) * sizeof(void *));
-	memset(c.ready, 0, p.nblocks + 1);
-	/* the parent reads our own RssAnon now (what fragscope itself holds), then says go */
-	__atomic_store_n(&c.sh->state, 2, __ATOMIC_RELEASE);
-	while (!__atomic_load_n(&c.sh->go, __ATOMIC_ACQUIRE))
-		sleep_ns(1000000);
-	/* the blocks from before the trace first, in this thread, off the schedule */
-	if (p.nthreads && p.th[p.nthreads - 1].tid == RP_PRE_TID)
-		run_ops(&c, p.nthreads - 1);
-	t0 = mono_ns();
-	c.sh->t0 = t0;
-	for (uint32_t t = 0; t < p.nthreads; t++) {
-		pthread_t th;
-
-		if (t == p.nthreads - 1 && p.th[t].tid == RP_PRE_TID)
-			continue;
-
-		args[t] = (struct rp_arg){ &c, t };
-		if (pthread_create(&th, &at, run_thread, &args[t]))
-			return 1;
-	}
-	while (__atomic_load_n(&c.sh->finished, __ATOMIC_ACQUIRE) < p.nthreads)
-		sleep_ns(1000000);
-	c.sh->calls_ns = mono_ns() - t0;
-	__atomic_store_n(&c.sh->state, 1, __ATOMIC_RELEASE);
-	for (;;)
-		pause();
+	snprintf(buf, len, "%s", exe);
+	return 0;
 }
 
 static uint64_t rss_anon(pid_t pid)
@@ -215,10 +67,14 @@ static uint64_t rss_anon(pid_t pid)
 static pid_t start_child(const char *exe, int plan_fd, int shm, double factor, const struct rp_session *so,
 			 struct fs_traced **tp, char *err, size_t errlen)
 {
-	char a_plan[16], a_shm[16], a_fac[32];
-	char *argv[] = { (char *)exe, "replay", "--child", a_plan, a_shm, a_fac, NULL };
+	char a_plan[16], a_shm[16], a_fac[32], bin[PATH_MAX];
+	char *argv[] = { bin, "replay", "--child", a_plan, a_shm, a_fac, NULL };
+	char *small[] = { bin, a_plan, a_shm, a_fac, NULL };
+	char **av = argv;
 	pid_t pid;
 
+	if (child_exe(exe, bin, sizeof(bin)))
+		av = small;
 	snprintf(a_plan, sizeof(a_plan), "%d", plan_fd);
 	snprintf(a_shm, sizeof(a_shm), "%d", shm);
 	snprintf(a_fac, sizeof(a_fac), "%.17g", factor);
@@ -227,7 +83,7 @@ static pid_t start_child(const char *exe, int plan_fd, int shm, double factor, c
 
 		fcntl(plan_fd, F_SETFD, 0);
 		fcntl(shm, F_SETFD, 0);
-		*tp = traced__start(0, argv, so->opts, err, errlen);
+		*tp = traced__start(0, av, so->opts, err, errlen);
 		fcntl(plan_fd, F_SETFD, FD_CLOEXEC);
 		fcntl(shm, F_SETFD, FD_CLOEXEC);
 		if (!*tp)
@@ -248,7 +104,7 @@ static pid_t start_child(const char *exe, int plan_fd, int shm, double factor, c
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		fcntl(plan_fd, F_SETFD, 0);
 		fcntl(shm, F_SETFD, 0);
-		execv(exe, argv);
+		execv(bin, av);
 		_exit(127);
 	}
 	return pid;
@@ -261,7 +117,8 @@ int replayer__run(const char *exe, int plan_fd, const struct rp_plan *plan, doub
 	int shm = memfd_create("fragscope-replay-state", MFD_CLOEXEC), status, r = -1, tty = isatty(2);
 	struct rp_shared *sh = MAP_FAILED;
 	uint64_t t0 = mono_ns(), t_end = 0, last_sample = 0, t_endseen = 0, prev_done = 0, next_tick = 0;
-	int end_taken = 0, nsample = 0;
+	int end_taken = 0, nsample = 0, small;
+	char bin[PATH_MAX];
 	struct fs_traced *t = NULL;
 	struct session *ses = NULL;
 	pid_t pid = -1;
@@ -273,6 +130,7 @@ int replayer__run(const char *exe, int plan_fd, const struct rp_plan *plan, doub
 		snprintf(res->error, sizeof(res->error), "replay state: %s", strerror(errno));
 		goto out;
 	}
+	small = child_exe(exe, bin, sizeof(bin));
 	pid = start_child(exe, plan_fd, shm, factor, so, &t, res->error, sizeof(res->error));
 	if (pid < 0)
 		goto out;
@@ -306,7 +164,10 @@ int replayer__run(const char *exe, int plan_fd, const struct rp_plan *plan, doub
 			last_sample = now;
 		}
 		if (!sh->go && __atomic_load_n(&sh->state, __ATOMIC_ACQUIRE) == 2) {
-			res->baseline = rss;
+			/* the small binary holds nothing but its tables: the rest is the
+			 * allocator's (its own start-up included, as in the program); fragscope
+			 * itself holds more, all of it subtracted (the allocator's start-up too) */
+			res->baseline = small ? sh->tables_bytes : rss;
 			__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
 			next_tick = now + RP_INTERVAL_NS;
 		}

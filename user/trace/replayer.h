@@ -19,15 +19,14 @@ struct rp_session {
 	const char *settings;	/* the variant's, in words */
 };
 
-#define RP_IDLE_MIN_NS 1000000ull	/* a gap this long: the thread checks the schedule */
 #define RP_INTERVAL_NS 250000000ull	/* compare's sampling interval: "the end" of the load is,
 					 * as for compare, the first sample of this grid whose
 					 * interval had no call; the idle period counts from there */
-#define RP_SLACK_NS 200000ull		/* a thread runs up to this much ahead of the schedule */
 
 struct rp_result {
 	uint64_t peak_rss, rss_end, rss_idle;	/* RssAnon, bytes, less the baseline */
-	uint64_t baseline;	/* the replaying process's own RssAnon before the first call */
+	uint64_t baseline;	/* subtracted: the replaying process's own tables (its small
+				 * binary), or all it held before the first call (fragscope's) */
 	double calls_s, wall_s;	/* time to replay the calls; in all */
 	uint64_t ops;
 	int interrupted;	/* a signal: *sig */
@@ -41,11 +40,6 @@ struct rp_result {
 	char diag_kind[24];
 	char error[256];
 };
-
-/* In the replaying process: runs the plan in plan_fd (rp__serialize's bytes),
- * gaps of at least RP_IDLE_MIN_NS slept divided by factor, reporting progress and
- * the end in shm_fd; then waits to be killed. Returns only on failure (exit status). */
-int replayer__child(int plan_fd, int shm_fd, double factor);
 
 /* Runs one replay: exe (fragscope itself) re-executed with the current environment,
  * idle_s seconds watched after the calls end, then killed; with so, traced from its
