@@ -126,6 +126,8 @@ struct tstate {
 	__u64 sm_sp, sm_ret;	/* its stack pointer and return address at entry */
 	__u64 sm_lo, sm_len;	/* its function's body, run-time addresses */
 	__u64 sm_lo2, sm_len2, sm_lo3, sm_len3;	/* the last two functions nested calls went through */
+	__u32 sm_chain;		/* the last function the call went through (tail jumps chain) */
+	__u32 sm_pad;
 	__u32 sm_func;
 	__u32 sm_sampled;	/* the call in progress was sampled: its return records the block */
 	__u64 sm_rng;		/* --sample-seed: the thread's xorshift state (0: not seeded yet) */
@@ -973,6 +975,14 @@ static __always_inline __u64 uretprobe_tramp(void)
 	return tramp_addr;
 }
 
+/* Whether function `from` may end by jumping into `to` (plan/resolve's scan). */
+static __always_inline int tails_to(__u32 from, __u32 to)
+{
+	struct fs_func_info *fi = bpf_map_lookup_elem(&func_infos, &from);
+
+	return fi && (fi->tail_to >> (to & 63)) & 1;
+}
+
 /* Whether this entry is part of the last counted call on the thread (else it
  * becomes that call). The return address is at [sp]: probes sit before any
  * instruction that moves rsp (plan/insn). */
@@ -994,15 +1004,17 @@ static __always_inline int sm_nested(struct pt_regs *ctx, struct tstate *t, __u3
 		ret = 0;
 	*retp = ret;
 	fi = bpf_map_lookup_elem(&func_infos, &func);
-	if ((t->sm_sp && sp == t->sm_sp && func != t->sm_func && (ret == t->sm_ret || ret == uretprobe_tramp())) ||
+	if ((sp == t->sm_sp && (ret == t->sm_ret || ret == uretprobe_tramp()) && tails_to(t->sm_chain, func)) ||
 	    ret - t->sm_lo < t->sm_len || ret - t->sm_lo2 < t->sm_len2 || ret - t->sm_lo3 < t->sm_len3) {
-		/* A tail jump from the call (same frame and return address, another
-		 * function: operator delete -> free, realloc(NULL, n) -> malloc; the
-		 * return address may be the return-probe trampoline by now, when another
-		 * tool's return probe took it), or a call from inside its function or one
-		 * of the last two it went through (realloc(p, 0) -> free; chains such as
+		/* A tail jump from the call: the same frame and return address (or the
+		 * return-probe trampoline, when another tool's return probe took it), and
+		 * a jump into this function found in the last one's code (plan/resolve:
+		 * operator delete -> free, realloc(NULL, n) -> malloc, mimalloc's memalign
+		 * -> mi_memalign@plt); or a call from inside its function or one of the
+		 * last two it went through (realloc(p, 0) -> free; chains such as
 		 * reallocarray -> reallocn -> realloc -> free). The functions passed
 		 * through are kept, for the next link of a chain. */
+		t->sm_chain = func;
 		t->sm_lo2 = t->sm_lo3;
 		t->sm_len2 = t->sm_len3;
 		t->sm_lo3 = fi && fi->func_len ? PT_REGS_IP(ctx) - fi->probe_vaddr + fi->func_lo : 0;
@@ -1012,6 +1024,7 @@ static __always_inline int sm_nested(struct pt_regs *ctx, struct tstate *t, __u3
 	t->sm_sp = sp;
 	t->sm_ret = ret;
 	t->sm_func = func;
+	t->sm_chain = func;
 	t->sm_lo = 0;
 	t->sm_len = 0;
 	t->sm_lo2 = t->sm_len2 = t->sm_lo3 = t->sm_len3 = 0;
@@ -1096,7 +1109,10 @@ static __always_inline int sm_enter(struct pt_regs *ctx)
 		}
 	}
 done:
-	if (!sample && !t->old_known)
+	/* realloc's return half always runs: reallocating goes through the allocator's
+	 * own functions, which may call a probed release (mimalloc's realloc reaches
+	 * mi_free from an unprobed helper), and only an armed frame tells that apart */
+	if (!sample && !t->old_known && kind != FS_K_REALLOC && kind != FS_K_REALLOCARRAY)
 		return 0;
 arm:
 	t->active = 1;
@@ -1119,8 +1135,12 @@ static __always_inline void sm_exit(struct pt_regs *ctx)
 
 	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0, 0);
 	c = bpf_map_lookup_elem(&counters, &zero);
-	if (!t || !c || !t->active || t->sm_func != func || sp != t->sm_sp + 8)
+	if (!t || !c || !t->active)
 		return;
+	if (t->sm_func != func || sp != t->sm_sp + 8) {
+		ADD(c->c[FS_C_UNMATCHED], 1);	/* DEBUG */
+		return;
+	}
 	t->active = 0;
 	ret = PT_REGS_RC(ctx);
 	ptr = ret;

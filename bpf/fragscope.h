@@ -236,9 +236,10 @@ struct fs_func_info {
 	/* the function's body, same addresses: a call made from inside it is nested */
 	__u64 func_lo;
 	__u64 func_len;
+	__u64 tail_to;		/* functions (bit = index) this one may end by jumping into */
 };
 
-_Static_assert(sizeof(struct fs_func_info) == 72, "fs_func_info ABI");
+_Static_assert(sizeof(struct fs_func_info) == 80, "fs_func_info ABI");
 
 /* --mode sampled: a sampled block (hash keyed by its address). */
 struct fs_sampled {

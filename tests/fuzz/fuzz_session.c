@@ -16,8 +16,10 @@
 static char path[64], wal[80], shm[80];
 
 /* A small real session of mode (enum fs_mode): light has no counted columns and
- * live_est from a census (from the second snapshot on), and no sites. */
-static int write_seed(const char *out, int mode)
+ * live_est from a census (from the second snapshot on), and no sites; sampled has
+ * light's columns, the calls, the sampled estimates and the sites' standard
+ * errors (windowed: --window's columns too). */
+static int write_seed(const char *out, int mode, int windowed)
 {
 	static struct fs_target_info info = { .pid = 77, .comm = "seed", .exit_code = 0, .attached_at_start = 1 };
 	static struct fs_plan plan = { .alloc_name = "glibc", .object = "/lib/libc.so.6", .nprobes = 1 };
@@ -29,7 +31,7 @@ static int write_seed(const char *out, int mode)
 
 	unlink(out);
 	memset(&st, 0, sizeof(st));
-	s = session__create_mode(out, mode, err, sizeof(err));
+	s = session__create_run(out, mode, windowed, err, sizeof(err));
 	if (!s) {
 		fprintf(stderr, "seed: %s\n", err);
 		return 1;
@@ -37,7 +39,15 @@ static int write_seed(const char *out, int mode)
 	snprintf(plan.probes[0].name, sizeof(plan.probes[0].name), "malloc");
 	st.sites = calloc(2, sizeof(*st.sites));
 	st.nsites = mode == FS_MODE_LIGHT ? 0 : 2;
-	st.light = st.mem.light = mode == FS_MODE_LIGHT;
+	st.light = st.mem.light = mode != FS_MODE_EXACT;
+	st.sampled = mode == FS_MODE_SAMPLED;
+	st.sample_bytes = 4096;
+	if (windowed) {
+		st.win.on_ns = 1;
+		st.win.period_ns = 2;
+		st.win.attached_ns = 1;
+		st.win.elapsed_ns = 2;
+	}
 	st.snap.nfuncs = 1;
 	session__set_target(s, &v);
 	session__set_meta(s, "command", "seed --x 'a b'");
@@ -54,6 +64,10 @@ static int write_seed(const char *out, int mode)
 		st.mem.mapped = 16384;
 		st.mem.live = 1000ull * (i + 1);
 		st.mem.light_census = st.light && i > 0;
+		st.snap.c[FS_C_SM_LIVE_W] = 5000ull * (i + 1);
+		st.snap.c[FS_C_SM_LIVE_VAR] = 4000000;
+		st.snap.c[FS_C_SM_LIVE_BLOCKS_Q16] = 3ull << 16;
+		st.snap.c[FS_C_SM_SAMPLED] = 4ull * (i + 1);
 		st.mem.light_trim = st.light ? 4096 : 0;
 		st.diag.kind = FS_D_LEAK;
 		snprintf(st.diag.text, sizeof(st.diag.text), "<leak> & \"more\"");
@@ -61,6 +75,7 @@ static int write_seed(const char *out, int mode)
 			st.sites[k].samples = 3;
 			st.sites[k].bytes = 300;
 			st.sites[k].live_bytes = 100 * (k + 1);
+			st.sites[k].live_var = 900 * k;
 			st.sites[k].nframes = 2;
 			snprintf(st.sites[k].frame[0], FS_SITE_FRAME, "f%d;x <y>", k);
 			snprintf(st.sites[k].frame[1], FS_SITE_FRAME, "main");
@@ -91,10 +106,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	if (seed) {
-		char light[4200];
+		char light[4200], sampled[4200], windowed[4200];
 
 		snprintf(light, sizeof(light), "%s.light", seed);
-		exit(write_seed(seed, FS_MODE_EXACT) || write_seed(light, FS_MODE_LIGHT));
+		snprintf(sampled, sizeof(sampled), "%s.sampled", seed);
+		snprintf(windowed, sizeof(windowed), "%s.sampled-window", seed);
+		exit(write_seed(seed, FS_MODE_EXACT, 0) || write_seed(light, FS_MODE_LIGHT, 0) ||
+		     write_seed(sampled, FS_MODE_SAMPLED, 0) || write_seed(windowed, FS_MODE_SAMPLED, 1));
 	}
 	snprintf(path, sizeof(path), "/tmp/fuzz_session.%d.db", (int)getpid());
 	snprintf(wal, sizeof(wal), "%s-wal", path);

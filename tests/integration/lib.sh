@@ -113,6 +113,7 @@ run_cmd_case() {
 # attach_case NAME ENVSPEC WORKLOAD_ARGS...: starts allocwork waiting, attaches by PID,
 # lets it work, stops fragscope with SIGINT while the workload is still alive, and
 # compares with the tally exactly (nothing else allocates in the traced window).
+# FS_ARGS: more options for stat; COMPARE: the comparison (default compare_counts).
 attach_case() {
 	local name=$1 envspec=$2; shift 2
 	local ready="$TMP/$name.ready" tally="$TMP/$name.tally" out="$TMP/$name.json" err="$TMP/$name.err"
@@ -137,7 +138,18 @@ attach_case() {
 	if [ -n "${USABLE_UNKNOWN:-}" ]; then
 		jq 'del(.live_usable)' "$tally" > "$tally.u" && mv "$tally.u" "$tally"
 	fi
-	compare_counts "$name" "$out" "$tally"
+	${COMPARE:-compare_counts} "$name" "$out" "$tally"
+}
+
+# link_progs PID: the BPF links a process holds (its fds' fdinfo: link_type,
+# prog_id), one line per link: the name of its program (alloc_enter, sysw_enter, ...)
+link_progs() {
+	local f id
+	for f in /proc/$1/fdinfo/*; do
+		grep -qs '^link_type:' "$f" || continue
+		id=$(awk '$1 == "prog_id:" { print $2 }' "$f")
+		bpftool prog show id "$id" 2>/dev/null | awk 'NR == 1 { for (i = 1; i < NF; i++) if ($i == "name") print $(i + 1) }'
+	done
 }
 
 # expect_error NAME EXPECTED_RC REGEX CMD...: a bad input gives one line naming the cause.

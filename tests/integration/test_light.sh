@@ -10,17 +10,6 @@ RW=$TOOLS/rpcwork
 # --- refused before anything starts ------------------------------------------------
 expect_error light_mode_bogus 2 'mode bogus' "$FS" stat --mode bogus -p 1
 
-# the BPF links a process holds (its fds' fdinfo: link_type, prog_id), as one line
-# per link: the name of its program (alloc_enter, sysw_enter, ...)
-link_progs() {
-	local f id
-	for f in /proc/$1/fdinfo/*; do
-		grep -qs '^link_type:' "$f" || continue
-		id=$(awk '$1 == "prog_id:" { print $2 }' "$f")
-		bpftool prog show id "$id" 2>/dev/null | awk 'NR == 1 { for (i = 1; i < NF; i++) if ($i == "name") print $(i + 1) }'
-	done
-}
-
 # record_light PID CHUNKS: `record --mode light -p` of the held heap, then `record`
 # (exact) of the same process, then `report` of the light session (live bytes the
 # census's, as stat's; counts null; the mode said) and `report --diff` of the two

@@ -127,13 +127,44 @@ static void fake_light(struct fake *f, int i)
 	m->light_age_ns = i > 0 ? 3000000ull : 0;
 }
 
-/* Writes a session of mode (enum fs_mode) with n snapshots (deep every other one)
- * at path; finished or not. */
-static int write_session_mode(const char *path, int n, int finish, int mode)
+/* Sampled mode at step i: light's figures (the census), the calls as fake_step
+ * counts them, and the kernel's sums of the sampled blocks: live weights 1,000 a
+ * step (at the end 4,000 +- 100), 10 live blocks a step, 50 blocks sampled a step;
+ * site 0's live estimate +- 50. With windowed, --window 0.3/0.6 saw half the
+ * program's release calls: the estimates and counts scale by 2. */
+static void fake_sampled(struct fake *f, int i, int windowed)
+{
+	struct fs_snapshot *s = &f->st.snap;
+
+	fake_light(f, i);
+	f->st.sampled = 1;
+	f->st.sample_bytes = 4096;
+	f->st.nsites = 2;
+	s->c[FS_C_FREE_NULL] = 7;
+	s->c[FS_C_SM_LIVE_W] = 1000ull * (i + 1);
+	s->c[FS_C_SM_LIVE_VAR] = 10000;
+	s->c[FS_C_SM_LIVE_BLOCKS_Q16] = (10ull * (i + 1)) << 16;
+	s->c[FS_C_SM_LIVE_N] = 5ull * (i + 1);
+	s->c[FS_C_SM_SAMPLED] = 50ull * (i + 1);
+	f->st.sites[0].live_var = 2500;
+	f->st.sites[1].live_var = 0;
+	if (windowed) {
+		f->st.win.on_ns = 300000000;
+		f->st.win.period_ns = 600000000;
+		f->st.win.attached_ns = 250000000ull * (i + 1);
+		f->st.win.elapsed_ns = 500000000ull * (i + 1);
+		s->c[FS_C_SM_FREE_CALLS] = 2000ull * (i + 1);
+		s->c[FS_C_SM_FREE_CALLS_WIN] = 1000ull * (i + 1);
+	}
+}
+
+/* Writes a session of mode (enum fs_mode; sampled: with --window if windowed)
+ * with n snapshots (deep every other one) at path; finished or not. */
+static int write_session_run(const char *path, int n, int finish, int mode, int windowed)
 {
 	char err[512];
 	struct fake *f = fake_new();
-	struct session *s = f ? session__create_mode(path, mode, err, sizeof(err)) : NULL;
+	struct session *s = f ? session__create_run(path, mode, windowed, err, sizeof(err)) : NULL;
 	int r = -1;
 
 	if (!s)
@@ -141,12 +172,17 @@ static int write_session_mode(const char *path, int n, int finish, int mode)
 	fake_step(f, 0);
 	if (mode == FS_MODE_LIGHT)
 		fake_light(f, 0);
-	if (session__set_target(s, &f->v) || session__set_meta(s, "command", "worker --load"))
+	if (mode == FS_MODE_SAMPLED)
+		fake_sampled(f, 0, windowed);
+	if (session__set_target(s, &f->v) || session__set_meta(s, "command", "worker --load") ||
+	    (windowed && session__set_meta(s, "window", "0.3/0.6")))
 		goto out;
 	for (int i = 0; i < n; i++) {
 		fake_step(f, i);
 		if (mode == FS_MODE_LIGHT)
 			fake_light(f, i);
+		if (mode == FS_MODE_SAMPLED)
+			fake_sampled(f, i, windowed);
 		if (session__append(s, &f->v, i % 2 == 1))
 			goto out;
 	}
@@ -155,6 +191,11 @@ out:
 	session__close(s);
 	fake_free(f);
 	return r;
+}
+
+static int write_session_mode(const char *path, int n, int finish, int mode)
+{
+	return write_session_run(path, n, finish, mode, 0);
 }
 
 static int write_session(const char *path, int n, int finish)
@@ -753,5 +794,253 @@ TEST(session_mode_old_and_unknown)
 	ASSERT_NULL(strchr(err, '\n'), "one line");
 cleanup:
 	session__data_free(d);
+	rmtree(dir);
+}
+
+static char *capture(void (*fn)(FILE *, const struct session_data *), const struct session_data *d)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	fn(f, d);
+	fclose(f);
+	return buf;
+}
+
+/* A sampled session: light's columns, the calls counted at entry, the sampled
+ * estimates with their standard error, the sites' standard errors; what sampled
+ * mode does not count is absent, never 0; report labels the estimates. */
+TEST(session_sampled_mode)
+{
+	char *dir = tmpdir(), path[256], pe[256], err[512] = "", *buf = NULL;
+	struct session_data *d = NULL, *e = NULL;
+	const struct session_row *end;
+	const struct session_row *pk;
+
+	if (!ASSERT_OK_PTR(dir, "mkdtemp"))
+		return;
+	snprintf(path, sizeof(path), "%s/s.db", dir);
+	snprintf(pe, sizeof(pe), "%s/e.db", dir);
+	if (!ASSERT_OK(write_session_mode(path, 4, 1, FS_MODE_SAMPLED), "write sampled") ||
+	    !ASSERT_OK(write_session_mode(pe, 4, 1, FS_MODE_EXACT), "write exact"))
+		goto cleanup;
+	d = session__load(path, err, sizeof(err));
+	e = d ? session__load(pe, err, sizeof(err)) : NULL;
+	if (!ASSERT_OK_PTR(e, err))
+		goto cleanup;
+	end = last_row(d);
+	ASSERT_EQ(d->mode, FS_MODE_SAMPLED, "mode read back");
+	ASSERT_FALSE(d->windowed, "not windowed");
+	ASSERT_STREQ(session__meta(d, "schema", ""), "2", "schema 2: an older reader refuses it");
+	for (const char *const *c = (const char *const[]){ "bytes_freed", "failed_allocs", "live_count", "live_bytes",
+							    "live", "live_usable", "peak_live", "untracked", "stale",
+							    "bytes_freed_per_s", "frees_unknown", "sm_duty",
+							    "sm_allocs_est", NULL }; *c; c++)
+		ASSERT_TRUE(session__col_absent(d, session__col(*c)), *c);
+	for (const char *const *c = (const char *const[]){ "allocs", "frees", "bytes_allocated", "free_null",
+							    "allocs_per_s", "live_est", "live_source", "faults_per_s",
+							    "src_glibc_trim_calls", "malloc_trim_calls", "sm_live_est",
+							    "sm_live_stderr", "sm_live_blocks_est", "sm_blocks_sampled", NULL };
+	     *c; c++)
+		ASSERT_FALSE(session__col_absent(d, session__col(*c)), *c);
+	ASSERT_EQ(session__rowi(end, session__col("allocs")), 400, "allocs: exact");
+	ASSERT_EQ(session__rowi(end, session__col("bytes_allocated")), 25600, "bytes allocated: exact");
+	ASSERT_EQ(session__rowi(end, session__col("frees")), 360, "frees: exact");
+	ASSERT_EQ(session__rowi(end, session__col("free_null")), 7, "free(NULL)");
+	ASSERT_EQ(session__rowi(end, session__col("sm_live_est")), 4000, "live estimate");
+	ASSERT_EQ(session__rowi(end, session__col("sm_live_stderr")), 100, "its standard error");
+	ASSERT_EQ(session__rowi(end, session__col("sm_live_blocks_est")), 40, "live blocks estimate");
+	ASSERT_EQ(session__rowi(end, session__col("sm_blocks_sampled")), 200, "blocks sampled");
+	ASSERT_EQ(session__rowi(end, session__col("sm_live_samples")), 20, "sampled blocks live");
+	ASSERT_EQ(session__rowi(end, session__col("live_est")), 30000, "the waterfall's live: the census's");
+	ASSERT_STREQ(report__live_unit(d, end), "chunk_bytes", "the waterfall's unit");
+	ASSERT_TRUE(!session__col_real(session__col("sm_live_est")) &&
+		    !metric__by_column("sm_live_est")->exact && !metric__by_column("sm_live_stderr")->exact &&
+		    !metric__by_column("sm_live_blocks_est")->exact && metric__by_column("sm_blocks_sampled")->exact,
+		    "estimates marked so in the metric table");
+	ASSERT_EQ(d->nsites, 2, "sites");
+	ASSERT_EQ(d->sites[0].live_stderr, 50, "site 0's standard error");
+	ASSERT_EQ(d->sites[1].live_stderr, 0, "site 1's");
+	ASSERT_EQ(e->sites[0].live_stderr, -1, "an exact session's sites: not known");
+	ASSERT_TRUE(session__col_absent(e, session__col("sm_live_est")), "exact has no sampled column");
+	ASSERT_HAS_STR(d->stat_json, "\"mode\": \"sampled\"", "stat's document says sampled");
+
+	buf = capture(report__text, d);
+	ASSERT_HAS_STR(buf, "mode     sampled: every allocator call counted at its entry", "text: the mode");
+	ASSERT_HAS_STR(buf, "400  allocations", "text: allocations counted");
+	ASSERT_HAS_STR(buf, "3.9 KiB +- 100 B (standard error) in ~40 blocks, estimated from 20 sampled blocks",
+		       "text: the estimate with its standard error");
+	ASSERT_HAS_STR(buf, "29.3 KiB  live ~ (waterfall)", "text: the census's live, labelled");
+	ASSERT_HAS_STR(buf, "peak live ~3.9 KiB +- 100 B", "text: peak estimated");
+	ASSERT_HAS_STR(buf, "live +- 50 B", "text: a site's standard error");
+	ASSERT_TRUE(!strstr(buf, "failed allocations"), "text: no failure count");
+	free(buf);
+
+	buf = capture(report__json, d);
+	ASSERT_HAS_STR(buf, "\"mode\": \"sampled\"", "json: mode");
+	ASSERT_HAS_STR(buf, "\"bytes_freed\": null", "json: bytes freed null");
+	ASSERT_HAS_STR(buf, "\"failed_allocs\": null", "json: failures null");
+	ASSERT_HAS_STR(buf, "\"sm_live_stderr\": 100", "json: the series' standard error");
+	ASSERT_HAS_STR(buf, "\"stderr\": 100,\n", "json: peak.sm_live_est's standard error");
+	ASSERT_HAS_STR(buf, "\"source\": \"sampled_blocks\"", "json: peak.sm_live_est's source");
+	free(buf);
+
+	{
+		char *html = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&html, &len);
+
+		ASSERT_OK(report__html(f, d, "test"), "html");
+		fclose(f);
+		ASSERT_HAS_STR(html, "sampled: calls counted, live bytes estimated from sampled blocks", "html: the mode");
+		ASSERT_HAS_STR(html, "<tr><th>live ~</th><td class=\"n\">3.9 KiB</td><td>+- 100 B (standard error)",
+			       "html: the estimate");
+		buf = html;
+	}
+	free(buf);
+	buf = NULL;
+	pk = session__peak(d, session__col("sm_live_est"));
+	ASSERT_EQ(session__rowi(pk, session__col("sm_live_est")), 4000, "peak of the estimate");
+	/* without stat's document, the totals from the last row: absent ones null */
+	session__data_free(d);
+	d = NULL;
+	if (!ASSERT_OK(sql(path, "DELETE FROM stat_json"), "drop the document"))
+		goto cleanup;
+	d = session__load(path, err, sizeof(err));
+	if (!ASSERT_OK_PTR(d, err))
+		goto cleanup;
+	buf = capture(report__json, d);
+	ASSERT_HAS_STR(buf, "\"allocs\": 400,", "json without a document: counted");
+	ASSERT_HAS_STR(buf, "\"bytes_freed\": null,", "json without a document: absent is null");
+	ASSERT_HAS_STR(buf, "\"bytes\": null", "json without a document: no counted live bytes");
+cleanup:
+	free(buf);
+	session__data_free(d);
+	session__data_free(e);
+	rmtree(dir);
+}
+
+/* --window: the counts the windows make seen-only are absent; the duty, the seen
+ * and the scaled counts are there, and the estimates are scaled by 1/duty. */
+TEST(session_sampled_window)
+{
+	char *dir = tmpdir(), path[256], pe[256], err[512] = "", why[160] = "", *buf = NULL;
+	struct session_data *d = NULL, *e = NULL;
+	const struct session_row *end;
+
+	if (!ASSERT_OK_PTR(dir, "mkdtemp"))
+		return;
+	snprintf(path, sizeof(path), "%s/w.db", dir);
+	snprintf(pe, sizeof(pe), "%s/e.db", dir);
+	ASSERT_NULL(session__create_run(path, FS_MODE_EXACT, 1, err, sizeof(err)), "--window: sampled mode only");
+	ASSERT_HAS_STR(err, "--window is for --mode sampled", "why");
+	if (!ASSERT_OK(write_session_run(path, 4, 1, FS_MODE_SAMPLED, 1), "write windowed") ||
+	    !ASSERT_OK(write_session_mode(pe, 4, 1, FS_MODE_EXACT), "write exact"))
+		goto cleanup;
+	d = session__load(path, err, sizeof(err));
+	e = d ? session__load(pe, err, sizeof(err)) : NULL;
+	if (!ASSERT_OK_PTR(e, err))
+		goto cleanup;
+	end = last_row(d);
+	ASSERT_TRUE(d->windowed, "windowed");
+	for (const char *const *c = (const char *const[]){ "allocs", "frees", "bytes_allocated", "allocs_per_s",
+							    "malloc_trim_calls", "bytes_freed", NULL }; *c; c++)
+		ASSERT_TRUE(session__col_absent(d, session__col(*c)), *c);
+	for (const char *const *c = (const char *const[]){ "free_null", "sm_duty", "sm_duty_basis", "sm_allocs_seen",
+							    "sm_allocs_est", "sm_bytes_allocated_est",
+							    "src_malloc_trim_calls", NULL }; *c; c++)
+		ASSERT_FALSE(session__col_absent(d, session__col(*c)), *c);
+	ASSERT_TRUE(session__rowd(end, session__col("sm_duty")) == 0.5, "duty: half the release calls");
+	ASSERT_EQ(session__rowi(end, session__col("sm_duty_basis")), FS_DUTY_FREE_CALLS, "duty's basis");
+	ASSERT_EQ(session__rowi(end, session__col("sm_allocs_seen")), 400, "allocations seen");
+	ASSERT_EQ(session__rowi(end, session__col("sm_allocs_est")), 800, "allocations scaled");
+	ASSERT_EQ(session__rowi(end, session__col("sm_bytes_allocated_est")), 51200, "bytes scaled");
+	ASSERT_EQ(session__rowi(end, session__col("sm_live_est")), 8000, "live estimate scaled");
+	ASSERT_EQ(session__rowi(end, session__col("sm_live_stderr")), 200, "and its standard error");
+
+	ASSERT_FALSE(report__diff_cmp(d, end, e, last_row(e), "allocs", why, sizeof(why)), "allocs: not compared");
+	ASSERT_STREQ(why, "A: seen only in --window's windows", "allocs: why");
+	ASSERT_FALSE(report__diff_cmp(d, end, e, last_row(e), "failed_allocs", why, sizeof(why)), "failures");
+	ASSERT_STREQ(why, "A: not counted in sampled mode", "failures: why");
+
+	buf = capture(report__text, d);
+	ASSERT_HAS_STR(buf, "sampled, --window 0.3/0.6", "text: the window");
+	ASSERT_HAS_STR(buf, "~800 allocations, ~50.0 KiB requested: 400 and 25.0 KiB counted in the windows",
+		       "text: seen and scaled");
+	ASSERT_HAS_STR(buf, "(50% of the program's release calls)", "text: the duty");
+	free(buf);
+	buf = capture_diff(e, d);
+	ASSERT_HAS_STR(buf, "B: seen only in --window's windows", "diff: allocations not compared");
+	free(buf);
+	buf = NULL;
+cleanup:
+	free(buf);
+	session__data_free(d);
+	session__data_free(e);
+	rmtree(dir);
+}
+
+/* report --diff with a sampled session: the counts compare (exact in both), the
+ * live estimate against exact live bytes is shown with B - A in standard errors,
+ * not as an exact delta; against light mode's census it is another unit. */
+TEST(session_diff_sampled)
+{
+	char *dir = tmpdir(), pe[256], ps[256], pl[256], err[512] = "", why[160] = "", *buf = NULL;
+	struct session_data *e = NULL, *sm = NULL, *l = NULL;
+
+	if (!ASSERT_OK_PTR(dir, "mkdtemp"))
+		return;
+	snprintf(pe, sizeof(pe), "%s/e.db", dir);
+	snprintf(ps, sizeof(ps), "%s/s.db", dir);
+	snprintf(pl, sizeof(pl), "%s/l.db", dir);
+	if (!ASSERT_OK(write_session_mode(pe, 4, 1, FS_MODE_EXACT), "write exact") ||
+	    !ASSERT_OK(write_session_mode(ps, 4, 1, FS_MODE_SAMPLED), "write sampled") ||
+	    !ASSERT_OK(write_session_mode(pl, 4, 1, FS_MODE_LIGHT), "write light"))
+		goto cleanup;
+	e = session__load(pe, err, sizeof(err));
+	sm = e ? session__load(ps, err, sizeof(err)) : NULL;
+	l = sm ? session__load(pl, err, sizeof(err)) : NULL;
+	if (!ASSERT_OK_PTR(l, err))
+		goto cleanup;
+	ASSERT_EQ(report__diff_cmp(e, last_row(e), sm, last_row(sm), "allocs", why, sizeof(why)), 1, "allocs: exact");
+	ASSERT_EQ(report__diff_cmp(e, last_row(e), sm, last_row(sm), "bytes_allocated", why, sizeof(why)), 1,
+		  "bytes allocated: exact");
+	ASSERT_EQ(report__diff_cmp(e, last_row(e), sm, last_row(sm), "live_bytes", why, sizeof(why)), 2,
+		  "live: an estimate");
+	ASSERT_STREQ(why, "B estimated from sampled blocks", "live: why");
+	ASSERT_EQ(report__diff_cmp(sm, last_row(sm), sm, last_row(sm), "live_bytes", why, sizeof(why)), 2,
+		  "sampled vs sampled: estimates");
+	ASSERT_STREQ(why, "A and B estimated from sampled blocks", "both: why");
+	ASSERT_FALSE(report__diff_cmp(e, last_row(e), sm, last_row(sm), "failed_allocs", why, sizeof(why)), "failures");
+	ASSERT_STREQ(why, "B: not counted in sampled mode", "failures: why");
+	ASSERT_FALSE(report__diff_cmp(e, last_row(e), sm, last_row(sm), "held_free", why, sizeof(why)),
+		     "held free: the waterfall's live is the census's");
+	ASSERT_FALSE(report__diff_cmp(sm, last_row(sm), l, last_row(l), "live_bytes", why, sizeof(why)),
+		     "sampled vs light: another unit");
+	ASSERT_STREQ(why, "not comparable: A requested bytes (estimated from sampled blocks), B chunk bytes (heap census)",
+		     "sampled vs light: why");
+	ASSERT_TRUE(report__diff_cmp(sm, last_row(sm), l, last_row(l), "held_free", why, sizeof(why)),
+		    "held free: both from the census");
+	ASSERT_FALSE(report__diff_cmp(sm, last_row(sm), l, last_row(l), "allocs", why, sizeof(why)), "light: no count");
+	ASSERT_STREQ(why, "B: not counted in light mode", "light: why");
+
+	/* exact live 2,560 bytes; the estimate 4,000 +- 100: 14.4 standard errors */
+	buf = capture_diff(e, sm);
+	ASSERT_HAS_STR(buf, "sampled mode", "diff: B's mode");
+	ASSERT_HAS_STR(buf, "~3.9 KiB", "diff: the estimate marked");
+	ASSERT_HAS_STR(buf, "~+1.4 KiB  14.4 standard errors (B +- 100 B)", "diff: B - A in standard errors");
+	ASSERT_TRUE(!strstr(buf, "(+56%)"), "diff: no exact percentage for an estimate");
+	ASSERT_HAS_STR(buf, "B estimated; standard error not recorded for this figure", "diff: live blocks");
+	ASSERT_HAS_STR(buf, "not an exact\n  difference", "diff: said below");
+	free(buf);
+	buf = NULL;
+cleanup:
+	free(buf);
+	session__data_free(e);
+	session__data_free(sm);
+	session__data_free(l);
 	rmtree(dir);
 }

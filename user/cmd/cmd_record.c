@@ -34,6 +34,10 @@ static const char record_usage[] =
 	"With --mode light the session records what light mode has (no allocator call is\n"
 	"counted: the releases, the waterfall, live bytes from glibc's heap census or the\n"
 	"allocator's own statistics, labelled so); `report` says the mode.\n"
+	"With --mode sampled it records light mode's figures, the calls counted exactly\n"
+	"at their entry, and the live bytes (in all and by site) estimated from the\n"
+	"sampled blocks with their standard errors; with --window, the counts seen in\n"
+	"the windows, the duty, and the counts scaled by it, marked estimated.\n"
 	"\n"
 	"options:\n"
 	"  -p, --pid PID         attach to a running process\n"
@@ -231,12 +235,9 @@ int cmd_record(int argc, char **argv)
 	}
 	if (traced__check_target("record", pid != 0, optind < argc))
 		return EXIT_USAGE;
-	if (topts.sampled) {	/* its estimates have no session columns yet */
-		fs_err("--mode sampled: not available for record yet (use stat or top)");
-		return EXIT_USAGE;
-	}
-	if (topts.trace_calls && topts.light) {
-		fs_err("--trace needs --mode exact: --mode light probes no allocator function");
+	if (topts.trace_calls && (topts.light || topts.sampled)) {
+		fs_err("--trace needs --mode exact: --mode %s does not see every allocator call",
+		       topts.light ? "light" : "sampled");
 		return EXIT_USAGE;
 	}
 	if (topts.trace_ring_bytes && !topts.trace_calls) {
@@ -260,10 +261,20 @@ int cmd_record(int argc, char **argv)
 		rotated = 1;
 	}
 	/* the mode is the session's: its columns are the figures that mode has */
-	s = session__create_mode(path, topts.light ? FS_MODE_LIGHT : FS_MODE_EXACT, err, sizeof(err));
+	s = session__create_run(path, topts.light ? FS_MODE_LIGHT : topts.sampled ? FS_MODE_SAMPLED : FS_MODE_EXACT,
+				topts.sampled && topts.window_period_s > 0, err, sizeof(err));
 	if (!s) {
 		fs_err("%s", err);
 		goto undo;
+	}
+	if (topts.sampled && topts.window_period_s > 0) {
+		char win[64];
+
+		snprintf(win, sizeof(win), "%g/%g", topts.window_on_s, topts.window_period_s);
+		if (session__set_meta(s, "window", win)) {
+			fs_err("%s: %s", path, session__errmsg(s));
+			goto undo;
+		}
 	}
 	if (session__set_run(s, argc, argv, optind, interval, DEEP_EVERY)) {
 		fs_err("%s: %s", path, session__errmsg(s));

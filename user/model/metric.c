@@ -1,6 +1,7 @@
 /* metric.c - the metric table and the enum name tables every output reads. The
  * rows are in the session's column order (a session's snapshots table is created
  * from them: append only, never reorder, or older sessions read wrong). */
+#include <math.h>
 #include <string.h>
 #include "model/metric.h"
 
@@ -26,6 +27,7 @@ const char *const fs_hist_names[FS_H__COUNT] = { "alloc_size", "live_size", "lif
 const char *const fs_mode_names[FS_MODE__COUNT] = { "exact", "light", "sampled" };
 const char *const fs_live_src_names[FS_LIVE__COUNT] = { "not_known", "heap_census", "allocator_stats" };
 const char *const fs_live_src_units[FS_LIVE__COUNT] = { NULL, "chunk_bytes", "usable_bytes" };
+const char *const fs_duty_basis_names[FS_DUTY__COUNT] = { NULL, "free_calls", "wall_time" };
 
 /* ---- the figures derived, not stored in a struct ---- */
 
@@ -49,6 +51,25 @@ static uint64_t get_live_est(const struct fs_metric_src *s)
 static uint64_t get_census_age_ms(const struct fs_metric_src *s)
 {
 	return s->m->light_census ? s->m->light_age_ns / 1000000 : 0;
+}
+/* --mode sampled (model/sampled.h): 0 without its estimates */
+static uint64_t round_u(double v) { return v > 0 ? (uint64_t)llround(v) : 0; }
+static uint64_t get_sm_live_est(const struct fs_metric_src *s) { return s->sm ? round_u(s->sm->live_bytes) : 0; }
+static uint64_t get_sm_live_stderr(const struct fs_metric_src *s) { return s->sm ? round_u(s->sm->live_stderr) : 0; }
+static uint64_t get_sm_live_blocks(const struct fs_metric_src *s) { return s->sm ? round_u(s->sm->live_blocks) : 0; }
+static uint64_t get_sm_sampled(const struct fs_metric_src *s) { return s->sm ? s->sm->sampled : 0; }
+static uint64_t get_sm_live_samples(const struct fs_metric_src *s) { return s->sm ? s->sm->live_samples : 0; }
+static uint64_t get_sm_lost(const struct fs_metric_src *s) { return s->sm ? s->sm->lost : 0; }
+static uint64_t get_sm_stale(const struct fs_metric_src *s) { return s->sm ? s->sm->stale : 0; }
+static double get_sm_duty(const struct fs_metric_src *s) { return s->sm ? s->sm->duty : 1; }
+static uint64_t get_sm_duty_basis(const struct fs_metric_src *s) { return (uint64_t)s->duty_basis; }
+static uint64_t get_sm_allocs_est(const struct fs_metric_src *s)
+{
+	return s->sm ? round_u((double)s->sn->c[FS_C_ALLOCS] / s->sm->duty) : 0;
+}
+static uint64_t get_sm_bytes_allocated_est(const struct fs_metric_src *s)
+{
+	return s->sm ? round_u((double)s->sn->c[FS_C_ALLOC_BYTES] / s->sm->duty) : 0;
 }
 static double get_fragmentation(const struct fs_metric_src *s) { return memmodel__fragmentation(s->m); }
 
@@ -165,6 +186,22 @@ const struct fs_metric fs_metrics[] = {
 	{ "live_source", NULL, "what live_est is (0 not known, 1 heap census, 2 allocator's statistics)", FS_UNIT_ENUM, 1, SG_MEMORY, 0, GET(get_live_source) },
 	{ "census_free_resident", NULL, "resident free pages malloc_trim(0) would release, by the heap census", FS_UNIT_BYTES, 0, SG_MEMORY, 0, MEM(light_trim) },
 	{ "census_age_ms", NULL, "age of the heap census live_est is from (ms)", FS_UNIT_COUNT, 1, SG_MEMORY, 0, GET(get_census_age_ms) },
+	/* sampled mode only: the estimates from the sampled blocks (requested bytes of the
+	 * blocks allocated since attach, Horvitz-Thompson weights; model/sampled.h) */
+	{ "sm_live_est", NULL, "live bytes estimated from sampled blocks (requested bytes)", FS_UNIT_BYTES, 0, SG_COUNTERS, 0, GET(get_sm_live_est) },
+	{ "sm_live_stderr", NULL, "standard error of sm_live_est", FS_UNIT_BYTES, 0, SG_COUNTERS, 0, GET(get_sm_live_stderr) },
+	{ "sm_live_blocks_est", NULL, "live blocks estimated from sampled blocks", FS_UNIT_COUNT, 0, SG_COUNTERS, 0, GET(get_sm_live_blocks) },
+	{ "sm_blocks_sampled", NULL, "blocks sampled since attach", FS_UNIT_COUNT, 1, SG_COUNTERS, 0, GET(get_sm_sampled) },
+	{ "sm_live_samples", NULL, "sampled blocks live", FS_UNIT_COUNT, 1, SG_COUNTERS, 0, GET(get_sm_live_samples) },
+	{ "sm_lost", NULL, "blocks sampled but not recorded (table full: the estimates are low)", FS_UNIT_COUNT, 1, SG_COUNTERS, 0, GET(get_sm_lost) },
+	{ "sm_stale", NULL, "sampled addresses returned again before their release was seen", FS_UNIT_COUNT, 1, SG_COUNTERS, 0, GET(get_sm_stale) },
+	/* sampled mode with --window only: the allocation probes attached part of the time */
+	{ "sm_duty", NULL, "share of the program's calls the windows saw (estimates are scaled by 1/duty)", FS_UNIT_RATIO, 0, SG_COUNTERS, 1, GETD(get_sm_duty) },
+	{ "sm_duty_basis", NULL, "what sm_duty is the share of (1 release calls, 2 wall time)", FS_UNIT_ENUM, 1, SG_COUNTERS, 0, GET(get_sm_duty_basis) },
+	{ "sm_allocs_seen", NULL, "allocations counted while the probes were attached", FS_UNIT_COUNT, 1, SG_COUNTERS, 0, SN(c[FS_C_ALLOCS]) },
+	{ "sm_bytes_allocated_seen", NULL, "bytes they asked for", FS_UNIT_BYTES, 1, SG_COUNTERS, 0, SN(c[FS_C_ALLOC_BYTES]) },
+	{ "sm_allocs_est", NULL, "allocations, estimated: those seen scaled by 1/duty", FS_UNIT_COUNT, 0, SG_COUNTERS, 0, GET(get_sm_allocs_est) },
+	{ "sm_bytes_allocated_est", NULL, "bytes allocated, estimated: those seen scaled by 1/duty", FS_UNIT_BYTES, 0, SG_COUNTERS, 0, GET(get_sm_bytes_allocated_est) },
 };
 const int fs_nmetrics = (int)(sizeof(fs_metrics) / sizeof(fs_metrics[0]));
 
@@ -263,15 +300,47 @@ static int named(const struct fs_metric *m, const char *const *names)
 
 int metric__in_mode(const struct fs_metric *m, int mode)
 {
-	static const char *const light_only[] = { "live_est", "live_source", "census_free_resident",
-						  "census_age_ms", NULL };
+	return metric__in_run(m, mode, 0);
+}
+
+int metric__in_run(const struct fs_metric *m, int mode, int windowed)
+{
+	/* the census figures: light and sampled mode (the waterfall's live bytes) */
+	static const char *const census[] = { "live_est", "live_source", "census_free_resident",
+					      "census_age_ms", NULL };
+	static const char *const sampled_only[] = { "sm_live_est", "sm_live_stderr", "sm_live_blocks_est",
+						    "sm_blocks_sampled", "sm_live_samples", "sm_lost", "sm_stale",
+						    NULL };
+	static const char *const window_only[] = { "sm_duty", "sm_duty_basis", "sm_allocs_seen",
+						   "sm_bytes_allocated_seen", "sm_allocs_est",
+						   "sm_bytes_allocated_est", NULL };
 	/* counted at the allocator's functions: light mode has no probe there */
 	static const char *const counted[] = { "allocs_per_s", "frees_per_s", "bytes_allocated_per_s",
 					       "bytes_freed_per_s", "live", "live_usable", "peak_live",
 					       "malloc_trim_calls", "malloc_trim_released", "malloc_trim_resident",
 					       "src_malloc_trim_calls", "src_malloc_trim_resident", NULL };
+	/* sampled mode counts every call at its entry: these stay exact; sizes of
+	 * released blocks, failures and the block map's figures are not counted */
+	static const char *const sm_counted[] = { "allocs", "frees", "bytes_allocated", "free_null",
+						  "frees_internal", "nested_calls", "prog_misses", "samples",
+						  "stacks_lost", "allocs_per_s", "frees_per_s",
+						  "bytes_allocated_per_s", "malloc_trim_calls", "malloc_trim_released",
+						  "malloc_trim_resident", "src_malloc_trim_calls",
+						  "src_malloc_trim_resident", NULL };
+	/* --window: only the release probes (always attached) count all the time; the
+	 * releases malloc_trim made in windows stay in the ledger by source */
+	static const char *const sm_window_counted[] = { "free_null", "frees_internal", "prog_misses",
+							 "samples", "stacks_lost", "src_malloc_trim_calls",
+							 "src_malloc_trim_resident", NULL };
 
+	if (named(m, sampled_only))
+		return mode == FS_MODE_SAMPLED;
+	if (named(m, window_only))
+		return mode == FS_MODE_SAMPLED && windowed;
 	if (mode == FS_MODE_LIGHT)
 		return !(m->group & SG_COUNTERS) && !named(m, counted);
-	return !named(m, light_only);
+	if (mode == FS_MODE_SAMPLED)
+		return (!(m->group & SG_COUNTERS) && !named(m, counted)) ||
+		       named(m, windowed ? sm_window_counted : sm_counted);
+	return !named(m, census);
 }

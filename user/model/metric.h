@@ -11,6 +11,7 @@
 #include "bpf/fragscope.h"
 #include "model/agg.h"
 #include "model/memmodel.h"
+#include "model/sampled.h"
 
 enum fs_unit {
 	FS_UNIT_COUNT = 0,	/* events or blocks */
@@ -36,6 +37,8 @@ struct fs_metric_src {
 	int deep;			/* arenas, pages and sites were sampled too */
 	uint64_t peak_live, peak_resident;
 	uint32_t max_live;		/* the live map's capacity */
+	const struct fs_sampled_est *sm;	/* --mode sampled: the estimates (NULL otherwise) */
+	int duty_basis;			/* --window: enum fs_duty_basis */
 };
 
 /* Where a metric's value is: a uint64_t at off in the snapshot (counters, kstats),
@@ -61,8 +64,9 @@ extern const int fs_nmetrics;
 
 /* How a run was traced (sessions record it; `report --diff` says what compares).
  * exact: every allocator call counted; light: no allocator probe (live bytes from
- * glibc's heap census or the allocator's own statistics); sampled: reserved for
- * the sampled mode (its figures are exact mode's until it defines its own). */
+ * glibc's heap census or the allocator's own statistics); sampled: light's figures,
+ * every allocator call counted at its entry, and live bytes estimated from sampled
+ * blocks (with --window, the calls counted only while the probes are attached). */
 enum fs_mode { FS_MODE_EXACT = 0, FS_MODE_LIGHT, FS_MODE_SAMPLED, FS_MODE__COUNT };
 extern const char *const fs_mode_names[FS_MODE__COUNT];	/* "exact", "light", "sampled" */
 /* The mode named name, -1 if none. */
@@ -72,6 +76,15 @@ int metric__mode(const char *name);
  * light-only figures (live_est, live_source, census_*). A session of that mode has
  * no column for the others: they read as absent, never as 0. */
 int metric__in_mode(const struct fs_metric *m, int mode);
+/* The same for a run with --window (windowed: sampled mode only): the allocation
+ * probes attached part of the time, so what they count is seen-only (absent, as
+ * the stat document's null totals), and the window's figures (sm_duty, the seen
+ * and the scaled counts) exist. metric__in_mode(m, mode) is windowed 0. */
+int metric__in_run(const struct fs_metric *m, int mode, int windowed);
+
+/* What --window's duty is the share of (sampled__duty's basis; column sm_duty_basis). */
+enum fs_duty_basis { FS_DUTY_NONE = 0, FS_DUTY_FREE_CALLS, FS_DUTY_WALL_TIME, FS_DUTY__COUNT };
+extern const char *const fs_duty_basis_names[FS_DUTY__COUNT];	/* NULL, "free_calls", "wall_time" */
 
 /* What live_est stands for in light mode (column live_source). */
 enum fs_live_src { FS_LIVE_NOT_KNOWN = 0, FS_LIVE_HEAP_CENSUS, FS_LIVE_ALLOC_STATS, FS_LIVE__COUNT };

@@ -24,6 +24,7 @@ struct fs_site_sym {
 	int64_t live_bytes;	/* estimated live bytes (scaled: fs_state.sites_live) */
 	int64_t live_samples;
 	int64_t live_var;	/* --mode sampled: the live estimate's variance (stderr = its root) */
+	int64_t live_var_sampled;	/* as the kernel has it (live_var: scaled by --window's duty) */
 	uint64_t bytes_sampled;	/* the estimates as sampled, before scaling */
 	int64_t live_sampled;
 	int nframes;		/* code addresses only: the stack is cut at the first that is not */

@@ -459,7 +459,9 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 	json__u64(j, "resident_bytes", k->sys[FS_S_BRK].resident);
 	json__end_obj(j);
 	json__obj(j, "malloc_trim");
-	if (st->light) {	/* malloc_trim is an allocator function: not probed */
+	/* malloc_trim is an allocator function: not probed in light mode; in sampled
+	 * mode it is (its calls only in --window's windows) */
+	if (st->light && !(st->sampled && !st->win.period_ns)) {
 		json__str(j, "calls", NULL);
 		json__str(j, "released_calls", NULL);
 		json__str(j, "resident_bytes", NULL);
@@ -469,11 +471,14 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		json__u64(j, "resident_bytes", k->src_resident[FS_R_MALLOC_TRIM]);
 	}
 	json__end_obj(j);
-	if (st->light)
+	if (st->light && !st->sampled)
 		json__str(j, "note", "light mode: malloc_trim() calls are not seen; their releases count under glibc_trim");
+	else if (st->sampled && st->win.period_ns)
+		json__str(j, "note", "--window: malloc_trim() calls are seen only in windows; the releases of those "
+			  "outside count under glibc_trim");
 	json__obj(j, "by_source");
 	for (int i = 0; i < FS_R__COUNT; i++) {
-		if (st->light && i == FS_R_MALLOC_TRIM) {
+		if (st->light && !st->sampled && i == FS_R_MALLOC_TRIM) {
 			json__str(j, fs_src_names[i], NULL);
 			continue;
 		}
@@ -737,8 +742,11 @@ static void text_memory(FILE *f, const struct fs_state *st)
 		fmt__bytes(k->sys[FS_S_MUNMAP].resident, b2, sizeof(b2)), (unsigned long long)k->sys[FS_S_MUNMAP].errors);
 	fprintf(f, "  %-22s %10s %12s %14s\n", "brk shrink", fmt__num(k->brk_shrink_calls, n1, sizeof(n1)),
 		fmt__bytes(k->brk_shrink, b1, sizeof(b1)), fmt__bytes(k->sys[FS_S_BRK].resident, b2, sizeof(b2)));
-	if (st->light)
+	if (st->light && !st->sampled)
 		fprintf(f, "  %-22s %10s\n", "malloc_trim()", "not seen in light mode: its releases count under glibc_trim");
+	else if (st->sampled && st->win.period_ns)
+		fprintf(f, "  %-22s %s calls seen in windows (--window: those outside count under glibc_trim)\n",
+			"malloc_trim()", fmt__num(k->trim_calls, n1, sizeof(n1)));
 	else if (k->trim_calls)
 		fprintf(f, "  %-22s %10s %12s %14s\n", alloc__src_name(st->allocator, FS_R_MALLOC_TRIM) ?
 			alloc__src_name(st->allocator, FS_R_MALLOC_TRIM) : "malloc_trim()", fmt__num(k->trim_calls, n1, sizeof(n1)), "",

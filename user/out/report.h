@@ -25,10 +25,15 @@ int report__html(FILE *f, const struct session_data *d, const char *version);
 /* a and b side by side, with b - a where a figure compares. */
 void report__diff(FILE *f, const struct session_data *a, const struct session_data *b);
 /* Whether column col of row ra of a and of row rb of b is the same figure in the
- * same unit (1); 0 with the reason in why: a session has no such figure (light
- * mode counts no call; an older fragscope), or live bytes (and what is derived
- * from them: held_free, fragmentation) are in different units (requested bytes
- * counted, chunk bytes from a heap census, usable bytes from the allocator). */
+ * same unit: 1 (B - A is exact), 2 (the same unit, but one or both are sampled
+ * mode's estimates: live bytes are compared in standard errors, why says which is
+ * estimated), 0 with the reason in why: a session has no such figure (light mode
+ * counts no call; --window sees part of them; an older fragscope), or live bytes
+ * (and what is derived from them: held_free, fragmentation) are in different units
+ * (requested bytes counted or estimated from sampled blocks, chunk bytes from a
+ * heap census, usable bytes from the allocator). col names exact mode's column:
+ * live_bytes and live_count stand for the blocks' figures (light: live_est;
+ * sampled: sm_live_est, sm_live_blocks_est), live and live_est for the waterfall's. */
 int report__diff_cmp(const struct session_data *a, const struct session_row *ra, const struct session_data *b,
 		     const struct session_row *rb, const char *col, char *why, size_t whylen);
 /* The unit of a row's live figure: "requested_bytes" (counted), "chunk_bytes",
@@ -50,18 +55,19 @@ static inline const struct session_row *last_row(const struct session_data *d)
 	return &d->rows[d->nrows - 1];
 }
 
-/* The live figure of a row: counted live bytes (exact mode) or, in light mode,
- * live_est (the heap census's chunk bytes or the allocator's allocated bytes). */
+/* The waterfall's live figure of a row: counted live bytes (exact mode) or, in
+ * light and sampled mode, live_est (the heap census's chunk bytes or the
+ * allocator's allocated bytes). */
 static inline const char *live_col(const struct session_data *d)
 {
-	return d->mode == FS_MODE_LIGHT ? "live_est" : "live";
+	return d->mode == FS_MODE_EXACT ? "live" : "live_est";
 }
 
-/* What a row's live figure is, in words; its source (enum fs_live_src) in *src
- * (light mode), -1 when counted. */
+/* What a row's waterfall live figure is, in words; its source (enum fs_live_src)
+ * in *src (light and sampled mode), -1 when counted. */
 static inline const char *live_what(const struct session_data *d, const struct session_row *r, int *src)
 {
-	int64_t s = d->mode == FS_MODE_LIGHT ? session__rowi(r, session__col("live_source")) : -1;
+	int64_t s = d->mode != FS_MODE_EXACT ? session__rowi(r, session__col("live_source")) : -1;
 
 	if (src)
 		*src = (int)s;
@@ -71,7 +77,8 @@ static inline const char *live_what(const struct session_data *d, const struct s
 		return "chunk bytes in use, from the heap census (not exact counts)";
 	if (s == FS_LIVE_ALLOC_STATS)
 		return "allocated bytes, by the allocator's own statistics (not exact counts)";
-	return "not known in light mode (no heap census, no allocator statistics)";
+	return d->mode == FS_MODE_SAMPLED ? "not known in the waterfall (no heap census, no allocator statistics)"
+					  : "not known in light mode (no heap census, no allocator statistics)";
 }
 
 static inline uint64_t site_live(const struct session_site *x)

@@ -86,11 +86,17 @@ void report__json(FILE *f, const struct session_data *d)
 
 		json__obj(&j, "totals");
 		for (size_t i = 0; i < sizeof(totals) / sizeof(totals[0]); i++)
-			json__u64(&j, metric__key(metric__by_column(totals[i])), U(end, totals[i]));
+			if (session__col_absent(d, COL(totals[i])))	/* not in this mode: null, never 0 */
+				json__str(&j, metric__key(metric__by_column(totals[i])), NULL);
+			else
+				json__u64(&j, metric__key(metric__by_column(totals[i])), U(end, totals[i]));
 		json__end_obj(&j);
 		json__obj(&j, "live");
 		for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
-			json__u64(&j, metric__key(metric__by_column(live[i])), U(end, live[i]));
+			if (session__col_absent(d, COL(live[i])))
+				json__str(&j, metric__key(metric__by_column(live[i])), NULL);
+			else
+				json__u64(&j, metric__key(metric__by_column(live[i])), U(end, live[i]));
 		json__end_obj(&j);
 	}
 	json__obj(&j, "session");
@@ -108,11 +114,13 @@ void report__json(FILE *f, const struct session_data *d)
 	json__obj(&j, "peak");
 	{
 		static const char *const keys[] = { "live_bytes", "resident", "mapped", "rss_anon", "live_count",
-						    "live_est" };
+						    "live_est", "sm_live_est" };
 
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 			const struct session_row *p = session__peak(d, COL(keys[i]));
 
+			if (!strcmp(keys[i], "sm_live_est") && d->mode != FS_MODE_SAMPLED)
+				continue;	/* sampled mode's only */
 			if (session__col_absent(d, COL(keys[i]))) {	/* not in this mode: null */
 				if (d->mode != FS_MODE_EXACT || strcmp(keys[i], "live_est"))
 					json__str(&j, keys[i], NULL);
@@ -124,6 +132,12 @@ void report__json(FILE *f, const struct session_data *d)
 			else
 				json__i64(&j, "value", session__rowi(p, COL(keys[i])));
 			json__dbl(&j, "t_s", p->t_s);
+			if (!strcmp(keys[i], "sm_live_est")) {	/* sampled mode: an estimate, at that row */
+				json__i64(&j, "stderr", session__rowi(p, COL("sm_live_stderr")));
+				json__bool(&j, "exact", 0);
+				json__str(&j, "source", "sampled_blocks");
+				json__str(&j, "unit", "requested_bytes");
+			}
 			if (!strcmp(keys[i], "live_est")) {	/* light mode: what it is, at that row */
 				int64_t src = session__rowi(p, COL("live_source"));
 

@@ -95,7 +95,7 @@ static int html_charts(FILE *f, const struct session_data *d)
 	for (; n < NC; n++) {
 		int live = !strcmp(cols[n].col, "live");
 
-		s[n] = (struct chart_series){ .label = live && d->mode == FS_MODE_LIGHT ? "live ~ (estimated)" : cols[n].label,
+		s[n] = (struct chart_series){ .label = live && d->mode != FS_MODE_EXACT ? "live ~ (estimated)" : cols[n].label,
 					      .color = cols[n].color, .t = t, .n = d->nrows,
 					      .v = col_values(d, live ? live_col(d) : cols[n].col, cols[n].memory),
 					      .dashed = n == 3 };
@@ -114,6 +114,9 @@ static int html_charts(FILE *f, const struct session_data *d)
 	if (d->mode == FS_MODE_LIGHT)
 		fprintf(f, "<p>allocation and free rates: not counted in light mode (no probe on the allocator's "
 			   "functions)</p>\n");
+	else if (d->windowed)
+		fprintf(f, "<p>allocation and free rates: not counted in full with --window (the probes attached part "
+			   "of the time)</p>\n");
 	else
 		chart__lines(f, &(struct chart){ .title = "allocation and free rates", .id = "rates",
 						 .yunit = CU_BYTES_PER_S, .tmax = last_row(d)->t_s, .series = s + 5,
@@ -239,7 +242,10 @@ int report__html(FILE *f, const struct session_data *d, const char *version)
 	if (session__meta(d, "variant", NULL))
 		html_kv(f, "compare variant", session__meta(d, "variant", ""));
 	html_kv(f, "mode", d->mode == FS_MODE_LIGHT ? "light: calls not counted, live bytes estimated"
-						   : fs_mode_names[d->mode]);
+			   : d->mode == FS_MODE_SAMPLED && d->windowed
+				? "sampled, --window: calls counted while attached and scaled, live bytes estimated from sampled blocks"
+			   : d->mode == FS_MODE_SAMPLED ? "sampled: calls counted, live bytes estimated from sampled blocks"
+							: fs_mode_names[d->mode]);
 	html_kv(f, "allocator", session__meta(d, "allocator", "?"));
 	html_kv(f, "allocator object", session__meta(d, "allocator_object", "?"));
 	html_kv(f, "recorded", session__meta(d, "start_time", "?"));
@@ -266,6 +272,22 @@ int report__html(FILE *f, const struct session_data *d, const char *version)
 			? fmt__bytes(U(end, "live_est"), b1, sizeof(b1)) : "?");
 		chart__xml(f, live_what(d, end, NULL));
 		fprintf(f, "</td></tr>\n");
+	} else if (d->mode == FS_MODE_SAMPLED) {
+		if (d->windowed) {
+			fprintf(f, "<tr><th>allocations ~</th><td class=\"n\">%s</td><td>", fmt__num(U(end, "sm_allocs_est"), n1, sizeof(n1)));
+			fprintf(f, "~%s, scaled by 1/duty (%.0f%%) from %s seen in the windows</td></tr>\n",
+				fmt__bytes(U(end, "sm_bytes_allocated_est"), b1, sizeof(b1)), 100 * V(end, "sm_duty"),
+				fmt__num(U(end, "sm_allocs_seen"), b2, sizeof(b2)));
+		} else {
+			NROW("allocations", U(end, "allocs"), fmt__bytes(U(end, "bytes_allocated"), b1, sizeof(b1)));
+			NROW("frees", U(end, "frees"), "sizes not known in sampled mode");
+		}
+		fprintf(f, "<tr><th>live ~</th><td class=\"n\">%s</td><td>+- %s (standard error), estimated from sampled "
+			   "blocks (requested bytes)</td></tr>\n", fmt__bytes(U(end, "sm_live_est"), b1, sizeof(b1)),
+			fmt__bytes(U(end, "sm_live_stderr"), b2, sizeof(b2)));
+		fprintf(f, "<tr><th>live blocks ~</th><td class=\"n\">%s</td><td>estimated from %s sampled blocks "
+			   "still live</td></tr>\n", fmt__num(U(end, "sm_live_blocks_est"), n1, sizeof(n1)),
+			fmt__num(U(end, "sm_live_samples"), b2, sizeof(b2)));
 	} else {
 	NROW("allocations", U(end, "allocs"), fmt__bytes(U(end, "bytes_allocated"), b1, sizeof(b1)));
 	NROW("frees", U(end, "frees"), fmt__bytes(U(end, "bytes_freed"), b1, sizeof(b1)));
@@ -281,7 +303,7 @@ int report__html(FILE *f, const struct session_data *d, const char *version)
 		int kp = i >= 2 || report__live_unit(d, pk), ke = i >= 2 || report__live_unit(d, end);
 
 		fprintf(f, "<tr><th>%s</th><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
-			i || d->mode != FS_MODE_LIGHT ? wf[i] : "live ~",
+			i || d->mode == FS_MODE_EXACT ? wf[i] : "live ~",
 			kp ? fmt__bytes(U(pk, col), b1, sizeof(b1)) : "?", ke ? fmt__bytes(U(end, col), b2, sizeof(b2)) : "?");
 	}
 	if (report__live_unit(d, pk))
@@ -315,6 +337,9 @@ int report__html(FILE *f, const struct session_data *d, const char *version)
 	if (d->mode == FS_MODE_LIGHT)
 		fprintf(f, "<tr><th>malloc_trim()</th><td colspan=\"3\">not seen in light mode: its releases count under "
 			   "glibc_trim</td></tr>\n");
+	else if (session__col_absent(d, COL("malloc_trim_calls")) && d->windowed)
+		fprintf(f, "<tr><th>malloc_trim()</th><td colspan=\"3\">calls seen only in --window's windows: not "
+			   "recorded</td></tr>\n");
 	else
 		fprintf(f, "<tr><th>malloc_trim()</th><td class=\"n\">%s</td><td></td><td class=\"n\">%s</td></tr>\n",
 			fmt__num(U(end, "malloc_trim_calls"), n1, sizeof(n1)),

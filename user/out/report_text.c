@@ -49,6 +49,9 @@ static void text_header(FILE *f, const struct session_data *d)
 {
 	const struct session_row *end = last_row(d);
 	int complete = !strcmp(session__meta(d, "complete", "0"), "1");
+	char period[32];
+
+	fmt__bytes((uint64_t)strtoull(session__meta(d, "sample_bytes", "0"), NULL, 10), period, sizeof(period));
 
 	fprintf(f, "\n fragscope report: %s\n", d->path);
 	fprintf(f, "   target   PID %s (%s), %s allocator in %s\n", session__meta(d, "pid", "?"),
@@ -62,12 +65,59 @@ static void text_header(FILE *f, const struct session_data *d)
 	if (d->mode == FS_MODE_LIGHT)
 		fprintf(f, "   mode     light: no probe on the allocator's functions; calls not counted, live bytes "
 			"estimated (heap census or the allocator's own statistics)\n");
+	else if (d->mode == FS_MODE_SAMPLED && d->windowed)
+		fprintf(f, "   mode     sampled, --window %s: allocations counted and sampled only while the probes were "
+			"attached (duty %.0f%% at the end), scaled by 1/duty and marked ~; live bytes estimated from "
+			"sampled blocks (1 per ~%s allocated) with their standard error; the waterfall's live from the heap "
+			"census\n", session__meta(d, "window", "?"), 100 * V(end, "sm_duty"), period);
+	else if (d->mode == FS_MODE_SAMPLED)
+		fprintf(f, "   mode     sampled: every allocator call counted at its entry (exact counts); live bytes "
+			"estimated from sampled blocks (1 per ~%s allocated) with their standard error; the "
+			"waterfall's live from the heap census\n", period);
 	else
 		fprintf(f, "   mode     %s\n", fs_mode_names[d->mode]);
 	fprintf(f, "   %ld snapshots over %.2f s%s\n", d->nrows, end->t_s,
 		complete ? "" : " -- INCOMPLETE: the recorder stopped without finishing (killed?); "
 				"figures are those of the last snapshot");
 	text_trace(f, d);
+}
+
+/* Sampled mode: the calls counted at their entry (with --window, those seen and
+ * scaled), the sampled estimate of live bytes with its standard error, and the
+ * heap census's live bytes (the waterfall's) as in light mode. */
+static void text_sampled_totals(FILE *f, const struct session_data *d)
+{
+	const struct session_row *r = last_row(d);
+	char n1[32], n2[32], n3[32], n4[32], b1[32], b2[32];
+	int src;
+	const char *what = live_what(d, r, &src);
+
+	if (d->windowed) {
+		fprintf(f, " %18s  %-22s ~%s allocations, ~%s requested: %s and %s counted in the windows, scaled by "
+			   "1/duty (%.0f%% of the %s)\n", "~", "allocations",
+			fmt__num(U(r, "sm_allocs_est"), n1, sizeof(n1)), fmt__bytes(U(r, "sm_bytes_allocated_est"), b1, sizeof(b1)),
+			fmt__num(U(r, "sm_allocs_seen"), n2, sizeof(n2)), fmt__bytes(U(r, "sm_bytes_allocated_seen"), b2, sizeof(b2)),
+			100 * V(r, "sm_duty"), U(r, "sm_duty_basis") == FS_DUTY_FREE_CALLS ? "program's release calls" : "wall time");
+		fprintf(f, " %18s  %-22s %s\n", "-", "frees", "not counted in full with --window (realloc's only in windows)");
+	} else {
+		fprintf(f, " %18s  %-22s %s requested (every call counted at its entry; failures not told apart)\n",
+			fmt__num(U(r, "allocs"), n1, sizeof(n1)), "allocations", fmt__bytes(U(r, "bytes_allocated"), b1, sizeof(b1)));
+		fprintf(f, " %18s  %-22s %s\n", fmt__num(U(r, "frees"), n1, sizeof(n1)), "frees",
+			"(sizes not known in sampled mode: only sampled blocks are tracked)");
+	}
+	fprintf(f, " %18s  %-22s\n", fmt__num(U(r, "free_null"), n1, sizeof(n1)), "free(NULL)");
+	fprintf(f, " %18s  %-22s %s +- %s (standard error) in ~%s blocks, estimated from %s sampled blocks still live "
+		   "(%s sampled in all, 1 per ~%s allocated)%s\n", "~",
+		strcmp(session__meta(d, "traced_from_start", "1"), "1") ? "live since attach" : "live",
+		fmt__bytes(U(r, "sm_live_est"), b1, sizeof(b1)), fmt__bytes(U(r, "sm_live_stderr"), b2, sizeof(b2)),
+		fmt__num(U(r, "sm_live_blocks_est"), n1, sizeof(n1)), fmt__num(U(r, "sm_live_samples"), n2, sizeof(n2)),
+		fmt__num(U(r, "sm_blocks_sampled"), n3, sizeof(n3)),
+		fmt__bytes((uint64_t)strtoull(session__meta(d, "sample_bytes", "0"), NULL, 10), n4, sizeof(n4)),
+		U(r, "sm_lost") ? "; samples lost (table full): an underestimate" : "");
+	if (src == FS_LIVE_NOT_KNOWN)
+		fprintf(f, " %18s  %-22s %s\n", "?", "live (waterfall)", what);
+	else
+		fprintf(f, " %18s  %-22s %s\n", fmt__bytes(U(r, "live_est"), b1, sizeof(b1)), "live ~ (waterfall)", what);
 }
 
 static void text_totals(FILE *f, const struct session_data *d)
@@ -90,6 +140,10 @@ static void text_totals(FILE *f, const struct session_data *d)
 				src == FS_LIVE_HEAP_CENSUS ? "" : "\n");
 		if (src == FS_LIVE_HEAP_CENSUS)
 			fprintf(f, ", %s ms old\n", fmt__num(U(r, "census_age_ms"), n1, sizeof(n1)));
+		return;
+	}
+	if (d->mode == FS_MODE_SAMPLED) {
+		text_sampled_totals(f, d);
 		return;
 	}
 #define ROW(val, label, extra) fprintf(f, " %18s  %-22s %s\n", fmt__num(val, n1, sizeof(n1)), label, extra)
@@ -142,7 +196,12 @@ static void text_waterfall(FILE *f, const struct session_data *d)
 		snprintf(h2, sizeof(h2), "?");
 	fprintf(f, "  %-20s %18s %20s   %s\n", "fragmentation", h1, h2, report__live_unit(d, end)
 		? metric__by_column("fragmentation")->label : "not known: live is not");
-	if (d->mode == FS_MODE_LIGHT) {
+	if (d->mode == FS_MODE_SAMPLED) {
+		pk = session__peak(d, COL("sm_live_est"));
+		fprintf(f, "  peak live ~%s +- %s at %.1f s (estimated from sampled blocks)",
+			fmt__bytes(U(pk, "sm_live_est"), b1, sizeof(b1)), fmt__bytes(U(pk, "sm_live_stderr"), b2, sizeof(b2)),
+			pk->t_s);
+	} else if (d->mode == FS_MODE_LIGHT) {
 		pk = session__peak(d, COL("live_est"));
 		live_what(d, pk, &src);
 		if (src == FS_LIVE_NOT_KNOWN)
@@ -188,6 +247,8 @@ static void text_ledger(FILE *f, const struct session_data *d)
 		fmt__bytes(U(r, "brk_shrink_resident"), b2, sizeof(b2)));
 	if (d->mode == FS_MODE_LIGHT)
 		fprintf(f, "  %-22s %s\n", "malloc_trim()", "not seen in light mode: its releases count under glibc_trim");
+	else if (session__col_absent(d, COL("malloc_trim_calls")) && d->windowed)
+		fprintf(f, "  %-22s %s\n", "malloc_trim()", "calls seen only in --window's windows: not recorded");
 	else if (U(r, "malloc_trim_calls"))
 		fprintf(f, "  %-22s %10s %12s %14s\n", "malloc_trim()", fmt__num(U(r, "malloc_trim_calls"), n1, sizeof(n1)),
 			"", fmt__bytes(U(r, "malloc_trim_resident"), b2, sizeof(b2)));
@@ -239,12 +300,21 @@ static int cmp_alloc(const void *a, const void *b)
 
 static void text_site(FILE *f, const struct session_site *x)
 {
-	char b1[32], b2[32];
+	char b1[32], b2[32], b3[48] = "";
 
-	fprintf(f, "  %12s live  %12s allocated  %s\n", fmt__bytes(site_live(x), b1, sizeof(b1)),
-		fmt__bytes(x->bytes, b2, sizeof(b2)), x->nframes ? x->frame[0] : "(no stack)");
+	if (x->live_stderr >= 0) {	/* sampled mode: the estimate's standard error */
+		char b4[32];
+
+		snprintf(b3, sizeof(b3), " +- %s", fmt__bytes((uint64_t)x->live_stderr, b4, sizeof(b4)));
+	}
+	if (b3[0])
+		fprintf(f, "  %12s live%-14s  %12s allocated  %s\n", fmt__bytes(site_live(x), b1, sizeof(b1)), b3,
+			fmt__bytes(x->bytes, b2, sizeof(b2)), x->nframes ? x->frame[0] : "(no stack)");
+	else
+		fprintf(f, "  %12s live  %12s allocated  %s\n", fmt__bytes(site_live(x), b1, sizeof(b1)),
+			fmt__bytes(x->bytes, b2, sizeof(b2)), x->nframes ? x->frame[0] : "(no stack)");
 	for (int fr = 1; fr < x->nframes && fr < 4; fr++)
-		fprintf(f, "  %12s       %12s             %s\n", "", "", x->frame[fr]);
+		fprintf(f, "  %12s       %s%12s             %s\n", "", b3[0] ? "              " : "", "", x->frame[fr]);
 }
 
 static void text_sites(FILE *f, const struct session_data *d)
@@ -264,8 +334,9 @@ static void text_sites(FILE *f, const struct session_data *d)
 	for (long i = 0; i < d->nrows; i++)
 		if (d->rows[i].seq == d->sites_seq)
 			t = d->rows[i].t_s;
-	fprintf(f, "\n  top allocation sites by live bytes (sampled every ~%s allocated: estimates; at %.1f s)\n",
-		fmt__bytes((uint64_t)strtoull(session__meta(d, "sample_bytes", "0"), NULL, 10), b1, sizeof(b1)), t);
+	fprintf(f, "\n  top allocation sites by live bytes (sampled every ~%s allocated: estimates%s; at %.1f s)\n",
+		fmt__bytes((uint64_t)strtoull(session__meta(d, "sample_bytes", "0"), NULL, 10), b1, sizeof(b1)),
+		d->mode == FS_MODE_SAMPLED ? " +- their standard error" : "", t);
 	for (int i = 0; i < d->nsites && i < 5; i++)
 		text_site(f, &d->sites[i]);
 	by = malloc(sizeof(*by) * (size_t)d->nsites);

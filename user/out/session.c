@@ -60,8 +60,13 @@ int64_t session__rowi(const struct session_row *r, int c)
 
 void session__mode_absent(int mode, unsigned char *absent)
 {
+	session__run_absent(mode, 0, absent);
+}
+
+void session__run_absent(int mode, int windowed, unsigned char *absent)
+{
 	for (int c = 0; c < NCOLS; c++)
-		absent[c] = !metric__in_mode(cols[c], mode);
+		absent[c] = !metric__in_run(cols[c], mode, windowed);
 }
 
 /* CREATE TABLE snapshots(...) / INSERT / SELECT, from the column list. The

@@ -24,6 +24,10 @@ struct session;
  * mode (enum fs_mode, model/metric.h: meta "mode"; the snapshots table has a
  * column only for the figures that mode has). NULL with the cause in err. */
 struct session *session__create_mode(const char *path, int mode, char *err, size_t errlen);
+/* The same for a run with --window (windowed, sampled mode only): its table has
+ * the window's columns and none for the counts the windows make seen-only
+ * (metric__in_run). */
+struct session *session__create_run(const char *path, int mode, int windowed, char *err, size_t errlen);
 /* session__create_mode(path, FS_MODE_EXACT, ...). */
 struct session *session__create(const char *path, char *err, size_t errlen);
 /* One metadata key (replaces an earlier value). 0 or -EIO. */
@@ -62,6 +66,8 @@ int session__col(const char *name);
 const struct fs_metric *session__col_metric(int col);
 /* Per column, 1 when a session of mode (enum fs_mode) has no such column. */
 void session__mode_absent(int mode, unsigned char *absent);
+/* The same for a run with or without --window (metric__in_run). */
+void session__run_absent(int mode, int windowed, unsigned char *absent);
 /* The snapshots table's SQL from the columns (writer and reader): 0 CREATE TABLE,
  * 1 INSERT (both without the columns in absent), 2 SELECT (0 for the columns in
  * absent); absent may be NULL. Free it. */
@@ -96,6 +102,8 @@ struct session_site {
 	long id;
 	uint64_t samples, bytes;	/* estimated bytes allocated */
 	int64_t live_bytes, live_samples;
+	int64_t live_stderr;		/* sampled mode: live_bytes' standard error; -1 not
+					 * known (another mode: no such column) */
 	int nframes;
 	char **frame;			/* innermost first */
 };
@@ -123,6 +131,7 @@ struct session_data {
 	char *diag_text;
 	unsigned char *absent;		/* per column: 1 when the file has no such column */
 	int mode;			/* enum fs_mode: meta "mode"; sessions before it are exact */
+	int windowed;			/* sampled mode with --window: the table has sm_duty */
 	char *stat_json;		/* `stat --json` as of the last snapshot, NULL if none */
 	double stat_json_t;
 	struct session_trace *trace;	/* record --trace's summary (session__trace) */

@@ -260,7 +260,9 @@ static int find_absent(struct loader *l)
 		if (c >= 0)
 			l->d->absent[c] = 0;
 	}
-	return done(l, q, rc, "snapshots' columns");
+	rc = done(l, q, rc, "snapshots' columns");
+	l->d->windowed = !l->d->absent[session__col("sm_duty")];
+	return rc;
 }
 
 static int load_rows(struct loader *l)
@@ -334,12 +336,19 @@ static int load_sites(struct loader *l)
 	struct session_data *d = l->d;
 	sqlite3_stmt *q, *fq = NULL;
 	long cap = 0, n = 0;
+	int64_t has_stderr = 0;
+	char sql[320];
 	int rc;
 
 	d->sites_seq = -1;
-	if (prep(l, &q, "SELECT seq, site, samples, bytes_est, live_bytes_est, live_samples FROM site_samples"
-			" WHERE seq = (SELECT max(seq) FROM site_samples) ORDER BY live_bytes_est DESC, bytes_est DESC, site",
-		 "site_samples"))
+	/* sampled sessions: each site's standard error (other sessions have no such column) */
+	if (pragma_int(l->db, "SELECT count(*) FROM pragma_table_info('site_samples') WHERE name = 'live_bytes_stderr'",
+		       &has_stderr) != SQLITE_OK)
+		return corrupt(l, "site_samples' columns");
+	snprintf(sql, sizeof(sql), "SELECT seq, site, samples, bytes_est, live_bytes_est, live_samples, %s FROM site_samples"
+		 " WHERE seq = (SELECT max(seq) FROM site_samples) ORDER BY live_bytes_est DESC, bytes_est DESC, site",
+		 has_stderr ? "live_bytes_stderr" : "-1");
+	if (prep(l, &q, sql, "site_samples"))
 		return -1;
 	if (prep(l, &fq, "SELECT f.name FROM site_frames sf JOIN frames f ON f.id = sf.frame"
 			 " WHERE sf.site = ? ORDER BY sf.depth", "site_frames")) {
@@ -362,6 +371,9 @@ static int load_sites(struct loader *l)
 		x->bytes = (uint64_t)sqlite3_column_int64(q, 3);
 		x->live_bytes = sqlite3_column_int64(q, 4);
 		x->live_samples = sqlite3_column_int64(q, 5);
+		x->live_stderr = sqlite3_column_int64(q, 6);
+		if (x->live_stderr < -1)	/* a damaged file */
+			x->live_stderr = -1;
 		sqlite3_bind_int64(fq, 1, x->id);
 		/* depth order only: a damaged file's depths are not trusted as indexes */
 		while ((frc = sqlite3_step(fq)) == SQLITE_ROW && x->nframes < 2 * FS_STACK_DEPTH) {

@@ -1,9 +1,10 @@
-/* session_write.c - the writer `record` appends to: schema v1 (exact) or v2 (light), one transaction
+/* session_write.c - the writer `record` appends to: schema v1 (exact) or v2 (light, sampled), one transaction
  * per snapshot, WAL, so a killed recorder loses at most the interval in progress. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 #include "util/common.h"
 #include "model/metric.h"
+#include "model/sampled.h"
 #include "out/session.h"
 
 /* ---- schema (the snapshots table is built from the metric table) ---- */
@@ -34,6 +36,10 @@ static const char schema_sql[] =
 	"CREATE TABLE diagnosis(seq INTEGER NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL);\n"
 	"CREATE TABLE stat_json(id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, t_s REAL NOT NULL,"
 	" doc TEXT NOT NULL);\n";
+/* sampled mode: each site's live estimate has a standard error (older readers
+ * select site_samples' columns by name: one more does not disturb them) */
+static const char sampled_sql[] = "ALTER TABLE site_samples ADD COLUMN live_bytes_stderr INTEGER NOT NULL DEFAULT 0;\n";
+static const char site_sample_sampled_sql[] = "INSERT OR REPLACE INTO site_samples VALUES(?, ?, ?, ?, ?, ?, ?)";
 
 /* ---- writing ---- */
 
@@ -134,6 +140,11 @@ struct session *session__create(const char *path, char *err, size_t errlen)
 
 struct session *session__create_mode(const char *path, int mode, char *err, size_t errlen)
 {
+	return session__create_run(path, mode, 0, err, errlen);
+}
+
+struct session *session__create_run(const char *path, int mode, int windowed, char *err, size_t errlen)
+{
 	struct session *s = calloc(1, sizeof(*s));
 	char aux[PATH_MAX], pragmas[160], *create = NULL;
 	int fd;
@@ -151,8 +162,14 @@ struct session *session__create_mode(const char *path, int mode, char *err, size
 		free(s);
 		return NULL;
 	}
+	if (windowed && mode != FS_MODE_SAMPLED) {
+		snprintf(err, errlen, "%s: --window is for --mode sampled", path);
+		free(s->absent);
+		free(s);
+		return NULL;
+	}
 	s->mode = mode;
-	session__mode_absent(mode, s->absent);
+	session__run_absent(mode, windowed, s->absent);
 	/* 0600 from the start: sessions hold command lines and addresses. SQLite gives
 	 * its -wal and -shm files the database's permissions. */
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -178,7 +195,7 @@ struct session *session__create_mode(const char *path, int mode, char *err, size
 	/* The schema goes into the main file before WAL starts: a session killed at any
 	 * point after this is recognisable from its own header. */
 	if (!create || exec(s, "PRAGMA page_size = 4096; BEGIN") || exec(s, schema_sql) || exec(s, create) ||
-	    exec(s, pragmas) || exec(s, "COMMIT") || exec(s, "PRAGMA journal_mode = WAL") ||
+	    (mode == FS_MODE_SAMPLED && exec(s, sampled_sql)) || exec(s, pragmas) || exec(s, "COMMIT") || exec(s, "PRAGMA journal_mode = WAL") ||
 	    exec(s, "PRAGMA synchronous = FULL")) {
 		snprintf(err, errlen, "%s: %s", path, s->err);
 		goto fail;
@@ -187,9 +204,12 @@ struct session *session__create_mode(const char *path, int mode, char *err, size
 	create = session__snap_sql(1, s->absent);
 	if (!create || sqlite3_prepare_v2(s->db, create, -1, &s->st[ST_SNAP], NULL) != SQLITE_OK)
 		goto prep_fail;
-	for (int i = 0; i < ST__COUNT; i++)
-		if (stmt_sql[i] && sqlite3_prepare_v2(s->db, stmt_sql[i], -1, &s->st[i], NULL) != SQLITE_OK)
+	for (int i = 0; i < ST__COUNT; i++) {
+		const char *q = i == ST_SITE_SAMPLE && mode == FS_MODE_SAMPLED ? site_sample_sampled_sql : stmt_sql[i];
+
+		if (q && sqlite3_prepare_v2(s->db, q, -1, &s->st[i], NULL) != SQLITE_OK)
 			goto prep_fail;
+	}
 	free(create);
 	if (session__set_meta(s, "format", "fragscope-session") ||
 	    session__set_meta(s, "schema", mode == FS_MODE_EXACT ? "1" : "2") ||
@@ -417,6 +437,8 @@ static int put_site(struct session *s, long seq, const struct fs_site_sym *x)
 	sqlite3_bind_int64(q, 4, (int64_t)x->bytes);
 	sqlite3_bind_int64(q, 5, x->live_bytes);
 	sqlite3_bind_int64(q, 6, x->live_samples);
+	if (s->mode == FS_MODE_SAMPLED)
+		sqlite3_bind_int64(q, 7, x->live_var > 0 ? llround(sqrt((double)x->live_var)) : 0);
 	r = step(s, q);
 out:
 	free(key);
@@ -490,6 +512,8 @@ int session__append(struct session *s, const struct fs_view *v, int deep)
 	long seq = s->nrows;
 	sqlite3_stmt *q = s->st[ST_SNAP];
 	struct fs_metric_src src;
+	struct fs_sampled_est e;
+	const char *basis = NULL;
 	int r, c, arg = 3;
 
 	if (!d)
@@ -498,6 +522,12 @@ int session__append(struct session *s, const struct fs_view *v, int deep)
 	src = (struct fs_metric_src){ .sn = sn, .m = m, .d = d, .dt = dt, .deep = deep,
 				      .peak_live = st->peak_live, .peak_resident = st->peak_resident,
 				      .max_live = v->max_live };
+	if (s->mode == FS_MODE_SAMPLED) {	/* as stat's "sampled" object has them */
+		sampled__estimate(sn, st->sample_bytes, sampled__duty(&st->win, sn, &basis), &e);
+		src.sm = &e;
+		src.duty_basis = !basis ? FS_DUTY_NONE : !strcmp(basis, "free_calls") ? FS_DUTY_FREE_CALLS
+											: FS_DUTY_WALL_TIME;
+	}
 	if (exec(s, "BEGIN IMMEDIATE")) {
 		free(d);
 		return -EIO;

@@ -142,13 +142,86 @@ static void branch_in_from_elsewhere(struct fs_plan *plan, int first, const uint
 	}
 }
 
+/* The GOT slot a PLT entry at target jumps through (jmp *slot(%rip), after an
+ * endbr64 and a bnd prefix in .plt.sec), or 0. */
+static uint64_t plt_slot(const uint8_t *text, uint64_t lo, uint64_t hi, uint64_t target)
+{
+	uint64_t i = target - lo;
+	int32_t rel;
+
+	if (target < lo || target + 12 > hi)
+		return 0;
+	if (text[i] == 0xf3 && text[i + 1] == 0x0f && text[i + 2] == 0x1e && text[i + 3] == 0xfa)
+		i += 4;
+	if (text[i] == 0xf2)
+		i++;
+	if (text[i] != 0xff || text[i + 1] != 0x25)
+		return 0;
+	memcpy(&rel, text + i + 2, 4);
+	return lo + i + 6 + (uint64_t)(int64_t)rel;
+}
+
+/* A jump at `at` to `target` (a probed function, or a PLT entry of this object
+ * whose GOT slot is a probed function's: slot[k]; mimalloc's memalign jumps to
+ * mi_memalign@plt): if it lies in another probed function's body, that function
+ * may end by jumping into the target, so the target's probe hit is part of its
+ * call (sampled mode tells nesting by this, without return probes: bpf tail_to).
+ * Raw bytes: a false hit only lets a call of the target from the same frame and
+ * return address be taken for part of the other's. */
+#define SLOTS_PER_PROBE 4
+
+static void tail_jump(struct fs_plan *plan, int first, const struct elfobj *o,
+		      const uint64_t (*slot)[SLOTS_PER_PROBE], const uint8_t *text, uint64_t lo, uint64_t hi,
+		      uint64_t at, uint64_t target)
+{
+	int plt = -1;	/* target is a PLT entry: not asked yet */
+	uint64_t got = 0;
+
+	for (int k = first; k < plan->nprobes; k++) {
+		if (plan->probes[k].vaddr != target) {
+			int hit = 0;
+
+			if (!slot[k][0] || !plt)
+				continue;
+			if (plt < 0) {
+				plt = elfobj__in_plt(o, target) && (got = plt_slot(text, lo, hi, target)) != 0;
+				if (!plt)
+					continue;
+			}
+			for (int m = 0; m < SLOTS_PER_PROBE; m++)
+				hit |= slot[k][m] && slot[k][m] == got;
+			if (!hit)
+				continue;
+		}
+		for (int j = first; j < plan->nprobes; j++) {
+			struct fs_probe *a = &plan->probes[j];
+
+			if (j != k && at >= a->vaddr && at < a->vaddr + a->size)
+				a->tail_to |= 1ULL << (k & 63);
+		}
+	}
+}
+
 /* The allocator's own direct calls (call rel32) of its releasing functions: their
  * return addresses tell an internal release from the program's. Also checks every
- * rel32 branch against the probes placed past their function's start. */
+ * rel32 branch against the probes placed past their function's start, and finds
+ * the probed functions that end by jumping into another (tail_jump). */
 static void internal_callers(struct fs_plan *plan, const struct elfobj *o, int first)
 {
-	uint64_t lo, hi, off;
+	uint64_t lo, hi, off, slot[FS_MAX_FUNCS][SLOTS_PER_PROBE] = { { 0 } };
 	uint8_t *text;
+
+	/* each probed function's GOT slots for this object's PLT, by its name and its
+	 * aliases (mimalloc has one for mi_free and another for libc's free) */
+	for (int k = first; k < plan->nprobes; k++) {
+		char names[sizeof(plan->probes[k].name) + sizeof(plan->probes[k].aliases) + 2], *save = NULL;
+		int m = 0;
+
+		snprintf(names, sizeof(names), "%s,%s", plan->probes[k].name, plan->probes[k].aliases);
+		for (char *n = strtok_r(names, ",", &save); n && m < SLOTS_PER_PROBE; n = strtok_r(NULL, ",", &save))
+			if (!elfobj__jump_slot(o, n, &slot[k][m]))
+				m++;
+	}
 
 	if (elfobj__text_range(o, &lo, &hi) || hi - lo > (256u << 20) || elfobj__vaddr_to_off(o, lo, &off))
 		return;
@@ -165,8 +238,11 @@ static void internal_callers(struct fs_plan *plan, const struct elfobj *o, int f
 
 				memcpy(&rel, text + i + n - 4, 4);
 				branch_in_from_elsewhere(plan, first, text, lo, hi, i, rel, n);
+				tail_jump(plan, first, o, (const uint64_t (*)[SLOTS_PER_PROBE])slot, text, lo, hi, lo + i, lo + i + (uint64_t)n + (uint64_t)(int64_t)rel);
 				continue;
 			}
+			if (text[i] == 0xeb || (text[i] & 0xf0) == 0x70)	/* jmp / jcc rel8 */
+				tail_jump(plan, first, o, (const uint64_t (*)[SLOTS_PER_PROBE])slot, text, lo, hi, lo + i, lo + i + 2 + (uint64_t)(int64_t)(int8_t)text[i + 1]);
 			if (text[i] != 0xe8)
 				continue;
 			memcpy(&rel, text + i + 1, 4);

@@ -19,6 +19,7 @@ struct fs_probe {
 	uint64_t sym_off;	/* file offset of the function */
 	uint64_t text_lo, text_hi; /* the object's code, to tell its own calls apart */
 	uint64_t internal_ret[FS_INTERNAL_CALLERS]; /* returns of the object's direct calls of it */
+	uint64_t tail_to;	/* probes (bit = index) this function may end by jumping into */
 	uint32_t place;		/* probe offset inside the function */
 	uint32_t kind;		/* enum fs_kind */
 	int emulated;		/* placed on an instruction the kernel emulates */

@@ -527,7 +527,7 @@ int collect__sites(struct fs_state *st, struct tracer *tr, struct symbolizer *sy
 		d->bytes_sampled = x->stat.bytes;
 		d->live_sampled = x->stat.live_bytes;
 		d->live_samples = x->stat.live_samples;
-		d->live_var = x->stat.live_var;
+		d->live_var = d->live_var_sampled = x->stat.live_var;
 		d->nframes = x->nframes;
 		snprintf(d->truncated, sizeof(d->truncated), "%s", all[i].why);
 		for (int f = 0; f < d->nframes; f++) {
@@ -556,6 +556,13 @@ void collect__sites_scale(struct fs_state *st)
 
 		d->bytes = agg__site_scaled(&st->sites_bytes, (int64_t)d->bytes_sampled);
 		d->live_bytes = (int64_t)agg__site_scaled(&st->sites_live, d->live_sampled);
+		d->live_var = d->live_var_sampled;
+		if (st->sampled && st->win.period_ns) {	/* --window: as the totals, by the duty */
+			double duty = sampled__duty(&st->win, &st->snap, NULL);
+
+			d->live_bytes = (int64_t)((double)d->live_bytes / duty);
+			d->live_var = (int64_t)((double)d->live_var_sampled / (duty * duty));
+		}
 	}
 }
 

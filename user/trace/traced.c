@@ -269,6 +269,14 @@ static void show_plan(const struct fs_plan *plan, int light)
 			p->place, p->emulated ? "emulated" : "single-stepped", *p->aliases ? " (also " : "",
 			p->aliases, *p->aliases ? ")" : "");
 		fs_debug("    placement: %s", p->why);
+		if (p->tail_to) {
+			char to[256] = "";
+
+			for (int k = 0; k < plan->nprobes && k < 64; k++)
+				if (p->tail_to >> k & 1)
+					snprintf(to + strlen(to), sizeof(to) - strlen(to), " %s", plan->probes[k].name);
+			fs_debug("    may end by jumping into:%s", to);
+		}
 	}
 	for (int i = 0; i < plan->nnotes; i++)
 		fs_info("note: %s", plan->notes[i]);

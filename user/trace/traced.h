@@ -56,11 +56,11 @@ struct fs_traced;
 	"                        page faults, the waterfall, arenas, and (glibc) live\n" \
 	"                        bytes from a heap census (at most 1% of the time\n" \
 	"                        between its first and last walk); calls are not\n" \
-	"                        counted; sampled (stat, top; Linux 6.13+): light's\n" \
-	"                        figures, plus every call counted (one trap each, no\n" \
-	"                        return probe) and live bytes by site estimated from\n" \
-	"                        about one block per --sample-bytes, with their\n" \
-	"                        standard error\n" \
+	"                        counted; sampled (stat, top, record; Linux 6.13+):\n" \
+	"                        light's figures, plus every call counted (one trap\n" \
+	"                        each, no return probe) and live bytes by site\n" \
+	"                        estimated from about one block per --sample-bytes,\n" \
+	"                        with their standard error\n" \
 	"      --sample-bytes N  sample the stack of about one allocation per N bytes\n" \
 	"                        (default 524288; 0 off; 1 every allocation): sites,\n" \
 	"                        estimated\n" \

@@ -658,6 +658,7 @@ int tracer__attach(struct tracer *t, const struct fs_plan *plan, char *err, size
 		memcpy(fi.internal_ret, p->internal_ret, sizeof(fi.internal_ret));
 		fi.func_lo = p->vaddr;
 		fi.func_len = p->size;
+		fi.tail_to = p->tail_to;
 
 		if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.func_infos), &i, &fi, 0)) {
 			snprintf(err, errlen, "update func_infos: %s", strerror(errno));
