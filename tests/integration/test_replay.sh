@@ -25,11 +25,15 @@ accuracy() {
 	if ! timeout 60 "$FS" record -q --trace -d 1.5 -o "$TMP/$name.db" -- "$@" 2> "$TMP/$name.rec.err"; then
 		fail "replay_$name" "record: $(tail -1 "$TMP/$name.rec.err")"; return
 	fi
-	if ! timeout 120 "$FS" replay --json --variants "$VARIANTS" --idle "$idle" "$TMP/$name.db" > "$TMP/$name.rep.json" 2> "$TMP/$name.rep.err"; then
+	if ! timeout 120 "$FS" replay --json --variants "$VARIANTS" --idle "$idle" -o "$TMP/$name.rep" "$TMP/$name.db" > "$TMP/$name.rep.json" 2> "$TMP/$name.rep.err"; then
 		fail "replay_$name" "replay: $(tail -1 "$TMP/$name.rep.err")"; return
 	fi
 	if ! timeout 120 "$FS" compare --json --variants "$VARIANTS" --idle "$idle" -o "$TMP/$name.cmp" -- "$@" > "$TMP/$name.cmp.json" 2> "$TMP/$name.cmp.err"; then
 		fail "replay_$name" "compare: $(tail -1 "$TMP/$name.cmp.err")"; return
+	fi
+	if ! jq -e '.variants | length == 4' "$TMP/$name.rep.json" > /dev/null ||
+	   ! jq -e '.variants | length == 4' "$TMP/$name.cmp.json" > /dev/null; then
+		fail "replay_$name" "no JSON document of four variants from replay or compare"; return
 	fi
 	bad=$(jq -rn --slurpfile p "$TMP/$name.rep.json" --slurpfile r "$TMP/$name.cmp.json" '
 		def off(a; b): ((a - b) | fabs) > ([0.2 * b, 2097152] | max);
