@@ -1121,7 +1121,7 @@ static const char replay_usage[] =
 	"                        the recorded pace; jemalloc's decay runs on real time, so\n"
 	"                        a larger F shortens the replay but gives decay less time\n"
 	"                        in the gaps)\n"
-	"      --jemalloc PATH   the jemalloc library to preload\n"
+	"      --jemalloc PATH   the jemalloc library to preload (--tcmalloc, --mimalloc: theirs)\n"
 	"      --timeout SECS    longest replay of one variant (default 600)\n"
 	"  -o, --output DIR      where the sessions go (default fragscope-replay): each\n"
 	"                        replay is traced as compare traces a run (about 1 us more\n"
@@ -1182,6 +1182,8 @@ int cmd_replay(int argc, char **argv)
 		{ "idle", required_argument, 0, 'I' },
 		{ "time-factor", required_argument, 0, 'F' },
 		{ "jemalloc", required_argument, 0, 'J' },
+		{ "tcmalloc", required_argument, 0, 'J' },
+		{ "mimalloc", required_argument, 0, 'J' },
 		{ "timeout", required_argument, 0, 'T' },
 		{ "json", no_argument, 0, 'j' },
 		{ "child", no_argument, 0, 'C' },
@@ -1220,7 +1222,7 @@ int cmd_replay(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
-		case 'J': preload_lib[FS_ALLOC_JEMALLOC] = optarg; break;
+		case 'J': preload_lib[alloc__by_name(longopts[idx].name)->id] = optarg; break;
 		case 'T':
 			if (parse__duration("--timeout", optarg, 0, &timeout))
 				return EXIT_USAGE;
