@@ -101,7 +101,7 @@ if wait_for "[ -s '$ready' ]"; then
 			$4 != "free" && $8 != "0x0" { mine[$8] = 1 }
 			$4 == "free" { if ($8 in mine) delete mine[$8]; else if ($8 in pre) n++ }
 			END { print n + 0 }' "$TMP/pre.listed" "$TMP/pre.calls")
-		"$FS" replay --json --variants glibc --idle 0.2 "$TMP/pre.db" > "$TMP/pre.rep.json" 2> "$TMP/pre.rep.err"
+		"$FS" replay --json --no-sessions --variants glibc --idle 0.2 "$TMP/pre.db" > "$TMP/pre.rep.json" 2> "$TMP/pre.rep.err"
 		rel=$(jget "$TMP/pre.rep.json" .replay.released_blocks_before_trace)
 		if [ "$(wc -l < "$TMP/pre.listed")" -ge 300 ] && [ "$matched" = 300 ] && [ "${rel:-0}" -ge 300 ]; then
 			pass trace_attach_census
