@@ -120,3 +120,37 @@ TEST(replay_before_trace)
 	ASSERT_EQ(p.live_bytes, 32, "its bytes");
 	rp__free(&p);
 }
+
+TEST(replay_own_madvise)
+{
+	/* a 1 MiB block, the program's madvise of 64 KiB inside it (replayed), one of its
+	 * own mapping and a munmap (not: the replay does not map them) */
+	struct fs_call_event ev[] = {
+		EV(1, 1, FS_K_MALLOC, 1 << 20, 0x100010, 0),
+		EV(2, 2, FS_OP_SYS + FS_S_MADVISE, 1 << 16, 0x102000, 4),
+		EV(1, 3, FS_OP_SYS + FS_S_MADVISE, 4096, 0x900000, 4),
+		EV(1, 4, FS_OP_SYS + FS_S_MUNMAP, 4096, 0x900000, 0),
+		EV(1, 5, FS_OP_SYS + FS_S_MADVISE, 1 << 20, 0x1ff000, 8),	/* runs past the block's end */
+	};
+	struct rp_plan p;
+	char err[128] = "";
+
+	if (!ASSERT_OK(rp__build(ev, 5, NULL, 0, &p, err, sizeof(err)), err))
+		return;
+	ASSERT_EQ(p.madvised, 2, "two inside the block");
+	ASSERT_EQ(p.skip.syscalls, 2, "own mapping's madvise and munmap");
+	if (ASSERT_EQ(p.nthreads, 2, "threads") && ASSERT_EQ(p.th[1].n, 1, "thread 2's madvise")) {
+		const struct rp_op *m = &p.ops[p.th[1].first], *m2 = &p.ops[p.th[0].first + 1];
+
+		ASSERT_EQ(m->kind, RP_MADVISE, "madvise");
+		ASSERT_EQ(m->ref, 1, "in block 1");
+		ASSERT_EQ(m->off, 0x1ff0, "at its offset");
+		ASSERT_EQ(m->size, 1 << 16, "its length");
+		ASSERT_EQ(m->align_lg, 4, "MADV_DONTNEED");
+		ASSERT_EQ(m->flags, RP_WAIT, "another thread's block: waits for it");
+		ASSERT_EQ(m2->size, (1 << 20) - 0xfeff0, "clamped to the block");
+		ASSERT_EQ(m2->old, 0, "releases nothing");
+	}
+	ASSERT_EQ(p.live_count, 1, "the block stays");
+	rp__free(&p);
+}

@@ -120,7 +120,7 @@ static volatile int stop_all;
 /* replay: the session the calls come from (the output says "replayed": true) */
 static const char *replayed_from;
 static struct {
-	uint64_t calls, blocks_before, before_released, unknown_frees, failed, own_syscalls;
+	uint64_t calls, blocks_before, before_released, unknown_frees, failed, own_syscalls, own_madvise;
 	uint32_t threads;
 	const char *trace_state;
 } replay_info;
@@ -791,6 +791,7 @@ static void print_json(const struct variant *vs, int n, const char *verdict_text
 		json__u64(&j, "unknown_frees_skipped", replay_info.unknown_frees);
 		json__u64(&j, "failed_calls_skipped", replay_info.failed);
 		json__u64(&j, "own_syscalls_skipped", replay_info.own_syscalls);
+		json__u64(&j, "own_madvise_replayed", replay_info.own_madvise);
 		json__end_obj(&j);
 	}
 	json__end_obj(&j);
@@ -1102,9 +1103,9 @@ static const char replay_usage[] =
 	"kills the replaying process.\n"
 	"\n"
 	"What a replay cannot predict: behaviour that depends on timing finer than the\n"
-	"recorded schedule (200 us); memory the program maps itself\n"
-	"(its own mmap, madvise and munmap are not replayed: RSS figures are the\n"
-	"allocator's part; the replaying process's own RssAnon is subtracted); blocks allocated\n"
+	"recorded schedule (200 us); memory the program maps itself (its mmap, munmap\n"
+	"and madvise of its own mappings are not replayed: RSS figures are the\n"
+	"allocator's part; its madvise inside a block it allocated is); blocks allocated\n"
 	"before the trace began (attached by PID: their releases are skipped, counted);\n"
 	"calls the trace lost (a lossy trace is said); other processes. Sizes of what the\n"
 	"program really wrote are unknown: every page of a block is touched.\n"
@@ -1358,6 +1359,7 @@ int cmd_replay(int argc, char **argv)
 	replay_info.unknown_frees = plan.skip.unknown_frees;
 	replay_info.failed = plan.skip.failed;
 	replay_info.own_syscalls = plan.skip.syscalls;
+	replay_info.own_madvise = plan.madvised;
 	replay_info.trace_state = session__meta(d, "trace_state", "incomplete");
 	w = traced__waiter_new();
 	if (!w)

@@ -131,13 +131,14 @@ static int th_index(struct rp_plan *p, uint32_t tid, uint32_t *cap)
 }
 
 #define PRE_OWNER (~0u)
+#define RP_SCAN_BUDGET (1ull << 28)	/* live-set slots scanned for madvise calls, at most */
 
 int rp__build(const struct fs_call_event *ev, size_t n, const uint64_t *pre, long npre, struct rp_plan *p,
 	      char *err, size_t errlen)
 {
 	struct amap live = { 0 };
 	uint32_t cap = 0, *owner = NULL, *tix = NULL;
-	uint64_t *bsize = NULL;
+	uint64_t *bsize = NULL, scanned = 0;
 	uint64_t *last_ts = NULL, *fill = NULL, t0 = n ? ev[0].ts : 0, t1 = t0;
 	size_t ocap = 1024 + (npre > 0 ? (size_t)npre : 0);
 	int r = -1;
@@ -176,7 +177,36 @@ int rp__build(const struct fs_call_event *ev, size_t n, const uint64_t *pre, lon
 		if (e->ts > t1)
 			t1 = e->ts;
 		if (e->op >= FS_OP_SYS) {
-			p->skip.syscalls++;
+			/* madvise(DONTNEED or FREE) inside a live block: the program gives back
+			 * pages of its own block; replayed at the same offset. Found by a scan
+			 * of the live set, within a budget (such calls are rare). */
+			uint32_t b = 0;
+
+			if (e->op == FS_OP_SYS + FS_S_MADVISE && (e->arg == 4 || e->arg == 8) &&
+			    scanned + live.cap <= RP_SCAN_BUDGET) {
+				scanned += live.cap;
+				for (uint64_t j = 0; j < live.cap && !b; j++) {
+					uint64_t k = live.key[j];
+
+					if (k && k != TOMB && k <= e->ptr && e->ptr - k < bsize[live.val[j]])
+						b = live.val[j];
+				}
+			}
+			if (!b) {
+				p->skip.syscalls++;
+				continue;
+			}
+			o->kind = RP_MADVISE;
+			o->align_lg = (uint8_t)e->arg;
+			o->ref = b;
+			for (uint64_t j = 0; j < live.cap; j++)
+				if (live.key[j] && live.key[j] != TOMB && live.val[j] == b)
+					o->off = e->ptr - live.key[j];
+			o->size = e->size < bsize[b] - o->off ? e->size : bsize[b] - o->off;
+			if (owner[b] != (uint32_t)t && owner[b] != PRE_OWNER)
+				o->flags |= RP_WAIT;
+			p->madvised++;
+			tix[i] = (uint32_t)t;
 			continue;
 		}
 		if (e->flags & FS_CF_FAILED) {
@@ -352,7 +382,7 @@ int rp__view(const void *buf, size_t len, struct rp_plan *p)
 		if (p->th[t].first > p->nops || p->th[t].n > p->nops - p->th[t].first)
 			return -EINVAL;
 	for (uint64_t i = 0; i < p->nops; i++)
-		if (p->ops[i].id > p->nblocks || p->ops[i].old > p->nblocks)
+		if (p->ops[i].id > p->nblocks || p->ops[i].old > p->nblocks || p->ops[i].ref > p->nblocks)
 			return -EINVAL;
 	return 0;
 }

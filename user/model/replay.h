@@ -10,7 +10,8 @@
 #include <stdint.h>
 #include "bpf/fragscope.h"	/* struct fs_call_event */
 
-enum rp_kind { RP_MALLOC = 0, RP_CALLOC, RP_ALIGNED, RP_REALLOC, RP_FREE, RP_TRIM };
+enum rp_kind { RP_MALLOC = 0, RP_CALLOC, RP_ALIGNED, RP_REALLOC, RP_FREE, RP_TRIM,
+	       RP_MADVISE };	/* the program's own madvise inside one of its blocks */
 
 #define RP_WAIT 1	/* op.old was allocated by another thread: wait until it is */
 
@@ -21,9 +22,12 @@ struct rp_op {
 	uint32_t id;		/* the block it allocates (1..nblocks), 0 none */
 	uint32_t old;		/* the block it releases (free, realloc), 0 none */
 	uint8_t kind;		/* enum rp_kind */
-	uint8_t align_lg;
+	uint8_t align_lg;	/* RP_MADVISE: the advice */
 	uint8_t flags;
 	uint8_t _pad[5];
+	uint64_t off;		/* RP_MADVISE: where in block ref, size the length (within it) */
+	uint32_t ref;
+	uint32_t _pad2;
 };
 
 struct rp_thread {
@@ -38,7 +42,8 @@ struct rp_skipped {
 	uint64_t unknown_reallocs; /* reallocs of such blocks: replayed as allocations */
 	uint64_t failed;	/* calls that failed (NULL) */
 	uint64_t resizes;	/* xallocx: resized in place */
-	uint64_t syscalls;	/* the program's own madvise/munmap (of its own mappings) */
+	uint64_t syscalls;	/* the program's own madvise/munmap of its own mappings (or
+				 * inside its blocks beyond the look-up budget) */
 	uint64_t reused;	/* an allocation at an address still live in the trace (a lost free) */
 };
 
@@ -51,6 +56,7 @@ struct rp_plan {
 	uint64_t span_ns;	/* the trace's first to last call */
 	uint64_t live_count, live_bytes;	/* blocks of the replay still allocated at its end */
 	uint64_t npre, pre_freed;	/* blocks from before the trace; of which released in it */
+	uint64_t madvised;	/* the program's madvise calls inside its own blocks: replayed */
 	struct rp_skipped skip;
 };
 

@@ -81,15 +81,17 @@ static void run_ops(struct rp_ctx *c, uint32_t t)
 				sleep_ns(due - now);
 			}
 		}
-		if (o->old) {
+		if (o->old || o->ref) {
+			uint32_t b = o->old ? o->old : o->ref;
+
 			/* happens-before: the block exists before another thread releases it */
-			for (unsigned spins = 0; (o->flags & RP_WAIT) && !__atomic_load_n(&c->ready[o->old], __ATOMIC_ACQUIRE);
+			for (unsigned spins = 0; (o->flags & RP_WAIT) && !__atomic_load_n(&c->ready[b], __ATOMIC_ACQUIRE);
 			     spins++)
 				if (spins < 64)
 					sched_yield();
 				else
 					sleep_ns(20000);
-			old = c->ptrs[o->old];
+			old = c->ptrs[b];
 		}
 		switch (o->kind) {
 		case RP_MALLOC: p = malloc(o->size); break;
@@ -101,6 +103,15 @@ static void run_ops(struct rp_ctx *c, uint32_t t)
 		case RP_REALLOC: p = realloc(old, o->size); break;
 		case RP_FREE: free(old); break;
 		case RP_TRIM: malloc_trim(0); break;
+		case RP_MADVISE:
+			if (old) {	/* the whole pages of the same range of the replay's block */
+				uintptr_t a = ((uintptr_t)old + o->off + 4095) & ~(uintptr_t)4095;
+				uintptr_t e = ((uintptr_t)old + o->off + o->size) & ~(uintptr_t)4095;
+
+				if (e > a)
+					madvise((void *)a, e - a, o->align_lg);
+			}
+			break;
 		}
 		if (o->id) {
 			touch(p, o->size);
