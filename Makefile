@@ -18,7 +18,7 @@ CPPFLAGS  := -D_GNU_SOURCE
 WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation
 DEPFLAGS  = -MMD -MP
 INCLUDES  := -I$(OUTPUT) -I. -Iuser
-LIBS      := -lbpf -ldw -lelf -lz -lstdc++ -lncursesw -lsqlite3 -lm
+LIBS      := -lbpf -ldw -lelf -lz -lzstd -lstdc++ -lncursesw -lsqlite3 -lm
 
 # Layers are folders (user/README.md). The pure ones never include libbpf and are
 # unit-tested without root; trace/ (libbpf) and cmd/ (commands, ncurses) are not.
@@ -48,6 +48,7 @@ endif
 ifeq ($(HAVE_MI),y)
 TOOLS     += $(OUTPUT)/tools/allocwork-mi $(OUTPUT)/tools/allocwork-cxx-mi $(OUTPUT)/tools/tcmiwork-mi
 endif
+TOOLS     += $(OUTPUT)/tools/tracework
 FIXTURES  := $(OUTPUT)/fixtures/dyn $(OUTPUT)/fixtures/dyn-je $(OUTPUT)/fixtures/static \
              $(OUTPUT)/fixtures/static-stripped $(OUTPUT)/fixtures/libfakemalloc.so \
              $(OUTPUT)/fixtures/dyn-fake $(OUTPUT)/fixtures/static-je-prefix $(OUTPUT)/fixtures/dyn-tc \
@@ -59,7 +60,7 @@ VMLINUX   := vmlinux/vmlinux.h
 .DELETE_ON_ERROR:
 .PHONY: all clean demo test unit integration deps tools fixtures bench
 
-all: fragscope tools
+all: fragscope fragscope-replay-child tools
 
 deps:
 	$(Q)tools/install-deps.sh
@@ -103,6 +104,13 @@ fragscope: $(APP_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
+# The replaying process of `fragscope replay` (beside fragscope: it holds little but
+# the replayed heap); without it fragscope replays in a process of its own.
+fragscope-replay-child: user/trace/replay_child.c user/model/replay.c user/trace/replay_child.h user/model/replay.h
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -DFS_REPLAY_CHILD_MAIN $(INCLUDES) -pthread \
+		user/trace/replay_child.c user/model/replay.c -o $@
+
 # Workloads with known allocations (tools/allocwork.c), for tests, demo and benchmarks.
 tools: $(TOOLS)
 $(OUTPUT)/tools/allocwork: tools/allocwork.c | $(OUTPUT)/tools
@@ -116,6 +124,9 @@ $(OUTPUT)/tools/static-stripped: tools/forkwork.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -static -s -Wall $< -o $@
 
+$(OUTPUT)/tools/tracework: tools/tracework.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O1 -g -Wall -Wextra -Werror -pthread $< -o $@
 $(OUTPUT)/tools/ownheap: tools/ownheap.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@
@@ -215,7 +226,7 @@ $(OUTPUT)/fixtures/static-je-prefix: tests/unit/fixture_je_prefix.c | $(OUTPUT)/
 UNIT_CFLAGS := -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer $(WARN) -I. -Iuser
 $(OUTPUT)/unit/run_unit: $(UNIT_SRCS) $(PURE_SRCS) tests/unit/test.h | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(UNIT_CFLAGS) -DFIXTURES='"$(abspath $(OUTPUT)/fixtures)"' $(UNIT_SRCS) $(PURE_SRCS) -ldw -lelf -lz -lm -lstdc++ -lsqlite3 -o $@
+	$(Q)$(CC) $(UNIT_CFLAGS) -DFIXTURES='"$(abspath $(OUTPUT)/fixtures)"' $(UNIT_SRCS) $(PURE_SRCS) -ldw -lelf -lz -lzstd -lm -lstdc++ -lsqlite3 -o $@
 
 unit: $(OUTPUT)/unit/run_unit fixtures
 	$(Q)$(OUTPUT)/unit/run_unit
@@ -232,7 +243,7 @@ $(FUZZ_DIR)/fuzz_session: $(FUZZ_SRCS) user/out/session.h | $(FUZZ_DIR)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-unused-command-line-argument \
-		-I. -Iuser $(FUZZ_SRCS) -ldw -lelf -lz -lm -lstdc++ -lsqlite3 -o $@
+		-I. -Iuser $(FUZZ_SRCS) -ldw -lelf -lz -lzstd -lm -lstdc++ -lsqlite3 -o $@
 fuzz: $(FUZZ_DIR)/fuzz_session
 	$(Q)FUZZ_SESSION_SEED=$(FUZZ_DIR)/corpus/seed.db $(FUZZ_DIR)/fuzz_session
 	$(Q)cd $(FUZZ_DIR) && ./fuzz_session -max_total_time=$(FUZZ_TIME) -close_fd_mask=3 -timeout=10 \
@@ -310,6 +321,6 @@ $(BENCH_OUT)/workload-cxx-je: bench/workload_cxx.cc bench/workload.h | $(BENCH_O
 
 clean:
 	$(call msg,CLEAN,)
-	$(Q)rm -rf $(OUTPUT) fragscope
+	$(Q)rm -rf $(OUTPUT) fragscope fragscope-replay-child
 
 -include $(wildcard $(OUTPUT)/user/*/*.d)

@@ -555,6 +555,13 @@ static __always_inline void count_trim(__u64 ret)
 	}
 }
 
+/* record --trace's hooks, defined in its section at the end of this file */
+static __always_inline void trace_emit(__u32 op, __u32 func, __u64 ptr, __u64 size, __u64 arg, __u64 align,
+				       __u32 flags);
+static __always_inline void trace_alloc(struct tstate *t, __u32 func, __u64 ptr, __u32 flags);
+static __always_inline void trace_enter_align(struct pt_regs *ctx, struct tstate *t, __u32 kind, __u64 cookie);
+static __always_inline void trace_sys(struct tstate *t, __u32 sys, int failed);
+
 static __always_inline void alloc_enter_body(struct pt_regs *ctx)
 {
 	__u64 cookie, sp = PT_REGS_SP(ctx);
@@ -605,6 +612,7 @@ static __always_inline void alloc_enter_body(struct pt_regs *ctx)
 			t->bump0 = 1;
 		}
 	}
+	trace_enter_align(ctx, t, kind, cookie);
 	switch (kind) {
 	case FS_K_MALLOC:
 		t->size = PT_REGS_PARM1(ctx);
@@ -682,6 +690,7 @@ static __always_inline void alloc_exit_body(struct pt_regs *ctx)
 	switch (t->kind) {
 	case FS_K_TRIM:
 		count_trim(ret);
+		trace_emit(FS_K_TRIM, func, 0, 0, (int)ret, 0, 0);
 		return;
 	case FS_K_POSIX_MEMALIGN:
 		ptr = 0;
@@ -711,6 +720,7 @@ static __always_inline void alloc_exit_body(struct pt_regs *ctx)
 		else
 			ADD(c->c[FS_C_TRACKED_FREE_USABLE], b.usable - ret);
 		b.usable = ret;
+		trace_emit(FS_K_XALLOCX, func, t->arg, b.size, t->arg, 0, 0);
 		if (put_block(t->arg, &b, 0))
 			retire_stale(c, &b);	/* no room left: no longer tracked, and counted */
 		return;
@@ -722,6 +732,7 @@ static __always_inline void alloc_exit_body(struct pt_regs *ctx)
 				/* Failed: the old block is untouched. */
 				ADD(c->c[FS_C_FAILED], 1);
 				ADD(fs->failed, 1);
+				trace_alloc(t, func, 0, FS_CF_FAILED);
 				if (t->old_known && put_block(t->arg, &t->old, 0))
 					retire_stale(c, &t->old);
 				return;
@@ -733,6 +744,8 @@ static __always_inline void alloc_exit_body(struct pt_regs *ctx)
 				ADD(c->c[FS_C_FREES_UNKNOWN_CHUNK_BYTES], t->extra);
 			}
 			if (!ptr)	/* realloc(p, 0) freed p */
+				trace_alloc(t, func, 0, 0);
+			if (!ptr)
 				return;
 		}
 		break;
@@ -740,6 +753,7 @@ static __always_inline void alloc_exit_body(struct pt_regs *ctx)
 	if (!ptr) {
 		ADD(c->c[FS_C_FAILED], 1);
 		ADD(fs->failed, 1);
+		trace_alloc(t, func, 0, FS_CF_FAILED);
 		return;
 	}
 	ADD(fs->bytes, t->size);
@@ -749,6 +763,7 @@ static __always_inline void alloc_exit_body(struct pt_regs *ctx)
 		usable = t->size;
 	}
 	account_alloc(c, h, ptr, t->size, usable, alloc_ts(t), maybe_sample(ctx, t, c, t->size));
+	trace_alloc(t, func, ptr, 0);
 	return;
 }
 
@@ -829,6 +844,8 @@ static __always_inline void free_enter_body(struct pt_regs *ctx)
 			ADD(c->c[FS_C_FREE_NULL], 1);
 		}
 	}
+	if (ptr)
+		trace_emit(FS_K_FREE, func, ptr, 0, 0, 0, 0);
 	t->free_valid = 1;
 	t->free_ptr = ptr;
 	t->free_sp = sp;
@@ -1610,6 +1627,7 @@ static __always_inline void sys_end(__u32 wsys, long ret, int failed, __u64 err)
 		}
 		note_release(addr, rel_len ? rel_len : len, now, src);
 	}
+	trace_sys(t, sys, failed);
 	}
 
 SEC("tp_btf/sys_exit")
@@ -1729,3 +1747,106 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
+
+/* ==== record --trace: every accounted call into a ring buffer (issue 15) ====
+ * Off (trace_calls 0), each hook above costs one predictable branch. On, one
+ * 40-byte event per call, submitted without a wake-up: user space drains the ring
+ * on an interval and is woken only when it fills past trace_wake_bytes. An event
+ * that finds the ring full is counted, in total and per thread. */
+const volatile __u32 trace_calls = 0;
+const volatile __u64 trace_wake_bytes = FS_CALL_RING_BYTES / 2;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);	/* sized by user space when tracing */
+} calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);	/* thread id */
+	__type(value, __u64);	/* its events lost */
+} calls_lost SEC(".maps");
+
+__u64 trace_lost, trace_lost_threads_full;	/* lost; of which by threads beyond calls_lost's room */
+
+static __always_inline void trace_emit(__u32 op, __u32 func, __u64 ptr, __u64 size, __u64 arg, __u64 align,
+				       __u32 flags)
+{
+	struct fs_call_event *e;
+	__u32 tid;
+
+	if (!trace_calls)
+		return;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	e = bpf_ringbuf_reserve(&calls, sizeof(*e), 0);
+	if (!e) {
+		__u64 one = 1, *n;
+
+		__sync_fetch_and_add(&trace_lost, 1);
+		n = bpf_map_lookup_elem(&calls_lost, &tid);
+		if (n)
+			__sync_fetch_and_add(n, 1);
+		else if (bpf_map_update_elem(&calls_lost, &tid, &one, BPF_NOEXIST) &&
+			 !bpf_map_lookup_elem(&calls_lost, &tid))
+			__sync_fetch_and_add(&trace_lost_threads_full, 1);
+		return;
+	}
+	e->ts = bpf_ktime_get_ns();
+	e->ptr = ptr;
+	e->size = size;
+	e->arg = arg;
+	e->tid = tid;
+	e->op = (__u8)op;
+	e->func = (__u8)func;
+	e->align_lg = align > 1 ? (__u8)fs_lg_floor(align) : 0;
+	e->flags = (__u8)flags;
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&calls, BPF_RB_AVAIL_DATA) > trace_wake_bytes ?
+			   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+/* An allocating call's result (ptr 0: failed, or realloc(p, 0) freed p). */
+static __always_inline void trace_alloc(struct tstate *t, __u32 func, __u64 ptr, __u32 flags)
+{
+	int re = t->kind == FS_K_REALLOC || t->kind == FS_K_REALLOCARRAY;
+
+	if (!trace_calls)
+		return;
+	if (re && t->arg && !t->old_known)
+		flags |= FS_CF_OLD_UNKNOWN;
+	trace_emit(t->kind, func, ptr, t->size, re ? t->arg : 0, t->align, flags);
+}
+
+/* The alignment a call asks for, at its entry, for allocators whose accounting
+ * does not note it already (jemalloc's does, for its usable sizes). */
+static __always_inline void trace_enter_align(struct pt_regs *ctx, struct tstate *t, __u32 kind, __u64 cookie)
+{
+	__u64 a1, a2, a3;
+
+	if (!trace_calls || flavour == FS_ALLOC_JEMALLOC)
+		return;
+	/* read up front: the verifier refuses a context offset chosen at run time */
+	a1 = PT_REGS_PARM1(ctx);
+	a2 = PT_REGS_PARM2(ctx);
+	a3 = PT_REGS_PARM3(ctx);
+	asm volatile("" : "+r"(a1), "+r"(a2), "+r"(a3));
+	switch (FS_COOKIE_ALIGN(cookie)) {
+	case FS_AL_ARG2: t->align = a2; break;
+	case FS_AL_PAGE: t->align = 4096; break;
+	case FS_AL_FLAGS2: t->align = (1ULL << (a2 & 63)) & ~1ULL; break;
+	case FS_AL_FLAGS3: t->align = (1ULL << (a3 & 63)) & ~1ULL; break;
+	}
+	if (kind == FS_K_MEMALIGN)
+		t->align = a1;
+	else if (kind == FS_K_POSIX_MEMALIGN)
+		t->align = a2;
+}
+
+/* The program's own madvise and munmap (not the allocator's): a replay repeats them. */
+static __always_inline void trace_sys(struct tstate *t, __u32 sys, int failed)
+{
+	if (!trace_calls || failed || t->sys_from_alloc || (sys != FS_S_MADVISE && sys != FS_S_MUNMAP))
+		return;
+	trace_emit(FS_OP_SYS + sys, 0, t->sys_arg[0], t->sys_arg[1], sys == FS_S_MADVISE ? t->sys_arg[2] : 0, 0, 0);
+}
+/* ==== end of record --trace ==== */

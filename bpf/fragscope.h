@@ -389,4 +389,37 @@ struct fs_proc_event {
 
 _Static_assert(sizeof(struct fs_proc_event) == 24, "fs_proc_event ABI");
 
+/* ---- record --trace: every allocator call, in order (issue 15) ----
+ * One ring-buffer event per call the probes account (allocations, releases,
+ * resizes, malloc_trim; failed ones flagged) and per memory syscall the program
+ * makes itself (madvise, munmap). Written with BPF_RB_NO_WAKEUP: user space drains
+ * the ring on an interval, and is woken only when it is more than half full. */
+enum fs_call_op {
+	/* 0 .. FS_K__COUNT-1: an allocator call of that enum fs_kind (func names it) */
+	FS_OP_SYS = 32,		/* + enum fs_sys: a memory syscall of the program's own code */
+};
+
+enum fs_call_flag {
+	FS_CF_FAILED = 1,	/* the call returned NULL / an error */
+	FS_CF_OLD_UNKNOWN = 2,	/* realloc: the old block predates the probes (or was untracked) */
+};
+
+struct fs_call_event {
+	__u64 ts;		/* bpf_ktime_get_ns() when accounted (return of an allocation,
+				 * entry of a release, end of a syscall) */
+	__u64 ptr;		/* the block returned / released; a syscall's address */
+	__u64 size;		/* bytes requested (calloc: n * size; xallocx: the new size);
+				 * a syscall's length */
+	__u64 arg;		/* realloc: the old block; madvise: the advice; malloc_trim: pad */
+	__u32 tid;
+	__u8 op;		/* enum fs_kind, or FS_OP_SYS + enum fs_sys */
+	__u8 func;		/* index of the probed function in the plan */
+	__u8 align_lg;		/* log2 of the alignment asked for; 0 none */
+	__u8 flags;		/* enum fs_call_flag */
+};
+
+#define FS_CALL_RING_BYTES (16u << 20)	/* default ring: ~350,000 events */
+
+_Static_assert(sizeof(struct fs_call_event) == 40, "fs_call_event ABI");
+
 #endif

@@ -252,6 +252,7 @@ TEST(session_round_trip)
 	ASSERT_STREQ(session__meta(d, "pid", ""), "4242", "pid");
 	ASSERT_STREQ(session__meta(d, "command", ""), "worker --load", "command");
 	ASSERT_STREQ(session__meta(d, "allocator", ""), "glibc", "allocator");
+	ASSERT_EQ(session__trace(d)->has_trace, 0, "recorded without --trace: no call trace");
 	snprintf(err, sizeof(err), "%s-wal", path);
 	ASSERT_NEQ(access(err, F_OK), 0, "finished: no WAL left");
 cleanup:

@@ -360,6 +360,8 @@ static void walk_heap(struct walk *w, struct fs_census_arena *a, uint64_t first,
 		if (in_use && !tc && !fb) {
 			a->in_use += size;
 			a->chunks_in_use++;
+			if (w->c->on_chunk)
+				w->c->on_chunk(w->c->on_chunk_ctx, p + 16, size);
 			pin = p;
 			pin_size = size;
 		} else {
@@ -483,6 +485,8 @@ static void add_mmapped(struct walk *w, uint64_t a, uint64_t len, uint64_t size)
 	c->mmapped_chunks++;
 	c->mmapped_bytes += size;
 	c->mmapped_mapped += len;
+	if (c->on_chunk)
+		c->on_chunk(c->on_chunk_ctx, a + len - size + 16, size);
 	if (c->nmm && c->mm[c->nmm - 1].end == a) {
 		c->mm[c->nmm - 1].end = a + len;
 	} else if (c->nmm < FS_CENSUS_MAX_MM) {
@@ -694,8 +698,12 @@ int census__glibc(const struct fs_regions *rs0, uint64_t rw_lo, uint64_t rw_hi, 
 	struct walk w = { &r, rs, pages, pctx, c, &tc, &fb, progress, 0, 0 };
 	const struct fs_region *heap = NULL;
 	uint64_t main_ar = 0, first_thread = 0;
+	void (*on_chunk)(void *, uint64_t, uint64_t) = c->on_chunk;
+	void *on_chunk_ctx = c->on_chunk_ctx;
 
 	memset(c, 0, sizeof(*c));
+	c->on_chunk = on_chunk;
+	c->on_chunk_ctx = on_chunk_ctx;
 	r.buf = malloc(WINDOW);
 	lr.buf = malloc(WINDOW);
 	if (!r.buf || !lr.buf || split_heaps(&r, rs0, &xs)) {

@@ -105,6 +105,11 @@ struct fs_census {
 	int approximate;
 	char note[256];
 	uint64_t bytes_read;
+	/* Optional, set by the caller before the walk (kept across it): every chunk in use
+	 * (not cached in a tcache or fastbin) and every mmapped chunk, as its user pointer
+	 * and chunk size. record --trace lists the blocks that predate its trace. */
+	void (*on_chunk)(void *ctx, uint64_t mem, uint64_t chunk_size);
+	void *on_chunk_ctx;
 };
 
 /* Walks every arena reachable from the classified regions: heaps carry ar_ptr (see

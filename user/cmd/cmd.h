@@ -10,5 +10,6 @@ int cmd_report(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -24,6 +25,10 @@
 #include "out/session.h"
 #include "trace/target.h"
 #include "trace/traced.h"
+#include "trace/replay_child.h"
+#include "trace/replayer.h"
+#include "out/trace_file.h"
+#include "model/replay.h"
 
 extern char **environ;
 
@@ -112,6 +117,13 @@ struct variant {
 };
 
 static volatile int stop_all;
+/* replay: the session the calls come from (the output says "replayed": true) */
+static const char *replayed_from;
+static struct {
+	uint64_t calls, blocks_before, before_released, unknown_frees, failed, own_syscalls, own_madvise;
+	uint32_t threads;
+	const char *trace_state;
+} replay_info;
 
 static uint64_t now_ns(void)
 {
@@ -694,6 +706,20 @@ static void print_table(FILE *f, const struct variant *vs, int n, const char *ve
 			fprintf(f, "   %-14s %s\n", vs[i].name, set);
 		}
 	fprintf(f, "\n verdict: %s\n", verdict_text);
+	if (replayed_from) {
+		int any = 0;
+
+		for (int i = 0; i < n; i++)
+			if (vs[i].ran && vs[i].session[0])
+				fprintf(f, "%s %s", any++ ? "" : "\n sessions:", vs[i].session);
+		if (any)
+			fprintf(f, "\n (fragscope report --diff RECORDED REPLAYED compares a replay with the recording)\n");
+		fprintf(f, "\n replayed from %s: predicted, not measured. Against real compare runs of the\n"
+			   " bundled workloads the prediction was within 20%% (or 0.5 MiB) but for a variant still\n"
+			   " decaying at the end of the load (jemalloc-bg: real runs alone vary 12-33 MiB there);\n"
+			   " see README, \"fragscope replay\", and replay --help\n\n", replayed_from);
+		return;
+	}
 	fprintf(f, "\n sessions:");
 	for (int i = 0; i < n; i++)
 		if (vs[i].ran && vs[i].session[0])
@@ -753,6 +779,21 @@ static void print_json(const struct variant *vs, int n, const char *verdict_text
 			json__str(&j, NULL, vs[i].name);
 	json__end_arr(&j);
 	json__str(&j, "verdict", verdict_text);
+	if (replayed_from) {
+		json__bool(&j, "replayed", 1);
+		json__str(&j, "source", replayed_from);
+		json__obj(&j, "replay");
+		json__u64(&j, "calls", replay_info.calls);
+		json__u64(&j, "threads", replay_info.threads);
+		json__str(&j, "trace_state", replay_info.trace_state);
+		json__u64(&j, "blocks_before_trace", replay_info.blocks_before);
+		json__u64(&j, "released_blocks_before_trace", replay_info.before_released);
+		json__u64(&j, "unknown_frees_skipped", replay_info.unknown_frees);
+		json__u64(&j, "failed_calls_skipped", replay_info.failed);
+		json__u64(&j, "own_syscalls_skipped", replay_info.own_syscalls);
+		json__u64(&j, "own_madvise_replayed", replay_info.own_madvise);
+		json__end_obj(&j);
+	}
 	json__end_obj(&j);
 	json__finish(&j);
 }
@@ -1042,4 +1083,356 @@ int cmd_compare(int argc, char **argv)
 usage:
 	free(vs);
 	return EXIT_USAGE;
+}
+
+/* ==== fragscope replay: a recorded trace's calls under each variant ==== */
+
+static const char replay_usage[] =
+	"usage: fragscope replay [options] SESSION\n"
+	"\n"
+	"Would this program keep less memory under jemalloc, or with other settings,\n"
+	"without running it again? Replays the allocator calls of a session recorded with\n"
+	"`fragscope record --trace` in a new process under each variant (the variants of\n"
+	"`fragscope compare`), one replay thread per recorded thread, each thread's calls in\n"
+	"their order, a block released by another thread only after it was allocated, the\n"
+	"allocated bytes written (one byte a page), the recorded schedule kept (divided by\n"
+	"--time-factor: no thread runs more than 200 us ahead of its recorded time, so\n"
+	"idle periods last as they did); then, as compare does, the RSS at the end of the\n"
+	"load (the first 250 ms without a call) and after --idle more seconds, and a\n"
+	"verdict. Threads that are done stay alive, idle. Progress on stderr; Ctrl-C\n"
+	"kills the replaying process.\n"
+	"\n"
+	"What a replay cannot predict: behaviour that depends on timing finer than the\n"
+	"recorded schedule (200 us); memory the program maps itself (its mmap, munmap\n"
+	"and madvise of its own mappings are not replayed: RSS figures are the\n"
+	"allocator's part; its madvise inside a block it allocated is); blocks allocated\n"
+	"before the trace began (attached by PID: glibc's census lists them, and the\n"
+	"replay allocates them first, from one thread, at their chunk sizes; other\n"
+	"allocators': their releases are skipped, counted);\n"
+	"calls the trace lost (a lossy trace is said); other processes. Sizes of what the\n"
+	"program really wrote are unknown: every page of a block is touched.\n"
+	"Measured against real compare runs of the bundled workloads (README): within 20%\n"
+	"(or 0.5 MiB for figures of 1-2 MiB) but for the RSS at the end of a variant still\n"
+	"decaying then (jemalloc-bg: real runs alone vary 12-33 MiB there); a program whose\n"
+	"own RSS varies between runs (glibc with several threads: 15-50%) is predicted as\n"
+	"the recorded run was.\n"
+	"\n"
+	"options:\n"
+	"      --variants LIST   as compare's (default: every variant of compare)\n"
+	"      --idle SECS       watch SECS after the calls end (default 5)\n"
+	"      --time-factor F   replay the recorded schedule F times faster (default 1:\n"
+	"                        the recorded pace; jemalloc's decay runs on real time, so\n"
+	"                        a larger F shortens the replay but gives decay less time\n"
+	"                        in the gaps)\n"
+	"      --jemalloc PATH   the jemalloc library to preload (--tcmalloc, --mimalloc: theirs)\n"
+	"      --timeout SECS    longest replay of one variant (default 600)\n"
+	"  -o, --output DIR      where the sessions go (default fragscope-replay): each\n"
+	"                        replay is traced as compare traces a run (about 1 us more\n"
+	"                        a call), for `fragscope report --diff RECORDED REPLAYED`\n"
+	"      --no-sessions     no tracing, no sessions: the replay at full speed\n"
+	"  -j, --json            one JSON document (compare's keys, \"replayed\": true)\n"
+	"  -v                    more diagnostics on stderr\n"
+	"  -h, --help            this text\n"
+	"\n"
+	"exit status: 0 ok, 1 failure, 2 usage\n";
+
+/* Every call of the session's trace, in order. 0, or -1 after saying why. */
+static int read_trace(const char *path, struct fs_call_event **out, size_t *n)
+{
+	char err[4600];
+	struct trace_reader *r = trace_reader__open(path, err, sizeof(err));
+	const struct fs_call_event *ev;
+	size_t cap = 0;
+	uint32_t k;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!r) {
+		fs_err("%s", err);
+		return -1;
+	}
+	while ((rc = trace_reader__next(r, &ev, &k, err, sizeof(err))) == 1) {
+		if (*n + k > cap) {
+			struct fs_call_event *no;
+
+			cap = (*n + k) * 2;
+			no = realloc(*out, cap * sizeof(*no));
+			if (!no) {
+				snprintf(err, sizeof(err), "out of memory");
+				rc = -1;
+				break;
+			}
+			*out = no;
+		}
+		memcpy(*out + *n, ev, k * sizeof(*ev));
+		*n += k;
+	}
+	trace_reader__free(r);
+	if (rc < 0) {
+		fs_err("%s: %s", path, err);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "variants", required_argument, 0, 'V' },
+		{ "idle", required_argument, 0, 'I' },
+		{ "time-factor", required_argument, 0, 'F' },
+		{ "jemalloc", required_argument, 0, 'J' },
+		{ "tcmalloc", required_argument, 0, 'J' },
+		{ "mimalloc", required_argument, 0, 'J' },
+		{ "timeout", required_argument, 0, 'T' },
+		{ "json", no_argument, 0, 'j' },
+		{ "child", no_argument, 0, 'C' },
+		{ "output", required_argument, 0, 'o' },
+		{ "no-sessions", no_argument, 0, 'N' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	const char *list = NULL, *path, *dir = "fragscope-replay";
+	double idle = 5, factor = 1, timeout = 600;
+	int json = 0, opt, idx, nv = 0, ret = EXIT_FAIL, child = 0, plan_fd = -1, no_sessions = 0;
+	struct fs_trace_opts topts = FS_TRACE_OPTS_DEFAULT;
+	struct variant *vs = NULL;
+	struct session_data *d = NULL;
+	struct fs_call_event *ev = NULL;
+	uint64_t *pre = NULL;
+	long npre = 0;
+	struct rp_plan plan = { 0 };
+	struct fs_waiter *w = NULL;
+	char err[4600], all[512], vtext[2048], exe[PATH_MAX];
+	size_t n = 0;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+o:jvh", longopts, &idx)) != -1) {
+		switch (opt) {
+		case 'V': list = optarg; break;
+		case 'o': dir = optarg; break;
+		case 'N': no_sessions = 1; break;
+		case 'I':
+			if (parse__duration("--idle", optarg, 1, &idle))
+				return EXIT_USAGE;
+			break;
+		case 'F':
+			if (parse__decimal(optarg, &factor) || !(factor >= 1 && factor <= 1e6)) {
+				fs_err("invalid --time-factor '%s' (a number from 1 to 1000000)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'J': preload_lib[alloc__by_name(longopts[idx].name)->id] = optarg; break;
+		case 'T':
+			if (parse__duration("--timeout", optarg, 0, &timeout))
+				return EXIT_USAGE;
+			break;
+		case 'j': json = 1; break;
+		case 'C': child = 1; break;
+		case 'v': fs_verbose++; break;
+		case 'h': fputs(replay_usage, stdout); return EXIT_OK;
+		default:
+			fs_err("see fragscope replay --help");
+			return EXIT_USAGE;
+		}
+	}
+	if (child) {	/* the replaying process: PLANFD SHMFD FACTOR */
+		if (argc - optind != 3)
+			return EXIT_USAGE;
+		return replayer__child(atoi(argv[optind]), atoi(argv[optind + 1]), atof(argv[optind + 2]));
+	}
+	if (argc - optind != 1) {
+		fs_err("%s (see fragscope replay --help)", argc - optind ? "one session file" : "give the session to replay");
+		return EXIT_USAGE;
+	}
+	path = argv[optind];
+	vs = calloc(MAX_VARIANTS, sizeof(*vs));
+	if (!vs)
+		return EXIT_FAIL;
+	if (!list) {
+		size_t used = 0;
+
+		all[0] = 0;
+		for (int i = 0; fs_allocators[i]; i++)
+			for (const struct fs_alloc_variant *v = fs_allocators[i]->variants; v->name; v++)
+				used += (size_t)snprintf(all + used, used < sizeof(all) ? sizeof(all) - used : 0, "%s%s",
+							 used ? "," : "", v->name);
+		list = all;
+	}
+	{
+		char *copy = strdup(list), *tok, *save = NULL;
+
+		for (tok = copy ? strtok_r(copy, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
+			if (nv == MAX_VARIANTS || parse_variant(tok, &vs[nv])) {
+				char names[512];
+
+				variants_list(names, sizeof(names));
+				fs_err("unknown variant '%s' (%s)", tok, names);
+				free(copy);
+				free(vs);
+				return EXIT_USAGE;
+			}
+			nv++;
+		}
+		free(copy);
+	}
+	d = session__load(path, err, sizeof(err));
+	if (!d) {
+		fs_err("%s", err);
+		goto cleanup;
+	}
+	if (read_trace(path, &ev, &n))
+		goto cleanup;
+	if (trace__before(path, &pre, &npre, err, sizeof(err))) {
+		fs_err("%s", err);
+		goto cleanup;
+	}
+	if (rp__build(ev, n, pre, npre, &plan, err, sizeof(err))) {
+		fs_err("%s: %s", path, err);
+		goto cleanup;
+	}
+	free(pre);
+	pre = NULL;
+	free(ev);
+	ev = NULL;
+	if (strcmp(session__meta(d, "trace_state", "incomplete"), "complete"))
+		fs_warn("%s: the trace is %s (%s calls lost): the replay misses those calls", path,
+			session__meta(d, "trace_state", "incomplete"), session__meta(d, "trace_lost", "?"));
+	if (plan.npre)
+		fs_info("replay: %llu blocks in use before the trace allocated first (%llu of them released in it)",
+			(unsigned long long)plan.npre, (unsigned long long)plan.pre_freed);
+	if (plan.skip.unknown_frees)
+		fs_warn("%llu releases of blocks allocated before the trace%s are not replayed (%s)",
+			(unsigned long long)plan.skip.unknown_frees, plan.npre ? " and not in its census" : "",
+			session__meta(d, "trace_before_attach", "?"));
+	fs_info("replay: %llu calls in %u threads, %u blocks; skipped: %llu failed, %llu own syscalls, %llu resizes",
+		(unsigned long long)plan.nops, plan.nthreads, plan.nblocks, (unsigned long long)plan.skip.failed,
+		(unsigned long long)plan.skip.syscalls, (unsigned long long)plan.skip.resizes);
+	plan_fd = memfd_create("fragscope-replay-plan", MFD_CLOEXEC);
+	if (plan_fd < 0 || ftruncate(plan_fd, (off_t)rp__size(&plan))) {
+		fs_err("replay plan: %s", strerror(errno));
+		goto cleanup;
+	}
+	{
+		void *buf = mmap(NULL, rp__size(&plan), PROT_READ | PROT_WRITE, MAP_SHARED, plan_fd, 0);
+
+		if (buf == MAP_FAILED) {
+			fs_err("replay plan: %s", strerror(errno));
+			goto cleanup;
+		}
+		rp__serialize(&plan, buf);
+		munmap(buf, rp__size(&plan));
+	}
+	{
+		ssize_t k = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+		if (k <= 0) {
+			fs_err("/proc/self/exe: %s", strerror(errno));
+			goto cleanup;
+		}
+		exe[k] = 0;
+	}
+	for (int i = 0; fs_allocators[i]; i++) {
+		const struct fs_allocator *a = fs_allocators[i];
+
+		if (!a->preload_soname || preload_lib[a->id])
+			continue;
+		preload_lib[a->id] = a->preload_soname;
+		if (!ldso__find_soname(a->preload_soname, getenv("LD_LIBRARY_PATH"), NULL, preload_found[a->id],
+				       sizeof(preload_found[a->id])))
+			preload_lib[a->id] = preload_found[a->id];
+	}
+	if (!no_sessions) {	/* traced replays, as compare's runs */
+		if (traced__can_trace())
+			goto cleanup;
+		if (mkdir(dir, 0700) && errno != EEXIST) {
+			fs_err("create %s: %s", dir, strerror(errno));
+			goto cleanup;
+		}
+	}
+	replayed_from = path;
+	replay_info.calls = plan.nops - plan.npre;
+	replay_info.threads = plan.nthreads - (plan.npre ? 1 : 0);
+	replay_info.blocks_before = plan.npre;
+	replay_info.before_released = plan.pre_freed;
+	replay_info.unknown_frees = plan.skip.unknown_frees;
+	replay_info.failed = plan.skip.failed;
+	replay_info.own_syscalls = plan.skip.syscalls;
+	replay_info.own_madvise = plan.madvised;
+	replay_info.trace_state = session__meta(d, "trace_state", "incomplete");
+	w = traced__waiter_new();
+	if (!w)
+		goto cleanup;
+	ret = EXIT_OK;
+	for (int i = 0; i < nv && !stop_all; i++) {
+		struct variant *v = &vs[i];
+		struct saved_env saved;
+		struct rp_result res;
+		struct rp_session so;
+		char set[512];
+		int r;
+
+		if (preloaded(v) && access(preload_path(v), R_OK)) {
+			snprintf(v->error, sizeof(v->error), "%s library %s is missing (apt-get install %s)",
+				 v->alloc->name, preload_path(v), v->alloc->preload_package);
+			fs_err("variant %s: %s", v->name, v->error);
+			ret = EXIT_FAIL;
+			continue;
+		}
+		fprintf(stderr, "fragscope: replay %d of %d: %s\n", i + 1, nv, v->name);
+		settings_text(v, set, sizeof(set));
+		snprintf(v->session, sizeof(v->session), "%s/%s.db", dir, v->name);
+		so = (struct rp_session){ .opts = &topts, .path = v->session, .source = path, .settings = set };
+		save_env(&saved, v);
+		apply_env(v, &saved);
+		r = replayer__run(exe, plan_fd, &plan, factor, idle, timeout, v->name, no_sessions ? NULL : &so, w, &res);
+		restore_env(&saved);
+		if (!res.sessions_written)
+			v->session[0] = 0;
+		if (res.interrupted)
+			stop_all = 1;
+		if (r) {
+			snprintf(v->error, sizeof(v->error), "%s", res.error);
+			fs_err("variant %s: %s", v->name, v->error);
+			ret = EXIT_FAIL;
+		}
+		v->ran = 1;
+		v->substituted = 1;	/* fragscope itself runs the calls: it takes LD_PRELOAD */
+		snprintf(v->alloc_traced, sizeof(v->alloc_traced), "%s", requested(v));
+		v->peak_rss = res.peak_rss;
+		v->rss_end = res.rss_end;
+		v->rss_idle = res.rss_idle;
+		v->live_end = v->live_idle = plan.live_bytes;
+		v->wall_s = res.wall_s;
+		v->load_s = res.calls_s;
+		v->allocs_load = plan.nblocks;
+		snprintf(v->diag_kind, sizeof(v->diag_kind), "%s", res.traced ? res.diag_kind : "none");
+		if (res.traced) {
+			v->returned = res.returned;
+			v->faults = res.faults;
+			v->madvise_ns = res.madvise_ns;
+			v->frag_idle = res.fragmentation;
+			v->narenas = res.narenas;
+		}
+	}
+	verdict(vs, nv, vtext, sizeof(vtext));
+	if (json)
+		print_json(vs, nv, vtext);
+	else
+		print_table(stdout, vs, nv, vtext);
+	if (stop_all)
+		ret = EXIT_FAIL;
+cleanup:
+	traced__waiter_free(w);
+	if (plan_fd >= 0)
+		close(plan_fd);
+	rp__free(&plan);
+	free(ev);
+	free(pre);
+	session__data_free(d);
+	free(vs);
+	return ret;
 }

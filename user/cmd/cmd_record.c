@@ -47,6 +47,15 @@ static const char record_usage[] =
 	"  -d, --duration SECS   stop after SECS seconds (default: until Ctrl-C or exit);\n"
 	"                        a COMMAND then gets SIGTERM\n"
 	"  -q, --quiet           no progress line on stderr\n"
+	"      --trace           also record every allocator call in order (operation,\n"
+	"                        size, alignment, addresses, thread, time) and the\n"
+	"                        program's own madvise/munmap, compressed into the\n"
+	"                        session, for `fragscope replay`; calls the ring had no\n"
+	"                        room for are counted per thread and the trace is marked\n"
+	"                        lossy. With -p, glibc: a heap census first (--census)\n"
+	"      --trace-ring SIZE the calls ring (default 16M, a power of two of pages):\n"
+	"                        raise it if calls are lost (about 48 bytes a call,\n"
+	"                        drained every 5 ms)\n"
 	FS_TRACE_OPTS_HELP
 	"  -v                    more diagnostics on stderr (-vv debug, -vvv libbpf)\n"
 	"  -h, --help            this text\n"
@@ -83,6 +92,69 @@ static void progress(const char *path, double elapsed, long snaps, int last)
 	fflush(stderr);
 }
 
+/* What a replay must know of the trace's start: blocks that predate it. */
+static int trace_meta(struct session *s, const struct fs_view *v, const struct fs_traced *t)
+{
+	const struct fs_pre_block *pre;
+	int partial;
+	long npre = traced__pre_blocks(t, &pre, &partial);
+	char buf[320];
+
+	_Static_assert(sizeof(*pre) == 2 * sizeof(uint64_t), "pairs");
+	if (npre > 0 && session__trace_before(s, (const uint64_t *)pre, npre))
+		return -1;
+
+	if (v->st->traced_from_start)
+		snprintf(buf, sizeof(buf), "none (traced from the first instruction)");
+	else if (v->st->census_done && !partial)
+		snprintf(buf, sizeof(buf), "census: %llu bytes in %llu chunks%s, %ld listed in trace_before (address,"
+			 " chunk size: a replay allocates them first, from one thread, chunk size - 16 bytes each)",
+			 (unsigned long long)v->st->census_in_use, (unsigned long long)v->st->census_chunks,
+			 v->st->census_approximate ? " (the census is approximate: the heap changed during it)" : "",
+			 npre);
+	else if (v->st->census_done)
+		snprintf(buf, sizeof(buf), "census: %llu bytes in %llu chunks, only part of them listed (out of"
+			 " memory): a replay starts without the others", (unsigned long long)v->st->census_in_use,
+			 (unsigned long long)v->st->census_chunks);
+	else
+		snprintf(buf, sizeof(buf), "unknown (no heap census for this allocator): their releases are"
+			 " in the trace but not their allocations; a replay skips them");
+	if (session__set_meta(s, "trace_before_attach", buf))
+		return -1;
+	/* the functions' names, by the index events carry */
+	{
+		char *list = calloc((size_t)v->plan->nprobes + 1, sizeof(v->plan->probes[0].name) + 1);
+		int r;
+
+		if (!list)
+			return -1;
+		for (int i = 0; i < v->plan->nprobes; i++) {
+			if (i)
+				strcat(list, ",");
+			strcat(list, v->plan->probes[i].name);
+		}
+		r = session__set_meta(s, "trace_funcs", list);
+		free(list);
+		return r;
+	}
+}
+
+static void trace_summary(const struct fs_traced *t, int quiet)
+{
+	uint64_t calls, lost, bytes;
+	char b[32];
+
+	traced__trace_counts(t, &calls, &lost, &bytes);
+	if (quiet && !lost)
+		return;
+	fprintf(stderr, "fragscope record: trace of %llu calls, %s compressed (%.1f bytes a call)%s",
+		(unsigned long long)calls, fmt__bytes(bytes, b, sizeof(b)), calls ? (double)bytes / (double)calls : 0.0,
+		lost ? "" : ", none lost\n");
+	if (lost)
+		fprintf(stderr, ", %llu LOST (ring full: the trace is marked lossy; raise --trace-ring)\n",
+			(unsigned long long)lost);
+}
+
 int cmd_record(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -91,6 +163,8 @@ int cmd_record(int argc, char **argv)
 		{ "interval", required_argument, 0, 'i' },
 		{ "duration", required_argument, 0, 'd' },
 		{ "quiet", no_argument, 0, 'q' },
+		{ "trace", no_argument, 0, 'T' },
+		{ "trace-ring", required_argument, 0, 'R' },
 		FS_TRACE_LONGOPTS,
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -133,6 +207,22 @@ int cmd_record(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
+		case 'T':
+			topts.trace_calls = 1;
+			break;
+		case 'R': {
+			uint64_t v;
+
+			if (parse__size("--trace-ring", optarg, 4096, 1ull << 30, &v))
+				return EXIT_USAGE;
+			if (v & (v - 1) || v % 4096) {
+				parse__complain("size", "--trace-ring", optarg, PARSE_RANGE,
+						"a power of two, 4K to 1G");
+				return EXIT_USAGE;
+			}
+			topts.trace_ring_bytes = (uint32_t)v;
+			break;
+		}
 		default: {
 			int r = traced__shared_opt(opt, opt == 'L' ? longopts[idx].name : NULL, optarg, &topts,
 						   "record", record_usage);
@@ -145,6 +235,17 @@ int cmd_record(int argc, char **argv)
 	}
 	if (traced__check_target("record", pid != 0, optind < argc))
 		return EXIT_USAGE;
+	if (topts.trace_calls && (topts.light || topts.sampled)) {
+		fs_err("--trace needs --mode exact: --mode %s does not see every allocator call",
+		       topts.light ? "light" : "sampled");
+		return EXIT_USAGE;
+	}
+	if (topts.trace_ring_bytes && !topts.trace_calls) {
+		fs_err("--trace-ring without --trace");
+		return EXIT_USAGE;
+	}
+	if (topts.trace_calls && pid)
+		topts.census = 1;	/* glibc: what the heap held before the probes */
 	if (traced__can_trace())
 		return EXIT_FAIL;
 
@@ -189,7 +290,7 @@ int cmd_record(int argc, char **argv)
 		goto undo;
 	}
 	traced__view(t, &view);
-	if (session__set_target(s, &view)) {
+	if (session__set_target(s, &view) || (topts.trace_calls && trace_meta(s, &view, t))) {
 		fs_err("%s: %s", path, session__errmsg(s));
 		failed = 1;
 	}
@@ -199,7 +300,7 @@ int cmd_record(int argc, char **argv)
 
 		traced__sample(t, deep, deep ? 50 : 0);
 		traced__view(t, &view);
-		if (session__append(s, &view, deep)) {
+		if (session__append(s, &view, deep) || traced__trace_flush(t, s, 0)) {
 			fs_err("%s%s: %s", quiet ? "" : "\n", path, session__errmsg(s));
 			failed = 1;
 			break;
@@ -225,12 +326,15 @@ int cmd_record(int argc, char **argv)
 	code = traced__exit_code(t);
 	if (!failed) {
 		traced__view(t, &view);
-		if (session__append(s, &view, 1) || session__finish(s, code, view.duration_s)) {
+		if (session__append(s, &view, 1) || traced__trace_flush(t, s, 1) ||
+		    session__finish(s, code, view.duration_s)) {
 			fs_err("%s%s: %s", quiet ? "" : "\n", path, session__errmsg(s));
 			failed = 1;
 		} else if (!quiet) {
 			progress(path, view.duration_s, session__count(s), 1);
 		}
+		if (!failed && topts.trace_calls)
+			trace_summary(t, quiet);
 	}
 	ret = failed ? EXIT_FAIL : code >= 0 ? code : EXIT_OK;
 	goto cleanup;

@@ -47,6 +47,10 @@ static const char report_usage[] =
 	"                        allocates has no live bytes). Sampled: estimates\n"
 	"      --flamegraph OUT.svg  draws the live bytes by stack as a flame graph (an SVG file)\n"
 	"      --diff A B        two sessions side by side, with the difference B - A\n"
+	"      --calls           record --trace's calls in order, one line each: sequence,\n"
+	"                        time (us from the first), thread, operation, function,\n"
+	"                        size, alignment, address, argument (realloc: the old\n"
+	"                        block; madvise: the advice), flags\n"
 	"  -h, --help            this text\n"
 	"\n"
 	"Bad input (not a session, truncated, corrupt, written by a newer fragscope, no\n"
@@ -78,7 +82,7 @@ static int close_out(FILE *f, const char *path)
 
 int cmd_report(int argc, char **argv)
 {
-	enum { M_TEXT, M_JSON, M_CSV, M_HTML, M_FOLDED, M_FLAME, M_DIFF };
+	enum { M_TEXT, M_JSON, M_CSV, M_HTML, M_FOLDED, M_FLAME, M_DIFF, M_CALLS };
 	static const struct option longopts[] = {
 		{ "json", no_argument, 0, 'j' },
 		{ "csv", required_argument, 0, 'C' },
@@ -86,6 +90,7 @@ int cmd_report(int argc, char **argv)
 		{ "folded", optional_argument, 0, 'F' },
 		{ "flamegraph", required_argument, 0, 'G' },
 		{ "diff", no_argument, 0, 'D' },
+		{ "calls", no_argument, 0, 'K' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
@@ -112,6 +117,7 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 'G': mode = M_FLAME; arg = optarg; modes++; break;
 		case 'D': mode = M_DIFF; modes++; break;
+		case 'K': mode = M_CALLS; modes++; break;
 		case 'v': fs_verbose++; break;
 		case 'h':
 			fputs(report_usage, stdout);
@@ -122,7 +128,7 @@ int cmd_report(int argc, char **argv)
 		}
 	}
 	if (modes > 1) {
-		fs_err("give one of --json, --csv, --html, --folded, --flamegraph, --diff (see fragscope report --help)");
+		fs_err("give one of --json, --csv, --html, --folded, --flamegraph, --diff, --calls (see fragscope report --help)");
 		return EXIT_USAGE;
 	}
 	if (mode == M_DIFF ? argc - optind != 2 : argc - optind > 1) {
@@ -155,6 +161,12 @@ int cmd_report(int argc, char **argv)
 	case M_CSV: report__csv(stdout, d, arg); break;
 	case M_FOLDED: report__folded(stdout, d, folded_alloc); break;
 	case M_DIFF: report__diff(stdout, d, d2); break;
+	case M_CALLS:
+		if (report__calls(stdout, d, err, sizeof(err))) {
+			fs_err("%s", err);
+			goto cleanup;
+		}
+		break;
 	case M_HTML:
 	case M_FLAME:
 		out = open_out(arg);

@@ -15,6 +15,7 @@ static const struct fs_command {
 	{ "report", cmd_report, "show a recorded session: text, JSON, CSV, HTML, flame graph, diff" },
 	{ "snapshot", cmd_snapshot, "what a running heap holds now: glibc's arenas walked from outside" },
 	{ "compare", cmd_compare, "glibc against jemalloc variants of one workload, with a verdict" },
+	{ "replay", cmd_replay, "replay a traced session's calls under compare's variants (record --trace)" },
 	{ "top", cmd_top, "watch running PIDs live: waterfall, rates, history, sites (full screen)" },
 };
 

@@ -40,6 +40,9 @@ int report__diff_cmp(const struct session_data *a, const struct session_row *ra,
  * "usable_bytes"; NULL when not known. */
 const char *report__live_unit(const struct session_data *d, const struct session_row *r);
 
+/* record --trace's calls, decoded, one line each in order. 0, or -1 with one line in err. */
+int report__calls(FILE *f, const struct session_data *d, char *err, size_t errlen);
+
 /* ---- shared by the report_*.c files ---- */
 
 /* A snapshot column by name: its index, as a double, as a count (negatives read 0). */

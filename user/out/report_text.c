@@ -11,6 +11,40 @@
 
 /* ---- text ---- */
 
+/* record --trace: what was recorded, and what was lost, per thread. */
+static void text_trace(FILE *f, const struct session_data *d)
+{
+	const struct session_trace *tr = session__trace(d);
+	const char *state = session__meta(d, "trace_state", "incomplete");
+	long long lost = atoll(session__meta(d, "trace_lost", "0"));
+	char b1[32], b2[32];
+	int shown = 0;
+
+	if (!tr->has_trace)
+		return;
+	fprintf(f, "   trace    %lld calls in %lld chunks, %s compressed (%.1f bytes a call, %s raw), %s\n",
+		(long long)tr->calls, (long long)tr->chunks, fmt__bytes((uint64_t)tr->bytes, b1, sizeof(b1)),
+		tr->calls ? (double)tr->bytes / (double)tr->calls : 0.0, fmt__bytes((uint64_t)tr->raw_bytes, b2, sizeof(b2)),
+		!strcmp(state, "complete") ? "complete: every call" :
+		!strcmp(state, "lossy") ? "LOSSY: calls were lost (the ring was full; record --trace-ring raises it)" :
+		"INCOMPLETE: the recorder stopped before the trace's end");
+	if (lost > 0)
+		fprintf(f, "            %lld calls LOST\n", lost);
+	for (int i = 0; i < tr->nthreads; i++) {
+		const struct session_tthread *x = &tr->threads[i];
+
+		if (x->lost <= 0)
+			continue;
+		if (shown++ == 8) {
+			fprintf(f, "            ... more threads lost calls\n");
+			break;
+		}
+		fprintf(f, "            thread %u: %lld calls recorded, %lld lost\n", x->tid, (long long)x->calls,
+			(long long)x->lost);
+	}
+	fprintf(f, "            before attach: %s\n", session__meta(d, "trace_before_attach", "?"));
+}
+
 static void text_header(FILE *f, const struct session_data *d)
 {
 	const struct session_row *end = last_row(d);
@@ -45,6 +79,7 @@ static void text_header(FILE *f, const struct session_data *d)
 	fprintf(f, "   %ld snapshots over %.2f s%s\n", d->nrows, end->t_s,
 		complete ? "" : " -- INCOMPLETE: the recorder stopped without finishing (killed?); "
 				"figures are those of the last snapshot");
+	text_trace(f, d);
 }
 
 /* Sampled mode: the calls counted at their entry (with --window, those seen and

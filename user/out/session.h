@@ -134,6 +134,7 @@ struct session_data {
 	int windowed;			/* sampled mode with --window: the table has sm_duty */
 	char *stat_json;		/* `stat --json` as of the last snapshot, NULL if none */
 	double stat_json_t;
+	struct session_trace *trace;	/* record --trace's summary (session__trace) */
 };
 
 /* Opens path read-only, checks it is a session this version reads (SQLite header,
@@ -148,5 +149,33 @@ const char *session__meta(const struct session_data *d, const char *key, const c
 int session__col_absent(const struct session_data *d, int col);
 /* The row with the highest value of col (first of equals); NULL when no rows. */
 const struct session_row *session__peak(const struct session_data *d, int col);
+
+/* ---- the call trace (record --trace; out/trace_file.h encodes the chunks) ---- */
+
+/* Creates the trace's tables (trace_chunks, trace_threads) if absent. 0 or -EIO. */
+int session__trace_begin(struct session *s);
+/* One compressed chunk of nevents calls (raw: bytes before compression), in seq order. */
+int session__trace_chunk(struct session *s, long seq, uint32_t nevents, size_t raw, const void *blob, size_t len);
+/* The blocks in use before the trace began (glibc's heap census): n pairs of user
+ * pointer and chunk size, into trace_before. 0 or -EIO. */
+int session__trace_before(struct session *s, const uint64_t *pairs, long n);
+/* A thread's calls recorded and calls lost (replaces an earlier row). */
+int session__trace_thread(struct session *s, uint32_t tid, uint64_t calls, uint64_t lost);
+
+struct session_tthread {
+	uint32_t tid;
+	int64_t calls, lost;
+};
+
+/* A session's trace, as session__load reads it (has_trace 0: none recorded). */
+struct session_trace {
+	int has_trace;
+	int64_t calls, raw_bytes, bytes, chunks, lost;
+	int nthreads;
+	struct session_tthread *threads;	/* by calls, most first */
+};
+
+/* The trace's summary of a loaded session (never NULL: zeros when none). */
+const struct session_trace *session__trace(const struct session_data *d);
 
 #endif

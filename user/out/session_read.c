@@ -70,7 +70,17 @@ void session__data_free(struct session_data *d)
 	free(d->absent);
 	free(d->diag_text);
 	free(d->stat_json);
+	if (d->trace)
+		free(d->trace->threads);
+	free(d->trace);
 	free(d);
+}
+
+const struct session_trace *session__trace(const struct session_data *d)
+{
+	static const struct session_trace none;
+
+	return d && d->trace ? d->trace : &none;
 }
 
 const char *session__meta(const struct session_data *d, const char *key, const char *def)
@@ -442,6 +452,60 @@ static int load_rest(struct loader *l)
 	return 0;
 }
 
+/* record --trace's tables, when the session has them: totals and threads (the
+ * chunks themselves are read by out/trace_file.c's reader, one at a time). */
+static int load_trace(struct loader *l)
+{
+	struct session_trace *tr;
+	sqlite3_stmt *q;
+	int64_t has = 0;
+	long cap = 0;
+	int rc;
+
+	if (pragma_int(l->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'trace_chunks'",
+		       &has) != SQLITE_OK)
+		return corrupt(l, "schema");
+	if (!has)
+		return 0;
+	tr = l->d->trace = calloc(1, sizeof(*tr));
+	if (!tr)
+		return oom(l, NULL);
+	tr->has_trace = 1;
+	if (prep(l, &q, "SELECT count(*), coalesce(sum(nevents), 0), coalesce(sum(raw_bytes), 0),"
+			" coalesce(sum(length(data)), 0) FROM trace_chunks", "trace_chunks"))
+		return -1;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		tr->chunks = sqlite3_column_int64(q, 0);
+		tr->calls = sqlite3_column_int64(q, 1);
+		tr->raw_bytes = sqlite3_column_int64(q, 2);
+		tr->bytes = sqlite3_column_int64(q, 3);
+		rc = sqlite3_step(q);
+	}
+	if (done(l, q, rc, "trace_chunks"))
+		return -1;
+	if (pragma_int(l->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'trace_threads'",
+		       &has) != SQLITE_OK)
+		return corrupt(l, "schema");
+	if (!has)
+		return 0;
+	if (prep(l, &q, "SELECT tid, calls, lost FROM trace_threads ORDER BY calls DESC, tid", "trace_threads"))
+		return -1;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct session_tthread *x;
+
+		if (tr->nthreads >= INT_MAX / 2 || grow(&tr->threads, &cap, tr->nthreads, sizeof(*tr->threads)))
+			return oom(l, q);
+		x = &tr->threads[tr->nthreads++];
+		x->tid = (uint32_t)sqlite3_column_int64(q, 0);
+		x->calls = sqlite3_column_int64(q, 1);
+		x->lost = sqlite3_column_int64(q, 2);
+		if (x->lost > 0)
+			tr->lost += x->lost;
+	}
+	return done(l, q, rc, "trace_threads");
+}
+
 struct session_data *session__load(const char *path, char *err, size_t errlen)
 {
 	struct session_data *d = NULL;
@@ -528,7 +592,7 @@ struct session_data *session__load(const char *path, char *err, size_t errlen)
 			 path, m);
 		goto fail;
 	}
-	if (load_rows(&l) || load_events(&l) || load_sites(&l) || load_rest(&l))
+	if (load_rows(&l) || load_events(&l) || load_sites(&l) || load_rest(&l) || load_trace(&l))
 		goto fail;
 	if (!d->nrows) {
 		snprintf(err, errlen, "%s: empty session: no snapshots (the recording ended before its first interval)",

@@ -595,3 +595,65 @@ void session__close(struct session *s)
 	free(s->absent);
 	free(s);
 }
+
+/* ---- the call trace (record --trace): tables a session without it lacks ---- */
+
+int session__trace_begin(struct session *s)
+{
+	return exec(s, "CREATE TABLE IF NOT EXISTS trace_chunks(seq INTEGER PRIMARY KEY, nevents INTEGER NOT NULL,"
+		       " raw_bytes INTEGER NOT NULL, data BLOB NOT NULL);"
+		       "CREATE TABLE IF NOT EXISTS trace_threads(tid INTEGER PRIMARY KEY, calls INTEGER NOT NULL,"
+		       " lost INTEGER NOT NULL);");
+}
+
+static int trace_put(struct session *s, const char *sql, const int64_t *v, int nv, const void *blob, size_t len)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return fail(s, "write session: trace");
+	for (int i = 0; i < nv; i++)
+		sqlite3_bind_int64(q, i + 1, v[i]);
+	if (blob)
+		sqlite3_bind_blob64(q, nv + 1, blob, len, SQLITE_STATIC);
+	r = sqlite3_step(q) == SQLITE_DONE ? 0 : fail(s, "write session: trace");
+	sqlite3_finalize(q);
+	return r;
+}
+
+int session__trace_chunk(struct session *s, long seq, uint32_t nevents, size_t raw, const void *blob, size_t len)
+{
+	int64_t v[3] = { seq, nevents, (int64_t)raw };
+
+	return trace_put(s, "INSERT INTO trace_chunks VALUES(?, ?, ?, ?)", v, 3, blob, len);
+}
+
+int session__trace_before(struct session *s, const uint64_t *pairs, long n)
+{
+	sqlite3_stmt *q = NULL;
+	int r = 0;
+
+	if (exec(s, "CREATE TABLE IF NOT EXISTS trace_before(addr INTEGER NOT NULL, chunk INTEGER NOT NULL); BEGIN"))
+		return -EIO;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO trace_before VALUES(?, ?)", -1, &q, NULL) != SQLITE_OK)
+		r = fail(s, "write session: trace_before");
+	for (long i = 0; !r && i < n; i++) {
+		sqlite3_bind_int64(q, 1, (int64_t)pairs[2 * i]);
+		sqlite3_bind_int64(q, 2, (int64_t)pairs[2 * i + 1]);
+		r = step(s, q);
+	}
+	sqlite3_finalize(q);
+	if (r) {
+		exec(s, "ROLLBACK");
+		return r;
+	}
+	return exec(s, "COMMIT");
+}
+
+int session__trace_thread(struct session *s, uint32_t tid, uint64_t calls, uint64_t lost)
+{
+	int64_t v[3] = { tid, (int64_t)calls, (int64_t)lost };
+
+	return trace_put(s, "INSERT OR REPLACE INTO trace_threads VALUES(?, ?, ?)", v, 3, NULL, 0);
+}

@@ -19,6 +19,7 @@
 #include "elf/elfobj.h"
 #include "elf/symbolize.h"
 #include "trace/calib.h"
+#include "trace/callrec.h"
 #include "trace/traced_priv.h"
 #include "trace/tracer.h"
 
@@ -294,6 +295,31 @@ static void show_sys(const struct fs_plan *plan, int uprobes)
 	}
 }
 
+static void note_pre_block(void *ctx, uint64_t mem, uint64_t chunk)
+{
+	struct fs_traced *t = ctx;
+
+	if (t->npre == t->precap) {
+		long nc = t->precap ? t->precap * 2 : 4096;
+		struct fs_pre_block *np = realloc(t->pre, (size_t)nc * sizeof(*np));
+
+		if (!np) {
+			t->pre_failed = 1;
+			return;
+		}
+		t->pre = np;
+		t->precap = nc;
+	}
+	t->pre[t->npre++] = (struct fs_pre_block){ mem, chunk };
+}
+
+long traced__pre_blocks(const struct fs_traced *t, const struct fs_pre_block **out, int *partial)
+{
+	*out = t->pre;
+	*partial = t->pre_failed;
+	return t->npre;
+}
+
 /* Census of what predates the probes, tracer, probes: the part of starting that
  * does not depend on how the process came to be traced. */
 static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t errlen)
@@ -330,6 +356,10 @@ static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t 
 		struct fs_regions rs = { 0 };
 		struct fs_census *c = calloc(1, sizeof(*c));
 
+		if (c && o->trace_calls && o->census) {	/* record --trace: the blocks themselves */
+			c->on_chunk = note_pre_block;
+			c->on_chunk_ctx = t;
+		}
 		if (c && !procmem__regions(pid, 1, &rs) &&
 		    !(o->census ? procmem__census(pid, &rs, NULL, c) : procmem__census_mmapped(pid, &rs, c))) {
 			t->st.census_ev = calloc((size_t)c->nmm + 1, sizeof(*t->st.census_ev));
@@ -378,6 +408,8 @@ static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t 
 		snprintf(err, errlen, "--window is for --mode sampled");
 		return -1;
 	}
+	topts.trace_calls = o->trace_calls;
+	topts.trace_ring_bytes = o->trace_ring_bytes;
 	if (o->light || o->sampled)
 		topts.max_live = 1024;	/* no block is ever recorded: the maps need no room */
 	if (o->sampled)	/* the sampled blocks' table: --max-live if given, else 65536 */
@@ -400,6 +432,8 @@ static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t 
 			snprintf(err, errlen, "process %d exited while fragscope was attaching", t->tg.pid);
 		return -1;
 	}
+	if (o->trace_calls && !(t->cr = callrec__start(t->tr, err, errlen)))
+		return -1;
 	return 0;
 }
 
@@ -678,6 +712,7 @@ int traced__finish(struct fs_traced *t, int nsites)
 	t->st.final = 1;
 	r = traced__sample(t, 0, nsites);
 	t->done = 1;
+	callrec__stop(t->cr);
 	tracer__free(t->tr);
 	t->tr = NULL;
 	symbolizer__free(t->sym);
@@ -713,6 +748,7 @@ int traced__stop(struct fs_traced *t, int sig, int nsites)
 		tracer__detach(t->tr);
 		t->detached = 1;
 	}
+	callrec__stop(t->cr);	/* no call comes after this */
 	return traced__sample(t, 1, nsites);
 }
 
@@ -747,6 +783,8 @@ void traced__free(struct fs_traced *t)
 {
 	if (!t)
 		return;
+	callrec__free(t->cr);
+	free(t->pre);
 	tracer__free(t->tr);
 	if (t->tg.child && t->tg.gate >= 0)	/* never released: it must not run untraced */
 		target__abort(&t->tg);
@@ -754,4 +792,14 @@ void traced__free(struct fs_traced *t)
 	collect__free(&t->st);
 	symbolizer__free(t->sym);
 	free(t);
+}
+
+int traced__trace_flush(struct fs_traced *t, struct session *s, int final)
+{
+	return t->cr ? callrec__flush(t->cr, s, final) : 0;
+}
+
+void traced__trace_counts(const struct fs_traced *t, uint64_t *calls, uint64_t *lost, uint64_t *bytes)
+{
+	callrec__counts(t->cr, calls, lost, bytes);
 }

@@ -24,6 +24,8 @@ struct fs_trace_opts {
 				 * entry and a live-heap profile from 1 block in ~sample_bytes */
 	uint64_t sample_seed;	/* --sample-seed: reproducible sampling (0: random) */
 	double window_on_s, window_period_s;	/* --window ON/PERIOD (sampled mode; 0: always) */
+	int trace_calls;	/* record --trace: every call, in order (traced__trace_flush) */
+	uint32_t trace_ring_bytes;	/* the calls ring; 0: FS_CALL_RING_BYTES */
 };
 
 #define FS_LIFETIME_SHIFT 4	/* by default 1 block in 16 has its lifetime timed */
@@ -129,6 +131,21 @@ int traced__is_command(const struct fs_traced *t);
 /* The command's exit status (0..255, 128+signal), or -1 if not ours or running. */
 int traced__exit_code(const struct fs_traced *t);
 void traced__free(struct fs_traced *t);
+
+/* record --trace: writes the call trace's finished chunks into s (final: after
+ * traced__stop, also each thread's calls and losses, and the trace's state). 0 or
+ * -errno. */
+struct session;
+int traced__trace_flush(struct fs_traced *t, struct session *s, int final);
+/* record --trace -p (glibc): the blocks in use before attach, from the heap census
+ * (user pointer, chunk size); their count (0: none), *partial 1 if some could not
+ * be listed (out of memory). */
+struct fs_pre_block {
+	uint64_t addr, chunk;
+};
+long traced__pre_blocks(const struct fs_traced *t, const struct fs_pre_block **out, int *partial);
+/* Calls recorded, calls lost, compressed bytes so far (zeros without --trace). */
+void traced__trace_counts(const struct fs_traced *t, uint64_t *calls, uint64_t *lost, uint64_t *bytes);
 
 /* Checks every tracing command needs before it starts: root, BTF. 0, or -1 after
  * saying why. */

@@ -30,6 +30,12 @@ struct fs_traced {
 	uint64_t light_text_lo, light_text_hi;
 	char light_path[PATH_MAX];
 	int light_text_set;
+	struct callrec *cr;	/* record --trace's ring reader */
+	/* record --trace -p, glibc: the blocks in use before attach (the census's chunks:
+	 * user pointer, chunk size), for a replay to start from the same heap */
+	struct fs_pre_block *pre;
+	long npre, precap;
+	int pre_failed;		/* out of memory listing them: the list is partial */
 };
 
 #endif

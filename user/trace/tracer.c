@@ -71,6 +71,7 @@ struct tracer {
 	uint64_t win_u0, win_usince, win_uon;
 	uint64_t win_ulast;		/* the last reading (a process gone reads 0: this stays) */
 	char win_err[160];		/* why a window could not open (the target went away) */
+	int trace_calls;	/* record --trace */
 };
 
 /* The process's user CPU time in ns (all threads, /proc/PID/stat utime), 0 unread. */
@@ -334,6 +335,14 @@ again:
 	t->skel->rodata->follow = opts->follow ? 1 : 0;
 	t->skel->rodata->exec_skip = (__u32)opts->exec_skip;
 	t->skel->rodata->light = opts->light ? 1 : 0;
+	if (opts->trace_calls) {
+		uint32_t ring = opts->trace_ring_bytes ? opts->trace_ring_bytes : FS_CALL_RING_BYTES;
+
+		t->skel->rodata->trace_calls = 1;
+		t->skel->rodata->trace_wake_bytes = ring / 2;
+		bpf_map__set_max_entries(t->skel->maps.calls, ring);
+		t->trace_calls = 1;
+	}
 	/* Room for max_live blocks, guaranteed by the overflow hash alone; the table in
 	 * front of it takes the common case, one cache line a call, with a bucket (two
 	 * slots) per 8 blocks: small enough to stay in the caches and the TLB. */
@@ -968,6 +977,30 @@ void tracer__procs(const struct tracer *t, uint64_t *forks, uint64_t *execs, uin
 	*forks = __atomic_load_n(&t->skel->bss->nforks, __ATOMIC_RELAXED);
 	*execs = __atomic_load_n(&t->skel->bss->nexecs, __ATOMIC_RELAXED);
 	*lost = __atomic_load_n(&t->skel->bss->proc_events_lost, __ATOMIC_RELAXED);
+}
+
+int tracer__calls_fd(const struct tracer *t)
+{
+	return t && t->trace_calls ? bpf_map__fd(t->skel->maps.calls) : -1;
+}
+
+uint64_t tracer__calls_lost(const struct tracer *t, void (*fn)(void *ctx, uint32_t tid, uint64_t lost), void *ctx)
+{
+	uint32_t key, next, *prev = NULL;
+	int fd;
+
+	if (!t || !t->trace_calls)
+		return 0;
+	fd = bpf_map__fd(t->skel->maps.calls_lost);
+	while (fn && !bpf_map_get_next_key(fd, prev, &next)) {
+		uint64_t v = 0;
+
+		if (!bpf_map_lookup_elem(fd, &next, &v))
+			fn(ctx, next, v);
+		key = next;
+		prev = &key;
+	}
+	return __atomic_load_n(&t->skel->bss->trace_lost, __ATOMIC_RELAXED);
 }
 
 void tracer__free(struct tracer *t)

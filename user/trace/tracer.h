@@ -36,6 +36,8 @@ struct tracer_opts {
 	uint64_t sample_seed;	/* sampled mode: 0 random intervals, else reproducible from it */
 	uint64_t window_on_ns, window_period_ns;	/* sampled mode, --window: allocation probes
 						 * attached on_ns of every period_ns (0: always) */
+	int trace_calls;	/* record --trace: every accounted call into the calls ring */
+	uint32_t trace_ring_bytes;	/* its size (a power of 2 of pages); 0: FS_CALL_RING_BYTES */
 };
 
 /* Opens and loads; NULL with the cause in err. */
@@ -75,6 +77,11 @@ int tracer__drain_maps(struct tracer *t, struct fs_mapset *ms);
 int tracer__proc_events_fd(const struct tracer *t);
 /* Children born, execs, and events that found the ring full, since load. */
 void tracer__procs(const struct tracer *t, uint64_t *forks, uint64_t *execs, uint64_t *lost);
+/* record --trace: the calls ring's map fd (-1 when not tracing calls); events
+ * lost in total, and per thread through fn (threads beyond the per-thread map's
+ * room are counted in *lost only). */
+int tracer__calls_fd(const struct tracer *t);
+uint64_t tracer__calls_lost(const struct tracer *t, void (*fn)(void *ctx, uint32_t tid, uint64_t lost), void *ctx);
 void tracer__free(struct tracer *t);
 
 #endif
