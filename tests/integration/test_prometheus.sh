@@ -199,7 +199,32 @@ if start_work batch --api malloc --rounds 100 --keep 1 --hold; then
 	kill -9 "$W2" 2>/dev/null
 fi
 
-# --- 6. usage errors: one line, exit 2 -------------------------------------------
+# --- 6. the full-screen view serving too (tmux), q ends both -------------------
+if start_work tui --api malloc --rounds 100 --keep 1 --hold && command -v tmux > /dev/null; then
+	W3=$WPID
+	TM="fsprom-$$"
+	tmux -L "$TM" new-session -d -s top -x 160 -y 50 "bash --norc --noprofile"
+	tmux -L "$TM" send-keys -t top "env LANG=C.UTF-8 $FS top -i 250 --prometheus 127.0.0.1:0 -p $W3 2> $TMP/tui.err; echo \$? > $TMP/tui.exit" Enter
+	wait_for "[ -n \"\$(serving_port '$TMP/tui.err')\" ]" 300
+	tport=$(serving_port "$TMP/tui.err")
+	wait_for "curl -sf 'http://127.0.0.1:$tport/metrics' > '$TMP/tui.prom' && grep -q 'pid=\"$W3\"' '$TMP/tui.prom'" 100
+	kill -USR1 "$W3"	# its 100 blocks, allocated while watched
+	wait_for "curl -sf 'http://127.0.0.1:$tport/metrics' > '$TMP/tui.prom' && grep -q '^fragscope_live_blocks{pid=\"$W3\".*} 100$' '$TMP/tui.prom'" 100
+	drawn=$(tmux -L "$TM" capture-pane -p -t top | grep -c "$W3")
+	tmux -L "$TM" send-keys -t top q
+	wait_for "[ -s '$TMP/tui.exit' ]" 100
+	gone=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$tport/metrics")
+	tmux -L "$TM" kill-server 2>/dev/null
+	if grep -q "^fragscope_live_blocks{pid=\"$W3\".*} 100$" "$TMP/tui.prom" && [ "$drawn" -gt 0 ] &&
+		[ "$(cat "$TMP/tui.exit")" = 0 ] && [ "$gone" = 000 ]; then
+		pass prometheus_with_full_screen
+	else
+		fail prometheus_with_full_screen "drawn=$drawn exit=$(cat "$TMP/tui.exit" 2>/dev/null) after q: HTTP $gone; $(grep '^fragscope_live_blocks' "$TMP/tui.prom")"
+	fi
+	kill -9 "$W3" 2>/dev/null
+fi
+
+# --- 7. usage errors: one line, exit 2 -------------------------------------------
 expect_error prometheus_public_needs_option 2 'not a loopback address; add --prometheus-public' \
 	"$FS" top --prometheus 0.0.0.0:9464 -p 1
 expect_error prometheus_quiet_needs_prometheus 2 'quiet shows nothing' "$FS" top --quiet -p 1
