@@ -18,7 +18,7 @@ CPPFLAGS  := -D_GNU_SOURCE
 WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation
 DEPFLAGS  = -MMD -MP
 INCLUDES  := -I$(OUTPUT) -I. -Iuser
-LIBS      := -lbpf -ldw -lelf -lz -lzstd -lstdc++ -lncursesw -lsqlite3 -lm
+LIBS      := -lbpf -ldw -lelf -lz -lzstd -lstdc++ -lncursesw -lsqlite3 -lmicrohttpd -lm
 
 # Layers are folders (user/README.md). The pure ones never include libbpf and are
 # unit-tested without root; trace/ (libbpf) and cmd/ (commands, ncurses) are not.

@@ -1,5 +1,6 @@
 /* cmd_top.c - `fragscope top`: watch one or more running processes live, full
  * screen (tui.c), or one line (or JSON object) per interval and process in batch. */
+#include <arpa/inet.h>
 #include <curses.h>
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +23,8 @@
 #include "out/render.h"
 #include "trace/traced.h"
 #include "cmd/tui.h"
+#include "cmd/promhttp.h"
+#include "out/prom.h"
 
 #define TOP_MAX_PIDS 16
 #define TOP_DEEP_EVERY 5	/* intervals between deep samples (arenas, pages, sites) */
@@ -67,6 +70,17 @@ static const char top_usage[] =
 	"  -j, --json            in batch mode, one JSON object per line and process\n"
 	"  -n, --iterations N    stop after N intervals (default: until q, Ctrl-C, or\n"
 	"                        in batch mode every process's exit)\n"
+	"      --prometheus ADDR:PORT  serve the figures of every watched process at\n"
+	"                        http://ADDR:PORT/metrics in Prometheus's text format\n"
+	"                        (fragscope_* metrics, labels pid, comm, allocator, mode,\n"
+	"                        cgroup); ADDR must be a loopback address (127.0.0.1)\n"
+	"                        unless --prometheus-public; port 0: any free port (said\n"
+	"                        on stderr). top then runs until Ctrl-C or -n, even once\n"
+	"                        every process has exited (their series end)\n"
+	"      --prometheus-public  allow a non-loopback ADDR (0.0.0.0: every interface):\n"
+	"                        anyone who reaches it reads the processes' names, PIDs,\n"
+	"                        cgroups and memory figures (no authentication, no TLS)\n"
+	"  -q, --quiet           no view at all (with --prometheus): only serve /metrics\n"
 	FS_TRACE_OPTS_HELP
 	"  -v                    more diagnostics on stderr (-vv debug, -vvv libbpf)\n"
 	"  -h, --help            this text\n"
@@ -427,6 +441,31 @@ static void top_json_keys(FILE *f)
 	free(st);
 }
 
+/* The exposition of every process's last sample, swapped in for the next scrapes. */
+static void publish(struct promhttp *srv, const struct top_proc *procs, char (*cgroups)[256], int n)
+{
+	struct fs_view views[TOP_MAX_PIDS];
+	struct prom_proc pp[TOP_MAX_PIDS];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f) {
+		fs_warn("--prometheus: out of memory: /metrics keeps the previous sample");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		traced__view(procs[i].t, &views[i]);
+		pp[i] = (struct prom_proc){ .v = &views[i], .cgroup = cgroups[i][0] ? cgroups[i] : NULL };
+	}
+	if (prom__write(f, pp, n) | fclose(f)) {
+		fs_warn("--prometheus: cannot write the metrics: /metrics keeps the previous sample");
+		free(buf);
+		return;
+	}
+	promhttp__set(srv, buf, len);
+}
+
 static void *free_one(void *arg)
 {
 	traced__free(arg);
@@ -498,6 +537,9 @@ int cmd_top(int argc, char **argv)
 		{ "batch", no_argument, 0, 'b' },
 		{ "json", no_argument, 0, 'j' },
 		{ "iterations", required_argument, 0, 'n' },
+		{ "prometheus", required_argument, 0, 'P' },
+		{ "prometheus-public", no_argument, 0, 'U' },
+		{ "quiet", no_argument, 0, 'q' },
 		FS_TRACE_LONGOPTS,
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -511,9 +553,14 @@ int cmd_top(int argc, char **argv)
 	char err[512] = "";
 	uint64_t next_ns;
 	struct fs_waiter *w;
+	struct sockaddr_in prom_addr;
+	const char *prom_arg = NULL;
+	int prom_public = 0, quiet = 0;
+	struct promhttp *srv = NULL;
+	char (*cgroups)[256] = NULL;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+p:i:bjn:vh", longopts, &idx)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+p:i:bjn:qvh", longopts, &idx)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (npids == TOP_MAX_PIDS) {
@@ -551,6 +598,17 @@ int cmd_top(int argc, char **argv)
 			iterations = (long)v;
 			break;
 		}
+		case 'P':
+			if (promhttp__parse("--prometheus", optarg, &prom_addr))
+				return EXIT_USAGE;
+			prom_arg = optarg;
+			break;
+		case 'U':
+			prom_public = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
 		case 'h':
 			fputs(top_usage, stdout);
 			top_json_keys(stdout);
@@ -574,7 +632,24 @@ int cmd_top(int argc, char **argv)
 		fs_err("nothing to watch: give -p PID (see fragscope top --help)");
 		return EXIT_USAGE;
 	}
-	if (json)
+	if (quiet && !prom_arg) {
+		fs_err("--quiet shows nothing: it goes with --prometheus ADDR:PORT (see fragscope top --help)");
+		return EXIT_USAGE;
+	}
+	if (quiet && (batch || json)) {
+		fs_err("--quiet draws no view and prints no line: not with --batch or --json");
+		return EXIT_USAGE;
+	}
+	if (prom_arg && !promhttp__loopback(&prom_addr) && !prom_public) {
+		fs_err("--prometheus %s: not a loopback address; add --prometheus-public to serve the processes' "
+		       "figures to every host that can reach it", prom_arg);
+		return EXIT_USAGE;
+	}
+	if (prom_public && !prom_arg) {
+		fs_err("--prometheus-public goes with --prometheus ADDR:PORT");
+		return EXIT_USAGE;
+	}
+	if (json || quiet)
 		batch = 1;
 	if (!isatty(STDOUT_FILENO))
 		batch = 1;
@@ -585,7 +660,8 @@ int cmd_top(int argc, char **argv)
 	if (!w)
 		return EXIT_FAIL;
 	procs = calloc((size_t)npids, sizeof(*procs));
-	if (!procs) {
+	cgroups = calloc((size_t)npids, sizeof(*cgroups));
+	if (!procs || !cgroups) {
 		fs_err("out of memory");
 		goto cleanup;
 	}
@@ -605,6 +681,18 @@ int cmd_top(int argc, char **argv)
 			goto cleanup;
 		}
 		read_cmdline(pids[i], p->cmdline, sizeof(p->cmdline));
+		if (promhttp__cgroup(pids[i], cgroups[i], sizeof(cgroups[i])))
+			cgroups[i][0] = 0;
+	}
+	if (prom_arg) {
+		srv = promhttp__start(&prom_addr, err, sizeof(err));
+		if (!srv) {
+			fs_err("%s", err);
+			goto cleanup;
+		}
+		/* always said: with port 0 it is the only way to know where */
+		fprintf(stderr, "fragscope: serving http://%s:%u/metrics\n", inet_ntoa(prom_addr.sin_addr),
+			promhttp__port(srv));
 	}
 	if (!batch) {
 		if (tui__init()) {
@@ -612,7 +700,7 @@ int cmd_top(int argc, char **argv)
 			goto cleanup;
 		}
 		screen = 1;
-	} else if (!json) {
+	} else if (!json && !quiet) {
 		batch_header();
 	}
 	keys = screen && isatty(STDIN_FILENO);
@@ -633,9 +721,11 @@ int cmd_top(int argc, char **argv)
 				all_exited &= v.target->exited;	/* as sampled */
 			}
 			seq++;
+			if (srv)
+				publish(srv, procs, cgroups, npids);
 			if (screen) {
 				redraw = 1;
-			} else {
+			} else if (!quiet) {
 				for (int i = 0; i < npids; i++)
 					if (json)
 						json_line(&procs[i], seq);
@@ -646,7 +736,7 @@ int cmd_top(int argc, char **argv)
 		} else {
 			all_exited = 0;
 		}
-		if ((iterations && seq >= iterations) || (!screen && all_exited)) {
+		if ((iterations && seq >= iterations) || (!screen && all_exited && !srv)) {
 			if (screen) {
 				ui.now_ns = now_ns();
 				tui__draw(procs, npids, &ui);
@@ -688,6 +778,8 @@ int cmd_top(int argc, char **argv)
 cleanup:
 	if (screen)
 		tui__end();
+	promhttp__stop(srv);
+	free(cgroups);
 	free_all(procs, npids);
 	traced__waiter_free(w);
 	return ret;
