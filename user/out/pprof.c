@@ -491,15 +491,22 @@ int pprof__write_session(const char *path, const struct session_data *d, char *e
 	return r;
 }
 
-int pprof__write_state(const char *path, const struct fs_state *st, int mode, int64_t time_ns, int64_t duration_ns,
-		       char *err, size_t errlen)
+int pprof__write_view(const char *path, const struct fs_view *v, int64_t time_ns, char *err, size_t errlen)
 {
-	struct pprof_info info = { .period = (int64_t)st->sample_bytes, .time_ns = time_ns, .duration_ns = duration_ns };
+	const struct fs_state *st = v->st;
+	struct pprof_info info = { .time_ns = time_ns, .duration_ns = (int64_t)(v->duration_s * 1e9) };
 	struct pprof_site *s;
+	int mode;
 	const char **fr;
 	char c1[64], c2[200];
 	int r;
 
+	if (!st) {
+		snprintf(err, errlen, "%s: no figures collected for the profile", path);
+		return -EINVAL;
+	}
+	mode = st->sampled ? FS_MODE_SAMPLED : st->light ? FS_MODE_LIGHT : FS_MODE_EXACT;
+	info.period = (int64_t)st->sample_bytes;
 	s = calloc((size_t)(st->nsites > 0 ? st->nsites : 1), sizeof(*s));
 	fr = calloc((size_t)(st->nsites > 0 ? st->nsites : 1) * FS_STACK_DEPTH, sizeof(*fr));
 	if (!s || !fr) {
@@ -521,7 +528,7 @@ int pprof__write_state(const char *path, const struct fs_state *st, int mode, in
 		s[i].frame = &fr[i * FS_STACK_DEPTH];
 		s[i].ip = x->ip;
 	}
-	snprintf(c1, sizeof(c1), "fragscope %s mode", mode >= 0 && mode < FS_MODE__COUNT ? fs_mode_names[mode] : "?");
+	snprintf(c1, sizeof(c1), "fragscope %s mode, PID %d", fs_mode_names[mode], v->target ? (int)v->target->pid : 0);
 	info.comment[info.ncomments++] = c1;
 	info.comment[info.ncomments++] = st->sampled
 		? "inuse_space and alloc_space: Horvitz-Thompson estimates from the sampled blocks; inuse_space sums to "

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "model/state.h"
+#include "types.h"
 #include "out/session.h"
 
 /* One site: its four values (sample types alloc_objects/count, alloc_space/bytes,
@@ -42,9 +43,9 @@ int pprof__write(const char *path, const struct pprof_info *info, const struct p
 
 /* The sites of a session's last deep snapshot (report --pprof). */
 int pprof__write_session(const char *path, const struct session_data *d, char *err, size_t errlen);
-/* The sites of a live trace's last sample (stat/top --pprof); mode is enum fs_mode,
- * time_ns the epoch time of the sample, duration_ns since the trace began. */
-int pprof__write_state(const char *path, const struct fs_state *st, int mode, int64_t time_ns, int64_t duration_ns,
-		       char *err, size_t errlen);
+/* The sites of a traced process's last deep sample (stat/top --pprof), with their
+ * frames' addresses; time_ns: the epoch time it stands for. -EINVAL when the view
+ * has no state (nothing collected). */
+int pprof__write_view(const char *path, const struct fs_view *v, int64_t time_ns, char *err, size_t errlen);
 
 #endif
