@@ -123,6 +123,41 @@ else
 	if [ "$addrs" -gt 0 ]; then pass pprof_stat_addresses; else fail pprof_stat_addresses "no location has an address"; fi
 fi
 
+# --- top --pprof, attached by PID: the profile written when top stops -----------------
+ready="$TMP/top.ready"
+timeout 60 "$AW" $ARGS --wait --hold --ready "$ready" --tally "$TMP/top.tally" &
+if wait_for "[ -s '$ready' ]"; then
+	wpid=$(cat "$ready")
+	timeout 60 "$FS" top -b -i 100 --sample-bytes 1 --pprof "$TMP/top.pb.gz" -p "$wpid" > "$TMP/top.out" 2> "$TMP/top.err" &
+	fpid=$!
+	if wait_for "[ -s '$TMP/top.out' ]" 300; then	# the header: probes attached
+		kill -USR1 "$wpid"
+		wait_for "[ -s '$TMP/top.tally' ]" 600
+		kill -INT $fpid
+		wait $fpid
+		rc=$?
+		kill -USR2 "$wpid" 2>/dev/null
+		if [ $rc != 0 ] || ! decode top "$TMP/top.pb.gz"; then
+			fail pprof_top "top exited $rc: $(tail -1 "$TMP/top.err") $(head -c 200 "$TMP/top.dec.err" 2>/dev/null)"
+		else
+			read -r types ptype period total worker n <<< "$(summary "$TMP/top.txt")"
+			want=$(jget "$TMP/top.tally" .live_bytes)
+			pids=$(grep -c "^    num: $wpid\$" "$TMP/top.txt")
+			if [ "$types" = $TYPES ] && [ "$period" = 1 ] && [ "$worker" = "$want" ] && [ "$pids" = "$n" ]; then
+				pass pprof_top
+			else
+				fail pprof_top "types $types period $period, worker's in-use bytes $worker (tally $want), $pids of $n samples labelled pid $wpid"
+			fi
+		fi
+	else
+		fail pprof_top "top never attached: $(tail -1 "$TMP/top.err")"
+		kill -9 "$wpid" $fpid 2>/dev/null
+	fi
+else
+	fail pprof_top "workload never got ready"
+fi
+wait 2>/dev/null
+
 # --- pprof itself reads it -------------------------------------------------------------
 if ! command -v go > /dev/null; then
 	fail pprof_tool "go (golang-go: go tool pprof) is not installed (tools/install-deps.sh)"

@@ -85,7 +85,7 @@ TEST(pprof_roundtrip)
 	struct pprof_site sites[] = {
 		{ 3, 3000, 2, 2000, 3, s1, ip1 },
 		{ 5, 500, -1, -4, 3, s2, ip2 },	/* negative estimates read 0 */
-		{ 1, 64, 1, 64, 1, s3, NULL },
+		{ 1, 64, 1, 64, 1, s3, NULL, 4242 },
 		{ 1, 8, 0, 0, 0, NULL, NULL },
 	};
 	struct pprof_info info = { .period = 524288, .time_ns = 1700000000000000000LL, .duration_ns = 2500000000LL,
@@ -130,6 +130,11 @@ TEST(pprof_roundtrip)
 	ASSERT_EQ(p->sample[0]->value[1], 3000, "alloc_space");
 	ASSERT_EQ(p->sample[0]->value[2], 2, "inuse_objects");
 	ASSERT_EQ(p->sample[0]->value[3], 2000, "inuse_space");
+	ASSERT_EQ(p->sample[0]->n_label, 0, "no pid: no label");
+	if (ASSERT_EQ(p->sample[2]->n_label, 1, "pid label")) {
+		ASSERT_EQ(strcmp(S(p, p->sample[2]->label[0]->key), "pid"), 0, "label key");
+		ASSERT_EQ(p->sample[2]->label[0]->num, 4242, "label num");
+	}
 	ASSERT_EQ(p->sample[1]->value[2], 0, "negative inuse_objects");
 	ASSERT_EQ(p->sample[1]->value[3], 0, "negative inuse_space");
 	for (size_t i = 0; i < p->n_sample; i++)

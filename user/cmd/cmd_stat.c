@@ -50,8 +50,8 @@ static const char stat_usage[] =
 	"                        are counted and named, not traced)\n"
 	"      --pprof FILE      also write the allocation sites at the end as a gzipped pprof\n"
 	"                        profile (alloc/inuse objects and space; see report --pprof)\n"
-	"                        of the process asked for (with a COMMAND: its first process),\n"
-	"                        every site (--json then lists them all, not the top 10)\n"
+	"                        of every traced process (samples labelled pid), every site\n"
+	"                        (--json then lists them all, not the top 10)\n"
 	"      --max-procs N     trace at most N processes at once (default 32; each\n"
 	"                        tracer pins its own maps, about 100 MiB at --max-live\n"
 	"                        1048576); beyond, processes run untraced and are named\n"
@@ -219,8 +219,8 @@ int cmd_stat(int argc, char **argv)
 			struct timespec now;
 
 			clock_gettime(CLOCK_REALTIME, &now);
-			if (pprof__write_view(pprof, &views[pv.primary], (int64_t)now.tv_sec * 1000000000 + now.tv_nsec,
-					      err, sizeof(err))) {
+			if (pprof__write_views(pprof, views, pv.n, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec,
+					       err, sizeof(err))) {
 				fs_err("%s", err);
 				free(views);
 				if (outfile)

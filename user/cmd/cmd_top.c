@@ -19,6 +19,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "out/pprof.h"
 #include "out/render.h"
 #include "trace/traced.h"
 #include "cmd/tui.h"
@@ -67,6 +68,8 @@ static const char top_usage[] =
 	"  -j, --json            in batch mode, one JSON object per line and process\n"
 	"  -n, --iterations N    stop after N intervals (default: until q, Ctrl-C, or\n"
 	"                        in batch mode every process's exit)\n"
+	"      --pprof FILE      at the end, write every site of every process as a gzipped\n"
+	"                        pprof profile, samples labelled pid (see report --pprof)\n"
 	FS_TRACE_OPTS_HELP
 	"  -v                    more diagnostics on stderr (-vv debug, -vvv libbpf)\n"
 	"  -h, --help            this text\n"
@@ -435,6 +438,26 @@ static void *free_one(void *arg)
 
 /* Detaching takes seconds (uprobes leave one by one): the processes' tracers are
  * independent, so they are taken down side by side. */
+/* --pprof: a last deep sample of the processes still running, with every site. */
+static int write_pprof(const char *path, struct top_proc *procs, int n)
+{
+	struct fs_view views[TOP_MAX_PIDS];
+	struct timespec now;
+	char err[4096 + 256];
+
+	for (int i = 0; i < n; i++) {
+		if (!procs[i].frozen)
+			traced__sample(procs[i].t, 1, INT_MAX);
+		traced__view(procs[i].t, &views[i]);
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (pprof__write_views(path, views, n, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, err, sizeof(err))) {
+		fs_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 static void free_all(struct top_proc *procs, int n)
 {
 	pthread_t th[TOP_MAX_PIDS];
@@ -498,6 +521,7 @@ int cmd_top(int argc, char **argv)
 		{ "batch", no_argument, 0, 'b' },
 		{ "json", no_argument, 0, 'j' },
 		{ "iterations", required_argument, 0, 'n' },
+		{ "pprof", required_argument, 0, 'P' },
 		FS_TRACE_LONGOPTS,
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -509,6 +533,7 @@ int cmd_top(int argc, char **argv)
 	int npids = 0, batch = 0, json = 0, opt, idx, ret = EXIT_FAIL, screen = 0, keys, sig = 0;
 	long iterations = 0, seq = 0;
 	char err[512] = "";
+	const char *pprof = NULL;
 	uint64_t next_ns;
 	struct fs_waiter *w;
 
@@ -551,6 +576,9 @@ int cmd_top(int argc, char **argv)
 			iterations = (long)v;
 			break;
 		}
+		case 'P':
+			pprof = optarg;
+			break;
 		case 'h':
 			fputs(top_usage, stdout);
 			top_json_keys(stdout);
@@ -684,6 +712,12 @@ int cmd_top(int argc, char **argv)
 		if (quit)
 			break;
 	}
+	if (screen) {
+		tui__end();
+		screen = 0;
+	}
+	if (pprof && write_pprof(pprof, procs, npids))
+		goto cleanup;
 	ret = EXIT_OK;
 cleanup:
 	if (screen)

@@ -17,6 +17,7 @@ typedef Perftools__Profiles__Mapping Mapping;
 typedef Perftools__Profiles__Location Location;
 typedef Perftools__Profiles__Line Line;
 typedef Perftools__Profiles__Function Function;
+typedef Perftools__Profiles__Label Label;
 
 /* Strings to indexes (the string table, and the keys of locations, functions and
  * mappings): open addressing, keys owned. */
@@ -271,6 +272,9 @@ static void builder__free(struct builder *b)
 		if (p->sample[i]) {
 			free(p->sample[i]->location_id);
 			free(p->sample[i]->value);
+			if (p->sample[i]->label)
+				free(p->sample[i]->label[0]);
+			free(p->sample[i]->label);
 			free(p->sample[i]);
 		}
 	free(p->sample);
@@ -348,6 +352,16 @@ static int build(struct builder *b, const struct pprof_info *info, const struct 
 		if (!s->location_id || !s->value)
 			return -ENOMEM;
 		s->n_value = 4;
+		if (x->pid > 0) {
+			s->label = calloc(1, sizeof(*s->label));
+			if (!s->label || !(s->label[0] = malloc(sizeof(Label))))
+				return -ENOMEM;
+			perftools__profiles__label__init(s->label[0]);
+			s->n_label = 1;
+			s->label[0]->num = x->pid;
+			if (str(b, "pid", &s->label[0]->key))
+				return -ENOMEM;
+		}
 		s->value[0] = x->alloc_objects > 0 ? x->alloc_objects : 0;
 		s->value[1] = x->alloc_bytes > 0 ? x->alloc_bytes : 0;
 		s->value[2] = x->inuse_objects > 0 ? x->inuse_objects : 0;
@@ -447,6 +461,12 @@ int pprof__write(const char *path, const struct pprof_info *info, const struct p
 	return r;
 }
 
+static const char sampled_note[] =
+	"inuse_space and alloc_space: Horvitz-Thompson estimates from the sampled blocks; inuse_space sums to the "
+	"sites' estimated live bytes";
+static const char exact_note[] =
+	"inuse_space and alloc_space: the sampled sites scaled to the exact totals (fragscope's ratio estimator, "
+	"rounded down); inuse_space sums to the sites' share of the exact live bytes";
 static const char objects_note[] =
 	"alloc_objects and inuse_objects count sampled allocations (samples); they are object counts only when "
 	"every allocation is sampled (--sample-bytes 1)";
@@ -479,11 +499,7 @@ int pprof__write_session(const char *path, const struct session_data *d, char *e
 			info.duration_ns = (int64_t)(d->rows[i].t_s * 1e9);
 	snprintf(c1, sizeof(c1), "fragscope %s mode session %s", fs_mode_names[d->mode], d->path);
 	info.comment[info.ncomments++] = c1;
-	info.comment[info.ncomments++] = d->mode == FS_MODE_SAMPLED
-		? "inuse_space and alloc_space: Horvitz-Thompson estimates from the sampled blocks; inuse_space sums to "
-		  "the sites' estimated live bytes"
-		: "inuse_space and alloc_space: the sampled sites scaled to the exact totals (fragscope's ratio "
-		  "estimator); inuse_space sums to the sites' share of the exact live bytes";
+	info.comment[info.ncomments++] = d->mode == FS_MODE_SAMPLED ? sampled_note : exact_note;
 	info.comment[info.ncomments++] = objects_note;
 	info.comment[info.ncomments++] = "stored sites only (the top sites of the last deep snapshot); addresses not stored";
 	r = pprof__write(path, &info, s, d->nsites, err, errlen);
@@ -491,57 +507,69 @@ int pprof__write_session(const char *path, const struct session_data *d, char *e
 	return r;
 }
 
-int pprof__write_view(const char *path, const struct fs_view *v, int64_t time_ns, char *err, size_t errlen)
+int pprof__write_views(const char *path, const struct fs_view *v, int nviews, int64_t time_ns, char *err,
+		       size_t errlen)
 {
-	const struct fs_state *st = v->st;
-	struct pprof_info info = { .time_ns = time_ns, .duration_ns = (int64_t)(v->duration_s * 1e9) };
-	struct pprof_site *s;
-	int mode;
-	const char **fr;
-	char c1[64], c2[200];
-	int r;
+	struct pprof_info info = { .time_ns = time_ns };
+	struct pprof_site *s = NULL;
+	const char **fr = NULL;
+	char c1[64], c2[PPROF_MAX_COMMENTS][200];
+	int n = 0, total = 0, r, mode = -1, modes = 0, cut = 0;
 
-	if (!st) {
-		snprintf(err, errlen, "%s: no figures collected for the profile", path);
-		return -EINVAL;
-	}
-	mode = st->sampled ? FS_MODE_SAMPLED : st->light ? FS_MODE_LIGHT : FS_MODE_EXACT;
-	info.period = (int64_t)st->sample_bytes;
-	s = calloc((size_t)(st->nsites > 0 ? st->nsites : 1), sizeof(*s));
-	fr = calloc((size_t)(st->nsites > 0 ? st->nsites : 1) * FS_STACK_DEPTH, sizeof(*fr));
+	for (int k = 0; k < nviews; k++)
+		total += v[k].st ? v[k].st->nsites : 0;
+	s = calloc((size_t)(total > 0 ? total : 1), sizeof(*s));
+	fr = calloc((size_t)(total > 0 ? total : 1) * FS_STACK_DEPTH, sizeof(*fr));
 	if (!s || !fr) {
 		free(s);
 		free(fr);
 		snprintf(err, errlen, "pprof profile: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	for (int i = 0; i < st->nsites; i++) {
-		const struct fs_site_sym *x = &st->sites[i];
+	for (int k = 0; k < nviews; k++) {
+		const struct fs_state *st = v[k].st;
+		int m;
 
-		s[i].alloc_objects = (int64_t)x->samples;
-		s[i].alloc_bytes = (int64_t)x->bytes;
-		s[i].inuse_objects = x->live_samples;
-		s[i].inuse_bytes = x->live_bytes;
-		s[i].nframes = x->nframes < FS_STACK_DEPTH ? x->nframes : FS_STACK_DEPTH;
-		for (int f = 0; f < s[i].nframes; f++)
-			fr[i * FS_STACK_DEPTH + f] = x->frame[f];
-		s[i].frame = &fr[i * FS_STACK_DEPTH];
-		s[i].ip = x->ip;
+		if (!st)
+			continue;
+		m = st->sampled ? FS_MODE_SAMPLED : st->light ? FS_MODE_LIGHT : FS_MODE_EXACT;
+		modes |= 1 << m;
+		mode = m;
+		if (!info.period)
+			info.period = (int64_t)st->sample_bytes;
+		if (v[k].duration_s * 1e9 > (double)info.duration_ns)
+			info.duration_ns = (int64_t)(v[k].duration_s * 1e9);
+		for (int i = 0; i < st->nsites; i++, n++) {
+			const struct fs_site_sym *x = &st->sites[i];
+
+			s[n].alloc_objects = (int64_t)x->samples;
+			s[n].alloc_bytes = (int64_t)x->bytes;
+			s[n].inuse_objects = x->live_samples;
+			s[n].inuse_bytes = x->live_bytes;
+			s[n].nframes = x->nframes < FS_STACK_DEPTH ? x->nframes : FS_STACK_DEPTH;
+			for (int f = 0; f < s[n].nframes; f++)
+				fr[n * FS_STACK_DEPTH + f] = x->frame[f];
+			s[n].frame = &fr[n * FS_STACK_DEPTH];
+			s[n].ip = x->ip;
+			s[n].pid = v[k].target ? v[k].target->pid : 0;
+		}
+		if (st->nsites < st->sites_total && cut < PPROF_MAX_COMMENTS - 4) {
+			snprintf(c2[cut], sizeof(c2[cut]), "PID %d: %d of %ld sites (the top by live bytes); the "
+				 "others are not in this profile", v[k].target ? (int)v[k].target->pid : 0, st->nsites,
+				 st->sites_total);
+			cut++;
+		}
 	}
-	snprintf(c1, sizeof(c1), "fragscope %s mode, PID %d", fs_mode_names[mode], v->target ? (int)v->target->pid : 0);
+	snprintf(c1, sizeof(c1), "fragscope %s mode", modes & (modes - 1) ? "mixed" : mode >= 0 ? fs_mode_names[mode] : "no");
 	info.comment[info.ncomments++] = c1;
-	info.comment[info.ncomments++] = st->sampled
-		? "inuse_space and alloc_space: Horvitz-Thompson estimates from the sampled blocks; inuse_space sums to "
-		  "the sites' estimated live bytes"
-		: "inuse_space and alloc_space: the sampled sites scaled to the exact totals (fragscope's ratio "
-		  "estimator); inuse_space sums to the sites' share of the exact live bytes";
+	if (modes & (1 << FS_MODE_SAMPLED))
+		info.comment[info.ncomments++] = sampled_note;
+	if (modes & ~(1 << FS_MODE_SAMPLED))
+		info.comment[info.ncomments++] = exact_note;
 	info.comment[info.ncomments++] = objects_note;
-	if (st->nsites < st->sites_total) {
-		snprintf(c2, sizeof(c2), "%d of %ld sites (the top by live bytes); the others are not in this profile",
-			 st->nsites, st->sites_total);
-		info.comment[info.ncomments++] = c2;
-	}
-	r = pprof__write(path, &info, s, st->nsites, err, errlen);
+	for (int i = 0; i < cut && info.ncomments < PPROF_MAX_COMMENTS; i++)
+		info.comment[info.ncomments++] = c2[i];
+	r = pprof__write(path, &info, s, n, err, errlen);
 	free(s);
 	free(fr);
 	return r;

@@ -19,6 +19,7 @@ struct pprof_site {
 	int nframes;
 	const char *const *frame;	/* innermost first: "func+0xoff (object)", "object+0xoff", "0xaddr" */
 	const uint64_t *ip;		/* the frames' addresses; NULL when not known (sessions) */
+	int64_t pid;			/* > 0: a numeric label "pid" (several processes in one profile) */
 };
 
 #define PPROF_MAX_COMMENTS 8
@@ -43,9 +44,10 @@ int pprof__write(const char *path, const struct pprof_info *info, const struct p
 
 /* The sites of a session's last deep snapshot (report --pprof). */
 int pprof__write_session(const char *path, const struct session_data *d, char *err, size_t errlen);
-/* The sites of a traced process's last deep sample (stat/top --pprof), with their
- * frames' addresses; time_ns: the epoch time it stands for. -EINVAL when the view
- * has no state (nothing collected). */
-int pprof__write_view(const char *path, const struct fs_view *v, int64_t time_ns, char *err, size_t errlen);
+/* The sites of traced processes' last deep samples (stat/top --pprof), with their
+ * frames' addresses, each sample labelled with its process's pid; time_ns: the
+ * epoch time it stands for. Views without state (nothing collected) add nothing. */
+int pprof__write_views(const char *path, const struct fs_view *v, int nviews, int64_t time_ns, char *err,
+		       size_t errlen);
 
 #endif
