@@ -101,11 +101,10 @@ $(OUTPUT)/fragscope_atomic.skel.h: $(OUTPUT)/fragscope_atomic.bpf.o
 
 $(OUTPUT)/user/trace/tracer.o: $(OUTPUT)/fragscope.skel.h $(OUTPUT)/fragscope_atomic.skel.h
 
-$(PB_HDR): $(PROFILE_PROTO)
+$(PB_SRC) $(PB_HDR) &: $(PROFILE_PROTO)
 	$(call msg,PROTOC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)protoc-c --c_out=$(@D) --proto_path=$(dir $(PROFILE_PROTO)) $(PROFILE_PROTO)
-$(PB_SRC): $(PB_HDR)
 $(PB_OBJ): $(PB_SRC)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Wall -Werror -c $< -o $@
