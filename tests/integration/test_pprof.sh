@@ -128,7 +128,7 @@ ready="$TMP/top.ready"
 timeout 60 "$AW" $ARGS --wait --hold --ready "$ready" --tally "$TMP/top.tally" &
 if wait_for "[ -s '$ready' ]"; then
 	wpid=$(cat "$ready")
-	timeout 60 "$FS" top -b -i 100 --sample-bytes 1 --pprof "$TMP/top.pb.gz" -p "$wpid" > "$TMP/top.out" 2> "$TMP/top.err" &
+	"$FS" top -b -i 100 --sample-bytes 1 --pprof "$TMP/top.pb.gz" -p "$wpid" > "$TMP/top.out" 2> "$TMP/top.err" &
 	fpid=$!
 	if wait_for "[ -s '$TMP/top.out' ]" 300; then	# the header: probes attached
 		kill -USR1 "$wpid"
