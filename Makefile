@@ -18,14 +18,21 @@ CPPFLAGS  := -D_GNU_SOURCE
 WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation
 DEPFLAGS  = -MMD -MP
 INCLUDES  := -I$(OUTPUT) -I. -Iuser
-LIBS      := -lbpf -ldw -lelf -lz -lzstd -lstdc++ -lncursesw -lsqlite3 -lmicrohttpd -lm
+LIBS      := -lbpf -ldw -lelf -lz -lzstd -lstdc++ -lncursesw -lsqlite3 -lmicrohttpd -lm -lprotobuf-c
+
+# pprof's profile.proto as Debian ships it (golang-github-google-pprof-dev): its
+# protobuf-c code is generated into $(OUTPUT)/proto, never committed.
+PROFILE_PROTO ?= /usr/share/gocode/src/github.com/google/pprof/proto/profile.proto
+PB_SRC    := $(OUTPUT)/proto/profile.pb-c.c
+PB_HDR    := $(OUTPUT)/proto/profile.pb-c.h
+PB_OBJ    := $(OUTPUT)/proto/profile.pb-c.o
 
 # Layers are folders (user/README.md). The pure ones never include libbpf and are
 # unit-tested without root; trace/ (libbpf) and cmd/ (commands, ncurses) are not.
 PURE_DIRS := util elf alloc plan model out
 PURE_SRCS := $(sort $(foreach d,$(PURE_DIRS),$(wildcard user/$(d)/*.c)))
 APP_SRCS  := $(PURE_SRCS) $(sort $(wildcard user/trace/*.c user/cmd/*.c))
-APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS))
+APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS)) $(PB_OBJ)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOLS     := $(OUTPUT)/tools/rpcwork $(OUTPUT)/tools/allocwork $(OUTPUT)/tools/allocwork-je $(OUTPUT)/tools/allocwork-cxx \
              $(OUTPUT)/tools/allocwork-cxx-je
@@ -94,6 +101,16 @@ $(OUTPUT)/fragscope_atomic.skel.h: $(OUTPUT)/fragscope_atomic.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name fragscope_atomic_bpf > $@
 
 $(OUTPUT)/user/trace/tracer.o: $(OUTPUT)/fragscope.skel.h $(OUTPUT)/fragscope_atomic.skel.h
+
+$(PB_SRC) $(PB_HDR) &: $(PROFILE_PROTO)
+	$(call msg,PROTOC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)protoc-c --c_out=$(@D) --proto_path=$(dir $(PROFILE_PROTO)) $(PROFILE_PROTO)
+$(PB_OBJ): $(PB_SRC)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Wall -Werror -c $< -o $@
+# the encoder and the commands include the generated header
+$(OUTPUT)/user/out/pprof.o: $(PB_HDR)
 
 $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
 	$(call msg,CC,$@)
@@ -223,10 +240,10 @@ $(OUTPUT)/fixtures/static-je-prefix: tests/unit/fixture_je_prefix.c | $(OUTPUT)/
 	$(Q)$(CC) -O1 $< -o $@
 
 # Unit tests link only the pure modules: a stray libbpf dependency fails to build.
-UNIT_CFLAGS := -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer $(WARN) -I. -Iuser
-$(OUTPUT)/unit/run_unit: $(UNIT_SRCS) $(PURE_SRCS) tests/unit/test.h | $(OUTPUT)/unit
+UNIT_CFLAGS := -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer $(WARN) -I. -Iuser -I$(OUTPUT)
+$(OUTPUT)/unit/run_unit: $(UNIT_SRCS) $(PURE_SRCS) $(PB_SRC) tests/unit/test.h | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(UNIT_CFLAGS) -DFIXTURES='"$(abspath $(OUTPUT)/fixtures)"' $(UNIT_SRCS) $(PURE_SRCS) -ldw -lelf -lz -lzstd -lm -lstdc++ -lsqlite3 -o $@
+	$(Q)$(CC) $(UNIT_CFLAGS) -DFIXTURES='"$(abspath $(OUTPUT)/fixtures)"' $(UNIT_SRCS) $(PURE_SRCS) $(PB_SRC) -ldw -lelf -lz -lzstd -lm -lstdc++ -lsqlite3 -lprotobuf-c -o $@
 
 unit: $(OUTPUT)/unit/run_unit fixtures
 	$(Q)$(OUTPUT)/unit/run_unit
@@ -235,7 +252,7 @@ unit: $(OUTPUT)/unit/run_unit fixtures
 # `make fuzz` seeds a corpus with a small real session and runs FUZZ_TIME seconds.
 FUZZ_TIME ?= 30
 FUZZ_DIR  := $(OUTPUT)/fuzz
-FUZZ_SRCS := tests/fuzz/fuzz_session.c user/cmd/cmd_report.c $(PURE_SRCS)
+FUZZ_SRCS := tests/fuzz/fuzz_session.c user/cmd/cmd_report.c $(PURE_SRCS) $(PB_SRC)
 .PHONY: fuzz
 $(FUZZ_DIR):
 	$(Q)mkdir -p $@ $@/corpus
@@ -243,7 +260,7 @@ $(FUZZ_DIR)/fuzz_session: $(FUZZ_SRCS) user/out/session.h | $(FUZZ_DIR)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-unused-command-line-argument \
-		-I. -Iuser $(FUZZ_SRCS) -ldw -lelf -lz -lzstd -lm -lstdc++ -lsqlite3 -o $@
+		-I. -Iuser -I$(OUTPUT) $(FUZZ_SRCS) -ldw -lelf -lz -lzstd -lm -lstdc++ -lsqlite3 -lprotobuf-c -o $@
 fuzz: $(FUZZ_DIR)/fuzz_session
 	$(Q)FUZZ_SESSION_SEED=$(FUZZ_DIR)/corpus/seed.db $(FUZZ_DIR)/fuzz_session
 	$(Q)cd $(FUZZ_DIR) && ./fuzz_session -max_total_time=$(FUZZ_TIME) -close_fd_mask=3 -timeout=10 \
@@ -270,8 +287,8 @@ bench: deps
 # runs every variant once with tiny N and times nothing (for CI).
 BENCH_OUT   := $(OUTPUT)/bench
 BENCH_BINS  := $(BENCH_OUT)/floor $(BENCH_OUT)/workload $(BENCH_OUT)/workload-cxx-je
-FLOOR_OBJS  := $(BENCH_OUT)/floor.o $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(PURE_SRCS) user/trace/umulti.c)
-SESSION_OBJS := $(BENCH_OUT)/session.o $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(PURE_SRCS) user/trace/umulti.c)
+FLOOR_OBJS  := $(BENCH_OUT)/floor.o $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(PURE_SRCS) user/trace/umulti.c) $(PB_OBJ)
+SESSION_OBJS := $(BENCH_OUT)/session.o $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(PURE_SRCS) user/trace/umulti.c) $(PB_OBJ)
 .PHONY: bench-build bench-quick bench-session
 bench-build: fragscope $(BENCH_BINS)
 bench-quick:

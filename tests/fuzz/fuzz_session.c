@@ -158,6 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	report("--folded", NULL);
 	report("--folded=alloc", NULL);
 	report("--flamegraph", "/dev/null");
+	report("--pprof", "/dev/null");
 	{
 		char *argv[] = { "report", "--diff", path, path, NULL };
 

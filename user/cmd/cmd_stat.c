@@ -1,15 +1,18 @@
 /* cmd_stat.c - `fragscope stat`: trace a PID or a command, print a perf-stat style summary. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "cmd/cmd.h"
 #include "util/log.h"
 #include "util/parse.h"
 #include "trace/family.h"
+#include "out/pprof.h"
 #include "out/render.h"
 #include "trace/target.h"
 #include "trace/traced.h"
@@ -45,6 +48,10 @@ static const char stat_usage[] =
 	"                        execs from now on (default with a COMMAND)\n"
 	"      --no-follow       trace only the first process (children and new images\n"
 	"                        are counted and named, not traced)\n"
+	"      --pprof FILE      also write the allocation sites at the end as a gzipped pprof\n"
+	"                        profile (alloc/inuse objects and space; see report --pprof)\n"
+	"                        of every traced process (samples labelled pid), every site\n"
+	"                        (--json then lists them all, not the top 10)\n"
 	"      --max-procs N     trace at most N processes at once (default 32; each\n"
 	"                        tracer pins its own maps, about 100 MiB at --max-live\n"
 	"                        1048576); beyond, processes run untraced and are named\n"
@@ -65,6 +72,7 @@ int cmd_stat(int argc, char **argv)
 		{ "follow", no_argument, 0, 'F' },
 		{ "no-follow", no_argument, 0, 'N' },
 		{ "max-procs", required_argument, 0, 'M' },
+		{ "pprof", required_argument, 0, 'P' },
 		FS_TRACE_LONGOPTS,
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -73,7 +81,7 @@ int cmd_stat(int argc, char **argv)
 	struct fs_family *fam = NULL;
 	struct fs_traced *t = NULL;
 	int follow = -1, max_procs = FS_MAX_PROCS_DEFAULT;
-	const char *outfile = NULL;
+	const char *outfile = NULL, *pprof = NULL;
 	double duration = 0, interval = 0.5;
 	int json = 0, opt, idx, ret = EXIT_FAIL, stop_sig = 0, code;
 	char err[512] = "";
@@ -108,6 +116,9 @@ int cmd_stat(int argc, char **argv)
 			break;
 		case 'N':
 			follow = 0;
+			break;
+		case 'P':
+			pprof = optarg;
 			break;
 		case 'M': {
 			uint64_t v;
@@ -165,7 +176,8 @@ int cmd_stat(int argc, char **argv)
 		if (family__exited(fam))
 			break;
 	}
-	if (family__stop(fam, stop_sig, 10)) {
+	/* the profile has every site (so has --json then), the summary the top 10 */
+	if (family__stop(fam, stop_sig, pprof ? INT_MAX : 10)) {
 		fs_err("read BPF maps: %s", strerror(errno));
 		goto cleanup;
 	}
@@ -202,6 +214,19 @@ int cmd_stat(int argc, char **argv)
 					render__stat_text(out, &views[i]);
 			if (pv.n > 1 || pv.nuf || pv.uf_more || pv.events_lost)
 				render__procs_text(out, &pv);
+		}
+		if (pprof) {
+			struct timespec now;
+
+			clock_gettime(CLOCK_REALTIME, &now);
+			if (pprof__write_views(pprof, views, pv.n, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec,
+					       err, sizeof(err))) {
+				fs_err("%s", err);
+				free(views);
+				if (outfile)
+					fclose(out);
+				goto cleanup;
+			}
 		}
 		free(views);
 		if (outfile)

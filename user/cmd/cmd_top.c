@@ -20,6 +20,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "out/pprof.h"
 #include "out/render.h"
 #include "trace/traced.h"
 #include "cmd/tui.h"
@@ -81,6 +82,8 @@ static const char top_usage[] =
 	"                        anyone who reaches it reads the processes' names, PIDs,\n"
 	"                        cgroups and memory figures (no authentication, no TLS)\n"
 	"  -q, --quiet           no view at all (with --prometheus): only serve /metrics\n"
+	"      --pprof FILE      at the end, write every site of every process as a gzipped\n"
+	"                        pprof profile, samples labelled pid (see report --pprof)\n"
 	FS_TRACE_OPTS_HELP
 	"  -v                    more diagnostics on stderr (-vv debug, -vvv libbpf)\n"
 	"  -h, --help            this text\n"
@@ -474,6 +477,26 @@ static void *free_one(void *arg)
 
 /* Detaching takes seconds (uprobes leave one by one): the processes' tracers are
  * independent, so they are taken down side by side. */
+/* --pprof: a last deep sample of the processes still running, with every site. */
+static int write_pprof(const char *path, struct top_proc *procs, int n)
+{
+	struct fs_view views[TOP_MAX_PIDS];
+	struct timespec now;
+	char err[4096 + 256];
+
+	for (int i = 0; i < n; i++) {
+		if (!procs[i].frozen)
+			traced__sample(procs[i].t, 1, INT_MAX);
+		traced__view(procs[i].t, &views[i]);
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (pprof__write_views(path, views, n, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, err, sizeof(err))) {
+		fs_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 static void free_all(struct top_proc *procs, int n)
 {
 	pthread_t th[TOP_MAX_PIDS];
@@ -540,6 +563,7 @@ int cmd_top(int argc, char **argv)
 		{ "prometheus", required_argument, 0, 'P' },
 		{ "prometheus-public", no_argument, 0, 'U' },
 		{ "quiet", no_argument, 0, 'q' },
+		{ "pprof", required_argument, 0, 'F' },
 		FS_TRACE_LONGOPTS,
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -551,6 +575,7 @@ int cmd_top(int argc, char **argv)
 	int npids = 0, batch = 0, json = 0, opt, idx, ret = EXIT_FAIL, screen = 0, keys, sig = 0;
 	long iterations = 0, seq = 0;
 	char err[512] = "";
+	const char *pprof = NULL;
 	uint64_t next_ns;
 	struct fs_waiter *w;
 	struct sockaddr_in prom_addr;
@@ -608,6 +633,9 @@ int cmd_top(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = 1;
+			break;
+		case 'F':
+			pprof = optarg;
 			break;
 		case 'h':
 			fputs(top_usage, stdout);
@@ -774,6 +802,12 @@ int cmd_top(int argc, char **argv)
 		if (quit)
 			break;
 	}
+	if (screen) {
+		tui__end();
+		screen = 0;
+	}
+	if (pprof && write_pprof(pprof, procs, npids))
+		goto cleanup;
 	ret = EXIT_OK;
 cleanup:
 	if (screen)
