@@ -210,7 +210,8 @@ if hw_start all_big big 64 64; then
 			fail snapshot_all_budget "$(jq -c '{n: (.processes | length), over: .over_budget}' "$TMP/all3.json")"
 		fi
 		expect_error snapshot_all_and_pid 2 'either|-p PID, or --all' "$FS" snapshot --all -p 1
-		hfd=$sfd; hw_stop
+		echo quit >&"$sfd"; exec {sfd}>&-
 	fi
+	# both told to quit before hw_stop's wait (it waits for every child)
 	hfd=$bfd; hw_stop
 fi
