@@ -1187,8 +1187,13 @@ static __always_inline void sm_exit(struct pt_regs *ctx)
 		__u32 key = (__u32)id;
 		struct fs_site_stat zs = {};
 
-		if (!bpf_map_lookup_elem(&sites, &key))
+		if (!bpf_map_lookup_elem(&sites, &key)) {
 			bpf_map_update_elem(&sites, &key, &zs, BPF_NOEXIST);
+			if (!bpf_map_lookup_elem(&sites, &key)) {	/* the sites table is full */
+				ADD(c->c[FS_C_STACKS_LOST], 1);
+				b.stackid = -1;
+			}
+		}
 	} else {
 		ADD(c->c[FS_C_STACKS_LOST], 1);
 	}
