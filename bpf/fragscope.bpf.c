@@ -44,9 +44,14 @@ const volatile __u32 bucket_bits = 20;	/* log2 of buckets' max_entries */
  * allocated unseen and then released as unknown). Calls already entered finish. */
 __u32 stopping;
 
+/* Stacks are stored by a hash of their 32 frames, with no second bucket: two stacks
+ * that share a bucket lose the second (-EEXIST, counted as a lost stack, for as long
+ * as the first holds it). Stacks that differ only in the garbage past their last
+ * real frame (no frame pointers) are distinct here, so there are more of them than
+ * sites: 32,768 buckets (8 MiB) keep such losses rare. */
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 32768);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, FS_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
