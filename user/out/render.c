@@ -165,10 +165,6 @@ void render__json_core(struct json *j, const struct fs_view *v)
 		json__str(j, "internal_fragmentation_bytes", NULL);
 		json__bool(j, "usable_exact", 0);
 		json__end_obj(j);
-		json_metrics(j, "lost", &src, light);
-		json_metrics(j, "", &src, light);
-		if (v->st->sampled)
-			json_sampled(j, v->st);
 	} else {
 	json__obj(j, "live");
 	json__u64(j, "count", agg__live_count(s));
@@ -186,10 +182,11 @@ void render__json_core(struct json *j, const struct fs_view *v)
 		json__bool(j, "usable_exact", 0);
 	}
 	json__end_obj(j);
-
+	}
 	json_metrics(j, "lost", &src, light);
 	json_metrics(j, "", &src, light);
-	}
+	if (v->st && v->st->sampled)
+		json_sampled(j, v->st);
 
 	json__arr(j, "functions");
 	for (int i = 0; i < p->nprobes; i++) {
