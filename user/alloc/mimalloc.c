@@ -145,6 +145,8 @@ const struct fs_allocator fs_alloc_mimalloc = {
 	.releases = releases,
 	.plan_note = "mimalloc in %s: mi_heap_*, mi_str*dup, mi_realpath, mi_expand not probed (their blocks "
 		     "are unknown frees); usable sizes not modelled",
+	.unknown_note = ", or mimalloc's own segments from before attach: its anonymous mappings carry no mark fragscope can read from outside, so they count as no one's",
+	.unknown_note_scanned = ", or mimalloc's own segments from before attach: its anonymous mappings carry no mark fragscope can read from outside, so they count as no one's",
 	.unseen_hint = "mimalloc's own statistics (mi_stats_print) are printed only from inside the process: "
 		       "tracing from the start (`fragscope stat -- CMD`) sees every block.",
 	.stats_unread = "mimalloc's own statistics are readable only from inside the process: live and free figures "

@@ -146,6 +146,8 @@ const struct fs_allocator fs_alloc_tcmalloc = {
 	.retention = retention,
 	.releases = releases,
 	.plan_note = "tcmalloc in %s: usable sizes not modelled (counted as requested, said so)",
+	.unknown_note = ", or tcmalloc's own spans mmapped before attach: its anonymous mappings carry no mark fragscope can read from outside, so they count as no one's",
+	.unknown_note_scanned = ", or tcmalloc's own spans mmapped before attach: its anonymous mappings carry no mark fragscope can read from outside, so they count as no one's",
 	.unseen_hint = "tcmalloc's own statistics (MallocExtension) are readable only from inside the process: "
 		       "tracing from the start (`fragscope stat -- CMD`) sees every block.",
 	.stats_unread = "tcmalloc's own statistics are readable only from inside the process: live and free figures "
