@@ -248,9 +248,16 @@ $(OUTPUT)/unit/run_unit: $(UNIT_SRCS) $(PURE_SRCS) $(PB_SRC) tests/unit/test.h |
 unit: $(OUTPUT)/unit/run_unit fixtures
 	$(Q)$(OUTPUT)/unit/run_unit
 
-# Fuzzing the session reader (libFuzzer; clang's runtime from libclang-rt-14-dev):
-# `make fuzz` seeds a corpus with a small real session and runs FUZZ_TIME seconds.
+# Fuzzing the session reader (libFuzzer; clang's runtime from libclang-rt-14-dev).
+# `make fuzz` seeds a corpus with small real sessions, replays every input that
+# once crashed the reader (tests/fuzz/regress/), then fuzzes. The suite runs it
+# reproducibly: a fixed FUZZ_SEED and FUZZ_RUNS inputs, so a run that passes
+# passes again on any machine. To explore, give FUZZ_SEED=0 (random) and
+# FUZZ_RUNS=-1 with FUZZ_TIME seconds; copy any crash-* it writes into
+# tests/fuzz/regress/ with the fix.
 FUZZ_TIME ?= 30
+FUZZ_SEED ?= 1
+FUZZ_RUNS ?= 5000
 FUZZ_DIR  := $(OUTPUT)/fuzz
 FUZZ_SRCS := tests/fuzz/fuzz_session.c user/cmd/cmd_report.c $(PURE_SRCS) $(PB_SRC)
 .PHONY: fuzz
@@ -261,10 +268,13 @@ $(FUZZ_DIR)/fuzz_session: $(FUZZ_SRCS) user/out/session.h | $(FUZZ_DIR)
 	$(Q)$(CLANG) -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-unused-command-line-argument \
 		-I. -Iuser -I$(OUTPUT) $(FUZZ_SRCS) -ldw -lelf -lz -lzstd -lm -lstdc++ -lsqlite3 -lprotobuf-c -o $@
+
 fuzz: $(FUZZ_DIR)/fuzz_session
 	$(Q)FUZZ_SESSION_SEED=$(FUZZ_DIR)/corpus/seed.db $(FUZZ_DIR)/fuzz_session
-	$(Q)cd $(FUZZ_DIR) && ./fuzz_session -max_total_time=$(FUZZ_TIME) -close_fd_mask=3 -timeout=10 \
-		-rss_limit_mb=2048 -print_final_stats=1 corpus
+	$(Q)cd $(FUZZ_DIR) && ./fuzz_session -close_fd_mask=3 -timeout=10 -rss_limit_mb=2048 \
+		$(abspath tests/fuzz/regress)/*
+	$(Q)cd $(FUZZ_DIR) && ./fuzz_session -seed=$(FUZZ_SEED) -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_TIME) \
+		-close_fd_mask=3 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 corpus
 
 integration: fragscope tools
 	$(Q)tests/integration/run.sh

@@ -278,6 +278,8 @@ expect_error bad_empty_session 1 'no snapshots' "$FS" report "$TMP/empty.db"
 expect_error bad_missing_file 1 'No such file' "$FS" report "$TMP/nonesuch.db"
 cp "$TMP/cmd.db" "$TMP/corrupt.db" && printf 'garbage!garbage!' | dd of="$TMP/corrupt.db" bs=1 seek=4096 conv=notrunc status=none
 expect_error bad_corrupt 1 'corrupt session' "$FS" report --html "$TMP/x.html" "$TMP/corrupt.db"
+cp "$TMP/cmd.db" "$TMP/time.db" && sqlite3 "$TMP/time.db" 'UPDATE snapshots SET t_s = 4.6e27 WHERE seq = (SELECT max(seq) FROM snapshots)'
+expect_error bad_time 1 'time 4.6e+27 s is out of range' "$FS" report --pprof "$TMP/x.pb.gz" "$TMP/time.db"
 
 # --- the default name, and the previous session kept as .old ---------------------------
 mkdir -p "$TMP/cwd"
@@ -292,7 +294,7 @@ fi
 no_programs_left nothing_left_attached_after_record_tests
 
 # --- the reader under libFuzzer, bounded -------------------------------------------------
-if make -s -C "$ROOT" fuzz FUZZ_TIME=${FUZZ_TIME:-30} > "$TMP/fuzz.log" 2>&1; then
+if make -s -C "$ROOT" fuzz FUZZ_TIME=${FUZZ_TIME:-300} > "$TMP/fuzz.log" 2>&1; then
 	pass fuzz_session_reader
 else
 	fail fuzz_session_reader "$(grep -m1 -E 'ERROR|error|Sanitizer|deadly' "$TMP/fuzz.log" || tail -1 "$TMP/fuzz.log")"

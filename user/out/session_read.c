@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,6 +209,20 @@ static int done(struct loader *l, sqlite3_stmt *q, int rc, const char *what)
 	return r;
 }
 
+/* A time in a session is seconds since the run began: finite, not negative, and
+ * under a century (a damaged file could hold anything; converting such a double
+ * to an integer later would be undefined). */
+#define SESSION_MAX_T_S 3.2e9
+
+static int bad_time(struct loader *l, sqlite3_stmt *q, const char *what, double t)
+{
+	if (isfinite(t) && t >= 0 && t <= SESSION_MAX_T_S)
+		return 0;
+	snprintf(l->err, l->errlen, "%s: corrupt session (%s: time %g s is out of range)", l->d->path, what, t);
+	sqlite3_finalize(q);
+	return -1;
+}
+
 static int oom(struct loader *l, sqlite3_stmt *q)
 {
 	snprintf(l->err, l->errlen, "%s: out of memory", l->d->path);
@@ -294,6 +309,8 @@ static int load_rows(struct loader *l)
 		d->nrows++;
 		r->seq = (long)sqlite3_column_int64(q, 0);
 		r->t_s = sqlite3_column_double(q, 1);
+		if (bad_time(l, q, "snapshots", r->t_s))
+			return -1;
 		for (int c = 0; c < session__ncols(); c++) {
 			if (session__col_real(c))
 				r->v[c].r = sqlite3_column_double(q, 2 + c);
@@ -322,6 +339,8 @@ static int load_events(struct loader *l)
 		e = &d->events[d->nevents++];
 		e->seq = (long)sqlite3_column_int64(q, 0);
 		e->t_s = sqlite3_column_double(q, 1);
+		if (bad_time(l, q, "events", e->t_s))
+			return -1;
 		copycol(q, 2, e->kind, sizeof(e->kind));
 		copycol(q, 3, e->name, sizeof(e->name));
 		e->calls = sqlite3_column_int64(q, 4);
@@ -440,6 +459,8 @@ static int load_rest(struct loader *l)
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
 		d->stat_json_t = sqlite3_column_double(q, 0);
+		if (bad_time(l, q, "stat_json", d->stat_json_t))
+			return -1;
 		d->stat_json = dupcol(q, 1);
 		rc = sqlite3_step(q);
 	}
