@@ -79,9 +79,17 @@ enum fs_role {
 	FS_ROLE_EXEC,		/* a new image of a traced process, traced from its start */
 };
 
+/* A process as its container sees it (model/container.h reads it from /proc). */
+struct fs_container {
+	pid_t ns_pid;		/* its PID in its own PID namespace (NSpid's last field); 0 unknown */
+	char cgroup[512];	/* its cgroup v2 path ("/system.slice/x.service"); "" unknown */
+	char id[72];		/* the container id in that path (64 hex digits); "" none */
+};
+
 struct fs_target_info {
 	pid_t pid;
 	char comm[32];
+	struct fs_container ctr;	/* its PID inside its namespace, its cgroup */
 	int exited;
 	int exit_code;		/* -1 unknown (not our child, or still running) */
 	int attached_at_start;	/* started under fragscope: nothing before attach */

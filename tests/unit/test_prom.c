@@ -1,5 +1,5 @@
 /* test_prom.c - the Prometheus exposition: names and units from the metric table,
- * escaping, the figures each mode has (absent, never 0), the cgroup line. */
+ * escaping, the figures each mode has (absent, never 0), the cgroup and container labels. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +171,8 @@ static int has_prefix(const char *text, const char *name)
 	return strstr(text, pat) != NULL;
 }
 
+#define CID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 TEST(prom_write_modes)
 {
 	struct proc_fix ex, lt, sm, gone;
@@ -182,7 +184,10 @@ TEST(prom_write_modes)
 	fix_init(&sm, 300, "samp", 1, 1);
 	fix_init(&gone, 400, "gone", 0, 0);
 	gone.info.exited = 1;
-	pp[0] = (struct prom_proc){ .v = &ex.v, .cgroup = "/system.slice/a.service" };
+	snprintf(ex.info.ctr.cgroup, sizeof(ex.info.ctr.cgroup), "/system.slice/a.service");
+	snprintf(lt.info.ctr.cgroup, sizeof(lt.info.ctr.cgroup), "/system.slice/docker-%s.scope", CID);
+	snprintf(lt.info.ctr.id, sizeof(lt.info.ctr.id), "%s", CID);
+	pp[0] = (struct prom_proc){ .v = &ex.v };
 	pp[1] = (struct prom_proc){ .v = &lt.v };
 	pp[2] = (struct prom_proc){ .v = &sm.v };
 	pp[3] = (struct prom_proc){ .v = &gone.v };
@@ -201,8 +206,11 @@ TEST(prom_write_modes)
 				  "mode=\"exact\",cgroup=\"/system.slice/a.service\"} 400"),
 		    "exact: live bytes, allocated - freed");
 	ASSERT_TRUE(has_line(out, "fragscope_held_free_bytes{pid=\"200\",comm=\"light\",allocator=\"glibc\","
-				  "mode=\"light\"} 4096"),
-		    "light: held free (no cgroup label when not known)");
+				  "mode=\"light\",cgroup=\"/system.slice/docker-" CID ".scope\",container=\"" CID "\"} 4096"),
+		    "light: held free, with the cgroup and the container id");
+	ASSERT_TRUE(has_line(out, "fragscope_allocs_total{pid=\"300\",comm=\"samp\",allocator=\"glibc\","
+				  "mode=\"sampled\"} 7"),
+		    "no cgroup or container label when not known");
 	ASSERT_TRUE(!strstr(out, "fragscope_allocs_total{pid=\"200\""), "light: no allocation count, not 0");
 	ASSERT_TRUE(!strstr(out, "fragscope_live_bytes{pid=\"200\""), "light: no counted live bytes");
 	ASSERT_TRUE(has_line(out, "fragscope_allocs_total{pid=\"300\",comm=\"samp\",allocator=\"glibc\","
@@ -214,7 +222,8 @@ TEST(prom_write_modes)
 	ASSERT_TRUE(!strstr(out, "fragscope_sampled_live_bytes{pid=\"100\""), "exact: no estimate");
 	ASSERT_TRUE(!strstr(out, "pid=\"400\""), "an exited process: its series end");
 	ASSERT_TRUE(has_line(out, "fragscope_diagnosis_info{pid=\"200\",comm=\"light\",allocator=\"glibc\","
-				  "mode=\"light\",kind=\"retention\"} 1"),
+				  "mode=\"light\",cgroup=\"/system.slice/docker-" CID ".scope\",container=\"" CID "\","
+				  "kind=\"retention\"} 1"),
 		    "the diagnosis as an info metric");
 	ASSERT_TRUE(has_line(out, "fragscope_processes 3"), "processes watched and running");
 	/* one family, one HELP and one TYPE, its series together */
@@ -233,16 +242,4 @@ cleanup:
 	free(lt.st);
 	free(sm.st);
 	free(gone.st);
-}
-
-TEST(prom_cgroup)
-{
-	char b[64];
-
-	ASSERT_OK(prom__cgroup("0::/system.slice/a.service\n", b, sizeof(b)), "v2");
-	ASSERT_STREQ(b, "/system.slice/a.service", "v2 path");
-	ASSERT_OK(prom__cgroup("12:cpu,cpuacct:/x\n0::/user.slice\n", b, sizeof(b)), "hybrid");
-	ASSERT_STREQ(b, "/user.slice", "hybrid: the v2 line");
-	ASSERT_EQ(prom__cgroup("12:cpu:/x\n", b, sizeof(b)), -1, "v1 only: not known");
-	ASSERT_EQ(prom__cgroup("0::/a/very/long/path/beyond/the/buffer/size/given/here/x\n", b, 16), -1, "too long");
 }

@@ -17,6 +17,7 @@
 #include "util/log.h"
 #include "util/parse.h"
 #include "model/memmodel.h"
+#include "model/container.h"
 #include "model/procmem.h"
 #include "out/render.h"
 #include "plan/resolve.h"
@@ -112,6 +113,7 @@ static void print_json(const struct fs_plan *plan, pid_t pid, const char *comm, 
 		       const struct fs_memory *m, const struct fs_settings *set, int heap_walk,
 		       const struct fs_je_stats *js, const char *je_why)
 {
+	struct fs_target_info ti = { .pid = pid };
 	struct json j;
 	char diag[512];
 	int kind;
@@ -120,6 +122,8 @@ static void print_json(const struct fs_plan *plan, pid_t pid, const char *comm, 
 	json__obj(&j, NULL);
 	json__obj(&j, "target");
 	json__i64(&j, "pid", pid);
+	container__read(pid, &ti.ctr);	/* its PID inside its namespace, its cgroup */
+	render__json_container(&j, &ti.ctr);
 	json__str(&j, "comm", comm);
 	json__end_obj(&j);
 	json__obj(&j, "allocator");
@@ -268,11 +272,17 @@ static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, 
 		       const struct fs_memory *m, const struct fs_settings *set, int heap_walk,
 		       const struct fs_je_stats *js, const char *je_why)
 {
-	char a[32], b[32], d[32], e[32], f[32], n[32], diag[512];
+	struct fs_target_info ti = { .pid = pid };
+	char a[32], b[32], d[32], e[32], f[32], n[32], diag[512], ctr[700];
 	int kind;
 
-	printf("\n fragscope snapshot: PID %d (%s), %s allocator in %s%s\n\n", pid, comm, plan->alloc_name,
+	printf("\n fragscope snapshot: PID %d (%s), %s allocator in %s%s\n", pid, comm, plan->alloc_name,
 	       plan->object, c->approximate ? " — APPROXIMATE (the heap changed during the walk)" : "");
+	container__read(pid, &ti.ctr);
+	render__container(&ti, ctr, sizeof(ctr));
+	if (ctr[0])
+		printf(" container: %s\n", ctr);
+	printf("\n");
 	if (!heap_walk) {
 		printf("  %12s  mapped      anonymous memory outside stacks\n", fmt__bytes(m->mapped, a, sizeof(a)));
 		printf("  %12s  resident    (LazyFree %s)\n", fmt__bytes(m->resident, a, sizeof(a)),

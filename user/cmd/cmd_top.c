@@ -26,8 +26,11 @@
 #include "cmd/tui.h"
 #include "cmd/promhttp.h"
 #include "out/prom.h"
+#include "model/container.h"
+#include "trace/target.h"
 
 #define TOP_MAX_PIDS 16
+#define TOP_MAX_CGROUPS 8
 #define TOP_DEEP_EVERY 5	/* intervals between deep samples (arenas, pages, sites) */
 #define TOP_SITES 64		/* sites kept for the panel (re-sorted by the chosen key) */
 #define TOP_JSON_SITES 10
@@ -42,7 +45,7 @@
 static const struct { const char *name; int width; } top_cols[] = { TOP_COLUMNS(TOP_COLUMN_ROW) };
 
 static const char top_usage[] =
-	"usage: fragscope top [options] -p PID [-p PID ...]\n"
+	"usage: fragscope top [options] -p PID [-p PID ...] [--cgroup PATH ...]\n"
 	"\n"
 	"Watches running processes live, as top does: every allocation and release is\n"
 	"counted exactly in the kernel, and every interval the view shows, per process:\n"
@@ -55,6 +58,10 @@ static const char top_usage[] =
 	"allocation sites from sampled stacks, symbolized. Several PIDs stand side by side\n"
 	"in columns, e.g. a glibc and a jemalloc build of one service under the same load.\n"
 	"A process that exits keeps its last figures, marked \"exited\"; the others go on.\n"
+	"With --cgroup, every process of a cgroup (and of the cgroups below it) is\n"
+	"watched, and each interval the processes that entered it since are attached.\n"
+	"A process in a container is watched by its PID on the host; its files are read\n"
+	"through /proc/PID/root, and its PID inside its namespace and its cgroup are shown.\n"
 	"\n"
 	"When stdout is not a terminal, or with --batch, nothing is drawn: one line per\n"
 	"interval and process is printed instead (the columns are listed below), or with\n"
@@ -66,6 +73,17 @@ static const char top_usage[] =
 	"\n"
 	"options:\n"
 	"  -p, --pid PID         a process to watch (repeat for up to 16, side by side)\n"
+	"      --cgroup PATH     watch every process of a cgroup v2 and of the cgroups\n"
+	"                        below it, following those that start in it (attached at\n"
+	"                        the next interval) and exit (kept, marked exited); PATH:\n"
+	"                        /sys/fs/cgroup/system.slice/x.service, or relative to\n"
+	"                        the cgroup2 mount (system.slice/x.service, or as\n"
+	"                        /proc/PID/cgroup names it). Repeatable. An empty cgroup\n"
+	"                        is waited on; a process whose allocator cannot be traced\n"
+	"                        (static without malloc, exited meanwhile, ...) is shown\n"
+	"                        as skipped with the reason. At most 16 processes are\n"
+	"                        watched at a time, -p ones included: later ones are\n"
+	"                        skipped. Batch mode then runs until -n or Ctrl-C\n"
 	"  -i, --interval MS     refresh every MS milliseconds (default 1000, >= 10)\n"
 	"  -b, --batch           print lines instead of drawing, even on a terminal\n"
 	"  -j, --json            in batch mode, one JSON object per line and process\n"
@@ -74,7 +92,8 @@ static const char top_usage[] =
 	"      --prometheus ADDR:PORT  serve the figures of every watched process at\n"
 	"                        http://ADDR:PORT/metrics in Prometheus's text format\n"
 	"                        (fragscope_* metrics, labels pid, comm, allocator, mode,\n"
-	"                        cgroup); ADDR must be a loopback address (127.0.0.1)\n"
+	"                        cgroup, container); ADDR must be a loopback address\n"
+	"                        (127.0.0.1)\n"
 	"                        unless --prometheus-public; port 0: any free port (said\n"
 	"                        on stderr). top then runs until Ctrl-C or -n, even once\n"
 	"                        every process has exited (their series end)\n"
@@ -445,7 +464,7 @@ static void top_json_keys(FILE *f)
 }
 
 /* The exposition of every process's last sample, swapped in for the next scrapes. */
-static void publish(struct promhttp *srv, const struct top_proc *procs, char (*cgroups)[256], int n)
+static void publish(struct promhttp *srv, const struct top_proc *procs, int n)
 {
 	struct fs_view views[TOP_MAX_PIDS];
 	struct prom_proc pp[TOP_MAX_PIDS];
@@ -459,7 +478,7 @@ static void publish(struct promhttp *srv, const struct top_proc *procs, char (*c
 	}
 	for (int i = 0; i < n; i++) {
 		traced__view(procs[i].t, &views[i]);
-		pp[i] = (struct prom_proc){ .v = &views[i], .cgroup = cgroups[i][0] ? cgroups[i] : NULL };
+		pp[i] = (struct prom_proc){ .v = &views[i] };
 	}
 	if (prom__write(f, pp, n) | fclose(f)) {
 		fs_warn("--prometheus: cannot write the metrics: /metrics keeps the previous sample");
@@ -514,7 +533,6 @@ static void free_all(struct top_proc *procs, int n)
 			pthread_join(th[i], NULL);
 		free(procs[i].hist);
 	}
-	free(procs);
 }
 
 /* Keys of the full-screen view. Returns 1 to quit. */
@@ -552,10 +570,190 @@ static int handle_keys(struct tui_state *ui, int *redraw)
 	return 0;
 }
 
+/* The start time of pid (/proc/PID/stat, clock ticks since boot): with the PID,
+ * one process (a PID reused later is another). 0 if it is gone. */
+static unsigned long long start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long v = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');	/* comm may hold spaces and parentheses */
+	/* after ") ": state, then 18 fields, then starttime (field 22) */
+	for (int f = 0; p && f < 20; f++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		v = strtoull(p + 1, NULL, 10);
+	return v;
+}
+
+/* What top watches: processes given with -p and those of the cgroups. */
+struct top_watch {
+	struct top_proc procs[TOP_MAX_PIDS];
+	int n;
+	struct {
+		char dir[PATH_MAX];	/* in the cgroup2 file system */
+		char path[PATH_MAX];	/* as /proc/PID/cgroup names it */
+		int said_empty;
+	} cg[TOP_MAX_CGROUPS];
+	int ncg;
+	struct { pid_t pid; unsigned long long start; } *seen;	/* attached or skipped */
+	int nseen, seen_cap;
+	pid_t *list;		/* the cgroups' processes at the last scan */
+	int nlist, list_cap;
+	const struct fs_trace_opts *topts;
+	unsigned interval_ms;
+	int json, quiet, screen;
+	char note[512];		/* the full-screen view's last line: waiting, skipped */
+};
+
+static int watch__seen(struct top_watch *w, pid_t pid, unsigned long long start)
+{
+	for (int i = 0; i < w->nseen; i++)
+		if (w->seen[i].pid == pid && w->seen[i].start == start)
+			return 1;
+	if (w->nseen == w->seen_cap) {
+		int cap = w->seen_cap ? w->seen_cap * 2 : 64;
+		void *n = realloc(w->seen, sizeof(*w->seen) * (size_t)cap);
+
+		if (!n)
+			return 1;	/* out of memory: not attached (said below) */
+		w->seen = n;
+		w->seen_cap = cap;
+	}
+	w->seen[w->nseen].pid = pid;
+	w->seen[w->nseen++].start = start;
+	return 0;
+}
+
+/* Traces pid into the next slot. 0, or -1 with the cause in err. */
+static int watch__add(struct top_watch *w, pid_t pid, char *err, size_t errlen)
+{
+	struct top_proc *p = &w->procs[w->n];
+
+	memset(p, 0, sizeof(*p));
+	p->t = traced__start(pid, NULL, w->topts, err, errlen);
+	if (!p->t)
+		return -1;
+	p->hist_cap = (int)(TOP_HISTORY_S * 1000 / w->interval_ms) + 2;
+	p->hist_cap = p->hist_cap > 30002 ? 30002 : p->hist_cap;
+	p->hist = calloc((size_t)p->hist_cap, sizeof(*p->hist));
+	if (!p->hist) {
+		traced__free(p->t);
+		p->t = NULL;
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	read_cmdline(pid, p->cmdline, sizeof(p->cmdline));
+	w->n++;
+	return 0;
+}
+
+/* A process of a cgroup that is not watched, and why: on stderr (the full-screen
+ * view's last line), and as a line of its own in batch mode. */
+static void watch__skipped(struct top_watch *w, pid_t pid, const char *cgroup, const char *why)
+{
+	struct fs_target_info ti = { .pid = pid };
+	char tb[16];
+	time_t now = time(NULL);
+
+	if (target__comm(pid, ti.comm, sizeof(ti.comm)))
+		snprintf(ti.comm, sizeof(ti.comm), "?");
+	container__read(pid, &ti.ctr);
+	if (w->screen)
+		snprintf(w->note, sizeof(w->note), "skipped PID %d (%s) of cgroup %s: %s", pid, ti.comm, cgroup, why);
+	else
+		fs_warn("PID %d (%s) of cgroup %s skipped: %s", pid, ti.comm, cgroup, why);
+	if (w->screen || w->quiet)
+		return;
+	if (w->json) {
+		struct timespec ts;
+		struct json j;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		json__init(&j, stdout, 0);
+		json__obj(&j, NULL);
+		json__u64(&j, "time_ms", (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+		json__obj(&j, "target");
+		json__i64(&j, "pid", pid);
+		render__json_container(&j, &ti.ctr);
+		json__str(&j, "comm", ti.comm);
+		json__end_obj(&j);
+		json__str(&j, "skipped", why);
+		json__end_obj(&j);
+		json__finish(&j);
+	} else {
+		strftime(tb, sizeof(tb), "%H:%M:%S", localtime(&now));
+		printf("%-8s %7d %-15s %10s %10s %10s %10s %10s %10s %-6s %s\n", tb, pid, ti.comm, "-", "-", "-", "-",
+		       "-", "-", "skip", why);
+	}
+	fflush(stdout);
+}
+
+/* The processes that entered the watched cgroups since the last scan are attached
+ * (or skipped, saying why). The scan reads each cgroup.procs below them. */
+static void watch__scan(struct top_watch *w)
+{
+	pid_t self = getpid();
+
+	for (int c = 0; c < w->ncg; c++) {
+		int r, found = 0;
+
+		w->nlist = 0;
+		r = container__cgroup_procs(w->cg[c].dir, &w->list, &w->nlist, &w->list_cap);
+		if (r) {
+			if (!w->cg[c].said_empty)
+				fs_warn("cgroup %s: %s: no process attached from it", w->cg[c].path, strerror(-r));
+			w->cg[c].said_empty = 1;
+			continue;
+		}
+		for (int i = 0; i < w->nlist; i++) {
+			pid_t pid = w->list[i];
+			unsigned long long st;
+			char err[512];
+
+			if (pid == self)
+				continue;
+			found = 1;
+			st = start_time(pid);
+			if (!st || watch__seen(w, pid, st))
+				continue;
+			if (w->n == TOP_MAX_PIDS) {
+				snprintf(err, sizeof(err), "already watching %d processes (top's limit)", TOP_MAX_PIDS);
+				watch__skipped(w, pid, w->cg[c].path, err);
+			} else if (watch__add(w, pid, err, sizeof(err))) {
+				watch__skipped(w, pid, w->cg[c].path, err);
+			} else {
+				fs_info("watching PID %d of cgroup %s", pid, w->cg[c].path);
+			}
+		}
+		if (!found && !w->cg[c].said_empty) {
+			/* not an error: processes may come */
+			if (w->screen)
+				snprintf(w->note, sizeof(w->note), "cgroup %s has no process yet: waiting for one",
+					 w->cg[c].path);
+			else
+				fs_warn("cgroup %s has no process yet: waiting for one", w->cg[c].path);
+			w->cg[c].said_empty = 1;
+		}
+	}
+}
+
 int cmd_top(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "pid", required_argument, 0, 'p' },
+		{ "cgroup", required_argument, 0, 'C' },
 		{ "interval", required_argument, 0, 'i' },
 		{ "batch", no_argument, 0, 'b' },
 		{ "json", no_argument, 0, 'j' },
@@ -569,7 +767,8 @@ int cmd_top(int argc, char **argv)
 		{ 0 },
 	};
 	struct fs_trace_opts topts = FS_TRACE_OPTS_DEFAULT;
-	struct top_proc *procs = NULL;
+	struct top_watch *wt = NULL;
+	struct top_proc *procs;
 	struct tui_state ui = { .sort = TOP_SORT_LIVE, .window_s = 60, .interval_ms = 1000 };
 	pid_t pids[TOP_MAX_PIDS];
 	int npids = 0, batch = 0, json = 0, opt, idx, ret = EXIT_FAIL, screen = 0, keys, sig = 0;
@@ -582,7 +781,8 @@ int cmd_top(int argc, char **argv)
 	const char *prom_arg = NULL;
 	int prom_public = 0, quiet = 0;
 	struct promhttp *srv = NULL;
-	char (*cgroups)[256] = NULL;
+	const char *cg_args[TOP_MAX_CGROUPS];
+	int ncg = 0;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+p:i:bjn:qvh", longopts, &idx)) != -1) {
@@ -600,6 +800,13 @@ int cmd_top(int argc, char **argv)
 					return EXIT_USAGE;
 				}
 			npids++;
+			break;
+		case 'C':
+			if (ncg == TOP_MAX_CGROUPS) {
+				fs_err("too many cgroups (at most %d)", TOP_MAX_CGROUPS);
+				return EXIT_USAGE;
+			}
+			cg_args[ncg++] = optarg;
 			break;
 		case 'i': {
 			double v;
@@ -656,8 +863,8 @@ int cmd_top(int argc, char **argv)
 		       argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (!npids) {
-		fs_err("nothing to watch: give -p PID (see fragscope top --help)");
+	if (!npids && !ncg) {
+		fs_err("nothing to watch: give -p PID or --cgroup PATH (see fragscope top --help)");
 		return EXIT_USAGE;
 	}
 	if (quiet && !prom_arg) {
@@ -684,34 +891,42 @@ int cmd_top(int argc, char **argv)
 	if (traced__can_trace())
 		return EXIT_FAIL;
 
-	w = traced__waiter_new();
-	if (!w)
-		return EXIT_FAIL;
-	procs = calloc((size_t)npids, sizeof(*procs));
-	cgroups = calloc((size_t)npids, sizeof(*cgroups));
-	if (!procs || !cgroups) {
+	wt = calloc(1, sizeof(*wt));
+	if (!wt) {
 		fs_err("out of memory");
-		goto cleanup;
+		return EXIT_FAIL;
+	}
+	procs = wt->procs;
+	wt->topts = &topts;
+	wt->interval_ms = ui.interval_ms;
+	wt->json = json;
+	wt->quiet = quiet;
+	wt->screen = !batch;
+	for (int i = 0; i < ncg; i++) {
+		/* every cgroup checked before anything is attached: a typo fails at once */
+		if (container__cgroup_dir(cg_args[i], wt->cg[i].dir, sizeof(wt->cg[i].dir), wt->cg[i].path,
+					  sizeof(wt->cg[i].path), err, sizeof(err))) {
+			fs_err("%s", err);
+			free(wt);
+			return EXIT_USAGE;
+		}
+		wt->ncg++;
+	}
+	w = traced__waiter_new();
+	if (!w) {
+		free(wt);
+		return EXIT_FAIL;
 	}
 	for (int i = 0; i < npids; i++) {
-		struct top_proc *p = &procs[i];
-
-		p->t = traced__start(pids[i], NULL, &topts, err, sizeof(err));
-		if (!p->t) {
+		if (watch__add(wt, pids[i], err, sizeof(err))) {
 			fs_err("%s", err);
 			goto cleanup;
 		}
-		p->hist_cap = (int)(TOP_HISTORY_S * 1000 / ui.interval_ms) + 2;
-		p->hist_cap = p->hist_cap > 30002 ? 30002 : p->hist_cap;
-		p->hist = calloc((size_t)p->hist_cap, sizeof(*p->hist));
-		if (!p->hist) {
-			fs_err("out of memory");
-			goto cleanup;
-		}
-		read_cmdline(pids[i], p->cmdline, sizeof(p->cmdline));
-		if (promhttp__cgroup(pids[i], cgroups[i], sizeof(cgroups[i])))
-			cgroups[i][0] = 0;
+		watch__seen(wt, pids[i], start_time(pids[i]));	/* not attached twice by a cgroup */
 	}
+	if (batch && !json && !quiet)	/* before any line, a skipped process's among them */
+		batch_header();
+	watch__scan(wt);
 	if (prom_arg) {
 		srv = promhttp__start(&prom_addr, err, sizeof(err));
 		if (!srv) {
@@ -728,8 +943,6 @@ int cmd_top(int argc, char **argv)
 			goto cleanup;
 		}
 		screen = 1;
-	} else if (!json && !quiet) {
-		batch_header();
 	}
 	keys = screen && isatty(STDIN_FILENO);
 
@@ -741,7 +954,10 @@ int cmd_top(int argc, char **argv)
 		if (!ui.paused) {
 			int deep = seq % TOP_DEEP_EVERY == 0;
 
-			for (int i = 0; i < npids; i++) {
+			if (wt->ncg && seq)
+				watch__scan(wt);	/* processes that entered the cgroups */
+			ui.note = wt->note[0] ? wt->note : NULL;
+			for (int i = 0; i < wt->n; i++) {
 				struct fs_view v;
 
 				sample(&procs[i], deep, batch ? TOP_JSON_SITES : TOP_SITES);
@@ -750,11 +966,11 @@ int cmd_top(int argc, char **argv)
 			}
 			seq++;
 			if (srv)
-				publish(srv, procs, cgroups, npids);
+				publish(srv, procs, wt->n);
 			if (screen) {
 				redraw = 1;
 			} else if (!quiet) {
-				for (int i = 0; i < npids; i++)
+				for (int i = 0; i < wt->n; i++)
 					if (json)
 						json_line(&procs[i], seq);
 					else
@@ -764,10 +980,11 @@ int cmd_top(int argc, char **argv)
 		} else {
 			all_exited = 0;
 		}
-		if ((iterations && seq >= iterations) || (!screen && all_exited && !srv)) {
+		/* watching cgroups, processes may still come: until -n or Ctrl-C */
+		if ((iterations && seq >= iterations) || (!screen && all_exited && !srv && !wt->ncg)) {
 			if (screen) {
 				ui.now_ns = now_ns();
-				tui__draw(procs, npids, &ui);
+				tui__draw(procs, wt->n, &ui);
 			}
 			break;
 		}
@@ -786,7 +1003,7 @@ int cmd_top(int argc, char **argv)
 			}
 			if (screen && redraw) {
 				ui.now_ns = now_ns();
-				tui__draw(procs, npids, &ui);
+				tui__draw(procs, wt->n, &ui);
 				redraw = 0;
 			}
 			t = now_ns();
@@ -806,15 +1023,17 @@ int cmd_top(int argc, char **argv)
 		tui__end();
 		screen = 0;
 	}
-	if (pprof && write_pprof(pprof, procs, npids))
+	if (pprof && write_pprof(pprof, procs, wt->n))
 		goto cleanup;
 	ret = EXIT_OK;
 cleanup:
 	if (screen)
 		tui__end();
 	promhttp__stop(srv);
-	free(cgroups);
-	free_all(procs, npids);
+	free_all(procs, wt->n);
+	free(wt->seen);
+	free(wt->list);
+	free(wt);
 	traced__waiter_free(w);
 	return ret;
 }

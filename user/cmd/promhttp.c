@@ -149,21 +149,3 @@ void promhttp__stop(struct promhttp *s)
 	free(s->text);
 	free(s);
 }
-
-int promhttp__cgroup(pid_t pid, char *out, size_t len)
-{
-	char path[64], buf[4096];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return prom__cgroup(buf, out, len);
-}

@@ -22,7 +22,5 @@ unsigned promhttp__port(const struct promhttp *s);
 void promhttp__set(struct promhttp *s, char *text, size_t len);
 /* Stops serving and frees; NULL-safe. */
 void promhttp__stop(struct promhttp *s);
-/* pid's cgroup (v2) path from /proc/PID/cgroup; 0, or -1 if none. */
-int promhttp__cgroup(pid_t pid, char *out, size_t len);
 
 #endif

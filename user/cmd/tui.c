@@ -215,7 +215,7 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 	const struct fs_state *st;
 	const struct fs_memory *m;
 	const struct fs_snapshot *s, *d = &p->delta;
-	char b1[32], b2[32], b3[32], b4[32], n1[32], n2[32], n3[32];
+	char b1[32], b2[32], b3[32], b4[32], n1[32], n2[32], n3[32], ctr[700];
 	int y = y0, ymax = y0 + h, lw = 11, vw = 11, bw;
 	uint64_t max;
 
@@ -233,6 +233,11 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 		put(y, x + l, w - l, attr_of(C_WARN) | A_BOLD | A_REVERSE, " exited ");
 	}
 	ROW();
+	render__container(ti, ctr, sizeof(ctr));
+	if (ctr[0]) {	/* in a container: its own PID, its cgroup */
+		put(y, x, w, 0, "%s", ctr);
+		ROW();
+	}
 	put(y, x, w, 0, "%s", p->cmdline);
 	ROW();
 	put(y, x, w, 0, "allocator %s  %s", plan->alloc_name, plan->object);
@@ -499,6 +504,8 @@ void tui__draw(struct top_proc *p, int n, const struct tui_state *ui)
 		if (i < n - 1)
 			mvvline(1, x + cw - 1, ACS_VLINE, LINES - 1);
 	}
+	if (ui->note)
+		put(LINES - 1, 0, COLS, attr_of(C_WARN), "%s", ui->note);
 	if (ui->help)
 		draw_help();
 	refresh();

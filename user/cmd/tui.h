@@ -39,6 +39,7 @@ struct tui_state {
 	int help;		/* help overlay shown */
 	unsigned interval_ms;
 	uint64_t now_ns;	/* for the history of running processes */
+	const char *note;	/* the last line (top --cgroup: waiting, skipped), NULL none */
 };
 
 const char *tui__sort_name(int sort);

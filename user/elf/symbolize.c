@@ -1,8 +1,10 @@
 /* symbolize.c - addresses to symbols through /proc/PID/maps and libelf. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "elf/elfobj.h"
 #include "elf/symbolize.h"
 
@@ -23,6 +25,8 @@ struct sobj {
 
 struct symbolizer {
 	pid_t pid;
+	int rootfd;		/* the process's root directory (its mount namespace), -1 none */
+	int host_view;		/* it shares our mount namespace: its paths are ours */
 	struct smap *maps;
 	int nmaps;
 	struct sobj *objs;
@@ -99,10 +103,18 @@ int symbolizer__refresh(struct symbolizer *s)
 struct symbolizer *symbolizer__new(pid_t pid)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
+	char path[64], theirs[64], ours[64];
+	ssize_t n, m;
 
 	if (!s)
 		return NULL;
 	s->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	s->rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	n = readlink(path, theirs, sizeof(theirs) - 1);
+	m = readlink("/proc/self/ns/mnt", ours, sizeof(ours) - 1);
+	s->host_view = n > 0 && n == m && !memcmp(theirs, ours, (size_t)n);
 	symbolizer__refresh(s);
 	return s;
 }
@@ -121,9 +133,15 @@ static struct sobj *obj_open(struct symbolizer *s, int i)
 	if (!o->tried) {
 		char path[4200];
 
-		snprintf(path, sizeof(path), "/proc/%d/root%s", s->pid, o->path);
+		/* Through the process's root, held open since the start: a container's
+		 * files, even once the process has exited. Our own path names another
+		 * file there, unless it sees the mounts we see. */
+		if (s->rootfd >= 0)
+			snprintf(path, sizeof(path), "/proc/self/fd/%d%s", s->rootfd, o->path);
+		else
+			snprintf(path, sizeof(path), "/proc/%d/root%s", s->pid, o->path);
 		o->elf = elfobj__open(path);
-		if (!o->elf)
+		if (!o->elf && s->host_view)
 			o->elf = elfobj__open(o->path);
 		if (o->elf && o->bias != UINT64_MAX)
 			o->bias -= elfobj__base_vaddr(o->elf);
@@ -298,5 +316,7 @@ void symbolizer__free(struct symbolizer *s)
 	}
 	free(s->objs);
 	free(s->maps);
+	if (s->rootfd >= 0)
+		close(s->rootfd);
 	free(s);
 }

@@ -161,28 +161,6 @@ void prom__escape(FILE *f, const char *s, int quote)
 	}
 }
 
-int prom__cgroup(const char *text, char *out, size_t len)
-{
-	const char *line = text;
-
-	/* cgroup v2: "0::PATH"; v1 lines name their controllers */
-	while (line && *line) {
-		const char *end = strchr(line, '\n');
-		size_t n = end ? (size_t)(end - line) : strlen(line);
-
-		if (n >= 3 && !strncmp(line, "0::", 3)) {
-			n -= 3;
-			if (!n || n >= len)
-				return -1;
-			memcpy(out, line + 3, n);
-			out[n] = 0;
-			return 0;
-		}
-		line = end ? end + 1 : NULL;
-	}
-	return -1;
-}
-
 /* Everything one process's values are read from. */
 struct pstate {
 	const struct prom_proc *p;
@@ -212,11 +190,9 @@ static void labels(FILE *f, const struct pstate *ps, const char *label, const ch
 	fputs("\",allocator=\"", f);
 	prom__escape(f, st && st->allocator ? st->allocator->name : "unknown", 1);
 	fprintf(f, "\",mode=\"%s\"", fs_mode_names[ps->mode]);
-	if (ps->p->cgroup) {
-		fputs(",cgroup=\"", f);
-		prom__escape(f, ps->p->cgroup, 1);
-		fputc('"', f);
-	}
+	/* where known: the cgroup (v2) path, and a container id found in it */
+	label1(f, "cgroup", v->target->ctr.cgroup[0] ? v->target->ctr.cgroup : NULL);
+	label1(f, "container", v->target->ctr.id[0] ? v->target->ctr.id : NULL);
 	label1(f, label, value);
 	label1(f, label2, value2);
 	fputc('}', f);

@@ -1,7 +1,7 @@
 /* prom.h - the Prometheus text exposition (format 0.0.4) of watched processes:
  * one family per row of fs_metrics (model/metric.h) that a scraper can use, named
  * fragscope_* in base units, with HELP and TYPE, and labels pid, comm, allocator,
- * mode (and cgroup where known). Pure: the HTTP server is cmd/'s. */
+ * mode (and cgroup, container where known). Pure: the HTTP server is cmd/'s. */
 #ifndef FS_PROM_H
 #define FS_PROM_H
 
@@ -13,8 +13,8 @@ struct fs_metric;
 
 /* One watched process as a scrape shows it. */
 struct prom_proc {
-	const struct fs_view *v;	/* v->st set: the sample's memory and diagnosis */
-	const char *cgroup;		/* its cgroup v2 path ("/system.slice/x.service"), NULL unknown */
+	const struct fs_view *v;	/* v->st set: the sample's memory and diagnosis; v->target->ctr:
+					 * the cgroup and container labels */
 };
 
 /* The family name of a metric row (with its unit suffix, "_total" for counters)
@@ -29,7 +29,5 @@ void prom__escape(FILE *f, const char *s, int quote);
 /* Every family for procs (exited ones are left out: their series end), then
  * fragscope_processes (how many are watched). 0, or -EIO. */
 int prom__write(FILE *f, const struct prom_proc *procs, int n);
-/* The cgroup v2 path in the text of /proc/PID/cgroup ("0::/a/b"); 0, or -1 if none. */
-int prom__cgroup(const char *text, char *out, size_t len);
 
 #endif

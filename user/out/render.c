@@ -113,6 +113,36 @@ static void json_sampled(struct json *j, const struct fs_state *st)
 	json__end_obj(j);
 }
 
+/* The container's view of a process: its PID in its own PID namespace (the PID
+ * when it has none of its own), its cgroup v2 path, the container id in that
+ * path; null when not known. */
+void render__json_container(struct json *j, const struct fs_container *c)
+{
+	if (c->ns_pid)
+		json__i64(j, "ns_pid", c->ns_pid);
+	else
+		json__str(j, "ns_pid", NULL);
+	json__str(j, "cgroup", c->cgroup[0] ? c->cgroup : NULL);
+	json__str(j, "container", c->id[0] ? c->id : NULL);
+}
+
+/* " (PID 1 in its namespace, cgroup /x, container abc...)" for a process in a
+ * namespace or container of its own; "" otherwise. */
+void render__container(const struct fs_target_info *t, char *buf, size_t len)
+{
+	const struct fs_container *c = &t->ctr;
+
+	buf[0] = 0;
+	if ((!c->ns_pid || c->ns_pid == t->pid) && !c->id[0])
+		return;
+	if (c->ns_pid && c->ns_pid != t->pid)
+		snprintf(buf + strlen(buf), len - strlen(buf), "PID %d in its namespace", (int)c->ns_pid);
+	if (c->cgroup[0])
+		snprintf(buf + strlen(buf), len - strlen(buf), "%scgroup %s", buf[0] ? ", " : "", c->cgroup);
+	if (c->id[0])
+		snprintf(buf + strlen(buf), len - strlen(buf), "%scontainer %.12s", buf[0] ? ", " : "", c->id);
+}
+
 void render__json_core(struct json *j, const struct fs_view *v)
 {
 	const struct fs_snapshot *s = v->snap;
@@ -124,6 +154,7 @@ void render__json_core(struct json *j, const struct fs_view *v)
 	json__str(j, "mode", render__mode_name(v->st));
 	json__obj(j, "target");
 	json__i64(j, "pid", v->target->pid);
+	render__json_container(j, &v->target->ctr);
 	json__str(j, "comm", v->target->comm);
 	json__bool(j, "exited", v->target->exited);
 	if (v->target->exit_code >= 0)
@@ -994,9 +1025,15 @@ void render__stat_text(FILE *f, const struct fs_view *v)
 	char n1[32], b1[32];
 	uint64_t lost = agg__lost(s);
 
-	fprintf(f, "\n fragscope stat: PID %d (%s)%s, %s allocator in %s%s\n\n", v->target->pid,
+	char ctr[700];
+
+	fprintf(f, "\n fragscope stat: PID %d (%s)%s, %s allocator in %s%s\n", v->target->pid,
 		v->target->comm, v->target->exited ? ", exited" : "", p->alloc_name, p->object,
 		v->st && v->st->light ? (v->st->sampled ? ", sampled mode" : ", light mode") : "");
+	render__container(v->target, ctr, sizeof(ctr));
+	if (ctr[0])	/* as the container sees it; files read through /proc/PID/root */
+		fprintf(f, " container: %s\n", ctr);
+	fputc('\n', f);
 	if (v->st && v->st->light) {
 		light_text(f, v);
 		return;
@@ -1202,6 +1239,7 @@ void render__procs_json(struct json *j, const struct fs_procs_view *pv)
 		nlive += agg__live_count(s);
 		json__obj(j, NULL);
 		json__i64(j, "pid", t->pid);
+		render__json_container(j, &t->ctr);
 		json__i64(j, "ppid", t->ppid);
 		json__str(j, "comm", t->comm);
 		json__str(j, "role", role_name(t->role));

@@ -20,6 +20,11 @@ void render__procs_text(FILE *f, const struct fs_procs_view *pv);
 void render__procs_json(struct json *j, const struct fs_procs_view *pv);
 
 void render__stat_text(FILE *f, const struct fs_view *v);
+/* "PID 1 in its namespace, cgroup /x, container 0123456789ab" for a process in a
+ * PID namespace or container of its own (the headers' container line); "" else. */
+void render__container(const struct fs_target_info *t, char *buf, size_t len);
+/* The target object's ns_pid, cgroup and container keys (null when not known). */
+void render__json_container(struct json *j, const struct fs_container *c);
 void render__stat_json(FILE *f, const struct fs_view *v);
 /* The shared keys (target, allocator, duration_s, totals, live, lost, functions,
  * histograms) written into an open JSON object. */

@@ -251,6 +251,10 @@ int session__set_target(struct session *s, const struct fs_view *v)
 		return -EIO;
 	r = r ?: meta_i64(s, "pid", v->target->pid);
 	r = r ?: session__set_meta(s, "comm", v->target->comm);
+	if (v->target->ctr.ns_pid)	/* the container's view: its PID inside, its cgroup */
+		r = r ?: meta_i64(s, "ns_pid", v->target->ctr.ns_pid);
+	r = r ?: session__set_meta(s, "cgroup", v->target->ctr.cgroup);
+	r = r ?: session__set_meta(s, "container", v->target->ctr.id);
 	r = r ?: meta_i64(s, "traced_from_start", v->target->attached_at_start);
 	r = r ?: session__set_meta(s, "allocator", v->plan->alloc_name);
 	r = r ?: session__set_meta(s, "allocator_object", v->plan->object);

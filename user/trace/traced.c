@@ -15,6 +15,7 @@
 #include "util/parse.h"
 #include "alloc/census.h"
 #include "alloc/jestats.h"
+#include "model/container.h"
 #include "model/procmem.h"
 #include "elf/elfobj.h"
 #include "elf/symbolize.h"
@@ -330,6 +331,7 @@ static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t 
 
 	t->info.pid = t->tg.pid;
 	snprintf(t->info.comm, sizeof(t->info.comm), "%s", t->tg.comm);
+	container__read(pid, &t->info.ctr);	/* its PID in its namespace, its cgroup */
 	show_plan(&t->plan, o->light);
 	if (o->sampled) {
 		/* the waterfall as in light mode (no block map: the heap census or the
