@@ -670,6 +670,8 @@ static void watch__skipped(struct top_watch *w, pid_t pid, const char *cgroup, c
 	if (target__comm(pid, ti.comm, sizeof(ti.comm)))
 		snprintf(ti.comm, sizeof(ti.comm), "?");
 	container__read(pid, &ti.ctr);
+	if (ti.ctr.cgroup[0])	/* its own: the watched one or one below */
+		cgroup = ti.ctr.cgroup;
 	if (w->screen)
 		snprintf(w->note, sizeof(w->note), "skipped PID %d (%s) of cgroup %s: %s", pid, ti.comm, cgroup, why);
 	else

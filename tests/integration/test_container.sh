@@ -1,0 +1,203 @@
+#!/bin/bash
+# test_container.sh - a process in its own PID and mount namespace (unshare), attached
+# by its host PID: its allocator is a file only its mount namespace has at that path
+# (mimalloc bind-mounted over libjemalloc.so.2, preloaded by that path), so reading
+# the host's file would name the wrong allocator; counts exact against its tally; its
+# PID inside and its cgroup (a docker-like scope: a container id) in the output. Then
+# top --cgroup: a process that enters the cgroup after top began, attached, its live
+# bytes exact in the JSON lines and in /metrics (cgroup and container labels), a
+# static stripped one skipped with the reason, one that exits kept as exited; an
+# empty cgroup waited on; errors. Needs root, cgroup v2, util-linux's unshare.
+. "$(dirname "$0")/lib.sh"
+
+AW=$TOOLS/allocwork
+ST=$TOOLS/static-stripped
+MI=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2
+ID=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef$$
+ID=${ID: -64}	# 64 hex digits, ours
+MNT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+NAME=fragscope-test-$$
+CG=$MNT/$NAME
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	# the cgroups empty once their processes are reaped
+	for d in "$CG"/*/ "$CG"/; do
+		[ -d "$d" ] && wait_for "rmdir '$d' 2>/dev/null" 50
+	done
+	[ -n "${V1:-}" ] && umount "$V1" 2>/dev/null
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+if [ -z "$MNT" ] || [ ! -r "$MI" ]; then
+	fail container_setup "no cgroup2 mount ($MNT) or no $MI"
+	exit 0
+fi
+mkdir "$CG" "$CG/docker-$ID.scope" "$CG/app" "$CG/empty" || { fail container_setup "mkdir in $MNT"; exit 0; }
+
+# --- 1. a namespaced process attached by its host PID --------------------------
+# inside: a private mount namespace where libjemalloc.so.2 is mimalloc and the
+# executable is on a tmpfs the host does not see (its stacks are symbolized from
+# that file); the shell is PID 1 of the new PID namespace, the workload a later PID
+# it writes to the ready file
+rm -f "$TMP/ns.ready" "$TMP/ns.tally"
+mkdir "$TMP/ctrbin"
+sh -c "echo \$\$ > '$CG/docker-$ID.scope/cgroup.procs' && exec unshare --pid --mount --fork sh -c \
+	'mount --make-rprivate / && mount --bind $MI $JEMALLOC && mount -t tmpfs none $TMP/ctrbin && \
+	 cp $AW $TMP/ctrbin/ && LD_PRELOAD=$JEMALLOC $TMP/ctrbin/allocwork --rounds 1000 --keep 10 \
+	 --wait --hold --ready $TMP/ns.ready --tally $TMP/ns.tally & wait'" &
+UPID=$!
+PIDS+=($UPID)
+NSW=
+if wait_for "[ -s '$TMP/ns.ready' ]"; then
+	INNER=$(pgrep -P "$UPID")
+	NSW=$(pgrep -P "$INNER")
+	PIDS+=($NSW)
+	NSPID=$(cat "$TMP/ns.ready")	# what the workload sees as its own PID
+fi
+if [ -n "$NSW" ] && [ "$NSW" != "$NSPID" ]; then
+	out="$TMP/ns.json" err="$TMP/ns.err"
+	# not under timeout(1): it would pass our SIGINT to its whole process group
+	"$FS" -v stat -j -p "$NSW" > "$out" 2> "$err" &
+	fpid=$!
+	if wait_for "grep -qs 'tracing PID' '$err'" 300; then
+		kill -USR1 "$NSW"
+		wait_for "[ -s '$TMP/ns.tally' ]" 300
+		kill -INT $fpid
+		wait $fpid
+		rc=$?
+		if [ $rc = 0 ]; then
+			# mimalloc's usable sizes are not modelled (as outside a container)
+			jq 'del(.live_usable)' "$TMP/ns.tally" > "$TMP/ns.tally.u"
+			compare_counts ns_attach_exact "$out" "$TMP/ns.tally.u"
+		else
+			fail ns_attach_exact "fragscope exited $rc: $(tail -1 "$err")"
+		fi
+		got=$(jq -c '[.allocator.name, .target.pid, .target.ns_pid, .target.cgroup, .target.container]' "$out")
+		want=$(jq -nc --arg c "/$NAME/docker-$ID.scope" --arg id "$ID" \
+			"[\"mimalloc\", $NSW, $NSPID, \$c, \$id]")
+		# the sampled sites: symbols of the executable only the namespace has
+		sym=$(jq -r '[.sites[].stack[] | select(test("^worker\\+0x[0-9a-f]+ \\(allocwork\\)$"))] | length' "$out")
+		if [ "$sym" -gt 0 ] && [ ! -e "$TMP/ctrbin/allocwork" ]; then
+			pass ns_stacks_symbolized
+		else
+			fail ns_stacks_symbolized "frames in worker (allocwork): $sym; $(jq -c '.sites[0].stack' "$out")"
+		fi
+		if [ "$got" = "$want" ]; then
+			pass ns_allocator_pid_cgroup
+		else
+			fail ns_allocator_pid_cgroup "[allocator, pid, ns_pid, cgroup, container] $got, expected $want"
+		fi
+	else
+		fail ns_attach_exact "no attach: $(tail -1 "$err")"
+		kill -9 $fpid
+	fi
+	# the text header, from a snapshot (no probes)
+	timeout 60 "$FS" snapshot -p "$NSW" > "$TMP/ns.snap" 2> "$TMP/ns.snap.err"
+	line=" container: PID $NSPID in its namespace, cgroup /$NAME/docker-$ID.scope, container ${ID:0:12}"
+	if grep -qxF "$line" "$TMP/ns.snap" && grep -q 'mimalloc allocator' "$TMP/ns.snap"; then
+		pass ns_text_header
+	else
+		fail ns_text_header "no line '$line': $(head -4 "$TMP/ns.snap") $(tail -1 "$TMP/ns.snap.err")"
+	fi
+else
+	fail ns_attach_exact "the namespaced workload never got ready (host PID '$NSW', its own '$NSPID')"
+fi
+
+# --- 2. top --cgroup ------------------------------------------------------------
+# an empty cgroup is waited on, said once; the absolute path form
+timeout 30 "$FS" top -j -i 100 -n 3 --cgroup "$CG/empty" > "$TMP/empty.out" 2> "$TMP/empty.err"
+rc=$?
+if [ $rc = 0 ] && [ ! -s "$TMP/empty.out" ] &&
+	[ "$(grep -c "cgroup /$NAME/empty has no process yet: waiting for one" "$TMP/empty.err")" = 1 ] &&
+	[ "$(grep -c . "$TMP/empty.err")" = 1 ]; then
+	pass top_cgroup_empty_waits
+else
+	fail top_cgroup_empty_waits "rc=$rc stdout: $(head -c 200 "$TMP/empty.out") stderr: $(head -c 300 "$TMP/empty.err")"
+fi
+
+# the test's cgroup, relative to the cgroup2 mount: the namespaced process (in a
+# cgroup below) at once; the others as they enter
+out="$TMP/cg.jsonl" err="$TMP/cg.err"
+"$FS" top -j -i 200 --cgroup "$NAME" --prometheus 127.0.0.1:0 > "$out" 2> "$err" &
+TOP=$!
+PIDS+=($TOP)
+wait_for "[ -n \"\$(sed -n 's|^fragscope: serving http://127.0.0.1:\([0-9]*\)/metrics\$|\1|p' '$err')\" ]" 300
+PORT=$(sed -n 's|^fragscope: serving http://127.0.0.1:\([0-9]*\)/metrics$|\1|p' "$err")
+# a glibc workload and a static stripped program enter the cgroup after top began
+# (once they run their own image: not as the shell that would exec them)
+rm -f "$TMP/app.ready" "$TMP/app.tally"
+"$AW" --api malloc --rounds 2000 --keep 1 --wait --hold --ready "$TMP/app.ready" --tally "$TMP/app.tally" &
+W=$!
+PIDS+=($W)
+mkdir -p "$TMP/st"
+"$ST" --workers 0 --wait --dir "$TMP/st" &
+S=$!
+PIDS+=($S)
+wait_for "[ -s '$TMP/app.ready' ] && [ -s '$TMP/st/ready' ] && [ -s '$out' ]" 300
+echo "$W" > "$CG/app/cgroup.procs"
+echo "$S" > "$CG/app/cgroup.procs"
+if wait_for "jq -e 'select(.target.pid == $W)' '$out' > /dev/null 2>&1" 300; then
+	kill -USR1 "$W"
+	wait_for "[ -s '$TMP/app.tally' ]" 100
+	want=$(jq -r .live_bytes "$TMP/app.tally")
+	if wait_for "[ \"\$(jq -r 'select(.target.pid == $W and .live.count == 2000) | .live.bytes' '$out' | tail -1)\" = '$want' ]" 100; then
+		pass top_cgroup_follows_new_process
+	else
+		fail top_cgroup_follows_new_process "no line of PID $W with 2000 live blocks of $want bytes: $(jq -c "select(.target.pid == $W) | [.live.count, .live.bytes]" "$out" | tail -2) $(tail -2 "$err")"
+	fi
+	got=$(jq -r "select(.target.pid == $W) | [.target.ns_pid, .target.cgroup, .target.container] | @text" "$out" | tail -1)
+	if [ "$got" = "[$W,\"/$NAME/app\",null]" ]; then
+		pass top_cgroup_target_keys
+	else
+		fail top_cgroup_target_keys "[ns_pid, cgroup, container] $got"
+	fi
+	# /metrics: the exact live bytes, labelled with the cgroup; the namespaced
+	# process with its container id
+	curl -s "http://127.0.0.1:$PORT/metrics" > "$TMP/metrics"
+	mw=$(grep -F "fragscope_live_bytes{pid=\"$W\",comm=\"allocwork\",allocator=\"glibc\",mode=\"exact\",cgroup=\"/$NAME/app\"}" "$TMP/metrics" | awk '{ print $2 }')
+	mn=$(grep -cF "fragscope_live_bytes{pid=\"$NSW\",comm=\"allocwork\",allocator=\"mimalloc\",mode=\"exact\",cgroup=\"/$NAME/docker-$ID.scope\",container=\"$ID\"}" "$TMP/metrics")
+	if [ "$mw" = "$want" ] && [ "$mn" = 1 ] && promtool check metrics < "$TMP/metrics" > "$TMP/promtool" 2>&1; then
+		pass top_cgroup_prometheus_labels
+	else
+		fail top_cgroup_prometheus_labels "live bytes of $W: '$mw' (want $want); series of $NSW with its container: $mn; promtool: $(head -2 "$TMP/promtool"); $(grep "fragscope_live_bytes{" "$TMP/metrics" | head -3)"
+	fi
+	# the static stripped program: a line saying why, not an error
+	why=$(jq -r "select(.target.pid == $S) | .skipped" "$out" | head -1)
+	if [[ "$why" == *"no allocator found"* ]] && grep -q "PID $S (static-stripped) of cgroup /$NAME/app skipped: no allocator found" "$err" &&
+		kill -0 $TOP; then
+		pass top_cgroup_skips_untraceable
+	else
+		fail top_cgroup_skips_untraceable "skipped: '$why'; stderr: $(grep -i skip "$err" | head -2)"
+	fi
+	# the workload exits: kept, marked exited, with its figures
+	kill -USR2 "$W"
+	if wait_for "jq -e 'select(.target.pid == $W and .target.exited and .live.count == 2000)' '$out' > /dev/null 2>&1" 100; then
+		pass top_cgroup_exited_kept
+	else
+		fail top_cgroup_exited_kept "$(jq -c "select(.target.pid == $W) | [.target.exited, .live.count]" "$out" | tail -2)"
+	fi
+else
+	fail top_cgroup_follows_new_process "workload not ready or never attached: $(tail -3 "$err")"
+fi
+kill -INT $TOP
+wait $TOP
+rc=$?
+if [ $rc = 0 ]; then pass top_cgroup_stops_on_sigint; else fail top_cgroup_stops_on_sigint "exit $rc: $(tail -1 "$err")"; fi
+kill -USR1 "$S" 2>/dev/null	# static-stripped: forks no worker, exits
+kill -USR2 "$NSW" 2>/dev/null
+
+# --- 3. errors: one line each --------------------------------------------------
+expect_error top_cgroup_missing 2 "^fragscope: --cgroup $NAME/nope: no such cgroup" \
+	"$FS" top -b --cgroup "$NAME/nope"
+expect_error top_cgroup_not_a_cgroup 2 '^fragscope: --cgroup /tmp: no such cgroup' "$FS" top -b --cgroup /tmp
+V1=$TMP/v1
+mkdir -p "$V1"
+if mount -t cgroup -o none,name=fragscope_test_$$ cgroup "$V1" 2> /dev/null; then
+	expect_error top_cgroup_v1_refused 2 "^fragscope: --cgroup $V1: not cgroup v2" "$FS" top -b --cgroup "$V1"
+else
+	V1=
+	echo "SKIP top_cgroup_v1_refused: this kernel mounts no cgroup v1 hierarchy"
+fi
+no_programs_left container_no_programs_left
