@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "floor: %s: command not found\n", argv[i]);
 		goto cleanup;
 	}
-	if (resolve__cmd(path, environ, plan, err, sizeof(err))) {
+	if (resolve__cmd(NULL, path, environ, plan, err, sizeof(err))) {
 		fprintf(stderr, "floor: %s\n", err);
 		goto cleanup;
 	}

@@ -150,7 +150,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "session: %s: command not found\n", argv[i]);
 		goto cleanup;
 	}
-	if (resolve__cmd(path, environ, plan, err, sizeof(err))) {
+	if (resolve__cmd(NULL, path, environ, plan, err, sizeof(err))) {
 		fprintf(stderr, "session: %s\n", err);
 		goto cleanup;
 	}

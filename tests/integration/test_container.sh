@@ -105,6 +105,73 @@ else
 	fail ns_attach_exact "the namespaced workload never got ready (host PID '$NSW', its own '$NSPID')"
 fi
 
+# jemalloc from a file only the namespace has: its statistics (mallctl, found in
+# that file's symbols and called in the process) through a snapshot
+rm -f "$TMP/je.ready" "$TMP/je.tally"
+mkdir "$TMP/ctrlib"
+unshare --pid --mount --fork sh -c "mount --make-rprivate / && mount -t tmpfs none $TMP/ctrlib && \
+	cp $JEMALLOC $TMP/ctrlib/ && LD_PRELOAD=$TMP/ctrlib/libjemalloc.so.2 $AW --api malloc --rounds 1000 \
+	--keep 10 --wait --hold --ready $TMP/je.ready --tally $TMP/je.tally & wait" &
+JUP=$!
+PIDS+=($JUP)
+if wait_for "[ -s '$TMP/je.ready' ]"; then
+	JW=$(pgrep -P "$(pgrep -P "$JUP")")
+	PIDS+=($JW)
+	kill -USR1 "$JW"
+	wait_for "[ -s '$TMP/je.tally' ]"
+	timeout 60 "$FS" snapshot -j -p "$JW" > "$TMP/je.json" 2> "$TMP/je.err"
+	got=$(jq -c '[.allocator.name, .allocator.object, .jemalloc.valid, .target.ns_pid]' "$TMP/je.json")
+	if [ "$got" = "[\"jemalloc\",\"$TMP/ctrlib/libjemalloc.so.2\",true,$(cat "$TMP/je.ready")]" ] &&
+		[ ! -e "$TMP/ctrlib/libjemalloc.so.2" ]; then
+		pass ns_jemalloc_stats
+	else
+		fail ns_jemalloc_stats "[allocator, object, jemalloc stats, ns_pid] $got: $(jq -c .jemalloc.error "$TMP/je.json") $(tail -1 "$TMP/je.err")"
+	fi
+	kill -USR2 "$JW"
+else
+	fail ns_jemalloc_stats "the jemalloc workload never got ready"
+fi
+
+# an exec inside the namespace, followed (stat -p --follow): the new image's libraries
+# are found as its loader finds them there (LD_PRELOAD=libjemalloc.so.2: mimalloc).
+# Run with 0 and 1000 rounds: the loader's and libc's start-up calls are the same in
+# both, so the difference is exactly the workload's tally.
+ns_exec_run() {	# ROUNDS NAME: fragscope's JSON in $TMP/NAME.json
+	local rounds=$1 name=$2 up sh fpid
+	rm -f "$TMP/$name.shpid" "$TMP/$name.tally" "$TMP/$name.fifo"
+	mkfifo "$TMP/$name.fifo"
+	unshare --pid --mount --fork sh -c "mount --make-rprivate / && mount --bind $MI $JEMALLOC && \
+		sh -c 'echo \$\$ > $TMP/$name.shpid; read x < $TMP/$name.fifo; export LD_PRELOAD=$JEMALLOC; \
+		exec $AW --rounds $rounds --keep 10 --tally $TMP/$name.tally' & wait" &
+	up=$!
+	PIDS+=($up)
+	wait_for "[ -s '$TMP/$name.shpid' ]" || return 1
+	sh=$(pgrep -P "$(pgrep -P "$up")")
+	"$FS" -v stat -j --follow -p "$sh" > "$TMP/$name.json" 2> "$TMP/$name.err" &
+	fpid=$!
+	wait_for "grep -qs 'tracing PID' '$TMP/$name.err'" 300 || { kill -9 $fpid "$sh"; return 1; }
+	echo go > "$TMP/$name.fifo"
+	wait $fpid || return 1
+	wait $up
+	NS_EXEC_PID=$sh
+}
+keys='["allocs","frees","bytes_allocated","bytes_freed","failed_allocs","free_null","frees_unknown","live_count","live_bytes"]'
+if ns_exec_run 0 exec0 && ns_exec_run 1000 exec1; then
+	got=$(jq -c "[.processes[] | select(.role == \"exec\")] | .[0] | [.allocator, .object, .ns_pid]" "$TMP/exec1.json")
+	diff=$(jq -rn --slurpfile b "$TMP/exec0.json" --slurpfile f "$TMP/exec1.json" --slurpfile t "$TMP/exec1.tally" \
+		--argjson keys "$keys" '
+		($b[0].processes | map(select(.role == "exec")) | .[0]) as $b |
+		($f[0].processes | map(select(.role == "exec")) | .[0]) as $f |
+		[ $keys[] | select($f[.] != ($b[.] + $t[0][.])) | "\(.) fragscope=\($f[.]) expected=\($b[.] + $t[0][.])" ] | join("; ")')
+	if [ "$got" = "[\"mimalloc\",\"$JEMALLOC\",$(cat "$TMP/exec1.shpid")]" ] && [ -z "$diff" ]; then
+		pass ns_exec_followed_exact
+	else
+		fail ns_exec_followed_exact "[allocator, object, ns_pid] of the new image: $got (its shell said $(cat "$TMP/exec1.shpid")); $diff"
+	fi
+else
+	fail ns_exec_followed_exact "a run failed: $(tail -1 "$TMP/exec0.err") $(tail -1 "$TMP/exec1.err" 2>/dev/null)"
+fi
+
 # --- 2. top --cgroup ------------------------------------------------------------
 # an empty cgroup is waited on, said once; the absolute path form
 timeout 30 "$FS" top -j -i 100 -n 3 --cgroup "$CG/empty" > "$TMP/empty.out" 2> "$TMP/empty.err"
@@ -123,7 +190,7 @@ out="$TMP/cg.jsonl" err="$TMP/cg.err"
 "$FS" top -j -i 200 --cgroup "$NAME" --prometheus 127.0.0.1:0 > "$out" 2> "$err" &
 TOP=$!
 PIDS+=($TOP)
-wait_for "[ -n \"\$(sed -n 's|^fragscope: serving http://127.0.0.1:\([0-9]*\)/metrics\$|\1|p' '$err')\" ]" 300
+wait_for "[ -n \"\$(sed -n 's|^fragscope: serving http://127.0.0.1:\([0-9]*\)/metrics\$|\1|p' '$err' 2>/dev/null)\" ]" 300
 PORT=$(sed -n 's|^fragscope: serving http://127.0.0.1:\([0-9]*\)/metrics$|\1|p' "$err")
 # a glibc workload and a static stripped program enter the cgroup after top began
 # (once they run their own image: not as the shell that would exec them)

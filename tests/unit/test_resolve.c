@@ -167,7 +167,7 @@ TEST(resolve_cmd_glibc)
 
 	if (!p)
 		return;
-	if (!ASSERT_OK(resolve__cmd(FIXTURES "/dyn", no_env, p, err, sizeof(err)), err))
+	if (!ASSERT_OK(resolve__cmd(NULL, FIXTURES "/dyn", no_env, p, err, sizeof(err)), err))
 		goto cleanup;
 	ASSERT_EQ(p->alloc, FS_ALLOC_GLIBC, "alloc");
 	ASSERT_STREQ(p->alloc_name, "glibc", "alloc_name");
@@ -202,7 +202,7 @@ TEST(resolve_cmd_jemalloc)
 
 	if (!p)
 		return;
-	if (!ASSERT_OK(resolve__cmd(FIXTURES "/dyn-je", no_env, p, err, sizeof(err)), err))
+	if (!ASSERT_OK(resolve__cmd(NULL, FIXTURES "/dyn-je", no_env, p, err, sizeof(err)), err))
 		goto cleanup;
 	ASSERT_EQ(p->alloc, FS_ALLOC_JEMALLOC, "alloc");
 	ASSERT_STREQ(p->alloc_name, "jemalloc", "alloc_name");
@@ -242,15 +242,15 @@ TEST(resolve_cmd_preload)
 
 	if (!p)
 		return;
-	if (ASSERT_OK(resolve__cmd(FIXTURES "/dyn", abs_env, p, err, sizeof(err)), err)) {
+	if (ASSERT_OK(resolve__cmd(NULL, FIXTURES "/dyn", abs_env, p, err, sizeof(err)), err)) {
 		ASSERT_STREQ(p->alloc_name, "jemalloc", "preloaded by path");
 		ASSERT_STREQ(p->object, LIBJE, "object is the preload");
 	}
-	if (ASSERT_OK(resolve__cmd(FIXTURES "/dyn", name_env, p, err, sizeof(err)), err)) {
+	if (ASSERT_OK(resolve__cmd(NULL, FIXTURES "/dyn", name_env, p, err, sizeof(err)), err)) {
 		ASSERT_STREQ(p->alloc_name, "jemalloc", "preloaded by name, after a missing one");
 		ASSERT_ENDS_WITH(p->object, "/libjemalloc.so.2", "object");
 	}
-	if (ASSERT_OK(resolve__cmd(FIXTURES "/dyn-fake", fake_env, p, err, sizeof(err)), err))
+	if (ASSERT_OK(resolve__cmd(NULL, FIXTURES "/dyn-fake", fake_env, p, err, sizeof(err)), err))
 		ASSERT_STREQ(p->alloc_name, "jemalloc", "a preload comes before DT_NEEDED");
 	free(p);
 }
@@ -262,7 +262,7 @@ TEST(resolve_cmd_unknown_allocator)
 
 	if (!p)
 		return;
-	if (!ASSERT_OK(resolve__cmd(FIXTURES "/dyn-fake", no_env, p, err, sizeof(err)), err))
+	if (!ASSERT_OK(resolve__cmd(NULL, FIXTURES "/dyn-fake", no_env, p, err, sizeof(err)), err))
 		goto cleanup;
 	ASSERT_EQ(p->alloc, FS_ALLOC_UNKNOWN, "alloc");
 	ASSERT_STREQ(p->alloc_name, "unknown", "alloc_name");
@@ -299,7 +299,7 @@ TEST(resolve_cmd_ld_library_path)
 	snprintf(lib, sizeof(lib), "%s/libjemalloc.so.2", dir);
 	if (!ASSERT_OK(symlink(FIXTURES "/libfakemalloc.so", lib), "symlink"))
 		goto cleanup;
-	if (ASSERT_OK(resolve__cmd(FIXTURES "/dyn-je", env, p, err, sizeof(err)), err)) {
+	if (ASSERT_OK(resolve__cmd(NULL, FIXTURES "/dyn-je", env, p, err, sizeof(err)), err)) {
 		ASSERT_STREQ(p->object, lib, "the library in LD_LIBRARY_PATH");
 		ASSERT_STREQ(p->alloc_name, "unknown", "which is the fake");
 	}
@@ -321,7 +321,7 @@ TEST(resolve_cmd_static)
 
 	if (!p)
 		return;
-	if (ASSERT_OK(resolve__cmd(FIXTURES "/static", no_env, p, err, sizeof(err)), err)) {
+	if (ASSERT_OK(resolve__cmd(NULL, FIXTURES "/static", no_env, p, err, sizeof(err)), err)) {
 		ASSERT_EQ(p->alloc, FS_ALLOC_GLIBC, "alloc");
 		ASSERT_STREQ(p->object, FIXTURES "/static", "object is the executable");
 		ASSERT_STREQ(p->how, "statically linked executable", "how");
@@ -333,7 +333,7 @@ TEST(resolve_cmd_static)
 		syscall_wrappers(p, FIXTURES "/static");
 	}
 	memset(err, 0, sizeof(err));
-	ASSERT_EQ(resolve__cmd(FIXTURES "/static-stripped", no_env, p, err, sizeof(err)), -ENOENT,
+	ASSERT_EQ(resolve__cmd(NULL, FIXTURES "/static-stripped", no_env, p, err, sizeof(err)), -ENOENT,
 		  "stripped static executable");
 	ASSERT_HAS_STR(err, "static", "error says why");
 	ASSERT_HAS_STR(err, FIXTURES "/static-stripped", "error names the file");
@@ -348,7 +348,7 @@ TEST(resolve_cmd_prefixed_jemalloc)
 
 	if (!p)
 		return;
-	if (!ASSERT_OK(resolve__cmd(FIXTURES "/static-je-prefix", no_env, p, err, sizeof(err)), err))
+	if (!ASSERT_OK(resolve__cmd(NULL, FIXTURES "/static-je-prefix", no_env, p, err, sizeof(err)), err))
 		goto cleanup;
 	ASSERT_EQ(p->alloc, FS_ALLOC_JEMALLOC, "alloc");
 	ASSERT_STREQ(p->alloc_name, "jemalloc", "alloc_name");
@@ -377,7 +377,7 @@ TEST(resolve_cmd_tcmalloc)
 
 	if (!p)
 		return;
-	ASSERT_EQ(resolve__cmd(FIXTURES "/dyn-tc", no_env, p, err, sizeof(err)), 0, "tcmalloc is traced");
+	ASSERT_EQ(resolve__cmd(NULL, FIXTURES "/dyn-tc", no_env, p, err, sizeof(err)), 0, "tcmalloc is traced");
 	ASSERT_EQ(p->alloc, FS_ALLOC_TCMALLOC, "identified as tcmalloc");
 	has_probe(p, "malloc", FS_K_MALLOC, "/libfaketcmalloc.so");
 	has_probe(p, "free", FS_K_FREE, "/libfaketcmalloc.so");
@@ -394,7 +394,7 @@ TEST(resolve_cmd_hoard_refused)
 
 	if (!p)
 		return;
-	ASSERT_EQ(resolve__cmd(FIXTURES "/dyn-hoard", no_env, p, err, sizeof(err)), -ENOTSUP,
+	ASSERT_EQ(resolve__cmd(NULL, FIXTURES "/dyn-hoard", no_env, p, err, sizeof(err)), -ENOTSUP,
 		  "Hoard is not traced");
 	ASSERT_HAS_STR(err, "hoard in " FIXTURES "/libfakehoard.so is not traced", "error says why");
 	ASSERT_EQ(p->alloc, FS_ALLOC_HOARD, "identified as Hoard");
@@ -412,9 +412,9 @@ TEST(resolve_cmd_errors)
 		goto cleanup;
 	ASSERT_EQ(write(fd, "#!/bin/sh\n", 10), 10, "write");
 	close(fd);
-	ASSERT_EQ(resolve__cmd(path, no_env, p, err, sizeof(err)), -ENOEXEC, "a script");
+	ASSERT_EQ(resolve__cmd(NULL, path, no_env, p, err, sizeof(err)), -ENOEXEC, "a script");
 	ASSERT_HAS_STR(err, "not an x86-64 ELF executable", "error says why");
-	ASSERT_EQ(resolve__cmd(FIXTURES "/no-such-file", no_env, p, err, sizeof(err)), -ENOENT, "missing");
+	ASSERT_EQ(resolve__cmd(NULL, FIXTURES "/no-such-file", no_env, p, err, sizeof(err)), -ENOENT, "missing");
 	ASSERT_HAS_STR(err, "No such file or directory", "error says why");
 	memset(p, 0, sizeof(*p));
 	ASSERT_EQ(resolve__plan_probes(p, FIXTURES "/dyn", err, sizeof(err)), -ENOENT,
@@ -467,7 +467,7 @@ TEST(resolve_cmd_nopie)
 
 	if (!p)
 		return;
-	if (!ASSERT_OK(resolve__cmd(FIXTURES "/nopie", no_env, p, err, sizeof(err)), err))
+	if (!ASSERT_OK(resolve__cmd(NULL, FIXTURES "/nopie", no_env, p, err, sizeof(err)), err))
 		goto cleanup;
 	ASSERT_EQ(p->alloc, FS_ALLOC_GLIBC, "alloc");
 	ASSERT_ENDS_WITH(p->object, "/libc.so.6", "object");

@@ -357,7 +357,7 @@ static int resolve_variant(const struct variant *v, const char *exe, struct fs_p
 
 	save_env(&saved, v);
 	apply_env(v, &saved);
-	r = resolve__cmd(exe, environ, plan, err, sizeof(err));
+	r = resolve__cmd(NULL, exe, environ, plan, err, sizeof(err));
 	restore_env(&saved);
 	if (r)
 		fs_debug("resolve %s for variant %s: %s", exe, v->name, err);

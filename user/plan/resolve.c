@@ -406,7 +406,7 @@ static void objlist_free(struct objlist *l)
 	}
 }
 
-static void add_preloads(struct objlist *l, const char *list, const char *ldlp)
+static void add_preloads(struct objlist *l, const char *list, const char *ldlp, const char *root)
 {
 	char *copy, *save = NULL, *t, path[PATH_MAX];
 
@@ -414,7 +414,7 @@ static void add_preloads(struct objlist *l, const char *list, const char *ldlp)
 		return;
 	copy = strdup(list);
 	for (t = strtok_r(copy, " :\t\n", &save); t; t = strtok_r(NULL, " :\t\n", &save))
-		if (!ldso__find_lib(t, NULL, NULL, NULL, ldlp, NULL, path, sizeof(path)))
+		if (!ldso__find_lib(t, NULL, NULL, NULL, ldlp, root, path, sizeof(path)))
 			objlist_add(l, t, path);
 	free(copy);
 }
@@ -435,15 +435,26 @@ static char *read_file(const char *path)
 	return buf;
 }
 
-/* Objects in the order ld.so binds symbols: executable, preloads, DT_NEEDED breadth first. */
-static void load_order(const char *exe, char *const env[], struct objlist *l)
+/* path without the root prefix: the name the process knows it by. */
+static const char *unrooted(const char *root, const char *path)
+{
+	size_t n = root ? strlen(root) : 0;
+
+	return n && !strncmp(path, root, n) && path[n] == '/' ? path + n : path;
+}
+
+/* Objects in the order ld.so binds symbols: executable, preloads, DT_NEEDED breadth
+ * first. Paths are root + the path the process will see (root NULL: ours). */
+static void load_order(const char *root, const char *exe, char *const env[], struct objlist *l)
 {
 	const char *ldlp = env_get(env, "LD_LIBRARY_PATH");
-	char *preload_file = read_file("/etc/ld.so.preload");
+	char pre[PATH_MAX], *preload_file;
 
+	snprintf(pre, sizeof(pre), "%s/etc/ld.so.preload", root ? root : "");
+	preload_file = read_file(pre);
 	objlist_add(l, NULL, exe);
-	add_preloads(l, env_get(env, "LD_PRELOAD"), ldlp);
-	add_preloads(l, preload_file, ldlp);
+	add_preloads(l, env_get(env, "LD_PRELOAD"), ldlp, root);
+	add_preloads(l, preload_file, ldlp, root);
 	free(preload_file);
 	for (int i = 0; i < l->n; i++) {
 		struct elfobj *o = elfobj__open(l->path[i]);
@@ -451,7 +462,7 @@ static void load_order(const char *exe, char *const env[], struct objlist *l)
 
 		if (!o)
 			continue;
-		snprintf(origin, sizeof(origin), "%s", l->path[i]);
+		snprintf(origin, sizeof(origin), "%s", unrooted(root, l->path[i]));	/* $ORIGIN: its own view */
 		slash = strrchr(origin, '/');
 		if (slash)
 			*slash = 0;
@@ -464,7 +475,7 @@ static void load_order(const char *exe, char *const env[], struct objlist *l)
 			int has_runpath = elfobj__has_runpath(o);
 
 			if (!ldso__find_lib(nm, has_runpath ? NULL : rp, has_runpath ? rp : NULL, origin, ldlp,
-				      NULL, path, sizeof(path)))
+				      root, path, sizeof(path)))
 				objlist_add(l, nm, path);
 		}
 		elfobj__free(o);
@@ -534,28 +545,31 @@ static int add_prefixed(struct fs_plan *plan, const char *exe, const char *libc_
 	return r;
 }
 
-int resolve__cmd(const char *path, char *const env[], struct fs_plan *plan, char *err, size_t errlen)
+int resolve__cmd(const char *root, const char *name, char *const env[], struct fs_plan *plan, char *err,
+		 size_t errlen)
 {
 	struct objlist l = { 0 };
 	struct elfobj *exe;
 	const char *winner = NULL;
+	char path[PATH_MAX];
 	int r;
 
 	memset(plan, 0, sizeof(*plan));
+	snprintf(path, sizeof(path), "%s%s", root ? root : "", name);
 	exe = elfobj__open(path);
 	if (!exe) {
 		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, errno == ENOEXEC ? "not an x86-64 ELF executable" : strerror(errno));
+		snprintf(err, errlen, "%s: %s", name, errno == ENOEXEC ? "not an x86-64 ELF executable" : strerror(errno));
 		return r;
 	}
 	if (!elfobj__has_interp(exe)) {
 		elfobj__free(exe);
 		if (!defines_malloc(path)) {
-			snprintf(err, errlen, "%s is statically linked and %s", path,
+			snprintf(err, errlen, "%s is statically linked and %s", name,
 				 "has no malloc symbol (stripped, or no allocator)");
 			return -ENOENT;
 		}
-		snprintf(plan->object, sizeof(plan->object), "%s", path);
+		snprintf(plan->object, sizeof(plan->object), "%s", name);
 		snprintf(plan->how, sizeof(plan->how), "statically linked executable");
 		r = resolve__plan_probes(plan, path, err, errlen);
 		if (!r)
@@ -563,20 +577,23 @@ int resolve__cmd(const char *path, char *const env[], struct fs_plan *plan, char
 		return r;
 	}
 	elfobj__free(exe);
-	load_order(path, env, &l);
+	load_order(root, path, env, &l);
 	for (int i = 0; i < l.n && !winner; i++)
 		if (defines_malloc(l.path[i]))
 			winner = l.path[i];
 	if (!winner) {
-		snprintf(err, errlen, "no object loaded by %s defines malloc", path);
+		snprintf(err, errlen, "no object loaded by %s defines malloc", name);
 		objlist_free(&l);
 		return -ENOENT;
 	}
-	snprintf(plan->object, sizeof(plan->object), "%s", winner);
+	/* the object as the process names it; its probes on the file under root */
+	snprintf(plan->object, sizeof(plan->object), "%s", unrooted(root, winner));
 	snprintf(plan->how, sizeof(plan->how), "first definition in the dynamic linker's search order");
 	r = resolve__plan_probes(plan, winner, err, errlen);
-	if (!r)
+	if (!r) {
 		r = add_prefixed(plan, path, winner, err, errlen);
+		memmove(plan->object, unrooted(root, plan->object), strlen(unrooted(root, plan->object)) + 1);
+	}
 	if (!r) {	/* libc's wrappers: the object named libc.so*, else the first defining munmap */
 		const char *libc = NULL;
 
@@ -589,7 +606,7 @@ int resolve__cmd(const char *path, char *const env[], struct fs_plan *plan, char
 		if (libc)
 			resolve__plan_syscalls(plan, libc);
 		else
-			snprintf(plan->sys_why, sizeof(plan->sys_why), "no object loaded by %s defines munmap", path);
+			snprintf(plan->sys_why, sizeof(plan->sys_why), "no object loaded by %s defines munmap", name);
 	}
 	objlist_free(&l);
 	return r;

@@ -51,8 +51,11 @@ const char *resolve__alloc_name(int alloc);
 /* For a running process. root is the prefix to open its files ("/proc/PID/root"). */
 int resolve__pid(pid_t pid, struct fs_plan *plan, char *err, size_t errlen);
 /* For a command not yet started: the dynamic linker's search, done statically.
- * path: the executable (already found on PATH); env: the environment it will get. */
-int resolve__cmd(const char *path, char *const env[], struct fs_plan *plan, char *err, size_t errlen);
+ * path: the executable (already found on PATH); env: the environment it will get;
+ * root: NULL, or the prefix through which the process's files are seen
+ * ("/proc/PID/root": an exec in another mount namespace), path being its own. */
+int resolve__cmd(const char *root, const char *path, char *const env[], struct fs_plan *plan, char *err,
+		 size_t errlen);
 /* Builds the probe list from the allocator object (the file at path). */
 int resolve__plan_probes(struct fs_plan *plan, const char *path, char *err, size_t errlen);
 /* Plans probes on the memory-syscall wrappers of the libc at libc_path (or of a

@@ -491,7 +491,7 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 		script = target__interpreter(t->tg.path, interp, sizeof(interp)) == 1;
 		if (script)
 			fs_info("%s is a script run by %s", t->tg.path, interp);
-		if (resolve__cmd(script ? interp : t->tg.path, environ, &t->plan, err, errlen))
+		if (resolve__cmd(NULL, script ? interp : t->tg.path, environ, &t->plan, err, errlen))
 			goto fail;
 		t->info.attached_at_start = 1;
 	}
@@ -587,7 +587,7 @@ struct fs_traced *traced__adopt(pid_t pid, int role, pid_t ppid, const struct fs
 		/* Stopped before the loader's first instruction: nothing but the executable and
 		 * the loader is mapped yet, so its libraries are found as the loader will find
 		 * them, with the environment it was given. */
-		char exe[64], **env = read_environ(pid);
+		char exe[64], root[64], rooted[PATH_MAX + 64], **env = read_environ(pid);
 		ssize_t n;
 		int r;
 
@@ -599,8 +599,15 @@ struct fs_traced *traced__adopt(pid_t pid, int role, pid_t ppid, const struct fs
 			goto fail;
 		}
 		t->tg.path[n] = 0;
-		/* the path of the mapped file: /proc/PID/exe reaches it even if replaced */
-		r = resolve__cmd(access(t->tg.path, R_OK) ? exe : t->tg.path, env, &t->plan, err, errlen);
+		/* Its files as it sees them, through its root: in a container, the host's
+		 * file at that path is another one, or none. If its executable is gone from
+		 * there (replaced), /proc/PID/exe still reaches the mapped file. */
+		snprintf(root, sizeof(root), "/proc/%d/root", pid);
+		snprintf(rooted, sizeof(rooted), "%s%s", root, t->tg.path);
+		if (!access(rooted, R_OK))
+			r = resolve__cmd(root, t->tg.path, env, &t->plan, err, errlen);
+		else
+			r = resolve__cmd(NULL, exe, env, &t->plan, err, errlen);
 		free_environ(env);
 		if (r)
 			goto fail;
