@@ -93,9 +93,9 @@ static const char top_usage[] =
 	"                        http://ADDR:PORT/metrics in Prometheus's text format\n"
 	"                        (fragscope_* metrics, labels pid, comm, allocator, mode,\n"
 	"                        cgroup, container); ADDR must be a loopback address\n"
-	"                        (127.0.0.1)\n"
-	"                        unless --prometheus-public; port 0: any free port (said\n"
-	"                        on stderr). top then runs until Ctrl-C or -n, even once\n"
+	"                        (127.0.0.1) unless --prometheus-public; port 0: any\n"
+	"                        free port (said on stderr). top then runs until\n"
+	"                        Ctrl-C or -n, even once\n"
 	"                        every process has exited (their series end)\n"
 	"      --prometheus-public  allow a non-loopback ADDR (0.0.0.0: every interface):\n"
 	"                        anyone who reaches it reads the processes' names, PIDs,\n"
@@ -615,6 +615,7 @@ struct top_watch {
 	unsigned interval_ms;
 	int json, quiet, screen;
 	char note[512];		/* the full-screen view's last line: waiting, skipped */
+	int note_waiting;	/* the note is cgroup N-1's wait, cleared when it has a process */
 };
 
 static int watch__seen(struct top_watch *w, pid_t pid, unsigned long long start)
@@ -626,8 +627,10 @@ static int watch__seen(struct top_watch *w, pid_t pid, unsigned long long start)
 		int cap = w->seen_cap ? w->seen_cap * 2 : 64;
 		void *n = realloc(w->seen, sizeof(*w->seen) * (size_t)cap);
 
-		if (!n)
-			return 1;	/* out of memory: not attached (said below) */
+		if (!n) {
+			fs_warn("PID %d: out of memory: not attached", pid);
+			return 1;
+		}
 		w->seen = n;
 		w->seen_cap = cap;
 	}
@@ -672,10 +675,12 @@ static void watch__skipped(struct top_watch *w, pid_t pid, const char *cgroup, c
 	container__read(pid, &ti.ctr);
 	if (ti.ctr.cgroup[0])	/* its own: the watched one or one below */
 		cgroup = ti.ctr.cgroup;
-	if (w->screen)
+	if (w->screen) {
 		snprintf(w->note, sizeof(w->note), "skipped PID %d (%s) of cgroup %s: %s", pid, ti.comm, cgroup, why);
-	else
+		w->note_waiting = 0;
+	} else {
 		fs_warn("PID %d (%s) of cgroup %s skipped: %s", pid, ti.comm, cgroup, why);
+	}
 	if (w->screen || w->quiet)
 		return;
 	if (w->json) {
@@ -739,13 +744,19 @@ static void watch__scan(struct top_watch *w)
 				fs_info("watching PID %d of cgroup %s", pid, w->cg[c].path);
 			}
 		}
+		if (found && w->note_waiting == c + 1) {	/* it has one now */
+			w->note[0] = 0;
+			w->note_waiting = 0;
+		}
 		if (!found && !w->cg[c].said_empty) {
 			/* not an error: processes may come */
-			if (w->screen)
+			if (w->screen) {
 				snprintf(w->note, sizeof(w->note), "cgroup %s has no process yet: waiting for one",
 					 w->cg[c].path);
-			else
+				w->note_waiting = c + 1;
+			} else {
 				fs_warn("cgroup %s has no process yet: waiting for one", w->cg[c].path);
+			}
 			w->cg[c].said_empty = 1;
 		}
 	}
@@ -956,8 +967,13 @@ int cmd_top(int argc, char **argv)
 		if (!ui.paused) {
 			int deep = seq % TOP_DEEP_EVERY == 0;
 
-			if (wt->ncg && seq)
+			if (wt->ncg && seq) {
+				int before = wt->nseen;
+
 				watch__scan(wt);	/* processes that entered the cgroups */
+				if (screen && wt->nseen != before)
+					tui__repaint();	/* attaching said things on stderr */
+			}
 			ui.note = wt->note[0] ? wt->note : NULL;
 			for (int i = 0; i < wt->n; i++) {
 				struct fs_view v;

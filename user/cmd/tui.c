@@ -510,3 +510,8 @@ void tui__draw(struct top_proc *p, int n, const struct tui_state *ui)
 		draw_help();
 	refresh();
 }
+
+void tui__repaint(void)
+{
+	clearok(curscr, TRUE);
+}

@@ -48,5 +48,8 @@ int tui__init(void);
 /* Screen off, terminal restored; safe to call twice. */
 void tui__end(void);
 void tui__draw(struct top_proc *p, int n, const struct tui_state *ui);
+/* The next draw repaints the whole screen (something else wrote to the terminal:
+ * a process attached meanwhile says so on stderr). */
+void tui__repaint(void);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model/metric.h"
+#include "out/render.h"
 #include "out/report.h"
 #include "util/fmt.h"
 
@@ -57,6 +58,17 @@ static void text_header(FILE *f, const struct session_data *d)
 	fprintf(f, "   target   PID %s (%s), %s allocator in %s\n", session__meta(d, "pid", "?"),
 		session__meta(d, "comm", "?"), session__meta(d, "allocator", "?"),
 		session__meta(d, "allocator_object", "?"));
+	{	/* as its container saw it (sessions recorded since the ns_pid key) */
+		struct fs_target_info ti = { .pid = (pid_t)atoi(session__meta(d, "pid", "0")) };
+		char ctr[700];
+
+		ti.ctr.ns_pid = (pid_t)atoi(session__meta(d, "ns_pid", "0"));
+		snprintf(ti.ctr.cgroup, sizeof(ti.ctr.cgroup), "%s", session__meta(d, "cgroup", ""));
+		snprintf(ti.ctr.id, sizeof(ti.ctr.id), "%s", session__meta(d, "container", ""));
+		render__container(&ti, ctr, sizeof(ctr));
+		if (ctr[0])
+			fprintf(f, "   container %s\n", ctr);
+	}
 	fprintf(f, "   command  %s\n", session__meta(d, "command", "") [0] ? session__meta(d, "command", "")
 								   : "(attached to a running process)");
 	fprintf(f, "   recorded %s, kernel %s, fragscope %s, interval %s ms\n", session__meta(d, "start_time", "?"),
