@@ -265,6 +265,54 @@ if [ $rc = 0 ]; then pass top_cgroup_stops_on_sigint; else fail top_cgroup_stops
 kill -USR1 "$S" 2>/dev/null	# static-stripped: forks no worker, exits
 kill -USR2 "$NSW" 2>/dev/null
 
+# 16 processes watched at most: a new one takes the place of one that exited; when
+# all 16 run, it is skipped, saying so (a small block table: 16 tracers load fast)
+mkdir "$CG/churn"
+SL=()
+for i in $(seq 16); do
+	sleep 60 &
+	SL+=($!)
+	echo $! > "$CG/churn/cgroup.procs"
+done
+PIDS+=("${SL[@]}")
+out="$TMP/churn.jsonl"
+"$FS" top -j -i 250 --max-live 1024 --sample-bytes 0 --cgroup "$CG/churn" > "$out" 2> "$TMP/churn.err" &
+TOP=$!
+PIDS+=($TOP)
+# the last lines only (a line is about 6 KB; the last one may be partial)
+recent() { tail -n 100 "$out" | jq -r "$1" 2>/dev/null; }
+npids() { recent 'select(.skipped == null) | .target.pid' | sort -u | wc -l; }
+if wait_for "[ \"\$(npids)\" = 16 ]" 300; then
+	kill "${SL[0]}"
+	wait_for "[ -n \"\$(recent 'select(.target.pid == ${SL[0]} and .target.exited) | 1')\" ]" 100
+	sleep 60 &
+	N1=$!
+	PIDS+=($N1)
+	echo $N1 > "$CG/churn/cgroup.procs"
+	wait_for "[ -n \"\$(recent 'select(.target.pid == $N1) | 1')\" ]" 100
+	sleep 60 &
+	N2=$!
+	PIDS+=($N2)
+	echo $N2 > "$CG/churn/cgroup.procs"
+	wait_for "[ -n \"\$(recent 'select(.target.pid == $N2) | 1')\" ]" 100
+	kill -INT $TOP
+	wait $TOP
+	rc=$?
+	# after N1's first line, none of the exited one; N2 skipped with the limit
+	after=$(jq -s "(map(.target.pid == $N1) | index(true)) as \$i | .[\$i:] | map(select(.target.pid == ${SL[0]})) | length" "$out")
+	why=$(jq -r "select(.target.pid == $N2) | .skipped" "$out" | head -1)
+	if [ $rc = 0 ] && [ "$after" = 0 ] && [ "$why" = "already watching 16 running processes (top's limit)" ] &&
+		[ "$(jq -r "select(.target.pid == $N2) | .skipped" "$out" | wc -l)" = 1 ]; then
+		pass top_cgroup_room_from_exited
+	else
+		fail top_cgroup_room_from_exited "rc=$rc lines of the exited one after the new one: '$after'; the 18th: '$why'"
+	fi
+else
+	fail top_cgroup_room_from_exited "never 16 processes watched ($(npids)): $(tail -2 "$TMP/churn.err")"
+	kill -9 $TOP
+fi
+kill "${SL[@]}" "$N1" "$N2" 2>/dev/null
+
 # --- 3. errors: one line each --------------------------------------------------
 expect_error top_cgroup_missing 2 "^fragscope: --cgroup $NAME/nope: no such cgroup" \
 	"$FS" top -b --cgroup "$NAME/nope"

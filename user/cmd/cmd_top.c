@@ -69,7 +69,8 @@ static const char top_usage[] =
 	"plus \"time_ms\" (wall clock, ms since the epoch), \"interval\" (rates and\n"
 	"releases of the last interval) and \"process\" (command line, threads): every\n"
 	"key is listed below. Batch mode ends when every process has exited, after -n\n"
-	"intervals, or on Ctrl-C.\n"
+	"intervals, or on Ctrl-C. A process of a cgroup that cannot be traced gets one\n"
+	"line, STATE skip and the reason (JSON: {\"time_ms\", \"target\", \"skipped\"}).\n"
 	"\n"
 	"options:\n"
 	"  -p, --pid PID         a process to watch (repeat for up to 16, side by side)\n"
@@ -82,8 +83,10 @@ static const char top_usage[] =
 	"                        is waited on; a process whose allocator cannot be traced\n"
 	"                        (static without malloc, exited meanwhile, ...) is shown\n"
 	"                        as skipped with the reason. At most 16 processes are\n"
-	"                        watched at a time, -p ones included: later ones are\n"
-	"                        skipped. Batch mode then runs until -n or Ctrl-C\n"
+	"                        watched at a time, -p ones included: a new one takes\n"
+	"                        the place of the earliest watched that has exited, or\n"
+	"                        is skipped when all 16 run. Batch mode then runs\n"
+	"                        until -n or Ctrl-C\n"
 	"  -i, --interval MS     refresh every MS milliseconds (default 1000, >= 10)\n"
 	"  -b, --batch           print lines instead of drawing, even on a terminal\n"
 	"  -j, --json            in batch mode, one JSON object per line and process\n"
@@ -662,6 +665,25 @@ static int watch__add(struct top_watch *w, pid_t pid, char *err, size_t errlen)
 	return 0;
 }
 
+/* Room for pid: the earliest watched process that has exited leaves the view (its
+ * series ended already), so that a cgroup's churn does not fill it with the exited. */
+static void watch__evict(struct top_watch *w, pid_t pid)
+{
+	for (int i = 0; i < w->n; i++) {
+		struct fs_view v;
+
+		if (!w->procs[i].frozen)
+			continue;
+		traced__view(w->procs[i].t, &v);
+		fs_info("PID %d (%s) exited: it leaves the view for PID %d", v.target->pid, v.target->comm, pid);
+		traced__free(w->procs[i].t);
+		free(w->procs[i].hist);
+		memmove(&w->procs[i], &w->procs[i + 1], sizeof(w->procs[0]) * (size_t)(w->n - i - 1));
+		w->n--;
+		return;
+	}
+}
+
 /* A process of a cgroup that is not watched, and why: on stderr (the full-screen
  * view's last line), and as a line of its own in batch mode. */
 static void watch__skipped(struct top_watch *w, pid_t pid, const char *cgroup, const char *why)
@@ -735,8 +757,11 @@ static void watch__scan(struct top_watch *w)
 			st = start_time(pid);
 			if (!st || watch__seen(w, pid, st))
 				continue;
+			if (w->n == TOP_MAX_PIDS)
+				watch__evict(w, pid);
 			if (w->n == TOP_MAX_PIDS) {
-				snprintf(err, sizeof(err), "already watching %d processes (top's limit)", TOP_MAX_PIDS);
+				snprintf(err, sizeof(err), "already watching %d running processes (top's limit)",
+					 TOP_MAX_PIDS);
 				watch__skipped(w, pid, w->cg[c].path, err);
 			} else if (watch__add(w, pid, err, sizeof(err))) {
 				watch__skipped(w, pid, w->cg[c].path, err);
