@@ -295,17 +295,23 @@ if wait_for "[ \"\$(npids)\" = 16 ]" 300; then
 	PIDS+=($N2)
 	echo $N2 > "$CG/churn/cgroup.procs"
 	wait_for "[ -n \"\$(recent 'select(.target.pid == $N2) | 1')\" ]" 100
+	# room again: the skipped one is attached
+	kill "${SL[1]}"
+	wait_for "[ -n \"\$(recent 'select(.target.pid == $N2 and .skipped == null) | 1')\" ]" 100
 	kill -INT $TOP
 	wait $TOP
 	rc=$?
 	# after N1's first line, none of the exited one; N2 skipped with the limit
 	after=$(jq -s "(map(.target.pid == $N1) | index(true)) as \$i | .[\$i:] | map(select(.target.pid == ${SL[0]})) | length" "$out")
 	why=$(jq -r "select(.target.pid == $N2) | .skipped" "$out" | head -1)
-	if [ $rc = 0 ] && [ "$after" = 0 ] && [ "$why" = "already watching 16 running processes (top's limit)" ] &&
-		[ "$(jq -r "select(.target.pid == $N2) | .skipped" "$out" | wc -l)" = 1 ]; then
+	n2=$(jq -r "select(.target.pid == $N2) | if .skipped then \"skipped\" else \"exited=\\(.target.exited)\" end" "$out" |
+		uniq | tr '\n' ' ')
+	if [ $rc = 0 ] && [ "$after" = 0 ] &&
+		[ "$why" = "already watching 16 running processes (top's limit; attached when one exits)" ] &&
+		[ "$n2" = "skipped exited=false " ]; then
 		pass top_cgroup_room_from_exited
 	else
-		fail top_cgroup_room_from_exited "rc=$rc lines of the exited one after the new one: '$after'; the 18th: '$why'"
+		fail top_cgroup_room_from_exited "rc=$rc lines of the exited one after the new one: '$after'; the 18th: '$why', then: $n2"
 	fi
 else
 	fail top_cgroup_room_from_exited "never 16 processes watched ($(npids)): $(tail -2 "$TMP/churn.err")"

@@ -84,9 +84,9 @@ static const char top_usage[] =
 	"                        (static without malloc, exited meanwhile, ...) is shown\n"
 	"                        as skipped with the reason. At most 16 processes are\n"
 	"                        watched at a time, -p ones included: a new one takes\n"
-	"                        the place of the earliest watched that has exited, or\n"
-	"                        is skipped when all 16 run. Batch mode then runs\n"
-	"                        until -n or Ctrl-C\n"
+	"                        the place of the earliest watched that has exited;\n"
+	"                        when all 16 run, it waits (said once) for one to exit.\n"
+	"                        Batch mode then runs until -n or Ctrl-C\n"
 	"  -i, --interval MS     refresh every MS milliseconds (default 1000, >= 10)\n"
 	"  -b, --batch           print lines instead of drawing, even on a terminal\n"
 	"  -j, --json            in batch mode, one JSON object per line and process\n"
@@ -610,7 +610,11 @@ struct top_watch {
 		int said_empty;
 	} cg[TOP_MAX_CGROUPS];
 	int ncg;
-	struct { pid_t pid; unsigned long long start; } *seen;	/* attached or skipped */
+	struct {
+		pid_t pid;
+		unsigned long long start;
+		int no_room;	/* skipped for want of room: tried again when there is */
+	} *seen;		/* attached or skipped */
 	int nseen, seen_cap;
 	pid_t *list;		/* the cgroups' processes at the last scan */
 	int nlist, list_cap;
@@ -621,25 +625,30 @@ struct top_watch {
 	int note_waiting;	/* the note is cgroup N-1's wait, cleared when it has a process */
 };
 
-static int watch__seen(struct top_watch *w, pid_t pid, unsigned long long start)
+/* The process pid started at start among those seen (attached or skipped): its
+ * index, recorded now if it is new (*is_new set). -1 out of memory. */
+static int watch__seen(struct top_watch *w, pid_t pid, unsigned long long start, int *is_new)
 {
+	*is_new = 0;
 	for (int i = 0; i < w->nseen; i++)
 		if (w->seen[i].pid == pid && w->seen[i].start == start)
-			return 1;
+			return i;
 	if (w->nseen == w->seen_cap) {
 		int cap = w->seen_cap ? w->seen_cap * 2 : 64;
 		void *n = realloc(w->seen, sizeof(*w->seen) * (size_t)cap);
 
 		if (!n) {
 			fs_warn("PID %d: out of memory: not attached", pid);
-			return 1;
+			return -1;
 		}
 		w->seen = n;
 		w->seen_cap = cap;
 	}
 	w->seen[w->nseen].pid = pid;
-	w->seen[w->nseen++].start = start;
-	return 0;
+	w->seen[w->nseen].start = start;
+	w->seen[w->nseen].no_room = 0;
+	*is_new = 1;
+	return w->nseen++;
 }
 
 /* Traces pid into the next slot. 0, or -1 with the cause in err. */
@@ -742,7 +751,7 @@ static void watch__scan(struct top_watch *w)
 		r = container__cgroup_procs(w->cg[c].dir, &w->list, &w->nlist, &w->list_cap);
 		if (r) {
 			if (!w->cg[c].said_empty)
-				fs_warn("cgroup %s: %s: no process attached from it", w->cg[c].path, strerror(-r));
+				fs_warn("cgroup %s: %s (read again every interval)", w->cg[c].path, strerror(-r));
 			w->cg[c].said_empty = 1;
 			continue;
 		}
@@ -750,24 +759,33 @@ static void watch__scan(struct top_watch *w)
 			pid_t pid = w->list[i];
 			unsigned long long st;
 			char err[512];
+			int k, is_new;
 
 			if (pid == self)
 				continue;
 			found = 1;
 			st = start_time(pid);
-			if (!st || watch__seen(w, pid, st))
-				continue;
+			if (!st)
+				continue;	/* gone already */
+			k = watch__seen(w, pid, st, &is_new);
+			if (k < 0 || (!is_new && !w->seen[k].no_room))
+				continue;	/* attached, or skipped for good */
 			if (w->n == TOP_MAX_PIDS)
 				watch__evict(w, pid);
 			if (w->n == TOP_MAX_PIDS) {
-				snprintf(err, sizeof(err), "already watching %d running processes (top's limit)",
-					 TOP_MAX_PIDS);
+				if (w->seen[k].no_room)
+					continue;	/* said already; tried again while there is no room */
+				w->seen[k].no_room = 1;
+				snprintf(err, sizeof(err), "already watching %d running processes (top's limit; "
+					 "attached when one exits)", TOP_MAX_PIDS);
 				watch__skipped(w, pid, w->cg[c].path, err);
-			} else if (watch__add(w, pid, err, sizeof(err))) {
-				watch__skipped(w, pid, w->cg[c].path, err);
-			} else {
-				fs_info("watching PID %d of cgroup %s", pid, w->cg[c].path);
+				continue;
 			}
+			w->seen[k].no_room = 0;
+			if (watch__add(w, pid, err, sizeof(err)))
+				watch__skipped(w, pid, w->cg[c].path, err);
+			else
+				fs_info("watching PID %d of cgroup %s", pid, w->cg[c].path);
 		}
 		if (found && w->note_waiting == c + 1) {	/* it has one now */
 			w->note[0] = 0;
@@ -960,7 +978,9 @@ int cmd_top(int argc, char **argv)
 			fs_err("%s", err);
 			goto cleanup;
 		}
-		watch__seen(wt, pids[i], start_time(pids[i]));	/* not attached twice by a cgroup */
+		int is_new;
+
+		watch__seen(wt, pids[i], start_time(pids[i]), &is_new);	/* not attached twice by a cgroup */
 	}
 	if (batch && !json && !quiet)	/* before any line, a skipped process's among them */
 		batch_header();
