@@ -953,6 +953,7 @@ int cmd_top(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	procs = wt->procs;
+	topts.cgroup_watch = ncg > 0;
 	wt->topts = &topts;
 	wt->interval_ms = ui.interval_ms;
 	wt->json = json;

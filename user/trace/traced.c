@@ -693,7 +693,12 @@ int traced__sample(struct fs_traced *t, int deep, int nsites)
 	tracer__procs(t->tr, &t->forks, &t->execs, &t->proc_lost);
 	if (!t->opts.follow && (t->forks > t->info.children || t->execs > t->info.execs)) {
 		/* said once for each new event, as it happens: these calls are not counted */
-		if (t->forks > t->info.children)
+		if (t->forks > t->info.children && t->opts.cgroup_watch)
+			fs_info("PID %d (%s): %llu child process%s born, attached at the next interval if in a "
+				"watched cgroup (calls until then not counted)", t->tg.pid, t->tg.comm,
+				(unsigned long long)(t->forks - t->info.children),
+				t->forks - t->info.children > 1 ? "es" : "");
+		else if (t->forks > t->info.children)
 			fs_warn("PID %d (%s): %llu child process%s born, not traced (fragscope stat follows children)",
 				t->tg.pid, t->tg.comm, (unsigned long long)(t->forks - t->info.children),
 				t->forks - t->info.children > 1 ? "es" : "");

@@ -18,6 +18,8 @@ struct fs_trace_opts {
 	int no_ask;		/* jemalloc: never stop a thread to call mallctl */
 	int follow;		/* stop the target's children and new images for their own tracers
 				 * (struct fs_family); else they are only counted */
+	int cgroup_watch;	/* top --cgroup: a child born is attached by the cgroup's scan
+				 * (said so, not "not traced") */
 	int light;		/* --mode light: no probe on the allocator's functions (no call
 				 * counted); memory syscalls, faults, /proc and glibc's heap census */
 	int sampled;		/* --mode sampled: light's figures, plus every call counted at its
