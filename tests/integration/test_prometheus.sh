@@ -35,7 +35,7 @@ start_work() {
 }
 
 # serving_port ERRFILE: the port top said it serves on.
-serving_port() { sed -n 's|^fragscope: serving http://127.0.0.1:\([0-9]*\)/metrics$|\1|p' "$1"; }
+serving_port() { sed -n -E 's#^fragscope: serving http://(127\.0\.0\.1|\[::1\]):([0-9]+)/metrics$#\2#p' "$1" 2>/dev/null; }
 
 # sample_of FILE NAME PID: the value of NAME{pid="PID",...} in an exposition.
 sample_of() { awk -v n="$2" -v p="pid=\"$3\"" 'index($0, n "{") == 1 && index($0, p) { print $NF }' "$1"; }
@@ -179,16 +179,16 @@ else
 	fail prometheus_workload "the workloads never got ready"
 fi
 
-# --- 5. --batch lines and /metrics side by side ----------------------------------
+# --- 5. --batch lines and /metrics side by side, served on IPv6's loopback ------
 if start_work batch --api malloc --rounds 100 --keep 1 --hold; then
 	W2=$WPID
 	kill -USR1 "$W2"
 	wait_for "[ -s '$TMP/batch.tally' ]" 100
-	timeout 30 "$FS" top --batch --json --prometheus 127.0.0.1:0 -i 200 -n 8 -p "$W2" > "$TMP/batch.jsonl" 2> "$TMP/batch.err" &
+	timeout 30 "$FS" top --batch --json --prometheus '[::1]:0' -i 200 -n 8 -p "$W2" > "$TMP/batch.jsonl" 2> "$TMP/batch.err" &
 	bpid=$!
 	wait_for "[ -n \"\$(serving_port '$TMP/batch.err')\" ] && [ -s '$TMP/batch.jsonl' ]" 300
 	bport=$(serving_port "$TMP/batch.err")
-	curl -sf "http://127.0.0.1:$bport/metrics" > "$TMP/batch.prom"
+	curl -sfg "http://[::1]:$bport/metrics" > "$TMP/batch.prom"
 	wait $bpid
 	brc=$?
 	if [ "$brc" = 0 ] && [ "$(wc -l < "$TMP/batch.jsonl")" = 8 ] && grep -q "^fragscope_processes 1$" "$TMP/batch.prom"; then
@@ -229,6 +229,9 @@ expect_error prometheus_public_needs_option 2 'not a loopback address; add --pro
 	"$FS" top --prometheus 0.0.0.0:9464 -p 1
 expect_error prometheus_quiet_needs_prometheus 2 'quiet shows nothing' "$FS" top --quiet -p 1
 expect_error prometheus_bad_address 2 "prometheus 'nowhere': give ADDR:PORT" "$FS" top --prometheus nowhere -p 1
+expect_error prometheus_public_needs_option_v6 2 'not a loopback address; add --prometheus-public' \
+	"$FS" top --prometheus '[::]:9464' -p 1
+expect_error prometheus_v6_needs_brackets 2 "IPv6 goes in brackets" "$FS" top --prometheus ::1:9464 -p 1
 
 for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 wait 2>/dev/null

@@ -96,13 +96,14 @@ static const char top_usage[] =
 	"                        http://ADDR:PORT/metrics in Prometheus's text format\n"
 	"                        (fragscope_* metrics, labels pid, comm, allocator, mode,\n"
 	"                        cgroup, container); ADDR must be a loopback address\n"
-	"                        (127.0.0.1) unless --prometheus-public; port 0: any\n"
-	"                        free port (said on stderr). top then runs until\n"
-	"                        Ctrl-C or -n, even once\n"
-	"                        every process has exited (their series end)\n"
-	"      --prometheus-public  allow a non-loopback ADDR (0.0.0.0: every interface):\n"
-	"                        anyone who reaches it reads the processes' names, PIDs,\n"
-	"                        cgroups and memory figures (no authentication, no TLS)\n"
+	"                        (127.0.0.1, [::1]) unless --prometheus-public; IPv6 in\n"
+	"                        brackets; port 0: any free port (said on stderr). top\n"
+	"                        then runs until Ctrl-C or -n, even once every process\n"
+	"                        has exited (their series end)\n"
+	"      --prometheus-public  allow a non-loopback ADDR (0.0.0.0 or [::]: every\n"
+	"                        interface): anyone who reaches it reads the processes'\n"
+	"                        names, PIDs, cgroups, containers and memory figures\n"
+	"                        (no authentication, no TLS)\n"
 	"  -q, --quiet           no view at all (with --prometheus): only serve /metrics\n"
 	"      --pprof FILE      at the end, write every site of every process as a gzipped\n"
 	"                        pprof profile, samples labelled pid (see report --pprof)\n"
@@ -833,7 +834,7 @@ int cmd_top(int argc, char **argv)
 	const char *pprof = NULL;
 	uint64_t next_ns;
 	struct fs_waiter *w;
-	struct sockaddr_in prom_addr;
+	struct sockaddr_storage prom_addr;
 	const char *prom_arg = NULL;
 	int prom_public = 0, quiet = 0;
 	struct promhttp *srv = NULL;
@@ -993,8 +994,8 @@ int cmd_top(int argc, char **argv)
 			goto cleanup;
 		}
 		/* always said: with port 0 it is the only way to know where */
-		fprintf(stderr, "fragscope: serving http://%s:%u/metrics\n", inet_ntoa(prom_addr.sin_addr),
-			promhttp__port(srv));
+		promhttp__name(&prom_addr, promhttp__port(srv), err, sizeof(err));
+		fprintf(stderr, "fragscope: serving http://%s/metrics\n", err);
 	}
 	if (!batch) {
 		if (tui__init()) {

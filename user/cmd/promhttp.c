@@ -26,37 +26,79 @@ struct promhttp {
 	unsigned port;
 };
 
-int promhttp__parse(const char *opt, const char *arg, struct sockaddr_in *out)
+int promhttp__parse(const char *opt, const char *arg, struct sockaddr_storage *out)
 {
-	const char *colon = strrchr(arg, ':');
+	struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+	const char *colon = strrchr(arg, ':'), *h = arg;
+	size_t hlen;
 	char host[64];
 	uint64_t port;
 
 	memset(out, 0, sizeof(*out));
-	out->sin_family = AF_INET;
-	if (!colon || (size_t)(colon - arg) >= sizeof(host)) {
-		fs_err("%s '%s': give ADDR:PORT, e.g. 127.0.0.1:9464", opt, arg);
+	if (!colon) {
+		fs_err("%s '%s': give ADDR:PORT, e.g. 127.0.0.1:9464 or [::1]:9464", opt, arg);
 		return EXIT_USAGE;
 	}
-	memcpy(host, arg, (size_t)(colon - arg));
-	host[colon - arg] = 0;
+	hlen = (size_t)(colon - arg);
+	if (*arg == '[') {	/* [IPv6]:PORT */
+		if (hlen < 2 || arg[hlen - 1] != ']') {
+			fs_err("%s '%s': an IPv6 address goes in brackets, e.g. [::1]:9464", opt, arg);
+			return EXIT_USAGE;
+		}
+		h = arg + 1;
+		hlen -= 2;
+	}
+	if (hlen >= sizeof(host)) {
+		fs_err("%s '%s': the address is too long", opt, arg);
+		return EXIT_USAGE;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = 0;
 	if (parse__uint(colon + 1, &port) || port > 65535) {
 		fs_err("%s '%s': the port must be a number from 0 to 65535", opt, arg);
 		return EXIT_USAGE;
 	}
-	out->sin_port = htons((uint16_t)port);
 	if (!*host || !strcmp(host, "localhost"))
 		strcpy(host, "127.0.0.1");
-	if (inet_pton(AF_INET, host, &out->sin_addr) != 1) {
-		fs_err("%s '%s': '%s' is not an IPv4 address", opt, arg, host);
+	if (h != arg) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1)
+			return 0;
+		fs_err("%s '%s': '%s' is not an IPv6 address", opt, arg, host);
+		return EXIT_USAGE;
+	}
+	v4->sin_family = AF_INET;
+	v4->sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, host, &v4->sin_addr) != 1) {
+		fs_err("%s '%s': '%s' is not an IPv4 address (IPv6 goes in brackets: [::1]:PORT)", opt, arg, host);
 		return EXIT_USAGE;
 	}
 	return 0;
 }
 
-int promhttp__loopback(const struct sockaddr_in *a)
+int promhttp__loopback(const struct sockaddr_storage *a)
 {
-	return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)a;
+
+	if (a->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr) ||
+	       (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr) && v6->sin6_addr.s6_addr[12] == 127);
+}
+
+void promhttp__name(const struct sockaddr_storage *a, unsigned port, char *out, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (a->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)a)->sin6_addr, host, sizeof(host));
+		snprintf(out, len, "[%s]:%u", host, port);
+	} else {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)a)->sin_addr, host, sizeof(host));
+		snprintf(out, len, "%s:%u", host, port);
+	}
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type, const char *body, size_t len)
@@ -95,31 +137,34 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 	return ret;
 }
 
-struct promhttp *promhttp__start(const struct sockaddr_in *a, char *err, size_t errlen)
+struct promhttp *promhttp__start(const struct sockaddr_storage *a, char *err, size_t errlen)
 {
 	struct promhttp *s = calloc(1, sizeof(*s));
 	const union MHD_DaemonInfo *info;
-	char host[INET_ADDRSTRLEN] = "?";
+	unsigned port = ntohs(a->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)a)->sin6_port
+						      : ((const struct sockaddr_in *)a)->sin_port);
+	char name[INET6_ADDRSTRLEN + 16];
 
-	inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+	promhttp__name(a, port, name, sizeof(name));
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	pthread_mutex_init(&s->lock, NULL);
 	errno = 0;
-	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL, answer, s,
+	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+					(a->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, answer, s,
 				MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)a, MHD_OPTION_CONNECTION_LIMIT, 64u,
 				MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
 	if (!s->d) {
-		snprintf(err, errlen, "cannot serve /metrics on %s:%u: %s", host, ntohs(a->sin_port),
+		snprintf(err, errlen, "cannot serve /metrics on %s: %s", name,
 			 errno ? strerror(errno) : "libmicrohttpd could not start");
 		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return NULL;
 	}
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = info ? info->port : ntohs(a->sin_port);
+	s->port = info ? info->port : port;
 	return s;
 }
 
