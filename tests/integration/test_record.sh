@@ -279,7 +279,7 @@ expect_error bad_missing_file 1 'No such file' "$FS" report "$TMP/nonesuch.db"
 cp "$TMP/cmd.db" "$TMP/corrupt.db" && printf 'garbage!garbage!' | dd of="$TMP/corrupt.db" bs=1 seek=4096 conv=notrunc status=none
 expect_error bad_corrupt 1 'corrupt session' "$FS" report --html "$TMP/x.html" "$TMP/corrupt.db"
 cp "$TMP/cmd.db" "$TMP/time.db" && sqlite3 "$TMP/time.db" 'UPDATE snapshots SET t_s = 4.6e27 WHERE seq = (SELECT max(seq) FROM snapshots)'
-expect_error bad_time 1 'time 4.6e+27 s is out of range' "$FS" report --pprof "$TMP/x.pb.gz" "$TMP/time.db"
+expect_error bad_time 1 'snapshots: time 4.6e.27 s is out of range' "$FS" report --pprof "$TMP/x.pb.gz" "$TMP/time.db"
 
 # --- the default name, and the previous session kept as .old ---------------------------
 mkdir -p "$TMP/cwd"
