@@ -110,6 +110,15 @@ if [ -n "$NSW" ] && [ "$NSW" != "$NSPID" ]; then
 	else
 		fail ns_text_header "no line '$line': $(head -4 "$TMP/ns.snap") $(tail -1 "$TMP/ns.snap.err")"
 	fi
+	# the whole host's ranking names it with its container view too
+	timeout 120 "$FS" snapshot --all --json --min-rss 1 > "$TMP/all.json" 2> "$TMP/all.err"
+	got=$(jq -c ".processes[] | select(.pid == $NSW) | [.ns_pid, .cgroup, .container, .allocator]" "$TMP/all.json" 2>/dev/null)
+	want="[$NSPID,\"/$NAME/docker-$ID.scope\",\"$ID\",\"mimalloc\"]"
+	if [ "$got" = "$want" ]; then
+		pass ns_snapshot_all_row
+	else
+		fail ns_snapshot_all_row "row of $NSW: '$got', expected $want; $(tail -1 "$TMP/all.err")"
+	fi
 else
 	fail ns_attach_exact "the namespaced workload never got ready (host PID '$NSW', its own '$NSPID')"
 fi

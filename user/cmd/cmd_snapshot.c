@@ -454,6 +454,7 @@ static void snap_free(struct snap *s)
 struct snap_row {
 	pid_t pid;
 	char comm[32], alloc[32];
+	struct fs_container ctr;	/* its PID in its namespace, cgroup, container id */
 	uint64_t rss_anon, resident, in_use;
 	int64_t releasable;	/* glibc: what malloc_trim(0) would release now; -1 not known */
 	int walked, approximate;
@@ -545,6 +546,7 @@ static int snapshot_all(int json, uint64_t min_rss, uint64_t max_heap, double bu
 
 				memset(r, 0, sizeof(*r));
 				r->pid = (pid_t)pid;
+				container__read(r->pid, &r->ctr);
 				snprintf(r->comm, sizeof(r->comm), "%s", s->tg.comm);
 				snprintf(r->alloc, sizeof(r->alloc), "%s", s->plan.alloc_name);
 				r->rss_anon = s->m.rss_anon ? s->m.rss_anon : rss;
@@ -583,6 +585,12 @@ static int snapshot_all(int json, uint64_t min_rss, uint64_t max_heap, double bu
 
 			json__obj(&j, NULL);
 			json__i64(&j, "pid", r->pid);
+			if (r->ctr.ns_pid)
+				json__i64(&j, "ns_pid", r->ctr.ns_pid);
+			else
+				json__str(&j, "ns_pid", NULL);
+			json__str(&j, "cgroup", r->ctr.cgroup[0] ? r->ctr.cgroup : NULL);
+			json__str(&j, "container", r->ctr.id[0] ? r->ctr.id : NULL);
 			json__str(&j, "comm", r->comm);
 			json__str(&j, "allocator", r->alloc);
 			json__u64(&j, "rss_anon", r->rss_anon);
@@ -617,20 +625,21 @@ static int snapshot_all(int json, uint64_t min_rss, uint64_t max_heap, double bu
 		printf("\n fragscope snapshot --all: %zu processes measured in %.1f s (%zu with RssAnon under %s, %zu "
 		       "could not be read, %zu over the %.0f s budget)\n\n", nrows, (double)(mono_ns() - t0) / 1e9, small,
 		       fmt__bytes(min_rss, a, sizeof(a)), nskip, over, budget_s);
-		printf("  %7s %-16s %-9s %11s %11s %11s %13s\n", "PID", "command", "allocator", "RssAnon", "alloc resid",
-		       "in use", "trim releases");
+		printf("  %7s %-16s %-9s %11s %11s %11s %13s  %s\n", "PID", "command", "allocator", "RssAnon",
+		       "alloc resid", "in use", "trim releases", "container");
 		for (size_t i = 0; i < nrows; i++) {
 			const struct snap_row *r = &rows[i];
 
-			printf("  %7d %-16.16s %-9s %11s %11s %11s %13s%s\n", r->pid, r->comm, r->alloc,
+			printf("  %7d %-16.16s %-9s %11s %11s %11s %13s  %.12s%s\n", r->pid, r->comm, r->alloc,
 			       fmt__bytes(r->rss_anon, a, sizeof(a)), fmt__bytes(r->resident, b, sizeof(b)),
 			       r->walked ? fmt__bytes(r->in_use, c, sizeof(c)) : "?",
 			       r->walked ? fmt__bytes((uint64_t)r->releasable, e, sizeof(e)) : "?",
-			       r->approximate ? "  (approximate)" : "");
+			       r->ctr.id[0] ? r->ctr.id : "-", r->approximate ? "  (approximate)" : "");
 		}
 		printf("\n  trim releases: resident pages in glibc's free chunks, what malloc_trim(0) would give back\n"
 		       "  now (heap census, no probes, nothing stopped); ?: not glibc (its own statistics are not asked\n"
-		       "  of every process: `fragscope snapshot -p PID`), or a heap over --max-heap.\n\n");
+		       "  of every process: `fragscope snapshot -p PID`), or a heap over --max-heap.\n"
+		       "  container: the first 12 digits of its container id (--json: ns_pid, cgroup, container).\n\n");
 	}
 	free(rows);
 	free(skip);
