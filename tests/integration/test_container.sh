@@ -96,8 +96,9 @@ if [ -n "$NSW" ] && [ "$NSW" != "$NSPID" ]; then
 	# a recorded session keeps the container's view: report's header says it
 	timeout 60 "$FS" record -q -i 100 -d 0.5 -o "$TMP/ns.db" -p "$NSW" 2> "$TMP/ns.rec.err"
 	timeout 60 "$FS" report "$TMP/ns.db" > "$TMP/ns.report" 2>&1
+	timeout 60 "$FS" report --html "$TMP/ns.html" "$TMP/ns.db" 2>> "$TMP/ns.report"
 	line="   container PID $NSPID in its namespace, cgroup /$NAME/docker-$ID.scope, container ${ID:0:12}"
-	if grep -qxF "$line" "$TMP/ns.report"; then
+	if grep -qxF "$line" "$TMP/ns.report" && grep -qF "PID $NSPID in its namespace, cgroup /$NAME/docker-$ID.scope" "$TMP/ns.html"; then
 		pass ns_record_report_header
 	else
 		fail ns_record_report_header "no line '$line': $(head -5 "$TMP/ns.report") $(tail -1 "$TMP/ns.rec.err")"

@@ -38,6 +38,9 @@ int report__diff_cmp(const struct session_data *a, const struct session_row *ra,
 		     const struct session_row *rb, const char *col, char *why, size_t whylen);
 /* The unit of a row's live figure: "requested_bytes" (counted), "chunk_bytes",
  * "usable_bytes"; NULL when not known. */
+/* The recorded process as its container saw it ("PID 7 in its namespace, cgroup
+ * ..., container ..."); "" outside any, or for sessions from before those keys. */
+void report__container(const struct session_data *d, char *buf, size_t len);
 const char *report__live_unit(const struct session_data *d, const struct session_row *r);
 
 /* record --trace's calls, decoded, one line each in order. 0, or -1 with one line in err. */

@@ -237,6 +237,13 @@ int report__html(FILE *f, const struct session_data *d, const char *version)
 	fprintf(f, "</h1>\n<table>\n");
 	html_kv(f, "target", session__meta(d, "comm", "?"));
 	html_kv(f, "PID", session__meta(d, "pid", "?"));
+	{
+		char ctr[700];
+
+		report__container(d, ctr, sizeof(ctr));
+		if (ctr[0])
+			html_kv(f, "container", ctr);
+	}
 	html_kv(f, "command", session__meta(d, "command", "")[0] ? session__meta(d, "command", "")
 								 : "(attached to a running process)");
 	if (session__meta(d, "variant", NULL))

@@ -58,14 +58,10 @@ static void text_header(FILE *f, const struct session_data *d)
 	fprintf(f, "   target   PID %s (%s), %s allocator in %s\n", session__meta(d, "pid", "?"),
 		session__meta(d, "comm", "?"), session__meta(d, "allocator", "?"),
 		session__meta(d, "allocator_object", "?"));
-	{	/* as its container saw it (sessions recorded since the ns_pid key) */
-		struct fs_target_info ti = { .pid = (pid_t)atoi(session__meta(d, "pid", "0")) };
+	{
 		char ctr[700];
 
-		ti.ctr.ns_pid = (pid_t)atoi(session__meta(d, "ns_pid", "0"));
-		snprintf(ti.ctr.cgroup, sizeof(ti.ctr.cgroup), "%s", session__meta(d, "cgroup", ""));
-		snprintf(ti.ctr.id, sizeof(ti.ctr.id), "%s", session__meta(d, "container", ""));
-		render__container(&ti, ctr, sizeof(ctr));
+		report__container(d, ctr, sizeof(ctr));
 		if (ctr[0])
 			fprintf(f, "   container %s\n", ctr);
 	}
@@ -361,6 +357,16 @@ static void text_sites(FILE *f, const struct session_data *d)
 	for (int i = 0; i < d->nsites && i < 5; i++)
 		text_site(f, by[i]);
 	free(by);
+}
+
+void report__container(const struct session_data *d, char *buf, size_t len)
+{
+	struct fs_target_info ti = { .pid = (pid_t)atoi(session__meta(d, "pid", "0")) };
+
+	ti.ctr.ns_pid = (pid_t)atoi(session__meta(d, "ns_pid", "0"));
+	snprintf(ti.ctr.cgroup, sizeof(ti.ctr.cgroup), "%s", session__meta(d, "cgroup", ""));
+	snprintf(ti.ctr.id, sizeof(ti.ctr.id), "%s", session__meta(d, "container", ""));
+	render__container(&ti, buf, len);
 }
 
 void report__text(FILE *f, const struct session_data *d)
