@@ -13,10 +13,10 @@ static const struct fs_command {
 	{ "stat", cmd_stat, "count allocations of a running PID or a command, print a summary" },
 	{ "record", cmd_record, "trace like stat and record every snapshot into a session file" },
 	{ "report", cmd_report, "show a recorded session: text, JSON, CSV, HTML, flame graph, diff" },
-	{ "snapshot", cmd_snapshot, "what a running heap holds now: glibc's arenas walked from outside" },
-	{ "compare", cmd_compare, "glibc against jemalloc variants of one workload, with a verdict" },
+	{ "snapshot", cmd_snapshot, "what a running heap holds now, without probes (--all: every process)" },
+	{ "compare", cmd_compare, "one workload under glibc, jemalloc (and tcmalloc, mimalloc) variants: a verdict" },
 	{ "replay", cmd_replay, "replay a traced session's calls under compare's variants (record --trace)" },
-	{ "top", cmd_top, "watch running PIDs live: waterfall, rates, history, sites (full screen)" },
+	{ "top", cmd_top, "watch PIDs or cgroups live: full screen, --batch lines, or --prometheus" },
 };
 
 static void usage(FILE *f)
@@ -24,7 +24,10 @@ static void usage(FILE *f)
 	fputs("usage: fragscope [-v] <command> [options]\n"
 	      "\n"
 	      "Explains where a process's memory goes: every allocation and free, counted\n"
-	      "exactly in the kernel through uprobes on its allocator (glibc malloc or jemalloc).\n"
+	      "exactly in the kernel through uprobes on its allocator (glibc malloc, jemalloc,\n"
+	      "tcmalloc, mimalloc), and what the allocator holds free, maps, keeps resident and\n"
+	      "gives back. For a service that cannot be slowed: --mode light (no allocator\n"
+	      "probes) or --mode sampled (one block in ~512 KiB) in stat, top and record.\n"
 	      "\n"
 	      "commands:\n", f);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
