@@ -134,6 +134,7 @@ TEST(light_render)
 	ASSERT_HAS_STR(out, ", light mode", "header says the mode");
 	ASSERT_HAS_STR(out, "not counted in light mode", "calls not counted");
 	ASSERT_HAS_STR(out, "from the heap census (not exact counts)", "live's source");
+	ASSERT_FALSE(strstr(out, "not known: no heap census completed"), "a completed census is not called missing");
 	ASSERT_FALSE(strstr(out, "exact over"), "never called exact");
 	ASSERT_FALSE(strstr(out, "allocations            "), "no allocations row");
 done:

@@ -997,7 +997,10 @@ static void light_text(FILE *f, const struct fs_view *v)
 		fprintf(f, " %18s  %-22s %s in %s mmapped chunks glibc counts were not found: not in live\n", "",
 			"unaccounted", fmt__bytes(lc->mm_unaccounted_bytes, b1, sizeof(b1)),
 			fmt__num(lc->mm_unaccounted_chunks, b2, sizeof(b2)));
-	else
+	if (!lc->valid && v->st->mem.je_valid)	/* as the waterfall and JSON's live.source */
+		fprintf(f, " %18s  %-22s %s allocated bytes, by the allocator's own statistics (not exact counts)\n",
+			"~", "live", fmt__bytes(v->st->mem.je_allocated, b1, sizeof(b1)));
+	else if (!lc->valid)
 		fprintf(f, " %18s  %-22s %s\n", "?", "live", v->st->allocator && v->st->allocator->heap_walk
 			? "not known: no heap census completed" : "not known in light mode (no heap census for this allocator)");
 	if (lc->walks)
