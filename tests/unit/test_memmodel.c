@@ -629,6 +629,7 @@ TEST(memmodel_diagnose_none_and_leak)
 	diagnose_now(m, 4 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "small heap: none");
 	ASSERT_HAS_STR(d.text, "resident 4.0 MiB, of which 1.0 MiB live", "small heap: figures");
+	ASSERT_HAS_STR(d.text, "under 8 MiB in all", "small but mostly free: not called 'little beyond in use'");
 	diagnose_now(m, 4 * MiB, FS_ALLOC_JEMALLOC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "small jemalloc heap: none");
 
@@ -637,6 +638,7 @@ TEST(memmodel_diagnose_none_and_leak)
 	m->live = 90 * MiB;
 	diagnose_now(m, 400 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "mostly live, below peak: none");
+	ASSERT_HAS_STR(d.text, "holds little beyond what is in use", "mostly live: said so");
 
 	/* live stays at the peak and fills resident memory */
 	diagnose_now(m, 100 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);

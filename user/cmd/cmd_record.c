@@ -87,7 +87,10 @@ static void progress(const char *path, double elapsed, long snaps, int last)
 {
 	char b[32];
 
-	fprintf(stderr, "\rfragscope record: %.1f s, %ld snapshot%s, %s %s  %s", elapsed, snaps, snaps == 1 ? "" : "s",
+	if (!last && !isatty(STDERR_FILENO))
+		return;	/* a log file gets the final line only, not every update glued by \r */
+	fprintf(stderr, "%sfragscope record: %.1f s, %ld snapshot%s, %s %s  %s",
+		isatty(STDERR_FILENO) ? "\r" : "", elapsed, snaps, snaps == 1 ? "" : "s",
 		fmt__bytes((uint64_t)file_size(path), b, sizeof(b)), path, last ? "\n" : "");
 	fflush(stderr);
 }
@@ -301,7 +304,7 @@ int cmd_record(int argc, char **argv)
 		traced__sample(t, deep, deep ? 50 : 0);
 		traced__view(t, &view);
 		if (session__append(s, &view, deep) || traced__trace_flush(t, s, 0)) {
-			fs_err("%s%s: %s", quiet ? "" : "\n", path, session__errmsg(s));
+			fs_err("%s%s: %s", quiet || !isatty(STDERR_FILENO) ? "" : "\n", path, session__errmsg(s));
 			failed = 1;
 			break;
 		}
@@ -320,7 +323,7 @@ int cmd_record(int argc, char **argv)
 			break;
 	}
 	if (traced__stop(t, failed ? SIGTERM : stop_sig, 200)) {
-		fs_err("%sread BPF maps: %s", quiet ? "" : "\n", strerror(errno));
+		fs_err("%sread BPF maps: %s", quiet || !isatty(STDERR_FILENO) ? "" : "\n", strerror(errno));
 		failed = 1;
 	}
 	code = traced__exit_code(t);
@@ -328,7 +331,7 @@ int cmd_record(int argc, char **argv)
 		traced__view(t, &view);
 		if (session__append(s, &view, 1) || traced__trace_flush(t, s, 1) ||
 		    session__finish(s, code, view.duration_s)) {
-			fs_err("%s%s: %s", quiet ? "" : "\n", path, session__errmsg(s));
+			fs_err("%s%s: %s", quiet || !isatty(STDERR_FILENO) ? "" : "\n", path, session__errmsg(s));
 			failed = 1;
 		} else if (!quiet) {
 			progress(path, view.duration_s, session__count(s), 1);

@@ -630,8 +630,12 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, const struct
 			return;
 		}
 		out->kind = FS_D_NONE;
-		SAY("resident %s, of which %s live: the allocator holds little beyond what is in use",
-		    MIB(m->resident), MIB(m->live + m->pre_attach_live));
+		if (idle * 4 < m->resident)
+			SAY("resident %s, of which %s live: the allocator holds little beyond what is in use",
+			    MIB(m->resident), MIB(m->live + m->pre_attach_live));
+		else	/* mostly free, but small: saying "little beyond what is in use" would be wrong */
+			SAY("resident %s, of which %s live: under 8 MiB in all, too little to be worth a remedy",
+			    MIB(m->resident), MIB(m->live + m->pre_attach_live));
 		goto foreign_note;
 	}
 	/* the allocator's own paragraph and remedy, if its backend has one */
