@@ -61,8 +61,14 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
-		if (!strcmp(argv[i], commands[c].name))
+		if (!strcmp(argv[i], commands[c].name)) {
+			static char name[32];
+
+			/* getopt names argv[0] in its errors: "fragscope stat: unrecognized option" */
+			snprintf(name, sizeof(name), "fragscope %s", commands[c].name);
+			argv[i] = name;
 			return commands[c].run(argc - i, argv + i);
+		}
 	fs_err("unknown command '%s' (see fragscope --help)", argv[i]);
 	return EXIT_USAGE;
 }
