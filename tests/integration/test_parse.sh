@@ -69,6 +69,13 @@ for cmd in stat record top snapshot; do
 		refuse $cmd -p "$v"
 	done
 done
+# options that contradict one another: a usage error too (exit 2, one line)
+for cmd in stat record; do
+	expect_error ${cmd}_window_needs_sampled 2 "^fragscope: --window is for --mode sampled" \
+		timeout 20 "$FS" $cmd --window 1/4 -o "$TMP/$cmd.out" -- touch "$MARK"
+done
+expect_error top_window_needs_sampled 2 "^fragscope: --window is for --mode sampled" \
+	timeout 20 "$FS" top --window 1/4 -n 1 -p $SPID
 
 # --- nothing was started, written or attached by a refused command --------------------
 if [ ! -e "$MARK" ] && [ ! -e "$TMP/stat.out" ] && [ ! -e "$TMP/record.out" ] && [ ! -e "$TMP/cmp" ] \

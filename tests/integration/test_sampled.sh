@@ -221,7 +221,7 @@ if [ -x "$W" ]; then
 		fail sampled_window_scaled "rc=$rc $(jq -c '{t: .totals.allocs, w: .sampled.window}' "$TMP/win.json" 2>/dev/null) $(tail -1 "$TMP/win.err")"
 	fi
 fi
-expect_error sampled_window_needs_sampled 1 'window is for --mode sampled' "$FS" stat --window 1/4 -- true
+expect_error sampled_window_needs_sampled 2 'window is for --mode sampled' "$FS" stat --window 1/4 -- true
 expect_error sampled_window_bad 2 "window '4/1'" "$FS" stat --mode sampled --window 4/1 -- true
 
 # --- a kernel without uprobe sessions: one line, exit 1, nothing left ---------------

@@ -236,7 +236,7 @@ int cmd_record(int argc, char **argv)
 		}
 		}
 	}
-	if (traced__check_target("record", pid != 0, optind < argc))
+	if (traced__check_target("record", pid != 0, optind < argc) || traced__check_opts("record", &topts))
 		return EXIT_USAGE;
 	if (topts.trace_calls && (topts.light || topts.sampled)) {
 		fs_err("--trace needs --mode exact: --mode %s does not see every allocator call",

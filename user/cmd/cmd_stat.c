@@ -138,7 +138,7 @@ int cmd_stat(int argc, char **argv)
 		}
 		}
 	}
-	if (traced__check_target("stat", pid != 0, optind < argc))
+	if (traced__check_target("stat", pid != 0, optind < argc) || traced__check_opts("stat", &topts))
 		return EXIT_USAGE;
 	if (traced__can_trace())
 		return EXIT_FAIL;

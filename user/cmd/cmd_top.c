@@ -924,6 +924,8 @@ int cmd_top(int argc, char **argv)
 		fs_err("nothing to watch: give -p PID or --cgroup PATH (see fragscope top --help)");
 		return EXIT_USAGE;
 	}
+	if (traced__check_opts("top", &topts))
+		return EXIT_USAGE;
 	if (quiet && !prom_arg) {
 		fs_err("--quiet shows nothing: it goes with --prometheus ADDR:PORT (see fragscope top --help)");
 		return EXIT_USAGE;

@@ -70,6 +70,15 @@ int traced__check_target(const char *cmd, int have_pid, int have_command)
 	return 0;
 }
 
+int traced__check_opts(const char *cmd, const struct fs_trace_opts *o)
+{
+	if (o->window_period_s && !o->sampled) {
+		fs_err("--window is for --mode sampled (see fragscope %s --help)", cmd);
+		return 2;
+	}
+	return 0;
+}
+
 int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg)
 {
 	char msg[160];

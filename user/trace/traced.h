@@ -100,6 +100,9 @@ int traced__shared_opt(int c, const char *name, const char *arg, struct fs_trace
 int traced__parse_pid(const char *s, pid_t *out);
 /* Exactly one of -p PID and -- COMMAND: 0, or EXIT_USAGE after saying why. */
 int traced__check_target(const char *cmd, int have_pid, int have_command);
+/* Options that contradict one another (--window without --mode sampled): 0, or
+ * EXIT_USAGE after saying why, before anything is attached. */
+int traced__check_opts(const char *cmd, const struct fs_trace_opts *o);
 
 /* Common option parsing: --max-live N, --sample-bytes N, --census (arg NULL).
  * Returns 1 if the option was one of these (0 if not, -1 on a bad value, reported). */
