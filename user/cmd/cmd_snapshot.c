@@ -343,6 +343,8 @@ static void print_text(const struct fs_plan *plan, pid_t pid, const char *comm, 
 		       (unsigned long long)c->mm_unaccounted_chunks, fmt__bytes(c->mm_unaccounted_bytes, a, sizeof(a)),
 		       (unsigned long long)c->mp_chunks, fmt__bytes(c->mp_bytes, b, sizeof(b)),
 		       c->mp_changed ? " (it changed during the walk)" : "");
+	else if (heap_walk && c->mp_valid && !c->mp_chunks)
+		printf("  mmapped chunks: none (glibc's own count is 0)\n");
 	else if (heap_walk && c->mp_valid)
 		printf("  mmapped chunks: all %llu of glibc's own count found\n", (unsigned long long)c->mp_chunks);
 	else if (heap_walk)
