@@ -65,8 +65,8 @@ else fail cost_stat_estimate_arithmetic "$(jq -c .probe_cost "$TMP/st.json" 2>&1
 
 # --- 3. the text summary says it; without calibration the constants are labelled -------
 FRAGSCOPE_NO_CALIBRATION=1 timeout 60 "$FS" stat -o "$TMP/st.txt" -- "$FIX/stepped" 100 2> "$TMP/nocal.err"
-if grep -q '^  probes cost the target about [0-9.<]*% of a CPU (estimate: [0-9,]* probed calls/s x ~[0-9.]* [nu]s a call; trap costs from PROBING.md, not measured here' "$TMP/st.txt" \
-	&& grep -q '\[not measured here: PROBING.md\]$' "$TMP/nocal.err"; then
+if grep -q '^  probes cost the target about [0-9.<]*% of a CPU (estimate: [0-9,]* probed calls/s x ~[0-9.]* [nu]s a call; trap costs from built-in constants, not measured here' "$TMP/st.txt" \
+	&& grep -q '\[not measured here: built-in constants\]$' "$TMP/nocal.err"; then
 	pass cost_stat_text_constants_labelled
 else
 	fail cost_stat_text_constants_labelled "$(grep -i probe "$TMP/st.txt" | head -c 300) / $(head -c 300 "$TMP/nocal.err")"

@@ -167,7 +167,7 @@ TEST(cost_kinds_line)
 	ASSERT_FALSE(r.measured, "constants");
 	cost__kinds_line(&k, &r, buf, sizeof(buf));
 	ASSERT_HAS_STR(buf, "(~700 ns a hit), 1 single-stepped (~9.3 us)", "PROBING.md's figures");
-	ASSERT_HAS_STR(buf, "[not measured here: PROBING.md]", "labelled");
+	ASSERT_HAS_STR(buf, "[not measured here: built-in constants]", "labelled");
 	/* light mode: no allocator function, only the memory-syscall wrappers */
 	rates(&r);
 	k = (struct fs_cost_kinds){ .sys = 6, .sys_stepped = 1 };

@@ -223,7 +223,7 @@ static void batch_header(void)
 	printf("\n");
 	fprintf(stderr, "fragscope: PROBES: the CPU the probes cost the target, estimated: probed calls/s of the interval "
 		"x trap cost a call (%s; the BPF programs' own work not included)\n",
-		r->measured ? "trap costs measured here at start" : "PROBING.md's constants, not measured here");
+		r->measured ? "trap costs measured here at start" : "trap costs from built-in constants, not measured here");
 }
 
 /* The probes' estimated cost over the last interval: 0, or -1 before the first. */

@@ -361,7 +361,7 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 			    "probes cost the target about %s of a CPU (estimate: %s calls/s x ~%.1f us; %s)",
 			    cost__percent(e.cpu_fraction, b1, sizeof(b1)),
 			    fmt__num((uint64_t)e.calls_per_s, n1, sizeof(n1)), e.mean_ns / 1000,
-			    r->measured ? "trap costs measured here" : "PROBING.md's trap costs");
+			    r->measured ? "trap costs measured here" : "built-in trap costs");
 		else
 			put(y, x, w, attr_of(C_DIM), "probes cost the target: (after the first interval)");
 	}

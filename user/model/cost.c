@@ -12,7 +12,7 @@ void cost__default_rates(struct fs_cost_rates *r)
 	r->emulated_ns = 700;
 	r->stepped_ns = 9300;
 	r->return_ns = 500;	/* uretprobe with its entry, 1,230, less the entry's 700 */
-	snprintf(r->basis, sizeof(r->basis), "constants measured on a 2-vCPU EPYC VM (PROBING.md), not on this machine");
+	snprintf(r->basis, sizeof(r->basis), "built-in constants, measured on a 2-vCPU EPYC VM, not on this machine");
 }
 
 static int is_return_probed(const struct fs_probe *p)
@@ -124,7 +124,7 @@ void cost__kinds_line(const struct fs_cost_kinds *k, const struct fs_cost_rates 
 		n += snprintf(buf + n, len - (size_t)n, "; %d memory-syscall wrappers (entry and return%s)", k->sys,
 			      k->sys_stepped ? ", some single-stepped" : "");
 	if ((size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, " [%s]", r->measured ? "measured here" : "not measured here: PROBING.md");
+		snprintf(buf + n, len - (size_t)n, " [%s]", r->measured ? "measured here" : "not measured here: built-in constants");
 }
 
 int cost__stepped_warning(const struct fs_plan *plan, const struct fs_probe *p, const struct fs_cost_rates *r,
@@ -139,7 +139,7 @@ int cost__stepped_warning(const struct fs_plan *plan, const struct fs_probe *p, 
 	snprintf(buf, len, "%s in %s is probed at a single-stepped instruction: each call costs ~%s instead of ~%s "
 		 "(%.0fx, %s)", p->name, obj ? obj + 1 : p->path, us(r->stepped_ns, a, sizeof(a)),
 		 us(r->emulated_ns, b, sizeof(b)), r->emulated_ns > 0 ? r->stepped_ns / r->emulated_ns : 0,
-		 r->measured ? "measured here" : "PROBING.md's figures");
+		 r->measured ? "measured here" : "built-in constants");
 	return 1;
 }
 
@@ -179,5 +179,5 @@ void cost__line(const struct fs_cost_est *e, const struct fs_cost_rates *r, char
 		 "trap costs %s; the BPF programs' own work not included)",
 		 cost__percent(e->cpu_fraction, p, sizeof(p)), grouped(e->calls_per_s, c, sizeof(c)),
 		 us(e->mean_ns, m, sizeof(m)),
-		 r->measured ? "measured on this machine at start" : "from PROBING.md, not measured here");
+		 r->measured ? "measured on this machine at start" : "from built-in constants, not measured here");
 }

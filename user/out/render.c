@@ -889,7 +889,7 @@ void render__json_probe_cost(struct json *j, const struct fs_view *v)
 	json__end_obj(j);
 	json__bool(j, "measured", r->measured);
 	json__str(j, "basis", r->basis);
-	json__str(j, "excludes", "the BPF programs' own run time (about a third more, PROBING.md)");
+	json__str(j, "excludes", "the BPF programs' own run time (roughly 10-30% more, BENCHMARKS.md)");
 	json__end_obj(j);
 }
 

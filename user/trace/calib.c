@@ -192,8 +192,8 @@ const struct fs_cost_rates *calib__rates(void)
 	done = 1;
 	if ((env && *env && strcmp(env, "0")) || measure(&rates, why, sizeof(why))) {
 		cost__default_rates(&rates);
-		fs_debug("trap costs not measured (%s): PROBING.md's constants", why);
-		snprintf(rates.basis, sizeof(rates.basis), "PROBING.md's constants for a 2-vCPU EPYC VM, not measured "
+		fs_debug("trap costs not measured (%s): built-in constants", why);
+		snprintf(rates.basis, sizeof(rates.basis), "built-in constants, measured on a 2-vCPU EPYC VM, not measured "
 			 "here (%s)", why);
 	}
 	return &rates;
