@@ -754,6 +754,10 @@ TEST(memmodel_diagnose_glibc)
 	ASSERT_HAS_STR(d.text, "2 of 3 glibc arenas keep mostly free memory", "arena spread: counts");
 	ASSERT_HAS_STR(d.text, "malloc_trim", "arena spread: malloc_trim");
 	ASSERT_HAS_STR(d.text, "MALLOC_ARENA_MAX=2", "arena spread: arena_max advice");
+	/* blocks a --census counted before attach are live too */
+	m->pre_attach_live = 3 * MiB;
+	diagnose_now(m, 60 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
+	ASSERT_HAS_STR(d.text, "64.0 MiB resident, 11.0 MiB live. ", "arena spread: live with the census's blocks");
 
 	free(m);
 }

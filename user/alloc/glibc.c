@@ -45,7 +45,8 @@ static void retention(const struct fs_memory *m, uint64_t peak_live, const struc
 	out->kind = pinned >= 2 ? FS_D_ARENA_SPREAD : FS_D_RETENTION;
 	if (pinned >= 2)
 		alloc__say(out, o, "%d of %d glibc arenas keep mostly free memory, each pinned by a few live blocks: "
-			   "%s resident, %s live. ", pinned, m->narenas, alloc__bytes(m->resident), alloc__bytes(m->live));
+			   "%s resident, %s live. ", pinned, m->narenas, alloc__bytes(m->resident),
+			   alloc__bytes(m->live + m->pre_attach_live));	/* --census: what predates attach too */
 	else
 		alloc__say(out, o, "retention by fragmentation: live bytes fell to %s (peak %s) but %s stays resident. ",
 			   alloc__bytes(m->live), alloc__bytes(peak_live > m->live ? peak_live : m->live), alloc__bytes(m->resident));
