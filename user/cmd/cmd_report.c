@@ -167,7 +167,11 @@ int cmd_report(int argc, char **argv)
 	case M_TEXT: report__text(stdout, d); break;
 	case M_JSON: report__json(stdout, d); break;
 	case M_CSV: report__csv(stdout, d, arg); break;
-	case M_FOLDED: report__folded(stdout, d, folded_alloc); break;
+	case M_FOLDED:
+		if (!report__folded(stdout, d, folded_alloc))	/* say why stdout is empty, on stderr */
+			fs_warn("no %s at any sampled site%s", folded_alloc ? "bytes allocated" : "live bytes",
+				folded_alloc ? "" : " (--folded=alloc: the bytes each stack allocated, freed or not)");
+		break;
 	case M_DIFF: report__diff(stdout, d, d2); break;
 	case M_CALLS:
 		if (report__calls(stdout, d, err, sizeof(err))) {

@@ -15,8 +15,9 @@ void report__text(FILE *f, const struct session_data *d);
 void report__json(FILE *f, const struct session_data *d);
 /* series: counters, rates, memory, releases, all or events. -1: unknown series. */
 int report__csv(FILE *f, const struct session_data *d, const char *series);
-/* Bytes by stack, one line per site: live bytes, or (alloc) bytes allocated. */
-void report__folded(FILE *f, const struct session_data *d, int alloc);
+/* Bytes by stack, one line per site: live bytes, or (alloc) bytes allocated.
+ * Returns the lines written (0: no site had any). */
+int report__folded(FILE *f, const struct session_data *d, int alloc);
 /* SVG flame graph of the live bytes. 0, or -ENOMEM. */
 int report__flamegraph(FILE *f, const struct session_data *d);
 /* One self-contained page with SVG charts, signed with fragscope's version. 0, or

@@ -22,8 +22,10 @@ static void folded_frame(FILE *f, const char *s)
 
 /* Live bytes by stack, or (alloc) the bytes each stack allocated over the whole
  * session, freed or not: the sites of the last deep snapshot, sampled estimates. */
-void report__folded(FILE *f, const struct session_data *d, int alloc)
+int report__folded(FILE *f, const struct session_data *d, int alloc)
 {
+	int lines = 0;
+
 	for (int i = 0; i < d->nsites; i++) {
 		const struct session_site *x = &d->sites[i];
 		uint64_t v = alloc ? x->bytes : site_live(x);
@@ -38,7 +40,9 @@ void report__folded(FILE *f, const struct session_data *d, int alloc)
 				fputc(';', f);
 		}
 		fprintf(f, " %" PRIu64 "\n", v);
+		lines++;
 	}
+	return lines;
 }
 
 struct fnode {
