@@ -1044,3 +1044,28 @@ cleanup:
 	session__data_free(l);
 	rmtree(dir);
 }
+
+/* --folded's line count: 0 tells the command to say why stdout is empty */
+TEST(report_folded_counts_lines)
+{
+	char *frames[] = { "worker+0x10 (w)", "main+0x4 (w)" };
+	struct session_site sites[2] = {
+		{ .id = 1, .samples = 3, .bytes = 4096, .live_bytes = 0, .live_stderr = -1, .nframes = 2, .frame = frames },
+		{ .id = 2, .samples = 1, .bytes = 0, .live_bytes = 0, .live_stderr = -1, .nframes = 1, .frame = frames },
+	};
+	struct session_data d = { .sites = sites, .nsites = 2 };
+	char *out = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&out, &n);
+	int live, alloc;
+
+	if (!ASSERT_OK_PTR(f, "open_memstream"))
+		return;
+	live = report__folded(f, &d, 0);
+	alloc = report__folded(f, &d, 1);
+	fclose(f);
+	ASSERT_EQ(live, 0, "no live bytes: no line");
+	ASSERT_EQ(alloc, 1, "one site allocated");
+	ASSERT_STREQ(out, "main+0x4 (w);worker+0x10 (w) 4096\n", "outermost first");
+	free(out);
+}
