@@ -627,19 +627,24 @@ static void verdict(const struct variant *vs, int n, char *out, size_t len)
 		if (!worst || vs[i].rss_idle > worst->rss_idle)
 			worst = &vs[i];
 	}
-	if (!best)
+	if (!best) {
 		o += (size_t)snprintf(out, len, "no variant could be compared.");
-	else if (ncmp == 1)
-		o += (size_t)snprintf(out, len, "only %s was compared: it keeps %s after the idle period (it returns "
-				      "%.0f%% of its post-load RSS).", best->name,
-				      fmt__bytes(best->rss_idle, a, sizeof(a)),
-				      best->rss_end > best->rss_idle ? pct(best->rss_end - best->rss_idle, best->rss_end)
-								     : 0.0);
-	else
-		o += (size_t)snprintf(out, len, "%s keeps the least after the idle period: %s (it returns %.0f%% of "
-				      "its post-load RSS)", best->name, fmt__bytes(best->rss_idle, a, sizeof(a)),
-				      best->rss_end > best->rss_idle ? pct(best->rss_end - best->rss_idle, best->rss_end)
-								     : 0.0);
+	} else {
+		double ret = best->rss_end > best->rss_idle ? pct(best->rss_end - best->rss_idle, best->rss_end) : 0.0;
+		char how[64];
+
+		/* "returns 0%" would read as keeping everything: it was low before the idle period */
+		if (ret < 0.5)
+			snprintf(how, sizeof(how), "as when the load ended");
+		else
+			snprintf(how, sizeof(how), "it returns %.0f%% of its post-load RSS", ret);
+		if (ncmp == 1)
+			o += (size_t)snprintf(out, len, "only %s was compared: it keeps %s after the idle period (%s).",
+					      best->name, fmt__bytes(best->rss_idle, a, sizeof(a)), how);
+		else
+			o += (size_t)snprintf(out, len, "%s keeps the least after the idle period: %s (%s)", best->name,
+					      fmt__bytes(best->rss_idle, a, sizeof(a)), how);
+	}
 	if (ncmp > 1 && worst != best && o < len)
 		o += (size_t)snprintf(out + o, len - o, "; %s keeps %s%s%s%s", worst->name,
 				      fmt__bytes(worst->rss_idle, b, sizeof(b)),
