@@ -154,6 +154,12 @@ int cmd_stat(int argc, char **argv)
 		goto cleanup;
 	}
 	t = family__primary(fam);
+	if (pid && isatty(STDERR_FILENO)) {	/* a person waiting at a terminal: say when it ends */
+		if (duration)
+			fprintf(stderr, "fragscope: tracing PID %d for %g s (Ctrl-C ends it sooner)\n", (int)pid, duration);
+		else
+			fprintf(stderr, "fragscope: tracing PID %d until Ctrl-C or its exit\n", (int)pid);
+	}
 	for (;;) {
 		double left = duration ? duration - traced__elapsed(t) : interval;
 		struct fs_view v;
