@@ -966,7 +966,7 @@ static void light_text(FILE *f, const struct fs_view *v)
 		fprintf(f, " %18s  %-22s %s in %s mmapped chunks glibc counts were not found: not in live\n", "",
 			"unaccounted", fmt__bytes(lc->mm_unaccounted_bytes, b1, sizeof(b1)),
 			fmt__num(lc->mm_unaccounted_chunks, b2, sizeof(b2)));
-	else
+	if (!lc->valid)
 		fprintf(f, " %18s  %-22s %s\n", "?", "live", v->st->allocator && v->st->allocator->heap_walk
 			? "not known: no heap census completed" : "not known in light mode (no heap census for this allocator)");
 	if (lc->walks)
