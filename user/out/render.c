@@ -966,7 +966,12 @@ static void light_text(FILE *f, const struct fs_view *v)
 		fprintf(f, " %18s  %-22s %s in %s mmapped chunks glibc counts were not found: not in live\n", "",
 			"unaccounted", fmt__bytes(lc->mm_unaccounted_bytes, b1, sizeof(b1)),
 			fmt__num(lc->mm_unaccounted_chunks, b2, sizeof(b2)));
-	if (!lc->valid)
+	if (!lc->valid && v->st->mem.je_valid)	/* as the JSON's live: the allocator's own statistics */
+		fprintf(f, " %18s  %-22s %s allocated, by the allocator's own statistics %.1f s before the end "
+			   "(usable bytes, not exact counts)\n", "~", "live",
+			fmt__bytes(v->st->mem.je_allocated, b1, sizeof(b1)),
+			v->st->snap.mono_ns > v->st->je_ns ? (double)(v->st->snap.mono_ns - v->st->je_ns) / 1e9 : 0.0);
+	else if (!lc->valid)
 		fprintf(f, " %18s  %-22s %s\n", "?", "live", v->st->allocator && v->st->allocator->heap_walk
 			? "not known: no heap census completed" : "not known in light mode (no heap census for this allocator)");
 	if (lc->walks)
@@ -980,11 +985,13 @@ static void light_text(FILE *f, const struct fs_view *v)
 		fprintf(f, "\n sampled mode over %.2f s: calls counted exactly; live bytes by site estimated from "
 			   "sampled blocks; the waterfall's live bytes %s; the releases, syscalls and page faults are "
 			   "the kernel's own counts\n\n", v->duration_s,
-			lc->valid ? "are the heap census's (chunk bytes)" : "from the allocator or not known");
+			lc->valid ? "are the heap census's (chunk bytes)"
+				  : v->st->mem.je_valid ? "are the allocator's own statistics (usable bytes)" : "are not known");
 	else
 		fprintf(f, "\n light mode over %.2f s: no allocator call was counted; live bytes %s; the releases, "
 			   "syscalls and page faults are the kernel's own counts\n\n", v->duration_s,
-			lc->valid ? "are the heap census's (chunk bytes)" : "are not known");
+			lc->valid ? "are the heap census's (chunk bytes)"
+				  : v->st->mem.je_valid ? "are the allocator's own statistics (usable bytes)" : "are not known");
 }
 
 void render__stat_text(FILE *f, const struct fs_view *v)
