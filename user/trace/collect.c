@@ -244,9 +244,18 @@ static void je_figures(struct fs_state *st, pid_t pid, int alive, int deep)
 		}
 	}
 figures:
-	/* the figures hold only while the program has not called the allocator since */
-	if (!st->je.valid || !m->valid || st->snap.c[FS_C_ALLOCS] + st->snap.c[FS_C_FREES] != st->je_calls)
+	if (!st->je.valid || !m->valid)
 		return;
+	/* the figures hold only while the program has not called the allocator since */
+	if (st->snap.c[FS_C_ALLOCS] + st->snap.c[FS_C_FREES] != st->je_calls) {
+		/* but whose memory it is does not change with a call: the allocator's own totals
+		 * at the reading still say how much of the memory of unknown owner is its (as in
+		 * light mode, where calls are not seen; off by what it mapped or released since).
+		 * Without this, top attached to a busy jemalloc server called all of its heap
+		 * "not the allocator's" between two readings. */
+		memmodel__claim(m, st->je.resident, st->je.mapped + st->je.retained);
+		return;
+	}
 	m->je_valid = 1;
 	m->je_allocated = st->je.allocated;
 	m->je_active = st->je.active;
