@@ -253,11 +253,14 @@ TEST(memmodel_sum_and_finish)
 	memmodel__finish(m);
 	ASSERT_EQ(m->held_free, 0, "unknown basis: nothing called free");
 	ASSERT_EQ(m->unseen, (5352 - 2048 - 1536) * KiB, "unknown basis: unseen");
+	/* fragmentation is a floor then: unseen memory is not counted free (only LazyFree is) */
+	ASSERT_EQ((uint64_t)llround(memmodel__fragmentation(m) * 5352), 1536, "unknown basis: fragmentation floor");
 	/* 1 MiB was mapped at attach: older blocks fill at most that, the rest is free */
 	m->pre_attach_bound = 1 * MiB;
 	memmodel__finish(m);
 	ASSERT_EQ(m->unseen, 1 * MiB, "bounded: unseen is at most what was mapped at attach");
 	ASSERT_EQ(m->held_free, (5352 - 2048 - 1536 - 1024) * KiB, "bounded: held free is the rest");
+	ASSERT_EQ((uint64_t)llround(memmodel__fragmentation(m) * 5352), 5352 - 2048 - 1024, "bounded: fragmentation floor");
 	/* jemalloc's own figures: active - allocated + dirty + muzzy */
 	m->held_basis = FS_B_ALLOC_STATS;
 	m->je_valid = 1;

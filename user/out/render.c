@@ -680,7 +680,7 @@ static void text_memory(FILE *f, const struct fs_state *st)
 			fprintf(f, "  %12s  unseen      resident allocator memory beyond live that blocks from before "
 				   "attach may fill: not known whether it is free\n", fmt__bytes(m->unseen, b1, sizeof(b1)));
 			fprintf(f, "  %12s  held free   at least: resident, beyond live and beyond all memory mapped at "
-				   "attach (fragmentation %.0f%%)\n", fmt__bytes(m->held_free, b1, sizeof(b1)),
+				   "attach (fragmentation at least %.0f%%)\n", fmt__bytes(m->held_free, b1, sizeof(b1)),
 				100 * memmodel__fragmentation(m));
 		} else
 			fprintf(f, "  %12s  held free   resident but holding no live bytes (%s; fragmentation %.0f%%)\n",
