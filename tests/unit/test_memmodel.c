@@ -710,6 +710,11 @@ TEST(memmodel_diagnose_glibc)
 		       "without page figures: no figure promised");
 	ASSERT_FALSE(strstr(d.text, "MALLOC_ARENA_MAX"), "one arena: no arena_max advice");
 	ASSERT_FALSE(strstr(d.text, "hold no live block"), "no page figures: not quoted");
+	/* attached after the load (python3 in light mode): live never fell while watched */
+	diagnose_now(m, 8 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
+	ASSERT_HAS_STR(d.text, "8.0 MiB live (no fall seen since attach) but 64.0 MiB stays resident", "no fall: not said");
+	ASSERT_FALSE(strstr(d.text, "fell to"), "no fall claimed");
+	diagnose_now(m, 60 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 
 	/* with page figures the estimate is the empty pages */
 	m->pages_valid = 1;

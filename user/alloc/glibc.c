@@ -46,9 +46,12 @@ static void retention(const struct fs_memory *m, uint64_t peak_live, const struc
 	if (pinned >= 2)
 		alloc__say(out, o, "%d of %d glibc arenas keep mostly free memory, each pinned by a few live blocks: "
 			   "%s resident, %s live. ", pinned, m->narenas, alloc__bytes(m->resident), alloc__bytes(m->live));
-	else
+	else if (peak_live > m->live)
 		alloc__say(out, o, "retention by fragmentation: live bytes fell to %s (peak %s) but %s stays resident. ",
-			   alloc__bytes(m->live), alloc__bytes(peak_live > m->live ? peak_live : m->live), alloc__bytes(m->resident));
+			   alloc__bytes(m->live), alloc__bytes(peak_live), alloc__bytes(m->resident));
+	else	/* attached after the load: no fall was seen */
+		alloc__say(out, o, "retention by fragmentation: %s live (no fall seen since attach) but %s stays resident. ",
+			   alloc__bytes(m->live), alloc__bytes(m->resident));
 	if (fresh)
 		alloc__say(out, o, "%s of resident heap pages hold no live block%s (%s more are under 10%% used). ",
 			   alloc__bytes(m->resident_no_live), m->pages_approximate ? " that fragscope saw allocated" : "",
