@@ -92,4 +92,29 @@ if start_ownheap chunks_before --own 0 --chunks 64; then
 	fi
 fi
 
+# --- snapshot: 16 MiB free in glibc's heap beside 64 MiB of the program's own heap.
+# What malloc_trim would release is weighed against glibc's heap, not all anonymous memory
+# (a python3 with 18.4 MiB to trim beside 347 MiB of pymalloc's arenas was told "little to
+# give back"), the memory outside glibc is named, and the promise is checked: the workload
+# calls malloc_trim(0) itself and logs the fall of its RssAnon
+if start_ownheap snap_trim --own 64 --freed 16; then
+	j="$TMP/snap_trim.json"
+	timeout 60 "$FS" snapshot -j -p "$OPID" > "$j" 2> "$TMP/snap_trim.err"
+	rc=$?
+	timeout 60 "$FS" snapshot -p "$OPID" > "$TMP/snap_trim.txt" 2>&1
+	kill -HUP $OPID
+	wait_for "grep -q trimmed '$TMP/snap_trim.log'"
+	kill $OPID; wait $OPID 2>/dev/null
+	trimmed=$(awk '/^trimmed/ { print $2 }' "$TMP/snap_trim.log")
+	read -r kind fr <<< "$(jq -r '"\(.diagnosis.kind) \(.totals.free_resident)"' "$j")"
+	text=$(jget "$j" .diagnosis.text)
+	if [ $rc = 0 ] && [ "$kind" = retention ] && [ "$fr" -ge $((16 << 20)) ] && within "$fr" "$trimmed" 2 \
+		&& grep -q "Besides, 64.0 MiB of the .* of anonymous memory is outside glibc's heaps" <<< "$text" \
+		&& grep -q "glibc 16.0 MiB + .* unknown owner 64.0 MiB" "$TMP/snap_trim.txt"; then
+		pass snapshot_trim_beside_own_heap
+	else
+		fail snapshot_trim_beside_own_heap "rc=$rc kind=$kind free_resident=$fr trimmed=$trimmed: $text"
+	fi
+fi
+
 no_programs_left nothing_left_attached_after_owner_tests
