@@ -117,4 +117,29 @@ if start_ownheap snap_trim --own 64 --freed 16; then
 	fi
 fi
 
+# --- a pre-fork server's worker (nginx's): its brk heap is two VMAs, the one inherited and
+# the one grown after fork(). The census walked only the second: "0 B in use" (approximate),
+# light mode called the whole heap free. Now every figure is glibc's own, exactly.
+if start_ownheap snap_fork --own 0 --freed 8 --fork; then
+	CPID=$(cat "$TMP/snap_fork.ready")
+	nheap=$(grep -c '\[heap\]' "/proc/$CPID/maps")
+	timeout 60 "$FS" snapshot -j -p "$CPID" > "$TMP/snap_fork.json" 2> "$TMP/snap_fork.err"
+	rc=$?
+	timeout 60 "$FS" stat --mode light -d 0.5 -j -p "$CPID" > "$TMP/fork_light.json" 2> "$TMP/fork_light.err"
+	rc2=$?
+	kill -HUP "$CPID"
+	wait_for "grep -q trimmed '$TMP/snap_fork.log'"
+	kill "$CPID"; wait $OPID 2>/dev/null
+	read -r ua fo <<< "$(awk '/^mallinfo2/ { print $7 + $5, $9 }' "$TMP/snap_fork.log")"
+	trimmed=$(awk '/^trimmed/ { print $2 }' "$TMP/snap_fork.log")
+	read -r approx in_use free fr kind <<< "$(jq -r '"\(.approximate) \(.totals.in_use) \(.totals.free) \(.totals.free_resident) \(.diagnosis.kind)"' "$TMP/snap_fork.json")"
+	lb=$(jget "$TMP/fork_light.json" .live.bytes)
+	if [ "$nheap" -ge 2 ] && [ $rc = 0 ] && [ "$approx" = false ] && [ "$in_use" = "$ua" ] && [ "$free" = "$fo" ] \
+		&& [ "$fr" = "$trimmed" ] && [ "$kind" = retention ] && [ $rc2 = 0 ] && [ "$lb" = "$ua" ]; then
+		pass census_heap_split_by_fork
+	else
+		fail census_heap_split_by_fork "[heap] VMAs $nheap, rc=$rc/$rc2 approximate=$approx in_use=$in_use (glibc $ua) free=$free (glibc $fo) free_resident=$fr (trimmed $trimmed) kind=$kind light live=$lb $(head -c 200 "$TMP/snap_fork.err")"
+	fi
+fi
+
 no_programs_left nothing_left_attached_after_owner_tests

@@ -193,6 +193,48 @@ cleanup:
 	memmodel__regions_free(&rs);
 }
 
+/* nginx's worker: the brk heap it inherited across fork() and the part it grew since
+ * are two VMAs (as in its smaps); they are one heap, one region. */
+TEST(memmodel_classify_heap_split_by_fork)
+{
+	static const struct smaps_map split[] = {
+		{ 0x56174b1f7000, 0x56174b239000, "rw-p", "00000000 00:00 0", "[heap]", 264, 200, 200, 0, 4 },
+		{ 0x56174b239000, 0x56174b2a7000, "rw-p", "00000000 00:00 0", "[heap]", 440, 300, 300, 8, 0 },
+		{ 0x7f3c5c600000, 0x7f3c5c621000, "rw-p", "00000000 00:00 0", NULL, 132, 132, 132, 0, 0 },
+	};
+	struct fs_regions rs = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!ASSERT_OK_PTR(f, "open_memstream"))
+		return;
+	for (int i = 0; i < 3; i++)
+		put_map(f, &split[i]);
+	fclose(f);
+	f = fmemopen(text, len, "r");
+	if (!ASSERT_OK_PTR(f, "fmemopen"))
+		goto cleanup;
+	ASSERT_OK(memmodel__parse_smaps(f, &rs), "parse");
+	fclose(f);
+	ASSERT_EQ(rs.n, 3, "three VMAs parsed");
+	memmodel__classify(&rs, 1);
+	if (!ASSERT_EQ(rs.n, 2, "the two [heap] VMAs are one region"))
+		goto cleanup;
+	ASSERT_EQ(rs.r[0].kind, FS_RG_HEAP, "heap");
+	ASSERT_EQ(rs.r[0].start, 0x56174b1f7000, "from the first piece's start");
+	ASSERT_EQ(rs.r[0].end, 0x56174b2a7000, "to the last piece's end");
+	ASSERT_EQ(rs.r[0].anon, 500 * KiB, "anonymous summed");
+	ASSERT_EQ(rs.r[0].rss, 500 * KiB, "rss summed");
+	ASSERT_EQ(rs.r[0].lazyfree, 8 * KiB, "lazyfree summed");
+	ASSERT_EQ(rs.r[0].swap, 4 * KiB, "swap summed");
+	ASSERT_EQ(rs.r[1].start, 0x7f3c5c600000, "the next region kept");
+	ASSERT_EQ(rs.r[1].anon, 132 * KiB, "with its own figures");
+cleanup:
+	free(text);
+	memmodel__regions_free(&rs);
+}
+
 TEST(memmodel_sum_and_finish)
 {
 	struct fs_regions rs = { 0 };
