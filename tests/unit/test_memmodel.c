@@ -673,7 +673,18 @@ TEST(memmodel_diagnose_none_and_leak)
 	m->valid = 1;
 	diagnose_now(m, 4 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "small heap: none");
-	ASSERT_HAS_STR(d.text, "resident 4.0 MiB, of which 1.0 MiB live", "small heap: figures");
+	ASSERT_HAS_STR(d.text, "resident 4.0 MiB, of which 1.0 MiB live: a small heap, nothing to explain",
+		       "small heap: figures, and never 'holds little beyond what is in use' with 3 of 4 MiB free");
+	/* attached by PID, nothing seen (nginx's worker): unseen is neither in use nor free */
+	m->held_basis = FS_B_UNKNOWN;
+	m->pre_attach_bound = UINT64_MAX;
+	m->live = 0;
+	diagnose_now(m, 0, FS_ALLOC_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_NONE, "small unseen heap: none");
+	ASSERT_STREQ(d.text, "resident 4.0 MiB, of which 0 B live and 4.0 MiB unseen (blocks from before attach, or "
+			     "free: not known): a small heap, nothing to explain", "unseen: said so");
+	m->held_basis = FS_B_TRACED;
+	m->live = 1 * MiB;
 	diagnose_now(m, 4 * MiB, FS_ALLOC_JEMALLOC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "small jemalloc heap: none");
 

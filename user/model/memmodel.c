@@ -657,8 +657,18 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, const struct
 			return;
 		}
 		out->kind = FS_D_NONE;
-		SAY("resident %s, of which %s live: the allocator holds little beyond what is in use",
-		    MIB(m->resident), MIB(m->live + m->pre_attach_live));
+		/* nginx's worker attached by PID read "resident 968.0 KiB, of which 0 B live: the
+		 * allocator holds little beyond what is in use": unseen memory is not in use, nor free */
+		if (m->unseen)
+			SAY("resident %s, of which %s live and %s unseen (blocks from before attach, or free: not "
+			    "known)%s", MIB(m->resident), MIB(m->live + m->pre_attach_live), MIB(m->unseen),
+			    m->resident < (8u << 20) ? ": a small heap, nothing to explain" : "");
+		else if (idle * 4 >= m->resident)
+			SAY("resident %s, of which %s live: a small heap, nothing to explain", MIB(m->resident),
+			    MIB(m->live + m->pre_attach_live));
+		else
+			SAY("resident %s, of which %s live: the allocator holds little beyond what is in use",
+			    MIB(m->resident), MIB(m->live + m->pre_attach_live));
 		goto foreign_note;
 	}
 	/* the allocator's own paragraph and remedy, if its backend has one */
