@@ -767,6 +767,16 @@ TEST(memmodel_diagnose_glibc)
 	diagnose_now(m, 8 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_HAS_STR(d.text, "8.0 MiB live (no fall seen since attach) but 64.0 MiB stays resident", "no fall: not said");
 	ASSERT_FALSE(strstr(d.text, "fell to"), "no fall claimed");
+	/* --census: the blocks from before attach are live too (python3: "0 B live" was said) */
+	m->held_basis = FS_B_CENSUS;
+	m->live = 0;
+	m->pre_attach_live = 8 * MiB;
+	diagnose_now(m, 0, FS_ALLOC_GLIBC, &no_settings, &d);
+	ASSERT_HAS_STR(d.text, "8.0 MiB live with the blocks from before attach (no fall seen since attach) but 64.0 "
+		       "MiB stays resident", "census: pre-attach blocks counted live");
+	m->held_basis = FS_B_TRACED;
+	m->pre_attach_live = 0;
+	m->live = 8 * MiB;
 	diagnose_now(m, 60 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 
 	/* with page figures the estimate is the empty pages */

@@ -50,8 +50,9 @@ static void retention(const struct fs_memory *m, uint64_t peak_live, const struc
 		alloc__say(out, o, "retention by fragmentation: live bytes fell to %s (peak %s) but %s stays resident. ",
 			   alloc__bytes(m->live), alloc__bytes(peak_live), alloc__bytes(m->resident));
 	else	/* attached after the load: no fall was seen */
-		alloc__say(out, o, "retention by fragmentation: %s live (no fall seen since attach) but %s stays resident. ",
-			   alloc__bytes(m->live), alloc__bytes(m->resident));
+		alloc__say(out, o, "retention by fragmentation: %s live%s (no fall seen since attach) but %s stays "
+			   "resident. ", alloc__bytes(m->live + m->pre_attach_live),
+			   m->pre_attach_live ? " with the blocks from before attach" : "", alloc__bytes(m->resident));
 	if (fresh)
 		alloc__say(out, o, "%s of resident heap pages hold no live block%s (%s more are under 10%% used). ",
 			   alloc__bytes(m->resident_no_live), m->pages_approximate ? " that fragscope saw allocated" : "",
