@@ -81,6 +81,11 @@ if start_ownheap chunks_before --own 0 --chunks 64; then
 	j="$TMP/chunks_before.json"
 	timeout 60 "$FS" stat -j -d 2 -p "$OPID" > "$j" 2> "$TMP/chunks_before.err"
 	rc=$?
+	# top's LIVE counts them too (memcached's 413 MiB of slabs showed as "LIVE 0B")
+	timeout 60 "$FS" top --batch -n 1 -p "$OPID" > "$TMP/chunks_top.txt" 2>/dev/null
+	tlive=$(awk -v p="$OPID" '$2 == p { print $4 }' "$TMP/chunks_top.txt")
+	if [[ $tlive =~ ^64\.[23]MiB\+?$ ]]; then pass top_live_counts_chunks_before_attach
+	else fail top_live_counts_chunks_before_attach "LIVE '$tlive' (64 chunks of 1 MiB + 4 KiB): $(tail -1 "$TMP/chunks_top.txt")"; fi
 	kill $OPID; wait $OPID 2>/dev/null
 	read -r kind pre held alloc <<< "$(jq -r '"\(.diagnosis.kind) \(.memory.pre_attach_live) \(.memory.held_free) \(.memory.allocator)"' "$j" 2>/dev/null)"
 	text=$(jget "$j" .diagnosis.text 2>/dev/null)
