@@ -688,6 +688,16 @@ TEST(memmodel_diagnose_none_and_leak)
 	diagnose_now(m, 4 * MiB, FS_ALLOC_JEMALLOC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "small jemalloc heap: none");
 
+	/* live (chunk bytes) over resident: not "of which" (memcached's mmapped slabs) */
+	m->resident = 100 * MiB;
+	m->live = 0;
+	m->pre_attach_live = 101 * MiB;	/* from before attach: no peak seen */
+	diagnose_now(m, 0, FS_ALLOC_GLIBC, &no_settings, &d);
+	ASSERT_FALSE(strstr(d.text, "of which"), "live over resident: not a part of it");
+	ASSERT_HAS_STR(d.text, "resident 100.0 MiB, live 101.0 MiB (live blocks' bytes include pages never touched)",
+		       "live over resident: said");
+	m->pre_attach_live = 0;
+
 	/* mostly live, far below the peak: the program gave memory back */
 	m->resident = 100 * MiB;
 	m->live = 90 * MiB;
