@@ -88,7 +88,9 @@ if start_ownheap chunks_before --own 0 --chunks 64; then
 	else fail top_live_counts_chunks_before_attach "LIVE '$tlive' (64 chunks of 1 MiB + 4 KiB): $(tail -1 "$TMP/chunks_top.txt")"; fi
 	kill $OPID; wait $OPID 2>/dev/null
 	read -r kind pre held alloc nolive <<< "$(jq -r '"\(.diagnosis.kind) \(.memory.pre_attach_live) \(.memory.held_free) \(.memory.allocator) \(.pages.resident_no_live)"' "$j" 2>/dev/null)"
-	# the page census counts them live too (memcached: "412.6 MiB resident with no live block")
+	# the page census counts them live too (memcached: "412.6 MiB resident with no live block").
+	# (Here their mapping also holds 12 KiB of unknown owner, so the census skips it as mixed:
+	# this guards the outcome; the memcached case, a mapping all the allocator's, was checked by hand.)
 	if [ "$nolive" -lt $((4 << 20)) ]; then pass pages_count_chunks_before_attach_live
 	else fail pages_count_chunks_before_attach_live "resident_no_live=$nolive of 64 MiB of chunks"; fi
 	text=$(jget "$j" .diagnosis.text 2>/dev/null)
