@@ -739,7 +739,7 @@ static void text_memory(FILE *f, const struct fs_state *st)
 		fmt__bytes(k->sys[FS_S_MUNMAP].resident, b2, sizeof(b2)), (unsigned long long)k->sys[FS_S_MUNMAP].errors);
 	fprintf(f, "  %-22s %10s %12s %14s\n", "brk shrink", fmt__num(k->brk_shrink_calls, n1, sizeof(n1)),
 		fmt__bytes(k->brk_shrink, b1, sizeof(b1)), fmt__bytes(k->sys[FS_S_BRK].resident, b2, sizeof(b2)));
-	if (st->light && !st->sampled)
+	if (st->light && !st->sampled && !(st->allocator && st->allocator->id == FS_ALLOC_JEMALLOC))	/* none in jemalloc */
 		fprintf(f, "  %-22s %10s\n", "malloc_trim()", "not seen in light mode: its releases count under glibc_trim");
 	else if (st->sampled && st->win.period_ns)
 		fprintf(f, "  %-22s %s calls seen in windows (--window: those outside count under glibc_trim)\n",
