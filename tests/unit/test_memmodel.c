@@ -710,6 +710,15 @@ TEST(memmodel_diagnose_none_and_leak)
 	ASSERT_HAS_STR(d.text, "90.0 MiB of a peak of 100.0 MiB", "leak: figures");
 	diagnose_now(m, 100 * MiB, FS_ALLOC_JEMALLOC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_LEAK, "leak whatever the allocator");
+	/* attached by PID with all of it live already (memcached's slabs in light mode): no growth, no leak */
+	m->live_at_attach = 90 * MiB;
+	diagnose_now(m, 90 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_NONE, "live at attach, unchanged: not a leak");
+	/* grown by more than 8 MiB since attach and staying: a leak again */
+	m->live_at_attach = 80 * MiB;
+	diagnose_now(m, 90 * MiB + 1, FS_ALLOC_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_LEAK, "grown since attach: leak");
+	m->live_at_attach = 0;
 
 	/* a peak of 8 MiB is too small to call a leak */
 	m->resident = m->live = 8 * MiB;

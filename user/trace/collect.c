@@ -481,6 +481,11 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 	/* light mode without a census: live is the allocator's own allocated bytes */
 	if (st->mem.live + (st->light ? st->mem.pre_attach_live : 0) > st->peak_live)
 		st->peak_live = st->mem.live + (st->light ? st->mem.pre_attach_live : 0);
+	if (!st->live_first_set && st->mem.valid && (!st->light || st->lc.valid || st->mem.je_valid)) {
+		st->live_first = st->traced_from_start ? 0 : st->mem.live + (st->light ? st->mem.pre_attach_live : 0);
+		st->live_first_set = 1;
+	}
+	st->mem.live_at_attach = st->live_first;
 	if (st->mem.resident > st->peak_resident)
 		st->peak_resident = st->mem.resident;
 	memmodel__diagnose(&st->mem, st->peak_live, st->allocator, &st->settings, &st->diag);
