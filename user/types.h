@@ -205,6 +205,8 @@ struct fs_memory {
 	uint64_t churn_faults;	/* of which on pages released less than a second before */
 	uint64_t churn_src[FS_R__COUNT];	/* churn_faults by who released the page (enum fs_src) */
 	int busy;		/* the program allocated since the previous sample */
+	uint64_t live_at_attach;	/* attached by PID: live (as the diagnosis weighs it) at the first
+					 * sample; a leak needs growth beyond it. 0 when traced from the start */
 	uint64_t kind_mapped[FS_RG__COUNT], kind_resident[FS_RG__COUNT];
 	int narenas;		/* glibc only; 0 otherwise */
 	struct fs_arena arenas[FS_MAX_ARENAS];

@@ -711,7 +711,7 @@ static void text_memory(FILE *f, const struct fs_state *st)
 			fprintf(f, "  %12s  unseen      resident allocator memory beyond live that blocks from before "
 				   "attach may fill: not known whether it is free\n", fmt__bytes(m->unseen, b1, sizeof(b1)));
 			fprintf(f, "  %12s  held free   at least: resident, beyond live and beyond all memory mapped at "
-				   "attach (fragmentation %.0f%%)\n", fmt__bytes(m->held_free, b1, sizeof(b1)),
+				   "attach (fragmentation at least %.0f%%)\n", fmt__bytes(m->held_free, b1, sizeof(b1)),
 				100 * memmodel__fragmentation(m));
 		} else
 			fprintf(f, "  %12s  held free   resident but holding no live bytes (%s; fragmentation %.0f%%)\n",
@@ -770,7 +770,7 @@ static void text_memory(FILE *f, const struct fs_state *st)
 		fmt__bytes(k->sys[FS_S_MUNMAP].resident, b2, sizeof(b2)), (unsigned long long)k->sys[FS_S_MUNMAP].errors);
 	fprintf(f, "  %-22s %10s %12s %14s\n", "brk shrink", fmt__num(k->brk_shrink_calls, n1, sizeof(n1)),
 		fmt__bytes(k->brk_shrink, b1, sizeof(b1)), fmt__bytes(k->sys[FS_S_BRK].resident, b2, sizeof(b2)));
-	if (st->light && !st->sampled)
+	if (st->light && !st->sampled && !(st->allocator && st->allocator->id == FS_ALLOC_JEMALLOC))	/* none in jemalloc */
 		fprintf(f, "  %-22s %10s\n", "malloc_trim()", "not seen in light mode: its releases count under glibc_trim");
 	else if (st->sampled && st->win.period_ns)
 		fprintf(f, "  %-22s %s calls seen in windows (--window: those outside count under glibc_trim)\n",
@@ -997,7 +997,12 @@ static void light_text(FILE *f, const struct fs_view *v)
 		fprintf(f, " %18s  %-22s %s in %s mmapped chunks glibc counts were not found: not in live\n", "",
 			"unaccounted", fmt__bytes(lc->mm_unaccounted_bytes, b1, sizeof(b1)),
 			fmt__num(lc->mm_unaccounted_chunks, b2, sizeof(b2)));
-	else
+	if (!lc->valid && v->st->mem.je_valid)	/* as the JSON's live: the allocator's own statistics */
+		fprintf(f, " %18s  %-22s %s allocated, by the allocator's own statistics %.1f s before the end "
+			   "(usable bytes, not exact counts)\n", "~", "live",
+			fmt__bytes(v->st->mem.je_allocated, b1, sizeof(b1)),
+			v->st->snap.mono_ns > v->st->je_ns ? (double)(v->st->snap.mono_ns - v->st->je_ns) / 1e9 : 0.0);
+	else if (!lc->valid)
 		fprintf(f, " %18s  %-22s %s\n", "?", "live", v->st->allocator && v->st->allocator->heap_walk
 			? "not known: no heap census completed" : "not known in light mode (no heap census for this allocator)");
 	if (lc->walks)
@@ -1011,11 +1016,13 @@ static void light_text(FILE *f, const struct fs_view *v)
 		fprintf(f, "\n sampled mode over %.2f s: calls counted exactly; live bytes by site estimated from "
 			   "sampled blocks; the waterfall's live bytes %s; the releases, syscalls and page faults are "
 			   "the kernel's own counts\n\n", v->duration_s,
-			lc->valid ? "are the heap census's (chunk bytes)" : "from the allocator or not known");
+			lc->valid ? "are the heap census's (chunk bytes)"
+				  : v->st->mem.je_valid ? "are the allocator's own statistics (usable bytes)" : "are not known");
 	else
 		fprintf(f, "\n light mode over %.2f s: no allocator call was counted; live bytes %s; the releases, "
 			   "syscalls and page faults are the kernel's own counts\n\n", v->duration_s,
-			lc->valid ? "are the heap census's (chunk bytes)" : "are not known");
+			lc->valid ? "are the heap census's (chunk bytes)"
+				  : v->st->mem.je_valid ? "are the allocator's own statistics (usable bytes)" : "are not known");
 }
 
 void render__stat_text(FILE *f, const struct fs_view *v)
