@@ -64,6 +64,14 @@ TEST(light_census_stands_for_live)
 	ASSERT_EQ(lc.chunks, 402, "chunks: both arenas and the mmapped ones");
 	/* 100 ms per 512 MiB of heaps: 200 ms per GiB */
 	ASSERT_TRUE(light__ns_per_gib(&lc) > 199.9 * MS && light__ns_per_gib(&lc) < 200.1 * MS, "ns per GiB");
+	ASSERT_EQ(lc.mm_chunks, 2, "mmapped chunks found");
+	{	/* a walk of a small heap: its fixed costs would pass for a cost per GiB */
+		struct fs_light_census small = { 0 };
+
+		light__keep(&small, c, 100 * MS, 2000 * MS);
+		small.heap_bytes_total = 1 << 20;
+		ASSERT_TRUE(light__ns_per_gib(&small) == 0, "1 MiB of heaps walked: no figure per GiB");
+	}
 
 	m->narenas = 3;
 	m->arenas[0] = (struct fs_arena){ .ar_ptr = 0, .main = 1, .live = 77 };

@@ -395,7 +395,10 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		json__dbl(j, "age_s", lc->valid && st->snap.mono_ns > lc->end_ns ? (double)(st->snap.mono_ns - lc->end_ns) / 1e9 : 0);
 		json__dbl(j, "walk_ms", (double)lc->walk_ns / 1e6);
 		json__u64(j, "heap_bytes", lc->heap_bytes);
-		json__dbl(j, "ms_per_gib", light__ns_per_gib(lc) / 1e6);
+		if (light__ns_per_gib(lc) > 0)
+			json__dbl(j, "ms_per_gib", light__ns_per_gib(lc) / 1e6);
+		else	/* too little heap walked to say */
+			json__str(j, "ms_per_gib", NULL);
 		json__u64(j, "walks", lc->walks);
 		json__u64(j, "skipped", lc->skipped);
 		json__u64(j, "budget_pct", FS_LIGHT_CENSUS_PCT);
@@ -1005,11 +1008,17 @@ static void light_text(FILE *f, const struct fs_view *v)
 	else if (!lc->valid)
 		fprintf(f, " %18s  %-22s %s\n", "?", "live", v->st->allocator && v->st->allocator->heap_walk
 			? "not known: no heap census completed" : "not known in light mode (no heap census for this allocator)");
-	if (lc->walks)
-		fprintf(f, " %18s  %-22s %llu walks, last %.1f ms over %s of heaps (%.0f ms per GiB); at most %d%% of "
-			   "wall time: %llu deep samples skipped one\n", "", "heap census", (unsigned long long)lc->walks,
-			(double)lc->walk_ns / 1e6, fmt__bytes(lc->heap_bytes, b1, sizeof(b1)), light__ns_per_gib(lc) / 1e6,
+	if (lc->walks) {
+		char gib[48] = "";
+
+		if (light__ns_per_gib(lc) > 0)
+			snprintf(gib, sizeof(gib), " (%.0f ms per GiB of heaps)", light__ns_per_gib(lc) / 1e6);
+		fprintf(f, " %18s  %-22s %llu walks, last %.1f ms over %s of heaps%s and %s mmapped chunks (%s); at "
+			   "most %d%% of wall time: %llu deep samples skipped one\n", "", "heap census",
+			(unsigned long long)lc->walks, (double)lc->walk_ns / 1e6, fmt__bytes(lc->heap_bytes, b1, sizeof(b1)),
+			gib, fmt__num(lc->mm_chunks, b2, sizeof(b2)), fmt__bytes(lc->mmapped_bytes, b3, sizeof(b3)),
 			FS_LIGHT_CENSUS_PCT, (unsigned long long)lc->skipped);
+	}
 	text_memory(f, v->st);
 	render__probe_cost_text(f, v);
 	if (v->st->sampled)
