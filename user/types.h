@@ -214,6 +214,9 @@ struct fs_memory {
 	int pages_valid, pages_partial, pages_approximate;
 	uint64_t deep_age_ns;		/* arenas and pages are from a sample this much older */
 	uint64_t pages_scanned;		/* resident allocator bytes looked at */
+	uint64_t pages_mixed;		/* resident anonymous bytes of regions with parts of
+					 * several owners: not looked at (the allocator's pages
+					 * cannot be told from the others' there) */
 	uint64_t resident_no_live;	/* resident pages holding no live block */
 	uint64_t low_occupancy;		/* resident pages less than 10% live */
 	uint64_t heap_no_live;		/* of resident_no_live, inside glibc heaps (what malloc_trim can reach) */

@@ -424,6 +424,17 @@ TEST(memmodel_occupancy)
 	ASSERT_EQ(m->pages_scanned, 6 * PG, "the 6 present pages are scanned");
 	ASSERT_EQ(m->resident_no_live, 2 * PG, "pages 2 and 5 hold nothing live");
 	ASSERT_EQ(m->low_occupancy, 1 * PG, "page 1 is under 10% live");
+	ASSERT_EQ(m->pages_mixed, 0, "no region of mixed owners");
+
+	/* a region of several owners: not scanned, and said */
+	occ_reset(m);
+	fp.calls = 0;
+	one[0].owner = FS_OWN_MIXED;
+	memmodel__occupancy(&rs, occ_addr, occ_size, OCC_N, fake_present, &fp, 1ULL << 30, m);
+	ASSERT_EQ(fp.calls, 0, "mixed: not queried");
+	ASSERT_EQ(m->pages_scanned, 0, "mixed: nothing scanned");
+	ASSERT_EQ(m->pages_mixed, 6 * PG, "mixed: its resident anonymous bytes said");
+	one[0].owner = FS_OWN_ALLOCATOR;
 
 	/* max_bytes exactly the region's anonymous bytes still covers it */
 	occ_reset(m);

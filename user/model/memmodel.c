@@ -361,12 +361,15 @@ void memmodel__occupancy(const struct fs_regions *rs, const uint64_t *addr, cons
 
 	m->pages_scanned = m->resident_no_live = m->low_occupancy = m->heap_no_live = 0;
 	m->pages_partial = 0;
+	m->pages_mixed = 0;
 	for (int i = 0; i < rs->n; i++) {
 		const struct fs_region *r = &rs->r[i];
 		uint64_t np = (r->end - r->start) / PAGE;
 
 		int heap = r->kind == FS_RG_HEAP || r->kind == FS_RG_ARENA_HEAP;
 
+		if (r->owner == FS_OWN_MIXED)
+			m->pages_mixed += r->anon;
 		if (r->owner != FS_OWN_ALLOCATOR || !r->anon)
 			continue;
 		if (m->pages_scanned + r->anon > max_bytes) {

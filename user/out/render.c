@@ -584,6 +584,7 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		json__u64(j, "resident_no_live", m->resident_no_live);
 		json__u64(j, "low_occupancy", m->low_occupancy);
 		json__u64(j, "scanned", m->pages_scanned);
+		json__u64(j, "mixed_not_scanned", m->pages_mixed);
 		json__bool(j, "partial", m->pages_partial);
 		json__bool(j, "approximate", m->pages_approximate);
 		json__dbl(j, "age_s", (double)m->deep_age_ns / 1e9);
@@ -809,11 +810,17 @@ static void text_memory(FILE *f, const struct fs_state *st)
 				fmt__bytes(a->live, b3, sizeof(b3)), fmt__num(a->live_blocks, n1, sizeof(n1)));
 		}
 	}
-	if (m->pages_valid)
-		fprintf(f, "\n  pages: %s resident with no live block, %s under 10%% used (of %s scanned)%s%s\n",
+	if (m->pages_valid) {
+		char mixed[96] = "";
+
+		if (m->pages_mixed)
+			snprintf(mixed, sizeof(mixed), "; %s resident in mappings shared with another owner not scanned",
+				 fmt__bytes(m->pages_mixed, n1, sizeof(n1)));
+		fprintf(f, "\n  pages: %s resident with no live block, %s under 10%% used (of %s scanned)%s%s%s\n",
 			fmt__bytes(m->resident_no_live, b1, sizeof(b1)), fmt__bytes(m->low_occupancy, b2, sizeof(b2)),
-			fmt__bytes(m->pages_scanned, b3, sizeof(b3)), m->pages_partial ? ", partial" : "",
+			fmt__bytes(m->pages_scanned, b3, sizeof(b3)), m->pages_partial ? ", partial" : "", mixed,
 			m->pages_approximate ? "; blocks allocated before attach are unknown, so these are upper bounds" : "");
+	}
 	if (m->pages_valid && m->deep_age_ns >= 1000000000ULL)
 		fprintf(f, "  (arenas and pages from a sample %.1f s before the other figures)\n", (double)m->deep_age_ns / 1e9);
 	if (st->nsites) {
