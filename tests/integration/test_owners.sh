@@ -86,6 +86,22 @@ if start_ownheap chunks_before --own 0 --chunks 64; then
 	tlive=$(awk -v p="$OPID" '$2 == p { print $4 }' "$TMP/chunks_top.txt")
 	if [[ $tlive =~ ^64\.[23]MiB\+?$ ]]; then pass top_live_counts_chunks_before_attach
 	else fail top_live_counts_chunks_before_attach "LIVE '$tlive' (64 chunks of 1 MiB + 4 KiB): $(tail -1 "$TMP/chunks_top.txt")"; fi
+	# and so does the full-screen view's waterfall (tmux)
+	if command -v tmux > /dev/null; then
+		TMO="fsown-$$"
+		tmux -L "$TMO" new-session -d -s top -x 160 -y 50 "env LANG=C.UTF-8 $FS top -i 300 -p $OPID"
+		tui=""
+		for _ in $(seq 100); do
+			tui=$(tmux -L "$TMO" capture-pane -p -t top 2>/dev/null | grep -E '^ *live\+? +64\.[23] MiB' | head -1)
+			[ -n "$tui" ] && break
+			sleep 0.1
+		done
+		tmux -L "$TMO" send-keys -t top q 2>/dev/null
+		sleep 0.5
+		tmux -L "$TMO" kill-server 2>/dev/null
+		if [ -n "$tui" ]; then pass top_tui_live_counts_chunks_before_attach
+		else fail top_tui_live_counts_chunks_before_attach "no 'live 64.x MiB' line in the full-screen view"; fi
+	fi
 	kill $OPID; wait $OPID 2>/dev/null
 	read -r kind pre held alloc nolive <<< "$(jq -r '"\(.diagnosis.kind) \(.memory.pre_attach_live) \(.memory.held_free) \(.memory.allocator) \(.pages.resident_no_live)"' "$j" 2>/dev/null)"
 	# the page census counts them live too (memcached: "412.6 MiB resident with no live block").

@@ -201,7 +201,7 @@ static void sample(struct top_proc *p, int deep, int nsites)
 
 		pt->ns = p->last_ns;
 		pt->resident = v.st->mem.resident;
-		pt->live = v.st->mem.live;
+		pt->live = v.st->mem.live + v.st->mem.pre_attach_live;
 		p->hist_head = (p->hist_head + 1) % p->hist_cap;
 		if (p->hist_n < p->hist_cap)
 			p->hist_n++;
