@@ -591,7 +591,7 @@ static int handle_keys(struct tui_state *ui, int *redraw)
  * one process (a PID reused later is another). 0 if it is gone. */
 static unsigned long long start_time(pid_t pid)
 {
-	char path[64], buf[1024], *p;
+	char path[64], buf[1024];
 	unsigned long long v = 0;
 	ssize_t n;
 	int fd;
@@ -605,13 +605,7 @@ static unsigned long long start_time(pid_t pid)
 	if (n <= 0)
 		return 0;
 	buf[n] = 0;
-	p = strrchr(buf, ')');	/* comm may hold spaces and parentheses */
-	/* after ") ": state, then 18 fields, then starttime (field 22) */
-	for (int f = 0; p && f < 20; f++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		v = strtoull(p + 1, NULL, 10);
-	return v;
+	return parse__proc_stat(buf, 22, &v) ? 0 : v;
 }
 
 /* What top watches: processes given with -p and those of the cgroups. */
