@@ -36,7 +36,7 @@ APP_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(APP_SRCS)) $(PB_OBJ)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOLS     := $(OUTPUT)/tools/rpcwork $(OUTPUT)/tools/allocwork $(OUTPUT)/tools/allocwork-je $(OUTPUT)/tools/allocwork-cxx \
              $(OUTPUT)/tools/allocwork-cxx-je
-TOOLS     += $(OUTPUT)/tools/ownheap
+TOOLS     += $(OUTPUT)/tools/ownheap $(OUTPUT)/tools/ownheap-static
 TOOLS     += $(OUTPUT)/tools/heapwork
 TOOLS     += $(OUTPUT)/tools/allocwork-nopie
 TOOLS     += $(OUTPUT)/tools/jework $(OUTPUT)/tools/jework-static
@@ -147,6 +147,10 @@ $(OUTPUT)/tools/tracework: tools/tracework.c | $(OUTPUT)/tools
 $(OUTPUT)/tools/ownheap: tools/ownheap.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@
+# glibc linked in: main_arena and mp_ in the executable's data, its TLS at [heap]'s start
+$(OUTPUT)/tools/ownheap-static: tools/ownheap.c tools/rssanon.h | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -static $(WARN) -pthread $< -o $@
 $(OUTPUT)/tools/heapwork: tools/heapwork.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g $(WARN) -pthread $< -o $@

@@ -205,6 +205,8 @@ struct fs_memory {
 	uint64_t churn_faults;	/* of which on pages released less than a second before */
 	uint64_t churn_src[FS_R__COUNT];	/* churn_faults by who released the page (enum fs_src) */
 	int busy;		/* the program allocated since the previous sample */
+	uint64_t live_at_attach;	/* attached by PID: live (as the diagnosis weighs it) at the first
+					 * sample; a leak needs growth beyond it. 0 when traced from the start */
 	uint64_t kind_mapped[FS_RG__COUNT], kind_resident[FS_RG__COUNT];
 	int narenas;		/* glibc only; 0 otherwise */
 	struct fs_arena arenas[FS_MAX_ARENAS];
@@ -212,6 +214,9 @@ struct fs_memory {
 	int pages_valid, pages_partial, pages_approximate;
 	uint64_t deep_age_ns;		/* arenas and pages are from a sample this much older */
 	uint64_t pages_scanned;		/* resident allocator bytes looked at */
+	uint64_t pages_mixed;		/* resident anonymous bytes of regions with parts of
+					 * several owners: not looked at (the allocator's pages
+					 * cannot be told from the others' there) */
 	uint64_t resident_no_live;	/* resident pages holding no live block */
 	uint64_t low_occupancy;		/* resident pages less than 10% live */
 	uint64_t heap_no_live;		/* of resident_no_live, inside glibc heaps (what malloc_trim can reach) */

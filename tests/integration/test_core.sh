@@ -176,6 +176,18 @@ expect_error command_not_found 1 'no-such-cmd-xyz: command not found' "$FS" stat
 cp /bin/true "$TMP/not-executable" && chmod 644 "$TMP/not-executable"
 expect_error not_executable 1 'not-executable: Permission denied' "$FS" stat -- "$TMP/not-executable"
 expect_error static_stripped 1 'statically linked.*no malloc symbol' "$FS" stat -- "$ROOT/.output/fixtures/static-stripped"
+# a Go program without cgo (golang-go: tools/install-deps.sh) attached by PID: no malloc, and the
+# error says the heap is the Go runtime's (it said only "defines no malloc")
+mkdir -p "$TMP/gotiny"
+printf 'package main\nimport "time"\nvar keep [][]byte\nfunc main() {\n\tfor i := 0; i < 1000; i++ {\n\t\tkeep = append(keep, make([]byte, 4096))\n\t}\n\ttime.Sleep(60 * time.Second)\n}\n' > "$TMP/gotiny/main.go"
+if (cd "$TMP/gotiny" && GOCACHE="$TMP/gocache" GO111MODULE=off CGO_ENABLED=0 go build -o gotiny main.go) 2> "$TMP/gotiny.err"; then
+	"$TMP/gotiny/gotiny" &
+	gpid=$!
+	expect_error go_static 1 "defines no malloc \(a Go program without cgo: its heap is the Go runtime's" "$FS" snapshot -p $gpid
+	kill $gpid; wait $gpid 2>/dev/null
+else
+	fail go_static "go build: $(head -c 300 "$TMP/gotiny.err")"
+fi
 # (a script would run: its interpreter is traced; a file that is neither is refused)
 printf 'plain words, no #!\n' > "$TMP/notelf"; chmod +x "$TMP/notelf"
 expect_error not_elf 1 'not an x86-64 ELF' "$FS" stat -- "$TMP/notelf"

@@ -98,6 +98,20 @@ if start_jw je_churn "" --churn; then
 	finish_jw je_churn_target_runs_on
 fi
 
+# --- top by PID on a process that calls jemalloc all the time: its statistics are stale
+# (calls made since the reading) at most intervals, yet its memory stays the allocator's
+# (seen on redis: every interval after the first called all of it "not the allocator's")
+if start_jw je_top_busy "" --churn; then
+	jres=$(jget "$own" .resident)
+	timeout 60 "$FS" top -p "$wpid" --batch --json -n 3 > "$TMP/top.jsonl" 2> "$TMP/top.err"
+	n=$(grep -c . "$TMP/top.jsonl")
+	bad=$(jq -c --argjson r "$jres" 'select(.diagnosis.kind == "not_allocator"
+		or .memory.owners.allocator.resident * 10 < $r * 9) | {d: .diagnosis.kind, o: .memory.owners}' "$TMP/top.jsonl" | head -c 600)
+	if [ "$n" = 3 ] && [ -z "$bad" ]; then pass je_top_stale_stats_still_allocator
+	else fail je_top_stale_stats_still_allocator "$n lines, jemalloc's resident $jres: $bad $(head -c 300 "$TMP/top.err")"; fi
+	finish_jw je_top_busy_target_runs_on
+fi
+
 # --- the main thread busy inside jemalloc, another blocked: the busy one is refused
 # whenever it is in jemalloc; its blocks keep their contents --------------------------
 if start_jw je_busy "" --busy; then

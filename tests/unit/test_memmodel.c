@@ -193,6 +193,48 @@ cleanup:
 	memmodel__regions_free(&rs);
 }
 
+/* nginx's worker: the brk heap it inherited across fork() and the part it grew since
+ * are two VMAs (as in its smaps); they are one heap, one region. */
+TEST(memmodel_classify_heap_split_by_fork)
+{
+	static const struct smaps_map split[] = {
+		{ 0x56174b1f7000, 0x56174b239000, "rw-p", "00000000 00:00 0", "[heap]", 264, 200, 200, 0, 4 },
+		{ 0x56174b239000, 0x56174b2a7000, "rw-p", "00000000 00:00 0", "[heap]", 440, 300, 300, 8, 0 },
+		{ 0x7f3c5c600000, 0x7f3c5c621000, "rw-p", "00000000 00:00 0", NULL, 132, 132, 132, 0, 0 },
+	};
+	struct fs_regions rs = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!ASSERT_OK_PTR(f, "open_memstream"))
+		return;
+	for (int i = 0; i < 3; i++)
+		put_map(f, &split[i]);
+	fclose(f);
+	f = fmemopen(text, len, "r");
+	if (!ASSERT_OK_PTR(f, "fmemopen"))
+		goto cleanup;
+	ASSERT_OK(memmodel__parse_smaps(f, &rs), "parse");
+	fclose(f);
+	ASSERT_EQ(rs.n, 3, "three VMAs parsed");
+	memmodel__classify(&rs, 1);
+	if (!ASSERT_EQ(rs.n, 2, "the two [heap] VMAs are one region"))
+		goto cleanup;
+	ASSERT_EQ(rs.r[0].kind, FS_RG_HEAP, "heap");
+	ASSERT_EQ(rs.r[0].start, 0x56174b1f7000, "from the first piece's start");
+	ASSERT_EQ(rs.r[0].end, 0x56174b2a7000, "to the last piece's end");
+	ASSERT_EQ(rs.r[0].anon, 500 * KiB, "anonymous summed");
+	ASSERT_EQ(rs.r[0].rss, 500 * KiB, "rss summed");
+	ASSERT_EQ(rs.r[0].lazyfree, 8 * KiB, "lazyfree summed");
+	ASSERT_EQ(rs.r[0].swap, 4 * KiB, "swap summed");
+	ASSERT_EQ(rs.r[1].start, 0x7f3c5c600000, "the next region kept");
+	ASSERT_EQ(rs.r[1].anon, 132 * KiB, "with its own figures");
+cleanup:
+	free(text);
+	memmodel__regions_free(&rs);
+}
+
 TEST(memmodel_sum_and_finish)
 {
 	struct fs_regions rs = { 0 };
@@ -253,11 +295,14 @@ TEST(memmodel_sum_and_finish)
 	memmodel__finish(m);
 	ASSERT_EQ(m->held_free, 0, "unknown basis: nothing called free");
 	ASSERT_EQ(m->unseen, (5352 - 2048 - 1536) * KiB, "unknown basis: unseen");
+	/* fragmentation is a floor then: unseen memory is not counted free (only LazyFree is) */
+	ASSERT_EQ((uint64_t)llround(memmodel__fragmentation(m) * 5352), 1536, "unknown basis: fragmentation floor");
 	/* 1 MiB was mapped at attach: older blocks fill at most that, the rest is free */
 	m->pre_attach_bound = 1 * MiB;
 	memmodel__finish(m);
 	ASSERT_EQ(m->unseen, 1 * MiB, "bounded: unseen is at most what was mapped at attach");
 	ASSERT_EQ(m->held_free, (5352 - 2048 - 1536 - 1024) * KiB, "bounded: held free is the rest");
+	ASSERT_EQ((uint64_t)llround(memmodel__fragmentation(m) * 5352), 5352 - 2048 - 1024, "bounded: fragmentation floor");
 	/* jemalloc's own figures: active - allocated + dirty + muzzy */
 	m->held_basis = FS_B_ALLOC_STATS;
 	m->je_valid = 1;
@@ -379,6 +424,17 @@ TEST(memmodel_occupancy)
 	ASSERT_EQ(m->pages_scanned, 6 * PG, "the 6 present pages are scanned");
 	ASSERT_EQ(m->resident_no_live, 2 * PG, "pages 2 and 5 hold nothing live");
 	ASSERT_EQ(m->low_occupancy, 1 * PG, "page 1 is under 10% live");
+	ASSERT_EQ(m->pages_mixed, 0, "no region of mixed owners");
+
+	/* a region of several owners: not scanned, and said */
+	occ_reset(m);
+	fp.calls = 0;
+	one[0].owner = FS_OWN_MIXED;
+	memmodel__occupancy(&rs, occ_addr, occ_size, OCC_N, fake_present, &fp, 1ULL << 30, m);
+	ASSERT_EQ(fp.calls, 0, "mixed: not queried");
+	ASSERT_EQ(m->pages_scanned, 0, "mixed: nothing scanned");
+	ASSERT_EQ(m->pages_mixed, 6 * PG, "mixed: its resident anonymous bytes said");
+	one[0].owner = FS_OWN_ALLOCATOR;
 
 	/* max_bytes exactly the region's anonymous bytes still covers it */
 	occ_reset(m);
@@ -628,10 +684,30 @@ TEST(memmodel_diagnose_none_and_leak)
 	m->valid = 1;
 	diagnose_now(m, 4 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "small heap: none");
-	ASSERT_HAS_STR(d.text, "resident 4.0 MiB, of which 1.0 MiB live", "small heap: figures");
-	ASSERT_HAS_STR(d.text, "under 8 MiB in all", "small but mostly free: not called 'little beyond in use'");
+	ASSERT_HAS_STR(d.text, "resident 4.0 MiB, of which 1.0 MiB live: a small heap, nothing to explain",
+		       "small heap: figures, and never 'holds little beyond what is in use' with 3 of 4 MiB free");
+	/* attached by PID, nothing seen (nginx's worker): unseen is neither in use nor free */
+	m->held_basis = FS_B_UNKNOWN;
+	m->pre_attach_bound = UINT64_MAX;
+	m->live = 0;
+	diagnose_now(m, 0, FS_ALLOC_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_NONE, "small unseen heap: none");
+	ASSERT_STREQ(d.text, "resident 4.0 MiB, of which 0 B live and 4.0 MiB unseen (blocks from before attach, or "
+			     "free: not known): a small heap, nothing to explain", "unseen: said so");
+	m->held_basis = FS_B_TRACED;
+	m->live = 1 * MiB;
 	diagnose_now(m, 4 * MiB, FS_ALLOC_JEMALLOC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "small jemalloc heap: none");
+
+	/* live (chunk bytes) over resident: not "of which" (memcached's mmapped slabs) */
+	m->resident = 100 * MiB;
+	m->live = 0;
+	m->pre_attach_live = 101 * MiB;	/* from before attach: no peak seen */
+	diagnose_now(m, 0, FS_ALLOC_GLIBC, &no_settings, &d);
+	ASSERT_FALSE(strstr(d.text, "of which"), "live over resident: not a part of it");
+	ASSERT_HAS_STR(d.text, "resident 100.0 MiB, live 101.0 MiB (live blocks' bytes include pages never touched)",
+		       "live over resident: said");
+	m->pre_attach_live = 0;
 
 	/* mostly live, far below the peak: the program gave memory back */
 	m->resident = 100 * MiB;
@@ -646,6 +722,15 @@ TEST(memmodel_diagnose_none_and_leak)
 	ASSERT_HAS_STR(d.text, "90.0 MiB of a peak of 100.0 MiB", "leak: figures");
 	diagnose_now(m, 100 * MiB, FS_ALLOC_JEMALLOC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_LEAK, "leak whatever the allocator");
+	/* attached by PID with all of it live already (memcached's slabs in light mode): no growth, no leak */
+	m->live_at_attach = 90 * MiB;
+	diagnose_now(m, 90 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_NONE, "live at attach, unchanged: not a leak");
+	/* grown by more than 8 MiB since attach and staying: a leak again */
+	m->live_at_attach = 80 * MiB;
+	diagnose_now(m, 90 * MiB + 1, FS_ALLOC_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_LEAK, "grown since attach: leak");
+	m->live_at_attach = 0;
 
 	/* a peak of 8 MiB is too small to call a leak */
 	m->resident = m->live = 8 * MiB;
@@ -709,6 +794,21 @@ TEST(memmodel_diagnose_glibc)
 		       "without page figures: no figure promised");
 	ASSERT_FALSE(strstr(d.text, "MALLOC_ARENA_MAX"), "one arena: no arena_max advice");
 	ASSERT_FALSE(strstr(d.text, "hold no live block"), "no page figures: not quoted");
+	/* attached after the load (python3 in light mode): live never fell while watched */
+	diagnose_now(m, 8 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
+	ASSERT_HAS_STR(d.text, "8.0 MiB live (no fall seen since attach) but 64.0 MiB stays resident", "no fall: not said");
+	ASSERT_FALSE(strstr(d.text, "fell to"), "no fall claimed");
+	/* --census: the blocks from before attach are live too (python3: "0 B live" was said) */
+	m->held_basis = FS_B_CENSUS;
+	m->live = 0;
+	m->pre_attach_live = 8 * MiB;
+	diagnose_now(m, 0, FS_ALLOC_GLIBC, &no_settings, &d);
+	ASSERT_HAS_STR(d.text, "8.0 MiB live with the blocks from before attach (no fall seen since attach) but 64.0 "
+		       "MiB stays resident", "census: pre-attach blocks counted live");
+	m->held_basis = FS_B_TRACED;
+	m->pre_attach_live = 0;
+	m->live = 8 * MiB;
+	diagnose_now(m, 60 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 
 	/* with page figures the estimate is the empty pages */
 	m->pages_valid = 1;

@@ -256,3 +256,25 @@ TEST(parse_count_and_size)
 		       "invalid size '' for --sample-bytes: empty (bytes, 0 to 18446744073709551615)");
 	ASSERT_EQ(v, 7, "untouched by refusals");
 }
+
+/* /proc/PID/stat fields by proc(5)'s numbers, past a command name with spaces and
+ * parentheses */
+TEST(parse_proc_stat)
+{
+	const char *line = "4242 (a b) (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 77 5 0 0 20 0 3 0 123456 "
+			   "1000 10 18446744073709551615\n";
+	unsigned long long v = 0;
+
+	ASSERT_OK(parse__proc_stat(line, 4, &v), "ppid");
+	ASSERT_EQ(v, 1, "ppid");
+	ASSERT_OK(parse__proc_stat(line, 14, &v), "utime");
+	ASSERT_EQ(v, 77, "utime");
+	ASSERT_OK(parse__proc_stat(line, 22, &v), "starttime");
+	ASSERT_EQ(v, 123456, "starttime");
+	ASSERT_OK(parse__proc_stat(line, 25, &v), "last field, before the newline");
+	ASSERT_EQ(v, 18446744073709551615ull, "rsslim");
+	ASSERT_TRUE(parse__proc_stat(line, 3, &v) != 0, "state is not a number");
+	ASSERT_TRUE(parse__proc_stat(line, 8, &v) != 0, "tty_nr -1 is not unsigned");
+	ASSERT_TRUE(parse__proc_stat(line, 26, &v) != 0, "no field 26");
+	ASSERT_TRUE(parse__proc_stat("4242 no parenthesis 1 2", 4, &v) != 0, "no command name");
+}

@@ -672,7 +672,24 @@ TEST(session_light_mode)
 	ASSERT_HAS_STR(buf, "from the heap census (not exact counts)", "text: labelled");
 	ASSERT_HAS_STR(buf, "none in light mode", "text: no sites");
 	ASSERT_TRUE(!strstr(buf, "allocations            0"), "text: no zero count");
+	ASSERT_HAS_STR(buf, "not seen in light mode: its releases count under glibc_trim", "text: glibc's trim");
 	free(buf);
+	/* the same session of a jemalloc process: glibc's malloc_trim is not its own */
+	for (int i = 0; i < d->nmeta; i++)
+		if (!strcmp(d->meta_key[i], "allocator")) {
+			free(d->meta_val[i]);
+			d->meta_val[i] = strdup("jemalloc");
+		}
+	f = open_memstream(&buf, &len);
+	report__text(f, d);
+	fclose(f);
+	ASSERT_TRUE(!strstr(buf, "malloc_trim()"), "text: no malloc_trim line for jemalloc");
+	free(buf);
+	for (int i = 0; i < d->nmeta; i++)
+		if (!strcmp(d->meta_key[i], "allocator")) {
+			free(d->meta_val[i]);
+			d->meta_val[i] = strdup("glibc");
+		}
 
 	f = open_memstream(&buf, &len);
 	report__json(f, d);

@@ -98,9 +98,26 @@ TEST(symbolize_stack_end)
 	bad[1] = (uint64_t)(uintptr_t)heap;
 	ASSERT_EQ(symbolizer__stack_end(s, bad, 3, 32, why, sizeof(why)), 1, "cut at the heap address");
 
-	/* code, but not after a call: a function's first byte (garbage that happens
-	 * to point into code) */
-	bad[1] = (uint64_t)(uintptr_t)&walk_fp;
+	/* code, but not after a call (garbage that happens to point into code): the
+	 * first address in walk_fp whose 8 bytes before hold neither 0xe8 nor 0xff,
+	 * so no direct or indirect call can end there whatever the compiler laid out
+	 * before it (its entry alone was once preceded by "3a e8 ..") */
+	{
+		const uint8_t *code = (const uint8_t *)(uintptr_t)&walk_fp;
+		int at = -1;
+
+		for (int i = 8; i < 4096 && at < 0; i++) {
+			int clean = 1;
+
+			for (int k = 1; k <= 8; k++)
+				if (code[i - k] == 0xe8 || code[i - k] == 0xff)
+					clean = 0;
+			if (clean)
+				at = i;
+		}
+		ASSERT_TRUE(at >= 0, "an address in code after no call");
+		bad[1] = (uint64_t)(uintptr_t)(code + at);
+	}
 	ASSERT_TRUE(symbolizer__is_code(s, bad[1]), "a function is code");
 	ASSERT_EQ(symbolizer__stack_end(s, bad, 3, 32, why, sizeof(why)), 1, "cut at a function's entry");
 

@@ -549,16 +549,43 @@ static void mmapped_scan(struct walk *w, const struct fs_region *g, uint64_t a, 
 	}
 }
 
+/* In a static executable, glibc's startup takes the first bytes of the brk heap for
+ * the main thread's TLS and TCB (__libc_setup_tls calls sbrk) before malloc's first
+ * sbrk: its first chunk, mp_.sbrk_base, is that far past the start of [heap]. */
+#define GL_BRK_TLS_MAX (1ULL << 20)
+
+/* Chunks follow one another from a (the first with PREV_INUSE set): each a 16-aligned
+ * size of 32 bytes or more that stays in the heap, for n chunks or to its end. */
+static int brk_chain_ok(struct reader *r, uint64_t a, uint64_t end, int n)
+{
+	for (int i = 0; i < n && a < end; i++) {
+		uint64_t sz;
+
+		if (end - a < 32 || read_sparse(r, a + 8, &sz, sizeof(sz)) || (!i && !(sz & 1)))
+			return 0;
+		sz &= ~7ULL;
+		if (sz < 32 || (sz & 15) || sz > end - a)
+			return 0;
+		a += sz;
+	}
+	return 1;
+}
+
 /* glibc's mp_ in libc's data: a struct malloc_par whose sbrk_base is the start of
- * the brk heap, with its counts consistent. 0 when none, or more than one, fits. */
+ * the brk heap (or just past a static executable's TLS there), with its counts
+ * consistent. 0 when none, or more than one, fits. */
 static uint64_t find_mp(struct reader *r, const struct fs_region *heap, uint64_t lo, uint64_t hi)
 {
 	uint64_t *buf, found = 0;
 	size_t n = (size_t)((hi - lo) / 8);
 	int hits = 0;
+	/* sbrk_base past the heap's start only when no chunk starts there (a static
+	 * executable's TLS): where one does, glibc's data has other pointers into the heap */
+	int past_start;
 
 	if (!heap || !lo || hi <= lo || hi - lo > (64ULL << 20))
 		return 0;
+	past_start = !brk_chain_ok(r, heap->start, heap->end, 1);
 	buf = malloc((size_t)(hi - lo));
 	if (!buf || read_sparse(r, lo, buf, hi - lo)) {
 		free(buf);
@@ -567,8 +594,15 @@ static uint64_t find_mp(struct reader *r, const struct fs_region *heap, uint64_t
 	for (size_t i = 0; i + GL_MP_SIZE / 8 <= n; i++) {
 		const uint64_t *m = buf + i;
 		int32_t nm, nmax, maxn;
+		uint64_t base = m[GL_MP_SBRK_BASE / 8];
 
-		if (m[GL_MP_SBRK_BASE / 8] != heap->start)
+		if (base != heap->start && (!past_start || base < heap->start || base >= heap->end ||
+					    base - heap->start >= GL_BRK_TLS_MAX || (base & 15)))
+			continue;
+		/* past the heap's start (static: after its TLS), the first chunk must be there:
+		 * PREV_INUSE set, a 16-aligned size that fits the heap (a static executable's
+		 * data holds other words that point just past the TLS) */
+		if (base != heap->start && !brk_chain_ok(r, base, heap->end, 16))
 			continue;
 		memcpy(&nm, (const char *)m + GL_MP_N_MMAPS, 4);
 		memcpy(&nmax, (const char *)m + GL_MP_N_MMAPS_MAX, 4);
@@ -582,6 +616,18 @@ static uint64_t find_mp(struct reader *r, const struct fs_region *heap, uint64_t
 	}
 	free(buf);
 	return hits == 1 ? found : 0;
+}
+
+/* The brk heap's first chunk: mp_.sbrk_base when mp_ was found and it lies in the heap
+ * (a static executable's TLS comes first), else the heap's start. */
+static uint64_t brk_first_chunk(struct reader *r, const struct fs_region *heap, uint64_t mp)
+{
+	uint64_t base;
+
+	if (!mp || read_sparse(r, mp + GL_MP_SBRK_BASE, &base, sizeof(base)) || base < heap->start ||
+	    base >= heap->end || base - heap->start >= GL_BRK_TLS_MAX || (base & 15))
+		return heap->start;
+	return base;
 }
 
 /* mp_.n_mmaps and mp_.mmapped_mem now. 0 or -EFAULT. */
@@ -748,6 +794,8 @@ int census__glibc(const struct fs_regions *rs0, uint64_t rw_lo, uint64_t rw_hi, 
 	}
 	if (!main_ar && heap)
 		main_ar = find_main_arena(&r, rs, rw_lo, rw_hi, first_thread);
+	uint64_t mp = heap ? find_mp(&r, heap, rw_lo, rw_hi) : 0;
+	uint64_t brk_first = heap ? brk_first_chunk(&r, heap, mp) : 0;
 
 	/* Fastbin chunks of every arena, before the walks (tcaches are met on the way). */
 	if (main_ar)
@@ -762,7 +810,7 @@ int census__glibc(const struct fs_regions *rs0, uint64_t rw_lo, uint64_t rw_hi, 
 		uint64_t top = 0, next, hsize;
 
 		if (g->kind == FS_RG_HEAP && main_ar && valid_arena(&r, rs, main_ar, &top, &next))
-			find_tcaches(&w, g->start, g->end, top);
+			find_tcaches(&w, g == heap ? brk_first : g->start, g->end, top);
 		else if (g->kind == FS_RG_ARENA_HEAP && g->ar_ptr && valid_arena(&r, rs, g->ar_ptr, &top, &next) &&
 			 !read_direct(&r, g->start + 16, &hsize) && hsize <= g->end - g->start)
 			find_tcaches(&w, heap_first_chunk(g), g->start + hsize,
@@ -786,7 +834,7 @@ int census__glibc(const struct fs_regions *rs0, uint64_t rw_lo, uint64_t rw_hi, 
 				snprintf(a->note, sizeof(a->note), "main_arena not found: the brk heap was walked to its end");
 				top = 0;
 			}
-			walk_heap(&w, a, heap->start, heap->end, top);
+			walk_heap(&w, a, brk_first, heap->end, top);
 		}
 	}
 	/* Thread arenas: each heap from after its heap_info (and the arena itself in
@@ -815,7 +863,7 @@ int census__glibc(const struct fs_regions *rs0, uint64_t rw_lo, uint64_t rw_hi, 
 	}
 	/* mmapped chunks: the kernel merges adjacent anonymous mappings, so one VMA may
 	 * hold many chunks side by side, and other things; glibc's own count checks them */
-	all_mmapped(&w, heap ? find_mp(&r, heap, rw_lo, rw_hi) : 0);
+	all_mmapped(&w, mp);
 	for (int i = 0; i < c->narenas; i++) {
 		c->in_use += c->arenas[i].in_use;
 		c->free += c->arenas[i].free;

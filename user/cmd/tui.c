@@ -262,12 +262,15 @@ static void draw_proc(struct top_proc *p, int y0, int x, int w, int h, const str
 	 * that can be many times it: its bar is clipped) */
 	max = m->mapped;
 	max = m->resident > max ? m->resident : max;
-	max = m->live > max ? m->live : max;
+	/* live with the blocks from before attach fragscope knows of, a floor ('+') when
+	 * more may be unseen (as --batch's LIVE) */
+	max = m->live + m->pre_attach_live > max ? m->live + m->pre_attach_live : max;
 	bw = w - lw - vw - 1;
 	{
-		const char *const label[5] = { "live", m->unseen ? "held free+" : "held free", "mapped", "resident",
-					       "returned" };
-		const uint64_t v[5] = { m->live, m->held_free, m->mapped, m->resident, m->returned };
+		const char *const label[5] = { m->unseen ? "live+" : "live", m->unseen ? "held free+" : "held free",
+					       "mapped", "resident", "returned" };
+		const uint64_t v[5] = { m->live + m->pre_attach_live, m->held_free, m->mapped, m->resident,
+					m->returned };
 		static const int pair[5] = { C_LIVE, C_HELD, C_DIM, C_RES, C_RET };
 
 		for (int i = 0; i < 5; i++) {

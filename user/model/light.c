@@ -23,6 +23,7 @@ void light__keep(struct fs_light_census *lc, const struct fs_census *c, uint64_t
 	lc->free = c->free;
 	lc->free_resident = c->free_resident;
 	lc->mmapped_bytes = c->mmapped_bytes;
+	lc->mm_chunks = c->mmapped_chunks;
 	lc->mm_known = c->mp_valid;
 	lc->mm_unaccounted_chunks = c->mm_unaccounted_chunks;
 	lc->mm_unaccounted_bytes = c->mm_unaccounted_bytes;
@@ -70,7 +71,7 @@ void light__apply(const struct fs_light_census *lc, uint64_t now_ns, struct fs_m
 
 double light__ns_per_gib(const struct fs_light_census *lc)
 {
-	if (!lc->heap_bytes_total)
+	if (lc->heap_bytes_total < FS_LIGHT_GIB_MIN)
 		return 0;
 	return (double)lc->walk_ns_total / ((double)lc->heap_bytes_total / (1ull << 30));
 }

@@ -21,7 +21,7 @@ struct fs_light_census {
 	uint64_t in_use;	/* chunk bytes in use, headers included; mmapped chunks too */
 	uint64_t chunks;	/* chunks in use (mmapped ones included) */
 	uint64_t free, free_resident;	/* free chunk bytes; resident pages malloc_trim(0) would release */
-	uint64_t mmapped_bytes;
+	uint64_t mmapped_bytes, mm_chunks;	/* mmapped chunks found, and their bytes */
 	int mm_known;		/* glibc's own count of mmapped chunks was read */
 	uint64_t mm_unaccounted_chunks, mm_unaccounted_bytes;	/* in it, not found: not in in_use */
 	int narenas;
@@ -48,7 +48,11 @@ void light__keep(struct fs_light_census *lc, const struct fs_census *c, uint64_t
  * is said to be unknown). */
 void light__apply(const struct fs_light_census *lc, uint64_t now_ns, struct fs_memory *m);
 
-/* Nanoseconds per GiB of heap walked, over every walk (0: none yet). */
+/* Nanoseconds per GiB of heap walked, over every walk; 0 when not known: no walk
+ * yet, or under FS_LIGHT_GIB_MIN bytes of heaps walked in all, where the walk's
+ * fixed costs (the maps, the arenas, the search for mmapped chunks) would pass
+ * for a cost per byte. */
+#define FS_LIGHT_GIB_MIN (64ull << 20)
 double light__ns_per_gib(const struct fs_light_census *lc);
 
 #endif

@@ -224,20 +224,29 @@ static int read_mem(void *ctx, uint64_t addr, void *buf, uint64_t len)
 	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
 }
 
-/* libc's writable data (.data then .bss): where main_arena lives. */
+/* libc's writable data (.data then .bss): where main_arena lives. Without a libc.so
+ * (a static executable, whose [heap] glibc's census walked from its TLS and found
+ * nothing), the executable's: the first file mapped. */
 static void libc_rw(const struct fs_regions *rs, uint64_t *lo, uint64_t *hi)
 {
-	*lo = *hi = 0;
-	for (int i = 0; i < rs->n; i++) {
-		const char *b = strrchr(rs->r[i].name, '/');
+	const char *exe = NULL;
 
-		if (!b || strncmp(b + 1, "libc.so", 7) || strncmp(rs->r[i].perms, "rw", 2))
-			continue;
-		*lo = rs->r[i].start;
-		*hi = rs->r[i].end;
-		if (i + 1 < rs->n && rs->r[i + 1].start == *hi && !rs->r[i + 1].name[0])
-			*hi = rs->r[i + 1].end;
-		return;
+	*lo = *hi = 0;
+	for (int pass = 0; pass < 2 && !*lo; pass++) {
+		for (int i = 0; i < rs->n; i++) {
+			const char *b = strrchr(rs->r[i].name, '/');
+
+			if (!exe && rs->r[i].name[0] == '/')
+				exe = rs->r[i].name;
+			if (!b || strncmp(rs->r[i].perms, "rw", 2) ||
+			    (pass == 0 ? strncmp(b + 1, "libc.so", 7) : strcmp(rs->r[i].name, exe)))
+				continue;
+			*lo = rs->r[i].start;
+			*hi = rs->r[i].end;
+			if (i + 1 < rs->n && rs->r[i + 1].start == *hi && !rs->r[i + 1].name[0])
+				*hi = rs->r[i + 1].end;
+			break;
+		}
 	}
 }
 

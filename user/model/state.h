@@ -39,6 +39,8 @@ struct fs_state {
 	struct fs_diagnosis diag;
 	struct fs_settings settings;
 	uint64_t peak_live;		/* highest live bytes seen at a sample */
+	uint64_t live_first;		/* attached by PID: live bytes at the first valid sample */
+	int live_first_set;
 	uint64_t peak_resident;
 	uint64_t prev_allocs;		/* allocations at the previous sample */
 	uint64_t prev_faults;		/* light mode: page faults then (at least 1 once sampled) */

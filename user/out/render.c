@@ -395,7 +395,10 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		json__dbl(j, "age_s", lc->valid && st->snap.mono_ns > lc->end_ns ? (double)(st->snap.mono_ns - lc->end_ns) / 1e9 : 0);
 		json__dbl(j, "walk_ms", (double)lc->walk_ns / 1e6);
 		json__u64(j, "heap_bytes", lc->heap_bytes);
-		json__dbl(j, "ms_per_gib", light__ns_per_gib(lc) / 1e6);
+		if (light__ns_per_gib(lc) > 0)
+			json__dbl(j, "ms_per_gib", light__ns_per_gib(lc) / 1e6);
+		else	/* too little heap walked to say */
+			json__str(j, "ms_per_gib", NULL);
 		json__u64(j, "walks", lc->walks);
 		json__u64(j, "skipped", lc->skipped);
 		json__u64(j, "budget_pct", FS_LIGHT_CENSUS_PCT);
@@ -581,6 +584,7 @@ void render__json_memory(struct json *j, const struct fs_state *st)
 		json__u64(j, "resident_no_live", m->resident_no_live);
 		json__u64(j, "low_occupancy", m->low_occupancy);
 		json__u64(j, "scanned", m->pages_scanned);
+		json__u64(j, "mixed_not_scanned", m->pages_mixed);
 		json__bool(j, "partial", m->pages_partial);
 		json__bool(j, "approximate", m->pages_approximate);
 		json__dbl(j, "age_s", (double)m->deep_age_ns / 1e9);
@@ -711,7 +715,7 @@ static void text_memory(FILE *f, const struct fs_state *st)
 			fprintf(f, "  %12s  unseen      resident allocator memory beyond live that blocks from before "
 				   "attach may fill: not known whether it is free\n", fmt__bytes(m->unseen, b1, sizeof(b1)));
 			fprintf(f, "  %12s  held free   at least: resident, beyond live and beyond all memory mapped at "
-				   "attach (fragmentation %.0f%%)\n", fmt__bytes(m->held_free, b1, sizeof(b1)),
+				   "attach (fragmentation at least %.0f%%)\n", fmt__bytes(m->held_free, b1, sizeof(b1)),
 				100 * memmodel__fragmentation(m));
 		} else
 			fprintf(f, "  %12s  held free   resident but holding no live bytes (%s; fragmentation %.0f%%)\n",
@@ -770,7 +774,7 @@ static void text_memory(FILE *f, const struct fs_state *st)
 		fmt__bytes(k->sys[FS_S_MUNMAP].resident, b2, sizeof(b2)), (unsigned long long)k->sys[FS_S_MUNMAP].errors);
 	fprintf(f, "  %-22s %10s %12s %14s\n", "brk shrink", fmt__num(k->brk_shrink_calls, n1, sizeof(n1)),
 		fmt__bytes(k->brk_shrink, b1, sizeof(b1)), fmt__bytes(k->sys[FS_S_BRK].resident, b2, sizeof(b2)));
-	if (st->light && !st->sampled)
+	if (st->light && !st->sampled && !(st->allocator && st->allocator->id == FS_ALLOC_JEMALLOC))	/* none in jemalloc */
 		fprintf(f, "  %-22s %10s\n", "malloc_trim()", "not seen in light mode: its releases count under glibc_trim");
 	else if (st->sampled && st->win.period_ns)
 		fprintf(f, "  %-22s %s calls seen in windows (--window: those outside count under glibc_trim)\n",
@@ -806,11 +810,17 @@ static void text_memory(FILE *f, const struct fs_state *st)
 				fmt__bytes(a->live, b3, sizeof(b3)), fmt__num(a->live_blocks, n1, sizeof(n1)));
 		}
 	}
-	if (m->pages_valid)
-		fprintf(f, "\n  pages: %s resident with no live block, %s under 10%% used (of %s scanned)%s%s\n",
+	if (m->pages_valid) {
+		char mixed[96] = "";
+
+		if (m->pages_mixed)
+			snprintf(mixed, sizeof(mixed), "; %s resident in mappings shared with another owner not scanned",
+				 fmt__bytes(m->pages_mixed, n1, sizeof(n1)));
+		fprintf(f, "\n  pages: %s resident with no live block, %s under 10%% used (of %s scanned)%s%s%s\n",
 			fmt__bytes(m->resident_no_live, b1, sizeof(b1)), fmt__bytes(m->low_occupancy, b2, sizeof(b2)),
-			fmt__bytes(m->pages_scanned, b3, sizeof(b3)), m->pages_partial ? ", partial" : "",
+			fmt__bytes(m->pages_scanned, b3, sizeof(b3)), m->pages_partial ? ", partial" : "", mixed,
 			m->pages_approximate ? "; blocks allocated before attach are unknown, so these are upper bounds" : "");
+	}
 	if (m->pages_valid && m->deep_age_ns >= 1000000000ULL)
 		fprintf(f, "  (arenas and pages from a sample %.1f s before the other figures)\n", (double)m->deep_age_ns / 1e9);
 	if (st->nsites) {
@@ -997,28 +1007,38 @@ static void light_text(FILE *f, const struct fs_view *v)
 		fprintf(f, " %18s  %-22s %s in %s mmapped chunks glibc counts were not found: not in live\n", "",
 			"unaccounted", fmt__bytes(lc->mm_unaccounted_bytes, b1, sizeof(b1)),
 			fmt__num(lc->mm_unaccounted_chunks, b2, sizeof(b2)));
-	if (!lc->valid && v->st->mem.je_valid)	/* as the waterfall and JSON's live.source */
-		fprintf(f, " %18s  %-22s %s allocated bytes, by the allocator's own statistics (not exact counts)\n",
-			"~", "live", fmt__bytes(v->st->mem.je_allocated, b1, sizeof(b1)));
+	if (!lc->valid && v->st->mem.je_valid)	/* as the JSON's live: the allocator's own statistics */
+		fprintf(f, " %18s  %-22s %s allocated, by the allocator's own statistics %.1f s before the end "
+			   "(usable bytes, not exact counts)\n", "~", "live",
+			fmt__bytes(v->st->mem.je_allocated, b1, sizeof(b1)),
+			v->st->snap.mono_ns > v->st->je_ns ? (double)(v->st->snap.mono_ns - v->st->je_ns) / 1e9 : 0.0);
 	else if (!lc->valid)
 		fprintf(f, " %18s  %-22s %s\n", "?", "live", v->st->allocator && v->st->allocator->heap_walk
 			? "not known: no heap census completed" : "not known in light mode (no heap census for this allocator)");
-	if (lc->walks)
-		fprintf(f, " %18s  %-22s %llu walks, last %.1f ms over %s of heaps (%.0f ms per GiB); at most %d%% of "
-			   "wall time: %llu deep samples skipped one\n", "", "heap census", (unsigned long long)lc->walks,
-			(double)lc->walk_ns / 1e6, fmt__bytes(lc->heap_bytes, b1, sizeof(b1)), light__ns_per_gib(lc) / 1e6,
+	if (lc->walks) {
+		char gib[48] = "";
+
+		if (light__ns_per_gib(lc) > 0)
+			snprintf(gib, sizeof(gib), " (%.0f ms per GiB of heaps)", light__ns_per_gib(lc) / 1e6);
+		fprintf(f, " %18s  %-22s %llu walks, last %.1f ms over %s of heaps%s and %s mmapped chunks (%s); at "
+			   "most %d%% of wall time: %llu deep samples skipped one\n", "", "heap census",
+			(unsigned long long)lc->walks, (double)lc->walk_ns / 1e6, fmt__bytes(lc->heap_bytes, b1, sizeof(b1)),
+			gib, fmt__num(lc->mm_chunks, b2, sizeof(b2)), fmt__bytes(lc->mmapped_bytes, b3, sizeof(b3)),
 			FS_LIGHT_CENSUS_PCT, (unsigned long long)lc->skipped);
+	}
 	text_memory(f, v->st);
 	render__probe_cost_text(f, v);
 	if (v->st->sampled)
 		fprintf(f, "\n sampled mode over %.2f s: calls counted exactly; live bytes by site estimated from "
 			   "sampled blocks; the waterfall's live bytes %s; the releases, syscalls and page faults are "
 			   "the kernel's own counts\n\n", v->duration_s,
-			lc->valid ? "are the heap census's (chunk bytes)" : "from the allocator or not known");
+			lc->valid ? "are the heap census's (chunk bytes)"
+				  : v->st->mem.je_valid ? "are the allocator's own statistics (usable bytes)" : "are not known");
 	else
 		fprintf(f, "\n light mode over %.2f s: no allocator call was counted; live bytes %s; the releases, "
 			   "syscalls and page faults are the kernel's own counts\n\n", v->duration_s,
-			lc->valid ? "are the heap census's (chunk bytes)" : "are not known");
+			lc->valid ? "are the heap census's (chunk bytes)"
+				  : v->st->mem.je_valid ? "are the allocator's own statistics (usable bytes)" : "are not known");
 }
 
 void render__stat_text(FILE *f, const struct fs_view *v)

@@ -253,9 +253,11 @@ static void text_ledger(FILE *f, const struct session_data *d)
 	fprintf(f, "  %-22s %10s %12s %14s\n", "brk shrink", fmt__num(U(r, "brk_shrink_calls"), n1, sizeof(n1)),
 		fmt__bytes(U(r, "brk_shrink_bytes"), b1, sizeof(b1)),
 		fmt__bytes(U(r, "brk_shrink_resident"), b2, sizeof(b2)));
-	if (d->mode == FS_MODE_LIGHT)
-		fprintf(f, "  %-22s %s\n", "malloc_trim()", "not seen in light mode: its releases count under glibc_trim");
-	else if (session__col_absent(d, COL("malloc_trim_calls")) && d->windowed)
+	if (d->mode == FS_MODE_LIGHT) {	/* glibc's malloc_trim: said only of glibc */
+		if (!strcmp(session__meta(d, "allocator", ""), "glibc"))
+			fprintf(f, "  %-22s %s\n", "malloc_trim()",
+				"not seen in light mode: its releases count under glibc_trim");
+	} else if (session__col_absent(d, COL("malloc_trim_calls")) && d->windowed)
 		fprintf(f, "  %-22s %s\n", "malloc_trim()", "calls seen only in --window's windows: not recorded");
 	else if (U(r, "malloc_trim_calls"))
 		fprintf(f, "  %-22s %10s %12s %14s\n", "malloc_trim()", fmt__num(U(r, "malloc_trim_calls"), n1, sizeof(n1)),

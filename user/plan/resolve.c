@@ -899,8 +899,13 @@ int resolve__pid(pid_t pid, struct fs_plan *plan, char *err, size_t errlen)
 		snprintf(path, sizeof(path), "%s%s", root, exe);
 		struct elfobj *o = elfobj__open(path);
 
+		struct elfsym gs;
+
 		snprintf(err, errlen, "no allocator found in PID %d: %s defines no malloc%s", pid, exe,
-			 o && !elfobj__has_symtab(o) && !elfobj__has_dynsym(o)
+			 o && elfobj__sym(o, "runtime.mallocgc", &gs) == 0
+				 ? " (a Go program without cgo: its heap is the Go runtime's, not a C allocator's; "
+				   "GODEBUG=gctrace=1 or runtime/pprof tell what it holds)"
+			 : o && !elfobj__has_symtab(o) && !elfobj__has_dynsym(o)
 				 ? " (stripped: no .symtab or .dynsym)" : "");
 		elfobj__free(o);
 		r = -ENOENT;

@@ -30,6 +30,7 @@ _Static_assert(offsetof(struct fragscope_bpf, rodata) == offsetof(struct fragsco
 	       offsetof(struct fragscope_bpf, maps) == offsetof(struct fragscope_atomic_bpf, maps),
 	       "skeleton layouts differ");
 #include "util/log.h"
+#include "util/parse.h"
 #include "model/mapset.h"
 #include "model/sampled.h"
 #include "trace/tracer.h"
@@ -77,7 +78,7 @@ struct tracer {
 /* The process's user CPU time in ns (all threads, /proc/PID/stat utime), 0 unread. */
 static uint64_t user_ns(pid_t pid)
 {
-	char path[64], buf[1024], *p;
+	char path[64], buf[1024];
 	unsigned long long ut = 0;
 	ssize_t n;
 	int fd;
@@ -91,8 +92,7 @@ static uint64_t user_ns(pid_t pid)
 	if (n <= 0)
 		return 0;
 	buf[n] = 0;
-	p = strrchr(buf, ')');	/* the command may hold spaces and parentheses */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu", &ut) != 1)
+	if (parse__proc_stat(buf, 14, &ut))
 		return 0;
 	return (uint64_t)(ut * (1e9 / (double)sysconf(_SC_CLK_TCK)));
 }

@@ -161,3 +161,25 @@ int parse__count(const char *what, const char *opt, const char *arg, uint64_t mi
 {
 	return uint_in(what, opt, arg, min, max, "", out);
 }
+
+int parse__proc_stat(const char *line, int field, unsigned long long *out)
+{
+	const char *p = strrchr(line, ')');	/* the end of the command name */
+	char *end;
+
+	if (!p || field < 3)
+		return -1;
+	p++;
+	for (int f = 3; f <= field; f++) {	/* each field after one space */
+		if (*p != ' ')
+			return -1;
+		p++;
+		if (f < field)
+			p += strcspn(p, " ");
+	}
+	if (*p < '0' || *p > '9')
+		return -1;
+	errno = 0;
+	*out = strtoull(p, &end, 10);
+	return errno || (*end && *end != ' ' && *end != '\n') ? -1 : 0;
+}

@@ -34,6 +34,12 @@ const char *parse__strerror(int err);
  * range is not one interval (--sample-bytes: 0, or at least 64). */
 void parse__complain(const char *what, const char *opt, const char *arg, int err, const char *range);
 
+/* Field number `field` (1-based, as proc(5) numbers them: 1 pid, 2 comm, 3 state,
+ * 14 utime, 22 starttime) of a /proc/PID/stat line, as an unsigned number; the
+ * command name may hold spaces and parentheses. 0, or -1 if the line has no such
+ * numeric field. */
+int parse__proc_stat(const char *line, int field, unsigned long long *out);
+
 /* Longest duration taken: about 31 years, far beyond any trace, and finite. */
 #define PARSE_SECONDS_MAX 1e9
 /* Longest sampling interval of stat, record and compare: a day (a poll timeout in
