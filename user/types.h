@@ -213,6 +213,8 @@ struct fs_memory {
 	/* page occupancy */
 	int pages_valid, pages_partial, pages_approximate;
 	uint64_t deep_age_ns;		/* arenas and pages are from a sample this much older */
+	uint64_t gone_age_ns;		/* the target exited: /proc's figures (mapped, resident)
+					 * are from a sample this long before the end; live is the end's */
 	uint64_t pages_scanned;		/* resident allocator bytes looked at */
 	uint64_t pages_mixed;		/* resident anonymous bytes of regions with parts of
 					 * several owners: not looked at (the allocator's pages

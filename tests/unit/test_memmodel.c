@@ -682,6 +682,15 @@ TEST(memmodel_diagnose_none_and_leak)
 	ASSERT_HAS_STR(d.text, "exited", "invalid: the target exited");
 
 	m->valid = 1;
+	/* a command that exited 10 ms after its only sample, taken before it allocated */
+	m->gone_age_ns = 10000000;
+	m->resident = 0;
+	diagnose_now(m, 1 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
+	ASSERT_EQ(d.kind, FS_D_NONE, "sample before the allocations: none");
+	ASSERT_HAS_STR(d.text, "exited 0.01 s after the last memory sample, which saw 0 B resident, before most of "
+		       "the 1.0 MiB live", "the two moments told apart");
+	m->gone_age_ns = 0;
+	m->resident = 4 * MiB;
 	diagnose_now(m, 4 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_EQ(d.kind, FS_D_NONE, "small heap: none");
 	ASSERT_HAS_STR(d.text, "resident 4.0 MiB, of which 1.0 MiB live: a small heap, nothing to explain",

@@ -628,6 +628,15 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, const struct
 		SAY("no memory figures (the target exited before they were read)");
 		return;
 	}
+	/* A command that ran a few ms: its only sample came before it allocated ("resident
+	 * 0 B, of which 1.1 MiB live"): the two figures are of different moments */
+	if (m->gone_age_ns && m->live + m->pre_attach_live > m->resident + m->lazyfree) {
+		out->kind = FS_D_NONE;
+		SAY("the process exited %.2f s after the last memory sample, which saw %s resident, before most of "
+		    "the %s live at its exit: nothing to diagnose (a longer run, or a shorter -i, samples after "
+		    "the allocations)", (double)m->gone_age_ns / 1e9, MIB(m->resident), MIB(m->live + m->pre_attach_live));
+		return;
+	}
 	if (m->held_basis == FS_B_UNKNOWN && m->unseen >= (8u << 20) && m->unseen * 4 >= m->resident) {
 		out->kind = FS_D_UNSEEN;
 		SAY("the allocator holds %s resident beyond the %s live that fragscope saw allocated since attach: "

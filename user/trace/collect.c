@@ -488,6 +488,7 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 	st->mem.live_at_attach = st->live_first;
 	if (st->mem.resident > st->peak_resident)
 		st->peak_resident = st->mem.resident;
+	st->mem.gone_age_ns = st->mem_age_ns;
 	memmodel__diagnose(&st->mem, st->peak_live, st->allocator, &st->settings, &st->diag);
 	collect__sites_scale(st);	/* the sites against this sample's exact totals */
 	return 0;
