@@ -630,7 +630,7 @@ static void diagnose(const struct fs_memory *m, uint64_t peak_live, const struct
 	}
 	/* A command that ran a few ms: its only sample came before it allocated ("resident
 	 * 0 B, of which 1.1 MiB live"): the two figures are of different moments */
-	if (m->gone_age_ns && m->live + m->pre_attach_live > m->resident + m->lazyfree) {
+	if (m->gone_age_ns && m->live + m->pre_attach_live > 2 * (m->resident + m->lazyfree)) {	/* not a few untouched pages */
 		out->kind = FS_D_NONE;
 		SAY("the process exited %.2f s after the last memory sample, which saw %s resident, before most of "
 		    "the %s live at its exit: nothing to diagnose (a longer run, or a shorter -i, samples after "
