@@ -689,6 +689,9 @@ TEST(memmodel_diagnose_none_and_leak)
 	ASSERT_EQ(d.kind, FS_D_NONE, "sample before the allocations: none");
 	ASSERT_HAS_STR(d.text, "exited 0.01 s after the last memory sample, which saw 0 B resident, before most of "
 		       "the 1.0 MiB live", "the two moments told apart");
+	m->resident = 768 * KiB;	/* live a little over resident: untouched pages, not two moments */
+	diagnose_now(m, 1 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
+	ASSERT_FALSE(strstr(d.text, "after the last memory sample"), "live under twice resident: not said");
 	m->gone_age_ns = 0;
 	m->resident = 4 * MiB;
 	diagnose_now(m, 4 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
