@@ -233,6 +233,11 @@ struct fs_memory {
 	 * bytes) when light_census, else unknown */
 	int light, light_census;
 	uint64_t light_trim;		/* what malloc_trim(0) would release, by that census */
+	/* exact mode with a census at attach (glibc): another at the last sample, for what
+	 * malloc_trim(0) would release then (the page census cannot place the blocks from
+	 * before attach) */
+	int end_census;
+	uint64_t end_census_trim;
 	uint64_t light_age_ns;		/* how old that census is */
 };
 

@@ -60,12 +60,18 @@ attach_case glibc_attach_pre "" "$AW" --threads 2 --rounds $ROUNDS --keep 10 --p
 # glibc: the chunks of those 50 blocks of 777 bytes (800 each) were read from their headers
 got=$(jget "$TMP/glibc_attach_pre.json" .totals.frees_unknown_chunk_bytes)
 if [ "$got" = 40000 ]; then pass unknown_frees_chunk_bytes; else fail unknown_frees_chunk_bytes "got $got, expected 40000"; fi
-# --census: what the heap held before attach, and what of it was released since
-FS_ARGS=--census attach_case glibc_attach_census "" "$AW" --rounds 100 --pre 50
+# the heap census at attach (the default on glibc heaps under 2 GiB): what the heap
+# held before attach, and what of it was released since
+attach_case glibc_attach_census "" "$AW" --rounds 100 --pre 50
 j="$TMP/glibc_attach_census.json"
-read -r in_use gone est <<< "$(jq -r '.memory.before_attach | "\(.census_in_use) \(.released_since) \(.live_est)"' "$j")"
-if [ "$gone" = 40000 ] && [ "$in_use" -ge 40000 ] && [ "$est" = $((in_use - 40000)) ]; then pass census_before_attach
-else fail census_before_attach "census_in_use=$in_use released_since=$gone live_est=$est"; fi
+read -r in_use gone est basis <<< "$(jq -r '"\(.memory.before_attach.census_in_use) \(.memory.before_attach.released_since) \(.memory.before_attach.live_est) \(.memory.held_free_basis)"' "$j")"
+if [ "$gone" = 40000 ] && [ "$in_use" -ge 40000 ] && [ "$est" = $((in_use - 40000)) ] && [ "$basis" = census ]; then pass census_before_attach
+else fail census_before_attach "census_in_use=$in_use released_since=$gone live_est=$est held_free_basis=$basis"; fi
+# --no-census: none, and the blocks from before attach are unseen, not known free
+FS_ARGS=--no-census attach_case glibc_attach_no_census "" "$AW" --rounds 100 --pre 50
+got=$(jq -c '[.memory.before_attach, .memory.held_free_basis]' "$TMP/glibc_attach_no_census.json")
+if [ "$got" = '[null,"unknown"]' ]; then pass no_census_unseen
+else fail no_census_unseen "[before_attach, held_free_basis] = $got"; fi
 attach_case jemalloc_attach "LD_PRELOAD=$JEMALLOC" "$AW" --api $JE_APIS --threads 4 --rounds $ROUNDS --keep 10 --pre 20 --big
 attach_case glibc_attach_calloc_realloc "" "$AW" --api calloc,realloc,reallocarray,posix_memalign,aligned_alloc \
 	--rounds $ROUNDS --keep 3

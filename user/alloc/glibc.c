@@ -70,6 +70,10 @@ static void retention(const struct fs_memory *m, uint64_t peak_live, const struc
 			   "from before attach could fill at most", alloc__bytes(m->heap_no_live - m->unseen), alloc__bytes(m->unseen));
 		alloc__remedy(out, "malloc_trim", (int64_t)(m->heap_no_live - m->unseen),
 			      "page census, less memory mapped at attach");
+	} else if (m->end_census) {
+		alloc__say(out, o, "about %s: free resident pages inside glibc's heaps, by a heap census at the end",
+			   alloc__bytes(m->end_census_trim));
+		alloc__remedy(out, "malloc_trim", (int64_t)m->end_census_trim, "heap census");
 	} else if (m->light_census && m->light_age_ns < 2000000000ULL) {
 		alloc__say(out, o, "about %s: free resident pages inside glibc's heaps, by the heap census",
 			   alloc__bytes(m->light_trim));

@@ -411,6 +411,15 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 		memset(&st->mem, 0, sizeof(st->mem));
 		if (st->light && st->allocator->heap_walk && (deep || st->final))
 			light_census(st, pid, &rs);
+		if (!st->light && st->final && st->census_done && st->allocator->heap_walk) {
+			struct fs_census *c = calloc(1, sizeof(*c));
+
+			if (c && !procmem__census(pid, &rs, NULL, c)) {
+				st->mem.end_census = 1;
+				st->mem.end_census_trim = c->free_resident;
+			}
+			free(c);
+		}
 		if (deep) {
 			deep_figures(st, tr, pid, &rs, occupancy_max_bytes);
 			st->mem.pages_approximate = !st->traced_from_start;

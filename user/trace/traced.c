@@ -88,6 +88,10 @@ int traced__parse_opt(struct fs_trace_opts *o, const char *name, const char *arg
 		o->census = 1;
 		return 1;
 	}
+	if (!strcmp(name, "no-census")) {
+		o->census = 0;
+		return 1;
+	}
 	if (!strcmp(name, "sys-tracepoints")) {
 		o->sys_tracepoints = 1;
 		return 1;
@@ -361,25 +365,41 @@ static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t 
 	}
 
 	if (!t->info.attached_at_start && t->plan.allocator->heap_walk) {
-		/* What the heap held before the probes: with --census every chunk, counted now,
+		/* What the heap held before the probes: with a census every chunk, counted now,
 		 * its releases seen later; without, only the mmapped chunks (one page read
-		 * each), so the allocator's big blocks are not taken for someone else's memory. */
+		 * each), so the allocator's big blocks are not taken for someone else's memory.
+		 * By default (exact mode) the census runs when the heaps are small enough to
+		 * walk in a few seconds; light and sampled modes take their own censuses. */
 		struct fs_regions rs = { 0 };
 		struct fs_census *c = calloc(1, sizeof(*c));
+		int census = o->census > 0;
 
-		if (c && o->trace_calls && o->census) {	/* record --trace: the blocks themselves */
+		if (c && o->trace_calls && o->census > 0) {	/* record --trace: the blocks themselves */
 			c->on_chunk = note_pre_block;
 			c->on_chunk_ctx = t;
 		}
-		if (c && !procmem__regions(pid, 1, &rs) &&
-		    !(o->census ? procmem__census(pid, &rs, NULL, c) : procmem__census_mmapped(pid, &rs, c))) {
+		if (c && procmem__regions(pid, 1, &rs))
+			rs.n = 0;
+		if (rs.n && o->census == FS_CENSUS_AUTO && !o->light && !o->sampled) {
+			uint64_t heaps = 0;
+
+			for (int i = 0; i < rs.n; i++)
+				if (rs.r[i].kind == FS_RG_HEAP || rs.r[i].kind == FS_RG_ARENA_HEAP)
+					heaps += rs.r[i].end - rs.r[i].start;
+			census = heaps <= FS_CENSUS_AUTO_MAX;
+			if (!census)
+				fs_warn("no heap census: %.1f GiB of heaps (a walk of seconds before the probes attach); "
+					"--census walks them, --no-census silences this", (double)heaps / (1ull << 30));
+		}
+		if (c && rs.n &&
+		    !(census ? procmem__census(pid, &rs, NULL, c) : procmem__census_mmapped(pid, &rs, c))) {
 			t->st.census_ev = calloc((size_t)c->nmm + 1, sizeof(*t->st.census_ev));
 			for (int i = 0; t->st.census_ev && i < c->nmm; i++)
 				t->st.census_ev[t->st.ncensus_ev++] =
 					(struct fs_owned){ c->mm[i].start, c->mm[i].end, FS_OWN_ALLOCATOR };
 			t->st.census_mm_more = c->mm_more;
 			t->st.mmapped_scanned = 1;
-			if (o->census) {
+			if (census) {
 				t->st.census_done = 1;
 				t->st.census_in_use = c->in_use;
 				t->st.census_chunks = c->mmapped_chunks;	/* in_use counts them too */
@@ -392,12 +412,12 @@ static int traced__attach(struct fs_traced *t, int exec_skip, char *err, size_t 
 				fs_info("before attach: %llu mmapped chunks, %llu bytes", (unsigned long long)c->mmapped_chunks,
 					(unsigned long long)c->mmapped_bytes);
 			}
-		} else if (o->census) {
+		} else if (census) {
 			fs_warn("heap census of PID %d failed: live figures cover blocks allocated after attach only", pid);
 		}
 		memmodel__regions_free(&rs);
 		free(c);
-	} else if (o->census && !t->info.attached_at_start) {
+	} else if (o->census > 0 && !t->info.attached_at_start) {
 		fs_warn("--census reads glibc heaps only: not done for %s", t->plan.alloc_name);
 	}
 	memset(&topts, 0, sizeof(topts));

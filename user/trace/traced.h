@@ -12,7 +12,9 @@
 struct fs_trace_opts {
 	uint32_t max_live;	/* live-allocation map capacity */
 	uint64_t sample_bytes;	/* stack sampling period, 0 off */
-	int census;		/* glibc, by PID: a heap census before attaching */
+	int census;		/* glibc, by PID, exact mode: a heap census before attaching;
+				 * FS_CENSUS_AUTO (the default): when its heaps total at most
+				 * FS_CENSUS_AUTO_MAX; 1 (--census): always; 0 (--no-census) never */
 	int sys_tracepoints;	/* memory syscalls via tracepoints, not libc's wrappers */
 	int exact_lifetimes;	/* time every block's lifetime, not 1 in 16 */
 	int no_ask;		/* jemalloc: never stop a thread to call mallctl */
@@ -31,7 +33,9 @@ struct fs_trace_opts {
 };
 
 #define FS_LIFETIME_SHIFT 4	/* by default 1 block in 16 has its lifetime timed */
-#define FS_TRACE_OPTS_DEFAULT { .max_live = 1 << 20, .sample_bytes = 512 << 10 }
+#define FS_CENSUS_AUTO (-1)
+#define FS_CENSUS_AUTO_MAX (2ull << 30)	/* ~2-4 s of walk before the probes attach */
+#define FS_TRACE_OPTS_DEFAULT { .max_live = 1 << 20, .sample_bytes = 512 << 10, .census = FS_CENSUS_AUTO }
 
 /* One traced process (traced_priv.h: its fields are trace/'s own; commands read
  * it through traced__view and the functions below). */
@@ -43,6 +47,7 @@ struct fs_traced;
 	{ "max-live", required_argument, 0, 'L' }, \
 	{ "sample-bytes", required_argument, 0, 'L' }, \
 	{ "census", no_argument, 0, 'L' }, \
+	{ "no-census", no_argument, 0, 'L' }, \
 	{ "sys-tracepoints", no_argument, 0, 'L' }, \
 	{ "exact-lifetimes", no_argument, 0, 'L' }, \
 	{ "no-ask", no_argument, 0, 'L' }, \
@@ -74,7 +79,12 @@ struct fs_traced;
 	"                        alike), so a run repeats its samples; default random\n" \
 	"      --census          with -p, glibc: count the heap's blocks in use before\n" \
 	"                        attaching (as fragscope snapshot), so live figures\n" \
-	"                        include what predates the probes (in chunk bytes)\n" \
+	"                        include what predates the probes (in chunk bytes);\n" \
+	"                        the default in exact mode when the heaps total at\n" \
+	"                        most 2 GiB (a walk of ~1-2 s per GiB before the\n" \
+	"                        probes attach); --census walks bigger heaps too\n" \
+	"      --no-census       with -p: no heap census (blocks from before attach\n" \
+	"                        are then unseen, not known to be live or free)\n" \
 	"      --max-live N      room for at least N live blocks (default 1048576);\n" \
 	"                        allocations beyond the room are counted as\n" \
 	"                        'untracked'\n" \
