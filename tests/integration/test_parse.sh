@@ -102,4 +102,15 @@ if [ $rc = 0 ] && [ "$(grep -c . "$TMP/top.out")" -ge 2 ]; then
 else
 	fail top_takes_decimal_interval "rc=$rc $(tail -1 "$TMP/top.err")"
 fi
+# --- a bad option: one line naming it and pointing at --help, exit 2, in every command
+expect_error opt_unknown_long 2 "^fragscope stat: unrecognized option '--frobnicate' \(see fragscope stat --help\)$" \
+	"$FS" stat --frobnicate -p 1
+expect_error opt_unknown_short 2 "^fragscope top: unrecognized option '-Z'" "$FS" top -Z -p 1
+expect_error opt_missing_value_short 2 "^fragscope snapshot: a value is missing after option '-p'" "$FS" snapshot -p
+expect_error opt_missing_value_long 2 "^fragscope record: a value is missing after option '--duration'" \
+	"$FS" record --duration
+expect_error opt_takes_no_value 2 "^fragscope stat: option '--census' takes no value" "$FS" stat --census=1 -p 1
+expect_error opt_report 2 "^fragscope report: unrecognized option '--nope'" "$FS" report --nope x.db
+expect_error opt_compare 2 "^fragscope compare: a value is missing after option '--variants'" "$FS" compare --variants
+expect_error opt_replay 2 "^fragscope replay: unrecognized option '--nope'" "$FS" replay --nope x.db
 no_programs_left nothing_left_attached

@@ -932,7 +932,7 @@ int cmd_compare(int argc, char **argv)
 	if (!vs)
 		return EXIT_FAIL;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+i:o:jvh", longopts, &idx)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:i:o:jvh", longopts, &idx)) != -1) {
 		switch (opt) {
 		case 'V': list = optarg; break;
 		case 'I':
@@ -965,7 +965,7 @@ int cmd_compare(int argc, char **argv)
 			free(vs);
 			return EXIT_OK;
 		default:
-			fs_err("see fragscope compare --help");
+			parse__bad_option("compare", opt);
 			goto usage;
 		}
 	}
@@ -1215,7 +1215,7 @@ int cmd_replay(int argc, char **argv)
 	size_t n = 0;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+o:jvh", longopts, &idx)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:o:jvh", longopts, &idx)) != -1) {
 		switch (opt) {
 		case 'V': list = optarg; break;
 		case 'o': dir = optarg; break;
@@ -1240,8 +1240,7 @@ int cmd_replay(int argc, char **argv)
 		case 'v': fs_verbose++; break;
 		case 'h': fputs(replay_usage, stdout); return EXIT_OK;
 		default:
-			fs_err("see fragscope replay --help");
-			return EXIT_USAGE;
+			return parse__bad_option("replay", opt);
 		}
 	}
 	if (child) {	/* the replaying process: PLANFD SHMFD FACTOR */

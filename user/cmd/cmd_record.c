@@ -186,7 +186,7 @@ int cmd_record(int argc, char **argv)
 	long n = 0;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "+p:o:i:d:qvh", longopts, &idx)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:p:o:i:d:qvh", longopts, &idx)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (traced__parse_pid(optarg, &pid))

@@ -11,6 +11,7 @@
 #include "out/pprof.h"
 #include "out/report.h"
 #include "util/log.h"
+#include "util/parse.h"
 
 static const char report_usage[] =
 	"usage: fragscope report [options] [FILE]\n"
@@ -108,7 +109,7 @@ int cmd_report(int argc, char **argv)
 	FILE *out = NULL;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "jvh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":jvh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'j': mode = M_JSON; modes++; break;
 		case 'C': mode = M_CSV; arg = optarg; modes++; break;
@@ -131,8 +132,7 @@ int cmd_report(int argc, char **argv)
 			fputs(report_usage, stdout);
 			return EXIT_OK;
 		default:
-			fs_err("see fragscope report --help");
-			return EXIT_USAGE;
+			return parse__bad_option("report", opt);
 		}
 	}
 	if (modes > 1) {

@@ -689,7 +689,7 @@ int cmd_snapshot(int argc, char **argv)
 	long pid = 0;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "p:jvh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":p:jvh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'p': {
 			uint64_t v;
@@ -719,8 +719,7 @@ int cmd_snapshot(int argc, char **argv)
 			fputs(snapshot_usage, stdout);
 			return EXIT_OK;
 		default:
-			fs_err("see fragscope snapshot --help");
-			return EXIT_USAGE;
+			return parse__bad_option("snapshot", opt);
 		}
 	}
 	if ((!pid == !all) || optind < argc) {

@@ -90,7 +90,7 @@ int cmd_stat(int argc, char **argv)
 	long nsamples = 0;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+p:d:i:jo:vh", longopts, &idx)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:p:d:i:jo:vh", longopts, &idx)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (traced__parse_pid(optarg, &pid))

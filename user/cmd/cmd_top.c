@@ -849,7 +849,7 @@ int cmd_top(int argc, char **argv)
 	int ncg = 0;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+p:i:bjn:qvh", longopts, &idx)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:p:i:bjn:qvh", longopts, &idx)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (npids == TOP_MAX_PIDS) {

@@ -1,8 +1,10 @@
 /* main.c - command dispatch, global options and usage. */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include "cmd/cmd.h"
 #include "util/log.h"
+#include "util/parse.h"
 
 /* The commands, in the order the usage lists them; exact names, no prefixes. */
 static const struct fs_command {
@@ -67,6 +69,8 @@ int main(int argc, char **argv)
 			/* getopt names argv[0] in its errors: "fragscope stat: unrecognized option" */
 			snprintf(name, sizeof(name), "fragscope %s", commands[c].name);
 			argv[i] = name;
+			opterr = 0;	/* each command says a bad option in one line (parse__bad_option) */
+			parse__options_argv(argv + i);
 			return commands[c].run(argc - i, argv + i);
 		}
 	fs_err("unknown command '%s' (see fragscope --help)", argv[i]);

@@ -176,9 +176,8 @@ int traced__shared_opt(int c, const char *name, const char *arg, struct fs_trace
 	case 'h':
 		fputs(usage, stdout);
 		return EXIT_OK;
-	default:
-		fs_err("see fragscope %s --help", cmd);
-		return EXIT_USAGE;
+	default:	/* '?' or ':' */
+		return parse__bad_option(cmd, c);
 	}
 }
 

@@ -2,10 +2,12 @@
  * here character by character, so strtod and strtoull never see what they would
  * stretch ("nan", "1e3", "0x10", " 5", "20abc"). */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/common.h"
 #include "util/log.h"
 #include "util/parse.h"
 
@@ -182,4 +184,31 @@ int parse__proc_stat(const char *line, int field, unsigned long long *out)
 	errno = 0;
 	*out = strtoull(p, &end, 10);
 	return errno || (*end && *end != ' ' && *end != '\n') ? -1 : 0;
+}
+
+static char *const *opt_argv;
+
+void parse__options_argv(char *const *argv)
+{
+	opt_argv = argv;
+}
+
+int parse__bad_option(const char *cmd, int code)
+{
+	const char *word = opt_argv && optind > 0 ? opt_argv[optind - 1] : NULL;
+	char name[64];
+
+	/* a long option is named as written (up to any '='), a short one alone */
+	if (word && word[0] == '-' && word[1] == '-')
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(word, "="), word);
+	else if (optopt)
+		snprintf(name, sizeof(name), "-%c", optopt);
+	else
+		snprintf(name, sizeof(name), "%s", word ? word : "?");
+	/* '?' with optopt set for a long option: known, but given a value it takes none */
+	fprintf(stderr, "fragscope %s: %s '%s'%s (see fragscope %s --help)\n", cmd,
+		code == ':' ? "a value is missing after option"
+		: optopt && word && word[0] == '-' && word[1] == '-' ? "option" : "unrecognized option",
+		name, code != ':' && optopt && word && word[0] == '-' && word[1] == '-' ? " takes no value" : "", cmd);
+	return EXIT_USAGE;
 }

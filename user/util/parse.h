@@ -40,6 +40,14 @@ void parse__complain(const char *what, const char *opt, const char *arg, int err
  * numeric field. */
 int parse__proc_stat(const char *line, int field, unsigned long long *out);
 
+/* Option errors in one line (opterr is 0; optstrings start with ':', after any
+ * '+'): call parse__options_argv once with the command's argv, then, when getopt
+ * returns ':' (a value missing) or '?' (no such option), parse__bad_option(cmd, that
+ * code) prints "fragscope CMD: option '--duration' needs a value (see fragscope CMD
+ * --help)" or "...: unrecognized option '--foo' ..." and returns EXIT_USAGE. */
+void parse__options_argv(char *const *argv);
+int parse__bad_option(const char *cmd, int code);
+
 /* Longest duration taken: about 31 years, far beyond any trace, and finite. */
 #define PARSE_SECONDS_MAX 1e9
 /* Longest sampling interval of stat, record and compare: a day (a poll timeout in
