@@ -71,6 +71,12 @@ if wait_for "[ -s '$ready' ]"; then
 		wait 2>/dev/null
 		if [ $rc != 0 ]; then fail record_attach_tally "record exited $rc: $(tail -1 "$TMP/att.err")"
 		elif report att_json "$TMP/att.db" --json; then compare_counts record_attach_tally "$TMP/att_json.out" "$tally"; fi
+		# the report names what ran there, not only "(attached to a running process)"
+		if "$FS" report "$TMP/att.db" 2>/dev/null | grep -qE "^   command  .*allocwork .*--wait .*\(attached by PID\)$"; then
+			pass record_attach_cmdline
+		else
+			fail record_attach_cmdline "$("$FS" report "$TMP/att.db" 2>&1 | grep command)"
+		fi
 	else
 		fail record_attach_tally "no attach: $(tail -1 "$TMP/att.err")"
 		kill -9 "$wpid" $fpid 2>/dev/null

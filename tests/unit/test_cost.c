@@ -174,4 +174,8 @@ TEST(cost_kinds_line)
 	cost__kinds_line(&k, &r, buf, sizeof(buf));
 	ASSERT_STREQ(buf, "probes: no allocator function (a trap costs ~1.0 us here); 6 memory-syscall wrappers "
 		     "(entry and return, some single-stepped) [measured here]", "light");
+	/* sampled mode: the return half runs for sampled calls only */
+	k = (struct fs_cost_kinds){ .funcs = 10, .emulated = 10, .returns = 9, .sampled = 1 };
+	cost__kinds_line(&k, &r, buf, sizeof(buf));
+	ASSERT_HAS_STR(buf, "; 9 with a return probe (+500 ns for sampled calls only)", "sampled");
 }

@@ -12,6 +12,7 @@
 #include "cmd/cmd.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "model/procmem.h"
 #include "out/render.h"
 #include "out/session.h"
 #include "trace/traced.h"
@@ -294,7 +295,14 @@ int cmd_record(int argc, char **argv)
 		goto undo;
 	}
 	traced__view(t, &view);
-	if (session__set_target(s, &view) || (topts.trace_calls && trace_meta(s, &view, t))) {
+	if (pid) {	/* what runs there, for the report's command line */
+		char cl[1024];
+
+		procmem__cmdline(pid, cl, sizeof(cl));
+		if (cl[0] && session__set_meta(s, "attached_cmdline", cl))
+			failed = 1;
+	}
+	if (failed || session__set_target(s, &view) || (topts.trace_calls && trace_meta(s, &view, t))) {
 		fs_err("%s: %s", path, session__errmsg(s));
 		failed = 1;
 	}

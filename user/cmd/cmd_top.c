@@ -27,6 +27,7 @@
 #include "cmd/promhttp.h"
 #include "out/prom.h"
 #include "model/container.h"
+#include "model/procmem.h"
 #include "trace/target.h"
 
 #define TOP_MAX_PIDS 16
@@ -131,29 +132,6 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void read_cmdline(pid_t pid, char *buf, size_t len)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, buf, len - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0) {
-		buf[0] = 0;
-		return;
-	}
-	while (n > 0 && !buf[n - 1])
-		n--;
-	for (ssize_t i = 0; i < n; i++)
-		if (!buf[i])
-			buf[i] = ' ';
-	buf[n] = 0;
-}
-
 static int count_threads(pid_t pid)
 {
 	char path[64];
@@ -194,7 +172,7 @@ static void sample(struct top_proc *p, int deep, int nsites)
 	} else {
 		p->threads = count_threads(v.target->pid);
 		if (!*p->cmdline)
-			read_cmdline(v.target->pid, p->cmdline, sizeof(p->cmdline));
+			procmem__cmdline(v.target->pid, p->cmdline, sizeof(p->cmdline));
 	}
 	if (v.st->mem.valid && !v.st->mem_age_ns) {
 		struct top_point *pt = &p->hist[p->hist_head];
@@ -677,7 +655,7 @@ static int watch__add(struct top_watch *w, pid_t pid, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	read_cmdline(pid, p->cmdline, sizeof(p->cmdline));
+	procmem__cmdline(pid, p->cmdline, sizeof(p->cmdline));
 	w->n++;
 	return 0;
 }

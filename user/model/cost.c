@@ -118,8 +118,8 @@ void cost__kinds_line(const struct fs_cost_kinds *k, const struct fs_cost_rates 
 	if (n < 0 || (size_t)n >= len)
 		return;
 	if (k->funcs)
-		n += snprintf(buf + n, len - (size_t)n, "; %d with a return probe (+%s)", k->returns,
-			      us(r->return_ns, c, sizeof(c)));
+		n += snprintf(buf + n, len - (size_t)n, "; %d with a return probe (+%s%s)", k->returns,
+			      us(r->return_ns, c, sizeof(c)), k->sampled ? " for sampled calls only" : "");
 	if (k->sys && (size_t)n < len)
 		n += snprintf(buf + n, len - (size_t)n, "; %d memory-syscall wrappers (entry and return%s)", k->sys,
 			      k->sys_stepped ? ", some single-stepped" : "");

@@ -31,6 +31,7 @@ struct fs_cost_kinds {
 	int emulated;		/* of which at an emulated instruction */
 	int stepped;		/* at a single-stepped one */
 	int returns;		/* with a return probe as well */
+	int sampled;		/* --mode sampled: those returns run for sampled calls only */
 	int sys;		/* memory-syscall wrappers probed (entry + return) */
 	int sys_stepped;
 };

@@ -244,8 +244,15 @@ int report__html(FILE *f, const struct session_data *d, const char *version)
 		if (ctr[0])
 			html_kv(f, "container", ctr);
 	}
-	html_kv(f, "command", session__meta(d, "command", "")[0] ? session__meta(d, "command", "")
-								 : "(attached to a running process)");
+	if (session__meta(d, "command", "")[0])
+		html_kv(f, "command", session__meta(d, "command", ""));
+	else if (session__meta(d, "attached_cmdline", NULL)) {
+		char cl[1100];
+
+		snprintf(cl, sizeof(cl), "%s (attached by PID)", session__meta(d, "attached_cmdline", ""));
+		html_kv(f, "command", cl);
+	} else
+		html_kv(f, "command", "(attached to a running process)");
 	if (session__meta(d, "variant", NULL))
 		html_kv(f, "compare variant", session__meta(d, "variant", ""));
 	html_kv(f, "mode", d->mode == FS_MODE_LIGHT ? "light: calls not counted, live bytes estimated"

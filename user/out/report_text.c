@@ -65,8 +65,12 @@ static void text_header(FILE *f, const struct session_data *d)
 		if (ctr[0])
 			fprintf(f, "   container %s\n", ctr);
 	}
-	fprintf(f, "   command  %s\n", session__meta(d, "command", "") [0] ? session__meta(d, "command", "")
-								   : "(attached to a running process)");
+	if (session__meta(d, "command", "")[0])
+		fprintf(f, "   command  %s\n", session__meta(d, "command", ""));
+	else if (session__meta(d, "attached_cmdline", NULL))
+		fprintf(f, "   command  %s (attached by PID)\n", session__meta(d, "attached_cmdline", ""));
+	else
+		fprintf(f, "   command  (attached to a running process)\n");
 	fprintf(f, "   recorded %s, kernel %s, fragscope %s, interval %s ms\n", session__meta(d, "start_time", "?"),
 		session__meta(d, "kernel", "?"), session__meta(d, "fragscope_version", "?"),
 		session__meta(d, "interval_ms", "?"));

@@ -199,13 +199,14 @@ const struct fs_cost_rates *calib__rates(void)
 	return &rates;
 }
 
-void calib__report_attach(const struct fs_plan *plan, int sys_uprobes)
+void calib__report_attach(const struct fs_plan *plan, int sys_uprobes, int sampled)
 {
 	const struct fs_cost_rates *r = calib__rates();
 	struct fs_cost_kinds k;
 	char line[512];
 
 	cost__kinds(plan, sys_uprobes, &k);
+	k.sampled = sampled;
 	cost__kinds_line(&k, r, line, sizeof(line));
 	fs_err("%s", line);	/* not an error: fs_err is the one unconditional line */
 	for (int i = 0; i < plan->nprobes; i++)

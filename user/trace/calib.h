@@ -16,6 +16,6 @@ const struct fs_cost_rates *calib__rates(void);
 /* At attach, on stderr (always, not only with -v): one line of what the probes
  * cost in kind, and one warning per hot function placed on a single-stepped
  * instruction. */
-void calib__report_attach(const struct fs_plan *plan, int sys_uprobes);
+void calib__report_attach(const struct fs_plan *plan, int sys_uprobes, int sampled);
 
 #endif

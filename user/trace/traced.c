@@ -532,7 +532,7 @@ struct fs_traced *traced__start(pid_t pid, char *const argv[], const struct fs_t
 		snprintf(err, errlen, "PID %d exited while the probes were being attached", t->tg.pid);
 		goto fail;
 	}
-	calib__report_attach(&t->plan, !t->st.sys_tracepoints);	/* measured already: no wait */
+	calib__report_attach(&t->plan, !t->st.sys_tracepoints, t->st.sampled);	/* measured already: no wait */
 	traced__begun(t);
 	return t;
 fail:
