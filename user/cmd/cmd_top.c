@@ -569,21 +569,9 @@ static int handle_keys(struct tui_state *ui, int *redraw)
  * one process (a PID reused later is another). 0 if it is gone. */
 static unsigned long long start_time(pid_t pid)
 {
-	char path[64], buf[1024];
 	unsigned long long v = 0;
-	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	return parse__proc_stat(buf, 22, &v) ? 0 : v;
+	return procmem__stat_field(pid, 22, &v) ? 0 : v;
 }
 
 /* What top watches: processes given with -p and those of the cgroups. */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "alloc/census.h"
 #include "model/procmem.h"
+#include "util/parse.h"
 
 #define HEAP_MAX (64ULL << 20)
 
@@ -311,4 +312,22 @@ void procmem__cmdline(pid_t pid, char *buf, size_t len)
 		if (!buf[i])
 			buf[i] = ' ';
 	buf[n] = 0;
+}
+
+int procmem__stat_field(pid_t pid, int field, unsigned long long *out)
+{
+	char path[64], buf[1024];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return parse__proc_stat(buf, field, out);
 }

@@ -12,6 +12,9 @@ int procmem__regions(pid_t pid, int heap_walk, struct fs_regions *rs);
 /* Residency of npages pages from start (pagemap bit 63). 0 or -errno. */
 int procmem__present(void *pidp, uint64_t start, uint64_t npages, uint8_t *present);
 int procmem__settings(pid_t pid, struct fs_settings *s);
+/* Field `field` of /proc/PID/stat (proc(5)'s numbers: 14 utime, 22 starttime). 0, or
+ * -1 when the process is gone or the field is not an unsigned number. */
+int procmem__stat_field(pid_t pid, int field, unsigned long long *out);
 /* pid's command line, its arguments joined by spaces ("" when gone or a kernel thread). */
 void procmem__cmdline(pid_t pid, char *buf, size_t len);
 

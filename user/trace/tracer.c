@@ -30,8 +30,8 @@ _Static_assert(offsetof(struct fragscope_bpf, rodata) == offsetof(struct fragsco
 	       offsetof(struct fragscope_bpf, maps) == offsetof(struct fragscope_atomic_bpf, maps),
 	       "skeleton layouts differ");
 #include "util/log.h"
-#include "util/parse.h"
 #include "model/mapset.h"
+#include "model/procmem.h"
 #include "model/sampled.h"
 #include "trace/tracer.h"
 #include "trace/umulti.h"
@@ -78,21 +78,9 @@ struct tracer {
 /* The process's user CPU time in ns (all threads, /proc/PID/stat utime), 0 unread. */
 static uint64_t user_ns(pid_t pid)
 {
-	char path[64], buf[1024];
 	unsigned long long ut = 0;
-	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	if (parse__proc_stat(buf, 14, &ut))
+	if (procmem__stat_field(pid, 14, &ut))
 		return 0;
 	return (uint64_t)(ut * (1e9 / (double)sysconf(_SC_CLK_TCK)));
 }
