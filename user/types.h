@@ -236,7 +236,7 @@ struct fs_memory {
 	/* exact mode with a census at attach (glibc): another at the last sample, for what
 	 * malloc_trim(0) would release then (the page census cannot place the blocks from
 	 * before attach) */
-	int end_census;
+	int end_census, end_census_approximate;	/* approximate: the heap changed during it */
 	uint64_t end_census_trim;
 	uint64_t light_age_ns;		/* how old that census is */
 };

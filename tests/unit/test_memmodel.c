@@ -806,6 +806,20 @@ TEST(memmodel_diagnose_glibc)
 		       "without page figures: no figure promised");
 	ASSERT_FALSE(strstr(d.text, "MALLOC_ARENA_MAX"), "one arena: no arena_max advice");
 	ASSERT_FALSE(strstr(d.text, "hold no live block"), "no page figures: not quoted");
+	/* attached with a census: another at the end gives malloc_trim's figure, labelled
+	 * approximate when the heap changed during that walk */
+	m->end_census = 1;
+	m->end_census_trim = 40 * MiB;
+	diagnose_now(m, 60 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
+	ASSERT_HAS_STR(d.text, "about 40.0 MiB: free resident pages inside glibc's heaps, by a heap census at the end)",
+		       "end census: its figure");
+	ASSERT_EQ(d.expect, 40 * MiB, "end census: the remedy's figure");
+	ASSERT_STREQ(d.evidence, "heap census", "end census: the evidence");
+	m->end_census_approximate = 1;
+	diagnose_now(m, 60 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
+	ASSERT_HAS_STR(d.text, "at the end, approximate: the heap changed during the walk", "end census: approximate said");
+	m->end_census = m->end_census_approximate = 0;
+	m->end_census_trim = 0;
 	/* attached after the load (python3 in light mode): live never fell while watched */
 	diagnose_now(m, 8 * MiB, FS_ALLOC_GLIBC, &no_settings, &d);
 	ASSERT_HAS_STR(d.text, "8.0 MiB live (no fall seen since attach) but 64.0 MiB stays resident", "no fall: not said");

@@ -71,8 +71,9 @@ static void retention(const struct fs_memory *m, uint64_t peak_live, const struc
 		alloc__remedy(out, "malloc_trim", (int64_t)(m->heap_no_live - m->unseen),
 			      "page census, less memory mapped at attach");
 	} else if (m->end_census) {
-		alloc__say(out, o, "about %s: free resident pages inside glibc's heaps, by a heap census at the end",
-			   alloc__bytes(m->end_census_trim));
+		alloc__say(out, o, "about %s: free resident pages inside glibc's heaps, by a heap census at the end%s",
+			   alloc__bytes(m->end_census_trim),
+			   m->end_census_approximate ? ", approximate: the heap changed during the walk" : "");
 		alloc__remedy(out, "malloc_trim", (int64_t)m->end_census_trim, "heap census");
 	} else if (m->light_census && m->light_age_ns < 2000000000ULL) {
 		alloc__say(out, o, "about %s: free resident pages inside glibc's heaps, by the heap census",

@@ -416,6 +416,7 @@ int collect__sample(struct fs_state *st, struct tracer *tr, pid_t pid, int alive
 
 			if (c && !procmem__census(pid, &rs, NULL, c)) {
 				st->mem.end_census = 1;
+				st->mem.end_census_approximate = c->approximate;
 				st->mem.end_census_trim = c->free_resident;
 			}
 			free(c);
