@@ -143,28 +143,38 @@ if start_ownheap snap_trim --own 64 --freed 16; then
 	fi
 fi
 
+# against_glibc NAME PID: snapshot (JSON) and light mode's live bytes of ownheap PID,
+# then its own malloc_trim (SIGHUP) and mallinfo2 from its log NAME.log; sets rc rc2
+# (their exits), ua fo (glibc's in use and free), trimmed, approx in_use free fr kind
+# mpc (snapshot's) and lb (light mode's live bytes)
+against_glibc() {
+	local name=$1 pid=$2
+	timeout 60 "$FS" snapshot -j -p "$pid" > "$TMP/$name.json" 2> "$TMP/$name.err"
+	rc=$?
+	timeout 60 "$FS" stat --mode light -d 0.5 -j -p "$pid" > "$TMP/$name.light.json" 2> "$TMP/$name.light.err"
+	rc2=$?
+	kill -HUP "$pid"
+	wait_for "grep -q trimmed '$TMP/$name.log'"
+	kill "$pid"; wait $OPID 2>/dev/null
+	read -r ua fo <<< "$(awk '/^mallinfo2/ { print $7 + $5, $9 }' "$TMP/$name.log")"
+	trimmed=$(awk '/^trimmed/ { print $2 }' "$TMP/$name.log")
+	read -r approx in_use free fr kind mpc <<< "$(jq -r '"\(.approximate) \(.totals.in_use) \(.totals.free) \(.totals.free_resident) \(.diagnosis.kind) \(.mmapped.glibc_chunks)"' "$TMP/$name.json")"
+	lb=$(jget "$TMP/$name.light.json" .live.bytes)
+	[ $rc = 0 ] && [ "$approx" = false ] && [ "$in_use" = "$ua" ] && [ "$free" = "$fo" ] && [ "$fr" = "$trimmed" ] \
+		&& [ "$kind" = retention ] && [ $rc2 = 0 ] && [ "$lb" = "$ua" ]
+}
+glibc_said() { echo "rc=$rc/$rc2 approximate=$approx in_use=$in_use (glibc $ua) free=$free (glibc $fo) free_resident=$fr (trimmed $trimmed) kind=$kind light live=$lb $(head -c 200 "$TMP/$1.err")"; }
+
 # --- a pre-fork server's worker (nginx's): its brk heap is two VMAs, the one inherited and
 # the one grown after fork(). The census walked only the second: "0 B in use" (approximate),
 # light mode called the whole heap free. Now every figure is glibc's own, exactly.
 if start_ownheap snap_fork --own 0 --freed 8 --fork; then
 	CPID=$(cat "$TMP/snap_fork.ready")
 	nheap=$(grep -c '\[heap\]' "/proc/$CPID/maps")
-	timeout 60 "$FS" snapshot -j -p "$CPID" > "$TMP/snap_fork.json" 2> "$TMP/snap_fork.err"
-	rc=$?
-	timeout 60 "$FS" stat --mode light -d 0.5 -j -p "$CPID" > "$TMP/fork_light.json" 2> "$TMP/fork_light.err"
-	rc2=$?
-	kill -HUP "$CPID"
-	wait_for "grep -q trimmed '$TMP/snap_fork.log'"
-	kill "$CPID"; wait $OPID 2>/dev/null
-	read -r ua fo <<< "$(awk '/^mallinfo2/ { print $7 + $5, $9 }' "$TMP/snap_fork.log")"
-	trimmed=$(awk '/^trimmed/ { print $2 }' "$TMP/snap_fork.log")
-	read -r approx in_use free fr kind <<< "$(jq -r '"\(.approximate) \(.totals.in_use) \(.totals.free) \(.totals.free_resident) \(.diagnosis.kind)"' "$TMP/snap_fork.json")"
-	lb=$(jget "$TMP/fork_light.json" .live.bytes)
-	if [ "$nheap" -ge 2 ] && [ $rc = 0 ] && [ "$approx" = false ] && [ "$in_use" = "$ua" ] && [ "$free" = "$fo" ] \
-		&& [ "$fr" = "$trimmed" ] && [ "$kind" = retention ] && [ $rc2 = 0 ] && [ "$lb" = "$ua" ]; then
+	if against_glibc snap_fork "$CPID" && [ "$nheap" -ge 2 ]; then
 		pass census_heap_split_by_fork
 	else
-		fail census_heap_split_by_fork "[heap] VMAs $nheap, rc=$rc/$rc2 approximate=$approx in_use=$in_use (glibc $ua) free=$free (glibc $fo) free_resident=$fr (trimmed $trimmed) kind=$kind light live=$lb $(head -c 200 "$TMP/snap_fork.err")"
+		fail census_heap_split_by_fork "[heap] VMAs $nheap, $(glibc_said snap_fork)"
 	fi
 fi
 
@@ -174,22 +184,10 @@ fi
 # server's heap free. Now it equals glibc's mallinfo2 and malloc_trim's release.
 OH_DYN=$OH OH=$TOOLS/ownheap-static
 if start_ownheap snap_static --own 0 --freed 8; then
-	timeout 60 "$FS" snapshot -j -p "$OPID" > "$TMP/snap_static.json" 2> "$TMP/snap_static.err"
-	rc=$?
-	timeout 60 "$FS" stat --mode light -d 0.5 -j -p "$OPID" > "$TMP/static_light.json" 2> "$TMP/static_light.err"
-	rc2=$?
-	kill -HUP "$OPID"
-	wait_for "grep -q trimmed '$TMP/snap_static.log'"
-	kill "$OPID"; wait $OPID 2>/dev/null
-	read -r ua fo <<< "$(awk '/^mallinfo2/ { print $7 + $5, $9 }' "$TMP/snap_static.log")"
-	trimmed=$(awk '/^trimmed/ { print $2 }' "$TMP/snap_static.log")
-	read -r approx in_use free fr kind mpc <<< "$(jq -r '"\(.approximate) \(.totals.in_use) \(.totals.free) \(.totals.free_resident) \(.diagnosis.kind) \(.mmapped.glibc_chunks)"' "$TMP/snap_static.json")"
-	lb=$(jget "$TMP/static_light.json" .live.bytes)
-	if [ $rc = 0 ] && [ "$approx" = false ] && [ "$in_use" = "$ua" ] && [ "$free" = "$fo" ] && [ "$fr" = "$trimmed" ] \
-		&& [ "$kind" = retention ] && [ "$mpc" = 0 ] && [ $rc2 = 0 ] && [ "$lb" = "$ua" ]; then
+	if against_glibc snap_static "$OPID" && [ "$mpc" = 0 ]; then
 		pass census_static_glibc
 	else
-		fail census_static_glibc "rc=$rc/$rc2 approximate=$approx in_use=$in_use (glibc $ua) free=$free (glibc $fo) free_resident=$fr (trimmed $trimmed) kind=$kind mp_ chunks=$mpc light live=$lb $(head -c 200 "$TMP/snap_static.err")"
+		fail census_static_glibc "mp_ chunks=$mpc $(glibc_said snap_static)"
 	fi
 fi
 OH=$OH_DYN
